@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+// Runs every compiled test file under dist/test with Node's built-in runner.
+// Node 20's `--test` has no glob support, so we collect the files ourselves.
+import { readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { spawnSync } from 'node:child_process'
+
+function collect(dir, out) {
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name)
+    if (statSync(p).isDirectory()) collect(p, out)
+    else if (name.endsWith('.test.js')) out.push(p)
+  }
+  return out
+}
+const filter = process.argv.slice(2)
+let files = collect('dist/test', [])
+if (filter.length) files = files.filter((f) => filter.some((s) => f.includes(s)))
+if (files.length === 0) { console.error('no test files matched'); process.exit(1) }
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=120000', ...files], { stdio: 'inherit' })
+process.exit(r.status ?? 1)

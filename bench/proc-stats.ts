@@ -1,0 +1,68 @@
+// CPU time and memory of a server under test, read from /proc. A server may be a process tree (nginx master +
+// worker, a gateway that forks), so both are summed over the pid and its descendants.
+import { execFileSync } from 'node:child_process'
+import { readFileSync, readdirSync } from 'node:fs'
+
+const CLK_TCK = (() => {
+  try { return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100 } catch { return 100 }
+})()
+
+function statFields(pid: number): string[] | null {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // comm (field 2) may contain spaces and parens; the fields after the last ')' are fixed.
+    return s.slice(s.lastIndexOf(')') + 2).split(' ')
+  } catch {
+    return null
+  }
+}
+
+export function processTree(root: number): number[] {
+  const children = new Map<number, number[]>()
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name)
+    if (!Number.isInteger(pid)) continue
+    const f = statFields(pid)
+    if (!f) continue
+    const ppid = Number(f[1]) // field 4 overall
+    const list = children.get(ppid)
+    if (list) list.push(pid); else children.set(ppid, [pid])
+  }
+  const out: number[] = []
+  const stack = [root]
+  while (stack.length) {
+    const pid = stack.pop()!
+    out.push(pid)
+    stack.push(...(children.get(pid) ?? []))
+  }
+  return out
+}
+
+/** utime + stime of the tree, in seconds (fields 14 and 15; after the comm split they are at 11 and 12). */
+export function cpuSeconds(root: number): number {
+  let ticks = 0
+  for (const pid of processTree(root)) {
+    const f = statFields(pid)
+    if (f) ticks += Number(f[11]) + Number(f[12])
+  }
+  return ticks / CLK_TCK
+}
+
+function statusKb(pid: number, key: string): number {
+  try {
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m ? Number(m[1]) : 0
+  } catch {
+    return 0
+  }
+}
+
+/** Peak resident set (VmHWM) summed over the tree, in MB. Shared pages count once per process. */
+export function peakRssMb(root: number): number {
+  return processTree(root).reduce((a, pid) => a + statusKb(pid, 'VmHWM'), 0) / 1024
+}
+
+/** Current resident set (VmRSS) summed over the tree, in MB. */
+export function rssMb(root: number): number {
+  return processTree(root).reduce((a, pid) => a + statusKb(pid, 'VmRSS'), 0) / 1024
+}

@@ -1,0 +1,50 @@
+// Closed-loop throughput with wrk (C, multi-threaded: the load generator must not be the slowest part).
+// wrk reports the latency of a closed loop, which hides queueing; we keep only its rate and error counts.
+// Latency under load comes from open-loop.ts instead.
+import { spawn } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+export interface WrkResult {
+  requests: number
+  seconds: number
+  rps: number
+  /** Non-2xx responses plus socket errors; a row with errors is not a valid measurement. */
+  errors: number
+  raw: string
+}
+
+/** A lua script that POSTs `body` as JSON. Long brackets [==[ ]==] need no escaping of quotes. */
+export function writePostScript(dir: string, name: string, body: string): string {
+  if (body.includes(']==]')) throw new Error('body cannot be embedded in a lua long string')
+  const file = join(dir, `${name}.lua`)
+  writeFileSync(file, `wrk.method = "POST"
+wrk.body = [==[${body}]==]
+wrk.headers["Content-Type"] = "application/json"
+`)
+  return file
+}
+
+export async function wrk(url: string, script: string, opts: { seconds: number, connections?: number, threads?: number, extra?: string[] }): Promise<WrkResult> {
+  const args = ['-t', String(opts.threads ?? 2), '-c', String(opts.connections ?? 64), '-d', `${opts.seconds}s`, '--timeout', '5s', '-s', script, ...(opts.extra ?? []), url]
+  const raw = await new Promise<string>((resolve, reject) => {
+    const p = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    p.stdout.on('data', (b: Buffer) => { out += b })
+    p.stderr.on('data', (b: Buffer) => { out += b })
+    p.once('error', reject)
+    p.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`wrk exited ${code}:\n${out}`))))
+  })
+  return parseWrk(raw)
+}
+
+export function parseWrk(raw: string): WrkResult {
+  const m = /(\d+) requests in ([\d.]+)(m?s)/.exec(raw)
+  if (!m) throw new Error(`cannot parse wrk output:\n${raw}`)
+  const requests = Number(m[1])
+  const seconds = Number(m[2]) / (m[3] === 'ms' ? 1000 : 1)
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(raw)?.[1] ?? 0)
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(raw)
+  const sockErrors = sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0
+  return { requests, seconds, rps: requests / seconds, errors: non2xx + sockErrors, raw }
+}

@@ -1,0 +1,37 @@
+/** Clusters: endpoints bound to pooled connections and stats from the stores, plus an LB and a provider. */
+import type { ClusterIR } from './ir.js'
+import type { CompiledCluster, CompiledEndpoint, ProviderAdapter, Stores } from '../runtime/types.js'
+import { createLoadBalancer } from '../runtime/lb/index.js'
+import { createMockProvider } from '../runtime/providers/mock.js'
+import { createOpenAIProvider } from '../runtime/providers/openai.js'
+
+const openai = createOpenAIProvider()
+
+export function poolKey(c: ClusterIR, origin: string): string {
+  return `${origin}|c${c.pool.connections}|k${c.pool.keepAliveMs}|t${c.connectTimeoutMs}`
+}
+
+export function compileCluster(c: ClusterIR, stores: Stores, poolKeys: string[]): CompiledCluster {
+  const remote = c.provider !== 'mock'
+  const endpoints: CompiledEndpoint[] = c.endpoints.map((e) => {
+    let pool
+    if (remote) {
+      const key = poolKey(c, e.origin)
+      pool = stores.pools.acquire(key, e.origin, { connections: c.pool.connections, keepAliveMs: c.pool.keepAliveMs, connectTimeoutMs: c.connectTimeoutMs })
+      poolKeys.push(key)
+    }
+    const key = `${c.name}|${e.url}`
+    return {
+      url: e.url,
+      key,
+      weight: e.weight,
+      basePath: e.basePath,
+      pool,
+      baseHeaders: e.apiKey ? ['authorization', `Bearer ${e.apiKey}`] : [],
+      hasCredentials: e.apiKey !== undefined,
+      stats: stores.endpointStats(key),
+    }
+  })
+  const provider: ProviderAdapter = c.provider === 'mock' ? createMockProvider(c) : openai
+  return { name: c.name, ir: c, endpoints, lb: createLoadBalancer(c.lb, c.name, endpoints, stores), provider, timeoutMs: c.timeoutMs }
+}

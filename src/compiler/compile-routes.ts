@@ -1,0 +1,96 @@
+/**
+ * Route tables: first match wins in config order. For each exact path that appears in the
+ * table we precompute the ordered list of rules that could match it (the exact ones plus every
+ * prefix/regex/path-less rule accepting that path), so most requests test one or two rules.
+ */
+import type { RouteTableIR, RuleIR, ActionIR } from './ir.js'
+import { compileMatch, compileStringMatch } from './compile-match.js'
+import type { CompiledAction, CompiledChain, CompiledCluster, CompiledRoute, LocalReply, RequestHead, RouteTable } from '../runtime/types.js'
+
+export interface RouteBuildDeps {
+  readonly cluster: (name: string) => CompiledCluster
+  readonly chainFor: (rule: RuleIR) => CompiledChain
+}
+
+export function compileRouteTable(ir: RouteTableIR, deps: RouteBuildDeps): RouteTable {
+  const routes: CompiledRoute[] = ir.rules.map((rule) => {
+    const { test, needsModel } = compileMatch(rule.match)
+    return {
+      name: rule.name,
+      index: rule.index,
+      test,
+      needsModel,
+      action: compileAction(rule.action, deps),
+      chain: deps.chainFor(rule),
+      timeoutMs: rule.timeoutMs,
+      modelRewrite: rule.modelRewrite,
+    }
+  })
+  const byExactPath = new Map<string, CompiledRoute[]>()
+  for (const rule of ir.rules) {
+    if (rule.match.path?.kind !== 'exact') continue
+    const p = rule.match.path.value
+    if (byExactPath.has(p)) continue
+    byExactPath.set(p, routes.filter((_, i) => pathCouldMatch(ir.rules[i], p)))
+  }
+  const rest = routes.filter((_, i) => ir.rules[i].match.path?.kind !== 'exact')
+  return {
+    name: ir.name,
+    routes,
+    match(head: RequestHead): CompiledRoute | undefined {
+      const candidates = byExactPath.get(head.path) ?? rest
+      for (let i = 0; i < candidates.length; i++) if (candidates[i].test(head)) return candidates[i]
+      return undefined
+    },
+  }
+}
+
+function pathCouldMatch(rule: RuleIR, path: string): boolean {
+  const m = rule.match.path
+  return m === undefined || compileStringMatch(m)(path)
+}
+
+function compileAction(a: ActionIR, deps: RouteBuildDeps): CompiledAction {
+  switch (a.kind) {
+    case 'cluster':
+      return { kind: 'cluster', cluster: deps.cluster(a.cluster) }
+    case 'direct':
+      return { kind: 'direct', reply: directReply(a.status, a.body, a.contentType) }
+    case 'weighted':
+      return compileWeighted(a, deps)
+  }
+}
+
+export function directReply(status: number, body: string, contentType: string): LocalReply {
+  return { status, headers: [['content-type', contentType]], body: Buffer.from(body) }
+}
+
+/** FNV-1a, 32 bit: stable across processes and workers, so a sticky key maps the same everywhere. */
+export function fnv1a(s: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i)
+    h = Math.imul(h, 0x01000193)
+  }
+  return h >>> 0
+}
+
+function compileWeighted(a: Extract<ActionIR, { kind: 'weighted' }>, deps: RouteBuildDeps): CompiledAction {
+  const live = a.clusters.filter((c) => c.weight > 0)
+  const clusters = live.map((c) => deps.cluster(c.name))
+  const cumulative: number[] = []
+  let total = 0
+  for (const c of live) cumulative.push((total += c.weight))
+  const at = (x: number): CompiledCluster => {
+    for (let i = 0; i < cumulative.length; i++) if (x < cumulative[i]) return clusters[i]
+    return clusters[clusters.length - 1]
+  }
+  const header = a.hashHeader
+  const pick = header
+    ? (head: RequestHead) => {
+        const key = head.headers[header]
+        return at(key === undefined ? Math.random() * total : fnv1a(key) % total)
+      }
+    : () => at(Math.random() * total)
+  return { kind: 'weighted', pick, describe: a.clusters.map((c) => ({ ...c })), ...(header && { hashHeader: header }) }
+}

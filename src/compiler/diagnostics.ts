@@ -1,0 +1,51 @@
+/**
+ * Config diagnostics: every problem found while compiling, with a stable code and a
+ * `source:line:col` position. Compilation collects them all instead of stopping at the first.
+ */
+export const DiagnosticCodes = {
+  SY_CFG_IO: 'cannot read a config source',
+  SY_CFG_YAML: 'YAML syntax error',
+  SY_CFG_SCHEMA: 'schema violation',
+  SY_CFG_DUPLICATE: 'duplicate name',
+  SY_CFG_UNKNOWN_CLUSTER: 'reference to an unknown cluster',
+  SY_CFG_UNKNOWN_FILTER: 'reference to an unknown filter',
+  SY_CFG_UNKNOWN_ROUTE_TABLE: 'reference to an unknown route table',
+  SY_CFG_ZERO_WEIGHT: 'weights sum to zero',
+  SY_CFG_BAD_REGEX: 'invalid regular expression',
+  SY_CFG_PORT_CLASH: 'two listeners (or a listener and the admin API) on one port',
+  SY_CFG_SECRET: 'a ${env:…}/${file:…} reference cannot be resolved',
+  SY_CFG_NO_ENDPOINTS: 'a cluster needs endpoints',
+  SY_CFG_BAD_URL: 'invalid endpoint URL',
+  SY_CFG_FILTER: 'filter config rejected by the filter',
+  SY_CFG_EMPTY: 'no configuration found',
+} as const
+
+export type DiagnosticCode = keyof typeof DiagnosticCodes
+
+export interface Diagnostic {
+  readonly code: DiagnosticCode
+  readonly source: string
+  readonly line: number
+  readonly col: number
+  /** JSON-ish path inside the document, e.g. `routes[0].rules[1].cluster`. */
+  readonly path: string
+  readonly message: string
+}
+
+export function formatDiagnostic(d: Diagnostic): string {
+  return `${d.source}:${d.line}:${d.col}: ${d.path ? d.path + ': ' : ''}${d.message}`
+}
+
+export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
+  return list.sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : a.line - b.line || a.col - b.col))
+}
+
+/** `['routes', 0, 'rules', 1]` → `routes[0].rules[1]` */
+export function formatPath(segs: readonly (string | number)[]): string {
+  let out = ''
+  for (const s of segs) {
+    if (typeof s === 'number') out += `[${s}]`
+    else out += out ? `.${s}` : s
+  }
+  return out
+}

@@ -1,0 +1,102 @@
+/**
+ * The compiled intermediate form: validated, resolved, plain data (no functions, no classes),
+ * so it can be posted to worker threads, hashed, and turned deterministically into a runtime
+ * Snapshot by buildSnapshot() in every worker.
+ */
+export type Protocol = 'openai' | 'anthropic'
+export type LbPolicy = 'round_robin' | 'weighted' | 'random' | 'least_request'
+export type ProviderName = 'openai' | 'mock'
+
+export interface ListenerIR {
+  readonly name: string
+  readonly address: string
+  readonly port: number
+  readonly routeTable: string
+  readonly filters: readonly string[]
+  readonly maxBodyBytes: number
+  readonly protocol: Protocol
+}
+
+export type StringMatchIR = { readonly kind: 'exact' | 'prefix' | 'regex' | 'glob'; readonly value: string }
+export type KeyedMatchIR = {
+  readonly name: string
+  readonly kind: 'exact' | 'regex' | 'present' | 'absent'
+  readonly value?: string
+}
+
+export interface MatchIR {
+  readonly methods?: readonly string[]
+  readonly path?: StringMatchIR
+  readonly headers: readonly KeyedMatchIR[]
+  readonly query: readonly KeyedMatchIR[]
+  readonly model?: StringMatchIR
+}
+
+export type ActionIR =
+  | { readonly kind: 'cluster'; readonly cluster: string }
+  | {
+      readonly kind: 'weighted'
+      readonly clusters: readonly { readonly name: string; readonly weight: number }[]
+      readonly hashHeader?: string
+    }
+  | { readonly kind: 'direct'; readonly status: number; readonly body: string; readonly contentType: string }
+
+export type FilterOverrideIR = { readonly disabled: true } | { readonly config: Record<string, unknown> }
+
+export interface RuleIR {
+  readonly name: string
+  readonly index: number
+  readonly match: MatchIR
+  readonly action: ActionIR
+  readonly timeoutMs?: number
+  readonly modelRewrite?: string
+  readonly filterOverrides: Readonly<Record<string, FilterOverrideIR>>
+}
+
+export interface RouteTableIR {
+  readonly name: string
+  readonly rules: readonly RuleIR[]
+}
+
+export interface EndpointIR {
+  readonly url: string
+  readonly origin: string
+  /** Path prefix the request path (minus `/v1`) is appended to, without a trailing slash. */
+  readonly basePath: string
+  readonly weight: number
+  /** Resolved secret; never printed. */
+  readonly apiKey?: string
+}
+
+export interface ClusterIR {
+  readonly name: string
+  readonly provider: ProviderName
+  readonly lb: LbPolicy
+  readonly timeoutMs: number
+  readonly connectTimeoutMs: number
+  readonly pool: { readonly connections: number; readonly keepAliveMs: number }
+  readonly endpoints: readonly EndpointIR[]
+  readonly mock: { readonly reply?: string; readonly chunks: number; readonly chunkDelayMs: number; readonly latencyMs: number }
+}
+
+export interface FilterIR {
+  readonly name: string
+  readonly type: string
+  /** Config with secrets resolved. */
+  readonly config: Record<string, unknown>
+}
+
+export interface SnapshotIR {
+  /** Content hash of everything below (or a revision chosen by the config source). */
+  readonly version: string
+  /** Where the config came from, e.g. `file:examples/quickstart.yaml`. */
+  readonly source: string
+  readonly admin: { readonly address: string; readonly port: number }
+  readonly drainTimeoutMs: number
+  readonly listeners: readonly ListenerIR[]
+  readonly routeTables: readonly RouteTableIR[]
+  readonly clusters: readonly ClusterIR[]
+  readonly filters: readonly FilterIR[]
+  /** The effective config (defaults filled in) with secrets shown as their references, for /config. */
+  readonly effective: unknown
+}

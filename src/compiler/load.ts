@@ -1,0 +1,105 @@
+/**
+ * Loading: read YAML sources (a file, a directory of files, or in-memory texts such as etcd values)
+ * into documents that remember where every node came from, so later passes can report `line:col`.
+ */
+import { readFileSync, readdirSync, statSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { LineCounter, parseAllDocuments, isMap, isSeq, type Document, type Node } from 'yaml'
+import type { Diagnostic } from './diagnostics.js'
+
+export interface SourceText {
+  /** File path or key, used in diagnostics. */
+  readonly name: string
+  readonly text: string
+  /** Directory that `${file:relative}` references are resolved against. */
+  readonly baseDir?: string
+}
+
+export interface LoadedDoc {
+  readonly source: string
+  readonly baseDir: string
+  readonly doc: Document.Parsed
+  readonly lines: LineCounter
+  readonly value: unknown
+}
+
+const YAML_FILE = /\.(ya?ml|json)$/i
+
+/** Reads a file or every *.yaml / *.yml / *.json file of a directory (sorted, recursive). */
+export function readPathSources(path: string): SourceText[] {
+  const abs = resolve(path)
+  const st = statSync(abs)
+  if (!st.isDirectory()) return [{ name: path, text: readFileSync(abs, 'utf8'), baseDir: resolve(abs, '..') }]
+  const out: SourceText[] = []
+  const walk = (dir: string, shown: string) => {
+    for (const entry of readdirSync(dir).sort()) {
+      if (entry.startsWith('.')) continue
+      const full = join(dir, entry)
+      const shownPath = join(shown, entry)
+      if (statSync(full).isDirectory()) walk(full, shownPath)
+      else if (YAML_FILE.test(entry)) out.push({ name: shownPath, text: readFileSync(full, 'utf8'), baseDir: dir })
+    }
+  }
+  walk(abs, path)
+  return out
+}
+
+export function loadSources(sources: readonly SourceText[], diags: Diagnostic[]): LoadedDoc[] {
+  const docs: LoadedDoc[] = []
+  for (const src of sources) {
+    const lines = new LineCounter()
+    const parsed = parseAllDocuments(src.text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
+    const list = Array.isArray(parsed) ? parsed : []
+    if (!Array.isArray(parsed)) {
+      // parseAllDocuments returns an EmptyStream for empty input; nothing to load.
+      continue
+    }
+    for (const doc of list) {
+      if (doc.errors.length > 0) {
+        for (const e of doc.errors) {
+          const { line, col } = lines.linePos(e.pos[0])
+          diags.push({ code: 'SY_CFG_YAML', source: src.name, line, col, path: '', message: firstLine(e.message) })
+        }
+        continue
+      }
+      if (doc.contents === null) continue // an empty document between `---` markers
+      docs.push({ source: src.name, baseDir: src.baseDir ?? process.cwd(), doc, lines, value: doc.toJS({ maxAliasCount: 100 }) })
+    }
+  }
+  return docs
+}
+
+function firstLine(s: string): string {
+  const i = s.indexOf('\n')
+  return i < 0 ? s : s.slice(0, i)
+}
+
+/**
+ * Position of the node at `segs` (or of its nearest existing ancestor). With `key`, points at the
+ * map key rather than its value: used for "unknown property" errors.
+ */
+export function positionOf(d: LoadedDoc, segs: readonly (string | number)[], key?: string): { line: number; col: number } {
+  let node: unknown = d.doc.contents
+  let offset = (node as Node | null)?.range?.[0] ?? 0
+  const walk = key === undefined ? segs : [...segs, key]
+  for (let i = 0; i < walk.length; i++) {
+    const seg = walk[i]
+    const isLastKey = key !== undefined && i === walk.length - 1
+    if (isMap(node)) {
+      const pair = node.items.find((p) => String((p.key as { value?: unknown })?.value ?? p.key) === String(seg))
+      if (!pair) break
+      if (isLastKey) {
+        offset = (pair.key as Node | null)?.range?.[0] ?? offset
+        break
+      }
+      node = pair.value
+      offset = (pair.value as Node | null)?.range?.[0] ?? (pair.key as Node | null)?.range?.[0] ?? offset
+    } else if (isSeq(node)) {
+      const item = node.items[Number(seg)]
+      if (!item) break
+      node = item
+      offset = (item as Node).range?.[0] ?? offset
+    } else break
+  }
+  return d.lines.linePos(offset)
+}

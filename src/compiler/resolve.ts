@@ -1,0 +1,279 @@
+/**
+ * Semantic pass: merge validated documents by kind, check names and references, resolve secrets,
+ * and lower everything to the plain-data SnapshotIR. Problems are appended to `diags`.
+ */
+import type { Diagnostic, DiagnosticCode } from './diagnostics.js'
+import { formatPath } from './diagnostics.js'
+import { positionOf, type LoadedDoc } from './load.js'
+import { resolveRefs } from './secrets.js'
+import { durationMs, sizeBytes } from './units.js'
+import { filterConfigValidator, validateAt } from './validate.js'
+import type {
+  ActionIR, ClusterIR, EndpointIR, FilterIR, FilterOverrideIR, KeyedMatchIR, ListenerIR, MatchIR,
+  RouteTableIR, RuleIR, SnapshotIR, StringMatchIR,
+} from './ir.js'
+
+type Segs = (string | number)[]
+interface Located<T> { readonly value: T; readonly doc: LoadedDoc; readonly at: Segs }
+type Obj = Record<string, any>
+
+const KINDS = ['listeners', 'routes', 'clusters', 'filters'] as const
+
+export interface ResolveOptions {
+  readonly env: NodeJS.ProcessEnv
+}
+
+export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opts: ResolveOptions): Omit<SnapshotIR, 'version' | 'source'> {
+  const report = (code: DiagnosticCode, loc: { doc: LoadedDoc; at: Segs }, message: string, key?: string) => {
+    const { line, col } = positionOf(loc.doc, loc.at, key)
+    diags.push({ code, source: loc.doc.source, line, col, path: formatPath(key ? [...loc.at, key] : loc.at), message })
+  }
+  const where = (l: { doc: LoadedDoc; at: Segs }) => {
+    const { line, col } = positionOf(l.doc, l.at)
+    return `${l.doc.source}:${line}:${col}`
+  }
+
+  // Merge by kind, remembering where each object came from.
+  const byKind: Record<(typeof KINDS)[number], Map<string, Located<Obj>>> = {
+    listeners: new Map(), routes: new Map(), clusters: new Map(), filters: new Map(),
+  }
+  let admin: Located<Obj> | undefined
+  let runtime: Located<Obj> | undefined
+  for (const doc of docs) {
+    const v = doc.value as Obj
+    if (v === null || typeof v !== 'object') continue
+    if (v.admin) {
+      if (admin) report('SY_CFG_DUPLICATE', { doc, at: ['admin'] }, `duplicate admin section (first defined at ${where(admin)})`)
+      else admin = { value: v.admin, doc, at: ['admin'] }
+    }
+    if (v.runtime) {
+      if (runtime) report('SY_CFG_DUPLICATE', { doc, at: ['runtime'] }, `duplicate runtime section (first defined at ${where(runtime)})`)
+      else runtime = { value: v.runtime, doc, at: ['runtime'] }
+    }
+    for (const kind of KINDS) {
+      const list = (v[kind] ?? []) as Obj[]
+      list.forEach((item, i) => {
+        const loc: Located<Obj> = { value: item, doc, at: [kind, i] }
+        const first = byKind[kind].get(item.name)
+        const singular = kind === 'routes' ? 'route table' : kind.slice(0, -1)
+        if (first) report('SY_CFG_DUPLICATE', { doc, at: [kind, i, 'name'] }, `duplicate ${singular} '${item.name}' (first defined at ${where(first)})`)
+        else byKind[kind].set(item.name, loc)
+      })
+    }
+  }
+
+  const secret = (text: string, loc: { doc: LoadedDoc; at: Segs }): string => {
+    const r = resolveRefs(text, { baseDir: loc.doc.baseDir, env: opts.env })
+    if ('error' in r) {
+      report('SY_CFG_SECRET', loc, r.error)
+      return ''
+    }
+    return r.value
+  }
+  const deepSecrets = (value: unknown, loc: { doc: LoadedDoc; at: Segs }): any => {
+    if (typeof value === 'string') return secret(value, loc)
+    if (Array.isArray(value)) return value.map((v, i) => deepSecrets(v, { doc: loc.doc, at: [...loc.at, i] }))
+    if (value && typeof value === 'object') {
+      const out: Obj = {}
+      for (const [k, v] of Object.entries(value)) out[k] = deepSecrets(v, { doc: loc.doc, at: [...loc.at, k] })
+      return out
+    }
+    return value
+  }
+
+  const adminIR = { address: admin?.value.address ?? '127.0.0.1', port: admin?.value.port ?? 9901 }
+  const drainTimeoutMs = durationMs(runtime?.value.drain_timeout ?? '30s')
+
+  // Filters
+  const filters: FilterIR[] = []
+  for (const [name, f] of byKind.filters) {
+    filters.push({ name, type: f.value.type, config: deepSecrets(f.value.config ?? {}, { doc: f.doc, at: [...f.at, 'config'] }) })
+  }
+  const filterTypes = new Map(filters.map((f) => [f.name, f.type]))
+
+  // Clusters
+  const clusters: ClusterIR[] = []
+  for (const [name, c] of byKind.clusters) {
+    const v = c.value
+    const endpoints: EndpointIR[] = []
+    ;(v.endpoints as Obj[]).forEach((e, i) => {
+      const at = [...c.at, 'endpoints', i]
+      let url: URL
+      try {
+        url = new URL(e.url)
+      } catch {
+        report('SY_CFG_BAD_URL', { doc: c.doc, at: [...at, 'url'] }, `invalid URL ${JSON.stringify(e.url)}`)
+        return
+      }
+      if (v.provider === 'openai' && url.protocol === 'mock:') {
+        report('SY_CFG_BAD_URL', { doc: c.doc, at: [...at, 'url'] }, `provider 'openai' needs an http(s) URL, got ${JSON.stringify(e.url)}`)
+      }
+      let basePath = url.pathname.replace(/\/+$/, '')
+      if (v.provider === 'openai' && basePath === '') basePath = '/v1'
+      const apiKey = e.api_key === undefined ? undefined : secret(e.api_key, { doc: c.doc, at: [...at, 'api_key'] })
+      endpoints.push({ url: e.url, origin: url.origin === 'null' ? e.url : url.origin, basePath, weight: e.weight, ...(apiKey !== undefined && { apiKey }) })
+    })
+    if (v.provider === 'mock' && endpoints.length === 0) {
+      endpoints.push({ url: `mock://${name}`, origin: `mock://${name}`, basePath: '', weight: 1 })
+    }
+    if (endpoints.length === 0 && (v.endpoints as Obj[]).length === 0) {
+      report('SY_CFG_NO_ENDPOINTS', { doc: c.doc, at: [...c.at, 'provider'] }, `cluster '${name}' with provider '${v.provider}' needs at least one endpoint`)
+    }
+    if (v.lb === 'weighted' && endpoints.length > 0 && endpoints.every((e) => e.weight === 0)) {
+      report('SY_CFG_ZERO_WEIGHT', { doc: c.doc, at: [...c.at, 'endpoints'] }, `endpoint weights of cluster '${name}' sum to 0`)
+    }
+    clusters.push({
+      name,
+      provider: v.provider,
+      lb: v.lb,
+      timeoutMs: durationMs(v.timeout),
+      connectTimeoutMs: durationMs(v.connect_timeout),
+      pool: { connections: v.pool.connections, keepAliveMs: durationMs(v.pool.keep_alive) },
+      endpoints,
+      mock: {
+        ...(v.mock.reply !== undefined && { reply: v.mock.reply }),
+        chunks: v.mock.chunks,
+        chunkDelayMs: durationMs(v.mock.chunk_delay),
+        latencyMs: durationMs(v.mock.latency),
+      },
+    })
+  }
+
+  // Route tables
+  const checkRegex = (src: string, loc: { doc: LoadedDoc; at: Segs }) => {
+    try {
+      new RegExp(src)
+    } catch (e) {
+      report('SY_CFG_BAD_REGEX', loc, `invalid regex ${JSON.stringify(src)}: ${(e as Error).message.replace(/^Invalid regular expression: /, '')}`)
+    }
+  }
+  const stringMatch = (m: Obj | undefined, loc: { doc: LoadedDoc; at: Segs }): StringMatchIR | undefined => {
+    if (!m) return undefined
+    const [kind, value] = Object.entries(m)[0] as [StringMatchIR['kind'], string]
+    if (kind === 'regex') checkRegex(value, { doc: loc.doc, at: [...loc.at, 'regex'] })
+    return { kind, value }
+  }
+  const keyedMatches = (list: Obj[] | undefined, loc: { doc: LoadedDoc; at: Segs }, lower: boolean): KeyedMatchIR[] =>
+    (list ?? []).map((m, i) => {
+      const name = lower ? String(m.name).toLowerCase() : String(m.name)
+      if (m.regex !== undefined) checkRegex(m.regex, { doc: loc.doc, at: [...loc.at, i, 'regex'] })
+      if (m.exact !== undefined) return { name, kind: 'exact', value: m.exact }
+      if (m.regex !== undefined) return { name, kind: 'regex', value: m.regex }
+      return { name, kind: m.present ? 'present' : 'absent' }
+    })
+  const clusterRef = (name: string, loc: { doc: LoadedDoc; at: Segs }) => {
+    if (!byKind.clusters.has(name)) {
+      report('SY_CFG_UNKNOWN_CLUSTER', loc, `unknown cluster '${name}' (known: ${[...byKind.clusters.keys()].join(', ') || 'none'})`)
+    }
+  }
+
+  const routeTables: RouteTableIR[] = []
+  for (const [name, t] of byKind.routes) {
+    const rules: RuleIR[] = (t.value.rules as Obj[]).map((r, index) => {
+      const at = [...t.at, 'rules', index]
+      const loc = (...more: Segs) => ({ doc: t.doc, at: [...at, ...more] })
+      const m = (r.match ?? {}) as Obj
+      const match: MatchIR = {
+        ...(m.methods && { methods: m.methods }),
+        ...(m.path && { path: stringMatch(m.path, loc('match', 'path')) }),
+        headers: keyedMatches(m.headers, loc('match', 'headers'), true),
+        query: keyedMatches(m.query, loc('match', 'query'), false),
+        ...(m.model && { model: stringMatch(m.model, loc('match', 'model')) }),
+      }
+      let action: ActionIR
+      if (r.cluster !== undefined) {
+        clusterRef(r.cluster, loc('cluster'))
+        action = { kind: 'cluster', cluster: r.cluster }
+      } else if (r.weighted_clusters !== undefined) {
+        const wc = r.weighted_clusters as Obj
+        ;(wc.clusters as Obj[]).forEach((c, i) => clusterRef(c.name, loc('weighted_clusters', 'clusters', i, 'name')))
+        const total = (wc.clusters as Obj[]).reduce((s, c) => s + c.weight, 0)
+        if (total === 0) report('SY_CFG_ZERO_WEIGHT', loc('weighted_clusters', 'clusters'), 'weighted cluster weights sum to 0')
+        action = {
+          kind: 'weighted',
+          clusters: (wc.clusters as Obj[]).map((c) => ({ name: c.name, weight: c.weight })),
+          ...(wc.hash_on && { hashHeader: String(wc.hash_on.header).toLowerCase() }),
+        }
+      } else {
+        const d = r.direct_response as Obj
+        action = { kind: 'direct', status: d.status, body: secret(d.body, loc('direct_response', 'body')), contentType: d.content_type }
+      }
+      const filterOverrides: Record<string, FilterOverrideIR> = {}
+      for (const [fname, o] of Object.entries((r.filter_overrides ?? {}) as Obj)) {
+        const type = filterTypes.get(fname)
+        if (!type) {
+          report('SY_CFG_UNKNOWN_FILTER', { doc: t.doc, at: [...at, 'filter_overrides'] }, `unknown filter '${fname}' (known: ${[...filterTypes.keys()].join(', ') || 'none'})`, fname)
+          continue
+        }
+        if (o.disabled) filterOverrides[fname] = { disabled: true }
+        else {
+          const cfgAt = [...at, 'filter_overrides', fname, 'config']
+          const validator = filterConfigValidator(type)
+          if (validator) validateAt(validator, o.config, t.doc, cfgAt, diags)
+          filterOverrides[fname] = { config: deepSecrets(o.config, { doc: t.doc, at: cfgAt }) }
+        }
+      }
+      return {
+        name: r.name ?? `${name}[${index}]`,
+        index,
+        match,
+        action,
+        ...(r.timeout !== undefined && { timeoutMs: durationMs(r.timeout) }),
+        ...(r.model_rewrite !== undefined && { modelRewrite: r.model_rewrite }),
+        filterOverrides,
+      }
+    })
+    routeTables.push({ name, rules })
+  }
+
+  // Listeners
+  const listeners: ListenerIR[] = []
+  const ports = new Map<number, Located<Obj>>()
+  if (admin && adminIR.port !== 0) ports.set(adminIR.port, admin)
+  for (const [name, l] of byKind.listeners) {
+    const v = l.value
+    const clash = ports.get(v.port)
+    if (clash) {
+      const what = clash === admin ? 'the admin API' : `listener '${clash.value.name}'`
+      report('SY_CFG_PORT_CLASH', { doc: l.doc, at: [...l.at, 'port'] }, `port ${v.port} is already used by ${what} (at ${where(clash)})`)
+    } else ports.set(v.port, l)
+    if (!byKind.routes.has(v.route_table)) {
+      report('SY_CFG_UNKNOWN_ROUTE_TABLE', { doc: l.doc, at: [...l.at, 'route_table'] }, `unknown route table '${v.route_table}' (known: ${[...byKind.routes.keys()].join(', ') || 'none'})`)
+    }
+    ;(v.filters as string[]).forEach((f, i) => {
+      if (!filterTypes.has(f)) report('SY_CFG_UNKNOWN_FILTER', { doc: l.doc, at: [...l.at, 'filters', i] }, `unknown filter '${f}' (known: ${[...filterTypes.keys()].join(', ') || 'none'})`)
+    })
+    listeners.push({ name, address: v.address, port: v.port, routeTable: v.route_table, filters: v.filters, maxBodyBytes: sizeBytes(v.max_body), protocol: v.protocol })
+  }
+  if (admin === undefined && adminIR.port !== 0 && ports.has(adminIR.port)) {
+    const l = ports.get(adminIR.port)!
+    report('SY_CFG_PORT_CLASH', { doc: l.doc, at: [...l.at, 'port'] }, `port ${adminIR.port} is the admin API's default port; set admin.port`)
+  }
+
+  const effective = redact({
+    admin: adminIR,
+    runtime: runtime?.value ?? { drain_timeout: '30s' },
+    listeners: [...byKind.listeners.values()].map((l) => l.value),
+    routes: [...byKind.routes.values()].map((l) => l.value),
+    clusters: [...byKind.clusters.values()].map((l) => l.value),
+    filters: [...byKind.filters.values()].map((l) => l.value),
+  })
+  return { admin: adminIR, drainTimeoutMs, listeners, routeTables, clusters, filters, effective }
+}
+
+const SECRET_KEYS = /^(api_key|password|token|secret|authorization)$/i
+
+/**
+ * The effective config keeps `${env:…}` references as written (they name, not reveal, a secret);
+ * literal values under secret-looking keys are masked.
+ */
+function redact(value: unknown, key = ''): unknown {
+  if (typeof value === 'string') return SECRET_KEYS.test(key) && !/^\$\{(env|file):[^}]*\}$/.test(value) ? '[redacted]' : value
+  if (Array.isArray(value)) return value.map((v) => redact(v))
+  if (value && typeof value === 'object') {
+    const out: Obj = {}
+    for (const [k, v] of Object.entries(value)) out[k] = redact(v, k)
+    return out
+  }
+  return value
+}

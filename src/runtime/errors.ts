@@ -1,0 +1,39 @@
+/**
+ * Runtime error catalog. Every gateway-made error answers in the listener's protocol
+ * (OpenAI or Anthropic error JSON) with a stable code; no stack traces, no secrets.
+ */
+import type { Protocol } from '../compiler/ir.js'
+import type { LocalReply } from './types.js'
+
+export const RuntimeErrors = {
+  SY_NO_ROUTE: { status: 404, type: 'invalid_request_error', anthropicType: 'not_found_error' },
+  SY_BODY_TOO_LARGE: { status: 413, type: 'invalid_request_error', anthropicType: 'request_too_large' },
+  SY_BAD_JSON: { status: 400, type: 'invalid_request_error', anthropicType: 'invalid_request_error' },
+  SY_UNSUPPORTED: { status: 404, type: 'invalid_request_error', anthropicType: 'not_found_error' },
+  SY_NO_ENDPOINT: { status: 503, type: 'server_error', anthropicType: 'overloaded_error' },
+  SY_UPSTREAM_CONNECT: { status: 502, type: 'server_error', anthropicType: 'api_error' },
+  SY_UPSTREAM_RESET: { status: 502, type: 'server_error', anthropicType: 'api_error' },
+  SY_UPSTREAM_TIMEOUT: { status: 504, type: 'timeout_error', anthropicType: 'timeout_error' },
+  SY_SHUTTING_DOWN: { status: 503, type: 'server_error', anthropicType: 'overloaded_error' },
+  SY_INTERNAL: { status: 500, type: 'server_error', anthropicType: 'api_error' },
+} as const
+
+export type RuntimeErrorCode = keyof typeof RuntimeErrors
+
+const JSON_HEADERS = [['content-type', 'application/json']] as const
+
+export function errorBody(protocol: Protocol, code: RuntimeErrorCode, message: string): string {
+  const e = RuntimeErrors[code]
+  if (protocol === 'anthropic') return JSON.stringify({ type: 'error', error: { type: e.anthropicType, message } })
+  return JSON.stringify({ error: { message, type: e.type, param: null, code: code.toLowerCase() } })
+}
+
+export function errorReply(protocol: Protocol, code: RuntimeErrorCode, message: string): LocalReply {
+  return { status: RuntimeErrors[code].status, headers: JSON_HEADERS, body: Buffer.from(errorBody(protocol, code, message)) }
+}
+
+/** Body of an SSE event that ends a stream which broke after it started (OpenAI chunk-shaped error). */
+export function streamErrorEvent(protocol: Protocol, code: RuntimeErrorCode, message: string): string {
+  if (protocol === 'anthropic') return `event: error\ndata: ${errorBody(protocol, code, message)}\n\n`
+  return `data: ${errorBody(protocol, code, message)}\n\n`
+}

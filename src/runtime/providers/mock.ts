@@ -1,0 +1,114 @@
+/**
+ * Built-in `mock` provider: answers OpenAI chat completions in-process, deterministically, with
+ * optional streaming (N chunks, delay before each) — for quickstarts, demos and tests. It goes
+ * through the same response path (filters, backpressure, abort) as a real upstream.
+ */
+import type { ClusterIR } from '../../compiler/ir.js'
+import type { CompiledEndpoint, ProviderAdapter, RequestContext } from '../types.js'
+import { complete, finishResponse, sendChunk, sendError, startResponse } from '../respond.js'
+
+const SSE_HEADERS: [string, string][] = [['content-type', 'text/event-stream'], ['cache-control', 'no-cache']]
+
+export function createMockProvider(cluster: ClusterIR): ProviderAdapter {
+  const { reply, chunks, chunkDelayMs, latencyMs } = cluster.mock
+  return {
+    forward(ctx: RequestContext, endpoint: CompiledEndpoint): void {
+      if (!ctx.head.path.endsWith('/chat/completions') || ctx.head.method !== 'POST') {
+        return sendError(ctx, 'SY_UNSUPPORTED', `the mock provider only serves POST /v1/chat/completions (got ${ctx.head.method} ${ctx.head.path})`)
+      }
+      const req = ctx.json ?? {}
+      const model = typeof req.model === 'string' ? req.model : 'mock'
+      const text = reply ?? `Mock reply to: ${lastUserText(req.messages)}`
+      const usage = { prompt_tokens: countWords(req.messages), completion_tokens: countWords(text), total_tokens: 0 }
+      usage.total_tokens = usage.prompt_tokens + usage.completion_tokens
+      ctx.usage = { inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens }
+      const id = `chatcmpl-mock-${ctx.id}`
+      const created = Math.floor(Date.now() / 1000)
+      endpoint.stats.inflight++
+      endpoint.stats.requests++
+      const done = () => endpoint.stats.inflight--
+      const run = () => {
+        if (ctx.downstream.aborted) return done()
+        if (req.stream === true) streamAnswer(ctx, { id, created, model, text, usage, chunks, chunkDelayMs, includeUsage: req.stream_options?.include_usage === true }, done)
+        else {
+          startResponse(ctx, 200, [['content-type', 'application/json']])
+          finishResponse(ctx, JSON.stringify({
+            id, object: 'chat.completion', created, model,
+            choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+            usage,
+          }))
+          done()
+        }
+      }
+      if (latencyMs > 0) setTimeout(run, latencyMs)
+      else run()
+    },
+  }
+}
+
+interface StreamPlan {
+  id: string; created: number; model: string; text: string
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number }
+  chunks: number; chunkDelayMs: number; includeUsage: boolean
+}
+
+function streamAnswer(ctx: RequestContext, p: StreamPlan, done: () => void): void {
+  const pieces = split(p.text, p.chunks)
+  const event = (delta: object, finish: string | null, usage?: object) =>
+    Buffer.from(`data: ${JSON.stringify({ id: p.id, object: 'chat.completion.chunk', created: p.created, model: p.model, choices: finish === 'none' ? [] : [{ index: 0, delta, logprobs: null, finish_reason: finish }], ...(usage && { usage }) })}\n\n`)
+  startResponse(ctx, 200, SSE_HEADERS.map(([k, v]) => [k, v]))
+  let i = 0
+  let timer: NodeJS.Timeout | undefined
+  ctx.downstream.onAbort(() => {
+    if (timer) clearTimeout(timer)
+    complete(ctx)
+    done()
+  })
+  const step = () => {
+    timer = undefined
+    if (ctx.downstream.aborted) return
+    if (i < pieces.length) {
+      const delta = i === 0 ? { role: 'assistant', content: pieces[i] } : { content: pieces[i] }
+      i++
+      const ok = sendChunk(ctx, event(delta, null))
+      if (!ok) return ctx.downstream.onWritable(schedule)
+      return schedule()
+    }
+    sendChunk(ctx, event({}, 'stop'))
+    if (p.includeUsage) sendChunk(ctx, event({}, 'none', p.usage))
+    finishResponse(ctx, 'data: [DONE]\n\n')
+    done()
+  }
+  const schedule = () => {
+    if (i < pieces.length && p.chunkDelayMs > 0) timer = setTimeout(step, p.chunkDelayMs)
+    else if (i < pieces.length) step()
+    else step()
+  }
+  schedule()
+}
+
+/** Splits text into n non-empty-ish pieces at character boundaries (code points, not UTF-16 units). */
+function split(text: string, n: number): string[] {
+  const chars = Array.from(text)
+  const size = Math.max(1, Math.ceil(chars.length / n))
+  const out: string[] = []
+  for (let i = 0; i < n; i++) out.push(chars.slice(i * size, (i + 1) * size).join(''))
+  return out
+}
+
+function lastUserText(messages: unknown): string {
+  if (!Array.isArray(messages)) return ''
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i]
+    if (m?.role !== 'user') continue
+    if (typeof m.content === 'string') return m.content
+    if (Array.isArray(m.content)) return m.content.filter((p: any) => p?.type === 'text').map((p: any) => p.text).join(' ')
+  }
+  return ''
+}
+
+function countWords(v: unknown): number {
+  if (typeof v === 'string') return v.split(/\s+/).filter(Boolean).length
+  if (Array.isArray(v)) return v.reduce((n, m) => n + countWords(typeof m === 'string' ? m : m?.content ?? m?.text), 0)
+  return 0
+}

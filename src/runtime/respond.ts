@@ -1,0 +1,61 @@
+/**
+ * Response lifecycle shared by providers and local replies: head (onResponse hooks), chunks
+ * (onChunk hooks), end (onComplete hooks, in-flight accounting). Hot path: keep flat.
+ */
+import type { RequestContext, LocalReply } from './types.js'
+import { errorReply, streamErrorEvent, type RuntimeErrorCode } from './errors.js'
+
+export function startResponse(ctx: RequestContext, status: number, headers: [string, string][]): void {
+  ctx.status = status
+  ctx.responseHeaders = headers
+  const hooks = ctx.chain.onResponse
+  for (let i = 0; i < hooks.length; i++) hooks[i].onResponse!(ctx)
+  if (!ctx.downstream.aborted) ctx.downstream.writeHead(status, ctx.responseHeaders)
+}
+
+/** Returns false when the client is congested: pause the source until downstream.onWritable. */
+export function sendChunk(ctx: RequestContext, chunk: Uint8Array): boolean {
+  const hooks = ctx.chain.onChunk
+  for (let i = 0; i < hooks.length; i++) hooks[i].onChunk!(ctx, chunk)
+  if (ctx.downstream.aborted) return true
+  return ctx.downstream.write(chunk)
+}
+
+export function finishResponse(ctx: RequestContext, last?: Uint8Array | string): void {
+  if (ctx.finished) return
+  if (!ctx.downstream.aborted) ctx.downstream.end(last)
+  complete(ctx)
+}
+
+/** Marks the request over (also used when the client went away). Idempotent. */
+export function complete(ctx: RequestContext): void {
+  if (ctx.finished) return
+  ctx.finished = true
+  const hooks = ctx.chain.onComplete
+  for (let i = 0; i < hooks.length; i++) {
+    try {
+      hooks[i].onComplete!(ctx)
+    } catch {
+      // A filter's bookkeeping must not turn a finished response into a crash.
+    }
+  }
+  const done = ctx.onDone
+  ctx.onDone = undefined
+  done?.()
+}
+
+export function sendReply(ctx: RequestContext, reply: LocalReply): void {
+  if (ctx.finished) return
+  startResponse(ctx, reply.status, reply.headers.map(([k, v]) => [k, v]))
+  finishResponse(ctx, reply.body)
+}
+
+export function sendError(ctx: RequestContext, code: RuntimeErrorCode, message: string): void {
+  sendReply(ctx, errorReply(ctx.listener.protocol, code, message))
+}
+
+/** A stream that already started cannot change its status: end it with an error event instead. */
+export function failStream(ctx: RequestContext, code: RuntimeErrorCode, message: string): void {
+  if (ctx.finished) return
+  finishResponse(ctx, streamErrorEvent(ctx.listener.protocol, code, message))
+}

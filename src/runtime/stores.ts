@@ -1,0 +1,67 @@
+/**
+ * State that outlives snapshots (DESIGN invariant 3), keyed by stable identity.
+ * One instance per worker thread. Pools are reference-counted by the snapshots that use them and
+ * closed when the last one retires, so a reload never drops warm connections of unchanged endpoints.
+ */
+import { Pool, type Dispatcher } from 'undici'
+import type { EndpointStats, PoolStore, Stores } from './types.js'
+
+class RefCountedPools implements PoolStore {
+  private readonly pools = new Map<string, { pool: Pool; refs: number }>()
+
+  acquire(key: string, origin: string, opts: { connections: number; keepAliveMs: number; connectTimeoutMs: number }): Dispatcher {
+    const hit = this.pools.get(key)
+    if (hit) {
+      hit.refs++
+      return hit.pool
+    }
+    const pool = new Pool(origin, {
+      connections: opts.connections,
+      keepAliveTimeout: opts.keepAliveMs,
+      keepAliveMaxTimeout: opts.keepAliveMs,
+      connect: { timeout: opts.connectTimeoutMs },
+      // LLM answers can take minutes between headers and the last byte; the route timeout governs.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      pipelining: 1,
+    })
+    this.pools.set(key, { pool, refs: 1 })
+    return pool
+  }
+
+  release(key: string): void {
+    const hit = this.pools.get(key)
+    if (!hit) return
+    if (--hit.refs > 0) return
+    this.pools.delete(key)
+    hit.pool.close().catch(() => hit.pool.destroy().catch(() => {}))
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.pools.values()]
+    this.pools.clear()
+    await Promise.all(all.map((p) => p.pool.close().catch(() => p.pool.destroy())))
+  }
+
+  get size(): number {
+    return this.pools.size
+  }
+}
+
+export function createStores(): Stores {
+  const stats = new Map<string, EndpointStats>()
+  const lb = new Map<string, unknown>()
+  return {
+    pools: new RefCountedPools(),
+    endpointStats(key) {
+      let s = stats.get(key)
+      if (!s) stats.set(key, (s = { inflight: 0, requests: 0, failures: 0 }))
+      return s
+    },
+    lbState<T>(key: string, init: () => T): T {
+      let s = lb.get(key) as T | undefined
+      if (s === undefined) lb.set(key, (s = init()))
+      return s
+    },
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * Runtime shapes shared by the dispatch path, filters, providers and the snapshot builder.
+ */
+import type { Dispatcher } from 'undici'
+import type { ClusterIR, Protocol, SnapshotIR } from '../compiler/ir.js'
+
+/** What a route matcher sees. Header names are lower-case. */
+export interface RequestHead {
+  readonly method: string
+  readonly path: string
+  /** Raw query string without `?` ('' when none). */
+  readonly query: string
+  readonly headers: Record<string, string>
+  /** `model` from the JSON body, when there is one. */
+  readonly model: string | undefined
+}
+
+/** A response produced by the gateway itself (direct response, filter reply, error). */
+export interface LocalReply {
+  readonly status: number
+  readonly headers: readonly (readonly [string, string])[]
+  readonly body: Buffer
+}
+
+/**
+ * The client side of a request: uWS in production, an in-memory recorder in tests.
+ * `write` returning false means "buffered; wait for onWritable before writing more".
+ */
+export interface Downstream {
+  readonly aborted: boolean
+  onAbort(cb: () => void): void
+  write(chunk: Uint8Array | string): boolean
+  onWritable(cb: () => void): void
+  /** Sends status and headers (if not yet sent) and the final chunk. */
+  end(chunk?: Uint8Array | string): void
+  /** Status and headers go out with the first write/end. */
+  writeHead(status: number, headers: readonly (readonly [string, string])[]): void
+  /** Tear the connection down: used when a non-SSE body cannot be finished. */
+  close(): void
+}
+
+export interface Usage {
+  inputTokens: number
+  outputTokens: number
+}
+
+export interface RequestContext {
+  readonly id: string
+  readonly snapshot: Snapshot
+  readonly listener: CompiledListener
+  readonly head: RequestHead
+  /** Request headers as they will be forwarded upstream; filters may change them. */
+  readonly headers: Record<string, string>
+  body: Buffer | undefined
+  /** Parsed JSON body (undefined when no body). */
+  json: any
+  route: CompiledRoute | undefined
+  cluster: CompiledCluster | undefined
+  endpoint: CompiledEndpoint | undefined
+  /** Response headers to the client; filters' onResponse may change them. */
+  responseHeaders: [string, string][]
+  status: number
+  readonly downstream: Downstream
+  readonly startedAt: number
+  usage: Usage | undefined
+  /** Per-request filter state, keyed by filter name. */
+  filterState: Record<string, unknown> | undefined
+  /** The listener's chain until a route matches, then the route's. */
+  chain: CompiledChain
+  /** Set once the response has ended (or the client went away). */
+  finished: boolean
+  /** Called exactly once when the request is over: in-flight accounting, retirement of old snapshots. */
+  onDone: (() => void) | undefined
+}
+
+export type HookResult = LocalReply | undefined | void | Promise<LocalReply | undefined | void>
+
+/** A filter instance built once per snapshot by its factory; per-request state lives on ctx. */
+export interface Filter {
+  readonly name: string
+  onRequest?(ctx: RequestContext): HookResult
+  onResponse?(ctx: RequestContext): void
+  onChunk?(ctx: RequestContext, chunk: Uint8Array): void
+  onComplete?(ctx: RequestContext): void
+}
+
+export interface FilterDeps {
+  readonly stores: Stores
+}
+
+export type FilterFactory = (config: any, deps: FilterDeps) => Filter
+
+/** Hook arrays prebuilt by the compiler so the hot path never checks `if (f.onChunk)`. */
+export interface CompiledChain {
+  readonly names: readonly string[]
+  readonly onRequest: readonly Filter[]
+  readonly onResponse: readonly Filter[]
+  readonly onChunk: readonly Filter[]
+  readonly onComplete: readonly Filter[]
+}
+
+export type CompiledAction =
+  | { readonly kind: 'cluster'; readonly cluster: CompiledCluster }
+  | { readonly kind: 'weighted'; pick(head: RequestHead): CompiledCluster; readonly describe: readonly { name: string; weight: number }[]; readonly hashHeader?: string }
+  | { readonly kind: 'direct'; readonly reply: LocalReply }
+
+export interface CompiledRoute {
+  readonly name: string
+  readonly index: number
+  readonly test: (head: RequestHead) => boolean
+  readonly needsModel: boolean
+  readonly action: CompiledAction
+  readonly chain: CompiledChain
+  readonly timeoutMs: number | undefined
+  readonly modelRewrite: string | undefined
+}
+
+export interface RouteTable {
+  readonly name: string
+  readonly routes: readonly CompiledRoute[]
+  match(head: RequestHead): CompiledRoute | undefined
+}
+
+export interface CompiledListener {
+  readonly name: string
+  readonly address: string
+  readonly port: number
+  readonly protocol: Protocol
+  readonly maxBodyBytes: number
+  readonly table: RouteTable
+  readonly filterNames: readonly string[]
+  /** Chain used before a route matches (404s, 413s, filter replies). */
+  readonly chain: CompiledChain
+}
+
+export interface EndpointStats {
+  inflight: number
+  requests: number
+  failures: number
+}
+
+export interface CompiledEndpoint {
+  readonly url: string
+  /** Stable identity across snapshots: `<cluster>|<url>`. */
+  readonly key: string
+  readonly weight: number
+  readonly basePath: string
+  /** Undefined for in-process providers (mock). */
+  readonly pool: Dispatcher | undefined
+  /** Headers every upstream request to this endpoint carries (credentials), flat [k, v, k, v]. */
+  readonly baseHeaders: readonly string[]
+  readonly hasCredentials: boolean
+  readonly stats: EndpointStats
+}
+
+export interface LoadBalancer {
+  pick(head: RequestHead): CompiledEndpoint
+}
+
+export interface ProviderAdapter {
+  /** Forwards ctx to the endpoint and answers ctx.downstream; never throws. */
+  forward(ctx: RequestContext, endpoint: CompiledEndpoint, timeoutMs: number): void
+}
+
+export interface CompiledCluster {
+  readonly name: string
+  readonly ir: ClusterIR
+  readonly endpoints: readonly CompiledEndpoint[]
+  readonly lb: LoadBalancer
+  readonly provider: ProviderAdapter
+  readonly timeoutMs: number
+}
+
+export interface Snapshot {
+  readonly version: string
+  readonly source: string
+  readonly loadedAt: string
+  readonly ir: SnapshotIR
+  readonly listeners: ReadonlyMap<number, CompiledListener>
+  readonly clusters: ReadonlyMap<string, CompiledCluster>
+  /** Pool keys this snapshot holds a reference on; released when it retires. */
+  readonly poolKeys: readonly string[]
+}
+
+/** Long-lived state keyed by stable identity; outlives snapshots (DESIGN invariant 3). */
+export interface Stores {
+  readonly pools: PoolStore
+  endpointStats(key: string): EndpointStats
+  /** LB state (e.g. smooth-WRR current weights) keyed by cluster + endpoint set. */
+  lbState<T>(key: string, init: () => T): T
+}
+
+export interface PoolStore {
+  acquire(key: string, origin: string, opts: { connections: number; keepAliveMs: number; connectTimeoutMs: number }): Dispatcher
+  release(key: string): void
+  closeAll(): Promise<void>
+  readonly size: number
+}

@@ -1,0 +1,128 @@
+// Turn one run's measurements into the table (stdout) and bench/RESULTS.md. Ratios are only ever taken between
+// rows of the same run: absolute numbers on a 2-core box running client, proxy and upstream say little.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpus, release } from 'node:os'
+import type { OpenLoopResult } from './open-loop.js'
+import type { TtftResult } from './ttft.js'
+
+export type RowKey = 'direct' | 'nginx' | 'bare' | 'bare2' | 'switchyard'
+
+export interface RowResult {
+  key: RowKey
+  label: string
+  /** Why the row has no numbers (skipped, failed to start, failed its sanity check). */
+  skipped?: string
+  json?: { rps: number, errors: number, cpuUsPerReq?: number, cores?: number }
+  sse?: { rps: number, errors: number }
+  latency?: OpenLoopResult
+  ttft?: TtftResult
+  peakRssMb?: number
+}
+
+export interface RunInfo {
+  date: string
+  seconds: number
+  rate: number
+  node: string
+  nginx: string
+  wrk: string
+  elapsedS: number
+}
+
+const f0 = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '—' : Math.round(n).toLocaleString('en-US'))
+const f1 = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '—' : n.toFixed(1))
+const f2 = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '—' : n.toFixed(2))
+const signed = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '—' : `${n >= 0 ? '+' : ''}${n.toFixed(2)}`)
+const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || !b ? '—' : `${(a / b).toFixed(2)}×`)
+const err = (e: number | undefined) => (e ? ` ⚠${e} err` : '')
+
+/** The stack's ceiling: the better of the two bare pass-throughs, per metric. */
+function bestBare(rows: RowResult[], pick: (r: RowResult) => number | undefined): number | undefined {
+  const vals = rows.filter((r) => r.key === 'bare' || r.key === 'bare2').map(pick).filter((v): v is number => v !== undefined)
+  return vals.length ? Math.max(...vals) : undefined
+}
+
+export function table(rows: RowResult[]): string {
+  const by = (k: RowKey) => rows.find((r) => r.key === k && !r.skipped)
+  const direct = by('direct')
+  const nginx = by('nginx')
+  const bareJson = bestBare(rows, (r) => r.json?.rps)
+  const bareSse = bestBare(rows, (r) => r.sse?.rps)
+  const head = ['row', 'JSON req/s', '×direct', '×nginx', '×bare', 'SSE streams/s', '×direct', '×nginx', '×bare',
+    'p50 ms', 'p99 ms', 'p99.9 ms', 'p99 −nginx', 'TTFT p50 ms', 'TTFT p99 ms', 'TTFT −direct p50 / p99', 'CPU µs/req', 'cores', 'peak RSS MB']
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`]
+  for (const r of rows) {
+    if (r.skipped) { lines.push(`| ${r.label} | skipped: ${r.skipped.split('\n')[0]} |${' |'.repeat(head.length - 2)}`); continue }
+    const l = r.latency
+    const t = r.ttft
+    lines.push(`| ${[
+      r.label,
+      f0(r.json?.rps) + err(r.json?.errors), ratio(r.json?.rps, direct?.json?.rps), ratio(r.json?.rps, nginx?.json?.rps), ratio(r.json?.rps, bareJson),
+      f0(r.sse?.rps) + err(r.sse?.errors), ratio(r.sse?.rps, direct?.sse?.rps), ratio(r.sse?.rps, nginx?.sse?.rps), ratio(r.sse?.rps, bareSse),
+      f2(l?.p50), f2(l?.p99) + err(l?.errors), f2(l?.p999), r.key === 'direct' || r.key === 'nginx' ? '' : signed(l && nginx?.latency ? l.p99 - nginx.latency.p99 : undefined),
+      f2(t?.p50), f2(t?.p99) + err(t?.errors),
+      r.key === 'direct' ? '' : `${signed(t && direct?.ttft ? t.p50 - direct.ttft.p50 : undefined)} / ${signed(t && direct?.ttft ? t.p99 - direct.ttft.p99 : undefined)}`,
+      f1(r.json?.cpuUsPerReq), f2(r.json?.cores), f0(r.peakRssMb),
+    ].join(' | ')} |`)
+  }
+  return lines.join('\n')
+}
+
+export function targets(rows: RowResult[]): string {
+  const sy = rows.find((r) => r.key === 'switchyard')
+  if (!sy || sy.skipped) return `Targets: not evaluated, Switchyard row skipped (${sy?.skipped?.split('\n')[0] ?? 'not run'}).`
+  const nginx = rows.find((r) => r.key === 'nginx' && !r.skipped)
+  const direct = rows.find((r) => r.key === 'direct' && !r.skipped)
+  const bareJson = bestBare(rows, (r) => r.json?.rps)
+  const bareSse = bestBare(rows, (r) => r.sse?.rps)
+  const check = (name: string, value: number | undefined, ok: (v: number) => boolean, show: (v: number) => string) =>
+    `- ${value === undefined || !Number.isFinite(value) ? 'n/a ' : ok(value) ? 'PASS' : 'FAIL'} ${name}: ${value === undefined || !Number.isFinite(value) ? '—' : show(value)}`
+  return ['Targets (Switchyard, same run):',
+    check('JSON throughput ≥ 0.9× bare', sy.json && bareJson ? sy.json.rps / bareJson : undefined, (v) => v >= 0.9, (v) => `${v.toFixed(2)}×`),
+    check('SSE streams/s ≥ 0.9× bare', sy.sse && bareSse ? sy.sse.rps / bareSse : undefined, (v) => v >= 0.9, (v) => `${v.toFixed(2)}×`),
+    check(`added p99 at ${sy.latency?.rate ?? '?'} req/s ≤ 0.5 ms over nginx`, sy.latency && nginx?.latency ? sy.latency.p99 - nginx.latency.p99 : undefined, (v) => v <= 0.5, (v) => `${signed(v)} ms`),
+    check('added TTFT (p50) ≤ 0.5 ms over direct', sy.ttft && direct?.ttft ? sy.ttft.p50 - direct.ttft.p50 : undefined, (v) => v <= 0.5, (v) => `${signed(v)} ms (p99 ${signed(sy.ttft!.p99 - direct!.ttft!.p99)} ms)`),
+    check('peak RSS ≤ 150 MB', sy.peakRssMb, (v) => v <= 150, (v) => `${v.toFixed(0)} MB`),
+  ].join('\n')
+}
+
+export function machine(info: RunInfo): string {
+  const cpu = (() => {
+    try { return /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model } catch { return cpus()[0]?.model }
+  })()
+  return [
+    `- date: ${info.date}`,
+    `- machine: ${cpus().length} cores (nproc), ${cpu}, Linux ${release()}`,
+    `- node ${info.node}, nginx ${info.nginx}, ${info.wrk}`,
+    `- settings: ${info.seconds}s per measurement, fixed rate ${info.rate} req/s, run took ${info.elapsedS.toFixed(0)}s`,
+  ].join('\n')
+}
+
+const METHOD = `How each column is measured (all rows hit the same mocks in the same run):
+- **JSON req/s**: \`wrk -t2 -c64\`, POST /v1/chat/completions, ~600-byte fixed reply from the nginx mock.
+- **SSE streams/s**: same, \`stream: true\`; the mock answers the 20-event \`chat.completion.chunk\` body + \`[DONE]\`.
+- **p50/p99/p99.9**: open-loop generator at a fixed rate every row sustains; latency from the *scheduled* send time.
+- **TTFT**: sequential streams against a Node mock that sends the first event after 50 ms, then one every 10 ms.
+- **CPU µs/req, cores**: utime+stime of the proxy's process tree over the JSON run (/proc/<pid>/stat).
+- **peak RSS**: VmHWM of the proxy's process tree at the end of the run.
+- **×bare** compares with the better of (c) and (c2) for that metric: the ceiling of the uWS + undici stack.`
+
+const NOTES_MARKER = '<!-- notes: everything below this line is kept across runs -->'
+
+export function writeResults(file: string, rows: RowResult[], info: RunInfo): void {
+  const kept = existsSync(file) ? readFileSync(file, 'utf8').split(NOTES_MARKER)[1] : undefined
+  const text = `# Switchyard bench results
+
+Generated by \`npm run bench\` (bench/run.ts). Re-running overwrites everything above the notes marker.
+
+${machine(info)}
+
+${table(rows)}
+
+${targets(rows)}
+
+${METHOD}
+
+${NOTES_MARKER}${kept ?? '\n## Notes\n'}`
+  writeFileSync(file, text)
+}

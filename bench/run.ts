@@ -1,0 +1,170 @@
+// `npm run bench`: every row against the same mocks, in one run, phase by phase (all rows' throughput, then all
+// rows' SSE, ...) so slow drift on the box spreads over the rows instead of landing on one.
+//   BENCH_DURATION=3   seconds per measurement (default 10; 3 is a smoke check)
+//   BENCH_RATE=2000    fixed rate for the latency column (default: min(2000, half the slowest row's req/s))
+//   --soak             1M requests through Switchyard, RSS every 100k (see bench/README.md)
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
+import { request } from 'undici'
+import { freePorts, killChildrenOnExit, startChild, stopAll, waitReady, type Child } from './children.js'
+import { mockConf, nginxVersion, proxyConf, startNginx } from './nginx.js'
+import { openLoop } from './open-loop.js'
+import { CHAT_PATH, COMPLETION_JSON, REQUEST, SSE_CHUNKS } from './payloads.js'
+import { cpuSeconds, peakRssMb } from './proc-stats.js'
+import { machine, table, targets, writeResults, type RowKey, type RowResult } from './report.js'
+import { runSoak } from './soak.js'
+import { startSwitchyard, switchyardMissing } from './switchyard.js'
+import { ttft } from './ttft.js'
+import { wrk, writePostScript } from './wrk.js'
+
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
+const RESULTS = fileURLToPath(new URL('../../bench/RESULTS.md', import.meta.url))
+const SECONDS = Number(process.env.BENCH_DURATION ?? 10)
+const WARMUP = Math.max(1, Math.round(SECONDS / 5))
+
+/** Where a row receives each kind of traffic. Plain proxies have a port per lane; Switchyard routes by model. */
+interface Row {
+  key: RowKey
+  label: string
+  lanes: { json: string, sse: string, ttft: string }
+  /** The process tree whose CPU and memory we report; none for the direct row. */
+  server?: Child
+  result: RowResult
+}
+
+const log = (msg: string) => console.error(`bench: ${msg}`)
+
+async function sanity(row: Row): Promise<string | null> {
+  const post = async (origin: string, body: string) => {
+    const r = await request(origin + CHAT_PATH, { method: 'POST', body, headers: { 'content-type': 'application/json' } })
+    return { status: r.statusCode, type: String(r.headers['content-type'] ?? ''), text: await r.body.text() }
+  }
+  try {
+    const j = await post(row.lanes.json, REQUEST.json)
+    if (j.status !== 200) return `JSON lane answered ${j.status}: ${j.text.slice(0, 200)}`
+    const got = JSON.parse(j.text) as { choices?: { message?: { content?: string } }[] }
+    if (got.choices?.[0]?.message?.content !== (JSON.parse(COMPLETION_JSON) as typeof got).choices![0].message!.content) return `JSON lane body differs: ${j.text.slice(0, 200)}`
+    for (const lane of ['sse', 'ttft'] as const) {
+      const s = await post(row.lanes[lane], REQUEST[lane])
+      const events = s.text.split('\n\n').filter((e) => e.startsWith('data: ')).length
+      if (s.status !== 200 || !s.type.startsWith('text/event-stream') || events !== SSE_CHUNKS + 1) {
+        return `${lane} lane: status ${s.status}, content-type '${s.type}', ${events} data events (want ${SSE_CHUNKS + 1})`
+      }
+    }
+    return null
+  } catch (err) {
+    return `sanity request failed: ${(err as Error).message}`
+  }
+}
+
+async function main(): Promise<void> {
+  killChildrenOnExit()
+  const started = performance.now()
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'))
+  try {
+    if (process.argv.includes('--soak')) { await runSoak(dir); return }
+    await bench(dir, started)
+  } finally {
+    await stopAll()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+async function bench(dir: string, started: number): Promise<void> {
+  const [j1, j2, s1, s2, t1, t2, nJ, nS, nT, cJ, cS, cT, c2J, c2S, c2T, gw, admin] = await freePorts(17)
+  const at = (port: number) => `http://127.0.0.1:${port}`
+
+  log(`starting mocks and proxies (${SECONDS}s per measurement)`)
+  const mockDir = join(dir, 'mock'), proxyDir = join(dir, 'proxy')
+  const mock = await startNginx('mock-nginx', mockDir, mockConf(mockDir, { json: [j1, j2], sse: [s1, s2] }), j1)
+  const stream = startChild('mock-stream', process.execPath, [here('./mock-stream-upstream.js'), String(t1), String(t2)])
+  await waitReady(stream, at(t1) + CHAT_PATH, { method: 'POST', body: REQUEST.ttft })
+  void mock
+
+  const nginx = await startNginx('nginx-proxy', proxyDir, proxyConf(proxyDir, [
+    { listen: nJ, upstreams: [j1, j2] }, { listen: nS, upstreams: [s1, s2] }, { listen: nT, upstreams: [t1, t2] },
+  ]), nJ)
+  const bareArgs = (ports: number[]) => [`${ports[0]}=${at(j1)}`, `${ports[1]}=${at(s1)}`, `${ports[2]}=${at(t1)}`]
+  const bare = startChild('bare', process.execPath, [here('./bare-passthrough.js'), ...bareArgs([cJ, cS, cT])])
+  const bare2 = startChild('bare2', process.execPath, [here('./bare-passthrough-dispatch.js'), ...bareArgs([c2J, c2S, c2T])])
+  await Promise.all([waitReady(bare, at(cJ) + CHAT_PATH, { method: 'POST', body: REQUEST.json }), waitReady(bare2, at(c2J) + CHAT_PATH, { method: 'POST', body: REQUEST.json })])
+
+  const lanes = (a: number, b: number, c: number) => ({ json: at(a), sse: at(b), ttft: at(c) })
+  const rows: Row[] = ([
+    { key: 'direct', label: '(a) direct to mock', lanes: lanes(j1, s1, t1) },
+    { key: 'nginx', label: '(b) nginx proxy_pass', lanes: lanes(nJ, nS, nT), server: nginx },
+    { key: 'bare', label: '(c) bare uWS+undici request()', lanes: lanes(cJ, cS, cT), server: bare },
+    { key: 'bare2', label: '(c2) bare uWS+undici dispatch()', lanes: lanes(c2J, c2S, c2T), server: bare2 },
+    { key: 'switchyard', label: '(d) Switchyard', lanes: lanes(gw, gw, gw) },
+  ] as Omit<Row, 'result'>[]).map((r) => ({ ...r, result: { key: r.key, label: r.label } }))
+
+  const sy = rows.find((r) => r.key === 'switchyard')!
+  const missing = switchyardMissing()
+  if (missing) {
+    sy.result.skipped = missing
+    log(`skipping (d) Switchyard: ${missing}`)
+  } else {
+    try {
+      sy.server = await startSwitchyard(dir, { admin, listen: gw, json: [j1, j2], sse: [s1, s2], ttft: [t1, t2] })
+    } catch (err) {
+      sy.result.skipped = `failed to start: ${(err as Error).message}`
+      log(`skipping (d) Switchyard: ${(err as Error).message}`)
+    }
+  }
+
+  for (const row of rows) {
+    if (row.result.skipped) continue
+    const problem = await sanity(row)
+    if (problem) { row.result.skipped = `sanity check failed: ${problem}`; log(`${row.label}: ${row.result.skipped}`) }
+  }
+  const active = rows.filter((r) => !r.result.skipped)
+
+  const jsonLua = writePostScript(dir, 'json', REQUEST.json)
+  const sseLua = writePostScript(dir, 'sse', REQUEST.sse)
+  for (const row of active) {
+    log(`${row.label}: JSON throughput`)
+    await wrk(row.lanes.json + CHAT_PATH, jsonLua, { seconds: WARMUP })
+    const cpu0 = row.server ? cpuSeconds(row.server.pid) : 0
+    const w = await wrk(row.lanes.json + CHAT_PATH, jsonLua, { seconds: SECONDS })
+    const cpu = row.server ? cpuSeconds(row.server.pid) - cpu0 : undefined
+    row.result.json = { rps: w.rps, errors: w.errors, cpuUsPerReq: cpu === undefined ? undefined : (cpu / w.requests) * 1e6, cores: cpu === undefined ? undefined : cpu / w.seconds }
+  }
+  for (const row of active) {
+    log(`${row.label}: SSE streams/s`)
+    await wrk(row.lanes.sse + CHAT_PATH, sseLua, { seconds: WARMUP })
+    const w = await wrk(row.lanes.sse + CHAT_PATH, sseLua, { seconds: SECONDS })
+    row.result.sse = { rps: w.rps, errors: w.errors }
+  }
+
+  const slowest = Math.min(...active.map((r) => r.result.json!.rps))
+  const rate = Number(process.env.BENCH_RATE) || Math.max(100, Math.min(2000, Math.floor(slowest / 2 / 100) * 100))
+  for (const row of active) {
+    log(`${row.label}: latency at ${rate} req/s (open loop)`)
+    await openLoop(row.lanes.json, CHAT_PATH, REQUEST.json, rate, WARMUP)
+    row.result.latency = await openLoop(row.lanes.json, CHAT_PATH, REQUEST.json, rate, SECONDS)
+  }
+
+  const ttftRequests = SECONDS >= 10 ? 300 : 120
+  for (const row of active) {
+    log(`${row.label}: time to first token (${ttftRequests} streams)`)
+    row.result.ttft = await ttft(row.lanes.ttft, CHAT_PATH, REQUEST.ttft, { requests: ttftRequests, concurrency: 6, warmup: 12 })
+  }
+  for (const row of active) if (row.server) row.result.peakRssMb = peakRssMb(row.server.pid)
+
+  const results = rows.map((r) => r.result)
+  const wrkVersion = (spawnSync('wrk', ['-v'], { encoding: 'utf8' }).stdout.split('\n')[0] ?? 'wrk').replace(/ \[.*$/, '').trim()
+  const info = { date: new Date().toISOString(), seconds: SECONDS, rate, node: process.version, nginx: nginxVersion(), wrk: wrkVersion, elapsedS: (performance.now() - started) / 1000 }
+  console.log(`\n${machine(info)}\n\n${table(results)}\n\n${targets(results)}\n`)
+  writeResults(RESULTS, results, info)
+  log(`wrote ${RESULTS}`)
+}
+
+main().catch(async (err) => {
+  console.error(`bench: ${(err as Error).stack ?? err}`)
+  await stopAll()
+  process.exit(1)
+})

@@ -1,0 +1,128 @@
+/**
+ * The per-request path after the body is in: parse JSON, match a route, run the filter chain,
+ * take the route's action. Socket-free: tests drive it with an in-memory Downstream.
+ *
+ * hot path -- change with care: no config reads, no per-request closures beyond the unavoidable.
+ */
+import type { CompiledListener, Downstream, LocalReply, RequestContext, RequestHead, Snapshot } from './types.js'
+import { complete, sendError, sendReply } from './respond.js'
+
+let nextId = 0
+const ID_PREFIX = `${process.pid.toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`
+
+export interface IncomingRequest {
+  readonly method: string
+  readonly path: string
+  readonly query: string
+  readonly headers: Record<string, string>
+  readonly body: Buffer | undefined
+}
+
+export function dispatch(snapshot: Snapshot, listener: CompiledListener, req: IncomingRequest, downstream: Downstream, onDone?: () => void): RequestContext {
+  let json: any
+  let model: string | undefined
+  let badJson: string | undefined
+  const body = req.body
+  if (body !== undefined && body.length > 0 && wantsJson(req.headers['content-type'], body)) {
+    try {
+      json = JSON.parse(body.toString('utf8'))
+      if (json !== null && typeof json === 'object' && typeof json.model === 'string') model = json.model
+    } catch (e) {
+      badJson = (e as Error).message
+    }
+  }
+  const head: RequestHead = { method: req.method, path: req.path, query: req.query, headers: req.headers, model }
+  const ctx: RequestContext = {
+    id: ID_PREFIX + (nextId++).toString(36),
+    snapshot,
+    listener,
+    head,
+    headers: req.headers,
+    body,
+    json,
+    route: undefined,
+    cluster: undefined,
+    endpoint: undefined,
+    responseHeaders: [],
+    status: 0,
+    downstream,
+    startedAt: performance.now(),
+    usage: undefined,
+    filterState: undefined,
+    chain: listener.chain,
+    finished: false,
+    onDone,
+  }
+  downstream.onAbort(() => complete(ctx))
+  if (badJson !== undefined) {
+    sendError(ctx, 'SY_BAD_JSON', `request body is not valid JSON: ${badJson}`)
+    return ctx
+  }
+  const route = listener.table.match(head)
+  if (route === undefined) {
+    sendError(ctx, 'SY_NO_ROUTE', `no route for ${req.method} ${req.path}${model !== undefined ? ` with model '${model}'` : ''}`)
+    return ctx
+  }
+  ctx.route = route
+  ctx.chain = route.chain
+  const hooks = route.chain.onRequest
+  for (let i = 0; i < hooks.length; i++) {
+    const r = hooks[i].onRequest!(ctx)
+    if (r === undefined) continue
+    if (isPromise(r)) {
+      r.then((reply) => (reply ? sendReply(ctx, reply) : continueChain(ctx, i + 1)), (e) => filterFailed(ctx, e))
+      return ctx
+    }
+    sendReply(ctx, r as LocalReply)
+    return ctx
+  }
+  act(ctx)
+  return ctx
+}
+
+async function continueChain(ctx: RequestContext, from: number): Promise<void> {
+  const hooks = ctx.route!.chain.onRequest
+  try {
+    for (let i = from; i < hooks.length; i++) {
+      if (ctx.finished) return
+      const reply = await hooks[i].onRequest!(ctx)
+      if (reply) return sendReply(ctx, reply)
+    }
+  } catch (e) {
+    return filterFailed(ctx, e)
+  }
+  if (!ctx.finished) act(ctx)
+}
+
+function filterFailed(ctx: RequestContext, e: unknown): void {
+  console.error(`filter error on route '${ctx.route?.name}': ${(e as Error)?.message ?? e}`)
+  sendError(ctx, 'SY_INTERNAL', 'internal gateway error')
+}
+
+function act(ctx: RequestContext): void {
+  const route = ctx.route!
+  const action = route.action
+  if (action.kind === 'direct') return sendReply(ctx, action.reply)
+  const cluster = action.kind === 'cluster' ? action.cluster : action.pick(ctx.head)
+  ctx.cluster = cluster
+  if (route.modelRewrite !== undefined && ctx.json !== undefined && typeof ctx.json === 'object') {
+    ctx.json.model = route.modelRewrite
+    ctx.body = Buffer.from(JSON.stringify(ctx.json))
+  }
+  const endpoint = cluster.lb.pick(ctx.head)
+  ctx.endpoint = endpoint
+  cluster.provider.forward(ctx, endpoint, route.timeoutMs ?? cluster.timeoutMs)
+}
+
+function wantsJson(contentType: string | undefined, body: Buffer): boolean {
+  // LLM APIs are JSON. Many hand-written calls (curl -d) send a form content-type with a JSON body;
+  // accept those, but leave real non-JSON uploads (multipart audio, …) alone.
+  if (contentType === undefined || contentType.includes('json')) return true
+  let i = 0
+  while (i < body.length && (body[i] === 0x20 || body[i] === 0x0a || body[i] === 0x0d || body[i] === 0x09)) i++
+  return body[i] === 0x7b /* { */ || body[i] === 0x5b /* [ */
+}
+
+function isPromise(v: unknown): v is Promise<LocalReply | undefined | void> {
+  return typeof (v as Promise<unknown>)?.then === 'function'
+}

@@ -1,0 +1,84 @@
+/**
+ * Downstream over a uWS HttpResponse. uWS rules honoured here: nothing touches `res` after
+ * onAborted fired; every write is corked (writes may come after an await or a timer); status and
+ * headers go out together with the first body bytes; `write` returning false is backpressure.
+ */
+import type { HttpResponse } from 'uWebSockets.js'
+import type { Downstream } from './types.js'
+import { statusLine } from './uws.js'
+
+export class UwsDownstream implements Downstream {
+  aborted = false
+  private status = 200
+  private headers: readonly (readonly [string, string])[] = []
+  private headSent = false
+  private abortCb: (() => void) | undefined
+  private writableCb: (() => void) | undefined
+  private ok = true
+
+  constructor(private readonly res: HttpResponse, private readonly closeAfter: () => boolean) {
+    res.onAborted(() => {
+      this.aborted = true
+      const cb = this.abortCb
+      this.abortCb = undefined
+      cb?.()
+    })
+  }
+
+  onAbort(cb: () => void): void {
+    this.abortCb = cb
+  }
+
+  writeHead(status: number, headers: readonly (readonly [string, string])[]): void {
+    this.status = status
+    this.headers = headers
+  }
+
+  private flushHead(): void {
+    if (this.headSent) return
+    this.headSent = true
+    const res = this.res
+    res.writeStatus(statusLine(this.status))
+    const h = this.headers
+    for (let i = 0; i < h.length; i++) res.writeHeader(h[i][0], h[i][1])
+  }
+
+  write(chunk: Uint8Array | string): boolean {
+    if (this.aborted) return true
+    this.res.cork(() => {
+      this.flushHead()
+      this.ok = this.res.write(chunk)
+    })
+    return this.ok
+  }
+
+  onWritable(cb: () => void): void {
+    if (this.aborted) return
+    this.writableCb = cb
+    this.res.onWritable(() => {
+      const w = this.writableCb
+      this.writableCb = undefined
+      w?.()
+      return true
+    })
+  }
+
+  end(chunk?: Uint8Array | string): void {
+    if (this.aborted) return
+    this.abortCb = undefined
+    const close = this.closeAfter()
+    this.res.cork(() => {
+      this.flushHead()
+      this.res.end(chunk, close)
+    })
+    // uWS forbids touching res after end; treat it like aborted from here on.
+    this.aborted = true
+  }
+
+  close(): void {
+    if (this.aborted) return
+    this.abortCb = undefined
+    this.aborted = true
+    this.res.close()
+  }
+}

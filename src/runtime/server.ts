@@ -1,0 +1,143 @@
+/**
+ * The listening side of one worker: one uWS app per configured port, reconciled against each new
+ * snapshot (ports opened and closed without a restart). The handler reads everything it needs from
+ * uWS synchronously, registers onAborted first, collects the body (size-capped), then dispatches on
+ * the snapshot captured at arrival.
+ */
+import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js'
+import type { Gateway } from './gateway.js'
+import type { CompiledListener, Snapshot } from './types.js'
+import { uws } from './uws.js'
+import { UwsDownstream } from './downstream-uws.js'
+import { dispatch } from './dispatch.js'
+import { errorReply } from './errors.js'
+import { statusLine } from './uws.js'
+import { log } from './log.js'
+
+interface OpenListener {
+  readonly app: TemplatedApp
+  socket: us_listen_socket | undefined
+  readonly address: string
+  readonly port: number
+}
+
+const NO_BODY_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE'])
+
+export class ListenerSet {
+  private readonly open = new Map<number, OpenListener>()
+  draining = false
+
+  constructor(private readonly gateway: Gateway) {}
+
+  /** Opens ports new in `snap`, closes ports it no longer has. Returns ports that failed to open. */
+  reconcile(snap: Snapshot): { port: number; error: string }[] {
+    const failed: { port: number; error: string }[] = []
+    for (const [port, o] of this.open) {
+      const l = snap.listeners.get(port)
+      if (!l || l.address !== o.address) this.closePort(port)
+    }
+    for (const l of snap.listeners.values()) {
+      if (this.open.has(l.port)) continue
+      const err = this.openPort(l)
+      if (err) failed.push({ port: l.port, error: err })
+    }
+    return failed
+  }
+
+  get ports(): number[] {
+    return [...this.open.keys()]
+  }
+
+  /** Stop accepting: close every listen socket. Open connections finish their requests. */
+  closeAll(): void {
+    for (const port of [...this.open.keys()]) this.closePort(port)
+  }
+
+  private closePort(port: number): void {
+    const o = this.open.get(port)
+    if (!o) return
+    if (o.socket) uws.us_listen_socket_close(o.socket)
+    this.open.delete(port)
+    log('info', 'listener closed', { port })
+  }
+
+  private openPort(l: CompiledListener): string | undefined {
+    const app = uws.App()
+    const port = l.port
+    const o: OpenListener = { app, socket: undefined, address: l.address, port }
+    app.any('/*', (res, req) => this.handle(port, res, req))
+    app.listen(l.address, port, (socket) => {
+      o.socket = socket || undefined
+    })
+    if (!o.socket) return `cannot listen on ${l.address}:${port} (in use or not permitted)`
+    this.open.set(port, o)
+    log('info', 'listener open', { listener: l.name, address: l.address, port })
+    return undefined
+  }
+
+  // hot path -- change with care
+  private handle(port: number, res: HttpResponse, req: HttpRequest): void {
+    const method = req.getCaseSensitiveMethod()
+    const path = req.getUrl()
+    const query = req.getQuery() ?? ''
+    const headers: Record<string, string> = {}
+    req.forEach((k, v) => {
+      const prev = headers[k]
+      headers[k] = prev === undefined ? v : `${prev}, ${v}`
+    })
+    const snap = this.gateway.current
+    const listener = snap?.listeners.get(port)
+    if (!snap || !listener) {
+      // The port was removed by a reload while this keep-alive connection stayed open.
+      res.cork(() => res.writeStatus(statusLine(503)).writeHeader('content-type', 'application/json').end('{"error":{"message":"listener is being removed","type":"server_error","param":null,"code":"sy_shutting_down"}}', true))
+      return
+    }
+    const live = this.gateway.enter()
+    const down = new UwsDownstream(res, () => this.draining)
+    const onDone = () => this.gateway.leave(live)
+    const contentLength = headers['content-length']
+    if (NO_BODY_METHODS.has(method) && contentLength === undefined && headers['transfer-encoding'] === undefined) {
+      dispatch(live.snapshot, listener, { method, path, query, headers, body: undefined }, down, onDone)
+      return
+    }
+    const max = listener.maxBodyBytes
+    if (contentLength !== undefined && Number(contentLength) > max) {
+      return this.tooLarge(res, down, listener, onDone)
+    }
+    let parts: Buffer[] | undefined
+    let size = 0
+    let rejected = false
+    down.onAbort(onDone)
+    res.onData((ab, isLast) => {
+      if (rejected) return
+      size += ab.byteLength
+      if (size > max) {
+        rejected = true
+        return this.tooLarge(res, down, listener, onDone)
+      }
+      // uWS frees `ab` after this callback returns: copy.
+      const chunk = Buffer.from(new Uint8Array(ab))
+      if (!isLast) {
+        ;(parts ??= []).push(chunk)
+        return
+      }
+      const body = parts === undefined ? chunk : Buffer.concat([...parts, chunk])
+      dispatch(live.snapshot, listener, { method, path, query, headers, body }, down, onDone)
+    })
+  }
+
+  private tooLarge(res: HttpResponse, down: UwsDownstream, listener: CompiledListener, onDone: () => void): void {
+    const reply = errorReply(listener.protocol, 'SY_BODY_TOO_LARGE', `request body exceeds ${listener.maxBodyBytes} bytes`)
+    down.onAbort(() => {})
+    if (!down.aborted) {
+      // Close the connection: the rest of the body is still on the wire.
+      res.cork(() => {
+        res.writeStatus(statusLine(413))
+        for (const [k, v] of reply.headers) res.writeHeader(k, v)
+        res.end(reply.body, true)
+      })
+      down.aborted = true
+    }
+    onDone()
+  }
+}

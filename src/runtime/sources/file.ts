@@ -1,0 +1,28 @@
+/**
+ * File/directory config source: chokidar watch with a short debounce. Editors save in bursts
+ * (write, rename, chmod); we reload once after the burst.
+ */
+import { watch, type FSWatcher } from 'chokidar'
+import { readPathSources } from '../../compiler/index.js'
+import type { ConfigSource } from './source.js'
+
+export function createFileSource(path: string, debounceMs = 50): ConfigSource {
+  let watcher: FSWatcher | undefined
+  let timer: NodeJS.Timeout | undefined
+  return {
+    description: `file:${path}`,
+    load: async () => ({ sources: readPathSources(path) }),
+    watch(onChange) {
+      // atomic: editors that save via temp file + rename still count as a change of `path`.
+      watcher = watch(path, { ignoreInitial: true, atomic: true })
+      watcher.on('all', () => {
+        if (timer) clearTimeout(timer)
+        timer = setTimeout(onChange, debounceMs)
+      })
+    },
+    async close() {
+      if (timer) clearTimeout(timer)
+      await watcher?.close()
+    },
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * Main thread: compiles config (once, for all workers), starts N worker threads, ships them each
+ * new SnapshotIR, serves the admin API, and drains everything on SIGTERM/SIGINT.
+ * Reloads coalesce: while one compile runs, further changes collapse into one more pass.
+ */
+import { Worker } from 'node:worker_threads'
+import { compileConfig, formatDiagnostic } from '../compiler/index.js'
+import type { Diagnostic } from '../compiler/diagnostics.js'
+import type { SnapshotIR } from '../compiler/ir.js'
+import type { ConfigSource } from './sources/source.js'
+import type { FromWorker, ToWorker } from './worker.js'
+import { startAdmin, type AdminHandle } from './admin/server.js'
+import { uwsBuild } from './uws.js'
+import { log } from './log.js'
+
+export interface WorkerStatus {
+  id: number
+  uws: 'native' | 'fallback' | 'unknown'
+  version: string | undefined
+  ports: number[]
+  error: string | undefined
+}
+
+export interface GatewayStatus {
+  ir: SnapshotIR
+  loadedAt: string
+  lastReload: { at: string; ok: boolean; version?: string; errors?: string[] } | undefined
+  workers: WorkerStatus[]
+  shuttingDown: boolean
+  source: ConfigSource
+}
+
+export class StartupError extends Error {
+  constructor(message: string, readonly diagnostics: readonly Diagnostic[] = []) {
+    super(message)
+  }
+}
+
+export interface RunOptions {
+  readonly source: ConfigSource
+  readonly workers: number
+  /** Override the admin port from config (0 disables). */
+  readonly adminPort?: number
+}
+
+const workerUrl = new URL('./worker.js', import.meta.url)
+
+export async function runGateway(opts: RunOptions): Promise<{ stop: () => Promise<void>; status: GatewayStatus }> {
+  const first = await compileFrom(opts.source)
+  if (!first.ok) throw new StartupError('invalid configuration', first.diagnostics)
+  const status: GatewayStatus = {
+    ir: first.ir,
+    loadedAt: new Date().toISOString(),
+    lastReload: undefined,
+    workers: [],
+    shuttingDown: false,
+    source: opts.source,
+  }
+  log('info', 'uWebSockets.js loaded', { build: uwsBuild })
+  if (uwsBuild !== 'native') log('warn', 'uWebSockets.js is running its slow JavaScript fallback, not the native addon')
+
+  const workers = new Map<number, { worker: Worker; status: WorkerStatus }>()
+  const waiters = new Set<() => void>()
+  const notify = () => { for (const w of [...waiters]) w() }
+  const waitFor = (cond: () => boolean, ms: number) =>
+    new Promise<boolean>((resolve) => {
+      if (cond()) return resolve(true)
+      const check = () => { if (cond()) { clearTimeout(t); waiters.delete(check); resolve(true) } }
+      const t = setTimeout(() => { waiters.delete(check); resolve(cond()) }, ms)
+      waiters.add(check)
+    })
+
+  const spawn = () => {
+    const worker = new Worker(workerUrl)
+    const ws: WorkerStatus = { id: worker.threadId, uws: 'unknown', version: undefined, ports: [], error: undefined }
+    workers.set(worker.threadId, { worker, status: ws })
+    worker.on('message', (m: FromWorker) => {
+      if (m.type === 'started') ws.uws = m.uws
+      else if (m.type === 'applied') {
+        ws.version = m.version
+        ws.ports = m.ports
+        ws.error = m.failed.length ? m.failed.map((f) => f.error).join('; ') : undefined
+        for (const f of m.failed) log('error', 'listener failed', { worker: m.worker, port: f.port, error: f.error })
+      } else if (m.type === 'apply-failed') ws.error = m.error
+      else if (m.type === 'drained') (ws as WorkerStatus & { drained?: boolean }).drained = true
+      notify()
+    })
+    worker.on('error', (e) => log('error', 'worker crashed', { worker: ws.id, error: e.message }))
+    worker.on('exit', (code) => {
+      workers.delete(ws.id)
+      status.workers = [...workers.values()].map((w) => w.status)
+      notify()
+      if (!status.shuttingDown) {
+        log('error', 'worker exited; starting a replacement', { worker: ws.id, code })
+        spawn()
+      }
+    })
+    worker.postMessage({ type: 'snapshot', ir: status.ir } satisfies ToWorker)
+    status.workers = [...workers.values()].map((w) => w.status)
+  }
+  for (let i = 0; i < opts.workers; i++) spawn()
+  const allOn = (version: string) => () => [...workers.values()].every((w) => w.status.version === version || w.status.error !== undefined)
+  await waitFor(allOn(first.ir.version), 10_000)
+  const failedWorkers = [...workers.values()].filter((w) => w.status.error || w.status.version !== first.ir.version)
+  if (failedWorkers.length) {
+    status.shuttingDown = true
+    await Promise.all([...workers.values()].map((w) => w.worker.terminate()))
+    throw new StartupError(failedWorkers.map((w) => w.status.error ?? 'worker did not start').join('; '))
+  }
+  log('info', 'serving', { version: first.ir.version, source: first.ir.source, workers: opts.workers, listeners: first.ir.listeners.map((l) => `${l.name}@${l.address}:${l.port}`).join(',') })
+
+  // Reloads: newest wins, one compile at a time.
+  let running = false
+  let again = false
+  const reload = async () => {
+    if (status.shuttingDown) return
+    if (running) { again = true; return }
+    running = true
+    try {
+      do {
+        again = false
+        const r = await compileFrom(opts.source)
+        const at = new Date().toISOString()
+        if (!r.ok) {
+          const errors = r.diagnostics.map(formatDiagnostic)
+          status.lastReload = { at, ok: false, errors }
+          log('error', `config rejected; still serving version ${status.ir.version}`, { errors: errors.length })
+          for (const e of errors) log('error', e)
+          continue
+        }
+        if (r.ir.version === status.ir.version) {
+          status.lastReload = { at, ok: true, version: r.ir.version }
+          continue
+        }
+        status.ir = r.ir
+        status.loadedAt = at
+        status.lastReload = { at, ok: true, version: r.ir.version }
+        for (const w of workers.values()) w.worker.postMessage({ type: 'snapshot', ir: r.ir } satisfies ToWorker)
+        await waitFor(allOn(r.ir.version), 5000)
+        log('info', 'config applied', { version: r.ir.version })
+      } while (again)
+    } catch (e) {
+      log('error', 'reload failed', { error: (e as Error).message })
+    } finally {
+      running = false
+    }
+  }
+  opts.source.watch(() => void reload())
+
+  const adminPort = opts.adminPort ?? first.ir.admin.port
+  let admin: AdminHandle | undefined
+  if (adminPort !== 0) admin = startAdmin(first.ir.admin.address, adminPort, status)
+
+  let stopping: Promise<void> | undefined
+  const stop = () =>
+    (stopping ??= (async () => {
+      status.shuttingDown = true
+      log('info', 'draining', { timeout_ms: status.ir.drainTimeoutMs })
+      await opts.source.close().catch(() => {})
+      for (const w of workers.values()) w.worker.postMessage({ type: 'drain' } satisfies ToWorker)
+      const drained = await waitFor(() => [...workers.values()].every((w) => (w.status as { drained?: boolean }).drained), status.ir.drainTimeoutMs)
+      if (!drained) log('warn', 'drain timeout reached; exiting with requests still in flight')
+      await Promise.all([...workers.values()].map((w) => w.worker.terminate()))
+      admin?.close()
+      log('info', 'stopped')
+    })())
+  return { stop, status }
+}
+
+async function compileFrom(source: ConfigSource) {
+  try {
+    const { sources, version } = await source.load()
+    return compileConfig(sources, { source: source.description, ...(version !== undefined && { version }) })
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException
+    const d: Diagnostic = { code: 'SY_CFG_IO', source: source.description, line: 1, col: 1, path: '', message: `${err.code ?? 'error'}: ${err.message}` }
+    return { ok: false as const, diagnostics: [d] }
+  }
+}

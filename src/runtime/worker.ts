@@ -1,0 +1,58 @@
+/**
+ * Worker thread entry: owns one Gateway, its stores and its uWS listeners (SO_REUSEPORT lets every
+ * worker listen on the same ports). Receives plain-data SnapshotIR from the main thread and builds
+ * its own matchers/filters/pools from it — closures cannot cross threads.
+ */
+import { parentPort, threadId } from 'node:worker_threads'
+import type { SnapshotIR } from '../compiler/ir.js'
+import { buildSnapshot } from '../compiler/snapshot.js'
+import { Gateway } from './gateway.js'
+import { ListenerSet } from './server.js'
+import { createStores } from './stores.js'
+import { uwsBuild } from './uws.js'
+import { log } from './log.js'
+
+export type ToWorker = { type: 'snapshot'; ir: SnapshotIR } | { type: 'drain' } | { type: 'stats' }
+export type FromWorker =
+  | { type: 'started'; worker: number; uws: 'native' | 'fallback' }
+  | { type: 'applied'; worker: number; version: string; ports: number[]; failed: { port: number; error: string }[] }
+  | { type: 'apply-failed'; worker: number; version: string; error: string }
+  | { type: 'stats'; worker: number; inflight: number; draining: number; pools: number }
+  | { type: 'drained'; worker: number }
+
+const port = parentPort!
+const stores = createStores()
+const gateway = new Gateway(stores)
+const listeners = new ListenerSet(gateway)
+const send = (m: FromWorker) => port.postMessage(m)
+
+send({ type: 'started', worker: threadId, uws: uwsBuild })
+
+port.on('message', (m: ToWorker) => {
+  switch (m.type) {
+    case 'snapshot': {
+      if (listeners.draining) return
+      try {
+        const snap = buildSnapshot(m.ir, stores)
+        gateway.swap(snap)
+        const failed = listeners.reconcile(snap)
+        send({ type: 'applied', worker: threadId, version: snap.version, ports: listeners.ports, failed })
+      } catch (e) {
+        log('error', 'snapshot build failed', { version: m.ir.version, error: (e as Error).message })
+        send({ type: 'apply-failed', worker: threadId, version: m.ir.version, error: (e as Error).message })
+      }
+      return
+    }
+    case 'stats':
+      send({ type: 'stats', worker: threadId, inflight: gateway.inflight, draining: gateway.drainingCount, pools: stores.pools.size })
+      return
+    case 'drain':
+      listeners.draining = true
+      listeners.closeAll()
+      gateway.idle().then(async () => {
+        await stores.pools.closeAll()
+        send({ type: 'drained', worker: threadId })
+      })
+      return
+  }
+})

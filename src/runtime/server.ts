@@ -25,6 +25,8 @@ const NO_BODY_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE'])
 
 export class ListenerSet {
   private readonly open = new Map<number, OpenListener>()
+  /** Every app ever opened: a removed port's app still serves its keep-alive connections. */
+  private readonly apps = new Set<TemplatedApp>()
   draining = false
 
   constructor(private readonly gateway: Gateway) {}
@@ -53,6 +55,15 @@ export class ListenerSet {
     for (const port of [...this.open.keys()]) this.closePort(port)
   }
 
+  /**
+   * Close every connection, idle keep-alive ones included. Call once nothing is in flight: a
+   * worker thread cannot exit while uWS still holds sockets on its loop.
+   */
+  destroy(): void {
+    for (const app of this.apps) (app as TemplatedApp & { close(): void }).close()
+    this.apps.clear()
+  }
+
   private closePort(port: number): void {
     const o = this.open.get(port)
     if (!o) return
@@ -64,6 +75,7 @@ export class ListenerSet {
   private openPort(l: CompiledListener): string | undefined {
     const app = uws.App()
     const port = l.port
+    this.apps.add(app)
     const o: OpenListener = { app, socket: undefined, address: l.address, port }
     app.any('/*', (res, req) => this.handle(port, res, req))
     app.listen(l.address, port, (socket) => {

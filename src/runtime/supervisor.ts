@@ -158,8 +158,12 @@ export async function runGateway(opts: RunOptions): Promise<{ stop: () => Promis
       log('info', 'draining', { timeout_ms: status.ir.drainTimeoutMs })
       await opts.source.close().catch(() => {})
       for (const w of workers.values()) w.worker.postMessage({ type: 'drain' } satisfies ToWorker)
-      const drained = await waitFor(() => [...workers.values()].every((w) => (w.status as { drained?: boolean }).drained), status.ir.drainTimeoutMs)
-      if (!drained) log('warn', 'drain timeout reached; exiting with requests still in flight')
+      const allDrained = () => [...workers.values()].every((w) => (w.status as { drained?: boolean }).drained)
+      if (!(await waitFor(allDrained, status.ir.drainTimeoutMs))) {
+        log('warn', 'drain timeout reached; closing connections with requests still in flight')
+        for (const w of workers.values()) w.worker.postMessage({ type: 'destroy' } satisfies ToWorker)
+        await waitFor(allDrained, 2000)
+      }
       await Promise.all([...workers.values()].map((w) => w.worker.terminate()))
       admin?.close()
       log('info', 'stopped')

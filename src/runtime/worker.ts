@@ -12,7 +12,7 @@ import { createStores } from './stores.js'
 import { uwsBuild } from './uws.js'
 import { log } from './log.js'
 
-export type ToWorker = { type: 'snapshot'; ir: SnapshotIR } | { type: 'drain' } | { type: 'stats' }
+export type ToWorker = { type: 'snapshot'; ir: SnapshotIR } | { type: 'drain' } | { type: 'destroy' } | { type: 'stats' }
 export type FromWorker =
   | { type: 'started'; worker: number; uws: 'native' | 'fallback' }
   | { type: 'applied'; worker: number; version: string; ports: number[]; failed: { port: number; error: string }[] }
@@ -50,9 +50,15 @@ port.on('message', (m: ToWorker) => {
       listeners.draining = true
       listeners.closeAll()
       gateway.idle().then(async () => {
+        listeners.destroy()
         await stores.pools.closeAll()
         send({ type: 'drained', worker: threadId })
       })
+      return
+    case 'destroy':
+      // Drain timeout: cut what is still running so the thread can exit cleanly.
+      listeners.destroy()
+      void stores.pools.closeAll().finally(() => send({ type: 'drained', worker: threadId }))
       return
   }
 })

@@ -1,0 +1,111 @@
+/**
+ * A local OpenAI-format upstream (Chat Completions wire format: JSON body, `chat.completion`
+ * objects, SSE `chat.completion.chunk` events ending in `data: [DONE]`). Behaviour is chosen by
+ * the request's model name so one server can misbehave on command:
+ *   slow-stream  5 chunks, 100 ms apart         hang     never answers
+ *   reset        closes the socket, no answer    error-500 answers 500 with OpenAI error JSON
+ *   anything else: a normal answer, streamed when `stream: true`.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+
+export interface RecordedRequest {
+  method: string
+  url: string
+  headers: IncomingMessage['headers']
+  body: any
+  /** True when the client (the gateway) went away before the response ended. */
+  aborted: boolean
+}
+
+export interface Upstream {
+  readonly url: string
+  readonly port: number
+  readonly name: string
+  readonly requests: RecordedRequest[]
+  close(): Promise<void>
+}
+
+export async function startOpenAIUpstream(name: string, opts: { chunkDelayMs?: number } = {}): Promise<Upstream> {
+  const requests: RecordedRequest[] = []
+  const server = createServer((req, res) => {
+    const parts: Buffer[] = []
+    req.on('data', (c) => parts.push(c))
+    req.on('end', () => {
+      let body: any
+      try {
+        body = JSON.parse(Buffer.concat(parts).toString() || 'null')
+      } catch {
+        body = Buffer.concat(parts).toString()
+      }
+      const rec: RecordedRequest = { method: req.method!, url: req.url!, headers: req.headers, body, aborted: false }
+      requests.push(rec)
+      res.on('close', () => {
+        if (!res.writableFinished) rec.aborted = true
+      })
+      answer(name, rec, req, res, opts.chunkDelayMs ?? 0)
+    })
+  })
+  server.keepAliveTimeout = 60_000
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const port = (server.address() as { port: number }).port
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    port,
+    name,
+    requests,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections()
+        server.close(() => r())
+      }),
+  }
+}
+
+function answer(name: string, rec: RecordedRequest, req: IncomingMessage, res: ServerResponse, chunkDelayMs: number): void {
+  if (rec.url.startsWith('/v1/models')) {
+    return json(res, 200, { object: 'list', data: [{ id: 'gpt-4o', object: 'model', created: 0, owned_by: name }] })
+  }
+  if (rec.url !== '/v1/chat/completions' || rec.method !== 'POST') {
+    return json(res, 404, { error: { message: `Unknown request URL: ${rec.method} ${rec.url}`, type: 'invalid_request_error', param: null, code: 'unknown_url' } })
+  }
+  const model: string = rec.body?.model ?? ''
+  if (model === 'hang') return
+  if (model === 'reset') {
+    req.socket.destroy()
+    return
+  }
+  if (model === 'error-500') return json(res, 500, { error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: null } })
+  const text = `Hello from ${name}.`
+  if (rec.body?.stream !== true) {
+    return json(res, 200, {
+      id: 'chatcmpl-up1', object: 'chat.completion', created: 1700000000, model,
+      choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 5, completion_tokens: 4, total_tokens: 9 },
+    })
+  }
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-upstream': name })
+  const pieces = model === 'slow-stream' ? ['Hel', 'lo ', 'fr', 'om ', name] : ['Hello ', `from ${name}.`]
+  const delay = model === 'slow-stream' ? 100 : chunkDelayMs
+  const chunk = (delta: object, finish: string | null) =>
+    `data: ${JSON.stringify({ id: 'chatcmpl-up1', object: 'chat.completion.chunk', created: 1700000000, model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`
+  let i = 0
+  const next = (): void => {
+    if (res.destroyed) return
+    if (i < pieces.length) {
+      res.write(chunk(i === 0 ? { role: 'assistant', content: pieces[i] } : { content: pieces[i] }, null))
+      i++
+      if (delay > 0) setTimeout(next, delay)
+      else next()
+      return
+    }
+    res.write(chunk({}, 'stop'))
+    res.end('data: [DONE]\n\n')
+  }
+  next()
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body)
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+  res.end(text)
+}

@@ -15,6 +15,8 @@ export interface RecordedRequest {
   body: any
   /** True when the client (the gateway) went away before the response ended. */
   aborted: boolean
+  /** The gateway-side port of the TCP connection: equal ports mean a reused keep-alive connection. */
+  remotePort: number
 }
 
 export interface Upstream {
@@ -37,7 +39,7 @@ export async function startOpenAIUpstream(name: string, opts: { chunkDelayMs?: n
       } catch {
         body = Buffer.concat(parts).toString()
       }
-      const rec: RecordedRequest = { method: req.method!, url: req.url!, headers: req.headers, body, aborted: false }
+      const rec: RecordedRequest = { method: req.method!, url: req.url!, headers: req.headers, body, aborted: false, remotePort: req.socket.remotePort! }
       requests.push(rec)
       res.on('close', () => {
         if (!res.writableFinished) rec.aborted = true

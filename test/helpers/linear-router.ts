@@ -1,0 +1,44 @@
+/**
+ * The reference matcher (after Hono's linear-router): walk the rules in config order and return the
+ * first whose every condition holds. Deliberately naive and independent of src/compiler/compile-*.ts,
+ * so the compiled route table can be checked against it.
+ */
+import type { KeyedMatchIR, RouteTableIR, RuleIR, StringMatchIR } from '../../src/compiler/ir.js'
+import type { RequestHead } from '../../src/runtime/types.js'
+
+/** `*` any run of characters, `?` exactly one; full match. Recursive on purpose: no regex involved. */
+function globMatch(glob: string, s: string): boolean {
+  if (glob === '') return s === ''
+  if (glob[0] === '*') return globMatch(glob.slice(1), s) || (s !== '' && globMatch(glob, s.slice(1)))
+  if (s === '') return false
+  return (glob[0] === '?' || glob[0] === s[0]) && globMatch(glob.slice(1), s.slice(1))
+}
+
+function stringMatches(m: StringMatchIR, s: string): boolean {
+  if (m.kind === 'exact') return s === m.value
+  if (m.kind === 'prefix') return s.slice(0, m.value.length) === m.value
+  if (m.kind === 'regex') return new RegExp(m.value).test(s)
+  return globMatch(m.value, s)
+}
+
+function keyedMatches(m: KeyedMatchIR, value: string | undefined): boolean {
+  if (m.kind === 'present') return value !== undefined
+  if (m.kind === 'absent') return value === undefined
+  if (value === undefined) return false
+  return m.kind === 'exact' ? value === m.value : new RegExp(m.value!).test(value)
+}
+
+export function ruleMatches(rule: RuleIR, head: RequestHead): boolean {
+  const m = rule.match
+  const query = new URLSearchParams(head.query)
+  if (m.methods && !m.methods.includes(head.method)) return false
+  if (m.path && !stringMatches(m.path, head.path)) return false
+  if (!m.headers.every((h) => keyedMatches(h, head.headers[h.name]))) return false
+  if (!m.query.every((q) => keyedMatches(q, query.get(q.name) ?? undefined))) return false
+  if (m.model && (head.model === undefined || !stringMatches(m.model, head.model))) return false
+  return true
+}
+
+export function createLinearRouter(table: RouteTableIR): { match(head: RequestHead): RuleIR | undefined } {
+  return { match: (head) => table.rules.find((rule) => ruleMatches(rule, head)) }
+}

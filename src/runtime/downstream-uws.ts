@@ -15,6 +15,8 @@ export class UwsDownstream implements Downstream {
   private abortCb: (() => void) | undefined
   private writableCb: (() => void) | undefined
   private ok = true
+  /** A body was started with write(): uWS is using chunked encoding. */
+  private chunked = false
 
   constructor(private readonly res: HttpResponse, private readonly closeAfter: () => boolean) {
     res.onAborted(() => {
@@ -45,6 +47,7 @@ export class UwsDownstream implements Downstream {
 
   write(chunk: Uint8Array | string): boolean {
     if (this.aborted) return true
+    this.chunked = true
     this.res.cork(() => {
       this.flushHead()
       this.ok = this.res.write(chunk)
@@ -66,7 +69,9 @@ export class UwsDownstream implements Downstream {
   end(chunk?: Uint8Array | string): void {
     if (this.aborted) return
     this.abortCb = undefined
-    const close = this.closeAfter()
+    // uWS drops the chunked terminator when asked to close on end(); such a response ends normally
+    // and its connection is closed by the worker's final destroy() instead.
+    const close = !this.chunked && this.closeAfter()
     this.res.cork(() => {
       this.flushHead()
       this.res.end(chunk, close)

@@ -23,6 +23,7 @@ export const extraCommands: Record<string, ExtraCommand> = {}
 export const sourceFactories: ((values: Record<string, unknown>) => ConfigSource | undefined)[] = []
 
 export async function main(argv: string[]): Promise<number> {
+  await import('./commands/index.js')
   const [cmd, ...rest] = argv
   switch (cmd) {
     case 'validate': return validate(rest)

@@ -2,6 +2,10 @@
  * An in-memory Downstream for socket-free dispatch tests (Hono's `app.request()` idea): records the
  * status, headers and every chunk with a timestamp, and can simulate a congested client
  * (write() returning false until drain()) and a client that goes away (abort()).
+ *
+ * Callback semantics follow UwsDownstream (src/runtime/downstream-uws.ts): onAbort and onWritable
+ * hold one callback each, a later registration replaces the earlier one, and a response that has
+ * ended can no longer be aborted.
  */
 import type { Downstream } from '../../src/runtime/types.js'
 
@@ -37,8 +41,8 @@ export class MemoryDownstream implements Downstream {
 
   private congested = false
   private writesSinceDrain = 0
-  private readonly writableCallbacks: (() => void)[] = []
-  private readonly abortCallbacks: (() => void)[] = []
+  private writableCallback: (() => void) | undefined
+  private abortCallback: (() => void) | undefined
   private resolveDone!: () => void
 
   constructor(private readonly opts: MemoryDownstreamOptions = {}) {
@@ -46,11 +50,11 @@ export class MemoryDownstream implements Downstream {
   }
 
   onAbort(cb: () => void): void {
-    this.abortCallbacks.push(cb)
+    this.abortCallback = cb
   }
 
   onWritable(cb: () => void): void {
-    this.writableCallbacks.push(cb)
+    this.writableCallback = cb
   }
 
   writeHead(status: number, headers: readonly (readonly [string, string])[]): void {
@@ -69,6 +73,7 @@ export class MemoryDownstream implements Downstream {
     if (chunk !== undefined && chunk.length > 0) this.record(chunk, true, 'end')
     else if (this.ended || this.aborted) this.misuse.push(this.ended ? 'end after end' : 'end after abort')
     this.ended = true
+    this.abortCallback = undefined
     this.resolveDone()
   }
 
@@ -87,14 +92,18 @@ export class MemoryDownstream implements Downstream {
   drain(): void {
     this.congested = false
     this.writesSinceDrain = 0
-    for (const cb of this.writableCallbacks.splice(0)) cb()
+    const cb = this.writableCallback
+    this.writableCallback = undefined
+    cb?.()
   }
 
-  /** The client went away. */
+  /** The client went away (ignored once the response ended, as uWS does). */
   abort(): void {
-    if (this.aborted) return
+    if (this.aborted || this.ended) return
     this.aborted = true
-    for (const cb of this.abortCallbacks.splice(0)) cb()
+    const cb = this.abortCallback
+    this.abortCallback = undefined
+    cb?.()
     this.resolveDone()
   }
 

@@ -104,6 +104,21 @@ describe('openai SDK through the gateway', () => {
     await eventually(() => up.requests.length > before && up.requests[before].aborted, 3000, 'the upstream to see the abort')
   })
 
+  test('an upstream stream cut mid-answer ends the client stream with an error event, not a hang', async () => {
+    const stream = await client.chat.completions.create({ model: 'cut-stream', stream: true, messages: [{ role: 'user', content: 'hi' }] })
+    let text = ''
+    await assert.rejects(
+      (async () => {
+        for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? ''
+      })(),
+      (e: any) => {
+        assert.match(e.message, /upstream .* failed: connection reset/)
+        return true
+      },
+    )
+    assert.equal(text, 'Hello ')
+  })
+
   test('an unknown path gets 404 as OpenAI error JSON', async () => {
     await assert.rejects(client.embeddings.create({ model: 'x', input: 'y' }), (e: any) => {
       assert.equal(e.status, 404)

@@ -4,6 +4,7 @@
  * the request's model name so one server can misbehave on command:
  *   slow-stream  5 chunks, 100 ms apart         hang     never answers
  *   reset        closes the socket, no answer    error-500 answers 500 with OpenAI error JSON
+ *   cut-stream   2 chunks, then the socket is destroyed mid-stream
  *   anything else: a normal answer, streamed when `stream: true`.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
@@ -86,13 +87,17 @@ function answer(name: string, rec: RecordedRequest, req: IncomingMessage, res: S
     })
   }
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-upstream': name })
-  const pieces = model === 'slow-stream' ? ['Hel', 'lo ', 'fr', 'om ', name] : ['Hello ', `from ${name}.`]
-  const delay = model === 'slow-stream' ? 100 : chunkDelayMs
+  const pieces = model === 'slow-stream' || model === 'cut-stream' ? ['Hel', 'lo ', 'fr', 'om ', name] : ['Hello ', `from ${name}.`]
+  const delay = model === 'slow-stream' || model === 'cut-stream' ? 100 : chunkDelayMs
   const chunk = (delta: object, finish: string | null) =>
     `data: ${JSON.stringify({ id: 'chatcmpl-up1', object: 'chat.completion.chunk', created: 1700000000, model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`
   let i = 0
   const next = (): void => {
     if (res.destroyed) return
+    if (model === 'cut-stream' && i === 2) {
+      res.socket?.destroy()
+      return
+    }
     if (i < pieces.length) {
       res.write(chunk(i === 0 ? { role: 'assistant', content: pieces[i] } : { content: pieces[i] }, null))
       i++

@@ -4,7 +4,8 @@
  * closed when the last one retires, so a reload never drops warm connections of unchanged endpoints.
  */
 import { Pool, type Dispatcher } from 'undici'
-import type { EndpointStats, PoolStore, Stores } from './types.js'
+import type { PoolStore, Stores } from './types.js'
+import { CELLS_PER_ENDPOINT, EndpointStats } from './shared-state.js'
 
 class RefCountedPools implements PoolStore {
   private readonly pools = new Map<string, { pool: Pool; refs: number }>()
@@ -48,14 +49,27 @@ class RefCountedPools implements PoolStore {
   }
 }
 
-export function createStores(): Stores {
+/**
+ * `shared`: the process-wide SharedArrayBuffer and the main thread's key → slot table (updated
+ * with every snapshot); without it (dry builds, unit tests) counters are local to this store.
+ */
+export function createStores(shared?: { buffer: SharedArrayBuffer; slots: Record<string, number> }): Stores & { setSlots(slots: Record<string, number>): void } {
   const stats = new Map<string, EndpointStats>()
   const lb = new Map<string, unknown>()
+  const cells = shared ? new Int32Array(shared.buffer) : undefined
+  let slots = shared?.slots ?? {}
   return {
     pools: new RefCountedPools(),
+    setSlots(next) {
+      slots = next
+    },
     endpointStats(key) {
       let s = stats.get(key)
-      if (!s) stats.set(key, (s = { inflight: 0, requests: 0, failures: 0 }))
+      if (!s) {
+        const slot = slots[key]
+        s = cells && slot !== undefined ? new EndpointStats(cells, slot * CELLS_PER_ENDPOINT) : EndpointStats.local()
+        stats.set(key, s)
+      }
       return s
     },
     lbState<T>(key: string, init: () => T): T {

@@ -11,6 +11,7 @@ import type { ConfigSource } from './sources/source.js'
 import type { FromWorker, ToWorker } from './worker.js'
 import { startAdmin, type AdminHandle } from './admin/server.js'
 import { uwsBuild } from './uws.js'
+import { SharedStateTable } from './shared-state.js'
 import { log } from './log.js'
 
 export interface WorkerStatus {
@@ -59,6 +60,13 @@ export async function runGateway(opts: RunOptions): Promise<{ stop: () => Promis
   log('info', 'uWebSockets.js loaded', { build: uwsBuild })
   if (uwsBuild !== 'native') log('warn', 'uWebSockets.js is running its slow JavaScript fallback, not the native addon')
 
+  const shared = new SharedStateTable()
+  const slotsFor = (ir: SnapshotIR) => {
+    const slots = shared.assign(ir.clusters.flatMap((c) => c.endpoints.map((e) => `${c.name}|${e.url}`)))
+    if (shared.exhausted) log('warn', 'shared state table is full; new endpoints count in-flight requests per worker')
+    return slots
+  }
+  let currentSlots = slotsFor(first.ir)
   const workers = new Map<number, { worker: Worker; status: WorkerStatus }>()
   const waiters = new Set<() => void>()
   const notify = () => { for (const w of [...waiters]) w() }
@@ -71,7 +79,7 @@ export async function runGateway(opts: RunOptions): Promise<{ stop: () => Promis
     })
 
   const spawn = () => {
-    const worker = new Worker(workerUrl)
+    const worker = new Worker(workerUrl, { workerData: { shared: shared.buffer } })
     const ws: WorkerStatus = { id: worker.threadId, uws: 'unknown', version: undefined, ports: [], error: undefined }
     workers.set(worker.threadId, { worker, status: ws })
     worker.on('message', (m: FromWorker) => {
@@ -95,7 +103,7 @@ export async function runGateway(opts: RunOptions): Promise<{ stop: () => Promis
         spawn()
       }
     })
-    worker.postMessage({ type: 'snapshot', ir: status.ir } satisfies ToWorker)
+    worker.postMessage({ type: 'snapshot', ir: status.ir, slots: currentSlots } satisfies ToWorker)
     status.workers = [...workers.values()].map((w) => w.status)
   }
   for (let i = 0; i < opts.workers; i++) spawn()
@@ -135,7 +143,8 @@ export async function runGateway(opts: RunOptions): Promise<{ stop: () => Promis
         status.ir = r.ir
         status.loadedAt = at
         status.lastReload = { at, ok: true, version: r.ir.version }
-        for (const w of workers.values()) w.worker.postMessage({ type: 'snapshot', ir: r.ir } satisfies ToWorker)
+        currentSlots = slotsFor(r.ir)
+        for (const w of workers.values()) w.worker.postMessage({ type: 'snapshot', ir: r.ir, slots: currentSlots } satisfies ToWorker)
         await waitFor(allOn(r.ir.version), 5000)
         log('info', 'config applied', { version: r.ir.version })
       } while (again)

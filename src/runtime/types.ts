@@ -3,6 +3,8 @@
  */
 import type { Dispatcher } from 'undici'
 import type { ClusterIR, Protocol, SnapshotIR } from '../compiler/ir.js'
+import type { EndpointStats } from './shared-state.js'
+export type { EndpointStats } from './shared-state.js'
 
 /** What a route matcher sees. Header names are lower-case. */
 export interface RequestHead {
@@ -133,11 +135,6 @@ export interface CompiledListener {
   readonly chain: CompiledChain
 }
 
-export interface EndpointStats {
-  inflight: number
-  requests: number
-  failures: number
-}
 
 export interface CompiledEndpoint {
   readonly url: string

@@ -3,7 +3,7 @@
  * worker listen on the same ports). Receives plain-data SnapshotIR from the main thread and builds
  * its own matchers/filters/pools from it — closures cannot cross threads.
  */
-import { parentPort, threadId } from 'node:worker_threads'
+import { parentPort, threadId, workerData } from 'node:worker_threads'
 import type { SnapshotIR } from '../compiler/ir.js'
 import { buildSnapshot } from '../compiler/snapshot.js'
 import { Gateway } from './gateway.js'
@@ -12,7 +12,11 @@ import { createStores } from './stores.js'
 import { uwsBuild } from './uws.js'
 import { log } from './log.js'
 
-export type ToWorker = { type: 'snapshot'; ir: SnapshotIR } | { type: 'drain' } | { type: 'destroy' } | { type: 'stats' }
+export interface WorkerData {
+  readonly shared: SharedArrayBuffer
+}
+
+export type ToWorker = { type: 'snapshot'; ir: SnapshotIR; slots: Record<string, number> } | { type: 'drain' } | { type: 'destroy' } | { type: 'stats' }
 export type FromWorker =
   | { type: 'started'; worker: number; uws: 'native' | 'fallback' }
   | { type: 'applied'; worker: number; version: string; ports: number[]; failed: { port: number; error: string }[] }
@@ -21,7 +25,7 @@ export type FromWorker =
   | { type: 'drained'; worker: number }
 
 const port = parentPort!
-const stores = createStores()
+const stores = createStores({ buffer: (workerData as WorkerData).shared, slots: {} })
 const gateway = new Gateway(stores)
 const listeners = new ListenerSet(gateway)
 const send = (m: FromWorker) => port.postMessage(m)
@@ -33,6 +37,7 @@ port.on('message', (m: ToWorker) => {
     case 'snapshot': {
       if (listeners.draining) return
       try {
+        stores.setSlots(m.slots)
         const snap = buildSnapshot(m.ir, stores)
         gateway.swap(snap)
         const failed = listeners.reconcile(snap)

@@ -24,9 +24,8 @@ export function createMockProvider(cluster: ClusterIR): ProviderAdapter {
       ctx.usage = { inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens }
       const id = `chatcmpl-mock-${ctx.id}`
       const created = Math.floor(Date.now() / 1000)
-      endpoint.stats.inflight++
-      endpoint.stats.requests++
-      const done = () => endpoint.stats.inflight--
+      endpoint.stats.start()
+      const done = () => endpoint.stats.finish()
       const run = () => {
         if (ctx.downstream.aborted) return done()
         if (req.stream === true) streamAnswer(ctx, { id, created, model, text, usage, chunks, chunkDelayMs, includeUsage: req.stream_options?.include_usage === true }, done)

@@ -18,8 +18,7 @@ export function createOpenAIProvider(): ProviderAdapter {
       const rest = head.path.startsWith('/v1/') || head.path === '/v1' ? head.path.slice(3) : head.path
       const path = endpoint.basePath + rest + (head.query === '' ? '' : '?' + head.query)
       const handler = new UpstreamCall(ctx, endpoint, timeoutMs)
-      endpoint.stats.inflight++
-      endpoint.stats.requests++
+      endpoint.stats.start()
       endpoint.pool!.dispatch(
         {
           origin: undefined as unknown as string,
@@ -76,7 +75,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     this.streaming = typeof ctype === 'string' && ctype.startsWith('text/event-stream')
     const len = Number(headers['content-length'])
     if (!this.streaming && len >= 0 && len <= BUFFER_LIMIT) this.parts = []
-    if (statusCode >= 500) this.endpoint.stats.failures++
+    if (statusCode >= 500) this.endpoint.stats.fail()
     startResponse(this.ctx, statusCode, forwardedResponseHeaders(headers))
   }
 
@@ -105,7 +104,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     const wasEnded = this.ended
     this.finish()
     if (wasEnded || this.ctx.finished) return
-    this.endpoint.stats.failures++
+    this.endpoint.stats.fail()
     const code = this.timedOut || (err as { code?: string }).code === 'UND_ERR_CONNECT_TIMEOUT' ? 'SY_UPSTREAM_TIMEOUT' : 'SY_UPSTREAM_CONNECT'
     const message = this.timedOut
       ? 'upstream did not answer within the route timeout'
@@ -121,7 +120,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     if (this.ended) return
     this.ended = true
     if (this.timer) clearTimeout(this.timer)
-    this.endpoint.stats.inflight--
+    this.endpoint.stats.finish()
   }
 }
 

@@ -55,6 +55,9 @@ routes:
       - name: slow-stream
         match: { path: { exact: /v1/chat/completions }, headers: [{ name: x-slow, present: true }] }
         cluster: slow-streamer
+      - name: sluggish
+        match: { path: { exact: /v1/chat/completions }, headers: [{ name: x-sluggish, present: true }] }
+        cluster: sluggish
       - name: chat
         match: { path: { exact: /v1/chat/completions } }
         cluster: echo
@@ -72,6 +75,9 @@ clusters:
   - name: slow-streamer
     provider: mock
     mock: { reply: "abcdefgh", chunks: 8, chunk_delay: 5ms }
+  - name: sluggish
+    provider: mock
+    mock: { latency: 20ms }
 filters:
   - name: tag-response
     type: headers
@@ -389,6 +395,17 @@ test('a client that goes away stops the stream and frees the endpoint', async (t
   assert.deepStrictEqual(
     { written: down.chunks.length, ended: down.ended, finished: ctx.finished, inflight: ctx.endpoint!.stats.inflight, done, misuse: down.misuse },
     { written, ended: false, finished: true, inflight: 0, done: 1, misuse: [] },
+  )
+})
+
+test('a client that leaves before a delayed answer gets nothing and frees the endpoint', async (t) => {
+  let done = 0
+  const { ctx, down } = send(setup(t), { body: chat('gpt-4o'), headers: { 'x-sluggish': '1' } }, { onDone: () => done++ })
+  down.abort()
+  await new Promise((r) => setTimeout(r, 40))
+  assert.deepStrictEqual(
+    { status: down.status, written: down.chunks.length, finished: ctx.finished, inflight: ctx.endpoint!.stats.inflight, done },
+    { status: undefined, written: 0, finished: true, inflight: 0, done: 1 },
   )
 })
 

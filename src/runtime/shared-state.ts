@@ -1,0 +1,65 @@
+/**
+ * Cross-worker state (DESIGN invariant 7): counters that every worker thread of one process must
+ * see — today endpoint in-flight/request/failure counts for `least_request`; later rate-limit
+ * buckets and breaker state. They live in one SharedArrayBuffer created by the main thread and
+ * handed to each worker at spawn; the main thread alone assigns slots (by stable key such as
+ * `<cluster>|<url>`) and ships the key → slot table with every snapshot, so all workers agree.
+ * Cross-host state belongs in Redis, not here.
+ */
+export const CELLS_PER_ENDPOINT = 3 // inflight, requests, failures
+
+export class EndpointStats {
+  constructor(private readonly cells: Int32Array, private readonly at: number) {}
+
+  /** A local-only counter set, for dry builds and when the shared table is full. */
+  static local(): EndpointStats {
+    return new EndpointStats(new Int32Array(CELLS_PER_ENDPOINT), 0)
+  }
+
+  get inflight(): number {
+    return Atomics.load(this.cells, this.at)
+  }
+  get requests(): number {
+    return Atomics.load(this.cells, this.at + 1)
+  }
+  get failures(): number {
+    return Atomics.load(this.cells, this.at + 2)
+  }
+  start(): void {
+    Atomics.add(this.cells, this.at, 1)
+    Atomics.add(this.cells, this.at + 1, 1)
+  }
+  finish(): void {
+    Atomics.sub(this.cells, this.at, 1)
+  }
+  fail(): void {
+    Atomics.add(this.cells, this.at + 2, 1)
+  }
+}
+
+/** Main-thread side: owns the buffer and the key → slot table. Slots are never reused. */
+export class SharedStateTable {
+  readonly buffer: SharedArrayBuffer
+  private readonly slots = new Map<string, number>()
+  private full = false
+
+  constructor(readonly capacity = 8192) {
+    this.buffer = new SharedArrayBuffer(capacity * CELLS_PER_ENDPOINT * 4)
+  }
+
+  /** Assigns slots for any new keys; returns the table for exactly these keys. */
+  assign(keys: Iterable<string>): Record<string, number> {
+    const out: Record<string, number> = {}
+    for (const k of keys) {
+      let s = this.slots.get(k)
+      if (s === undefined && this.slots.size < this.capacity) this.slots.set(k, (s = this.slots.size))
+      if (s === undefined) this.full = true
+      else out[k] = s
+    }
+    return out
+  }
+
+  get exhausted(): boolean {
+    return this.full
+  }
+}

@@ -76,10 +76,10 @@ export async function waitReady(child: Child, url: string, opts: { method?: 'GET
   const deadline = Date.now() + (opts.timeoutMs ?? 15_000)
   const expect = opts.expectStatus ?? 200
   let last = ''
-  let dead = false
-  void child.exited.then(() => { dead = true })
+  let exitCode: number | null | undefined
+  void child.exited.then((code) => { exitCode = code })
   while (Date.now() < deadline) {
-    if (dead) throw new Error(`${child.name} exited before it was ready:\n${child.output()}`)
+    if (exitCode !== undefined) throw new Error(`${child.name} exited (code ${exitCode}) before it was ready:\n${child.output()}`)
     try {
       const r = await request(url, { method: opts.method ?? 'GET', body: opts.body, headers: opts.body ? { 'content-type': 'application/json' } : {} })
       await r.body.dump()

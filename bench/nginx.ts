@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startChild, waitReady, type Child } from './children.js'
+import { onProxyCpu } from './pinning.js'
 import { CHAT_PATH, COMPLETION_JSON, REQUEST, SSE_BODY } from './payloads.js'
 
 function nginxString(s: string): string {
@@ -67,11 +68,13 @@ ${l.upstreams.map((p) => `    server 127.0.0.1:${p};`).join('\n')}
   return preamble(dir) + blocks.join('') + '\n}\n'
 }
 
-export async function startNginx(name: string, dir: string, conf: string, probePort: number): Promise<Child> {
+/** `pinned`: run on the proxy CPU (row b); the mock stays with the load generators. */
+export async function startNginx(name: string, dir: string, conf: string, probePort: number, opts: { pinned?: boolean } = {}): Promise<Child> {
   const file = join(dir, 'nginx.conf')
   writeFileSync(file, conf)
   // -e: nginx opens its compiled-in error log before reading the config; point it away from /var/log.
-  const child = startChild(name, 'nginx', ['-c', file, '-p', dir, '-e', 'stderr', '-g', 'daemon off;'])
+  const args = ['-c', file, '-p', dir, '-e', 'stderr', '-g', 'daemon off;']
+  const child = startChild(name, ...(opts.pinned ? onProxyCpu('nginx', args) : ['nginx', args] as [string, string[]]))
   await waitReady(child, `http://127.0.0.1:${probePort}${CHAT_PATH}`, { method: 'POST', body: REQUEST.json })
   return child
 }

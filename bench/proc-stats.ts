@@ -57,6 +57,27 @@ function statusKb(pid: number, key: string): number {
   }
 }
 
+/**
+ * CPU of the tree including children it has already reaped (cutime+cstime, fields 16 and 17), so a wrk run that
+ * exited during the window still counts. Used for the whole harness: what the box did that was not us is noise.
+ */
+export function treeCpuSecondsWithReaped(root: number): number {
+  let ticks = 0
+  for (const pid of processTree(root)) {
+    const f = statFields(pid)
+    if (f) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])
+  }
+  return ticks / CLK_TCK
+}
+
+/** Busy CPU-seconds of the whole machine, and the hypervisor's steal, from /proc/stat. */
+export function systemCpu(): { busy: number, steal: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
+  const [user, nice, system, , , , , steal] = f
+  // irq/softirq are left out: loopback networking runs there on our behalf but is not in any process's stime.
+  return { busy: (user + nice + system) / CLK_TCK, steal: steal / CLK_TCK }
+}
+
 /** Peak resident set (VmHWM) summed over the tree, in MB. Shared pages count once per process. */
 export function peakRssMb(root: number): number {
   return processTree(root).reduce((a, pid) => a + statusKb(pid, 'VmHWM'), 0) / 1024

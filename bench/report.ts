@@ -17,12 +17,17 @@ export interface RowResult {
   latency?: OpenLoopResult
   ttft?: TtftResult
   peakRssMb?: number
+  /** Max over this row's measurement windows of CPU cores used by processes that are not ours. */
+  noiseCores?: number
 }
 
 export interface RunInfo {
   date: string
   seconds: number
+  rounds: number
   rate: number
+  pinning: string
+  sendLagP99Ms: number
   node: string
   nginx: string
   wrk: string
@@ -49,7 +54,7 @@ export function table(rows: RowResult[]): string {
   const bareJson = bestBare(rows, (r) => r.json?.rps)
   const bareSse = bestBare(rows, (r) => r.sse?.rps)
   const head = ['row', 'JSON req/s', '×direct', '×nginx', '×bare', 'SSE streams/s', '×direct', '×nginx', '×bare',
-    'p50 ms', 'p99 ms', 'p99.9 ms', 'p99 −nginx', 'TTFT p50 ms', 'TTFT p99 ms', 'TTFT −direct p50 / p99', 'CPU µs/req', 'cores', 'peak RSS MB']
+    'p50 ms', 'p99 ms', 'p99.9 ms', 'p99 −nginx', 'TTFT p50 ms', 'TTFT p99 ms', 'TTFT −direct p50 / p99', 'CPU µs/req', 'cores', 'peak RSS MB', 'noise cores']
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`]
   for (const r of rows) {
     if (r.skipped) { lines.push(`| ${r.label} | skipped: ${r.skipped.split('\n')[0]} |${' |'.repeat(head.length - 2)}`); continue }
@@ -62,7 +67,7 @@ export function table(rows: RowResult[]): string {
       f2(l?.p50), f2(l?.p99) + err(l?.errors), f2(l?.p999), r.key === 'direct' || r.key === 'nginx' ? '' : signed(l && nginx?.latency ? l.p99 - nginx.latency.p99 : undefined),
       f2(t?.p50), f2(t?.p99) + err(t?.errors),
       r.key === 'direct' ? '' : `${signed(t && direct?.ttft ? t.p50 - direct.ttft.p50 : undefined)} / ${signed(t && direct?.ttft ? t.p99 - direct.ttft.p99 : undefined)}`,
-      f1(r.json?.cpuUsPerReq), f2(r.json?.cores), f0(r.peakRssMb),
+      f1(r.json?.cpuUsPerReq), f2(r.json?.cores), f0(r.peakRssMb), f2(r.noiseCores) + ((r.noiseCores ?? 0) > 0.2 ? ' ⚠' : ''),
     ].join(' | ')} |`)
   }
   return lines.join('\n')
@@ -94,7 +99,8 @@ export function machine(info: RunInfo): string {
     `- date: ${info.date}`,
     `- machine: ${cpus().length} cores (nproc), ${cpu}, Linux ${release()}`,
     `- node ${info.node}, nginx ${info.nginx}, ${info.wrk}`,
-    `- settings: ${info.seconds}s per measurement, fixed rate ${info.rate} req/s, run took ${info.elapsedS.toFixed(0)}s`,
+    `- settings: ${info.seconds}s per measurement (${info.rounds} interleaved round${info.rounds > 1 ? 's, median reported' : ''}), fixed rate ${info.rate} req/s, ${info.pinning}`,
+    `- open-loop generator lateness (p99 of actual − scheduled send, worst round): ${info.sendLagP99Ms.toFixed(2)} ms; run took ${info.elapsedS.toFixed(0)}s`,
   ].join('\n')
 }
 
@@ -105,7 +111,10 @@ const METHOD = `How each column is measured (all rows hit the same mocks in the 
 - **TTFT**: sequential streams against a Node mock that sends the first event after 50 ms, then one every 10 ms.
 - **CPU µs/req, cores**: utime+stime of the proxy's process tree over the JSON run (/proc/<pid>/stat).
 - **peak RSS**: VmHWM of the proxy's process tree at the end of the run.
-- **×bare** compares with the better of (c) and (c2) for that metric: the ceiling of the uWS + undici stack.`
+- **×bare** compares with the better of (c) and (c2) for that metric: the ceiling of the uWS + undici stack.
+- **noise cores**: CPU used by processes outside the bench during the row's windows (another build, a test
+  run); above 0.2 (⚠) that row's numbers are suspect. Throughput and latency are the median of interleaved
+  rounds, so one disturbed round does not decide; Node rows are warmed until 1 s windows agree within 10%.`
 
 const NOTES_MARKER = '<!-- notes: everything below this line is kept across runs -->'
 

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { freePorts, startChild, waitReady, type Child } from './children.js'
 import { mockConf, startNginx } from './nginx.js'
 import { CHAT_PATH, REQUEST } from './payloads.js'
+import { onProxyCpu } from './pinning.js'
 import { peakRssMb, rssMb } from './proc-stats.js'
 import { startSwitchyard, switchyardMissing } from './switchyard.js'
 import { wrk } from './wrk.js'
@@ -38,7 +39,7 @@ export async function runSoak(dir: string): Promise<void> {
 
   let server: Child
   if (target === 'bare') {
-    server = startChild('bare', process.execPath, [fileURLToPath(new URL('./bare-passthrough.js', import.meta.url)), `${gw}=http://127.0.0.1:${j1}`])
+    server = startChild('bare', ...onProxyCpu(process.execPath, [fileURLToPath(new URL('./bare-passthrough.js', import.meta.url)), `${gw}=http://127.0.0.1:${j1}`]))
     await waitReady(server, `http://127.0.0.1:${gw}${CHAT_PATH}`, { method: 'POST', body: REQUEST.json })
   } else {
     const missing = switchyardMissing()

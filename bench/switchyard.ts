@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startChild, waitReady, type Child } from './children.js'
 import { MODEL } from './payloads.js'
+import { onProxyCpu } from './pinning.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url)) // dist/bench/ → project root
 export const CLI = join(root, 'bin', 'switchyard.js')
@@ -62,7 +63,7 @@ ${cluster('upstream-ttft', p.ttft)}
 export async function startSwitchyard(dir: string, ports: SwitchyardPorts, extraArgs: readonly string[] = []): Promise<Child> {
   const file = join(dir, 'switchyard.yaml')
   writeFileSync(file, switchyardConfig(ports))
-  const child = startChild('switchyard', process.execPath, [CLI, 'run', '-c', file, '--workers', '1', ...extraArgs])
+  const child = startChild('switchyard', ...onProxyCpu(process.execPath, [CLI, 'run', '-c', file, '--workers', '1', ...extraArgs]))
   await waitReady(child, `http://127.0.0.1:${ports.admin}/ready`, { timeoutMs: 20_000 })
   return child
 }

@@ -2,7 +2,7 @@
 // Each request's clock starts right before dispatch and stops at the first body chunk that contains `data:`;
 // the rest of the stream is read to the end so connections are reused as in production.
 // A few sequential clients run side by side only to fit a few hundred 250 ms streams into seconds; at this
-// concurrency nothing queues, so each sample is still an unloaded, one-at-a-time measurement.
+// concurrency nothing queues, so each sample is still an unloaded measurement.
 import { performance } from 'node:perf_hooks'
 import { Pool, type Dispatcher } from 'undici'
 import { percentile } from './open-loop.js'
@@ -31,33 +31,39 @@ function once(pool: Pool, path: string, body: string, headers: string[]): Promis
   })
 }
 
-export async function ttft(origin: string, path: string, body: string, opts: { requests: number, concurrency: number, warmup: number }): Promise<TtftResult> {
-  const pool = new Pool(origin, { connections: opts.concurrency })
+/**
+ * A per-row sampler. The harness calls `run()` on every row in turn, a few streams at a time, so drift on the
+ * box (another process waking up, the mock's timers) spreads over all rows instead of landing on one.
+ */
+export function ttftSampler(origin: string, path: string, body: string, concurrency: number) {
+  const pool = new Pool(origin, { connections: concurrency })
   const headers = ['content-type', 'application/json']
   const samples: number[] = []
   let errors = 0
-  async function client(count: number, keep: boolean): Promise<void> {
-    for (let i = 0; i < count; i++) {
-      try {
-        const ms = await once(pool, path, body, headers)
-        if (keep) samples.push(ms)
-      } catch {
-        errors++
-      }
-    }
-  }
-  const clients = (total: number, keep: boolean) => Promise.all(Array.from({ length: opts.concurrency }, (_, i) =>
-    client(Math.floor(total / opts.concurrency) + (i < total % opts.concurrency ? 1 : 0), keep)))
-  await clients(opts.warmup, false)
-  errors = 0
-  await clients(opts.requests, true)
-  await pool.close()
-  samples.sort((a, b) => a - b)
   return {
-    n: samples.length,
-    errors,
-    p50: percentile(samples, 50),
-    p99: percentile(samples, 99),
-    mean: samples.reduce((a, b) => a + b, 0) / (samples.length || 1),
+    /** `count` streams, `concurrency` at a time; `keep: false` for warm-up. */
+    async run(count: number, keep = true): Promise<void> {
+      await Promise.all(Array.from({ length: Math.min(count, concurrency) }, async (_, c) => {
+        for (let i = c; i < count; i += concurrency) {
+          try {
+            const ms = await once(pool, path, body, headers)
+            if (keep) samples.push(ms)
+          } catch {
+            if (keep) errors++
+          }
+        }
+      }))
+    },
+    result(): TtftResult {
+      const sorted = [...samples].sort((a, b) => a - b)
+      return {
+        n: sorted.length,
+        errors,
+        p50: percentile(sorted, 50),
+        p99: percentile(sorted, 99),
+        mean: sorted.reduce((a, b) => a + b, 0) / (sorted.length || 1),
+      }
+    },
+    close: () => pool.close(),
   }
 }

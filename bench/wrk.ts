@@ -48,3 +48,19 @@ export function parseWrk(raw: string): WrkResult {
   const sockErrors = sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0
   return { requests, seconds, rps: requests / seconds, errors: non2xx + sockErrors, raw }
 }
+
+/**
+ * Load the target in 1 s windows until the last three agree within 10% (or `maxSeconds` passes). Node proxies
+ * need this: on this box V8 took 5–10 s of load (JIT tiers, young-generation sizing) before its per-request CPU
+ * settled, and a fixed 2 s warm-up left the first measurement at a third of the steady rate.
+ */
+export async function warmUp(url: string, script: string, maxSeconds: number): Promise<number[]> {
+  const seen: number[] = []
+  const deadline = Date.now() + maxSeconds * 1000
+  while (Date.now() < deadline) {
+    seen.push((await wrk(url, script, { seconds: 1 })).rps)
+    const last = seen.slice(-3)
+    if (last.length === 3 && Math.max(...last) <= 1.1 * Math.min(...last)) break
+  }
+  return seen
+}

@@ -3,9 +3,8 @@ import type { ClusterIR } from './ir.js'
 import type { CompiledCluster, CompiledEndpoint, ProviderAdapter, Stores } from '../runtime/types.js'
 import { createLoadBalancer } from '../runtime/lb/index.js'
 import { createMockProvider } from '../runtime/providers/mock.js'
-import { createOpenAIProvider } from '../runtime/providers/openai.js'
-
-const openai = createOpenAIProvider()
+import { createHttpProvider } from '../runtime/providers/http-upstream.js'
+import { credentialHeaders } from '../runtime/providers/targets.js'
 
 export function poolKey(c: ClusterIR, origin: string): string {
   return `${origin}|c${c.pool.connections}|k${c.pool.keepAliveMs}|t${c.connectTimeoutMs}`
@@ -27,11 +26,12 @@ export function compileCluster(c: ClusterIR, stores: Stores, poolKeys: string[])
       weight: e.weight,
       basePath: e.basePath,
       pool,
-      baseHeaders: e.apiKey ? ['authorization', `Bearer ${e.apiKey}`] : [],
+      origin: e.origin,
+      baseHeaders: credentialHeaders(c, e.apiKey),
       hasCredentials: e.apiKey !== undefined,
       stats: stores.endpointStats(key),
     }
   })
-  const provider: ProviderAdapter = c.provider === 'mock' ? createMockProvider(c) : openai
-  return { name: c.name, ir: c, endpoints, lb: createLoadBalancer(c.lb, c.name, endpoints, stores), provider, timeoutMs: c.timeoutMs }
+  const provider: ProviderAdapter = c.provider === 'mock' ? createMockProvider(c) : createHttpProvider(c)
+  return { name: c.name, ir: c, endpoints, lb: createLoadBalancer(c.lb, c.name, endpoints, stores), provider, timeoutMs: c.timeoutMs, modelMap: c.modelMap }
 }

@@ -11,7 +11,8 @@ import { loadSources, positionOf, type SourceText } from './load.js'
 import { resolveDocs } from './resolve.js'
 import { validateDocs } from './validate.js'
 import { buildSnapshot, releaseSnapshot } from './snapshot.js'
-import { FilterBuildError } from './compile-filters.js'
+import { FilterBuildError, createFilter } from './compile-filters.js'
+import { formatPath } from './diagnostics.js'
 import { createStores } from '../runtime/stores.js'
 
 export type { SourceText } from './load.js'
@@ -42,23 +43,49 @@ export function compileConfig(sources: readonly SourceText[], opts: CompileOptio
   if (diags.length > 0) return { ok: false, diagnostics: sortDiagnostics(diags) }
   const version = opts.version ?? createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 12)
   const ir: SnapshotIR = { version, source: opts.source, ...body }
-  try {
-    const stores = createStores()
-    releaseSnapshot(buildSnapshot(ir, stores), stores)
-  } catch (e) {
-    if (!(e instanceof FilterBuildError)) throw e
-    const loc = findFilter(docs, e.filter)
-    diags.push({ code: 'SY_CFG_FILTER', source: loc.source, line: loc.line, col: loc.col, path: loc.path, message: `filter '${e.filter}'${e.rule ? ` (override on rule '${e.rule}')` : ''}: ${e.message}` })
-    return { ok: false, diagnostics: diags }
-  }
+  checkFilterConfigs(docs, ir, diags)
+  if (diags.length > 0) return { ok: false, diagnostics: sortDiagnostics(diags) }
+  // A dry build: whatever a worker would trip over surfaces here, before anything goes live.
+  const stores = createStores()
+  releaseSnapshot(buildSnapshot(ir, stores), stores)
+  void stores.pools.closeAll()
   return { ok: true, ir, diagnostics: [] }
 }
 
-function findFilter(docs: ReturnType<typeof loadSources>, name: string) {
-  for (const d of docs) {
-    const list = (d.value as { filters?: { name: string }[] })?.filters ?? []
-    const i = list.findIndex((f) => f.name === name)
-    if (i >= 0) return { source: d.source, ...positionOf(d, ['filters', i, 'config']), path: `filters[${i}].config` }
+/**
+ * Runs every filter factory (configured filters and per-rule override configs) so a filter that
+ * rejects its config is reported at that config, all of them at once.
+ */
+function checkFilterConfigs(docs: ReturnType<typeof loadSources>, ir: SnapshotIR, diags: Diagnostic[]): void {
+  const deps = { stores: createStores() }
+  const types = new Map(ir.filters.map((f) => [f.name, f.type]))
+  const tryCreate = (f: { name: string; type: string; config: Record<string, unknown> }, d: (typeof docs)[number], at: (string | number)[], rule?: string) => {
+    try {
+      createFilter(f, deps, rule)
+    } catch (e) {
+      if (!(e instanceof FilterBuildError)) throw e
+      const pos = positionOf(d, at)
+      diags.push({ code: 'SY_CFG_FILTER', source: d.source, ...pos, path: formatPath(at), message: `filter '${f.name}'${rule ? ` (override on rule '${rule}')` : ''}: ${e.message}` })
+    }
   }
-  return { source: docs[0]?.source ?? '', line: 1, col: 1, path: '' }
+  const irFilters = new Map(ir.filters.map((f) => [f.name, f]))
+  const irTables = new Map(ir.routeTables.map((t) => [t.name, t]))
+  for (const d of docs) {
+    const v = d.value as { filters?: { name: string }[]; routes?: { name: string; rules?: { filter_overrides?: Record<string, { config?: unknown }> }[] }[] }
+    ;(v?.filters ?? []).forEach((f, i) => {
+      const resolved = irFilters.get(f.name)
+      if (resolved) tryCreate(resolved, d, ['filters', i, 'config'])
+    })
+    ;(v?.routes ?? []).forEach((t, ti) => {
+      const table = irTables.get(t.name)
+      ;(t.rules ?? []).forEach((r, ri) => {
+        for (const [name, o] of Object.entries(r.filter_overrides ?? {})) {
+          const resolved = table?.rules[ri]?.filterOverrides[name]
+          const type = types.get(name)
+          if (!type || !resolved || !('config' in resolved) || o?.config === undefined) continue
+          tryCreate({ name, type, config: resolved.config }, d, ['routes', ti, 'rules', ri, 'filter_overrides', name, 'config'], table!.rules[ri].name)
+        }
+      })
+    })
+  }
 }

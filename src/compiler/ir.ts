@@ -5,7 +5,12 @@
  */
 export type Protocol = 'openai' | 'anthropic'
 export type LbPolicy = 'round_robin' | 'weighted' | 'random' | 'least_request'
-export type ProviderName = 'openai' | 'mock'
+export type ProviderName =
+  | 'openai' | 'azure_openai' | 'anthropic' | 'gemini' | 'bedrock'
+  | 'vllm' | 'ollama' | 'deepseek' | 'qwen' | 'moonshot' | 'mistral' | 'groq' | 'openrouter'
+  | 'mock'
+/** The wire protocol an upstream speaks. */
+export type UpstreamProtocol = 'openai' | 'anthropic' | 'gemini' | 'bedrock'
 
 export interface ListenerIR {
   readonly name: string
@@ -71,7 +76,14 @@ export interface EndpointIR {
 export interface ClusterIR {
   readonly name: string
   readonly provider: ProviderName
+  readonly protocol: UpstreamProtocol | 'mock'
   readonly lb: LbPolicy
+  /** Public model name → provider model id. */
+  readonly modelMap: Readonly<Record<string, string>>
+  readonly azure: { readonly apiVersion: string; readonly deployments: Readonly<Record<string, string>> }
+  readonly anthropic: { readonly version: string; readonly defaultMaxTokens: number }
+  /** Resolved AWS credentials for SigV4; never printed. */
+  readonly bedrock: { readonly region: string; readonly accessKeyId?: string; readonly secretAccessKey?: string; readonly sessionToken?: string }
   readonly timeoutMs: number
   readonly connectTimeoutMs: number
   readonly pool: { readonly connections: number; readonly keepAliveMs: number }

@@ -7,6 +7,7 @@ import { formatPath } from './diagnostics.js'
 import { positionOf, type LoadedDoc } from './load.js'
 import { resolveRefs } from './secrets.js'
 import { durationMs, sizeBytes } from './units.js'
+import { PROVIDER_PRESETS } from './provider-presets.js'
 import { filterConfigValidator, validateAt } from './validate.js'
 import type {
   ActionIR, ClusterIR, EndpointIR, FilterIR, FilterOverrideIR, KeyedMatchIR, ListenerIR, MatchIR,
@@ -95,37 +96,62 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
   const clusters: ClusterIR[] = []
   for (const [name, c] of byKind.clusters) {
     const v = c.value
+    const preset = PROVIDER_PRESETS[v.provider as keyof typeof PROVIDER_PRESETS]
+    const region: string = v.bedrock.region
     const endpoints: EndpointIR[] = []
-    ;(v.endpoints as Obj[]).forEach((e, i) => {
+    const configured = (v.endpoints as Obj[]).length > 0
+    const list: Obj[] = configured
+      ? v.endpoints
+      : preset.defaultUrl
+        ? [{ url: typeof preset.defaultUrl === 'string' ? preset.defaultUrl : preset.defaultUrl(region), weight: 1 }]
+        : []
+    list.forEach((e, i) => {
       const at = [...c.at, 'endpoints', i]
+      const loc = { doc: c.doc, at: configured ? [...at, 'url'] : [...c.at, 'provider'] }
       let url: URL
       try {
         url = new URL(e.url)
       } catch {
-        report('SY_CFG_BAD_URL', { doc: c.doc, at: [...at, 'url'] }, `invalid URL ${JSON.stringify(e.url)}`)
+        report('SY_CFG_BAD_URL', loc, `invalid URL ${JSON.stringify(e.url)}`)
         return
       }
-      if (v.provider === 'openai' && url.protocol === 'mock:') {
-        report('SY_CFG_BAD_URL', { doc: c.doc, at: [...at, 'url'] }, `provider 'openai' needs an http(s) URL, got ${JSON.stringify(e.url)}`)
-      }
-      let basePath = url.pathname.replace(/\/+$/, '')
-      if (v.provider === 'openai' && basePath === '') basePath = '/v1'
+      const isMockUrl = url.protocol === 'mock:'
+      if (v.provider !== 'mock' && isMockUrl) report('SY_CFG_BAD_URL', loc, `provider '${v.provider}' needs an http(s) URL, got ${JSON.stringify(e.url)}`)
+      let basePath = isMockUrl ? '' : url.pathname.replace(/\/+$/, '')
+      if (basePath === '') basePath = preset.defaultBasePath
+      if (v.provider === 'gemini') basePath = basePath.replace(/\/v1beta$/, '')
       const apiKey = e.api_key === undefined ? undefined : secret(e.api_key, { doc: c.doc, at: [...at, 'api_key'] })
-      endpoints.push({ url: e.url, origin: url.origin === 'null' ? e.url : url.origin, basePath, weight: e.weight, ...(apiKey !== undefined && { apiKey }) })
+      endpoints.push({ url: e.url, origin: isMockUrl ? e.url : url.origin, basePath, weight: e.weight ?? 1, ...(apiKey !== undefined && { apiKey }) })
     })
     if (v.provider === 'mock' && endpoints.length === 0) {
       endpoints.push({ url: `mock://${name}`, origin: `mock://${name}`, basePath: '', weight: 1 })
     }
-    if (endpoints.length === 0 && (v.endpoints as Obj[]).length === 0) {
+    if (list.length === 0 && v.provider !== 'mock') {
       report('SY_CFG_NO_ENDPOINTS', { doc: c.doc, at: [...c.at, 'provider'] }, `cluster '${name}' with provider '${v.provider}' needs at least one endpoint`)
     }
     if (v.lb === 'weighted' && endpoints.length > 0 && endpoints.every((e) => e.weight === 0)) {
       report('SY_CFG_ZERO_WEIGHT', { doc: c.doc, at: [...c.at, 'endpoints'] }, `endpoint weights of cluster '${name}' sum to 0`)
     }
+    const b = v.bedrock as Obj
+    const bedrockSecret = (key: string) => (b[key] === undefined ? undefined : secret(b[key], { doc: c.doc, at: [...c.at, 'bedrock', key] }))
+    const bedrock = {
+      region,
+      ...(b.access_key_id !== undefined && { accessKeyId: bedrockSecret('access_key_id') }),
+      ...(b.secret_access_key !== undefined && { secretAccessKey: bedrockSecret('secret_access_key') }),
+      ...(b.session_token !== undefined && { sessionToken: bedrockSecret('session_token') }),
+    }
+    if (v.provider === 'bedrock' && (b.access_key_id === undefined || b.secret_access_key === undefined)) {
+      report('SY_CFG_SECRET', { doc: c.doc, at: [...c.at, 'provider'] }, `cluster '${name}': provider 'bedrock' needs bedrock.access_key_id and bedrock.secret_access_key (e.g. \${env:AWS_ACCESS_KEY_ID})`)
+    }
     clusters.push({
       name,
       provider: v.provider,
+      protocol: preset.protocol,
       lb: v.lb,
+      modelMap: v.model_map,
+      azure: { apiVersion: v.azure.api_version, deployments: v.azure.deployments },
+      anthropic: { version: v.anthropic.version, defaultMaxTokens: v.anthropic.default_max_tokens },
+      bedrock,
       timeoutMs: durationMs(v.timeout),
       connectTimeoutMs: durationMs(v.connect_timeout),
       pool: { connections: v.pool.connections, keepAliveMs: durationMs(v.pool.keep_alive) },
@@ -261,7 +287,7 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
   return { admin: adminIR, drainTimeoutMs, listeners, routeTables, clusters, filters, effective }
 }
 
-const SECRET_KEYS = /^(api_key|password|token|secret|authorization)$/i
+const SECRET_KEYS = /^(api_key|password|token|secret|authorization|access_key_id|secret_access_key|session_token)$/i
 
 /**
  * The effective config keeps `${env:…}` references as written (they name, not reveal, a secret);

@@ -3,8 +3,8 @@
  * side-effect free apart from acquiring pools from the stores, so every worker thread builds the
  * same thing from the same IR. If building fails, acquired pools are released again.
  */
-import type { SnapshotIR } from './ir.js'
-import type { CompiledCluster, CompiledListener, Snapshot, Stores } from '../runtime/types.js'
+import type { RouteTableIR, SnapshotIR } from './ir.js'
+import type { CompiledCluster, CompiledListener, LocalReply, Snapshot, Stores } from '../runtime/types.js'
 import { compileCluster } from './compile-clusters.js'
 import { compileRouteTable } from './compile-routes.js'
 import { chainForRule, createFilters } from './compile-filters.js'
@@ -33,6 +33,7 @@ export function buildSnapshot(ir: SnapshotIR, stores: Stores): Snapshot {
         table,
         filterNames: l.filters,
         chain: chainForRule(l, undefined, instances, filterIR, deps),
+        modelsReply: modelsReply(tables.get(l.routeTable)!, ir),
       })
     }
     return Object.freeze({ version: ir.version, source: ir.source, loadedAt: new Date().toISOString(), ir, listeners, clusters, poolKeys })
@@ -40,6 +41,25 @@ export function buildSnapshot(ir: SnapshotIR, stores: Stores): Snapshot {
     for (const k of poolKeys) stores.pools.release(k)
     throw e
   }
+}
+
+/**
+ * The models a listener routes, OpenAI `GET /v1/models` shape, owner = cluster: exact model
+ * matches and rewrites of its rules, plus the public names in those clusters' model maps.
+ */
+function modelsReply(table: RouteTableIR, ir: SnapshotIR): LocalReply {
+  const seen = new Map<string, string>()
+  const clusterIR = new Map(ir.clusters.map((c) => [c.name, c]))
+  for (const rule of table.rules) {
+    const a = rule.action
+    const clusters = a.kind === 'cluster' ? [a.cluster] : a.kind === 'weighted' ? a.clusters.filter((c) => c.weight > 0).map((c) => c.name) : []
+    if (clusters.length === 0) continue
+    const owner = clusters.join('|')
+    if (rule.match.model?.kind === 'exact' && !seen.has(rule.match.model.value)) seen.set(rule.match.model.value, owner)
+    for (const c of clusters) for (const name of Object.keys(clusterIR.get(c)?.modelMap ?? {})) if (!seen.has(name)) seen.set(name, c)
+  }
+  const data = [...seen].map(([id, owned_by]) => ({ id, object: 'model', created: 0, owned_by }))
+  return { status: 200, headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify({ object: 'list', data })) }
 }
 
 export function releaseSnapshot(s: Snapshot, stores: Stores): void {

@@ -6,6 +6,7 @@
  */
 import type { CompiledListener, Downstream, LocalReply, RequestContext, RequestHead, Snapshot } from './types.js'
 import { complete, sendError, sendReply } from './respond.js'
+import { protocolOf } from './providers/caller.js'
 
 let nextId = 0
 const ID_PREFIX = `${process.pid.toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`
@@ -36,6 +37,7 @@ export function dispatch(snapshot: Snapshot, listener: CompiledListener, req: In
     id: ID_PREFIX + (nextId++).toString(36),
     snapshot,
     listener,
+    protocol: protocolOf(req.path, listener.protocol),
     head,
     headers: req.headers,
     body,
@@ -60,11 +62,18 @@ export function dispatch(snapshot: Snapshot, listener: CompiledListener, req: In
   }
   const route = listener.table.match(head)
   if (route === undefined) {
+    if (req.path === '/v1/models' && req.method === 'GET') {
+      sendReply(ctx, listener.modelsReply)
+      return ctx
+    }
     sendError(ctx, 'SY_NO_ROUTE', `no route for ${req.method} ${req.path}${model !== undefined ? ` with model '${model}'` : ''}`)
     return ctx
   }
   ctx.route = route
   ctx.chain = route.chain
+  // Pick the variant before filters run: a filter that rewrites headers must not move a sticky user.
+  const action = route.action
+  if (action.kind !== 'direct') ctx.cluster = action.kind === 'cluster' ? action.cluster : action.pick(head)
   const hooks = route.chain.onRequest
   for (let i = 0; i < hooks.length; i++) {
     const r = hooks[i].onRequest!(ctx)
@@ -103,11 +112,17 @@ function act(ctx: RequestContext): void {
   const route = ctx.route!
   const action = route.action
   if (action.kind === 'direct') return sendReply(ctx, action.reply)
-  const cluster = action.kind === 'cluster' ? action.cluster : action.pick(ctx.head)
-  ctx.cluster = cluster
-  if (route.modelRewrite !== undefined && ctx.json !== undefined && typeof ctx.json === 'object') {
-    ctx.json.model = route.modelRewrite
-    ctx.body = Buffer.from(JSON.stringify(ctx.json))
+  const cluster = ctx.cluster!
+  const json = ctx.json
+  if (json !== undefined && json !== null && typeof json === 'object' && !Array.isArray(json)) {
+    // Route rewrite first (which model), then the cluster's map (what the provider calls it).
+    let model = route.modelRewrite ?? json.model
+    const mapped = typeof model === 'string' ? cluster.modelMap[model] : undefined
+    if (mapped !== undefined) model = mapped
+    if (model !== json.model) {
+      json.model = model
+      ctx.body = Buffer.from(JSON.stringify(json))
+    }
   }
   const endpoint = cluster.lb.pick(ctx.head)
   ctx.endpoint = endpoint

@@ -51,11 +51,11 @@ export function sendReply(ctx: RequestContext, reply: LocalReply): void {
 }
 
 export function sendError(ctx: RequestContext, code: RuntimeErrorCode, message: string): void {
-  sendReply(ctx, errorReply(ctx.listener.protocol, code, message))
+  sendReply(ctx, errorReply(ctx.protocol, code, message))
 }
 
 /** A stream that already started cannot change its status: end it with an error event instead. */
 export function failStream(ctx: RequestContext, code: RuntimeErrorCode, message: string): void {
   if (ctx.finished) return
-  finishResponse(ctx, streamErrorEvent(ctx.listener.protocol, code, message))
+  finishResponse(ctx, streamErrorEvent(ctx.protocol, code, message))
 }

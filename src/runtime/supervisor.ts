@@ -183,7 +183,8 @@ export async function runGateway(opts: RunOptions): Promise<{ stop: () => Promis
 async function compileFrom(source: ConfigSource) {
   try {
     const { sources, version } = await source.load()
-    return compileConfig(sources, { source: source.description, ...(version !== undefined && { version }) })
+    const r = compileConfig(sources, { source: source.description, ...(version !== undefined && { version }) })
+    return r.ok || !source.mapDiagnostic ? r : { ok: false as const, diagnostics: r.diagnostics.map((d) => source.mapDiagnostic!(d)) }
   } catch (e) {
     const err = e as NodeJS.ErrnoException
     const d: Diagnostic = { code: 'SY_CFG_IO', source: source.description, line: 1, col: 1, path: '', message: `${err.code ?? 'error'}: ${err.message}` }

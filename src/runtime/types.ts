@@ -41,15 +41,16 @@ export interface Downstream {
   close(): void
 }
 
-export interface Usage {
-  inputTokens: number
-  outputTokens: number
-}
+/** Normalized token usage: input includes cached tokens, output includes reasoning tokens. */
+export type { NormalizedUsage as Usage } from './providers/translate/types.js'
+import type { NormalizedUsage as Usage } from './providers/translate/types.js'
 
 export interface RequestContext {
   readonly id: string
   readonly snapshot: Snapshot
   readonly listener: CompiledListener
+  /** Front-door protocol of this request (errors are answered in it). */
+  readonly protocol: Protocol
   readonly head: RequestHead
   /** Request headers as they will be forwarded upstream; filters may change them. */
   readonly headers: Record<string, string>
@@ -131,6 +132,8 @@ export interface CompiledListener {
   readonly maxBodyBytes: number
   readonly table: RouteTable
   readonly filterNames: readonly string[]
+  /** GET /v1/models answer when no rule claims that path: the models this listener routes. */
+  readonly modelsReply: LocalReply
   /** Chain used before a route matches (404s, 413s, filter replies). */
   readonly chain: CompiledChain
 }
@@ -141,6 +144,7 @@ export interface CompiledEndpoint {
   /** Stable identity across snapshots: `<cluster>|<url>`. */
   readonly key: string
   readonly weight: number
+  readonly origin: string
   readonly basePath: string
   /** Undefined for in-process providers (mock). */
   readonly pool: Dispatcher | undefined
@@ -166,6 +170,7 @@ export interface CompiledCluster {
   readonly lb: LoadBalancer
   readonly provider: ProviderAdapter
   readonly timeoutMs: number
+  readonly modelMap: Readonly<Record<string, string>>
 }
 
 export interface Snapshot {

@@ -20,7 +20,10 @@ export function startAdmin(address: string, port: number, status: GatewayStatus)
   const ready = () => {
     const v = status.ir.version
     const behind = status.workers.filter((w) => w.version !== v || w.error)
-    return { ready: !status.shuttingDown && status.workers.length > 0 && behind.length === 0, version: v, shutting_down: status.shuttingDown, workers: status.workers }
+    // A source that cannot reach its backend (etcd down) does not make us unready: the last good
+    // snapshot keeps serving. Its state is reported for operators.
+    const source = status.source.health?.()
+    return { ready: !status.shuttingDown && status.workers.length > 0 && behind.length === 0, version: v, shutting_down: status.shuttingDown, workers: status.workers, ...(source && { source }) }
   }
   app.get('/healthz', (res) => json(res, 200, { status: 'ok' }))
   app.get('/ready', (res) => {
@@ -34,6 +37,7 @@ export function startAdmin(address: string, port: number, status: GatewayStatus)
       loaded_at: status.loadedAt,
       last_reload: status.lastReload ?? null,
       last_error: status.lastReload && !status.lastReload.ok ? status.lastReload.errors : null,
+      ...(status.source.health && { source_health: status.source.health() }),
       workers: status.workers.map((w) => ({ id: w.id, version: w.version ?? null, ports: w.ports, error: w.error ?? null })),
       config: status.ir.effective,
     }),

@@ -1,4 +1,5 @@
 import type { SourceText } from '../../compiler/index.js'
+import type { Diagnostic } from '../../compiler/diagnostics.js'
 
 /** Where config comes from: files, etcd, … The supervisor compiles whatever load() returns. */
 export interface ConfigSource {
@@ -9,4 +10,8 @@ export interface ConfigSource {
   /** Calls onChange (possibly in bursts) whenever load() may return something new. */
   watch(onChange: () => void): void
   close(): Promise<void>
+  /** Connection state for /ready (e.g. etcd reachable or not); absent for sources that cannot fail. */
+  health?(): { ok: boolean; detail: string }
+  /** Maps diagnostics on the texts of the last load() back to what the user wrote (etcd wraps each value). */
+  mapDiagnostic?(d: Diagnostic): Diagnostic
 }

@@ -36,6 +36,10 @@ routes:
         match: { path: { exact: /v1/chat/completions }, model: { glob: "alias-*" } }
         cluster: echo
         model_rewrite: gpt-4o-rewritten
+      - name: rewrite-any
+        match: { path: { exact: /rewrite/v1/chat/completions } }
+        cluster: echo
+        model_rewrite: gpt-4o-rewritten
       - name: no-filters
         match: { path: { exact: /v1/chat/completions }, headers: [{ name: x-no-filters, present: true }] }
         cluster: echo
@@ -302,6 +306,21 @@ test('model_rewrite changes the model the upstream sees', async (t) => {
     { route: ctx.route?.name, echoed: down.json().model, json: ctx.json.model, body: JSON.parse(ctx.body!.toString()).model, matchedOn: ctx.head.model },
     { route: 'rewrite', echoed: 'gpt-4o-rewritten', json: 'gpt-4o-rewritten', body: 'gpt-4o-rewritten', matchedOn: 'alias-fast' },
   )
+})
+
+test('model_rewrite on a JSON null body answers instead of throwing out of dispatch', async (t) => {
+  const snap = setup(t)
+  let outcome: string
+  let down: MemoryDownstream | undefined
+  try {
+    down = send(snap, { path: '/rewrite/v1/chat/completions', body: 'null', headers: { 'content-type': 'application/json' } }).down
+    outcome = 'returned'
+  } catch (e) {
+    outcome = `threw ${(e as Error).constructor.name}: ${(e as Error).message}`
+  }
+  assert.equal(outcome, 'returned')
+  await down!.done
+  assert.deepStrictEqual({ ended: down!.ended, hasStatus: typeof down!.status }, { ended: true, hasStatus: 'number' })
 })
 
 test('the endpoint in-flight count returns to zero after the response', async (t) => {

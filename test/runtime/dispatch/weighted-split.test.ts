@@ -13,16 +13,17 @@ import { MemoryDownstream } from '../../helpers/memory-downstream.js'
 
 const N = 10_000
 
-function build(t: TestContext, weightedClusters: string): Snapshot {
+function build(t: TestContext, weightedClusters: string, extra = ''): Snapshot {
   const text = `
 admin: { port: 0 }
-listeners: [{ name: l, port: 8080, route_table: t }]
+listeners: [{ name: l, port: 8080, route_table: t, filters: ${extra ? '[strip-user]' : '[]'} }]
 routes:
   - name: t
     rules:
       - name: split
         weighted_clusters:
 ${weightedClusters.replace(/^/gm, '          ')}
+${extra}
 clusters:
   - { name: a, provider: mock, mock: { reply: "variant a" } }
   - { name: b, provider: mock, mock: { reply: "variant b" } }
@@ -146,4 +147,23 @@ test('dispatch sends a sticky user to the same variant every time', async (t) =>
     replies.add(down.json().choices[0].message.content)
   }
   assert.equal(replies.size, 1)
+})
+
+test('a filter that strips the hash header before the upstream call does not break stickiness', async (t) => {
+  const snap = build(t, sticky, 'filters: [{ name: strip-user, type: headers, config: { request: { remove: [x-user-id] } } }]')
+  const listener = snap.listeners.get(8080)!
+  const variantOf = async (user: string) => {
+    const down = new MemoryDownstream()
+    const body = Buffer.from(JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }))
+    const ctx = dispatch(snap, listener, { method: 'POST', path: '/v1/chat/completions', query: '', headers: { 'content-type': 'application/json', 'x-user-id': user }, body }, down)
+    await down.done
+    assert.equal(ctx.headers['x-user-id'], undefined, 'the filter removed the header from the upstream request')
+    return ctx.cluster!.name
+  }
+  const expected = weighted(snap)
+  const users = Array.from({ length: 40 }, (_, i) => `user-${i}`)
+  const wanted = users.map((u) => expected.pick(head({ 'x-user-id': u })).name)
+  const got: string[] = []
+  for (const u of users) got.push(await variantOf(u))
+  assert.deepStrictEqual(got, wanted)
 })

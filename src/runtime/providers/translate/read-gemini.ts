@@ -63,13 +63,14 @@ export class GeminiStreamReader implements UpstreamReader<SseEvent | GeminiRespo
       sink.error({ status: res.error.code ?? 500, message: res.error.message ?? 'upstream error' })
       return
     }
-    if (!this.started) {
-      this.started = true
-      sink.start({ id: res.responseId, model: res.modelVersion ?? this.opts.model })
-    }
+    // Usage first: the opening event of an Anthropic caller's stream carries input tokens.
     if (res.usageMetadata) {
       this.lastUsage = usageFromGemini(res.usageMetadata)
       sink.usage(this.lastUsage)
+    }
+    if (!this.started) {
+      this.started = true
+      sink.start({ id: res.responseId, model: res.modelVersion ?? this.opts.model })
     }
     const cand = res.candidates?.[0]
     for (const p of cand?.content?.parts ?? []) {

@@ -1,0 +1,221 @@
+/**
+ * switchyard config push|diff|pull: keep one environment's config (an etcd key prefix) in step
+ * with a local file or directory.
+ *
+ * push validates locally (the same errors as `validate`), then writes every changed object and
+ * deletes every removed one in a single transaction guarded by what it read: if anything under
+ * the prefix changed since (another push, a direct write), nothing is written and push fails.
+ */
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { isDeepStrictEqual, parseArgs } from 'node:util'
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml'
+import type { Etcd3, ICompare, IRequestOp } from 'etcd3'
+import { compileConfig, formatDiagnostic, readPathSources } from '../compiler/index.js'
+import { loadSources } from '../compiler/load.js'
+import { createEtcdClient, etcdErrorMessage, prefixEnd } from '../runtime/sources/etcd-client.js'
+import { LIST_KINDS, SINGLETONS, parseRelKey, relKeyOf, wrapValue, type ObjectKind } from '../runtime/sources/etcd-layout.js'
+import { ETCD_OPTIONS, ETCD_USAGE, etcdTargetFrom, UsageError, type EtcdTarget } from './etcd-options.js'
+
+const USAGE = `usage:
+  switchyard config push <file|dir> --etcd <url> --prefix <prefix>   validate, then write in one transaction
+  switchyard config diff <file|dir> --etcd <url> --prefix <prefix>   show what push would change
+  switchyard config pull <dir> --etcd <url> --prefix <prefix>        write the stored objects as files
+${ETCD_USAGE}`
+
+/** etcd's default --max-txn-ops: the most compares, and the most writes, in one transaction. */
+const MAX_TXN_OPS = 128
+
+export async function configCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv
+  let target: EtcdTarget
+  let path: string | undefined
+  try {
+    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: ETCD_OPTIONS })
+    if (sub !== 'push' && sub !== 'diff' && sub !== 'pull') throw new UsageError(sub ? `unknown config command '${sub}'` : 'which config command?')
+    if (positionals.length !== 1) throw new UsageError(`config ${sub} takes one ${sub === 'pull' ? 'directory' : 'file or directory'}`)
+    path = positionals[0]
+    target = etcdTargetFrom(values)
+  } catch (e) {
+    if (!(e instanceof UsageError) && (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') !== true) throw e
+    console.error(`switchyard config: ${(e as Error).message}\n${USAGE}`)
+    return 2
+  }
+  if (sub === 'pull' && existsSync(path) && readdirSync(path).length > 0) {
+    console.error(`switchyard config pull: ${path} is not empty; pull into a new or empty directory (stale files would be pushed back)`)
+    return 1
+  }
+  const desired = sub === 'pull' ? undefined : readDesired(path)
+  if (sub !== 'pull' && !desired) return 1
+  const client = createEtcdClient(target.connect)
+  try {
+    const current = await readCurrent(client, target.prefix)
+    if (sub === 'pull') return pull(current, path, target.prefix)
+    const plan = planChanges(current, desired!)
+    if (sub === 'diff') return printDiff(plan, current, target.prefix)
+    const r = await commitPush(client, plan, current, target.prefix)
+    if (r.ok) console.log(r.message)
+    else console.error(`switchyard config push: ${r.message}`)
+    return r.ok ? 0 : 1
+  } catch (e) {
+    console.error(`switchyard config ${sub}: etcd ${target.connect.endpoints.join(',')}: ${etcdErrorMessage(e)}`)
+    return 1
+  } finally {
+    client.close()
+  }
+}
+
+interface StoredObject {
+  readonly text: string
+  readonly modRevision: string
+}
+export interface Current {
+  readonly revision: number
+  /** Layout keys (relative to the prefix) → value. */
+  readonly objects: Map<string, StoredObject>
+}
+export interface Desired {
+  readonly value: unknown
+  readonly text: string
+}
+export interface Plan {
+  readonly add: Map<string, Desired>
+  readonly change: Map<string, Desired>
+  readonly remove: string[]
+}
+
+/** Compiles the local config like `validate` (printing every error); then splits it into objects. */
+export function readDesired(path: string): Map<string, Desired> | undefined {
+  let sources
+  try {
+    sources = readPathSources(path)
+  } catch (e) {
+    console.error(`${path}: ${(e as Error).message}`)
+    return undefined
+  }
+  const r = compileConfig(sources, { source: `file:${path}` })
+  if (!r.ok) {
+    for (const d of r.diagnostics) console.error(formatDiagnostic(d))
+    console.error(`${r.diagnostics.length} error${r.diagnostics.length === 1 ? '' : 's'}; nothing pushed`)
+    return undefined
+  }
+  const out = new Map<string, Desired>()
+  const put = (kind: ObjectKind, value: unknown, name?: string) => out.set(relKeyOf(kind, name), { value, text: stringifyYaml(value) })
+  for (const doc of loadSources(sources, [])) {
+    const v = doc.value as Record<string, unknown>
+    for (const kind of LIST_KINDS) for (const item of (v[kind] as { name: string }[] | undefined) ?? []) put(kind, item, item.name)
+    for (const kind of SINGLETONS) if (v[kind] !== undefined) put(kind, v[kind])
+  }
+  return out
+}
+
+export async function readCurrent(client: Etcd3, prefix: string): Promise<Current> {
+  const res = await client.getAll().prefix(prefix).exec()
+  const objects = new Map<string, StoredObject>()
+  for (const kv of res.kvs) {
+    const rel = kv.key.toString().slice(prefix.length)
+    if (parseRelKey(rel)) objects.set(rel, { text: kv.value.toString(), modRevision: kv.mod_revision })
+  }
+  return { revision: Number(res.header.revision), objects }
+}
+
+function sameObject(stored: string, desired: unknown): boolean {
+  try {
+    return isDeepStrictEqual(parseYaml(stored), desired)
+  } catch {
+    return false
+  }
+}
+
+export function planChanges(current: Current, desired: Map<string, Desired>): Plan {
+  const plan: Plan = { add: new Map(), change: new Map(), remove: [] }
+  for (const [rel, d] of desired) {
+    const stored = current.objects.get(rel)
+    if (!stored) plan.add.set(rel, d)
+    else if (!sameObject(stored.text, d.value)) plan.change.set(rel, d)
+  }
+  for (const rel of current.objects.keys()) if (!desired.has(rel)) plan.remove.push(rel)
+  return plan
+}
+
+const summary = (p: Plan) => `${p.add.size} added, ${p.change.size} changed, ${p.remove.length} deleted`
+
+export type PushResult = { readonly ok: true; readonly revision: number; readonly message: string } | { readonly ok: false; readonly message: string }
+
+/**
+ * Writes `plan` if the prefix is still exactly as `current` saw it: no key modified or created
+ * since (one range compare on mod_revision), none deleted (each key read keeps its mod_revision).
+ */
+export async function commitPush(client: Etcd3, plan: Plan, current: Current, prefix: string): Promise<PushResult> {
+  if (plan.add.size + plan.change.size + plan.remove.length === 0) {
+    return { ok: true, revision: current.revision, message: `${prefix}: up to date (etcd revision ${current.revision}); nothing pushed` }
+  }
+  const compare: ICompare[] = [
+    { key: Buffer.from(prefix), range_end: prefixEnd(prefix), target: 'Mod', result: 'Less', mod_revision: current.revision + 1 },
+    ...[...current.objects].map(([rel, o]): ICompare => ({ key: Buffer.from(prefix + rel), target: 'Mod', result: 'Equal', mod_revision: o.modRevision })),
+  ]
+  const success: IRequestOp[] = [
+    ...[...plan.add, ...plan.change].map(([rel, d]): IRequestOp => ({ request_put: { key: Buffer.from(prefix + rel), value: Buffer.from(d.text) } })),
+    ...plan.remove.map((rel): IRequestOp => ({ request_delete_range: { key: Buffer.from(prefix + rel) } })),
+  ]
+  if (compare.length > MAX_TXN_OPS || success.length > MAX_TXN_OPS) {
+    return { ok: false, message: `${Math.max(compare.length, success.length)} operations exceed one etcd transaction (${MAX_TXN_OPS} by default, etcd's --max-txn-ops); nothing pushed` }
+  }
+  const res = await client.kv.txn({ compare, success, failure: [] })
+  if (!res.succeeded) {
+    return {
+      ok: false,
+      message:
+        `${prefix} changed since it was read at revision ${current.revision} (now ${res.header.revision}): ` +
+        `another push or a direct write got there first. Nothing was written; run 'switchyard config diff' and push again.`,
+    }
+  }
+  const revision = Number(res.header.revision)
+  return { ok: true, revision, message: `${prefix}: pushed at etcd revision ${revision}: ${summary(plan)}` }
+}
+
+function printDiff(plan: Plan, current: Current, prefix: string): number {
+  const keys = [...plan.add.keys(), ...plan.change.keys(), ...plan.remove].sort()
+  for (const rel of keys) {
+    if (plan.add.has(rel)) {
+      console.log(`+ ${prefix}${rel}`)
+      for (const l of lines(plan.add.get(rel)!.text)) console.log(`    + ${l}`)
+    } else if (plan.change.has(rel)) {
+      console.log(`~ ${prefix}${rel}`)
+      for (const l of lineDiff(lines(current.objects.get(rel)!.text), lines(plan.change.get(rel)!.text))) console.log(`    ${l}`)
+    } else console.log(`- ${prefix}${rel}`)
+  }
+  console.log(keys.length ? `${summary(plan)} (against etcd revision ${current.revision})` : `${prefix}: up to date (etcd revision ${current.revision})`)
+  return 0
+}
+
+function pull(current: Current, dir: string, prefix: string): number {
+  mkdirSync(dir, { recursive: true })
+  for (const [rel, o] of [...current.objects].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const { kind, name } = parseRelKey(rel)!
+    const file = name === undefined ? join(dir, `${kind}.yaml`) : join(dir, kind, `${name}.yaml`)
+    if (name !== undefined) mkdirSync(join(dir, kind), { recursive: true })
+    writeFileSync(file, `# ${prefix}${rel} at etcd revision ${current.revision}\n${wrapValue(kind, o.text.replace(/\s+$/, ''))}\n`)
+  }
+  console.log(`${prefix}: pulled ${current.objects.size} objects (etcd revision ${current.revision}) into ${dir}`)
+  return 0
+}
+
+const lines = (text: string) => text.replace(/\n$/, '').split('\n')
+
+/** Line diff (LCS) of two short texts: unchanged lines indented, others marked -/+. */
+function lineDiff(a: string[], b: string[]): string[] {
+  const n = a.length
+  const m = b.length
+  const lcs = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0))
+  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1])
+  const out: string[] = []
+  let i = 0
+  let j = 0
+  while (i < n || j < m) {
+    if (i < n && j < m && a[i] === b[j]) (out.push(`  ${a[i]}`), i++, j++)
+    else if (j < m && (i === n || lcs[i][j + 1] >= lcs[i + 1][j])) out.push(`+ ${b[j++]}`)
+    else out.push(`- ${a[i++]}`)
+  }
+  return out
+}

@@ -1,0 +1,357 @@
+/**
+ * The adapter for every HTTP provider. Same protocol on both sides (an OpenAI client to an
+ * OpenAI-compatible upstream, Anthropic to Anthropic): bytes are forwarded as received and usage
+ * is tapped on the way. Different protocols: the request is translated, and the response — JSON,
+ * SSE or AWS event-stream — is translated back as it arrives. Errors come back in the caller's
+ * protocol either way. Uses undici's dispatch() with a handler object.
+ *
+ * hot path -- change with care (the pass-through case is what the benchmark measures).
+ */
+import type { Dispatcher } from 'undici'
+import type { ClusterIR, UpstreamProtocol } from '../../compiler/ir.js'
+import type { CompiledEndpoint, ProviderAdapter, RequestContext } from '../types.js'
+import { complete, failStream, finishResponse, sendChunk, sendError, sendReply, startResponse } from '../respond.js'
+import { forwardedRequestHeaders, forwardedResponseHeaders } from '../upstream/headers.js'
+import { operationOf } from './caller.js'
+import { createTargetResolver, type UpstreamTarget } from './targets.js'
+import { SseUsageTap, usageFromJsonBody } from './usage-tap.js'
+import { createProtocolTranslator, TranslationError, callerError, type ProtocolTranslator, type StreamTranslator } from './translate/index.js'
+import { createSseParser, type SseParser } from './sse/sse-parser.js'
+import { createEventStreamDecoder, type EventStreamDecoder } from './translate/aws-event-stream.js'
+import { createSigV4Signer, type Signer } from './sigv4.js'
+import { log } from '../log.js'
+
+/** Non-streamed bodies up to this size are sent in one write with a content-length. */
+const BUFFER_LIMIT = 8 * 1024 * 1024
+const JSON_TYPE = ['content-type', 'application/json']
+
+export function createHttpProvider(c: ClusterIR): ProviderAdapter {
+  const targets = createTargetResolver(c as ClusterIR & { protocol: UpstreamProtocol })
+  const translators = {
+    openai: targets.protocol === 'openai' ? undefined : createProtocolTranslator('openai', targets.protocol, { defaultMaxTokens: c.anthropic.defaultMaxTokens }),
+    anthropic: targets.protocol === 'anthropic' ? undefined : createProtocolTranslator('anthropic', targets.protocol, { defaultMaxTokens: c.anthropic.defaultMaxTokens }),
+  }
+  const signer: Signer | undefined =
+    c.protocol === 'bedrock' && c.bedrock.accessKeyId && c.bedrock.secretAccessKey
+      ? createSigV4Signer(c.bedrock.region, c.bedrock.accessKeyId, c.bedrock.secretAccessKey, c.bedrock.sessionToken)
+      : undefined
+
+  return {
+    forward(ctx: RequestContext, endpoint: CompiledEndpoint, timeoutMs: number): void {
+      const head = ctx.head
+      const op = operationOf(head.path)
+      const rest = head.path.startsWith('/v1/') ? head.path.slice(3) : head.path
+      const json = ctx.json
+      const model = typeof json?.model === 'string' ? json.model : ''
+      const stream = json?.stream === true
+      const caller = ctx.protocol
+      const translator = op === 'chat' || op === 'messages' || op === 'count_tokens' ? translators[caller] : undefined
+      if (translator && op === 'count_tokens') return sendError(ctx, 'SY_UNSUPPORTED', `provider '${c.provider}' has no token counting endpoint`)
+      if (!translator && caller !== targets.protocol && op !== 'other' && op !== 'embeddings') {
+        return sendError(ctx, 'SY_UNSUPPORTED', `cannot translate ${head.path} for provider '${c.provider}'`)
+      }
+      const target = targets.resolve(endpoint, op, rest, head.query, model, stream)
+      if (typeof target === 'string') return sendError(ctx, 'SY_UNSUPPORTED', target)
+
+      let body = ctx.body
+      let headers: string[]
+      let injectedUsage = false
+      if (translator) {
+        let translated
+        try {
+          translated = translator.request(json)
+        } catch (e) {
+          if (e instanceof TranslationError) {
+            const ce = callerError(caller, 400, e.message, e.param)
+            return sendReply(ctx, { status: ce.status, headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify(ce.body)) })
+          }
+          throw e
+        }
+        if (translated.dropped.length) log('warn', 'parameters dropped in translation', { route: ctx.route?.name, provider: c.provider, dropped: translated.dropped.join(',') })
+        body = Buffer.from(JSON.stringify(translated.body))
+        headers = endpoint.baseHeaders.concat(JSON_TYPE, target.headers)
+        if (!endpoint.hasCredentials) copyClientCredential(ctx.headers, headers)
+      } else {
+        if (stream && op === 'chat' && json.stream_options?.include_usage !== true) {
+          // Ask for usage so it can be accounted; the extra chunk is stripped on the way back.
+          json.stream_options = { ...(json.stream_options ?? {}), include_usage: true }
+          body = Buffer.from(JSON.stringify(json))
+          injectedUsage = true
+        }
+        headers = forwardedRequestHeaders(ctx.headers, endpoint)
+        if (target.headers.length) headers.push(...target.headers)
+      }
+      const call = new UpstreamCall(ctx, endpoint, timeoutMs, translator, caller, model, injectedUsage, targets.protocol)
+      if (signer && !endpoint.hasCredentials) {
+        signAndSend(signer, call, endpoint, target, headers, body)
+        return
+      }
+      send(call, endpoint, head.method, target.path, headers, body)
+    },
+  }
+}
+
+function send(call: UpstreamCall, endpoint: CompiledEndpoint, method: string, path: string, headers: string[], body: Buffer | undefined): void {
+  endpoint.stats.start()
+  endpoint.pool!.dispatch({ origin: undefined as unknown as string, method: method as Dispatcher.HttpMethod, path, headers, body }, call)
+}
+
+async function signAndSend(signer: Signer, call: UpstreamCall, endpoint: CompiledEndpoint, target: UpstreamTarget, headers: string[], body: Buffer | undefined): Promise<void> {
+  const h: Record<string, string> = {}
+  for (let i = 0; i < headers.length; i += 2) h[headers[i]] = headers[i + 1]
+  try {
+    const signed = await signer.sign(endpoint.origin, 'POST', target.path, h, body)
+    for (const [k, v] of Object.entries(signed)) headers.push(k, v)
+  } catch (e) {
+    return call.failBeforeSend(`cannot sign the request: ${(e as Error).message}`)
+  }
+  send(call, endpoint, 'POST', target.path, headers, body)
+}
+
+const CLIENT_CREDENTIALS = ['authorization', 'x-api-key', 'api-key', 'x-goog-api-key']
+function copyClientCredential(from: Record<string, string>, to: string[]): void {
+  for (const name of CLIENT_CREDENTIALS) if (from[name] !== undefined) to.push(name, from[name])
+}
+
+type Controller = Dispatcher.DispatchController
+type Mode = 'pass-json' | 'pass-sse' | 'pass-raw' | 'translate-json' | 'translate-sse' | 'translate-evs' | 'error-json'
+
+/** One upstream exchange. A class, so the hot path allocates one object instead of closures. */
+class UpstreamCall implements Dispatcher.DispatchHandler {
+  private controller: Controller | undefined
+  private timer: NodeJS.Timeout | undefined
+  private started = false
+  private mode: Mode = 'pass-raw'
+  private parts: Buffer[] | undefined
+  private timedOut = false
+  private ended = false
+  private status = 0
+  private upstreamHeaders: Record<string, string | string[] | undefined> | undefined
+  private tap: SseUsageTap | undefined
+  private sse: SseParser | undefined
+  private evs: EventStreamDecoder | undefined
+  private st: StreamTranslator<any> | undefined
+
+  constructor(
+    private readonly ctx: RequestContext,
+    private readonly endpoint: CompiledEndpoint,
+    timeoutMs: number,
+    private readonly translator: ProtocolTranslator | undefined,
+    private readonly caller: 'openai' | 'anthropic',
+    private readonly model: string,
+    private readonly injectedUsage: boolean,
+    private readonly upstreamProtocol: string,
+  ) {
+    if (timeoutMs > 0) this.timer = setTimeout(this.onTimeout, timeoutMs)
+    ctx.downstream.onAbort(this.onClientAbort)
+  }
+
+  private readonly onTimeout = () => {
+    this.timedOut = true
+    this.controller?.abort(new Error('route timeout'))
+  }
+
+  private readonly onClientAbort = () => {
+    // Tokens cost money: stop the upstream as soon as nobody is listening.
+    this.controller?.abort(new Error('client aborted'))
+    this.finish()
+    complete(this.ctx)
+  }
+
+  private readonly onWritable = () => this.controller?.resume()
+
+  failBeforeSend(message: string): void {
+    this.ended = true
+    if (this.timer) clearTimeout(this.timer)
+    sendError(this.ctx, 'SY_UPSTREAM_CONNECT', message)
+  }
+
+  onRequestStart(controller: Controller): void {
+    this.controller = controller
+    if (this.ctx.downstream.aborted) controller.abort(new Error('client aborted'))
+  }
+
+  onResponseStart(_controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    this.started = true
+    this.status = statusCode
+    const ctype = headers['content-type']
+    const type = typeof ctype === 'string' ? ctype : ''
+    if (statusCode >= 500) this.endpoint.stats.fail()
+    const ok = statusCode >= 200 && statusCode < 300
+    if (this.translator) {
+      if (!ok) {
+        this.mode = 'error-json'
+        this.upstreamHeaders = headers
+        this.parts = []
+        return
+      }
+      if (type.startsWith('application/vnd.amazon.eventstream')) {
+        this.mode = 'translate-evs'
+        this.evs = createEventStreamDecoder()
+      } else if (type.startsWith('text/event-stream')) {
+        this.mode = 'translate-sse'
+        this.sse = createSseParser()
+      } else {
+        this.mode = 'translate-json'
+        this.parts = []
+        return
+      }
+      this.st = this.translator.stream({ model: this.model, includeUsage: this.caller === 'openai' && this.ctx.json?.stream_options?.include_usage === true })
+      startResponse(this.ctx, 200, [['content-type', 'text/event-stream'], ['cache-control', 'no-cache']])
+      return
+    }
+    if (type.startsWith('text/event-stream')) {
+      this.mode = 'pass-sse'
+      if (ok && this.caller !== undefined) this.tap = new SseUsageTap(this.caller, this.injectedUsage)
+    } else {
+      const len = Number(headers['content-length'])
+      this.mode = len >= 0 && len <= BUFFER_LIMIT ? 'pass-json' : 'pass-raw'
+      if (this.mode === 'pass-json') this.parts = []
+    }
+    startResponse(this.ctx, statusCode, forwardedResponseHeaders(headers))
+  }
+
+  onResponseData(controller: Controller, chunk: Buffer): void {
+    switch (this.mode) {
+      case 'pass-json':
+      case 'translate-json':
+      case 'error-json':
+        this.parts!.push(chunk)
+        return
+      case 'pass-sse': {
+        const out = this.tap ? this.tap.push(chunk) : chunk
+        if (out !== undefined) this.write(controller, out)
+        return
+      }
+      case 'pass-raw':
+        this.write(controller, chunk)
+        return
+      case 'translate-sse': {
+        let text = ''
+        for (const ev of this.sse!.push(chunk)) text += this.st!.push(ev)
+        if (text !== '') this.write(controller, Buffer.from(text))
+        return
+      }
+      case 'translate-evs': {
+        let text = ''
+        try {
+          for (const m of this.evs!.push(chunk)) text += this.st!.push(m)
+        } catch (e) {
+          controller.abort(e as Error)
+          return
+        }
+        if (text !== '') this.write(controller, Buffer.from(text))
+        return
+      }
+    }
+  }
+
+  private write(controller: Controller, chunk: Buffer): void {
+    if (!sendChunk(this.ctx, chunk)) {
+      controller.pause()
+      this.ctx.downstream.onWritable(this.onWritable)
+    }
+  }
+
+  onResponseEnd(): void {
+    const ctx = this.ctx
+    switch (this.mode) {
+      case 'pass-json': {
+        const body = this.parts!.length === 1 ? this.parts![0] : Buffer.concat(this.parts!)
+        if (this.status < 300 && (this.upstreamProtocol === 'openai' || this.upstreamProtocol === 'anthropic')) {
+          ctx.usage = usageFromJsonBody(body, this.upstreamProtocol as 'openai' | 'anthropic')
+        }
+        const hooks = ctx.chain.onChunk
+        for (let i = 0; i < hooks.length; i++) hooks[i].onChunk!(ctx, body)
+        finishResponse(ctx, body)
+        break
+      }
+      case 'pass-sse': {
+        const rest = this.tap?.flush()
+        if (this.tap) ctx.usage = this.tap.usage
+        finishResponse(ctx, rest)
+        break
+      }
+      case 'pass-raw':
+        finishResponse(ctx)
+        break
+      case 'translate-json': {
+        const text = Buffer.concat(this.parts!).toString('utf8')
+        let out: unknown
+        try {
+          out = this.translator!.response(JSON.parse(text), { model: this.model })
+        } catch (e) {
+          this.finish()
+          return sendError(ctx, 'SY_UPSTREAM_CONNECT', `upstream answered with an unreadable body: ${(e as Error).message}`)
+        }
+        ctx.usage = usageOf(out, this.caller)
+        startResponse(ctx, 200, [['content-type', 'application/json']])
+        const body = Buffer.from(JSON.stringify(out))
+        const hooks = ctx.chain.onChunk
+        for (let i = 0; i < hooks.length; i++) hooks[i].onChunk!(ctx, body)
+        finishResponse(ctx, body)
+        break
+      }
+      case 'translate-sse':
+      case 'translate-evs': {
+        let text = ''
+        if (this.sse) for (const ev of this.sse.end()) text += this.st!.push(ev)
+        text += this.st!.end()
+        ctx.usage = this.st!.usage()
+        finishResponse(ctx, text === '' ? undefined : text)
+        break
+      }
+      case 'error-json': {
+        const raw = Buffer.concat(this.parts!).toString('utf8')
+        let parsed: unknown = raw
+        try {
+          parsed = JSON.parse(raw)
+        } catch {}
+        const ce = this.translator!.error(this.status, parsed, this.upstreamHeaders)
+        const headers: [string, string][] = [['content-type', 'application/json']]
+        for (const [k, v] of Object.entries(ce.headers)) headers.push([k, v])
+        sendReply(ctx, { status: ce.status, headers, body: Buffer.from(JSON.stringify(ce.body)) })
+        break
+      }
+    }
+    this.finish()
+  }
+
+  onResponseError(_controller: Controller, err: Error): void {
+    const wasEnded = this.ended
+    this.finish()
+    if (wasEnded || this.ctx.finished) return
+    this.endpoint.stats.fail()
+    const code = this.timedOut || (err as { code?: string }).code === 'UND_ERR_CONNECT_TIMEOUT' ? 'SY_UPSTREAM_TIMEOUT' : 'SY_UPSTREAM_CONNECT'
+    const message = this.timedOut ? 'upstream did not answer within the route timeout' : `upstream ${this.endpoint.url} failed: ${describe(err)}`
+    const streaming = this.mode === 'pass-sse' || this.mode === 'translate-sse' || this.mode === 'translate-evs'
+    if (!this.started || (!streaming && !this.ctx.downstream.aborted && this.mode !== 'pass-raw')) return sendError(this.ctx, code, message)
+    // Headers already went out; a truncated JSON body must not look complete, a stream gets an error event.
+    if (streaming) return failStream(this.ctx, code, message)
+    this.ctx.downstream.close()
+    complete(this.ctx)
+  }
+
+  private finish(): void {
+    if (this.ended) return
+    this.ended = true
+    if (this.timer) clearTimeout(this.timer)
+    this.endpoint.stats.finish()
+  }
+}
+
+function usageOf(body: any, caller: 'openai' | 'anthropic') {
+  const u = body?.usage
+  if (!u) return undefined
+  return caller === 'openai'
+    ? { inputTokens: u.prompt_tokens ?? 0, outputTokens: u.completion_tokens ?? 0, ...(u.prompt_tokens_details?.cached_tokens && { cachedInputTokens: u.prompt_tokens_details.cached_tokens }) }
+    : { inputTokens: u.input_tokens ?? 0, outputTokens: u.output_tokens ?? 0 }
+}
+
+function describe(err: Error): string {
+  const code = (err as { code?: string }).code
+  if (code === 'ECONNREFUSED') return 'connection refused'
+  if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET') return 'connection reset'
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') return 'connect timeout'
+  return code ?? err.message
+}

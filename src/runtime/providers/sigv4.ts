@@ -1,0 +1,43 @@
+/**
+ * AWS SigV4 for Bedrock, with the maintained @smithy signer (no hand-rolled crypto).
+ */
+import { SignatureV4 } from '@smithy/signature-v4'
+import { Sha256 } from '@aws-crypto/sha256-js'
+
+export interface Signer {
+  /** Returns the headers to add (authorization, x-amz-date, x-amz-content-sha256, x-amz-security-token). */
+  sign(origin: string, method: string, path: string, headers: Record<string, string>, body: Buffer | undefined): Promise<Record<string, string>>
+}
+
+export function createSigV4Signer(region: string, accessKeyId: string, secretAccessKey: string, sessionToken?: string): Signer {
+  const signer = new SignatureV4({
+    service: 'bedrock',
+    region,
+    sha256: Sha256,
+    credentials: { accessKeyId, secretAccessKey, ...(sessionToken && { sessionToken }) },
+  })
+  return {
+    async sign(origin, method, path, headers, body) {
+      const url = new URL(origin)
+      const qi = path.indexOf('?')
+      const query: Record<string, string> = {}
+      if (qi >= 0) for (const [k, v] of new URLSearchParams(path.slice(qi + 1))) query[k] = v
+      const signed = await signer.sign({
+        method,
+        protocol: url.protocol,
+        hostname: url.hostname,
+        ...(url.port && { port: Number(url.port) }),
+        path: qi >= 0 ? path.slice(0, qi) : path,
+        query,
+        headers: { ...headers, host: url.host },
+        body: body ?? '',
+      })
+      const out: Record<string, string> = {}
+      for (const [k, v] of Object.entries(signed.headers)) {
+        const lk = k.toLowerCase()
+        if (lk === 'authorization' || lk.startsWith('x-amz-')) out[lk] = String(v)
+      }
+      return out
+    },
+  }
+}

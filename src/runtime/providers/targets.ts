@@ -1,0 +1,84 @@
+/**
+ * Where and how a request goes upstream, per provider: path, auth headers, and whether the body
+ * must be translated. Built once per cluster; `resolve` runs per request.
+ */
+import type { ClusterIR, UpstreamProtocol } from '../../compiler/ir.js'
+import type { CompiledEndpoint } from '../types.js'
+import type { Operation } from './caller.js'
+import { bedrockPath, geminiPath } from './translate/index.js'
+
+export interface UpstreamTarget {
+  readonly path: string
+  /** Flat [name, value, …] headers besides credentials already in endpoint.baseHeaders. */
+  readonly headers: string[]
+}
+
+export interface TargetResolver {
+  readonly protocol: UpstreamProtocol
+  /** `rest` is the request path after `/v1` (e.g. `/chat/completions`), `query` without `?`. */
+  resolve(endpoint: CompiledEndpoint, op: Operation, rest: string, query: string, model: string, stream: boolean): UpstreamTarget | string
+}
+
+/** Credential headers per provider, prebuilt per endpoint (flat array). */
+export function credentialHeaders(c: ClusterIR, apiKey: string | undefined): string[] {
+  const h: string[] = []
+  if (c.protocol === 'anthropic') h.push('anthropic-version', c.anthropic.version)
+  if (apiKey === undefined) return h
+  switch (c.provider) {
+    case 'azure_openai': h.push('api-key', apiKey); break
+    case 'anthropic': h.push('x-api-key', apiKey); break
+    case 'gemini': h.push('x-goog-api-key', apiKey); break
+    case 'bedrock': h.push('authorization', `Bearer ${apiKey}`); break // Bedrock API keys
+    default: h.push('authorization', `Bearer ${apiKey}`)
+  }
+  return h
+}
+
+const NO_HEADERS: string[] = []
+
+export function createTargetResolver(c: ClusterIR & { protocol: UpstreamProtocol }): TargetResolver {
+  const q = (query: string) => (query === '' ? '' : '?' + query)
+  switch (c.protocol) {
+    case 'openai':
+      if (c.provider === 'azure_openai') {
+        const version = encodeURIComponent(c.azure.apiVersion)
+        return {
+          protocol: 'openai',
+          resolve: (e, op, rest, query, model) => {
+            const deployment = c.azure.deployments[model] ?? model
+            if (!deployment) return 'azure_openai needs a model (deployment) name'
+            const suffix = op === 'messages' ? '/chat/completions' : rest
+            return { path: `${e.basePath}/openai/deployments/${encodeURIComponent(deployment)}${suffix}?api-version=${version}${query ? '&' + query : ''}`, headers: NO_HEADERS }
+          },
+        }
+      }
+      return {
+        protocol: 'openai',
+        resolve: (e, op, rest, query) => ({ path: e.basePath + (op === 'messages' ? '/chat/completions' : rest) + q(query), headers: NO_HEADERS }),
+      }
+    case 'anthropic':
+      return {
+        protocol: 'anthropic',
+        resolve: (e, op, rest, query) => {
+          if (op === 'embeddings') return `provider '${c.provider}' has no embeddings API`
+          return { path: e.basePath + (op === 'chat' ? '/messages' : rest) + q(query), headers: NO_HEADERS }
+        },
+      }
+    case 'gemini':
+      return {
+        protocol: 'gemini',
+        resolve: (e, op, _rest, _query, model, stream) => {
+          if (op !== 'chat' && op !== 'messages') return `provider 'gemini' serves chat completions and messages only through the gateway`
+          return { path: e.basePath + geminiPath(model, stream), headers: NO_HEADERS }
+        },
+      }
+    case 'bedrock':
+      return {
+        protocol: 'bedrock',
+        resolve: (e, op, _rest, _query, model, stream) => {
+          if (op !== 'chat' && op !== 'messages') return `provider 'bedrock' serves chat completions and messages only through the gateway`
+          return { path: e.basePath + bedrockPath(model, stream), headers: NO_HEADERS }
+        },
+      }
+  }
+}

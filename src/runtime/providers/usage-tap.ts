@@ -1,0 +1,105 @@
+/**
+ * Reads token usage out of responses that are otherwise forwarded byte for byte, without parsing
+ * every event: only text that contains `"usage"` is looked at. For OpenAI streams where the
+ * gateway itself asked for usage (`stream_options.include_usage`), the extra usage-only chunk is
+ * removed again before the client sees it.
+ */
+import type { Usage } from '../types.js'
+import { usageFromAnthropic, usageFromOpenAI } from './translate/usage.js'
+
+const USAGE = Buffer.from('"usage"')
+const EVENT_END = Buffer.from('\n\n')
+
+/** Finds `"usage": {...}` in a JSON body and parses just that object. */
+export function usageFromJsonBody(body: Buffer, protocol: 'openai' | 'anthropic'): Usage | undefined {
+  const at = body.lastIndexOf(USAGE)
+  if (at < 0) return undefined
+  const open = body.indexOf(0x7b /* { */, at)
+  if (open < 0) return undefined
+  let depth = 0
+  let inString = false
+  for (let i = open; i < body.length; i++) {
+    const c = body[i]
+    if (inString) {
+      if (c === 0x5c) i++
+      else if (c === 0x22) inString = false
+    } else if (c === 0x22) inString = true
+    else if (c === 0x7b) depth++
+    else if (c === 0x7d && --depth === 0) {
+      try {
+        const u = JSON.parse(body.toString('utf8', open, i + 1))
+        return protocol === 'openai' ? usageFromOpenAI(u) : usageFromAnthropic(u)
+      } catch {
+        return undefined
+      }
+    }
+  }
+  return undefined
+}
+
+export class SseUsageTap {
+  usage: Usage | undefined
+  private carry: Buffer | undefined
+
+  /** `strip`: drop OpenAI usage-only chunks (the client did not ask for them). */
+  constructor(private readonly protocol: 'openai' | 'anthropic', private readonly strip: boolean) {}
+
+  /** Returns the bytes to forward now: whole events only; a partial tail waits for its end. */
+  push(chunk: Buffer): Buffer | undefined {
+    let buf = this.carry ? Buffer.concat([this.carry, chunk]) : chunk
+    const end = buf.lastIndexOf(EVENT_END)
+    if (end < 0) {
+      this.carry = buf
+      return undefined
+    }
+    this.carry = end + 2 < buf.length ? buf.subarray(end + 2) : undefined
+    buf = buf.subarray(0, end + 2)
+    if (buf.indexOf(USAGE) < 0) return buf
+    return this.inspect(buf)
+  }
+
+  /** Whatever is left when the upstream ends (a stream without a final blank line). */
+  flush(): Buffer | undefined {
+    const rest = this.carry
+    this.carry = undefined
+    return rest
+  }
+
+  private inspect(buf: Buffer): Buffer {
+    const events = buf.toString('utf8').split(/\r?\n\r?\n/)
+    let dropped = false
+    const kept: string[] = []
+    for (const ev of events) {
+      if (ev === '') continue
+      if (ev.includes('"usage"')) {
+        const data = ev.split(/\r?\n/).filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n')
+        try {
+          const j = JSON.parse(data)
+          this.record(j)
+          if (this.strip && this.protocol === 'openai' && Array.isArray(j.choices) && j.choices.length === 0) {
+            dropped = true
+            continue
+          }
+        } catch {
+          // not JSON: forward untouched
+        }
+      }
+      kept.push(ev)
+    }
+    return dropped ? Buffer.from(kept.map((e) => e + '\n\n').join('')) : buf
+  }
+
+  private record(j: any): void {
+    if (this.protocol === 'openai') {
+      if (j.usage) this.usage = usageFromOpenAI(j.usage)
+      return
+    }
+    // Anthropic: input tokens arrive in message_start, output tokens in message_delta.
+    const u = j.type === 'message_start' ? j.message?.usage : j.usage
+    if (!u) return
+    const next = usageFromAnthropic(u)
+    this.usage = this.usage
+      ? { ...this.usage, ...next, inputTokens: next.inputTokens || this.usage.inputTokens }
+      : next
+  }
+}

@@ -4,6 +4,10 @@
  */
 import type { RequestContext, LocalReply } from './types.js'
 import { errorReply, streamErrorEvent, type RuntimeErrorCode } from './errors.js'
+import { log } from './log.js'
+
+/** SWITCHYARD_ACCESS_LOG=1: one line per request with route, cluster, status, time and usage. */
+const ACCESS_LOG = process.env.SWITCHYARD_ACCESS_LOG === '1'
 
 export function startResponse(ctx: RequestContext, status: number, headers: [string, string][]): void {
   ctx.status = status
@@ -39,6 +43,7 @@ export function complete(ctx: RequestContext): void {
       // A filter's bookkeeping must not turn a finished response into a crash.
     }
   }
+  if (ACCESS_LOG) accessLog(ctx)
   const done = ctx.onDone
   ctx.onDone = undefined
   done?.()
@@ -58,4 +63,19 @@ export function sendError(ctx: RequestContext, code: RuntimeErrorCode, message: 
 export function failStream(ctx: RequestContext, code: RuntimeErrorCode, message: string): void {
   if (ctx.finished) return
   finishResponse(ctx, streamErrorEvent(ctx.protocol, code, message))
+}
+
+function accessLog(ctx: RequestContext): void {
+  const u = ctx.usage
+  log('info', 'access', {
+    id: ctx.id,
+    method: ctx.head.method,
+    path: ctx.head.path,
+    status: ctx.downstream.aborted && ctx.status === 0 ? 'aborted' : ctx.status,
+    route: ctx.route?.name ?? '-',
+    cluster: ctx.cluster?.name ?? '-',
+    endpoint: ctx.endpoint?.url ?? '-',
+    ms: Math.round((performance.now() - ctx.startedAt) * 10) / 10,
+    ...(u && { input_tokens: u.inputTokens, output_tokens: u.outputTokens, ...(u.cachedInputTokens && { cached_tokens: u.cachedInputTokens }), ...(u.reasoningTokens && { reasoning_tokens: u.reasoningTokens }) }),
+  })
 }

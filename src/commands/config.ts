@@ -13,8 +13,8 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml'
 import type { Etcd3, ICompare, IRequestOp } from 'etcd3'
 import { compileConfig, formatDiagnostic, readPathSources } from '../compiler/index.js'
 import { loadSources } from '../compiler/load.js'
-import { createEtcdClient, etcdErrorMessage, prefixEnd } from '../runtime/sources/etcd-client.js'
-import { LIST_KINDS, SINGLETONS, parseRelKey, relKeyOf, wrapValue, type ObjectKind } from '../runtime/sources/etcd-layout.js'
+import { createEtcdClient } from '../runtime/sources/etcd-client.js'
+import { LIST_KINDS, SINGLETONS, etcdErrorMessage, prefixEnd, parseRelKey, relKeyOf, wrapValue, type ObjectKind } from '../runtime/sources/etcd-layout.js'
 import { ETCD_OPTIONS, ETCD_USAGE, etcdTargetFrom, UsageError, type EtcdTarget } from './etcd-options.js'
 
 const USAGE = `usage:

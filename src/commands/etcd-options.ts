@@ -3,7 +3,7 @@
  * Secrets never come from flags (they would show in `ps`): the password from
  * SWITCHYARD_ETCD_PASSWORD or --etcd-password-file.
  */
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import type { ParseArgsConfig } from 'node:util'
 import type { EtcdConnectOptions } from '../runtime/sources/etcd-client.js'
 import { normalizePrefix } from '../runtime/sources/etcd-layout.js'
@@ -77,6 +77,9 @@ export function etcdTargetFrom(values: Values, env: NodeJS.ProcessEnv = process.
   const certFile = str(values, 'etcd-cert')
   const keyFile = str(values, 'etcd-key')
   if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError('--etcd-cert and --etcd-key go together')
+  for (const [flag, file] of [['--etcd-ca', caFile], ['--etcd-cert', certFile], ['--etcd-key', keyFile]] as const) {
+    if (file !== undefined && !existsSync(file)) throw new UsageError(`${flag}: ${file} does not exist`)
+  }
   return {
     prefix: normalizePrefix(prefix),
     timeoutMs,

@@ -3,8 +3,8 @@
  * Each module adds itself to `extraCommands` / `sourceFactories` from ../cli.js.
  */
 import { extraCommands, sourceFactories } from '../cli.js'
-import { configCommand } from './config.js'
 import { etcdSourceFactory } from './run-etcd.js'
 
-extraCommands.config = configCommand
+// Loaded on use: etcd3 brings gRPC, which every other command can do without.
+extraCommands.config = async (argv) => (await import('./config.js')).configCommand(argv)
 sourceFactories.push(etcdSourceFactory)

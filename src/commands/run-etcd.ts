@@ -3,7 +3,6 @@
  * in etcd. Plugs into `run` through `sourceFactories`.
  */
 import { parseArgs } from 'node:util'
-import { createEtcdClient } from '../runtime/sources/etcd-client.js'
 import { createEtcdSource } from '../runtime/sources/etcd.js'
 import type { ConfigSource } from '../runtime/sources/source.js'
 import { ETCD_OPTIONS, ETCD_USAGE, etcdTargetFrom, UsageError } from './etcd-options.js'
@@ -37,7 +36,7 @@ export function etcdSourceFactory(values: Record<string, unknown>, args?: readon
     const fallback = v['etcd-fallback']
     if (fallback !== undefined && typeof fallback !== 'string') throw new UsageError('--etcd-fallback needs a file or directory')
     return createEtcdSource({
-      client: createEtcdClient(target.connect),
+      client: async () => (await import('../runtime/sources/etcd-client.js')).createEtcdClient(target.connect),
       endpoints: target.connect.endpoints,
       prefix: target.prefix,
       connectTimeoutMs: target.timeoutMs,

@@ -215,6 +215,29 @@ describe('gateway-side details', () => {
     assert.equal(auth, expected.headers.authorization)
   })
 
+  test('embeddings pass through to an OpenAI-format upstream with usage', async () => {
+    const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: 'k', maxRetries: 0 })
+    const r = await client.embeddings.create({ model: 'oa-embed', input: ['alpha', 'beta'] })
+    assert.equal(r.data.length, 2)
+    assert.equal(r.data[0].embedding.length, 8)
+    assert.ok(r.usage.prompt_tokens > 0)
+  })
+
+  test('embeddings for a provider without an embeddings API get a clear 404 in OpenAI format', async () => {
+    const r = await fetch(`${base}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'claude-sonnet', input: 'x' }) })
+    assert.equal(r.status, 404)
+    assert.match((await r.json()).error.message, /no embeddings API/)
+  })
+
+  test('Anthropic count_tokens reaches an Anthropic upstream', async () => {
+    const client = new Anthropic({ baseURL: base, apiKey: 'k', maxRetries: 0 })
+    const r = await client.messages.countTokens({ model: 'claude-sonnet', messages: [{ role: 'user', content: 'count these words please' }] })
+    assert.ok(r.input_tokens > 0)
+    const refused = await fetch(`${base}/v1/messages/count_tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gemini-2.0-flash', messages: [] }) })
+    assert.equal(refused.status, 404)
+    assert.equal((await refused.json()).type, 'error', 'errors on /v1/messages paths are Anthropic-shaped')
+  })
+
   test('GET /v1/models lists the routed public model names', async () => {
     const r = await (await fetch(`${base}/v1/models`)).json()
     assert.equal(r.object, 'list')

@@ -22,8 +22,12 @@ function fail(res: ServerResponse, f: ReturnType<MockContext['takeFailure']>): b
 
 async function handle(req: RecordedRequest, res: ServerResponse, ctx: MockContext): Promise<void> {
   const path = req.url.split('?')[0]
-  if (req.method !== 'POST' || path !== '/v1/messages') return sendJson(res, 404, err('not_found_error', 'Not Found'))
+  if (req.method !== 'POST' || (path !== '/v1/messages' && path !== '/v1/messages/count_tokens')) return sendJson(res, 404, err('not_found_error', 'Not Found'))
   if (req.headers['x-api-key'] !== ctx.opts.apiKey) return sendJson(res, 401, err('authentication_error', 'invalid x-api-key'))
+  if (path === '/v1/messages/count_tokens') {
+    // POST /v1/messages/count_tokens → { input_tokens }
+    return sendJson(res, 200, { input_tokens: countTokens(JSON.stringify(req.json?.messages ?? []) + JSON.stringify(req.json?.system ?? '')) })
+  }
   if (!req.headers['anthropic-version']) return sendJson(res, 400, err('invalid_request_error', 'anthropic-version: header is required'))
   const body = req.json
   if (!body || !Array.isArray(body.messages)) return sendJson(res, 400, err('invalid_request_error', 'messages: Field required'))

@@ -22,6 +22,7 @@ function fail(res: ServerResponse, f: ReturnType<MockContext['takeFailure']>): b
 
 async function handle(req: RecordedRequest, res: ServerResponse, ctx: MockContext): Promise<void> {
   const path = req.url.split('?')[0]
+  if (req.method === 'POST' && path === '/v1/embeddings') return embeddings(req, res, ctx)
   if (req.method !== 'POST' || path !== '/v1/chat/completions') {
     return sendJson(res, 404, err(`Invalid URL (${req.method} ${path})`, 'invalid_request_error', null))
   }
@@ -81,6 +82,21 @@ async function handle(req: RecordedRequest, res: ServerResponse, ctx: MockContex
   if (includeUsage) await send({ id, object: 'chat.completion.chunk', created, model: body.model, system_fingerprint: 'fp_mock', choices: [], usage })
   await ctx.write(res, 'data: [DONE]\n\n')
   res.end()
+}
+
+/** POST /v1/embeddings: one deterministic 8-dimensional vector per input. */
+function embeddings(req: RecordedRequest, res: ServerResponse, ctx: MockContext): void {
+  if (req.headers.authorization !== `Bearer ${ctx.opts.apiKey}`) return sendJson(res, 401, err('Incorrect API key provided.', 'invalid_request_error', 'invalid_api_key'))
+  const inputs: string[] = Array.isArray(req.json?.input) ? req.json.input : [String(req.json?.input ?? '')]
+  const vector = (text: string) => Array.from({ length: 8 }, (_, i) => ((text.charCodeAt(i % Math.max(1, text.length)) || 0) % 17) / 17)
+  // encoding_format: base64 (what the official SDK asks for) is little-endian float32, base64-encoded.
+  const base64 = req.json?.encoding_format === 'base64'
+  const data = inputs.map((text, index) => ({
+    object: 'embedding', index,
+    embedding: base64 ? Buffer.from(new Float32Array(vector(text)).buffer).toString('base64') : vector(text),
+  }))
+  const tokens = inputs.reduce((n, t) => n + countTokens(t), 0)
+  sendJson(res, 200, { object: 'list', data, model: req.json?.model, usage: { prompt_tokens: tokens, total_tokens: tokens } })
 }
 
 export function startOpenAIMock(opts: MockOptions = {}): Promise<ProviderMock> {

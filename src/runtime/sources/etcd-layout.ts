@@ -66,3 +66,21 @@ export function unwrapDiagnostic(d: Diagnostic, wrapped: ReadonlySet<string>): D
   const path = d.path.replace(/^(?:(?:listeners|routes|clusters|filters)\[0\]|admin|runtime)(?:\.|(?=\[)|$)/, '')
   return { ...d, line, col, path, message }
 }
+
+/** `a/b/` → the first key after every key starting with it (etcd's prefix range end). */
+export function prefixEnd(prefix: string): Buffer {
+  const end = Buffer.from(prefix)
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i] < 0xff) {
+      end[i]++
+      return end.subarray(0, i + 1)
+    }
+  }
+  return Buffer.from([0])
+}
+
+/** The message of an etcd/grpc error without the library's boilerplate. */
+export function etcdErrorMessage(e: unknown): string {
+  const msg = (e as Error)?.message ?? String(e)
+  return msg.replace(/ Please report this error at \S+/, '')
+}

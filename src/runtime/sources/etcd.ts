@@ -16,11 +16,11 @@ import { readPathSources, type SourceText } from '../../compiler/index.js'
 import type { Diagnostic } from '../../compiler/diagnostics.js'
 import { log } from '../log.js'
 import type { ConfigSource } from './source.js'
-import { etcdErrorMessage } from './etcd-client.js'
-import { normalizePrefix, parseRelKey, unwrapDiagnostic, wrapValue } from './etcd-layout.js'
+import { etcdErrorMessage, normalizePrefix, parseRelKey, unwrapDiagnostic, wrapValue } from './etcd-layout.js'
 
 export interface EtcdSourceOptions {
-  readonly client: Etcd3
+  /** A client, or how to make one on first use (keeps the gRPC stack out of processes that never load). */
+  readonly client: Etcd3 | (() => Promise<Etcd3>)
   /** For messages and the snapshot's `source`. */
   readonly endpoints: readonly string[]
   readonly prefix: string
@@ -48,7 +48,7 @@ interface PrefixState {
 }
 
 export function createEtcdSource(opts: EtcdSourceOptions): EtcdSource {
-  const { client } = opts
+  let client: Etcd3 | undefined = typeof opts.client === 'function' ? undefined : opts.client
   const prefix = normalizePrefix(opts.prefix)
   const where = `etcd ${opts.endpoints.join(',')} prefix ${prefix}`
   const coalesceMs = opts.coalesceMs ?? 20
@@ -88,6 +88,7 @@ export function createEtcdSource(opts: EtcdSourceOptions): EtcdSource {
   }
 
   async function read(): Promise<PrefixState> {
+    client ??= await (opts.client as () => Promise<Etcd3>)()
     const res: IRangeResponse = await client.getAll().prefix(prefix).exec()
     const revision = Number(res.header.revision)
     const sources: SourceText[] = []
@@ -116,7 +117,7 @@ export function createEtcdSource(opts: EtcdSourceOptions): EtcdSource {
     if (kvs.length === 0) return revision
     let lo = Math.max(...kvs.map((kv) => Number(kv.mod_revision)))
     if (lo >= revision) return revision
-    const countAt = (rev: number) => client.getAll().prefix(prefix).revision(rev).count()
+    const countAt = (rev: number) => client!.getAll().prefix(prefix).revision(rev).count()
     try {
       if ((await countAt(lo)) === kvs.length) return lo
       let hi = revision // count(hi) === kvs.length, count(lo) > kvs.length
@@ -164,7 +165,7 @@ export function createEtcdSource(opts: EtcdSourceOptions): EtcdSource {
   }
 
   function startWatch(fromRevision: number | undefined): void {
-    if (closed) return
+    if (closed || !client) return
     const b = client.watch().prefix(prefix)
     if (fromRevision !== undefined) b.startRevision(String(fromRevision))
     const w = b.watcher()
@@ -219,7 +220,7 @@ export function createEtcdSource(opts: EtcdSourceOptions): EtcdSource {
       const w = watcher
       watcher = undefined
       if (w) await Promise.race([w.cancel().catch(() => {}), new Promise((r) => setTimeout(r, 500))])
-      client.close()
+      client?.close()
     },
   }
 }

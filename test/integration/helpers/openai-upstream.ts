@@ -68,7 +68,12 @@ function answer(name: string, rec: RecordedRequest, req: IncomingMessage, res: S
   if (rec.url.startsWith('/v1/models')) {
     return json(res, 200, { object: 'list', data: [{ id: 'gpt-4o', object: 'model', created: 0, owned_by: name }] })
   }
-  if (rec.url !== '/v1/chat/completions' || rec.method !== 'POST') {
+  // Azure OpenAI: /openai/deployments/{deployment}/chat/completions?api-version=…, `api-key` header.
+  const azure = /^\/openai\/deployments\/([^/]+)\/chat\/completions\?api-version=[^&]+$/.exec(rec.url)
+  if (azure && rec.headers['api-key'] !== 'azure-key') {
+    return json(res, 401, { error: { code: '401', message: 'Access denied due to invalid subscription key or wrong API endpoint.' } })
+  }
+  if ((rec.url !== '/v1/chat/completions' && !azure) || rec.method !== 'POST') {
     return json(res, 404, { error: { message: `Unknown request URL: ${rec.method} ${rec.url}`, type: 'invalid_request_error', param: null, code: 'unknown_url' } })
   }
   const model: string = rec.body?.model ?? ''

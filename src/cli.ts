@@ -119,13 +119,17 @@ function explain(args: string[]): number {
     }
     if (a.kind === 'direct') console.log(`action:   direct_response ${a.reply.status} (${a.reply.body.length} bytes)`)
     else if (a.kind === 'cluster') console.log(`action:   cluster ${describeCluster(a.cluster.name)}`)
-    else {
+    else if (a.kind === 'fallback') {
+      console.log('action:   fallback (in order)')
+      a.clusters.forEach((c, i) => console.log(`            ${i + 1}. ${describeCluster(c.cluster.name)}${c.modelRewrite ? ` model → ${c.modelRewrite}` : ''}`))
+    } else {
       const total = a.describe.reduce((s, c) => s + c.weight, 0)
       console.log(`action:   weighted_clusters${a.hashHeader ? ` (sticky on header ${a.hashHeader})` : ' (random)'}`)
       for (const c of a.describe) console.log(`            ${(100 * c.weight / total).toFixed(1).padStart(5)}%  ${describeCluster(c.name)}`)
       if (a.hashHeader && headers[a.hashHeader] !== undefined) console.log(`            this request (${a.hashHeader}=${headers[a.hashHeader]}) → ${a.pick(head).name}`)
     }
     if (route.modelRewrite) console.log(`model:    rewritten to '${route.modelRewrite}'`)
+    if (route.retry) console.log(`retries:  ${route.retry.numRetries} per cluster${route.retry.perTryTimeoutMs ? `, ${route.retry.perTryTimeoutMs}ms per try` : ''}`)
     const timeout = route.timeoutMs ?? (a.kind === 'cluster' ? a.cluster.timeoutMs : undefined)
     if (a.kind !== 'direct') console.log(`timeout:  ${timeout !== undefined ? `${timeout}ms` : 'per-cluster default'}${route.timeoutMs === undefined && timeout !== undefined ? ' (cluster default)' : ''}`)
     console.log(`filters:  ${route.chain.names.length ? route.chain.names.join(' → ') : '(none)'}`)

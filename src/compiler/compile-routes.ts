@@ -5,6 +5,7 @@
  */
 import type { RouteTableIR, RuleIR, ActionIR } from './ir.js'
 import { compileMatch, compileStringMatch } from './compile-match.js'
+import { compileConditions, compileRetry } from './compile-failures.js'
 import type { CompiledAction, CompiledChain, CompiledCluster, CompiledRoute, LocalReply, RequestHead, RouteTable } from '../runtime/types.js'
 
 export interface RouteBuildDeps {
@@ -24,6 +25,8 @@ export function compileRouteTable(ir: RouteTableIR, deps: RouteBuildDeps): Route
       chain: deps.chainFor(rule),
       timeoutMs: rule.timeoutMs,
       modelRewrite: rule.modelRewrite,
+      retry: compileRetry(rule.retry),
+      fallbackOn: rule.fallbackOn ? compileConditions(rule.fallbackOn).test : undefined,
     }
   })
   const byExactPath = new Map<string, CompiledRoute[]>()
@@ -58,6 +61,8 @@ function compileAction(a: ActionIR, deps: RouteBuildDeps): CompiledAction {
       return { kind: 'direct', reply: directReply(a.status, a.body, a.contentType) }
     case 'weighted':
       return compileWeighted(a, deps)
+    case 'fallback':
+      return { kind: 'fallback', clusters: a.clusters.map((c) => ({ cluster: deps.cluster(c.cluster), modelRewrite: c.modelRewrite })) }
   }
 }
 

@@ -45,6 +45,19 @@ export type ActionIR =
       readonly hashHeader?: string
     }
   | { readonly kind: 'direct'; readonly status: number; readonly body: string; readonly contentType: string }
+  | { readonly kind: 'fallback'; readonly clusters: readonly { readonly cluster: string; readonly modelRewrite?: string }[] }
+
+/** `connect_failure`, `reset`, `timeout`, `5xx`, `429`, `context_length`, or a status code. */
+export type FailureCondition = string | number
+
+export interface RetryPolicyIR {
+  readonly retryOn: readonly FailureCondition[]
+  readonly numRetries: number
+  readonly perTryTimeoutMs?: number
+  readonly baseIntervalMs: number
+  readonly maxIntervalMs: number
+  readonly retryAfterCapMs: number
+}
 
 export type FilterOverrideIR = { readonly disabled: true } | { readonly config: Record<string, unknown> }
 
@@ -55,6 +68,9 @@ export interface RuleIR {
   readonly action: ActionIR
   readonly timeoutMs?: number
   readonly modelRewrite?: string
+  readonly retry?: RetryPolicyIR
+  /** Conditions that move a `fallback` action to its next cluster. */
+  readonly fallbackOn?: readonly FailureCondition[]
   readonly filterOverrides: Readonly<Record<string, FilterOverrideIR>>
 }
 

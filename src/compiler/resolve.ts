@@ -220,6 +220,10 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
           clusters: (wc.clusters as Obj[]).map((c) => ({ name: c.name, weight: c.weight })),
           ...(wc.hash_on && { hashHeader: String(wc.hash_on.header).toLowerCase() }),
         }
+      } else if (r.fallback !== undefined) {
+        const fb = r.fallback as Obj
+        ;(fb.clusters as Obj[]).forEach((c, i) => clusterRef(c.cluster, loc('fallback', 'clusters', i, 'cluster')))
+        action = { kind: 'fallback', clusters: (fb.clusters as Obj[]).map((c) => ({ cluster: c.cluster, ...(c.model_rewrite !== undefined && { modelRewrite: c.model_rewrite }) })) }
       } else {
         const d = r.direct_response as Obj
         action = { kind: 'direct', status: d.status, body: secret(d.body, loc('direct_response', 'body')), contentType: d.content_type }
@@ -246,6 +250,17 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
         action,
         ...(r.timeout !== undefined && { timeoutMs: durationMs(r.timeout) }),
         ...(r.model_rewrite !== undefined && { modelRewrite: r.model_rewrite }),
+        ...(r.retry_policy !== undefined && {
+          retry: {
+            retryOn: r.retry_policy.retry_on,
+            numRetries: r.retry_policy.num_retries,
+            ...(r.retry_policy.per_try_timeout !== undefined && { perTryTimeoutMs: durationMs(r.retry_policy.per_try_timeout) }),
+            baseIntervalMs: durationMs(r.retry_policy.base_interval),
+            maxIntervalMs: durationMs(r.retry_policy.max_interval),
+            retryAfterCapMs: durationMs(r.retry_policy.retry_after_cap),
+          },
+        }),
+        ...(r.fallback !== undefined && { fallbackOn: r.fallback.on }),
         filterOverrides,
       }
     })

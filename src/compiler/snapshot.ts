@@ -52,7 +52,7 @@ function modelsReply(table: RouteTableIR, ir: SnapshotIR): LocalReply {
   const clusterIR = new Map(ir.clusters.map((c) => [c.name, c]))
   for (const rule of table.rules) {
     const a = rule.action
-    const clusters = a.kind === 'cluster' ? [a.cluster] : a.kind === 'weighted' ? a.clusters.filter((c) => c.weight > 0).map((c) => c.name) : []
+    const clusters = a.kind === 'cluster' ? [a.cluster] : a.kind === 'weighted' ? a.clusters.filter((c) => c.weight > 0).map((c) => c.name) : a.kind === 'fallback' ? [a.clusters[0].cluster] : []
     if (clusters.length === 0) continue
     const owner = clusters.join('|')
     if (rule.match.model?.kind === 'exact' && !seen.has(rule.match.model.value)) seen.set(rule.match.model.value, owner)

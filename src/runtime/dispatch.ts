@@ -7,6 +7,8 @@
 import type { CompiledListener, Downstream, LocalReply, RequestContext, RequestHead, Snapshot } from './types.js'
 import { complete, sendError, sendReply } from './respond.js'
 import { protocolOf } from './providers/caller.js'
+import { Attempts, type Candidate } from './attempts.js'
+import type { CompiledCluster, CompiledEndpoint } from './types.js'
 
 let nextId = 0
 const ID_PREFIX = `${process.pid.toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`
@@ -53,6 +55,8 @@ export function dispatch(snapshot: Snapshot, listener: CompiledListener, req: In
     filterState: undefined,
     chain: listener.chain,
     finished: false,
+    attempt: undefined,
+    usageInjected: false,
     onDone,
   }
   downstream.onAbort(() => complete(ctx))
@@ -73,7 +77,9 @@ export function dispatch(snapshot: Snapshot, listener: CompiledListener, req: In
   ctx.chain = route.chain
   // Pick the variant before filters run: a filter that rewrites headers must not move a sticky user.
   const action = route.action
-  if (action.kind !== 'direct') ctx.cluster = action.kind === 'cluster' ? action.cluster : action.pick(head)
+  if (action.kind === 'cluster') ctx.cluster = action.cluster
+  else if (action.kind === 'weighted') ctx.cluster = action.pick(head)
+  else if (action.kind === 'fallback') ctx.cluster = action.clusters[0].cluster
   const hooks = route.chain.onRequest
   for (let i = 0; i < hooks.length; i++) {
     const r = hooks[i].onRequest!(ctx)
@@ -112,11 +118,25 @@ function act(ctx: RequestContext): void {
   const route = ctx.route!
   const action = route.action
   if (action.kind === 'direct') return sendReply(ctx, action.reply)
+  if (action.kind === 'fallback' || route.retry !== undefined) {
+    const candidates: readonly Candidate[] = action.kind === 'fallback' ? action.clusters : [{ cluster: ctx.cluster!, modelRewrite: undefined }]
+    const attempts = new Attempts(ctx, route, candidates, forwardTo)
+    ctx.attempt = attempts
+    return attempts.start()
+  }
   const cluster = ctx.cluster!
+  const endpoint = cluster.lb.pick(ctx.head)
+  ctx.endpoint = endpoint
+  forwardTo(ctx, cluster, endpoint, route.timeoutMs ?? cluster.timeoutMs, undefined)
+}
+
+/** Applies model rewrites for this cluster, then hands the request to its provider. */
+function forwardTo(ctx: RequestContext, cluster: CompiledCluster, endpoint: CompiledEndpoint, timeoutMs: number, fallbackModel: string | undefined): void {
   const json = ctx.json
   if (json !== undefined && json !== null && typeof json === 'object' && !Array.isArray(json)) {
-    // Route rewrite first (which model), then the cluster's map (what the provider calls it).
-    let model = route.modelRewrite ?? json.model
+    // Which model (fallback entry, else route rewrite, else the caller's), then what this provider calls it.
+    const asked = ctx.head.model
+    let model = fallbackModel ?? ctx.route!.modelRewrite ?? asked
     const mapped = typeof model === 'string' ? cluster.modelMap[model] : undefined
     if (mapped !== undefined) model = mapped
     if (model !== json.model) {
@@ -124,9 +144,7 @@ function act(ctx: RequestContext): void {
       ctx.body = Buffer.from(JSON.stringify(json))
     }
   }
-  const endpoint = cluster.lb.pick(ctx.head)
-  ctx.endpoint = endpoint
-  cluster.provider.forward(ctx, endpoint, route.timeoutMs ?? cluster.timeoutMs)
+  cluster.provider.forward(ctx, endpoint, timeoutMs)
 }
 
 function wantsJson(contentType: string | undefined, body: Buffer): boolean {

@@ -12,6 +12,11 @@ const ACCESS_LOG = process.env.SWITCHYARD_ACCESS_LOG === '1'
 export function startResponse(ctx: RequestContext, status: number, headers: [string, string][]): void {
   ctx.status = status
   ctx.responseHeaders = headers
+  const attempt = ctx.attempt
+  if (attempt !== undefined && ctx.cluster !== undefined) {
+    // Routes that retry or fail over say who answered.
+    headers.push(['x-switchyard-cluster', ctx.cluster.name], ['x-switchyard-endpoint', ctx.endpoint?.url ?? ''], ['x-switchyard-attempts', String(attempt.attempts)])
+  }
   const hooks = ctx.chain.onResponse
   for (let i = 0; i < hooks.length; i++) hooks[i].onResponse!(ctx)
   if (!ctx.downstream.aborted) ctx.downstream.writeHead(status, ctx.responseHeaders)

@@ -72,6 +72,10 @@ export interface RequestContext {
   chain: CompiledChain
   /** Set once the response has ended (or the client went away). */
   finished: boolean
+  /** The gateway added `stream_options.include_usage`; its extra chunk must not reach the client. */
+  usageInjected: boolean
+  /** Retry / fail-over control for this request (undefined when the route has neither). */
+  attempt: AttemptControl | undefined
   /** Called exactly once when the request is over: in-flight accounting, retirement of old snapshots. */
   onDone: (() => void) | undefined
 }
@@ -106,6 +110,39 @@ export type CompiledAction =
   | { readonly kind: 'cluster'; readonly cluster: CompiledCluster }
   | { readonly kind: 'weighted'; pick(head: RequestHead): CompiledCluster; readonly describe: readonly { name: string; weight: number }[]; readonly hashHeader?: string }
   | { readonly kind: 'direct'; readonly reply: LocalReply }
+  | { readonly kind: 'fallback'; readonly clusters: readonly { readonly cluster: CompiledCluster; readonly modelRewrite: string | undefined }[] }
+
+/** Why an upstream attempt failed before anything reached the client. */
+export interface UpstreamFailure {
+  readonly kind: 'connect_failure' | 'reset' | 'timeout' | 'status'
+  readonly status?: number
+  /** The upstream's Retry-After header, verbatim. */
+  readonly retryAfter?: string
+  /** The upstream said the prompt exceeds the model's context window. */
+  readonly contextLength?: boolean
+}
+
+/**
+ * Set on ctx when the route retries or fails over. Providers consult it before answering an
+ * upstream failure; `takeOver` returning true means the gateway will try again and the provider
+ * must drop this attempt without touching the client.
+ */
+export interface AttemptControl {
+  wantsStatus(status: number): boolean
+  takeOver(failure: UpstreamFailure): boolean
+  readonly attempts: number
+}
+
+export interface CompiledRetry {
+  readonly retryOn: (f: UpstreamFailure) => boolean
+  readonly numRetries: number
+  readonly perTryTimeoutMs: number | undefined
+  readonly baseIntervalMs: number
+  readonly maxIntervalMs: number
+  readonly retryAfterCapMs: number
+  /** Statuses worth holding a response back for. */
+  readonly statuses: (status: number) => boolean
+}
 
 export interface CompiledRoute {
   readonly name: string
@@ -116,6 +153,8 @@ export interface CompiledRoute {
   readonly chain: CompiledChain
   readonly timeoutMs: number | undefined
   readonly modelRewrite: string | undefined
+  readonly retry: CompiledRetry | undefined
+  readonly fallbackOn: ((f: UpstreamFailure) => boolean) | undefined
 }
 
 export interface RouteTable {

@@ -15,7 +15,7 @@ import { forwardedRequestHeaders, forwardedResponseHeaders } from '../upstream/h
 import { operationOf } from './caller.js'
 import { createTargetResolver, type UpstreamTarget } from './targets.js'
 import { SseUsageTap, usageFromJsonBody } from './usage-tap.js'
-import { createProtocolTranslator, TranslationError, callerError, type ProtocolTranslator, type StreamTranslator } from './translate/index.js'
+import { createProtocolTranslator, TranslationError, callerError, parseUpstreamError, type ProtocolTranslator, type StreamTranslator } from './translate/index.js'
 import { createSseParser, type SseParser } from './sse/sse-parser.js'
 import { createEventStreamDecoder, type EventStreamDecoder } from './translate/aws-event-stream.js'
 import { createSigV4Signer, type Signer } from './sigv4.js'
@@ -77,8 +77,9 @@ export function createHttpProvider(c: ClusterIR): ProviderAdapter {
           // Ask for usage so it can be accounted; the extra chunk is stripped on the way back.
           json.stream_options = { ...(json.stream_options ?? {}), include_usage: true }
           body = Buffer.from(JSON.stringify(json))
-          injectedUsage = true
+          ctx.usageInjected = true
         }
+        injectedUsage = ctx.usageInjected
         headers = forwardedRequestHeaders(ctx.headers, endpoint)
         if (target.headers.length) headers.push(...target.headers)
       }
@@ -115,7 +116,7 @@ function copyClientCredential(from: Record<string, string>, to: string[]): void 
 }
 
 type Controller = Dispatcher.DispatchController
-type Mode = 'pass-json' | 'pass-sse' | 'pass-raw' | 'translate-json' | 'translate-sse' | 'translate-evs' | 'error-json'
+type Mode = 'pass-json' | 'pass-sse' | 'pass-raw' | 'translate-json' | 'translate-sse' | 'translate-evs' | 'error-json' | 'hold'
 
 /** One upstream exchange. A class, so the hot path allocates one object instead of closures. */
 class UpstreamCall implements Dispatcher.DispatchHandler {
@@ -126,6 +127,8 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
   private parts: Buffer[] | undefined
   private timedOut = false
   private ended = false
+  /** A held-back error answer is being delivered after all (no retry took it). */
+  private replaying = false
   private status = 0
   private upstreamHeaders: Record<string, string | string[] | undefined> | undefined
   private tap: SseUsageTap | undefined
@@ -172,9 +175,17 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     if (this.ctx.downstream.aborted) controller.abort(new Error('client aborted'))
   }
 
-  onResponseStart(_controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
-    this.started = true
+  onResponseStart(controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     this.status = statusCode
+    if (statusCode >= 400 && !this.replaying && this.ctx.attempt?.wantsStatus(statusCode)) {
+      // Keep the answer back: the route may retry or fail over, and the client must see nothing yet.
+      this.mode = 'hold'
+      this.upstreamHeaders = headers
+      this.parts = []
+      return
+    }
+    this.started = true
+    void controller
     const ctype = headers['content-type']
     const type = typeof ctype === 'string' ? ctype : ''
     if (statusCode >= 500) this.endpoint.stats.fail()
@@ -214,6 +225,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
 
   onResponseData(controller: Controller, chunk: Buffer): void {
     switch (this.mode) {
+      case 'hold':
       case 'pass-json':
       case 'translate-json':
       case 'error-json':
@@ -257,6 +269,28 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
   onResponseEnd(): void {
     const ctx = this.ctx
     switch (this.mode) {
+      case 'hold': {
+        const parts = this.parts!
+        const body = Buffer.concat(parts)
+        let parsed: unknown = body.toString('utf8')
+        try {
+          parsed = JSON.parse(parsed as string)
+        } catch {}
+        const kind = parseUpstreamError(this.upstreamProtocol as 'openai', this.status, parsed, this.upstreamHeaders).kind
+        const ra = this.upstreamHeaders!['retry-after']
+        this.finish()
+        if (ctx.attempt!.takeOver({ kind: 'status', status: this.status, ...(typeof ra === 'string' && { retryAfter: ra }), contextLength: kind === 'context_length' })) return
+        // Not retried: answer it as if it had never been held.
+        this.ended = false
+        this.endpoint.stats.start()
+        this.mode = 'pass-raw'
+        this.replaying = true
+        const controller = this.controller!
+        this.onResponseStart(controller, this.status, this.upstreamHeaders!)
+        this.onResponseData(controller, body)
+        this.onResponseEnd()
+        return
+      }
       case 'pass-json': {
         const body = this.parts!.length === 1 ? this.parts![0] : Buffer.concat(this.parts!)
         if (this.status < 300 && (this.upstreamProtocol === 'openai' || this.upstreamProtocol === 'anthropic')) {
@@ -323,6 +357,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     this.finish()
     if (wasEnded || this.ctx.finished) return
     this.endpoint.stats.fail()
+    if (!this.started && !this.ctx.downstream.aborted && this.ctx.attempt?.takeOver({ kind: this.timedOut ? 'timeout' : failureKind(err) })) return
     const code = this.timedOut || (err as { code?: string }).code === 'UND_ERR_CONNECT_TIMEOUT' ? 'SY_UPSTREAM_TIMEOUT' : 'SY_UPSTREAM_CONNECT'
     const message = this.timedOut ? 'upstream did not answer within the route timeout' : `upstream ${this.endpoint.url} failed: ${describe(err)}`
     const streaming = this.mode === 'pass-sse' || this.mode === 'translate-sse' || this.mode === 'translate-evs'
@@ -347,6 +382,13 @@ function usageOf(body: any, caller: 'openai' | 'anthropic') {
   return caller === 'openai'
     ? { inputTokens: u.prompt_tokens ?? 0, outputTokens: u.completion_tokens ?? 0, ...(u.prompt_tokens_details?.cached_tokens && { cachedInputTokens: u.prompt_tokens_details.cached_tokens }) }
     : { inputTokens: u.input_tokens ?? 0, outputTokens: u.output_tokens ?? 0 }
+}
+
+function failureKind(err: Error): 'connect_failure' | 'reset' | 'timeout' {
+  const code = (err as { code?: string }).code
+  if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT') return 'timeout'
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ECONNABORTED') return 'connect_failure'
+  return 'reset'
 }
 
 function describe(err: Error): string {

@@ -156,7 +156,7 @@ export function createEtcdSource(opts: EtcdSourceOptions): EtcdSource {
         // During a reload: the supervisor keeps the last good snapshot; try again shortly.
         if (onChange && !retry && !closed) retry = setTimeout(() => { retry = undefined; schedule() }, 1000)
         throw new EtcdUnavailableError(
-          first
+          first && /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED/.test(down!.error)
             ? `cannot reach ${where}: ${down!.error} (tried for ${opts.connectTimeoutMs ?? 5000} ms); check --etcd, or pass --etcd-fallback <dir> to start from a local config`
             : `cannot read ${where}: ${down!.error}`,
         )
@@ -189,7 +189,7 @@ export function createEtcdSource(opts: EtcdSourceOptions): EtcdSource {
       // The watch was cancelled by etcd, e.g. "required revision has been compacted". The manager
       // has already dropped it; start over from now and reload the whole prefix.
       if (w !== watcher) return
-      log('warn', 'etcd watch cancelled; restarting it and resyncing', { error: etcdErrorMessage(e) })
+      log('warn', 'etcd watch cancelled by etcd (e.g. the revision it resumes from was compacted); restarting it and resyncing', { error: etcdErrorMessage(e) })
       w.removeAllListeners()
       w.on('error', () => {})
       watcher = undefined

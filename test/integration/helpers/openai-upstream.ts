@@ -25,11 +25,17 @@ export interface Upstream {
   readonly port: number
   readonly name: string
   readonly requests: RecordedRequest[]
+  /**
+   * Queue failures for the next requests, one per request: `500`, `503`, `reset`, `hang`,
+   * `429` / `429:<retry-after>`, `context_length`.
+   */
+  failNext(...kinds: string[]): void
   close(): Promise<void>
 }
 
 export async function startOpenAIUpstream(name: string, opts: { chunkDelayMs?: number } = {}): Promise<Upstream> {
   const requests: RecordedRequest[] = []
+  const queued: string[] = []
   const server = createServer((req, res) => {
     const parts: Buffer[] = []
     req.on('data', (c) => parts.push(c))
@@ -45,6 +51,8 @@ export async function startOpenAIUpstream(name: string, opts: { chunkDelayMs?: n
       res.on('close', () => {
         if (!res.writableFinished) rec.aborted = true
       })
+      const failure = rec.url.includes('/chat/completions') ? queued.shift() : undefined
+      if (failure !== undefined) return fail(failure, req, res)
       answer(name, rec, req, res, opts.chunkDelayMs ?? 0)
     })
   })
@@ -56,6 +64,7 @@ export async function startOpenAIUpstream(name: string, opts: { chunkDelayMs?: n
     port,
     name,
     requests,
+    failNext: (...kinds: string[]) => void queued.push(...kinds),
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections()
@@ -114,6 +123,21 @@ function answer(name: string, rec: RecordedRequest, req: IncomingMessage, res: S
     res.end('data: [DONE]\n\n')
   }
   next()
+}
+
+function fail(kind: string, req: IncomingMessage, res: ServerResponse): void {
+  if (kind === 'hang') return
+  if (kind === 'reset') {
+    req.socket.destroy()
+    return
+  }
+  if (kind === 'context_length') {
+    return json(res, 400, { error: { message: "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.", type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' } })
+  }
+  const [status, retryAfter] = kind.split(':')
+  const text = JSON.stringify({ error: { message: `injected ${status}`, type: status === '429' ? 'requests' : 'server_error', param: null, code: null } })
+  res.writeHead(Number(status), { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...(retryAfter && { 'retry-after': retryAfter }) })
+  res.end(text)
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

@@ -1,0 +1,113 @@
+/**
+ * Retries and fail-over for one request. The route's action gives an ordered list of clusters
+ * (one for `cluster`/`weighted_clusters`, several for `fallback`); each gets `num_retries` retries
+ * with full-jitter backoff, preferring another endpoint. Everything happens before the first byte
+ * reaches the client — providers hand a failure to takeOver() only then.
+ */
+import type { AttemptControl, CompiledCluster, CompiledEndpoint, CompiledRoute, RequestContext, UpstreamFailure } from './types.js'
+import { log } from './log.js'
+
+export interface Candidate {
+  readonly cluster: CompiledCluster
+  readonly modelRewrite: string | undefined
+}
+
+export class Attempts implements AttemptControl {
+  attempts = 0
+  private index = 0
+  private retriesLeft: number
+  private lastEndpoint: CompiledEndpoint | undefined
+  private readonly deadline: number
+
+  constructor(
+    private readonly ctx: RequestContext,
+    private readonly route: CompiledRoute,
+    private readonly candidates: readonly Candidate[],
+    private readonly forward: (ctx: RequestContext, cluster: CompiledCluster, endpoint: CompiledEndpoint, timeoutMs: number, modelRewrite: string | undefined) => void,
+  ) {
+    this.retriesLeft = route.retry?.numRetries ?? 0
+    const total = route.timeoutMs ?? candidates[0].cluster.timeoutMs
+    this.deadline = performance.now() + total
+  }
+
+  start(): void {
+    this.send()
+  }
+
+  wantsStatus(status: number): boolean {
+    const r = this.route.retry
+    if (r && r.statuses(status)) return true
+    return this.index + 1 < this.candidates.length && this.route.fallbackOn !== undefined && (status >= 500 || status === 429 || status === 400 || status === 413)
+  }
+
+  takeOver(f: UpstreamFailure): boolean {
+    if (this.ctx.finished || this.ctx.downstream.aborted) return false
+    const remaining = this.deadline - performance.now()
+    if (remaining <= 0) return false
+    const r = this.route.retry
+    if (r && this.retriesLeft > 0 && r.retryOn(f)) {
+      const wait = this.retryDelay(f)
+      if (wait !== 'fail_over' && wait < remaining) {
+        this.retriesLeft--
+        log('debug', 'retrying', { route: this.route.name, attempt: this.attempts + 1, failure: describe(f), wait_ms: Math.round(wait) })
+        if (wait <= 0) this.send()
+        else setTimeout(() => this.send(), wait)
+        return true
+      }
+    }
+    const next = this.index + 1
+    if (next < this.candidates.length && this.route.fallbackOn?.(f)) {
+      this.index = next
+      this.retriesLeft = r?.numRetries ?? 0
+      this.lastEndpoint = undefined
+      log('info', 'failing over', { route: this.route.name, to: this.candidates[next].cluster.name, failure: describe(f) })
+      this.send()
+      return true
+    }
+    return false
+  }
+
+  /** Full jitter (AWS style); a Retry-After within the cap is honoured, beyond it we fail over. */
+  private retryDelay(f: UpstreamFailure): number | 'fail_over' {
+    const r = this.route.retry!
+    if (f.retryAfter !== undefined) {
+      const ms = retryAfterMs(f.retryAfter)
+      if (ms !== undefined) return ms > r.retryAfterCapMs ? 'fail_over' : ms
+    }
+    const n = r.numRetries - this.retriesLeft
+    return Math.random() * Math.min(r.maxIntervalMs, r.baseIntervalMs * 2 ** n)
+  }
+
+  private send(): void {
+    const ctx = this.ctx
+    if (ctx.finished || ctx.downstream.aborted) return
+    const c = this.candidates[this.index]
+    const endpoint = pickOther(c.cluster, ctx, this.lastEndpoint)
+    this.lastEndpoint = endpoint
+    this.attempts++
+    ctx.cluster = c.cluster
+    ctx.endpoint = endpoint
+    const remaining = Math.max(1, this.deadline - performance.now())
+    const perTry = this.route.retry?.perTryTimeoutMs
+    this.forward(ctx, c.cluster, endpoint, perTry !== undefined ? Math.min(perTry, remaining) : remaining, c.modelRewrite)
+  }
+}
+
+/** Prefer an endpoint other than the one that just failed, when the cluster has one. */
+function pickOther(cluster: CompiledCluster, ctx: RequestContext, avoid: CompiledEndpoint | undefined): CompiledEndpoint {
+  let e = cluster.lb.pick(ctx.head)
+  for (let i = 0; i < 3 && e === avoid && cluster.endpoints.length > 1; i++) e = cluster.lb.pick(ctx.head)
+  if (e === avoid && cluster.endpoints.length > 1) e = cluster.endpoints.find((x) => x !== avoid)!
+  return e
+}
+
+export function retryAfterMs(v: string): number | undefined {
+  const s = Number(v)
+  if (Number.isFinite(s)) return Math.max(0, s * 1000)
+  const t = Date.parse(v)
+  return Number.isNaN(t) ? undefined : Math.max(0, t - Date.now())
+}
+
+function describe(f: UpstreamFailure): string {
+  return f.kind === 'status' ? `status ${f.status}${f.contextLength ? ' (context length)' : ''}` : f.kind
+}

@@ -33,5 +33,5 @@ export function compileCluster(c: ClusterIR, stores: Stores, poolKeys: string[])
     }
   })
   const provider: ProviderAdapter = c.provider === 'mock' ? createMockProvider(c) : createHttpProvider(c)
-  return { name: c.name, ir: c, endpoints, lb: createLoadBalancer(c.lb, c.name, endpoints, stores), provider, timeoutMs: c.timeoutMs, modelMap: c.modelMap }
+  return { name: c.name, ir: c, endpoints, lb: createLoadBalancer(c.lb, c.name, endpoints, stores), provider, timeoutMs: c.timeoutMs, firstTokenTimeoutMs: c.firstTokenTimeoutMs, idleTimeoutMs: c.idleTimeoutMs, modelMap: c.modelMap }
 }

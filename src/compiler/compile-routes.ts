@@ -24,6 +24,8 @@ export function compileRouteTable(ir: RouteTableIR, deps: RouteBuildDeps): Route
       action: compileAction(rule.action, deps),
       chain: deps.chainFor(rule),
       timeoutMs: rule.timeoutMs,
+      firstTokenTimeoutMs: rule.firstTokenTimeoutMs,
+      idleTimeoutMs: rule.idleTimeoutMs,
       modelRewrite: rule.modelRewrite,
       retry: compileRetry(rule.retry),
       fallbackOn: rule.fallbackOn ? compileConditions(rule.fallbackOn).test : undefined,

@@ -67,6 +67,8 @@ export interface RuleIR {
   readonly match: MatchIR
   readonly action: ActionIR
   readonly timeoutMs?: number
+  readonly firstTokenTimeoutMs?: number
+  readonly idleTimeoutMs?: number
   readonly modelRewrite?: string
   readonly retry?: RetryPolicyIR
   /** Conditions that move a `fallback` action to its next cluster. */
@@ -101,6 +103,10 @@ export interface ClusterIR {
   /** Resolved AWS credentials for SigV4; never printed. */
   readonly bedrock: { readonly region: string; readonly accessKeyId?: string; readonly secretAccessKey?: string; readonly sessionToken?: string }
   readonly timeoutMs: number
+  /** 0 = off. */
+  readonly firstTokenTimeoutMs: number
+  /** 0 = off. */
+  readonly idleTimeoutMs: number
   readonly connectTimeoutMs: number
   readonly pool: { readonly connections: number; readonly keepAliveMs: number }
   readonly endpoints: readonly EndpointIR[]

@@ -153,6 +153,8 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
       anthropic: { version: v.anthropic.version, defaultMaxTokens: v.anthropic.default_max_tokens },
       bedrock,
       timeoutMs: durationMs(v.timeout),
+      firstTokenTimeoutMs: durationMs(v.first_token_timeout),
+      idleTimeoutMs: durationMs(v.idle_timeout),
       connectTimeoutMs: durationMs(v.connect_timeout),
       pool: { connections: v.pool.connections, keepAliveMs: durationMs(v.pool.keep_alive) },
       endpoints,
@@ -249,6 +251,8 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
         match,
         action,
         ...(r.timeout !== undefined && { timeoutMs: durationMs(r.timeout) }),
+        ...(r.first_token_timeout !== undefined && { firstTokenTimeoutMs: durationMs(r.first_token_timeout) }),
+        ...(r.idle_timeout !== undefined && { idleTimeoutMs: durationMs(r.idle_timeout) }),
         ...(r.model_rewrite !== undefined && { modelRewrite: r.model_rewrite }),
         ...(r.retry_policy !== undefined && {
           retry: {

@@ -152,6 +152,8 @@ export interface CompiledRoute {
   readonly action: CompiledAction
   readonly chain: CompiledChain
   readonly timeoutMs: number | undefined
+  readonly firstTokenTimeoutMs: number | undefined
+  readonly idleTimeoutMs: number | undefined
   readonly modelRewrite: string | undefined
   readonly retry: CompiledRetry | undefined
   readonly fallbackOn: ((f: UpstreamFailure) => boolean) | undefined
@@ -209,6 +211,8 @@ export interface CompiledCluster {
   readonly lb: LoadBalancer
   readonly provider: ProviderAdapter
   readonly timeoutMs: number
+  readonly firstTokenTimeoutMs: number
+  readonly idleTimeoutMs: number
   readonly modelMap: Readonly<Record<string, string>>
 }
 

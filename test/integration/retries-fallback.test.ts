@@ -42,6 +42,11 @@ routes:
           clusters: [{ cluster: dead }, { cluster: a, model_rewrite: gpt-4o-azure }, { cluster: c, model_rewrite: claude-fallback }]
           on: [connect_failure, reset, timeout, 5xx, 429, context_length]
         retry_policy: { retry_on: [timeout], num_retries: 0, per_try_timeout: 300ms, retry_after_cap: 500ms }
+      - name: stalls
+        match: { headers: [{ name: x-case, exact: stall }] }
+        fallback: { clusters: [{ cluster: a }, { cluster: b }] }
+        first_token_timeout: 300ms
+        idle_timeout: 300ms
       - name: long-context
         match: { headers: [{ name: x-case, exact: context }] }
         fallback:
@@ -156,4 +161,36 @@ test('with nothing healthy left the client gets a 502 fast', async () => {
   const t0 = performance.now()
   await assert.rejects(chat('none'), (e: any) => e.status === 502 && e.error?.code === 'sy_upstream_connect')
   assert.ok(performance.now() - t0 < 1000)
+})
+
+const stream = async (xcase: string) => {
+  const client = new OpenAI({ baseURL: base, apiKey: 'k', maxRetries: 0, defaultHeaders: { 'x-case': xcase } })
+  const s = await client.chat.completions.create({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'hi' }] })
+  let text = ''
+  for await (const ch of s) text += ch.choices[0]?.delta?.content ?? ''
+  return text
+}
+
+test('a stream that closes before any event, without its end marker, fails over invisibly', async () => {
+  a.failNext('empty-stream')
+  assert.equal(await stream('stall'), 'Hello from B.')
+})
+
+test('an upstream that never sends a first byte within first_token_timeout fails over', async () => {
+  a.failNext('hang')
+  const t0 = performance.now()
+  assert.equal(await stream('stall'), 'Hello from B.')
+  assert.ok(performance.now() - t0 < 2000)
+})
+
+test('a stream that closes cleanly mid-answer ends with an error event, never as a success', async () => {
+  a.failNext('truncate')
+  await assert.rejects(stream('stall'), (e: any) => /end marker/.test(e.message))
+})
+
+test('a stream that stalls past idle_timeout ends with an error event', async () => {
+  a.failNext('stall')
+  const t0 = performance.now()
+  await assert.rejects(stream('stall'), (e: any) => /stalled/.test(e.message))
+  assert.ok(performance.now() - t0 < 2000)
 })

@@ -122,7 +122,11 @@ type Mode = 'pass-json' | 'pass-sse' | 'pass-raw' | 'translate-json' | 'translat
 class UpstreamCall implements Dispatcher.DispatchHandler {
   private controller: Controller | undefined
   private timer: NodeJS.Timeout | undefined
-  private started = false
+  /** Time-to-first-byte limit, then (for streams) the idle limit between chunks. */
+  private watchdog: NodeJS.Timeout | undefined
+  /** Body bytes went to the client: from here on the answer cannot be retried or replaced. */
+  private wrote = false
+  private stalled = false
   private mode: Mode = 'pass-raw'
   private parts: Buffer[] | undefined
   private timedOut = false
@@ -147,7 +151,31 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     private readonly upstreamProtocol: string,
   ) {
     if (timeoutMs > 0) this.timer = setTimeout(this.onTimeout, timeoutMs)
+    const route = ctx.route!
+    const cluster = ctx.cluster!
+    const ttft = route.firstTokenTimeoutMs ?? cluster.firstTokenTimeoutMs
+    this.idleMs = route.idleTimeoutMs ?? cluster.idleTimeoutMs
+    if (ttft > 0) this.watchdog = setTimeout(this.onStall, ttft)
     ctx.downstream.onAbort(this.onClientAbort)
+  }
+
+  private readonly idleMs: number
+
+  private readonly onStall = () => {
+    this.timedOut = true
+    this.stalled = true
+    this.controller?.abort(new Error('upstream stalled'))
+  }
+
+  /** Every body chunk: the first-byte limit is met; the idle limit starts or restarts. */
+  private progress(): void {
+    if (this.idleMs > 0) {
+      if (this.watchdog) this.watchdog.refresh()
+      else this.watchdog = setTimeout(this.onStall, this.idleMs)
+    } else if (this.watchdog) {
+      clearTimeout(this.watchdog)
+      this.watchdog = undefined
+    }
   }
 
   private readonly onTimeout = () => {
@@ -167,6 +195,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
   failBeforeSend(message: string): void {
     this.ended = true
     if (this.timer) clearTimeout(this.timer)
+    if (this.watchdog) clearTimeout(this.watchdog)
     sendError(this.ctx, 'SY_UPSTREAM_CONNECT', message)
   }
 
@@ -184,7 +213,6 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
       this.parts = []
       return
     }
-    this.started = true
     void controller
     const ctype = headers['content-type']
     const type = typeof ctype === 'string' ? ctype : ''
@@ -224,6 +252,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
+    if (this.watchdog !== undefined || this.idleMs > 0) this.progress()
     switch (this.mode) {
       case 'hold':
       case 'pass-json':
@@ -260,6 +289,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
   }
 
   private write(controller: Controller, chunk: Buffer): void {
+    this.wrote = true
     if (!sendChunk(this.ctx, chunk)) {
       controller.pause()
       this.ctx.downstream.onWritable(this.onWritable)
@@ -302,8 +332,13 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
         break
       }
       case 'pass-sse': {
-        const rest = this.tap?.flush()
-        if (this.tap) ctx.usage = this.tap.usage
+        const tap = this.tap
+        if (tap && !tap.complete) {
+          // A clean close before the provider's end marker is a broken answer, not a success.
+          return this.onResponseError(this.controller!, Object.assign(new Error('stream ended before its end marker'), { code: 'SY_TRUNCATED' }))
+        }
+        const rest = tap?.flush()
+        if (tap) ctx.usage = tap.usage
         finishResponse(ctx, rest)
         break
       }
@@ -357,11 +392,14 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     this.finish()
     if (wasEnded || this.ctx.finished) return
     this.endpoint.stats.fail()
-    if (!this.started && !this.ctx.downstream.aborted && this.ctx.attempt?.takeOver({ kind: this.timedOut ? 'timeout' : failureKind(err) })) return
+    if (!this.wrote && !this.ctx.downstream.aborted && this.ctx.attempt?.takeOver({ kind: this.timedOut ? 'timeout' : failureKind(err) })) return
     const code = this.timedOut || (err as { code?: string }).code === 'UND_ERR_CONNECT_TIMEOUT' ? 'SY_UPSTREAM_TIMEOUT' : 'SY_UPSTREAM_CONNECT'
-    const message = this.timedOut ? 'upstream did not answer within the route timeout' : `upstream ${this.endpoint.url} failed: ${describe(err)}`
+    const message = this.stalled
+      ? 'upstream stalled (first-token or idle timeout)'
+      : this.timedOut ? 'upstream did not answer within the route timeout' : `upstream ${this.endpoint.url} failed: ${describe(err)}`
     const streaming = this.mode === 'pass-sse' || this.mode === 'translate-sse' || this.mode === 'translate-evs'
-    if (!this.started || (!streaming && !this.ctx.downstream.aborted && this.mode !== 'pass-raw')) return sendError(this.ctx, code, message)
+    // Nothing on the wire yet: the status can still change.
+    if (!this.wrote) return sendError(this.ctx, code, message)
     // Headers already went out; a truncated JSON body must not look complete, a stream gets an error event.
     if (streaming) return failStream(this.ctx, code, message)
     this.ctx.downstream.close()
@@ -372,6 +410,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     if (this.ended) return
     this.ended = true
     if (this.timer) clearTimeout(this.timer)
+    if (this.watchdog) clearTimeout(this.watchdog)
     this.endpoint.stats.finish()
   }
 }
@@ -395,6 +434,7 @@ function describe(err: Error): string {
   const code = (err as { code?: string }).code
   if (code === 'ECONNREFUSED') return 'connection refused'
   if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET') return 'connection reset'
+  if (code === 'SY_TRUNCATED') return err.message
   if (code === 'UND_ERR_CONNECT_TIMEOUT') return 'connect timeout'
   return code ?? err.message
 }

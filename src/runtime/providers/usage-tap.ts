@@ -37,8 +37,13 @@ export function usageFromJsonBody(body: Buffer, protocol: 'openai' | 'anthropic'
   return undefined
 }
 
+const OPENAI_END = Buffer.from('data: [DONE]')
+const ANTHROPIC_END = Buffer.from('message_stop')
+
 export class SseUsageTap {
   usage: Usage | undefined
+  /** The provider's end marker went by (`[DONE]` / `message_stop`): the answer is whole. */
+  complete = false
   private carry: Buffer | undefined
 
   /** `strip`: drop OpenAI usage-only chunks (the client did not ask for them). */
@@ -54,6 +59,7 @@ export class SseUsageTap {
     }
     this.carry = end + 2 < buf.length ? buf.subarray(end + 2) : undefined
     buf = buf.subarray(0, end + 2)
+    if (!this.complete && buf.indexOf(this.protocol === 'openai' ? OPENAI_END : ANTHROPIC_END) >= 0) this.complete = true
     if (buf.indexOf(USAGE) < 0) return buf
     return this.inspect(buf)
   }

@@ -127,6 +127,15 @@ function answer(name: string, rec: RecordedRequest, req: IncomingMessage, res: S
 
 function fail(kind: string, req: IncomingMessage, res: ServerResponse): void {
   if (kind === 'hang') return
+  if (kind === 'truncate' || kind === 'stall' || kind === 'empty-stream') {
+    // 200 + SSE, then: one chunk and a clean close without [DONE] / one chunk and silence / nothing.
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    if (kind !== 'empty-stream') {
+      res.write(`data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { role: 'assistant', content: 'partial ' }, finish_reason: null }] })}\n\n`)
+    }
+    if (kind !== 'stall') res.end()
+    return
+  }
   if (kind === 'reset') {
     req.socket.destroy()
     return

@@ -12,6 +12,7 @@ export function poolKey(c: ClusterIR, origin: string): string {
 
 export function compileCluster(c: ClusterIR, stores: Stores, poolKeys: string[]): CompiledCluster {
   const remote = c.provider !== 'mock'
+  const clusterStats = stores.clusterStats(c.name)
   const endpoints: CompiledEndpoint[] = c.endpoints.map((e) => {
     let pool
     if (remote) {
@@ -29,9 +30,9 @@ export function compileCluster(c: ClusterIR, stores: Stores, poolKeys: string[])
       origin: e.origin,
       baseHeaders: credentialHeaders(c, e.apiKey),
       hasCredentials: e.apiKey !== undefined,
-      stats: stores.endpointStats(key),
+      stats: stores.endpointStats(key, clusterStats),
     }
   })
   const provider: ProviderAdapter = c.provider === 'mock' ? createMockProvider(c) : createHttpProvider(c)
-  return { name: c.name, ir: c, endpoints, lb: createLoadBalancer(c.lb, c.name, endpoints, stores), provider, timeoutMs: c.timeoutMs, firstTokenTimeoutMs: c.firstTokenTimeoutMs, idleTimeoutMs: c.idleTimeoutMs, modelMap: c.modelMap }
+  return { name: c.name, ir: c, endpoints, lb: createLoadBalancer(c.lb, c.name, endpoints, stores), provider, timeoutMs: c.timeoutMs, firstTokenTimeoutMs: c.firstTokenTimeoutMs, idleTimeoutMs: c.idleTimeoutMs, modelMap: c.modelMap, stats: clusterStats }
 }

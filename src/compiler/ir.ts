@@ -108,6 +108,13 @@ export interface ClusterIR {
   /** 0 = off. */
   readonly idleTimeoutMs: number
   readonly connectTimeoutMs: number
+  readonly limits: {
+    readonly maxRequests: number
+    readonly maxPendingRequests: number
+    readonly maxRetries: number
+    /** Present when `retry_budget` is configured; replaces maxRetries. */
+    readonly retryBudget?: { readonly percent: number; readonly minRetryConcurrency: number }
+  }
   readonly pool: { readonly connections: number; readonly keepAliveMs: number }
   readonly endpoints: readonly EndpointIR[]
   readonly mock: { readonly reply?: string; readonly chunks: number; readonly chunkDelayMs: number; readonly latencyMs: number }

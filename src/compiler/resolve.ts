@@ -156,6 +156,14 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
       firstTokenTimeoutMs: durationMs(v.first_token_timeout),
       idleTimeoutMs: durationMs(v.idle_timeout),
       connectTimeoutMs: durationMs(v.connect_timeout),
+      limits: {
+        maxRequests: v.circuit_breakers.max_requests,
+        maxPendingRequests: v.circuit_breakers.max_pending_requests,
+        maxRetries: v.circuit_breakers.max_retries,
+        ...(c.value.circuit_breakers?.retry_budget !== undefined && {
+          retryBudget: { percent: v.circuit_breakers.retry_budget.percent, minRetryConcurrency: v.circuit_breakers.retry_budget.min_retry_concurrency },
+        }),
+      },
       pool: { connections: v.pool.connections, keepAliveMs: durationMs(v.pool.keep_alive) },
       endpoints,
       mock: {

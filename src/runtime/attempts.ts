@@ -18,6 +18,8 @@ export class Attempts implements AttemptControl {
   private retriesLeft: number
   private lastEndpoint: CompiledEndpoint | undefined
   private readonly deadline: number
+  /** The cluster whose retry slot this request holds, if any. */
+  private retrySlot: CompiledCluster | undefined
 
   constructor(
     private readonly ctx: RequestContext,
@@ -45,9 +47,10 @@ export class Attempts implements AttemptControl {
     const remaining = this.deadline - performance.now()
     if (remaining <= 0) return false
     const r = this.route.retry
-    if (r && this.retriesLeft > 0 && r.retryOn(f)) {
+    const cluster = this.candidates[this.index].cluster
+    if (r && this.retriesLeft > 0 && f.kind !== 'overflow' && r.retryOn(f)) {
       const wait = this.retryDelay(f)
-      if (wait !== 'fail_over' && wait < remaining) {
+      if (wait !== 'fail_over' && wait < remaining && this.takeRetrySlot(cluster)) {
         this.retriesLeft--
         log('debug', 'retrying', { route: this.route.name, attempt: this.attempts + 1, failure: describe(f), wait_ms: Math.round(wait) })
         if (wait <= 0) this.send()
@@ -56,7 +59,8 @@ export class Attempts implements AttemptControl {
       }
     }
     const next = this.index + 1
-    if (next < this.candidates.length && this.route.fallbackOn?.(f)) {
+    // An overflowing cluster is not unhealthy, but it cannot serve: the next fallback may.
+    if (next < this.candidates.length && (f.kind === 'overflow' || this.route.fallbackOn?.(f))) {
       this.index = next
       this.retriesLeft = r?.numRetries ?? 0
       this.lastEndpoint = undefined
@@ -65,6 +69,40 @@ export class Attempts implements AttemptControl {
       return true
     }
     return false
+  }
+
+  release(): void {
+    this.retrySlot?.stats.releaseRetry()
+    this.retrySlot = undefined
+  }
+
+  /**
+   * Concurrent retries per cluster are capped (max_retries, or the retry budget: a share of the
+   * cluster's active requests), so an outage cannot multiply the load on it.
+   */
+  private takeRetrySlot(cluster: CompiledCluster): boolean {
+    const l = cluster.ir.limits
+    if (this.retrySlot === cluster) {
+      // Already holding this cluster's concurrency slot; a budget still charges every retry.
+      if (!l.retryBudget || cluster.stats.tryWithdraw()) return true
+      cluster.stats.overflow()
+      return false
+    }
+    this.release()
+    // With a budget: retries are paid for by the cluster's own requests (percent of them), with
+    // `min_retry_concurrency` retries always allowed; without: at most max_retries at once.
+    const stats = cluster.stats
+    let ok: boolean
+    if (!l.retryBudget) ok = stats.tryRetry(l.maxRetries)
+    else if (stats.tryRetry(l.retryBudget.minRetryConcurrency)) ok = true
+    else ok = stats.tryWithdraw() && stats.tryRetry(Number.MAX_SAFE_INTEGER)
+    if (!ok) {
+      stats.overflow()
+      log('debug', 'retry refused by the retry limit', { cluster: cluster.name })
+      return false
+    }
+    this.retrySlot = cluster
+    return true
   }
 
   /** Full jitter (AWS style); a Retry-After within the cap is honoured, beyond it we fail over. */

@@ -8,6 +8,7 @@ import type { CompiledListener, Downstream, LocalReply, RequestContext, RequestH
 import { complete, sendError, sendReply } from './respond.js'
 import { protocolOf } from './providers/caller.js'
 import { Attempts, type Candidate } from './attempts.js'
+import { RETRY_COST } from './shared-state.js'
 import type { CompiledCluster, CompiledEndpoint } from './types.js'
 
 let nextId = 0
@@ -132,6 +133,15 @@ function act(ctx: RequestContext): void {
 
 /** Applies model rewrites for this cluster, then hands the request to its provider. */
 function forwardTo(ctx: RequestContext, cluster: CompiledCluster, endpoint: CompiledEndpoint, timeoutMs: number, fallbackModel: string | undefined): void {
+  const limits = cluster.ir.limits
+  if (cluster.stats.inflight >= limits.maxRequests || (endpoint.pool !== undefined && pendingOf(endpoint) >= limits.maxPendingRequests)) {
+    // Circuit-breaker limit: fail fast (or move on to a fallback), never queue without bound.
+    cluster.stats.overflow()
+    if (ctx.attempt?.takeOver({ kind: 'overflow' })) return
+    return sendError(ctx, 'SY_OVERFLOW', `cluster '${cluster.name}' is at its concurrency limit`)
+  }
+  const budget = limits.retryBudget
+  if (budget !== undefined && (ctx.attempt === undefined || ctx.attempt.attempts === 1)) cluster.stats.deposit(budget.percent, RETRY_COST * 100)
   const json = ctx.json
   if (json !== undefined && json !== null && typeof json === 'object' && !Array.isArray(json)) {
     // Which model (fallback entry, else route rewrite, else the caller's), then what this provider calls it.
@@ -145,6 +155,11 @@ function forwardTo(ctx: RequestContext, cluster: CompiledCluster, endpoint: Comp
     }
   }
   cluster.provider.forward(ctx, endpoint, timeoutMs)
+}
+
+function pendingOf(endpoint: CompiledEndpoint): number {
+  // undici's Pool keeps one stats object; `pending` counts requests waiting for a connection.
+  return (endpoint.pool as unknown as { stats: { pending: number } }).stats.pending
 }
 
 function wantsJson(contentType: string | undefined, body: Buffer): boolean {

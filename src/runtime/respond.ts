@@ -48,6 +48,7 @@ export function complete(ctx: RequestContext): void {
       // A filter's bookkeeping must not turn a finished response into a crash.
     }
   }
+  ctx.attempt?.release()
   if (ACCESS_LOG) accessLog(ctx)
   const done = ctx.onDone
   ctx.onDone = undefined

@@ -6,14 +6,65 @@
  * `<cluster>|<url>`) and ships the key → slot table with every snapshot, so all workers agree.
  * Cross-host state belongs in Redis, not here.
  */
-export const CELLS_PER_ENDPOINT = 3 // inflight, requests, failures
+export const CELLS_PER_ENDPOINT = 4 // inflight, requests, failures, (spare)
+/** Cluster slots use the same cell width: inflight, active retries, overflows, retry-budget balance. */
+const CELLS_PER_SLOT = CELLS_PER_ENDPOINT
 
-export class EndpointStats {
+/** A retry costs 100 budget units; a request deposits `percent` units. */
+export const RETRY_COST = 100
+
+/** Cluster-wide counters behind the circuit-breaker limits. */
+export class ClusterStats {
   constructor(private readonly cells: Int32Array, private readonly at: number) {}
 
+  static local(): ClusterStats {
+    return new ClusterStats(new Int32Array(CELLS_PER_SLOT), 0)
+  }
+
+  get inflight(): number {
+    return Atomics.load(this.cells, this.at)
+  }
+  get retries(): number {
+    return Atomics.load(this.cells, this.at + 1)
+  }
+  get overflows(): number {
+    return Atomics.load(this.cells, this.at + 2)
+  }
+  start(): void {
+    Atomics.add(this.cells, this.at, 1)
+  }
+  finish(): void {
+    Atomics.sub(this.cells, this.at, 1)
+  }
+  overflow(): void {
+    Atomics.add(this.cells, this.at + 2, 1)
+  }
+  /** Takes a retry slot if `limit` allows; the caller must releaseRetry() when that attempt ends. */
+  tryRetry(limit: number): boolean {
+    if (Atomics.add(this.cells, this.at + 1, 1) < limit) return true
+    Atomics.sub(this.cells, this.at + 1, 1)
+    return false
+  }
+  releaseRetry(): void {
+    Atomics.sub(this.cells, this.at + 1, 1)
+  }
+  /** Retry budget (Finagle-style): each request deposits `units`, each retry costs RETRY_COST. */
+  deposit(units: number, cap: number): void {
+    if (Atomics.add(this.cells, this.at + 3, units) + units > cap) Atomics.store(this.cells, this.at + 3, cap)
+  }
+  tryWithdraw(): boolean {
+    if (Atomics.sub(this.cells, this.at + 3, RETRY_COST) >= RETRY_COST) return true
+    Atomics.add(this.cells, this.at + 3, RETRY_COST)
+    return false
+  }
+}
+
+export class EndpointStats {
+  constructor(private readonly cells: Int32Array, private readonly at: number, private readonly cluster?: ClusterStats) {}
+
   /** A local-only counter set, for dry builds and when the shared table is full. */
-  static local(): EndpointStats {
-    return new EndpointStats(new Int32Array(CELLS_PER_ENDPOINT), 0)
+  static local(cluster?: ClusterStats): EndpointStats {
+    return new EndpointStats(new Int32Array(CELLS_PER_ENDPOINT), 0, cluster)
   }
 
   get inflight(): number {
@@ -28,9 +79,11 @@ export class EndpointStats {
   start(): void {
     Atomics.add(this.cells, this.at, 1)
     Atomics.add(this.cells, this.at + 1, 1)
+    this.cluster?.start()
   }
   finish(): void {
     Atomics.sub(this.cells, this.at, 1)
+    this.cluster?.finish()
   }
   fail(): void {
     Atomics.add(this.cells, this.at + 2, 1)

@@ -5,7 +5,7 @@
  */
 import { Pool, type Dispatcher } from 'undici'
 import type { PoolStore, Stores } from './types.js'
-import { CELLS_PER_ENDPOINT, EndpointStats } from './shared-state.js'
+import { CELLS_PER_ENDPOINT, ClusterStats, EndpointStats } from './shared-state.js'
 
 class RefCountedPools implements PoolStore {
   private readonly pools = new Map<string, { pool: Pool; refs: number }>()
@@ -55,6 +55,7 @@ class RefCountedPools implements PoolStore {
  */
 export function createStores(shared?: { buffer: SharedArrayBuffer; slots: Record<string, number> }): Stores & { setSlots(slots: Record<string, number>): void } {
   const stats = new Map<string, EndpointStats>()
+  const clusters = new Map<string, ClusterStats>()
   const lb = new Map<string, unknown>()
   const cells = shared ? new Int32Array(shared.buffer) : undefined
   let slots = shared?.slots ?? {}
@@ -63,11 +64,20 @@ export function createStores(shared?: { buffer: SharedArrayBuffer; slots: Record
     setSlots(next) {
       slots = next
     },
-    endpointStats(key) {
+    clusterStats(name) {
+      let s = clusters.get(name)
+      if (!s) {
+        const slot = slots[`cluster:${name}`]
+        s = cells && slot !== undefined ? new ClusterStats(cells, slot * CELLS_PER_ENDPOINT) : ClusterStats.local()
+        clusters.set(name, s)
+      }
+      return s
+    },
+    endpointStats(key, cluster) {
       let s = stats.get(key)
       if (!s) {
         const slot = slots[key]
-        s = cells && slot !== undefined ? new EndpointStats(cells, slot * CELLS_PER_ENDPOINT) : EndpointStats.local()
+        s = cells && slot !== undefined ? new EndpointStats(cells, slot * CELLS_PER_ENDPOINT, cluster) : EndpointStats.local(cluster)
         stats.set(key, s)
       }
       return s

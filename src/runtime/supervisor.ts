@@ -62,7 +62,7 @@ export async function runGateway(opts: RunOptions): Promise<{ stop: () => Promis
 
   const shared = new SharedStateTable()
   const slotsFor = (ir: SnapshotIR) => {
-    const slots = shared.assign(ir.clusters.flatMap((c) => c.endpoints.map((e) => `${c.name}|${e.url}`)))
+    const slots = shared.assign(ir.clusters.flatMap((c) => [`cluster:${c.name}`, ...c.endpoints.map((e) => `${c.name}|${e.url}`)]))
     if (shared.exhausted) log('warn', 'shared state table is full; new endpoints count in-flight requests per worker')
     return slots
   }

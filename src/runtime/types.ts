@@ -3,8 +3,8 @@
  */
 import type { Dispatcher } from 'undici'
 import type { ClusterIR, Protocol, SnapshotIR } from '../compiler/ir.js'
-import type { EndpointStats } from './shared-state.js'
-export type { EndpointStats } from './shared-state.js'
+import type { ClusterStats, EndpointStats } from './shared-state.js'
+export type { ClusterStats, EndpointStats } from './shared-state.js'
 
 /** What a route matcher sees. Header names are lower-case. */
 export interface RequestHead {
@@ -114,7 +114,7 @@ export type CompiledAction =
 
 /** Why an upstream attempt failed before anything reached the client. */
 export interface UpstreamFailure {
-  readonly kind: 'connect_failure' | 'reset' | 'timeout' | 'status'
+  readonly kind: 'connect_failure' | 'reset' | 'timeout' | 'status' | 'overflow'
   readonly status?: number
   /** The upstream's Retry-After header, verbatim. */
   readonly retryAfter?: string
@@ -131,6 +131,8 @@ export interface AttemptControl {
   wantsStatus(status: number): boolean
   takeOver(failure: UpstreamFailure): boolean
   readonly attempts: number
+  /** The request is over: give back any retry slot. */
+  release(): void
 }
 
 export interface CompiledRetry {
@@ -214,6 +216,7 @@ export interface CompiledCluster {
   readonly firstTokenTimeoutMs: number
   readonly idleTimeoutMs: number
   readonly modelMap: Readonly<Record<string, string>>
+  readonly stats: ClusterStats
 }
 
 export interface Snapshot {
@@ -230,7 +233,9 @@ export interface Snapshot {
 /** Long-lived state keyed by stable identity; outlives snapshots (DESIGN invariant 3). */
 export interface Stores {
   readonly pools: PoolStore
-  endpointStats(key: string): EndpointStats
+  /** Counters of one endpoint (`<cluster>|<url>`), feeding the cluster's counters too. */
+  endpointStats(key: string, cluster?: ClusterStats): EndpointStats
+  clusterStats(name: string): ClusterStats
   /** LB state (e.g. smooth-WRR current weights) keyed by cluster + endpoint set. */
   lbState<T>(key: string, init: () => T): T
 }

@@ -249,7 +249,7 @@ test('promote dev to prod with pull + push; two gateways on one prefix converge 
   const r = await push(pulled)
   assert.equal(r.code, 0, r.stderr)
   const version = /revision (\d+)/.exec(r.stdout)![1]
-  await eventually(async () => live(await adminConfig(), version), 1000, 'the promoted config live')
+  await eventually(async () => live(await adminConfig(), version), 3000, 'the promoted config live')
   assert.match((await chat()).text, /Hello from B/)
 
   // A second gateway on the same prefix (same listener port: SO_REUSEPORT; own admin port).
@@ -263,7 +263,7 @@ test('promote dev to prod with pull + push; two gateways on one prefix converge 
     assert.equal(c2.version, c1.version)
     const r2 = await push(writeConfig('prod3.yaml', config(100, 0)))
     const v2 = /revision (\d+)/.exec(r2.stdout)![1]
-    await eventually(async () => live(await adminConfig(), v2) && live(await adminConfig(gw2.admin), v2), 1000, 'both gateways on the new version')
+    await eventually(async () => live(await adminConfig(), v2) && live(await adminConfig(gw2.admin), v2), 3000, 'both gateways on the new version')
   } finally {
     assert.equal(await gw2.stop(), 0, gw2.output())
   }

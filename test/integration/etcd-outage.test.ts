@@ -145,7 +145,7 @@ test('etcd stopped for 10 s under traffic: zero failed requests, /ready reports 
     const pushedAt = performance.now()
     await eventually(async () => live((await getJson(`${admin}/config`)).body, version), 2000, 'the change made after etcd came back')
     console.log(`# etcd outage: reconnected ${reconnectMs.toFixed(0)} ms after restart, change live ${(performance.now() - pushedAt).toFixed(0)} ms after push`)
-    await eventually(async () => (await who()) === 'B', 1000, 'traffic to follow the change')
+    await eventually(async () => (await who()) === 'B', 3000, 'traffic to follow the change')
   } finally {
     stop = true
     await Promise.all(loops)

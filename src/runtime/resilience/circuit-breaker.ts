@@ -56,7 +56,7 @@ const BUCKETS = 10
 
 export function createCircuitBreaker(config: CircuitBreakerConfig, onTransition?: TransitionListener): CircuitBreaker {
   const bucketMs = Math.max(1, config.windowMs / BUCKETS)
-  const epochs = new Float64Array(BUCKETS).fill(-1)
+  const epochs = new Float64Array(BUCKETS).fill(-Infinity)
   const requests = new Int32Array(BUCKETS)
   const failures = new Int32Array(BUCKETS)
   let state: BreakerState = 'closed'
@@ -74,7 +74,7 @@ export function createCircuitBreaker(config: CircuitBreakerConfig, onTransition?
   }
 
   const resetWindow = () => {
-    epochs.fill(-1)
+    epochs.fill(-Infinity)
     consecutive = 0
   }
 
@@ -103,7 +103,7 @@ export function createCircuitBreaker(config: CircuitBreakerConfig, onTransition?
   }
 
   const open = (now: number, reason: TransitionReason) => {
-    if (now - closedAt >= config.maxOpenMs) openings = 0
+    if (state === 'closed' && now - closedAt >= config.maxOpenMs) openings = 0
     openings++
     openUntil = now + Math.min(config.maxOpenMs, config.openMs * 2 ** (openings - 1))
     probesInFlight = 0

@@ -60,7 +60,7 @@ export interface HealthCheckerOptions {
   now?: () => number
 }
 
-/** `[200, '200-299', '5xx'-less]` → predicate; ranges are inclusive. */
+/** `[204, '200-299']` → predicate; ranges are inclusive. */
 export function compileStatusMatcher(list: readonly (number | string)[]): (status: number) => boolean {
   const exact = new Set<number>()
   const ranges: [number, number][] = []

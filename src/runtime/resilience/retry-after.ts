@@ -13,6 +13,8 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
   if (v === '') return undefined
   // delay-seconds is 1*DIGIT; some upstreams send fractions ("0.5"), which are worth honouring.
   if (/^[0-9]+(\.[0-9]+)?$/.test(v)) return Math.round(Number(v) * 1000)
+  // Date.parse is lenient ("-1" is a date to it); an HTTP-date always names its weekday and month.
+  if (!/[a-z]/i.test(v)) return undefined
   const at = Date.parse(v)
   return Number.isNaN(at) ? undefined : Math.max(0, at - now)
 }

@@ -82,5 +82,5 @@ export function prefixEnd(prefix: string): Buffer {
 /** The message of an etcd/grpc error without the library's boilerplate. */
 export function etcdErrorMessage(e: unknown): string {
   const msg = (e as Error)?.message ?? String(e)
-  return msg.replace(/ Please report this error at \S+/, '')
+  return msg.replace(/ Please report this error at \S+/, '').replace(/\.? Resolution note: ?$/, '')
 }

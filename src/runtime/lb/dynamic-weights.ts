@@ -1,0 +1,187 @@
+/**
+ * Dynamic weights: smooth weighted round robin whose weights follow the load endpoints report.
+ * Load comes from a response header (`x-queue-depth`, fed with observeHeader) or from each
+ * endpoint's Prometheus metrics (a gauge such as vLLM's `vllm:num_requests_waiting`, fed by
+ * createMetricsPoller). Every `intervalMs` the load seen since the last round (mean of the
+ * samples; the previous value when none came) is smoothed exponentially, and each endpoint gets
+ * weight = configured weight / (1 + load), but never below `minWeightFraction` of its configured
+ * weight — an overloaded endpoint keeps a trickle of traffic, or header-reported load could
+ * never show it has recovered.
+ */
+import { request as undiciRequest } from 'undici'
+import type { CompiledEndpoint, LoadBalancer } from '../types.js'
+
+export interface DynamicWeightsConfig {
+  readonly intervalMs: number
+  /** Weight of the newest round in the smoothed load (0–1]; 1 = no smoothing. */
+  readonly smoothing: number
+  /** Lowest weight, as a fraction of the configured weight (0–1). */
+  readonly minWeightFraction: number
+}
+
+/** Integer resolution handed to smooth WRR: the heaviest endpoint gets this weight. */
+const SCALE = 1000
+
+export class DynamicWeights {
+  /** Current integer weights, aligned with the endpoints; read by the balancer on every pick. */
+  readonly weights: number[]
+  private readonly index: Map<string, number>
+  private readonly sums: Float64Array
+  private readonly counts: Int32Array
+  private readonly load: Float64Array
+  private readonly seeded: Uint8Array
+  private last = -Infinity
+
+  constructor(private readonly endpoints: readonly { key: string; weight: number }[], private readonly config: DynamicWeightsConfig) {
+    const n = endpoints.length
+    this.index = new Map(endpoints.map((e, i) => [e.key, i]))
+    this.sums = new Float64Array(n)
+    this.counts = new Int32Array(n)
+    this.load = new Float64Array(n)
+    this.seeded = new Uint8Array(n)
+    this.weights = endpoints.map((e) => (e.weight > 0 ? SCALE : 0))
+    this.compute()
+  }
+
+  /** A load report from a response header; unreadable values are ignored. */
+  observeHeader(key: string, value: string | undefined, now: number): void {
+    if (value === undefined) return
+    const v = Number(value)
+    if (Number.isFinite(v) && v >= 0) this.observeLoad(key, v, now)
+  }
+
+  observeLoad(key: string, load: number, now: number): void {
+    const i = this.index.get(key)
+    if (i === undefined) return
+    this.sums[i] += load
+    this.counts[i]++
+    this.maybeRecompute(now)
+  }
+
+  /** Folds the samples in once per interval; cheap to call on every pick. */
+  maybeRecompute(now: number): boolean {
+    // The first call starts the clock, so the first round collects a full interval of samples.
+    if (this.last === -Infinity) this.last = now
+    if (now - this.last < this.config.intervalMs) return false
+    this.last = now
+    const a = this.config.smoothing
+    for (let i = 0; i < this.load.length; i++) {
+      if (this.counts[i] === 0) continue
+      const mean = this.sums[i] / this.counts[i]
+      // The first report is taken as is: smoothing from an assumed 0 would under-weight nobody.
+      this.load[i] = this.seeded[i] ? a * mean + (1 - a) * this.load[i] : mean
+      this.seeded[i] = 1
+      this.sums[i] = 0
+      this.counts[i] = 0
+    }
+    this.compute()
+    return true
+  }
+
+  snapshot(): { key: string; load: number; weight: number }[] {
+    return this.endpoints.map((e, i) => ({ key: e.key, load: this.load[i], weight: this.weights[i] }))
+  }
+
+  private compute(): void {
+    const raw = this.endpoints.map((e, i) => Math.max(e.weight / (1 + this.load[i]), e.weight * this.config.minWeightFraction))
+    const max = Math.max(...raw)
+    for (let i = 0; i < raw.length; i++) this.weights[i] = raw[i] > 0 ? Math.max(1, Math.round((raw[i] / max) * SCALE)) : 0
+  }
+}
+
+/** Smooth weighted round robin (as weighted-round-robin.ts) over weights that change under it. */
+export function createDynamicWeighted(endpoints: readonly CompiledEndpoint[], dyn: DynamicWeights, opts: { now?: () => number } = {}): LoadBalancer {
+  const now = opts.now ?? Date.now
+  const current = new Array<number>(endpoints.length).fill(0)
+  return {
+    pick() {
+      dyn.maybeRecompute(now())
+      const w = dyn.weights
+      let total = 0
+      let best = -1
+      for (let i = 0; i < endpoints.length; i++) {
+        if (w[i] === 0) continue
+        current[i] += w[i]
+        total += w[i]
+        if (best < 0 || current[i] > current[best]) best = i
+      }
+      if (best < 0) return endpoints[0]
+      current[best] -= total
+      return endpoints[best]
+    },
+  }
+}
+
+/**
+ * Sum of a gauge over all its label sets in Prometheus text exposition format, or undefined when
+ * the metric is absent. vLLM reports one series per model (`vllm:num_requests_waiting{model_name=…}`).
+ */
+export function parsePrometheusGauge(text: string, name: string): number | undefined {
+  let sum: number | undefined
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name) || line.startsWith('#')) continue
+    const rest = line.slice(name.length)
+    // `name 3`, `name{…} 3`, `name{…} 3 1712345678000`; a longer name sharing the prefix is not ours.
+    let valueAt: number
+    if (rest[0] === '{') {
+      const close = rest.lastIndexOf('}')
+      if (close < 0) continue
+      valueAt = close + 1
+    } else if (rest[0] === ' ' || rest[0] === '\t') valueAt = 0
+    else continue
+    const value = Number(rest.slice(valueAt).trim().split(/\s+/)[0])
+    if (Number.isNaN(value)) continue
+    sum = (sum ?? 0) + value
+  }
+  return sum
+}
+
+export interface MetricsTarget {
+  readonly key: string
+  /** Full metrics URL, e.g. `http://10.0.0.5:8000/metrics`. */
+  readonly url: string
+}
+
+export interface MetricsPollerOptions {
+  readonly metric: string
+  readonly intervalMs: number
+  readonly timeoutMs: number
+  readonly onLoad: (key: string, load: number, now: number) => void
+  readonly onError?: (key: string, error: string) => void
+  readonly request?: typeof undiciRequest
+  readonly now?: () => number
+}
+
+/** Polls every target's metrics each interval (one request per target in flight at most). */
+export function createMetricsPoller(targets: readonly MetricsTarget[], opts: MetricsPollerOptions): { stop(): void } {
+  const request = opts.request ?? undiciRequest
+  const now = opts.now ?? Date.now
+  const timers = new Set<NodeJS.Timeout>()
+  let stopped = false
+  const poll = async (t: MetricsTarget) => {
+    try {
+      const res = await request(t.url, { signal: AbortSignal.timeout(opts.timeoutMs) })
+      const text = await res.body.text()
+      if (res.statusCode !== 200) opts.onError?.(t.key, `status ${res.statusCode}`)
+      else {
+        const v = parsePrometheusGauge(text, opts.metric)
+        if (v === undefined) opts.onError?.(t.key, `metric ${opts.metric} not found`)
+        else if (!stopped) opts.onLoad(t.key, v, now())
+      }
+    } catch (e) {
+      opts.onError?.(t.key, (e as Error).message)
+    }
+    if (stopped) return
+    const timer = setTimeout(() => { timers.delete(timer); void poll(t) }, opts.intervalMs)
+    timer.unref()
+    timers.add(timer)
+  }
+  for (const t of targets) void poll(t)
+  return {
+    stop() {
+      stopped = true
+      for (const t of timers) clearTimeout(t)
+      timers.clear()
+    },
+  }
+}

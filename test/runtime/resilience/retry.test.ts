@@ -1,0 +1,152 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { Worker } from 'node:worker_threads'
+import { backoffMs, compileRetryOn, CELLS_PER_RETRY_BUDGET, retryDelayMs, RetryBudget } from '../../../src/runtime/resilience/retry.js'
+import { parseRetryAfter } from '../../../src/runtime/resilience/retry-after.js'
+import type { UpstreamFailure } from '../../../src/runtime/types.js'
+
+const failures: Record<string, UpstreamFailure> = {
+  connect: { kind: 'connect_failure' },
+  reset: { kind: 'reset' },
+  timeout: { kind: 'timeout' },
+  s500: { kind: 'status', status: 500 },
+  s503: { kind: 'status', status: 503 },
+  s429: { kind: 'status', status: 429 },
+  s409: { kind: 'status', status: 409 },
+}
+
+function classify(list: Parameters<typeof compileRetryOn>[0]): string[] {
+  const retryOn = compileRetryOn(list)
+  return Object.entries(failures).filter(([, f]) => retryOn(f)).map(([name]) => name)
+}
+
+const T0 = Date.parse('2025-01-01T00:00:00Z')
+const policy = { baseIntervalMs: 25, maxIntervalMs: 250, retryAfterCapMs: 2000 }
+
+// ---- retry_on ----
+
+test('retry_on connect_failure and reset matches only those failure kinds', () => {
+  assert.deepStrictEqual(classify(['connect_failure', 'reset']), ['connect', 'reset'])
+})
+
+test('retry_on 5xx matches every 5xx status and nothing else', () => {
+  assert.deepStrictEqual(classify(['5xx']), ['s500', 's503'])
+})
+
+test('retry_on 429 matches only 429', () => {
+  assert.deepStrictEqual(classify(['429']), ['s429'])
+})
+
+test('retry_on timeout matches per-try timeouts', () => {
+  assert.deepStrictEqual(classify(['timeout']), ['timeout'])
+})
+
+test('retry_on accepts specific status codes', () => {
+  assert.deepStrictEqual(classify([409, 503]), ['s503', 's409'])
+})
+
+test('an empty retry_on retries nothing', () => {
+  assert.deepStrictEqual(classify([]), [])
+})
+
+// ---- backoff ----
+
+test('backoff doubles the ceiling with each retry up to the maximum', () => {
+  const top = () => 0.999999
+  assert.deepStrictEqual([0, 1, 2, 3, 4, 10].map((n) => Math.round(backoffMs(n, policy, top))), [25, 50, 100, 200, 250, 250])
+})
+
+test('backoff is full jitter: a random draw of 0 waits nothing', () => {
+  assert.equal(backoffMs(3, policy, () => 0), 0)
+})
+
+test('backoff scales the ceiling by the random draw', () => {
+  assert.equal(backoffMs(2, policy, () => 0.5), 50)
+})
+
+// ---- Retry-After ----
+
+test('Retry-After in seconds is read as milliseconds', () => {
+  assert.deepStrictEqual(['0', '3', '1.5', ' 2 '].map((v) => parseRetryAfter(v, T0)), [0, 3000, 1500, 2000])
+})
+
+test('Retry-After as an HTTP date is the time left until it', () => {
+  assert.equal(parseRetryAfter('Wed, 01 Jan 2025 00:00:04 GMT', T0), 4000)
+})
+
+test('Retry-After as a date in the past means no wait', () => {
+  assert.equal(parseRetryAfter('Tue, 31 Dec 2024 23:59:00 GMT', T0), 0)
+})
+
+test('an absent, empty or unreadable Retry-After gives undefined', () => {
+  assert.deepStrictEqual([undefined, '', 'soon', '-1'].map((v) => parseRetryAfter(v, T0)), [undefined, undefined, undefined, undefined])
+})
+
+test('the retry delay honours a Retry-After within the cap', () => {
+  assert.equal(retryDelayMs(0, '2', policy, T0, () => 0.5), 2000)
+})
+
+test('the retry delay is fail_over when Retry-After exceeds the cap', () => {
+  assert.equal(retryDelayMs(0, '3', policy, T0, () => 0.5), 'fail_over')
+})
+
+test('the retry delay falls back to backoff without a readable Retry-After', () => {
+  assert.deepStrictEqual([retryDelayMs(1, undefined, policy, T0, () => 0.5), retryDelayMs(1, 'later', policy, T0, () => 0.5)], [25, 25])
+})
+
+// ---- budget ----
+
+test('the budget always allows the minimum retry concurrency', () => {
+  const b = RetryBudget.local({ budgetPercent: 20, minRetryConcurrency: 2 })
+  assert.deepStrictEqual([b.tryAcquire(), b.tryAcquire(), b.tryAcquire()], [true, true, false])
+})
+
+test('the budget allows a percentage of active requests as retries', () => {
+  const b = RetryBudget.local({ budgetPercent: 20, minRetryConcurrency: 0 })
+  for (let i = 0; i < 25; i++) b.requestStarted()
+  const granted = Array.from({ length: 7 }, () => b.tryAcquire()).filter(Boolean).length
+  assert.deepStrictEqual({ granted, activeRetries: b.activeRetries }, { granted: 5, activeRetries: 5 })
+})
+
+test('releasing a retry frees its slot', () => {
+  const b = RetryBudget.local({ budgetPercent: 0, minRetryConcurrency: 1 })
+  const first = b.tryAcquire()
+  const blocked = b.tryAcquire()
+  b.release()
+  assert.deepStrictEqual([first, blocked, b.tryAcquire()], [true, false, true])
+})
+
+test('finished requests shrink the budget', () => {
+  const b = RetryBudget.local({ budgetPercent: 50, minRetryConcurrency: 0 })
+  for (let i = 0; i < 4; i++) b.requestStarted()
+  for (let i = 0; i < 2; i++) b.requestFinished()
+  assert.deepStrictEqual([b.activeRequests, b.tryAcquire(), b.tryAcquire()], [2, true, false])
+})
+
+test('two budgets over the same cells share their counters', () => {
+  const cells = new Int32Array(new SharedArrayBuffer(4 * CELLS_PER_RETRY_BUDGET * 2))
+  const config = { budgetPercent: 0, minRetryConcurrency: 1 }
+  const worker1 = new RetryBudget(cells, CELLS_PER_RETRY_BUDGET, config)
+  const worker2 = new RetryBudget(cells, CELLS_PER_RETRY_BUDGET, config)
+  assert.deepStrictEqual([worker1.tryAcquire(), worker2.tryAcquire(), Array.from(cells)], [true, false, [0, 0, 0, 1]])
+})
+
+test('worker threads contending for the last retry slots never overshoot the budget', async () => {
+  const buffer = new SharedArrayBuffer(4 * CELLS_PER_RETRY_BUDGET)
+  const limit = 50
+  const url = new URL('../../../src/runtime/resilience/retry.js', import.meta.url).href
+  const source = `
+    const { workerData, parentPort } = require('node:worker_threads')
+    import(workerData.url).then(({ RetryBudget }) => {
+      const b = new RetryBudget(new Int32Array(workerData.buffer), 0, { budgetPercent: 0, minRetryConcurrency: workerData.limit })
+      let got = 0
+      for (let i = 0; i < 10000; i++) if (b.tryAcquire()) got++
+      parentPort.postMessage(got)
+    })`
+  const granted = await Promise.all([0, 1, 2, 3].map(() => new Promise<number>((resolve, reject) => {
+    const w = new Worker(source, { eval: true, workerData: { buffer, limit, url } })
+    w.once('message', resolve)
+    w.once('error', reject)
+  })))
+  assert.deepStrictEqual({ total: granted.reduce((a, b) => a + b, 0), cell: new Int32Array(buffer)[1] }, { total: limit, cell: limit })
+})

@@ -1,7 +1,7 @@
 // `node dist/bench/run.js --soak`: 1M JSON requests through Switchyard, RSS after every 100k. A leak shows as
 // RSS that keeps climbing after the first rounds (JIT, pools and buffers warm up in those); target ≤ 150 MB.
 //   SOAK_REQUESTS=1000000   total requests      SOAK_TARGET=bare   soak the bare pass-through instead (harness check)
-import { writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freePorts, startChild, waitReady, type Child } from './children.js'
@@ -15,8 +15,12 @@ import { wrk } from './wrk.js'
 const SOAK_MD = fileURLToPath(new URL('../../bench/SOAK.md', import.meta.url))
 const STEP = 100_000
 
-/** wrk has no request-count limit; each thread stops itself after its share. */
-function countedScript(dir: string, perThread: number): string {
+/**
+ * wrk has no request-count limit. Each thread stops itself after its share and appends a line to `doneFile`;
+ * a stopped thread does not end the run (wrk sleeps for -d regardless), so the harness SIGINTs wrk once every
+ * thread has reported, and wrk prints its totals as usual.
+ */
+function countedScript(dir: string, perThread: number, doneFile: string): string {
   const file = join(dir, 'soak.lua')
   writeFileSync(file, `wrk.method = "POST"
 wrk.body = [==[${REQUEST.json}]==]
@@ -24,11 +28,19 @@ wrk.headers["Content-Type"] = "application/json"
 local n = 0
 function response(status, headers, body)
   n = n + 1
-  if n >= ${perThread} then wrk.thread:stop() end
+  if n == ${perThread} then
+    local f = io.open("${doneFile}", "a")
+    f:write("done\\n")
+    f:close()
+    wrk.thread:stop()
+  end
 end
 `)
   return file
 }
+
+const THREADS = 2
+const linesIn = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').length - 1 : 0)
 
 export async function runSoak(dir: string): Promise<void> {
   const total = Number(process.env.SOAK_REQUESTS ?? 1_000_000)
@@ -48,11 +60,15 @@ export async function runSoak(dir: string): Promise<void> {
     server = await startSwitchyard(dir, { admin, listen: gw, json: [j1, j2], sse: [s1, s2], ttft: [j1] })
   }
 
-  const script = countedScript(dir, STEP / 2)
+  const doneFile = join(dir, 'soak-done')
+  const script = countedScript(dir, STEP / THREADS, doneFile)
   const samples: { done: number, rssMb: number, rps: number, errors: number }[] = [{ done: 0, rssMb: rssMb(server.pid), rps: 0, errors: 0 }]
   console.error(`soak: ${total.toLocaleString('en-US')} requests through ${target}, RSS every ${STEP.toLocaleString('en-US')}`)
   for (let done = 0; done < total;) {
-    const w = await wrk(`http://127.0.0.1:${gw}${CHAT_PATH}`, script, { seconds: 600, threads: 2, connections: 64 })
+    rmSync(doneFile, { force: true })
+    const t0 = Date.now() // a wedged target must not hold the run for wrk's whole -d
+    const stopWhen = () => linesIn(doneFile) >= THREADS || Date.now() - t0 > 300_000
+    const w = await wrk(`http://127.0.0.1:${gw}${CHAT_PATH}`, script, { seconds: 3600, threads: THREADS, connections: 64, stopWhen })
     done += w.requests
     const s = { done, rssMb: rssMb(server.pid), rps: w.rps, errors: w.errors }
     samples.push(s)

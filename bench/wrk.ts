@@ -25,24 +25,38 @@ wrk.headers["Content-Type"] = "application/json"
   return file
 }
 
-export async function wrk(url: string, script: string, opts: { seconds: number, connections?: number, threads?: number, extra?: string[] }): Promise<WrkResult> {
-  const args = ['-t', String(opts.threads ?? 2), '-c', String(opts.connections ?? 64), '-d', `${opts.seconds}s`, '--timeout', '5s', '-s', script, ...(opts.extra ?? []), url]
+export interface WrkOptions {
+  seconds: number
+  connections?: number
+  threads?: number
+  /** Stop early, with SIGINT (wrk then prints its stats as usual), once this returns true; polled every 100 ms. */
+  stopWhen?: () => boolean
+}
+
+export async function wrk(url: string, script: string, opts: WrkOptions): Promise<WrkResult> {
+  const args = ['-t', String(opts.threads ?? 2), '-c', String(opts.connections ?? 64), '-d', `${opts.seconds}s`, '--timeout', '5s', '-s', script, url]
   const raw = await new Promise<string>((resolve, reject) => {
     const p = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     p.stdout.on('data', (b: Buffer) => { out += b })
     p.stderr.on('data', (b: Buffer) => { out += b })
+    const poll = opts.stopWhen && setInterval(() => { if (opts.stopWhen!()) { clearInterval(poll); p.kill('SIGINT') } }, 100)
     p.once('error', reject)
-    p.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`wrk exited ${code}:\n${out}`))))
+    p.once('exit', (code) => {
+      if (poll) clearInterval(poll)
+      if (code === 0) resolve(out); else reject(new Error(`wrk exited ${code}:\n${out}`))
+    })
   })
   return parseWrk(raw)
 }
 
+const UNIT_S: Record<string, number> = { us: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 }
+
 export function parseWrk(raw: string): WrkResult {
-  const m = /(\d+) requests in ([\d.]+)(m?s)/.exec(raw)
+  const m = /(\d+) requests in ([\d.]+)(us|ms|s|m|h)\b/.exec(raw)
   if (!m) throw new Error(`cannot parse wrk output:\n${raw}`)
   const requests = Number(m[1])
-  const seconds = Number(m[2]) / (m[3] === 'ms' ? 1000 : 1)
+  const seconds = Number(m[2]) * UNIT_S[m[3]]
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(raw)?.[1] ?? 0)
   const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(raw)
   const sockErrors = sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0

@@ -13,6 +13,9 @@ import { log } from './runtime/log.js'
 
 const USAGE = `usage:
   switchyard run -c <file|dir> [--workers N] [--admin-port P]
+  switchyard run --etcd <url> --prefix <p> [--etcd-fallback <file|dir>] [--workers N]
+  switchyard config push|diff <file|dir> --etcd <url> --prefix <p>
+  switchyard config pull <dir> --etcd <url> --prefix <p>
   switchyard validate <file|dir>
   switchyard explain -c <file|dir> --path /v1/chat/completions [--method POST] [--header k=v]... [--model m] [--query a=b] [--listener name]`
 
@@ -20,7 +23,7 @@ export type ExtraCommand = (argv: string[]) => Promise<number>
 /** Subcommands contributed by other modules (e.g. `config` for etcd) register here. */
 export const extraCommands: Record<string, ExtraCommand> = {}
 /** Config sources other than files (e.g. etcd) plug into `run` through this hook. */
-export const sourceFactories: ((values: Record<string, unknown>) => ConfigSource | undefined)[] = []
+export const sourceFactories: ((values: Record<string, unknown>, args: readonly string[]) => ConfigSource | undefined)[] = []
 
 export async function main(argv: string[]): Promise<number> {
   await import('./commands/index.js')
@@ -151,7 +154,7 @@ async function run(args: string[]): Promise<number> {
     },
   })
   let source: ConfigSource | undefined
-  for (const f of sourceFactories) source ??= f(values)
+  for (const f of sourceFactories) source ??= f(values, args)
   if (!source && typeof values.config === 'string') source = createFileSource(values.config)
   if (!source) {
     console.error(USAGE)
@@ -168,7 +171,7 @@ async function run(args: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof StartupError) {
       for (const d of e.diagnostics) console.error(formatDiagnostic(d))
-      console.error(`switchyard: ${e.message}`)
+      console.error(`switchyard: ${e.diagnostics.length ? `invalid configuration (${e.diagnostics.length} error${e.diagnostics.length === 1 ? '' : 's'})` : e.message}`)
       return 1
     }
     throw e

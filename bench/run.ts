@@ -11,21 +11,19 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
-import { request } from 'undici'
-import { freePorts, killChildrenOnExit, startChild, stopAll, waitReady, type Child } from './children.js'
-import { mockConf, nginxVersion, proxyConf, startNginx } from './nginx.js'
-import { openLoop, type OpenLoopResult } from './open-loop.js'
-import { CHAT_PATH, COMPLETION_JSON, REQUEST, SSE_CHUNKS } from './payloads.js'
-import { onProxyCpu, pinSelf, pinningNote } from './pinning.js'
+import { killChildrenOnExit, stopAll } from './children.js'
+import { nginxVersion } from './nginx.js'
 import { noiseProbe, waitQuiet } from './noise.js'
+import { openLoop, type OpenLoopResult } from './open-loop.js'
+import { CHAT_PATH, REQUEST } from './payloads.js'
+import { pinSelf, pinningNote } from './pinning.js'
 import { cpuSeconds, peakRssMb } from './proc-stats.js'
-import { machine, table, targets, writeResults, type RowKey, type RowResult, type RunInfo } from './report.js'
+import { machine, table, targets, writeResults, type RunInfo } from './report.js'
+import { startRows, type Row } from './rows.js'
 import { runSoak } from './soak.js'
-import { startSwitchyard, switchyardMissing } from './switchyard.js'
 import { ttftSampler } from './ttft.js'
 import { warmUp, wrk, writePostScript } from './wrk.js'
 
-const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
 const RESULTS = fileURLToPath(new URL('../../bench/RESULTS.md', import.meta.url))
 const SECONDS = Number(process.env.BENCH_DURATION ?? 10)
 // Each measurement is split into rounds, interleaved across rows, and the median round is reported.
@@ -35,40 +33,7 @@ const MAX_WARMUP = SECONDS >= 6 ? 15 : 6
 const TTFT_STREAMS = SECONDS >= 6 ? 240 : 96
 const TTFT_CONCURRENCY = 8
 
-/** Where a row receives each kind of traffic. Plain proxies have a port per lane; Switchyard routes by model. */
-interface Row {
-  key: RowKey
-  label: string
-  lanes: { json: string, sse: string, ttft: string }
-  /** The process tree whose CPU and memory we report; none for the direct row. */
-  server?: Child
-  result: RowResult
-}
-
 const log = (msg: string) => console.error(`bench: ${msg}`)
-
-async function sanity(row: Row): Promise<string | null> {
-  const post = async (origin: string, body: string) => {
-    const r = await request(origin + CHAT_PATH, { method: 'POST', body, headers: { 'content-type': 'application/json' } })
-    return { status: r.statusCode, type: String(r.headers['content-type'] ?? ''), text: await r.body.text() }
-  }
-  try {
-    const j = await post(row.lanes.json, REQUEST.json)
-    if (j.status !== 200) return `JSON lane answered ${j.status}: ${j.text.slice(0, 200)}`
-    const got = JSON.parse(j.text) as { choices?: { message?: { content?: string } }[] }
-    if (got.choices?.[0]?.message?.content !== (JSON.parse(COMPLETION_JSON) as typeof got).choices![0].message!.content) return `JSON lane body differs: ${j.text.slice(0, 200)}`
-    for (const lane of ['sse', 'ttft'] as const) {
-      const s = await post(row.lanes[lane], REQUEST[lane])
-      const events = s.text.split('\n\n').filter((e) => e.startsWith('data: ')).length
-      if (s.status !== 200 || !s.type.startsWith('text/event-stream') || events !== SSE_CHUNKS + 1) {
-        return `${lane} lane: status ${s.status}, content-type '${s.type}', ${events} data events (want ${SSE_CHUNKS + 1})`
-      }
-    }
-    return null
-  } catch (err) {
-    return `sanity request failed: ${(err as Error).message}`
-  }
-}
 
 async function main(): Promise<void> {
   killChildrenOnExit()
@@ -85,54 +50,8 @@ async function main(): Promise<void> {
 }
 
 async function bench(dir: string, started: number): Promise<void> {
-  const [j1, j2, s1, s2, t1, t2, nJ, nS, nT, cJ, cS, cT, c2J, c2S, c2T, gw, admin] = await freePorts(17)
-  const at = (port: number) => `http://127.0.0.1:${port}`
-
-  log(`starting mocks and proxies (${SECONDS}s per measurement, ${pinningNote()})`)
-  const mockDir = join(dir, 'mock'), proxyDir = join(dir, 'proxy')
-  await startNginx('mock-nginx', mockDir, mockConf(mockDir, { json: [j1, j2], sse: [s1, s2] }), j1)
-  const stream = startChild('mock-stream', process.execPath, [here('./mock-stream-upstream.js'), String(t1), String(t2)])
-  await waitReady(stream, at(t1) + CHAT_PATH, { method: 'POST', body: REQUEST.ttft })
-
-  const nginx = await startNginx('nginx-proxy', proxyDir, proxyConf(proxyDir, [
-    { listen: nJ, upstreams: [j1, j2] }, { listen: nS, upstreams: [s1, s2] }, { listen: nT, upstreams: [t1, t2] },
-  ]), nJ, { pinned: true })
-  const bareArgs = (ports: number[]) => [`${ports[0]}=${at(j1)}`, `${ports[1]}=${at(s1)}`, `${ports[2]}=${at(t1)}`]
-  const bare = startChild('bare', ...onProxyCpu(process.execPath, [here('./bare-passthrough.js'), ...bareArgs([cJ, cS, cT])]))
-  const bare2 = startChild('bare2', ...onProxyCpu(process.execPath, [here('./bare-passthrough-dispatch.js'), ...bareArgs([c2J, c2S, c2T])]))
-  await Promise.all([waitReady(bare, at(cJ) + CHAT_PATH, { method: 'POST', body: REQUEST.json }), waitReady(bare2, at(c2J) + CHAT_PATH, { method: 'POST', body: REQUEST.json })])
-
-  const lanes = (a: number, b: number, c: number) => ({ json: at(a), sse: at(b), ttft: at(c) })
-  const rows: Row[] = ([
-    { key: 'direct', label: '(a) direct to mock', lanes: lanes(j1, s1, t1) },
-    { key: 'nginx', label: '(b) nginx proxy_pass', lanes: lanes(nJ, nS, nT), server: nginx },
-    { key: 'bare', label: '(c) bare uWS+undici request()', lanes: lanes(cJ, cS, cT), server: bare },
-    { key: 'bare2', label: '(c2) bare uWS+undici dispatch()', lanes: lanes(c2J, c2S, c2T), server: bare2 },
-    { key: 'switchyard', label: '(d) Switchyard', lanes: lanes(gw, gw, gw) },
-  ] as Omit<Row, 'result'>[]).map((r) => ({ ...r, result: { key: r.key, label: r.label } }))
-
-  const only = process.env.BENCH_ROWS?.split(',')
-  for (const row of rows) if (only && !only.includes(row.key)) row.result.skipped = 'not in BENCH_ROWS'
-
-  const sy = rows.find((r) => r.key === 'switchyard')!
-  const missing = sy.result.skipped ? null : switchyardMissing()
-  if (missing) {
-    sy.result.skipped = missing
-    log(`skipping (d) Switchyard: ${missing}`)
-  } else if (!sy.result.skipped) {
-    try {
-      sy.server = await startSwitchyard(dir, { admin, listen: gw, json: [j1, j2], sse: [s1, s2], ttft: [t1, t2] })
-    } catch (err) {
-      sy.result.skipped = `failed to start: ${(err as Error).message}`
-      log(`skipping (d) Switchyard: ${(err as Error).message}`)
-    }
-  }
-
-  for (const row of rows) {
-    if (row.result.skipped) continue
-    const problem = await sanity(row)
-    if (problem) { row.result.skipped = `sanity check failed: ${problem}`; log(`${row.label}: ${row.result.skipped}`) }
-  }
+  log(`${ROUNDS} × ${ROUND_SECONDS}s per measurement`)
+  const rows = await startRows(dir, log)
   const active = rows.filter((r) => !r.result.skipped)
   if (active.length === 0) throw new Error('no row left to measure')
   const noted = (row: Row, stop: () => { otherCores: number }) => {

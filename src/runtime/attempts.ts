@@ -6,6 +6,7 @@
  */
 import type { AttemptControl, CompiledCluster, CompiledEndpoint, CompiledRoute, RequestContext, UpstreamFailure } from './types.js'
 import { log } from './log.js'
+import { retryDelayMs } from './resilience/retry.js'
 
 export interface Candidate {
   readonly cluster: CompiledCluster
@@ -108,12 +109,7 @@ export class Attempts implements AttemptControl {
   /** Full jitter (AWS style); a Retry-After within the cap is honoured, beyond it we fail over. */
   private retryDelay(f: UpstreamFailure): number | 'fail_over' {
     const r = this.route.retry!
-    if (f.retryAfter !== undefined) {
-      const ms = retryAfterMs(f.retryAfter)
-      if (ms !== undefined) return ms > r.retryAfterCapMs ? 'fail_over' : ms
-    }
-    const n = r.numRetries - this.retriesLeft
-    return Math.random() * Math.min(r.maxIntervalMs, r.baseIntervalMs * 2 ** n)
+    return retryDelayMs(r.numRetries - this.retriesLeft, f.retryAfter, r, Date.now())
   }
 
   private send(): void {
@@ -137,13 +133,6 @@ function pickOther(cluster: CompiledCluster, ctx: RequestContext, avoid: Compile
   for (let i = 0; i < 3 && e === avoid && cluster.endpoints.length > 1; i++) e = cluster.lb.pick(ctx.head)
   if (e === avoid && cluster.endpoints.length > 1) e = cluster.endpoints.find((x) => x !== avoid)!
   return e
-}
-
-export function retryAfterMs(v: string): number | undefined {
-  const s = Number(v)
-  if (Number.isFinite(s)) return Math.max(0, s * 1000)
-  const t = Date.parse(v)
-  return Number.isNaN(t) ? undefined : Math.max(0, t - Date.now())
 }
 
 function describe(f: UpstreamFailure): string {

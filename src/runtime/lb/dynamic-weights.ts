@@ -8,7 +8,7 @@
  * weight — an overloaded endpoint keeps a trickle of traffic, or header-reported load could
  * never show it has recovered.
  */
-import { request as undiciRequest } from 'undici'
+import { request as undiciRequest, type Dispatcher } from 'undici'
 import type { CompiledEndpoint, LoadBalancer } from '../types.js'
 
 export interface DynamicWeightsConfig {
@@ -149,6 +149,8 @@ export interface MetricsPollerOptions {
   readonly onLoad: (key: string, load: number, now: number) => void
   readonly onError?: (key: string, error: string) => void
   readonly request?: typeof undiciRequest
+  /** undici's global dispatcher when absent. */
+  readonly dispatcher?: Dispatcher
   readonly now?: () => number
 }
 
@@ -160,7 +162,7 @@ export function createMetricsPoller(targets: readonly MetricsTarget[], opts: Met
   let stopped = false
   const poll = async (t: MetricsTarget) => {
     try {
-      const res = await request(t.url, { signal: AbortSignal.timeout(opts.timeoutMs) })
+      const res = await request(t.url, { signal: AbortSignal.timeout(opts.timeoutMs), dispatcher: opts.dispatcher })
       const text = await res.body.text()
       if (res.statusCode !== 200) opts.onError?.(t.key, `status ${res.statusCode}`)
       else {

@@ -17,7 +17,7 @@
  *
  * `now` is epoch ms (Date.now()) because Retry-After may be an HTTP-date.
  */
-import { parseRetryAfter } from './retry-after.js'
+import { parseRetryAfter } from './retry.js'
 
 export interface OutlierDetectionConfig {
   /** 0 disables. */

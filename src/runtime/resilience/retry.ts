@@ -9,20 +9,12 @@
  * one budget, a private array otherwise — and are only touched with Atomics.
  */
 import type { UpstreamFailure } from '../types.js'
-import { parseRetryAfter } from './retry-after.js'
 
 export type RetryCondition = 'connect_failure' | 'reset' | 'timeout' | '5xx' | '429' | number
 
 export interface BackoffConfig {
   readonly baseIntervalMs: number
   readonly maxIntervalMs: number
-}
-
-export interface RetryBudgetConfig {
-  /** Retries allowed as a percentage of active requests (0–100). */
-  readonly budgetPercent: number
-  /** Retries always allowed concurrently, whatever the percentage gives. */
-  readonly minRetryConcurrency: number
 }
 
 /** `retry_on` list → predicate over an upstream failure, built once per policy. */
@@ -41,6 +33,23 @@ export function compileRetryOn(list: readonly RetryCondition[]): (f: UpstreamFai
     const s = f.status ?? 0
     return codes.has(s) || (any5xx && s >= 500 && s <= 599)
   }
+}
+
+/**
+ * `Retry-After` (RFC 9110 §10.2.3), delay-seconds or an HTTP-date, as milliseconds to wait from
+ * `now` (epoch ms, i.e. Date.now()-based, because an HTTP-date is wall clock); undefined when
+ * absent or unreadable. A date in the past gives 0. The outlier detector's 429 cooldown uses it too.
+ */
+export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
+  if (value === undefined) return undefined
+  const v = value.trim()
+  if (v === '') return undefined
+  // delay-seconds is 1*DIGIT; some upstreams send fractions ("0.5"), which are worth honouring.
+  if (/^[0-9]+(\.[0-9]+)?$/.test(v)) return Math.round(Number(v) * 1000)
+  // Date.parse is lenient ("-1" is a date to it); an HTTP-date always names its weekday and month.
+  if (!/[a-z]/i.test(v)) return undefined
+  const at = Date.parse(v)
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now)
 }
 
 /**
@@ -67,52 +76,4 @@ export function retryDelayMs(
   const ms = parseRetryAfter(retryAfter, now)
   if (ms !== undefined) return ms > config.retryAfterCapMs ? 'fail_over' : ms
   return backoffMs(retry, config, random)
-}
-
-/** Cells a RetryBudget occupies: active requests, active retries. */
-export const CELLS_PER_RETRY_BUDGET = 2
-
-export class RetryBudget {
-  constructor(
-    private readonly cells: Int32Array,
-    private readonly at: number,
-    private readonly config: RetryBudgetConfig,
-  ) {}
-
-  /** A budget private to this thread, for tests and when the shared table is full. */
-  static local(config: RetryBudgetConfig): RetryBudget {
-    return new RetryBudget(new Int32Array(CELLS_PER_RETRY_BUDGET), 0, config)
-  }
-
-  get activeRequests(): number {
-    return Atomics.load(this.cells, this.at)
-  }
-  get activeRetries(): number {
-    return Atomics.load(this.cells, this.at + 1)
-  }
-
-  /** The cluster's request count: call when a request starts using the cluster… */
-  requestStarted(): void {
-    Atomics.add(this.cells, this.at, 1)
-  }
-  /** …and when it is done with it. */
-  requestFinished(): void {
-    Atomics.sub(this.cells, this.at, 1)
-  }
-
-  /** Takes a retry slot if the budget allows one; pair a true answer with release(). */
-  tryAcquire(): boolean {
-    const limit = Math.max(this.config.minRetryConcurrency, Math.floor((this.activeRequests * this.config.budgetPercent) / 100))
-    // Compare-and-swap so two threads cannot both take the last slot.
-    for (;;) {
-      const current = Atomics.load(this.cells, this.at + 1)
-      if (current >= limit) return false
-      if (Atomics.compareExchange(this.cells, this.at + 1, current, current + 1) === current) return true
-    }
-  }
-
-  /** Gives back a slot taken by tryAcquire() once the retry attempt is over. */
-  release(): void {
-    Atomics.sub(this.cells, this.at + 1, 1)
-  }
 }

@@ -1,9 +1,9 @@
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { createServer, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { ServerResponse } from 'node:http'
 import { createDynamicWeighted, createMetricsPoller, DynamicWeights, parsePrometheusGauge, type DynamicWeightsConfig } from '../../../src/runtime/lb/dynamic-weights.js'
 import { counts, endpoints, picks } from './endpoints.js'
+import { agent, serve as serveOrigin, waitFor } from '../resilience/local-server.js'
 
 /** Trimmed from a real vLLM 0.6 /metrics page: one model plus a LoRA adapter. */
 const VLLM_METRICS = `# HELP vllm:cache_config_info Information of the LLMEngine CacheConfig
@@ -182,21 +182,7 @@ test('a balancer over endpoints that all have weight 0 still answers', () => {
 // ---- metrics polling against real servers ----
 
 async function serve(t: TestContext, reply: (res: ServerResponse) => void): Promise<string> {
-  const server = createServer((_req, res) => reply(res))
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.after(() => {
-    server.closeAllConnections()
-    server.close()
-  })
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`
-}
-
-async function waitFor(cond: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await new Promise((r) => setTimeout(r, 5))
-  }
+  return (await serveOrigin(t, (_req, res) => reply(res))) + '/metrics'
 }
 
 test('the poller reads the gauge from every endpoint, repeatedly', async (t) => {
@@ -204,7 +190,7 @@ test('the poller reads the gauge from every endpoint, repeatedly', async (t) => 
   const b = await serve(t, (res) => res.end('vllm:num_requests_waiting{model_name="m"} 1\n'))
   const seen: Record<string, number[]> = {}
   const poller = createMetricsPoller([{ key: 'a', url: a }, { key: 'b', url: b }], {
-    metric: 'vllm:num_requests_waiting', intervalMs: 20, timeoutMs: 500,
+    metric: 'vllm:num_requests_waiting', intervalMs: 20, timeoutMs: 500, dispatcher: agent(t),
     onLoad: (key, load) => (seen[key] ??= []).push(load),
   })
   t.after(() => poller.stop())
@@ -217,7 +203,7 @@ test('the poller reports failed scrapes and missing metrics as errors', async (t
   const empty = await serve(t, (res) => res.end('# nothing here\n'))
   const errors = new Map<string, string>()
   const poller = createMetricsPoller([{ key: 'broken', url: broken }, { key: 'empty', url: empty }], {
-    metric: 'vllm:num_requests_waiting', intervalMs: 20, timeoutMs: 500,
+    metric: 'vllm:num_requests_waiting', intervalMs: 20, timeoutMs: 500, dispatcher: agent(t),
     onLoad: () => assert.fail('no load expected'),
     onError: (key, e) => errors.set(key, e),
   })
@@ -229,7 +215,7 @@ test('the poller reports failed scrapes and missing metrics as errors', async (t
 test('the poller stops polling when stopped', async (t) => {
   let scrapes = 0
   const a = await serve(t, (res) => { scrapes++; res.end(VLLM_METRICS) })
-  const poller = createMetricsPoller([{ key: 'a', url: a }], { metric: 'vllm:num_requests_waiting', intervalMs: 10, timeoutMs: 500, onLoad: () => {} })
+  const poller = createMetricsPoller([{ key: 'a', url: a }], { metric: 'vllm:num_requests_waiting', intervalMs: 10, timeoutMs: 500, dispatcher: agent(t), onLoad: () => {} })
   await waitFor(() => scrapes >= 2)
   poller.stop()
   const atStop = scrapes
@@ -243,7 +229,7 @@ test('polled load turns into weights', async (t) => {
   const eps = endpoints('busy', 'idle')
   const d = new DynamicWeights(eps, { intervalMs: 0, smoothing: 1, minWeightFraction: 0.01 })
   const poller = createMetricsPoller([{ key: key('busy'), url: busy }, { key: key('idle'), url: idle }], {
-    metric: 'vllm:num_requests_waiting', intervalMs: 20, timeoutMs: 500,
+    metric: 'vllm:num_requests_waiting', intervalMs: 20, timeoutMs: 500, dispatcher: agent(t),
     onLoad: (k, load, now) => d.observeLoad(k, load, now),
   })
   t.after(() => poller.stop())

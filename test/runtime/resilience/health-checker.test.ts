@@ -4,14 +4,13 @@
  */
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { compileStatusMatcher, createHealthChecker, type HealthCheckConfig } from '../../../src/runtime/resilience/health-checker.js'
+import { agent, serve, waitFor } from './local-server.js'
+import { compileStatusMatcher, createHealthChecker, type HealthCheckConfig, type HealthTarget } from '../../../src/runtime/resilience/health-checker.js'
 
 const config: HealthCheckConfig = {
   intervalMs: 20,
   jitterMs: 50,
-  timeoutMs: 100,
+  timeoutMs: 1000,
   healthyThreshold: 2,
   unhealthyThreshold: 2,
   method: 'GET',
@@ -20,24 +19,7 @@ const config: HealthCheckConfig = {
   headers: {},
 }
 
-async function serve(t: TestContext, handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
-  const server = createServer(handler)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.after(() => {
-    server.closeAllConnections()
-    server.close()
-  })
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-}
-
-async function waitFor(cond: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await new Promise((r) => setTimeout(r, 5))
-  }
-}
-
+/** Every target gets this test's own connection pool (see agent()). */
 function checker(t: TestContext, overrides: Partial<HealthCheckConfig> = {}) {
   const changes: string[] = []
   const hc = createHealthChecker({ ...config, ...overrides }, {
@@ -45,13 +27,16 @@ function checker(t: TestContext, overrides: Partial<HealthCheckConfig> = {}) {
     onChange: (key, from, to, err) => changes.push(`${key}:${from}>${to}${err ? ` (${err})` : ''}`),
   })
   t.after(() => hc.stop())
-  return { hc, changes }
+  const dispatcher = agent(t)
+  const start = (targets: HealthTarget[]) => hc.start(targets.map((x) => ({ dispatcher, ...x })))
+  const update = (targets: HealthTarget[]) => hc.update(targets.map((x) => ({ dispatcher, ...x })))
+  return { hc, changes, start, update }
 }
 
 test('an endpoint answering 200 becomes healthy on its first check', async (t) => {
   const origin = await serve(t, (_req, res) => res.end('ok'))
-  const { hc, changes } = checker(t)
-  hc.start([{ key: 'c|a', origin }])
+  const { hc, changes, start } = checker(t)
+  start([{ key: 'c|a', origin }])
   await waitFor(() => hc.status('c|a') !== 'unknown')
   assert.deepStrictEqual({ status: hc.status('c|a'), changes }, { status: 'healthy', changes: ['c|a:unknown>healthy'] })
 })
@@ -61,16 +46,16 @@ test('an endpoint answering 500 becomes unhealthy with the status as its last er
     res.statusCode = 500
     res.end()
   })
-  const { hc } = checker(t)
-  hc.start([{ key: 'c|a', origin }])
+  const { hc, start } = checker(t)
+  start([{ key: 'c|a', origin }])
   await waitFor(() => hc.status('c|a') !== 'unknown')
   assert.deepStrictEqual({ status: hc.snapshot()['c|a'].status, lastError: hc.snapshot()['c|a'].lastError }, { status: 'unhealthy', lastError: 'unexpected status 500' })
 })
 
 test('an endpoint that never answers fails by timeout', async (t) => {
   const origin = await serve(t, () => {})
-  const { hc } = checker(t, { timeoutMs: 50 })
-  hc.start([{ key: 'c|a', origin }])
+  const { hc, start } = checker(t, { timeoutMs: 50 })
+  start([{ key: 'c|a', origin }])
   await waitFor(() => hc.status('c|a') !== 'unknown')
   assert.deepStrictEqual({ status: hc.status('c|a'), lastError: hc.snapshot()['c|a'].lastError }, { status: 'unhealthy', lastError: 'timed out after 50ms' })
 })
@@ -78,8 +63,8 @@ test('an endpoint that never answers fails by timeout', async (t) => {
 test('a refused connection makes the endpoint unhealthy', async (t) => {
   const origin = await serve(t, () => {})
   const dead = origin.replace(/:\d+$/, ':1')
-  const { hc } = checker(t)
-  hc.start([{ key: 'c|dead', origin: dead }])
+  const { hc, start } = checker(t)
+  start([{ key: 'c|dead', origin: dead }])
   await waitFor(() => hc.status('c|dead') !== 'unknown')
   assert.equal(hc.status('c|dead'), 'unhealthy')
 })
@@ -94,8 +79,8 @@ test('a flipping endpoint goes unhealthy and back after the thresholds', async (
     res.statusCode = failing ? 503 : 200
     res.end()
   })
-  const { hc, changes } = checker(t)
-  hc.start([{ key: 'c|a', origin }])
+  const { hc, changes, start } = checker(t)
+  start([{ key: 'c|a', origin }])
   await waitFor(() => hc.status('c|a') === 'healthy')
   failing = true
   await waitFor(() => hc.status('c|a') === 'unhealthy')
@@ -116,8 +101,8 @@ test('checks use the configured method and path with config headers and endpoint
     res.statusCode = 204
     res.end()
   })
-  const { hc } = checker(t, { method: 'HEAD', path: '/v1/models?check=1', expectedStatuses: [204], headers: { 'x-probe': 'switchyard' } })
-  hc.start([{ key: 'c|a', origin, headers: { authorization: 'Bearer k' } }])
+  const { hc, start } = checker(t, { method: 'HEAD', path: '/v1/models?check=1', expectedStatuses: [204], headers: { 'x-probe': 'switchyard' } })
+  start([{ key: 'c|a', origin, headers: { authorization: 'Bearer k' } }])
   await waitFor(() => hc.status('c|a') !== 'unknown')
   assert.deepStrictEqual({ status: hc.status('c|a'), first: seen[0] }, {
     status: 'healthy',
@@ -129,10 +114,10 @@ test('update stops checking removed endpoints and forgets them', async (t) => {
   let hitsA = 0
   const a = await serve(t, (_req, res) => { hitsA++; res.end() })
   const b = await serve(t, (_req, res) => res.end())
-  const { hc } = checker(t)
-  hc.start([{ key: 'c|a', origin: a }])
+  const { hc, start, update } = checker(t)
+  start([{ key: 'c|a', origin: a }])
   await waitFor(() => hc.status('c|a') === 'healthy')
-  hc.update([{ key: 'c|b', origin: b }])
+  update([{ key: 'c|b', origin: b }])
   const hitsAtUpdate = hitsA
   await waitFor(() => hc.status('c|b') === 'healthy')
   await new Promise((r) => setTimeout(r, 60))
@@ -143,18 +128,18 @@ test('update stops checking removed endpoints and forgets them', async (t) => {
 
 test('update keeps the status of endpoints still in use', async (t) => {
   const a = await serve(t, (_req, res) => res.end())
-  const { hc, changes } = checker(t)
-  hc.start([{ key: 'c|a', origin: a }])
+  const { hc, changes, start, update } = checker(t)
+  start([{ key: 'c|a', origin: a }])
   await waitFor(() => hc.status('c|a') === 'healthy')
-  hc.update([{ key: 'c|a', origin: a }])
+  update([{ key: 'c|a', origin: a }])
   assert.deepStrictEqual({ status: hc.status('c|a'), changes }, { status: 'healthy', changes: ['c|a:unknown>healthy'] })
 })
 
 test('stop ends all checks', async (t) => {
   let hits = 0
   const a = await serve(t, (_req, res) => { hits++; res.end() })
-  const { hc } = checker(t)
-  hc.start([{ key: 'c|a', origin: a }])
+  const { hc, start } = checker(t)
+  start([{ key: 'c|a', origin: a }])
   await waitFor(() => hits >= 1)
   hc.stop()
   const atStop = hits

@@ -1,8 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { Worker } from 'node:worker_threads'
-import { backoffMs, compileRetryOn, CELLS_PER_RETRY_BUDGET, retryDelayMs, RetryBudget } from '../../../src/runtime/resilience/retry.js'
-import { parseRetryAfter } from '../../../src/runtime/resilience/retry-after.js'
+import { backoffMs, compileRetryOn, parseRetryAfter, retryDelayMs } from '../../../src/runtime/resilience/retry.js'
 import type { UpstreamFailure } from '../../../src/runtime/types.js'
 
 const failures: Record<string, UpstreamFailure> = {
@@ -92,61 +90,4 @@ test('the retry delay is fail_over when Retry-After exceeds the cap', () => {
 
 test('the retry delay falls back to backoff without a readable Retry-After', () => {
   assert.deepStrictEqual([retryDelayMs(1, undefined, policy, T0, () => 0.5), retryDelayMs(1, 'later', policy, T0, () => 0.5)], [25, 25])
-})
-
-// ---- budget ----
-
-test('the budget always allows the minimum retry concurrency', () => {
-  const b = RetryBudget.local({ budgetPercent: 20, minRetryConcurrency: 2 })
-  assert.deepStrictEqual([b.tryAcquire(), b.tryAcquire(), b.tryAcquire()], [true, true, false])
-})
-
-test('the budget allows a percentage of active requests as retries', () => {
-  const b = RetryBudget.local({ budgetPercent: 20, minRetryConcurrency: 0 })
-  for (let i = 0; i < 25; i++) b.requestStarted()
-  const granted = Array.from({ length: 7 }, () => b.tryAcquire()).filter(Boolean).length
-  assert.deepStrictEqual({ granted, activeRetries: b.activeRetries }, { granted: 5, activeRetries: 5 })
-})
-
-test('releasing a retry frees its slot', () => {
-  const b = RetryBudget.local({ budgetPercent: 0, minRetryConcurrency: 1 })
-  const first = b.tryAcquire()
-  const blocked = b.tryAcquire()
-  b.release()
-  assert.deepStrictEqual([first, blocked, b.tryAcquire()], [true, false, true])
-})
-
-test('finished requests shrink the budget', () => {
-  const b = RetryBudget.local({ budgetPercent: 50, minRetryConcurrency: 0 })
-  for (let i = 0; i < 4; i++) b.requestStarted()
-  for (let i = 0; i < 2; i++) b.requestFinished()
-  assert.deepStrictEqual([b.activeRequests, b.tryAcquire(), b.tryAcquire()], [2, true, false])
-})
-
-test('two budgets over the same cells share their counters', () => {
-  const cells = new Int32Array(new SharedArrayBuffer(4 * CELLS_PER_RETRY_BUDGET * 2))
-  const config = { budgetPercent: 0, minRetryConcurrency: 1 }
-  const worker1 = new RetryBudget(cells, CELLS_PER_RETRY_BUDGET, config)
-  const worker2 = new RetryBudget(cells, CELLS_PER_RETRY_BUDGET, config)
-  assert.deepStrictEqual([worker1.tryAcquire(), worker2.tryAcquire(), Array.from(cells)], [true, false, [0, 0, 0, 1]])
-})
-
-test('worker threads contending for the last retry slots never overshoot the budget', async () => {
-  const buffer = new SharedArrayBuffer(4 * CELLS_PER_RETRY_BUDGET)
-  const limit = 50
-  const url = new URL('../../../src/runtime/resilience/retry.js', import.meta.url).href
-  const source = `
-    const { workerData, parentPort } = require('node:worker_threads')
-    import(workerData.url).then(({ RetryBudget }) => {
-      const b = new RetryBudget(new Int32Array(workerData.buffer), 0, { budgetPercent: 0, minRetryConcurrency: workerData.limit })
-      let got = 0
-      for (let i = 0; i < 10000; i++) if (b.tryAcquire()) got++
-      parentPort.postMessage(got)
-    })`
-  const granted = await Promise.all([0, 1, 2, 3].map(() => new Promise<number>((resolve, reject) => {
-    const w = new Worker(source, { eval: true, workerData: { buffer, limit, url } })
-    w.once('message', resolve)
-    w.once('error', reject)
-  })))
-  assert.deepStrictEqual({ total: granted.reduce((a, b) => a + b, 0), cell: new Int32Array(buffer)[1] }, { total: limit, cell: limit })
 })

@@ -44,10 +44,6 @@ test('an empty health_check block gets every default', () => {
   })
 })
 
-test('an empty retry_budget block gets every default', () => {
-  assert.deepStrictEqual(withDefaults('retry_budget'), { budget_percent: 20, min_retry_concurrency: 3 })
-})
-
 test('an empty ring_hash block gets every default and no key', () => {
   assert.deepStrictEqual(withDefaults('ring_hash'), { min_ring_size: 1024, max_ring_size: 262144 })
 })
@@ -79,7 +75,6 @@ test('out-of-range values are rejected', () => {
     ['health_check', { expected_statuses: ['2xx'] }],
     ['health_check', { expected_statuses: [] }],
     ['health_check', { path: 'health' }],
-    ['retry_budget', { budget_percent: -1 }],
     ['ring_hash', { hash_on: {} }],
     ['dynamic_weights', { header: 'x-q', smoothing: 0 }],
   ]

@@ -17,7 +17,7 @@ export interface RowResult {
   latency?: OpenLoopResult
   ttft?: TtftResult
   peakRssMb?: number
-  /** Max over this row's measurement windows of CPU cores used by processes that are not ours. */
+  /** Max over this row's measurement windows of cores used by processes that are not ours, plus steal. */
   noiseCores?: number
 }
 
@@ -112,8 +112,8 @@ const METHOD = `How each column is measured (all rows hit the same mocks in the 
 - **CPU µs/req, cores**: utime+stime of the proxy's process tree over the JSON run (/proc/<pid>/stat).
 - **peak RSS**: VmHWM of the proxy's process tree at the end of the run.
 - **×bare** compares with the better of (c) and (c2) for that metric: the ceiling of the uWS + undici stack.
-- **noise cores**: CPU used by processes outside the bench during the row's windows (another build, a test
-  run); above 0.2 (⚠) that row's numbers are suspect. Throughput and latency are the median of interleaved
+- **noise cores**: CPU used by processes outside the bench (another build, a test run) plus hypervisor steal,
+  worst window of the row; above 0.2 (⚠) that row's numbers are suspect. Throughput and latency are the median of interleaved
   rounds, so one disturbed round does not decide; Node rows are warmed until 1 s windows agree within 10%.`
 
 const NOTES_MARKER = '<!-- notes: everything below this line is kept across runs -->'

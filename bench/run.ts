@@ -54,8 +54,10 @@ async function bench(dir: string, started: number): Promise<void> {
   const rows = await startRows(dir, log)
   const active = rows.filter((r) => !r.result.skipped)
   if (active.length === 0) throw new Error('no row left to measure')
-  const noted = (row: Row, stop: () => { otherCores: number }) => {
-    row.result.noiseCores = Math.max(row.result.noiseCores ?? 0, stop().otherCores)
+  // Noise = CPU we did not get: other processes plus what the hypervisor stole.
+  const noted = (row: Row, stop: () => { otherCores: number, stealCores: number }) => {
+    const { otherCores, stealCores } = stop()
+    row.result.noiseCores = Math.max(row.result.noiseCores ?? 0, otherCores + stealCores)
   }
   const quiet = () => waitQuiet(process.pid, (cores) => log(`other processes use ${cores.toFixed(2)} cores; waiting for a quiet box`))
 

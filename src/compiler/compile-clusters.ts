@@ -1,7 +1,9 @@
 /** Clusters: endpoints bound to pooled connections and stats from the stores, plus an LB and a provider. */
 import type { ClusterIR } from './ir.js'
 import type { CompiledCluster, CompiledEndpoint, ProviderAdapter, Stores } from '../runtime/types.js'
-import { createLoadBalancer } from '../runtime/lb/index.js'
+import { createClusterLoadBalancer } from '../runtime/lb/index.js'
+import { LatencyState } from '../runtime/lb/least-latency.js'
+import { createEndpointGuard } from '../runtime/endpoint-guard.js'
 import { createMockProvider } from '../runtime/providers/mock.js'
 import { createHttpProvider } from '../runtime/providers/http-upstream.js'
 import { credentialHeaders } from '../runtime/providers/targets.js'
@@ -34,5 +36,7 @@ export function compileCluster(c: ClusterIR, stores: Stores, poolKeys: string[])
     }
   })
   const provider: ProviderAdapter = c.provider === 'mock' ? createMockProvider(c) : createHttpProvider(c)
-  return { name: c.name, ir: c, endpoints, lb: createLoadBalancer(c.lb, c.name, endpoints, stores), provider, timeoutMs: c.timeoutMs, firstTokenTimeoutMs: c.firstTokenTimeoutMs, idleTimeoutMs: c.idleTimeoutMs, modelMap: c.modelMap, stats: clusterStats }
+  const latency = c.lb === 'least_latency' ? stores.lbState(`latency|${c.name}|${JSON.stringify(c.leastLatency)}`, () => new LatencyState(c.leastLatency)) : undefined
+  const guard = createEndpointGuard(c, endpoints, stores, latency)
+  return { name: c.name, ir: c, endpoints, lb: createClusterLoadBalancer(c, endpoints, stores, latency), guard, provider, timeoutMs: c.timeoutMs, firstTokenTimeoutMs: c.firstTokenTimeoutMs, idleTimeoutMs: c.idleTimeoutMs, modelMap: c.modelMap, stats: clusterStats }
 }

@@ -4,7 +4,7 @@
  * Snapshot by buildSnapshot() in every worker.
  */
 export type Protocol = 'openai' | 'anthropic'
-export type LbPolicy = 'round_robin' | 'weighted' | 'random' | 'least_request'
+export type LbPolicy = 'round_robin' | 'weighted' | 'random' | 'least_request' | 'ring_hash' | 'least_latency'
 export type ProviderName =
   | 'openai' | 'azure_openai' | 'anthropic' | 'gemini' | 'bedrock'
   | 'vllm' | 'ollama' | 'deepseek' | 'qwen' | 'moonshot' | 'mistral' | 'groq' | 'openrouter'
@@ -108,6 +108,11 @@ export interface ClusterIR {
   /** 0 = off. */
   readonly idleTimeoutMs: number
   readonly connectTimeoutMs: number
+  readonly ringHash: { readonly hashHeader?: string; readonly minRingSize: number; readonly maxRingSize: number }
+  readonly leastLatency: { readonly decayMs: number; readonly defaultLatencyMs: number }
+  readonly breaker?: import('../runtime/resilience/circuit-breaker.js').CircuitBreakerConfig
+  readonly outlier?: import('../runtime/resilience/outlier-detector.js').OutlierDetectionConfig
+  readonly healthCheck?: import('../runtime/resilience/health-checker.js').HealthCheckConfig
   readonly limits: {
     readonly maxRequests: number
     readonly maxPendingRequests: number

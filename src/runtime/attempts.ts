@@ -7,6 +7,7 @@
 import type { AttemptControl, CompiledCluster, CompiledEndpoint, CompiledRoute, RequestContext, UpstreamFailure } from './types.js'
 import { log } from './log.js'
 import { retryDelayMs } from './resilience/retry.js'
+import { pickEndpoint } from './pick.js'
 
 export interface Candidate {
   readonly cluster: CompiledCluster
@@ -116,7 +117,7 @@ export class Attempts implements AttemptControl {
     const ctx = this.ctx
     if (ctx.finished || ctx.downstream.aborted) return
     const c = this.candidates[this.index]
-    const endpoint = pickOther(c.cluster, ctx, this.lastEndpoint)
+    const endpoint = pickEndpoint(c.cluster, ctx.head, this.lastEndpoint)
     this.lastEndpoint = endpoint
     this.attempts++
     ctx.cluster = c.cluster
@@ -127,13 +128,6 @@ export class Attempts implements AttemptControl {
   }
 }
 
-/** Prefer an endpoint other than the one that just failed, when the cluster has one. */
-function pickOther(cluster: CompiledCluster, ctx: RequestContext, avoid: CompiledEndpoint | undefined): CompiledEndpoint {
-  let e = cluster.lb.pick(ctx.head)
-  for (let i = 0; i < 3 && e === avoid && cluster.endpoints.length > 1; i++) e = cluster.lb.pick(ctx.head)
-  if (e === avoid && cluster.endpoints.length > 1) e = cluster.endpoints.find((x) => x !== avoid)!
-  return e
-}
 
 function describe(f: UpstreamFailure): string {
   return f.kind === 'status' ? `status ${f.status}${f.contextLength ? ' (context length)' : ''}` : f.kind

@@ -9,6 +9,7 @@ import { complete, sendError, sendReply } from './respond.js'
 import { protocolOf } from './providers/caller.js'
 import { Attempts, type Candidate } from './attempts.js'
 import { RETRY_COST } from './shared-state.js'
+import { pickEndpoint } from './pick.js'
 import type { CompiledCluster, CompiledEndpoint } from './types.js'
 
 let nextId = 0
@@ -126,7 +127,7 @@ function act(ctx: RequestContext): void {
     return attempts.start()
   }
   const cluster = ctx.cluster!
-  const endpoint = cluster.lb.pick(ctx.head)
+  const endpoint = pickEndpoint(cluster, ctx.head)
   ctx.endpoint = endpoint
   forwardTo(ctx, cluster, endpoint, route.timeoutMs ?? cluster.timeoutMs, undefined)
 }

@@ -6,7 +6,7 @@
  * `<cluster>|<url>`) and ships the key → slot table with every snapshot, so all workers agree.
  * Cross-host state belongs in Redis, not here.
  */
-export const CELLS_PER_ENDPOINT = 4 // inflight, requests, failures, (spare)
+export const CELLS_PER_ENDPOINT = 4 // inflight, requests, failures, health
 /** Cluster slots use the same cell width: inflight, active retries, overflows, retry-budget balance. */
 const CELLS_PER_SLOT = CELLS_PER_ENDPOINT
 
@@ -84,6 +84,13 @@ export class EndpointStats {
   finish(): void {
     Atomics.sub(this.cells, this.at, 1)
     this.cluster?.finish()
+  }
+  /** Active health-check result, written by the main thread: 0 unknown, 1 healthy, 2 unhealthy. */
+  get health(): number {
+    return Atomics.load(this.cells, this.at + 3)
+  }
+  set health(v: number) {
+    Atomics.store(this.cells, this.at + 3, v)
   }
   fail(): void {
     Atomics.add(this.cells, this.at + 2, 1)

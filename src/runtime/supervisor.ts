@@ -11,7 +11,8 @@ import type { ConfigSource } from './sources/source.js'
 import type { FromWorker, ToWorker } from './worker.js'
 import { startAdmin, type AdminHandle } from './admin/server.js'
 import { uwsBuild } from './uws.js'
-import { SharedStateTable } from './shared-state.js'
+import { CELLS_PER_ENDPOINT, ClusterStats, EndpointStats, SharedStateTable } from './shared-state.js'
+import { HealthChecks } from './health-checks.js'
 import { log } from './log.js'
 
 export interface WorkerStatus {
@@ -28,6 +29,8 @@ export interface GatewayStatus {
   lastReload: { at: string; ok: boolean; version?: string; errors?: string[] } | undefined
   workers: WorkerStatus[]
   shuttingDown: boolean
+  /** Per-cluster, per-endpoint state for the admin API. */
+  clusters?: () => Promise<Record<string, unknown>>
   source: ConfigSource
 }
 
@@ -67,7 +70,55 @@ export async function runGateway(opts: RunOptions): Promise<{ stop: () => Promis
     return slots
   }
   let currentSlots = slotsFor(first.ir)
+  const health = new HealthChecks(shared.buffer)
+  health.apply(first.ir, currentSlots)
   const workers = new Map<number, { worker: Worker; status: WorkerStatus }>()
+  const clusterReplies = new Map<number, (worker: number, data: Record<string, unknown>) => void>()
+  let queryId = 0
+  /** /clusters: shared counters and health from here, eligibility (outliers, breakers) from each worker. */
+  status.clusters = async () => {
+    const id = ++queryId
+    const perWorker: Record<string, Record<string, unknown>> = {}
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(done, 1000)
+      let left = workers.size
+      function done() {
+        clearTimeout(t)
+        clusterReplies.delete(id)
+        resolve()
+      }
+      clusterReplies.set(id, (w, data) => {
+        perWorker[`worker-${w}`] = data
+        if (--left === 0) done()
+      })
+      for (const w of workers.values()) w.worker.postMessage({ type: 'clusters', id } satisfies ToWorker)
+      if (left === 0) done()
+    })
+    const cells = new Int32Array(shared.buffer)
+    const checks = health.snapshot()
+    const out: Record<string, unknown> = {}
+    for (const c of status.ir.clusters) {
+      const slot = currentSlots[`cluster:${c.name}`]
+      const cs = slot === undefined ? undefined : new ClusterStats(cells, slot * CELLS_PER_ENDPOINT)
+      out[c.name] = {
+        provider: c.provider,
+        lb: c.lb,
+        ...(cs && { inflight: cs.inflight, active_retries: cs.retries, overflows: cs.overflows }),
+        endpoints: c.endpoints.map((e) => {
+          const key = `${c.name}|${e.url}`
+          const s = currentSlots[key] === undefined ? undefined : new EndpointStats(cells, currentSlots[key] * CELLS_PER_ENDPOINT)
+          return {
+            url: e.url,
+            weight: e.weight,
+            ...(s && { inflight: s.inflight, requests: s.requests, failures: s.failures }),
+            ...(checks[c.name]?.[key] && { health: checks[c.name][key] }),
+            workers: Object.fromEntries(Object.entries(perWorker).map(([w, d]) => [w, (d[c.name] as Record<string, unknown> | undefined)?.[e.url] ?? { eligible: true, reasons: [] }])),
+          }
+        }),
+      }
+    }
+    return out
+  }
   const waiters = new Set<() => void>()
   const notify = () => { for (const w of [...waiters]) w() }
   const waitFor = (cond: () => boolean, ms: number) =>
@@ -90,6 +141,7 @@ export async function runGateway(opts: RunOptions): Promise<{ stop: () => Promis
         ws.error = m.failed.length ? m.failed.map((f) => f.error).join('; ') : undefined
         for (const f of m.failed) log('error', 'listener failed', { worker: m.worker, port: f.port, error: f.error })
       } else if (m.type === 'apply-failed') ws.error = m.error
+      else if (m.type === 'clusters') clusterReplies.get(m.id)?.(m.worker, m.data)
       else if (m.type === 'drained') (ws as WorkerStatus & { drained?: boolean }).drained = true
       notify()
     })
@@ -144,6 +196,7 @@ export async function runGateway(opts: RunOptions): Promise<{ stop: () => Promis
         status.loadedAt = at
         status.lastReload = { at, ok: true, version: r.ir.version }
         currentSlots = slotsFor(r.ir)
+        health.apply(r.ir, currentSlots)
         for (const w of workers.values()) w.worker.postMessage({ type: 'snapshot', ir: r.ir, slots: currentSlots } satisfies ToWorker)
         await waitFor(allOn(r.ir.version), 5000)
         log('info', 'config applied', { version: r.ir.version })
@@ -164,6 +217,7 @@ export async function runGateway(opts: RunOptions): Promise<{ stop: () => Promis
   const stop = () =>
     (stopping ??= (async () => {
       status.shuttingDown = true
+      health.stop()
       log('info', 'draining', { timeout_ms: status.ir.drainTimeoutMs })
       await opts.source.close().catch(() => {})
       for (const w of workers.values()) w.worker.postMessage({ type: 'drain' } satisfies ToWorker)

@@ -217,6 +217,8 @@ export interface CompiledCluster {
   readonly idleTimeoutMs: number
   readonly modelMap: Readonly<Record<string, string>>
   readonly stats: ClusterStats
+  /** Undefined when the cluster has no health check, outlier detection, breaker or latency LB. */
+  readonly guard: import('./endpoint-guard.js').EndpointGuard | undefined
 }
 
 export interface Snapshot {

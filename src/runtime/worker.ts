@@ -16,13 +16,14 @@ export interface WorkerData {
   readonly shared: SharedArrayBuffer
 }
 
-export type ToWorker = { type: 'snapshot'; ir: SnapshotIR; slots: Record<string, number> } | { type: 'drain' } | { type: 'destroy' } | { type: 'stats' }
+export type ToWorker = { type: 'snapshot'; ir: SnapshotIR; slots: Record<string, number> } | { type: 'drain' } | { type: 'destroy' } | { type: 'stats' } | { type: 'clusters'; id: number }
 export type FromWorker =
   | { type: 'started'; worker: number; uws: 'native' | 'fallback' }
   | { type: 'applied'; worker: number; version: string; ports: number[]; failed: { port: number; error: string }[] }
   | { type: 'apply-failed'; worker: number; version: string; error: string }
   | { type: 'stats'; worker: number; inflight: number; draining: number; pools: number }
   | { type: 'drained'; worker: number }
+  | { type: 'clusters'; worker: number; id: number; data: Record<string, unknown> }
 
 const port = parentPort!
 const stores = createStores({ buffer: (workerData as WorkerData).shared, slots: {} })
@@ -46,6 +47,12 @@ port.on('message', (m: ToWorker) => {
         log('error', 'snapshot build failed', { version: m.ir.version, error: (e as Error).message })
         send({ type: 'apply-failed', worker: threadId, version: m.ir.version, error: (e as Error).message })
       }
+      return
+    }
+    case 'clusters': {
+      const data: Record<string, unknown> = {}
+      for (const [name, c] of gateway.current?.clusters ?? []) if (c.guard) data[name] = c.guard.describe()
+      send({ type: 'clusters', worker: threadId, id: m.id, data })
       return
     }
     case 'stats':

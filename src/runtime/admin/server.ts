@@ -52,7 +52,16 @@ export function startAdmin(address: string, port: number, status: GatewayStatus)
       rss_bytes: process.memoryUsage.rss(),
     }),
   )
-  app.any('/*', (res) => json(res, 404, { error: 'not found', endpoints: ['/healthz', '/ready', '/config', '/runtime'] }))
+  app.get('/clusters', (res) => {
+    let aborted = false
+    res.onAborted(() => (aborted = true))
+    const query = status.clusters ? status.clusters() : Promise.resolve({})
+    query.then(
+      (body) => { if (!aborted) json(res, 200, body) },
+      (e) => { if (!aborted) json(res, 500, { error: String(e) }) },
+    )
+  })
+  app.any('/*', (res) => json(res, 404, { error: 'not found', endpoints: ['/healthz', '/ready', '/config', '/runtime', '/clusters'] }))
   const held: { socket: import('uWebSockets.js').us_listen_socket | false } = { socket: false }
   app.listen(address, port, (s) => {
     held.socket = s

@@ -1,11 +1,23 @@
-import type { LbPolicy } from '../../compiler/ir.js'
+import type { ClusterIR } from '../../compiler/ir.js'
 import type { CompiledEndpoint, LoadBalancer, Stores } from '../types.js'
+import { createRingHash } from './ring-hash.js'
+import { createLeastLatency, type LatencyState } from './least-latency.js'
 import { createLeastRequest } from './least-request.js'
 import { createRandom } from './random.js'
 import { createRoundRobin } from './round-robin.js'
 import { createWeightedRoundRobin } from './weighted-round-robin.js'
 
-export function createLoadBalancer(policy: LbPolicy, cluster: string, endpoints: readonly CompiledEndpoint[], stores: Stores): LoadBalancer {
+/** The cluster's LB; `latency` is the shared estimate store for `least_latency`. */
+export function createClusterLoadBalancer(c: ClusterIR, endpoints: readonly CompiledEndpoint[], stores: Stores, latency: LatencyState | undefined): LoadBalancer {
+  if (c.lb === 'least_latency') return createLeastLatency(endpoints, latency!)
+  if (c.lb === 'ring_hash') {
+    const header = c.ringHash.hashHeader
+    return createRingHash(endpoints, c.ringHash, header ? { keyOf: (head) => head.headers[header] } : {})
+  }
+  return createLoadBalancer(c.lb, c.name, endpoints, stores)
+}
+
+export function createLoadBalancer(policy: 'round_robin' | 'weighted' | 'random' | 'least_request', cluster: string, endpoints: readonly CompiledEndpoint[], stores: Stores): LoadBalancer {
   // State is keyed by cluster, policy and endpoint set: unchanged clusters keep their rotation.
   const key = `${cluster}|${policy}|${endpoints.map((e) => `${e.url}*${e.weight}`).join(',')}`
   switch (policy) {

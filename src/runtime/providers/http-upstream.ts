@@ -20,6 +20,7 @@ import { createSseParser, type SseParser } from './sse/sse-parser.js'
 import { createEventStreamDecoder, type EventStreamDecoder } from './translate/aws-event-stream.js'
 import { createSigV4Signer, type Signer } from './sigv4.js'
 import { log } from '../log.js'
+import type { Outcome } from '../resilience/outlier-detector.js'
 
 /** Non-streamed bodies up to this size are sent in one write with a content-length. */
 const BUFFER_LIMIT = 8 * 1024 * 1024
@@ -127,6 +128,8 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
   /** Body bytes went to the client: from here on the answer cannot be retried or replaced. */
   private wrote = false
   private stalled = false
+  private observed = false
+  private readonly sentAt = performance.now()
   private mode: Mode = 'pass-raw'
   private parts: Buffer[] | undefined
   private timedOut = false
@@ -204,8 +207,20 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     if (this.ctx.downstream.aborted) controller.abort(new Error('client aborted'))
   }
 
+  /** Feeds the cluster's outlier detection, breakers and latency estimates, once per attempt. */
+  private observe(outcome: Outcome): void {
+    if (this.observed) return
+    this.observed = true
+    this.ctx.cluster?.guard?.record(this.endpoint, outcome)
+  }
+
   onResponseStart(controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     this.status = statusCode
+    if (!this.observed && this.ctx.cluster?.guard !== undefined) {
+      const latencyMs = performance.now() - this.sentAt
+      const ra = headers['retry-after']
+      this.observe(statusCode === 429 ? { kind: 'rate_limited', ...(typeof ra === 'string' && { retryAfter: ra }) } : statusCode >= 500 ? { kind: 'http5xx', latencyMs } : { kind: 'success', latencyMs })
+    }
     if (statusCode >= 400 && !this.replaying && this.ctx.attempt?.wantsStatus(statusCode)) {
       // Keep the answer back: the route may retry or fail over, and the client must see nothing yet.
       this.mode = 'hold'
@@ -392,6 +407,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     this.finish()
     if (wasEnded || this.ctx.finished) return
     this.endpoint.stats.fail()
+    if (!this.ctx.downstream.aborted) this.observe({ kind: 'gateway_error' })
     if (!this.wrote && !this.ctx.downstream.aborted && this.ctx.attempt?.takeOver({ kind: this.timedOut ? 'timeout' : failureKind(err) })) return
     const code = this.timedOut || (err as { code?: string }).code === 'UND_ERR_CONNECT_TIMEOUT' ? 'SY_UPSTREAM_TIMEOUT' : 'SY_UPSTREAM_CONNECT'
     const message = this.stalled

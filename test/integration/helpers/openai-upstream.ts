@@ -30,13 +30,20 @@ export interface Upstream {
    * `429` / `429:<retry-after>`, `context_length`.
    */
   failNext(...kinds: string[]): void
+  /** GET /health answers 200 while healthy, 503 otherwise. */
+  setHealthy(ok: boolean): void
   close(): Promise<void>
 }
 
 export async function startOpenAIUpstream(name: string, opts: { chunkDelayMs?: number } = {}): Promise<Upstream> {
   const requests: RecordedRequest[] = []
   const queued: string[] = []
+  let healthy = true
   const server = createServer((req, res) => {
+    if (req.url === '/health') {
+      res.writeHead(healthy ? 200 : 503).end(healthy ? 'ok' : 'down')
+      return
+    }
     const parts: Buffer[] = []
     req.on('data', (c) => parts.push(c))
     req.on('end', () => {
@@ -65,6 +72,7 @@ export async function startOpenAIUpstream(name: string, opts: { chunkDelayMs?: n
     name,
     requests,
     failNext: (...kinds: string[]) => void queued.push(...kinds),
+    setHealthy: (ok: boolean) => void (healthy = ok),
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections()

@@ -1,0 +1,70 @@
+/**
+ * Active health checks, run once per process on the main thread (not once per worker), for the
+ * endpoints the current config uses. Results are published through the shared endpoint counters,
+ * where every worker's endpoint guard reads them.
+ */
+import type { SnapshotIR } from '../compiler/ir.js'
+import { createHealthChecker, type EndpointHealth, type HealthChecker, type HealthStatus } from './resilience/health-checker.js'
+import { CELLS_PER_ENDPOINT, EndpointStats } from './shared-state.js'
+import { credentialHeaders } from './providers/targets.js'
+import { log } from './log.js'
+
+const CODE: Record<HealthStatus, number> = { unknown: 0, healthy: 1, unhealthy: 2 }
+
+export class HealthChecks {
+  private readonly checkers = new Map<string, { config: string; checker: HealthChecker }>()
+  private readonly cells: Int32Array
+
+  constructor(buffer: SharedArrayBuffer) {
+    this.cells = new Int32Array(buffer)
+  }
+
+  /** Starts, updates or stops checkers to match `ir`. */
+  apply(ir: SnapshotIR, slots: Record<string, number>): void {
+    const wanted = new Set<string>()
+    for (const c of ir.clusters) {
+      if (!c.healthCheck || c.provider === 'mock') continue
+      wanted.add(c.name)
+      const config = JSON.stringify(c.healthCheck)
+      let entry = this.checkers.get(c.name)
+      if (entry && entry.config !== config) {
+        entry.checker.stop()
+        entry = undefined
+      }
+      const stats = (key: string) => (slots[key] === undefined ? undefined : new EndpointStats(this.cells, slots[key] * CELLS_PER_ENDPOINT))
+      const targets = c.endpoints.map((e) => {
+        const flat = credentialHeaders(c, e.apiKey)
+        const headers: Record<string, string> = {}
+        for (let i = 0; i < flat.length; i += 2) headers[flat[i]] = flat[i + 1]
+        return { key: `${c.name}|${e.url}`, origin: e.origin, headers }
+      })
+      if (!entry) {
+        const checker = createHealthChecker(c.healthCheck, {
+          onChange: (key, from, to, lastError) => {
+            const s = stats(key)
+            if (s) s.health = CODE[to]
+            log(to === 'unhealthy' ? 'warn' : 'info', 'health check', { endpoint: key, from, to, ...(lastError && { error: lastError }) })
+          },
+        })
+        checker.start(targets)
+        this.checkers.set(c.name, { config, checker })
+      } else entry.checker.update(targets)
+    }
+    for (const [name, entry] of this.checkers) {
+      if (wanted.has(name)) continue
+      entry.checker.stop()
+      this.checkers.delete(name)
+    }
+  }
+
+  snapshot(): Record<string, Record<string, EndpointHealth>> {
+    const out: Record<string, Record<string, EndpointHealth>> = {}
+    for (const [name, e] of this.checkers) out[name] = e.checker.snapshot()
+    return out
+  }
+
+  stop(): void {
+    for (const e of this.checkers.values()) e.checker.stop()
+    this.checkers.clear()
+  }
+}

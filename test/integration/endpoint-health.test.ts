@@ -74,6 +74,17 @@ test('three 5xx in a row eject an endpoint; the rest of the traffic goes to its 
   assert.ok(state.requests >= 3 && state.failures >= 3)
 })
 
+test('ejection state survives a reload that leaves the cluster unchanged', async () => {
+  const { readFileSync } = await import('node:fs')
+  const before = (await clusters())
+  const version = (await (await fetch(`${gw.admin}/config`)).json()).version
+  gw.writeConfig(readFileSync(gw.configPath, 'utf8').replace('interval: 100ms', 'interval: 120ms'))
+  await eventually(async () => (await (await fetch(`${gw.admin}/config`)).json()).version !== version, 2000, 'the reload')
+  const w = Object.values((await clusters()).ab.endpoints.find((e: any) => e.url === a.url).workers)[0] as any
+  assert.deepEqual(w.reasons, ['ejected'], JSON.stringify(before.ab))
+  for (let i = 0; i < 4; i++) assert.equal((await chat('outlier')).who, 'B')
+})
+
 test('a 429 cools an endpoint down for its Retry-After and never ejects it', async () => {
   b.failNext('429:1')
   const r = await chat('outlier') // A is still ejected, so B answers 429

@@ -29,6 +29,7 @@ export function compileRouteTable(ir: RouteTableIR, deps: RouteBuildDeps): Route
       modelRewrite: rule.modelRewrite,
       retry: compileRetry(rule.retry),
       fallbackOn: rule.fallbackOn ? compileConditions(rule.fallbackOn).test : undefined,
+      streamRecovery: rule.streamRecovery ?? 'error',
     }
   })
   const byExactPath = new Map<string, CompiledRoute[]>()

@@ -73,6 +73,7 @@ export interface RuleIR {
   readonly retry?: RetryPolicyIR
   /** Conditions that move a `fallback` action to its next cluster. */
   readonly fallbackOn?: readonly FailureCondition[]
+  readonly streamRecovery: 'error' | 'continue'
   readonly filterOverrides: Readonly<Record<string, FilterOverrideIR>>
 }
 

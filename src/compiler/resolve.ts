@@ -318,6 +318,7 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
           },
         }),
         ...(r.fallback !== undefined && { fallbackOn: r.fallback.on }),
+        streamRecovery: r.stream_recovery,
         filterOverrides,
       }
     })

@@ -8,6 +8,7 @@ import type { AttemptControl, CompiledCluster, CompiledEndpoint, CompiledRoute, 
 import { log } from './log.js'
 import { retryDelayMs } from './resilience/retry.js'
 import { pickEndpoint } from './pick.js'
+import { ContinuationRewriter, StreamRecorder, continuationRequest } from './stream-recovery.js'
 
 export interface Candidate {
   readonly cluster: CompiledCluster
@@ -16,6 +17,8 @@ export interface Candidate {
 
 export class Attempts implements AttemptControl {
   attempts = 0
+  readonly recorder: StreamRecorder | undefined
+  continuation: ContinuationRewriter | undefined
   private index = 0
   private retriesLeft: number
   private lastEndpoint: CompiledEndpoint | undefined
@@ -30,6 +33,7 @@ export class Attempts implements AttemptControl {
     private readonly forward: (ctx: RequestContext, cluster: CompiledCluster, endpoint: CompiledEndpoint, timeoutMs: number, modelRewrite: string | undefined) => void,
   ) {
     this.retriesLeft = route.retry?.numRetries ?? 0
+    this.recorder = route.streamRecovery === 'continue' && ctx.protocol === 'openai' && ctx.json?.stream === true ? new StreamRecorder() : undefined
     const total = route.timeoutMs ?? candidates[0].cluster.timeoutMs
     this.deadline = performance.now() + total
   }
@@ -71,6 +75,23 @@ export class Attempts implements AttemptControl {
       return true
     }
     return false
+  }
+
+  continueStream(f: UpstreamFailure): boolean {
+    const next = this.index + 1
+    const rec = this.recorder
+    if (!rec || next >= this.candidates.length || this.ctx.finished || this.ctx.downstream.aborted) return false
+    if (performance.now() >= this.deadline) return false
+    this.index = next
+    this.lastEndpoint = undefined
+    const nextCluster = this.candidates[next].cluster
+    const json = continuationRequest(this.ctx.json, rec.text, nextCluster.ir.protocol === 'anthropic')
+    this.ctx.json = json
+    this.ctx.body = Buffer.from(JSON.stringify(json))
+    this.continuation = new ContinuationRewriter(rec)
+    log('warn', 'stream broke mid-answer; continuing on the next fallback', { route: this.route.name, to: nextCluster.name, received_chars: rec.text.length, failure: describe(f) })
+    this.send()
+    return true
   }
 
   release(): void {

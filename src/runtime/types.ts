@@ -133,6 +133,12 @@ export interface AttemptControl {
   readonly attempts: number
   /** The request is over: give back any retry slot. */
   release(): void
+  /** Records what the client received, when the route may continue a broken stream. */
+  readonly recorder: import('./stream-recovery.js').StreamRecorder | undefined
+  /** Set while a continuation attempt runs: its chunks are rewritten into the original stream. */
+  continuation: import('./stream-recovery.js').ContinuationRewriter | undefined
+  /** A stream broke after the client got chunks: true when a continuation has been started. */
+  continueStream(failure: UpstreamFailure): boolean
 }
 
 export interface CompiledRetry {
@@ -159,6 +165,7 @@ export interface CompiledRoute {
   readonly modelRewrite: string | undefined
   readonly retry: CompiledRetry | undefined
   readonly fallbackOn: ((f: UpstreamFailure) => boolean) | undefined
+  readonly streamRecovery: 'error' | 'continue'
 }
 
 export interface RouteTable {

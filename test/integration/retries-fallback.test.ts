@@ -47,6 +47,10 @@ routes:
         fallback: { clusters: [{ cluster: a }, { cluster: b }] }
         first_token_timeout: 300ms
         idle_timeout: 300ms
+      - name: recover
+        match: { headers: [{ name: x-case, exact: recover }] }
+        fallback: { clusters: [{ cluster: a }, { cluster: b, model_rewrite: gpt-4o-backup }] }
+        stream_recovery: continue
       - name: long-context
         match: { headers: [{ name: x-case, exact: context }] }
         fallback:
@@ -193,4 +197,28 @@ test('a stream that stalls past idle_timeout ends with an error event', async ()
   const t0 = performance.now()
   await assert.rejects(stream('stall'), (e: any) => /stalled/.test(e.message))
   assert.ok(performance.now() - t0 < 2000)
+})
+
+test('stream_recovery: continue splices a fallback continuation into one coherent client stream', async () => {
+  a.failNext('cut-stream-now')
+  const client = new OpenAI({ baseURL: base, apiKey: 'k', maxRetries: 0, defaultHeaders: { 'x-case': 'recover' } })
+  const s = await client.chat.completions.create({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'tell me' }] })
+  const ids = new Set<string>()
+  let text = ''
+  let roles = 0
+  let finish: string | null = null
+  for await (const ch of s) {
+    ids.add(ch.id)
+    if (ch.choices[0]?.delta?.role) roles++
+    text += ch.choices[0]?.delta?.content ?? ''
+    finish = ch.choices[0]?.finish_reason ?? finish
+  }
+  assert.deepEqual([...ids], ['chatcmpl-cut'], 'one id across the splice')
+  assert.equal(roles, 1, 'the continuation repeated the role delta')
+  assert.equal(finish, 'stop')
+  // A sent "partial " before the cut; B continued.
+  assert.equal(text, 'partial Hello from B.')
+  const cont = b.requests.at(-1)!.body
+  assert.equal(cont.model, 'gpt-4o-backup')
+  assert.deepEqual(cont.messages.slice(0, 2), [{ role: 'user', content: 'tell me' }, { role: 'assistant', content: 'partial ' }])
 })

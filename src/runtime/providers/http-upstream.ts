@@ -229,6 +229,14 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
       return
     }
     void controller
+    const continuing = this.ctx.attempt?.continuation
+    if (continuing !== undefined && !(statusCode >= 200 && statusCode < 300)) {
+      // The client's stream is already open: a refusal here is a mid-stream failure.
+      this.mode = 'pass-sse'
+      this.wrote = true
+      controller.abort(Object.assign(new Error('the fallback refused to continue the stream'), { code: 'SY_CONTINUATION' }))
+      return
+    }
     const ctype = headers['content-type']
     const type = typeof ctype === 'string' ? ctype : ''
     if (statusCode >= 500) this.endpoint.stats.fail()
@@ -252,7 +260,8 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
         return
       }
       this.st = this.translator.stream({ model: this.model, includeUsage: this.caller === 'openai' && this.ctx.json?.stream_options?.include_usage === true })
-      startResponse(this.ctx, 200, [['content-type', 'text/event-stream'], ['cache-control', 'no-cache']])
+      if (continuing === undefined) startResponse(this.ctx, 200, [['content-type', 'text/event-stream'], ['cache-control', 'no-cache']])
+      else this.wrote = true
       return
     }
     if (type.startsWith('text/event-stream')) {
@@ -263,7 +272,8 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
       this.mode = len >= 0 && len <= BUFFER_LIMIT ? 'pass-json' : 'pass-raw'
       if (this.mode === 'pass-json') this.parts = []
     }
-    startResponse(this.ctx, statusCode, forwardedResponseHeaders(headers))
+    if (continuing === undefined) startResponse(this.ctx, statusCode, forwardedResponseHeaders(headers))
+    else this.wrote = true
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
@@ -305,6 +315,12 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
 
   private write(controller: Controller, chunk: Buffer): void {
     this.wrote = true
+    const attempt = this.ctx.attempt
+    if (attempt !== undefined) {
+      if (attempt.continuation !== undefined) chunk = attempt.continuation.push(chunk)
+      attempt.recorder?.push(chunk)
+      if (chunk.length === 0) return
+    }
     if (!sendChunk(this.ctx, chunk)) {
       controller.pause()
       this.ctx.downstream.onWritable(this.onWritable)
@@ -417,6 +433,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     // Nothing on the wire yet: the status can still change.
     if (!this.wrote) return sendError(this.ctx, code, message)
     // Headers already went out; a truncated JSON body must not look complete, a stream gets an error event.
+    if (streaming && this.ctx.attempt?.recorder !== undefined && this.ctx.attempt.continueStream({ kind: this.timedOut ? 'timeout' : failureKind(err) })) return
     if (streaming) return failStream(this.ctx, code, message)
     this.ctx.downstream.close()
     complete(this.ctx)
@@ -450,7 +467,7 @@ function describe(err: Error): string {
   const code = (err as { code?: string }).code
   if (code === 'ECONNREFUSED') return 'connection refused'
   if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET') return 'connection reset'
-  if (code === 'SY_TRUNCATED') return err.message
+  if (code === 'SY_TRUNCATED' || code === 'SY_CONTINUATION') return err.message
   if (code === 'UND_ERR_CONNECT_TIMEOUT') return 'connect timeout'
   return code ?? err.message
 }

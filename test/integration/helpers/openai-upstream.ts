@@ -135,6 +135,13 @@ function answer(name: string, rec: RecordedRequest, req: IncomingMessage, res: S
 
 function fail(kind: string, req: IncomingMessage, res: ServerResponse): void {
   if (kind === 'hang') return
+  if (kind === 'cut-stream-now') {
+    // One chunk, then the connection is reset mid-answer.
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    res.write(`data: ${JSON.stringify({ id: 'chatcmpl-cut', object: 'chat.completion.chunk', created: 1700000000, model: 'gpt-4o', choices: [{ index: 0, delta: { role: 'assistant', content: 'partial ' }, finish_reason: null }] })}\n\n`)
+    setTimeout(() => req.socket.destroy(), 30)
+    return
+  }
   if (kind === 'truncate' || kind === 'stall' || kind === 'empty-stream') {
     // 200 + SSE, then: one chunk and a clean close without [DONE] / one chunk and silence / nothing.
     res.writeHead(200, { 'content-type': 'text/event-stream' })

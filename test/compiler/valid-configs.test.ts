@@ -61,7 +61,7 @@ test('the admin API defaults to 127.0.0.1:9901 and the drain timeout to 30 s', (
 test('a rule without a name is named after its table and index, with an empty match', () => {
   const ir = fixture('defaults.yaml')
   assert.deepStrictEqual(ir.routeTables, [
-    { name: 'main', rules: [{ name: 'main[0]', index: 0, match: { headers: [], query: [] }, action: { kind: 'cluster', cluster: 'local' }, filterOverrides: {} }] },
+    { name: 'main', rules: [{ name: 'main[0]', index: 0, match: { headers: [], query: [] }, action: { kind: 'cluster', cluster: 'local' }, filterOverrides: {}, streamRecovery: 'error' }] },
   ])
 })
 

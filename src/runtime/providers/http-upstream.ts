@@ -321,10 +321,41 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
       attempt.recorder?.push(chunk)
       if (chunk.length === 0) return
     }
+    // Writes are batched until the current tick ends: a body that arrives whole (one socket read
+    // carries data and end) leaves in one end() with a Content-Length, and a real stream loses
+    // nothing — the microtask runs before any I/O.
+    if (this.pending === undefined) {
+      this.pending = [chunk]
+      this.pendingController = controller
+      queueMicrotask(this.flushPending)
+    } else this.pending.push(chunk)
+  }
+
+  private pending: Buffer[] | undefined
+  private pendingController: Controller | undefined
+
+  private readonly flushPending = () => {
+    const parts = this.pending
+    if (parts === undefined) return
+    this.pending = undefined
+    if (this.ctx.finished) return
+    const chunk = parts.length === 1 ? parts[0] : Buffer.concat(parts)
     if (!sendChunk(this.ctx, chunk)) {
-      controller.pause()
+      this.pendingController!.pause()
       this.ctx.downstream.onWritable(this.onWritable)
     }
+  }
+
+  /** Ends the response with whatever is still batched plus `last`, in one write. */
+  private finishWith(last?: Buffer | string): void {
+    const parts = this.pending
+    this.pending = undefined
+    if (parts === undefined) return finishResponse(this.ctx, last)
+    if (last !== undefined) parts.push(typeof last === 'string' ? Buffer.from(last) : last)
+    const body = parts.length === 1 ? parts[0] : Buffer.concat(parts)
+    const hooks = this.ctx.chain.onChunk
+    for (let i = 0; i < hooks.length; i++) hooks[i].onChunk!(this.ctx, body)
+    finishResponse(this.ctx, body)
   }
 
   onResponseEnd(): void {
@@ -370,11 +401,11 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
         }
         const rest = tap?.flush()
         if (tap) ctx.usage = tap.usage
-        finishResponse(ctx, rest)
+        this.finishWith(rest)
         break
       }
       case 'pass-raw':
-        finishResponse(ctx)
+        this.finishWith()
         break
       case 'translate-json': {
         const text = Buffer.concat(this.parts!).toString('utf8')
@@ -399,7 +430,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
         if (this.sse) for (const ev of this.sse.end()) text += this.st!.push(ev)
         text += this.st!.end()
         ctx.usage = this.st!.usage()
-        finishResponse(ctx, text === '' ? undefined : text)
+        this.finishWith(text === '' ? undefined : text)
         break
       }
       case 'error-json': {
@@ -422,6 +453,8 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     const wasEnded = this.ended
     this.finish()
     if (wasEnded || this.ctx.finished) return
+    // What the client was promised goes out before any error event or continuation.
+    this.flushPending()
     this.endpoint.stats.fail()
     if (!this.ctx.downstream.aborted) this.observe({ kind: 'gateway_error' })
     if (!this.wrote && !this.ctx.downstream.aborted && this.ctx.attempt?.takeOver({ kind: this.timedOut ? 'timeout' : failureKind(err) })) return

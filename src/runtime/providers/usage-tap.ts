@@ -71,28 +71,41 @@ export class SseUsageTap {
     return rest
   }
 
+  /**
+   * Only the events that mention "usage" are decoded (usually one, the last); the rest of the
+   * buffer is forwarded as is. An OpenAI usage-only chunk we asked for ourselves is cut out.
+   */
   private inspect(buf: Buffer): Buffer {
-    const events = buf.toString('utf8').split(/\r?\n\r?\n/)
-    let dropped = false
-    const kept: string[] = []
-    for (const ev of events) {
-      if (ev === '') continue
-      if (ev.includes('"usage"')) {
-        const data = ev.split(/\r?\n/).filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n')
-        try {
-          const j = JSON.parse(data)
-          this.record(j)
-          if (this.strip && this.protocol === 'openai' && Array.isArray(j.choices) && j.choices.length === 0) {
-            dropped = true
-            continue
-          }
-        } catch {
-          // not JSON: forward untouched
-        }
+    let out: Buffer[] | undefined
+    let from = 0
+    let at = buf.indexOf(USAGE)
+    while (at >= 0) {
+      const start = buf.lastIndexOf(EVENT_END, at)
+      const evStart = start < 0 ? 0 : start + 2
+      let evEnd = buf.indexOf(EVENT_END, at)
+      evEnd = evEnd < 0 ? buf.length : evEnd + 2
+      if (this.inspectEvent(buf.toString('utf8', evStart, evEnd))) {
+        ;(out ??= []).push(buf.subarray(from, evStart))
+        from = evEnd
       }
-      kept.push(ev)
+      at = buf.indexOf(USAGE, evEnd)
     }
-    return dropped ? Buffer.from(kept.map((e) => e + '\n\n').join('')) : buf
+    if (!out) return buf
+    out.push(buf.subarray(from))
+    return Buffer.concat(out)
+  }
+
+  /** Records usage from one event; true when the event must be dropped. */
+  private inspectEvent(ev: string): boolean {
+    let data = ''
+    for (const line of ev.split(/\r?\n/)) if (line.startsWith('data:')) data += (data ? '\n' : '') + line.slice(5).trimStart()
+    try {
+      const j = JSON.parse(data)
+      this.record(j)
+      return this.strip && this.protocol === 'openai' && Array.isArray(j.choices) && j.choices.length === 0
+    } catch {
+      return false
+    }
   }
 
   private record(j: any): void {

@@ -135,7 +135,9 @@ function act(ctx: RequestContext): void {
 /** Applies model rewrites for this cluster, then hands the request to its provider. */
 function forwardTo(ctx: RequestContext, cluster: CompiledCluster, endpoint: CompiledEndpoint, timeoutMs: number, fallbackModel: string | undefined): void {
   const limits = cluster.ir.limits
-  if (cluster.stats.inflight >= limits.maxRequests || (endpoint.pool !== undefined && pendingOf(endpoint) >= limits.maxPendingRequests)) {
+  // Requests can only be pending once the endpoint's connections are all busy: check that first.
+  const busy = endpoint.pool !== undefined && endpoint.stats.inflight >= cluster.ir.pool.connections
+  if (cluster.stats.inflight >= limits.maxRequests || (busy && pendingOf(endpoint) >= limits.maxPendingRequests)) {
     // Circuit-breaker limit: fail fast (or move on to a fallback), never queue without bound.
     cluster.stats.overflow()
     if (ctx.attempt?.takeOver({ kind: 'overflow' })) return

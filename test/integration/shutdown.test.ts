@@ -64,7 +64,7 @@ test('an invalid config at startup exits 1 and prints file:line:col', async () =
   const file = join(dir, 'bad.yaml')
   writeFileSync(file, 'listeners:\n  - name: x\n    port: "eighty"\n    route_table: t\n')
   const r = spawnSync(process.execPath, ['bin/switchyard.js', 'run', '-c', file, '--workers', '1'], { encoding: 'utf8' })
-  assert.equal(r.status, 1)
+  assert.equal(r.status, 1, `exit ${r.status} signal ${r.signal}\nstderr:\n${r.stderr}`)
   assert.match(r.stderr, new RegExp(`${file.replace(/[/.]/g, '\\$&')}:3:11: listeners\\[0\\]\\.port: must be integer`))
   assert.match(r.stderr, /unknown route table 't'|invalid configuration/)
 })

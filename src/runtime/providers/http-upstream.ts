@@ -76,8 +76,9 @@ export function createHttpProvider(c: ClusterIR): ProviderAdapter {
       } else {
         if (stream && op === 'chat' && json.stream_options?.include_usage !== true) {
           // Ask for usage so it can be accounted; the extra chunk is stripped on the way back.
+          const had = json.stream_options !== undefined
           json.stream_options = { ...(json.stream_options ?? {}), include_usage: true }
-          body = Buffer.from(JSON.stringify(json))
+          body = had ? Buffer.from(JSON.stringify(json)) : withUsageOption(body!)
           ctx.usageInjected = true
         }
         injectedUsage = ctx.usageInjected
@@ -487,6 +488,18 @@ function usageOf(body: any, caller: 'openai' | 'anthropic') {
   return caller === 'openai'
     ? { inputTokens: u.prompt_tokens ?? 0, outputTokens: u.completion_tokens ?? 0, ...(u.prompt_tokens_details?.cached_tokens && { cachedInputTokens: u.prompt_tokens_details.cached_tokens }) }
     : { inputTokens: u.input_tokens ?? 0, outputTokens: u.output_tokens ?? 0 }
+}
+
+const USAGE_OPTION = Buffer.from('"stream_options":{"include_usage":true},')
+
+/** Inserts the option after the body's opening brace: no re-serialization of a long chat history. */
+function withUsageOption(body: Buffer): Buffer {
+  let i = 0
+  while (i < body.length && body[i] !== 0x7b) i++
+  let j = i + 1
+  while (j < body.length && (body[j] === 0x20 || body[j] === 0x0a || body[j] === 0x0d || body[j] === 0x09)) j++
+  if (i >= body.length || body[j] === 0x7d) return Buffer.from(JSON.stringify({ ...JSON.parse(body.toString()), stream_options: { include_usage: true } }))
+  return Buffer.concat([body.subarray(0, i + 1), USAGE_OPTION, body.subarray(i + 1)])
 }
 
 function failureKind(err: Error): 'connect_failure' | 'reset' | 'timeout' {

@@ -38,6 +38,8 @@ export function usageFromJsonBody(body: Buffer, protocol: 'openai' | 'anthropic'
 }
 
 const OPENAI_END = Buffer.from('data: [DONE]')
+/** Bytes at the end of a segment that can hold the final event(s). */
+const TAIL = 512
 const ANTHROPIC_END = Buffer.from('message_stop')
 
 export class SseUsageTap {
@@ -59,9 +61,12 @@ export class SseUsageTap {
     }
     this.carry = end + 2 < buf.length ? buf.subarray(end + 2) : undefined
     buf = buf.subarray(0, end + 2)
-    if (!this.complete && buf.indexOf(this.protocol === 'openai' ? OPENAI_END : ANTHROPIC_END) >= 0) this.complete = true
-    if (buf.indexOf(USAGE) < 0) return buf
-    return this.inspect(buf)
+    // The end marker is always in the last event; OpenAI's usage in one of the last two (earlier
+    // `"usage":null` placeholders carry nothing). Anthropic reports usage at both ends.
+    if (!this.complete && buf.indexOf(this.protocol === 'openai' ? OPENAI_END : ANTHROPIC_END, Math.max(0, buf.length - TAIL)) >= 0) this.complete = true
+    const from = this.protocol === 'openai' ? Math.max(0, buf.length - 4 * TAIL) : 0
+    if (buf.indexOf(USAGE, from) < 0) return buf
+    return this.inspect(buf, from)
   }
 
   /** Whatever is left when the upstream ends (a stream without a final blank line). */
@@ -75,10 +80,10 @@ export class SseUsageTap {
    * Only the events that mention "usage" are decoded (usually one, the last); the rest of the
    * buffer is forwarded as is. An OpenAI usage-only chunk we asked for ourselves is cut out.
    */
-  private inspect(buf: Buffer): Buffer {
+  private inspect(buf: Buffer, searchFrom: number): Buffer {
     let out: Buffer[] | undefined
     let from = 0
-    let at = buf.indexOf(USAGE)
+    let at = buf.indexOf(USAGE, searchFrom)
     while (at >= 0) {
       const start = buf.lastIndexOf(EVENT_END, at)
       const evStart = start < 0 ? 0 : start + 2

@@ -15,6 +15,7 @@ function proxy(port: number, origin: string): void {
     const query = req.getQuery()
     const path = query ? `${req.getUrl()}?${query}` : req.getUrl()
     const contentType = req.getHeader('content-type')
+    // The textbook way to cancel upstream on client abort; measured at ~40–60 µs/req here (RESULTS.md notes).
     const abort = new AbortController()
     let aborted = false
     res.onAborted(() => { aborted = true; abort.abort() })

@@ -22,11 +22,11 @@ export function noiseProbe(root: number): () => { otherCores: number, stealCores
 }
 
 const QUIET_CORES = 0.2
-let budgetMs = Number(process.env.BENCH_QUIET_WAIT ?? 90) * 1000
+let budgetMs = Number(process.env.BENCH_QUIET_WAIT ?? 60) * 1000
 
 /**
  * Wait (in 500 ms looks) until other processes use less than 0.2 cores, for at most 20 s per call and
- * BENCH_QUIET_WAIT seconds (default 90) per run, so a busy box slows the bench down but cannot hang it.
+ * BENCH_QUIET_WAIT seconds (default 60) per run, so a busy box slows the bench down but cannot hang it.
  * Returns how long it waited.
  */
 export async function waitQuiet(root: number, onWait: (otherCores: number) => void): Promise<number> {

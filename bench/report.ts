@@ -82,7 +82,8 @@ export function targets(rows: RowResult[]): string {
   const bareSse = bestBare(rows, (r) => r.sse?.rps)
   const check = (name: string, value: number | undefined, ok: (v: number) => boolean, show: (v: number) => string) =>
     `- ${value === undefined || !Number.isFinite(value) ? 'n/a ' : ok(value) ? 'PASS' : 'FAIL'} ${name}: ${value === undefined || !Number.isFinite(value) ? '—' : show(value)}`
-  return ['Targets (Switchyard, same run):',
+  const noisy = Math.max(...rows.map((r) => r.noiseCores ?? 0))
+  return [`Targets (Switchyard, same run)${noisy > 0.2 ? `; ⚠ up to ${noisy.toFixed(2)} cores of other work during this run, verdicts unreliable` : ''}:`,
     check('JSON throughput ≥ 0.9× bare', sy.json && bareJson ? sy.json.rps / bareJson : undefined, (v) => v >= 0.9, (v) => `${v.toFixed(2)}×`),
     check('SSE streams/s ≥ 0.9× bare', sy.sse && bareSse ? sy.sse.rps / bareSse : undefined, (v) => v >= 0.9, (v) => `${v.toFixed(2)}×`),
     check(`added p99 at ${sy.latency?.rate ?? '?'} req/s ≤ 0.5 ms over nginx`, sy.latency && nginx?.latency ? sy.latency.p99 - nginx.latency.p99 : undefined, (v) => v <= 0.5, (v) => `${signed(v)} ms`),
@@ -114,7 +115,7 @@ const METHOD = `How each column is measured (all rows hit the same mocks in the 
 - **×bare** compares with the better of (c) and (c2) for that metric: the ceiling of the uWS + undici stack.
 - **noise cores**: CPU used by processes outside the bench (another build, a test run) plus hypervisor steal,
   worst window of the row; above 0.2 (⚠) that row's numbers are suspect. Throughput and latency are the median of interleaved
-  rounds, so one disturbed round does not decide; Node rows are warmed until 1 s windows agree within 10%.`
+  rounds, so one disturbed round does not decide; every row is warmed until three 1 s windows agree within 20% (max 10 s).`
 
 const NOTES_MARKER = '<!-- notes: everything below this line is kept across runs -->'
 

@@ -29,8 +29,8 @@ const SECONDS = Number(process.env.BENCH_DURATION ?? 10)
 // Each measurement is split into rounds, interleaved across rows, and the median round is reported.
 const ROUNDS = SECONDS >= 6 ? 3 : 1
 const ROUND_SECONDS = Math.max(1, Math.round(SECONDS / ROUNDS))
-const MAX_WARMUP = SECONDS >= 6 ? 15 : 6
-const TTFT_STREAMS = SECONDS >= 6 ? 240 : 96
+const MAX_WARMUP = SECONDS >= 6 ? 10 : 6
+const TTFT_STREAMS = SECONDS >= 6 ? 200 : 96
 const TTFT_CONCURRENCY = 8
 
 const log = (msg: string) => console.error(`bench: ${msg}`)
@@ -40,12 +40,13 @@ async function main(): Promise<void> {
   pinSelf()
   const started = performance.now()
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'))
+  // 'exit' also runs after Ctrl-C (the signal hook stops the children, then exits).
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
   try {
     if (process.argv.includes('--soak')) { await runSoak(dir); return }
     await bench(dir, started)
   } finally {
     await stopAll()
-    rmSync(dir, { recursive: true, force: true })
   }
 }
 

@@ -64,9 +64,10 @@ export function parseWrk(raw: string): WrkResult {
 }
 
 /**
- * Load the target in 1 s windows until the last three agree within 10% (or `maxSeconds` passes). Node proxies
+ * Load the target in 1 s windows until the last three agree within 20% (or `maxSeconds` passes). Node proxies
  * need this: on this box V8 took 5–10 s of load (JIT tiers, young-generation sizing) before its per-request CPU
- * settled, and a fixed 2 s warm-up left the first measurement at a third of the steady rate.
+ * settled, and a fixed 2 s warm-up left the first measurement at a third of the steady rate. 1 s windows of a
+ * warm proxy still vary by ~10–20% here, so a tighter bound just runs to the limit.
  */
 export async function warmUp(url: string, script: string, maxSeconds: number): Promise<number[]> {
   const seen: number[] = []
@@ -74,7 +75,7 @@ export async function warmUp(url: string, script: string, maxSeconds: number): P
   while (Date.now() < deadline) {
     seen.push((await wrk(url, script, { seconds: 1 })).rps)
     const last = seen.slice(-3)
-    if (last.length === 3 && Math.max(...last) <= 1.1 * Math.min(...last)) break
+    if (last.length === 3 && Math.max(...last) <= 1.2 * Math.min(...last)) break
   }
   return seen
 }

@@ -33,6 +33,15 @@ const send = (m: FromWorker) => port.postMessage(m)
 
 send({ type: 'started', worker: threadId, uws: uwsBuild })
 
+// SWITCHYARD_DEBUG_HEAP=<seconds>: log this worker's V8 heap periodically (soak investigations).
+const heapEvery = Number(process.env.SWITCHYARD_DEBUG_HEAP ?? 0)
+if (heapEvery > 0) {
+  setInterval(() => {
+    const m = process.memoryUsage()
+    log('info', 'heap', { heap_used_mb: +(m.heapUsed / 1e6).toFixed(2), heap_total_mb: +(m.heapTotal / 1e6).toFixed(2), external_mb: +(m.external / 1e6).toFixed(2), array_buffers_mb: +(m.arrayBuffers / 1e6).toFixed(2), rss_mb: +(m.rss / 1e6).toFixed(1) })
+  }, heapEvery * 1000).unref()
+}
+
 port.on('message', (m: ToWorker) => {
   switch (m.type) {
     case 'snapshot': {

@@ -5,7 +5,7 @@ import { cpus, release } from 'node:os'
 import type { OpenLoopResult } from './open-loop.js'
 import type { TtftResult } from './ttft.js'
 
-export type RowKey = 'direct' | 'nginx' | 'bare' | 'bare2' | 'switchyard'
+export type RowKey = 'direct' | 'nginx' | 'bare' | 'bare2' | 'switchyard' | 'resilient'
 
 export interface RowResult {
   key: RowKey
@@ -89,7 +89,19 @@ export function targets(rows: RowResult[]): string {
     check(`added p99 at ${sy.latency?.rate ?? '?'} req/s ≤ 0.5 ms over nginx`, sy.latency && nginx?.latency ? sy.latency.p99 - nginx.latency.p99 : undefined, (v) => v <= 0.5, (v) => `${signed(v)} ms`),
     check('added TTFT (p50) ≤ 0.5 ms over direct', sy.ttft && direct?.ttft ? sy.ttft.p50 - direct.ttft.p50 : undefined, (v) => v <= 0.5, (v) => `${signed(v)} ms (p99 ${signed(sy.ttft!.p99 - direct!.ttft!.p99)} ms)`),
     check('peak RSS ≤ 150 MB', sy.peakRssMb, (v) => v <= 150, (v) => `${v.toFixed(0)} MB`),
+    ...resilienceTargets(rows, sy, check),
   ].join('\n')
+}
+
+/** Issue 6: retries, budgets, breakers and outlier detection on the happy path cost ≤ 5% vs row (d). */
+function resilienceTargets(rows: RowResult[], sy: RowResult, check: (name: string, v: number | undefined, ok: (v: number) => boolean, show: (v: number) => string) => string): string[] {
+  const re = rows.find((r) => r.key === 'resilient' && !r.skipped)
+  if (!re) return []
+  const overhead = (a?: number, b?: number) => (a && b ? 1 - a / b : undefined)
+  return [
+    check('(e) resilience overhead on JSON throughput ≤ 5% vs (d)', overhead(re.json?.rps, sy.json?.rps), (v) => v <= 0.05, (v) => `${(v * 100).toFixed(1)}%`),
+    check('(e) resilience overhead on SSE streams/s ≤ 5% vs (d)', overhead(re.sse?.rps, sy.sse?.rps), (v) => v <= 0.05, (v) => `${(v * 100).toFixed(1)}%`),
+  ]
 }
 
 export function machine(info: RunInfo): string {

@@ -24,7 +24,7 @@ export interface Row {
 }
 
 export async function startRows(dir: string, log: (msg: string) => void): Promise<Row[]> {
-  const [j1, j2, s1, s2, t1, t2, nJ, nS, nT, cJ, cS, cT, c2J, c2S, c2T, gw, admin] = await freePorts(17)
+  const [j1, j2, s1, s2, t1, t2, nJ, nS, nT, cJ, cS, cT, c2J, c2S, c2T, gw, admin, gw2, admin2] = await freePorts(19)
   const at = (port: number) => `http://127.0.0.1:${port}`
 
   log(`starting mocks and proxies (${pinningNote()})`)
@@ -48,6 +48,7 @@ export async function startRows(dir: string, log: (msg: string) => void): Promis
     { key: 'bare', label: '(c) bare uWS+undici request()', lanes: lanes(cJ, cS, cT), server: bare },
     { key: 'bare2', label: '(c2) bare uWS+undici dispatch()', lanes: lanes(c2J, c2S, c2T), server: bare2 },
     { key: 'switchyard', label: '(d) Switchyard', lanes: lanes(gw, gw, gw) },
+    { key: 'resilient', label: '(e) Switchyard + retries/breakers', lanes: lanes(gw2, gw2, gw2) },
   ] as Omit<Row, 'result'>[]).map((r) => ({ ...r, result: { key: r.key, label: r.label } }))
 
   const only = process.env.BENCH_ROWS?.split(',')
@@ -64,6 +65,17 @@ export async function startRows(dir: string, log: (msg: string) => void): Promis
     } catch (err) {
       sy.result.skipped = `failed to start: ${(err as Error).message}`
       log(`skipping (d) Switchyard: ${(err as Error).message}`)
+    }
+  }
+
+  const re = rows.find((r) => r.key === 'resilient')!
+  if (!re.result.skipped && (missing || sy.result.skipped)) re.result.skipped = sy.result.skipped ?? missing ?? 'Switchyard not available'
+  if (!re.result.skipped) {
+    try {
+      re.server = await startSwitchyard(dir, { admin: admin2, listen: gw2, json: [j1, j2], sse: [s1, s2], ttft: [t1, t2] }, [], true)
+    } catch (err) {
+      re.result.skipped = `failed to start: ${(err as Error).message}`
+      log(`skipping (e): ${(err as Error).message}`)
     }
   }
 

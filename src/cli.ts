@@ -3,7 +3,8 @@
  */
 import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
-import { compileConfig, formatDiagnostic, readPathSources } from './compiler/index.js'
+import { formatDiagnostic } from './compiler/index.js'
+import { compilePathReporting } from './commands/compile-path.js'
 import { buildSnapshot, releaseSnapshot } from './compiler/snapshot.js'
 import { createStores } from './runtime/stores.js'
 import { createFileSource } from './runtime/sources/file.js'
@@ -43,20 +44,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 function compilePath(path: string) {
-  let sources
-  try {
-    sources = readPathSources(path)
-  } catch (e) {
-    console.error(`${path}: ${(e as Error).message}`)
-    return undefined
-  }
-  const r = compileConfig(sources, { source: `file:${path}` })
-  if (!r.ok) {
-    for (const d of r.diagnostics) console.error(formatDiagnostic(d))
-    console.error(`${r.diagnostics.length} error${r.diagnostics.length === 1 ? '' : 's'}`)
-    return undefined
-  }
-  return r.ir
+  return compilePathReporting(path)?.ir
 }
 
 function validate(args: string[]): number {

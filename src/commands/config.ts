@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { isDeepStrictEqual, parseArgs } from 'node:util'
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml'
 import type { Etcd3, ICompare, IRequestOp } from 'etcd3'
-import { compileConfig, formatDiagnostic, readPathSources } from '../compiler/index.js'
+import { compilePathReporting } from './compile-path.js'
 import { loadSources } from '../compiler/load.js'
 import { createEtcdClient } from '../runtime/sources/etcd-client.js'
 import { LIST_KINDS, SINGLETONS, etcdErrorMessage, prefixEnd, parseRelKey, relKeyOf, wrapValue, type ObjectKind } from '../runtime/sources/etcd-layout.js'
@@ -86,19 +86,9 @@ export interface Plan {
 
 /** Compiles the local config like `validate` (printing every error); then splits it into objects. */
 export function readDesired(path: string): Map<string, Desired> | undefined {
-  let sources
-  try {
-    sources = readPathSources(path)
-  } catch (e) {
-    console.error(`${path}: ${(e as Error).message}`)
-    return undefined
-  }
-  const r = compileConfig(sources, { source: `file:${path}` })
-  if (!r.ok) {
-    for (const d of r.diagnostics) console.error(formatDiagnostic(d))
-    console.error(`${r.diagnostics.length} error${r.diagnostics.length === 1 ? '' : 's'}; nothing pushed`)
-    return undefined
-  }
+  const compiled = compilePathReporting(path, '; nothing pushed')
+  if (!compiled) return undefined
+  const { sources } = compiled
   const out = new Map<string, Desired>()
   const put = (kind: ObjectKind, value: unknown, name?: string) => out.set(relKeyOf(kind, name), { value, text: stringifyYaml(value) })
   for (const doc of loadSources(sources, [])) {

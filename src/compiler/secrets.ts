@@ -33,7 +33,3 @@ export function resolveRefs(text: string, ctx: SecretContext): { value: string }
   })
   return error ? { error } : { value }
 }
-
-export function hasRefs(text: string): boolean {
-  return /\$\{(env|file):/.test(text)
-}

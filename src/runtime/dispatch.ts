@@ -4,13 +4,12 @@
  *
  * hot path -- change with care: no config reads, no per-request closures beyond the unavoidable.
  */
-import type { CompiledListener, Downstream, LocalReply, RequestContext, RequestHead, Snapshot } from './types.js'
+import type { CompiledCluster, CompiledEndpoint, CompiledListener, Downstream, LocalReply, RequestContext, RequestHead, Snapshot } from './types.js'
 import { complete, sendError, sendReply } from './respond.js'
 import { protocolOf } from './providers/caller.js'
 import { Attempts, type Candidate } from './attempts.js'
 import { RETRY_COST } from './shared-state.js'
 import { pickEndpoint } from './pick.js'
-import type { CompiledCluster, CompiledEndpoint } from './types.js'
 
 let nextId = 0
 const ID_PREFIX = `${process.pid.toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`

@@ -12,7 +12,6 @@ export const RuntimeErrors = {
   SY_UNSUPPORTED: { status: 404, type: 'invalid_request_error', anthropicType: 'not_found_error' },
   SY_NO_ENDPOINT: { status: 503, type: 'server_error', anthropicType: 'overloaded_error' },
   SY_UPSTREAM_CONNECT: { status: 502, type: 'server_error', anthropicType: 'api_error' },
-  SY_UPSTREAM_RESET: { status: 502, type: 'server_error', anthropicType: 'api_error' },
   SY_UPSTREAM_TIMEOUT: { status: 504, type: 'timeout_error', anthropicType: 'timeout_error' },
   SY_OVERFLOW: { status: 503, type: 'server_error', anthropicType: 'overloaded_error' },
   SY_SHUTTING_DOWN: { status: 503, type: 'server_error', anthropicType: 'overloaded_error' },

@@ -58,11 +58,6 @@ export class Gateway {
     return this.inflight === 0 ? Promise.resolve() : new Promise((r) => this.idleWaiters.push(r))
   }
 
-  /** Snapshots still finishing requests after being replaced. */
-  get drainingCount(): number {
-    return this.draining.size
-  }
-
   private retire(l: LiveSnapshot): void {
     if (l.retired) return
     l.retired = true

@@ -7,11 +7,10 @@
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js'
 import type { Gateway } from './gateway.js'
 import type { CompiledListener, Snapshot } from './types.js'
-import { uws } from './uws.js'
+import { statusLine, uws } from './uws.js'
 import { UwsDownstream } from './downstream-uws.js'
 import { dispatch } from './dispatch.js'
 import { errorReply } from './errors.js'
-import { statusLine } from './uws.js'
 import { log } from './log.js'
 
 interface OpenListener {
@@ -22,6 +21,7 @@ interface OpenListener {
 }
 
 const NO_BODY_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE'])
+const LISTENER_GONE = errorReply('openai', 'SY_SHUTTING_DOWN', 'listener is being removed')
 
 export class ListenerSet {
   private readonly open = new Map<number, OpenListener>()
@@ -101,7 +101,7 @@ export class ListenerSet {
     const listener = snap?.listeners.get(port)
     if (!snap || !listener) {
       // The port was removed by a reload while this keep-alive connection stayed open.
-      res.cork(() => res.writeStatus(statusLine(503)).writeHeader('content-type', 'application/json').end('{"error":{"message":"listener is being removed","type":"server_error","param":null,"code":"sy_shutting_down"}}', true))
+      res.cork(() => res.writeStatus(statusLine(LISTENER_GONE.status)).writeHeader('content-type', 'application/json').end(LISTENER_GONE.body, true))
       return
     }
     const live = this.gateway.enter()

@@ -43,10 +43,6 @@ class RefCountedPools implements PoolStore {
     this.pools.clear()
     await Promise.all(all.map((p) => p.pool.close().catch(() => p.pool.destroy())))
   }
-
-  get size(): number {
-    return this.pools.size
-  }
 }
 
 /**

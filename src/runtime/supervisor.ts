@@ -21,6 +21,8 @@ export interface WorkerStatus {
   version: string | undefined
   ports: number[]
   error: string | undefined
+  /** Set when the worker reports its drain done (shutdown). */
+  drained?: boolean
 }
 
 export interface GatewayStatus {
@@ -142,7 +144,7 @@ export async function runGateway(opts: RunOptions): Promise<{ stop: () => Promis
         for (const f of m.failed) log('error', 'listener failed', { worker: m.worker, port: f.port, error: f.error })
       } else if (m.type === 'apply-failed') ws.error = m.error
       else if (m.type === 'clusters') clusterReplies.get(m.id)?.(m.worker, m.data)
-      else if (m.type === 'drained') (ws as WorkerStatus & { drained?: boolean }).drained = true
+      else if (m.type === 'drained') ws.drained = true
       notify()
     })
     worker.on('error', (e) => log('error', 'worker crashed', { worker: ws.id, error: e.message }))
@@ -221,7 +223,7 @@ export async function runGateway(opts: RunOptions): Promise<{ stop: () => Promis
       log('info', 'draining', { timeout_ms: status.ir.drainTimeoutMs })
       await opts.source.close().catch(() => {})
       for (const w of workers.values()) w.worker.postMessage({ type: 'drain' } satisfies ToWorker)
-      const allDrained = () => [...workers.values()].every((w) => (w.status as { drained?: boolean }).drained)
+      const allDrained = () => [...workers.values()].every((w) => w.status.drained)
       if (!(await waitFor(allDrained, status.ir.drainTimeoutMs))) {
         log('warn', 'drain timeout reached; closing connections with requests still in flight')
         for (const w of workers.values()) w.worker.postMessage({ type: 'destroy' } satisfies ToWorker)

@@ -253,5 +253,4 @@ export interface PoolStore {
   acquire(key: string, origin: string, opts: { connections: number; keepAliveMs: number; connectTimeoutMs: number }): Dispatcher
   release(key: string): void
   closeAll(): Promise<void>
-  readonly size: number
 }

@@ -16,12 +16,11 @@ export interface WorkerData {
   readonly shared: SharedArrayBuffer
 }
 
-export type ToWorker = { type: 'snapshot'; ir: SnapshotIR; slots: Record<string, number> } | { type: 'drain' } | { type: 'destroy' } | { type: 'stats' } | { type: 'clusters'; id: number }
+export type ToWorker = { type: 'snapshot'; ir: SnapshotIR; slots: Record<string, number> } | { type: 'drain' } | { type: 'destroy' } | { type: 'clusters'; id: number }
 export type FromWorker =
   | { type: 'started'; worker: number; uws: 'native' | 'fallback' }
   | { type: 'applied'; worker: number; version: string; ports: number[]; failed: { port: number; error: string }[] }
   | { type: 'apply-failed'; worker: number; version: string; error: string }
-  | { type: 'stats'; worker: number; inflight: number; draining: number; pools: number }
   | { type: 'drained'; worker: number }
   | { type: 'clusters'; worker: number; id: number; data: Record<string, unknown> }
 
@@ -64,9 +63,6 @@ port.on('message', (m: ToWorker) => {
       send({ type: 'clusters', worker: threadId, id: m.id, data })
       return
     }
-    case 'stats':
-      send({ type: 'stats', worker: threadId, inflight: gateway.inflight, draining: gateway.drainingCount, pools: stores.pools.size })
-      return
     case 'drain':
       listeners.draining = true
       listeners.closeAll()

@@ -21,6 +21,8 @@ interface CompiledOps {
   remove: string[]
   set: [string, string][]
   add: [string, string][]
+  /** Response side: names removed or replaced, so existing values go first. */
+  drop: Set<string>
 }
 
 function compileOps(ops: Ops | undefined): CompiledOps | undefined {
@@ -29,7 +31,10 @@ function compileOps(ops: Ops | undefined): CompiledOps | undefined {
     remove: (ops.remove ?? []).map((n) => n.toLowerCase()),
     set: (ops.set ?? []).map((h) => [h.name.toLowerCase(), h.value]),
     add: (ops.add ?? []).map((h) => [h.name.toLowerCase(), h.value]),
+    drop: new Set<string>(),
   }
+  for (const n of c.remove) c.drop.add(n)
+  for (const [n] of c.set) c.drop.add(n)
   for (const [name, value] of [...c.set, ...c.add]) {
     if (/[\r\n\0]/.test(value)) throw new Error(`header '${name}': value must not contain CR, LF or NUL`)
   }
@@ -52,10 +57,8 @@ export function create(config: HeadersConfig, _deps: FilterDeps): Filter {
   if (res) {
     filter.onResponse = (ctx: RequestContext) => {
       let list = ctx.responseHeaders
-      if (res.remove.length || res.set.length) {
-        const drop = new Set([...res.remove, ...res.set.map(([n]) => n)])
-        list = list.filter(([n]) => !drop.has(n.toLowerCase()))
-      }
+      const drop = res.drop
+      if (drop.size > 0) list = list.filter(([n]) => !drop.has(n.toLowerCase()))
       for (const kv of res.set) list.push([kv[0], kv[1]])
       for (const kv of res.add) list.push([kv[0], kv[1]])
       ctx.responseHeaders = list

@@ -15,7 +15,7 @@ import { forwardedRequestHeaders, forwardedResponseHeaders } from '../upstream/h
 import { operationOf } from './caller.js'
 import { createTargetResolver, type UpstreamTarget } from './targets.js'
 import { SseUsageTap, usageFromJsonBody } from './usage-tap.js'
-import { createProtocolTranslator, TranslationError, callerError, parseUpstreamError, type ProtocolTranslator, type StreamTranslator } from './translate/index.js'
+import { createProtocolTranslator, TranslationError, callerError, parseUpstreamError, usageFromAnthropic, usageFromOpenAI, type ProtocolTranslator, type StreamTranslator } from './translate/index.js'
 import { createSseParser, type SseParser } from './sse/sse-parser.js'
 import { createEventStreamDecoder, type EventStreamDecoder } from './translate/aws-event-stream.js'
 import { createSigV4Signer, type Signer } from './sigv4.js'
@@ -152,7 +152,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     private readonly caller: 'openai' | 'anthropic',
     private readonly model: string,
     private readonly injectedUsage: boolean,
-    private readonly upstreamProtocol: string,
+    private readonly upstreamProtocol: UpstreamProtocol,
   ) {
     if (timeoutMs > 0) this.timer = setTimeout(this.onTimeout, timeoutMs)
     const route = ctx.route!
@@ -369,7 +369,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
         try {
           parsed = JSON.parse(parsed as string)
         } catch {}
-        const kind = parseUpstreamError(this.upstreamProtocol as 'openai', this.status, parsed, this.upstreamHeaders).kind
+        const kind = parseUpstreamError(this.upstreamProtocol, this.status, parsed, this.upstreamHeaders).kind
         const ra = this.upstreamHeaders!['retry-after']
         this.finish()
         if (ctx.attempt!.takeOver({ kind: 'status', status: this.status, ...(typeof ra === 'string' && { retryAfter: ra }), contextLength: kind === 'context_length' })) return
@@ -387,7 +387,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
       case 'pass-json': {
         const body = this.parts!.length === 1 ? this.parts![0] : Buffer.concat(this.parts!)
         if (this.status < 300 && (this.upstreamProtocol === 'openai' || this.upstreamProtocol === 'anthropic')) {
-          ctx.usage = usageFromJsonBody(body, this.upstreamProtocol as 'openai' | 'anthropic')
+          ctx.usage = usageFromJsonBody(body, this.upstreamProtocol)
         }
         const hooks = ctx.chain.onChunk
         for (let i = 0; i < hooks.length; i++) hooks[i].onChunk!(ctx, body)
@@ -417,7 +417,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
           this.finish()
           return sendError(ctx, 'SY_UPSTREAM_CONNECT', `upstream answered with an unreadable body: ${(e as Error).message}`)
         }
-        ctx.usage = usageOf(out, this.caller)
+        ctx.usage = usageOfCallerBody(out, this.caller)
         startResponse(ctx, 200, [['content-type', 'application/json']])
         const body = Buffer.from(JSON.stringify(out))
         const hooks = ctx.chain.onChunk
@@ -482,14 +482,6 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
   }
 }
 
-function usageOf(body: any, caller: 'openai' | 'anthropic') {
-  const u = body?.usage
-  if (!u) return undefined
-  return caller === 'openai'
-    ? { inputTokens: u.prompt_tokens ?? 0, outputTokens: u.completion_tokens ?? 0, ...(u.prompt_tokens_details?.cached_tokens && { cachedInputTokens: u.prompt_tokens_details.cached_tokens }) }
-    : { inputTokens: u.input_tokens ?? 0, outputTokens: u.output_tokens ?? 0 }
-}
-
 const USAGE_OPTION = Buffer.from('"stream_options":{"include_usage":true},')
 
 /** Inserts the option after the body's opening brace: no re-serialization of a long chat history. */
@@ -500,6 +492,12 @@ function withUsageOption(body: Buffer): Buffer {
   while (j < body.length && (body[j] === 0x20 || body[j] === 0x0a || body[j] === 0x0d || body[j] === 0x09)) j++
   if (i >= body.length || body[j] === 0x7d) return Buffer.from(JSON.stringify({ ...JSON.parse(body.toString()), stream_options: { include_usage: true } }))
   return Buffer.concat([body.subarray(0, i + 1), USAGE_OPTION, body.subarray(i + 1)])
+}
+
+/** Usage of a translated body, read in the caller's vocabulary. */
+function usageOfCallerBody(body: any, caller: 'openai' | 'anthropic') {
+  if (!body?.usage) return undefined
+  return caller === 'openai' ? usageFromOpenAI(body.usage) : usageFromAnthropic(body.usage)
 }
 
 function failureKind(err: Error): 'connect_failure' | 'reset' | 'timeout' {

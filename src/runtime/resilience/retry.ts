@@ -1,38 +1,46 @@
 /**
- * Retry building blocks: which failures to retry, how long to wait, and whether the cluster can
- * afford another retry right now.
- *
- * The budget follows Envoy's retry budgets: at most `budgetPercent`% of the cluster's active
- * requests may be retries, but never fewer than `minRetryConcurrency`, so retries cannot multiply
- * load on an upstream that is already failing (a retry storm). Its two counters live in an
- * Int32Array — a SharedArrayBuffer slot (see shared-state.ts) when all worker threads must share
- * one budget, a private array otherwise — and are only touched with Atomics.
+ * Retry building blocks: which failures count (for `retry_on` and `fallback.on`) and how long to
+ * wait. The retry budget itself lives in the cluster's shared counters (shared-state.ts).
  */
 import type { UpstreamFailure } from '../types.js'
 
-export type RetryCondition = 'connect_failure' | 'reset' | 'timeout' | '5xx' | '429' | number
+export type RetryCondition = 'connect_failure' | 'reset' | 'timeout' | '5xx' | '429' | 'context_length' | number
 
 export interface BackoffConfig {
   readonly baseIntervalMs: number
   readonly maxIntervalMs: number
 }
 
-/** `retry_on` list → predicate over an upstream failure, built once per policy. */
-export function compileRetryOn(list: readonly RetryCondition[]): (f: UpstreamFailure) => boolean {
+/**
+ * A `retry_on` / `fallback.on` list, compiled once: `test` judges a failure; `statuses` says which
+ * upstream statuses are worth holding an answer back for (the route might retry or fail over).
+ */
+export function compileConditions(list: readonly (string | number)[]): { test: (f: UpstreamFailure) => boolean; statuses: (s: number) => boolean } {
   const kinds = new Set<string>()
   const codes = new Set<number>()
   let any5xx = false
+  let contextLength = false
   for (const c of list) {
     if (typeof c === 'number') codes.add(c)
     else if (c === '5xx') any5xx = true
     else if (c === '429') codes.add(429)
+    else if (c === 'context_length') contextLength = true
     else kinds.add(c)
   }
-  return (f) => {
+  const is5xx = (s: number) => any5xx && s >= 500 && s <= 599
+  const statuses = (s: number) => codes.has(s) || is5xx(s) || (contextLength && (s === 400 || s === 413))
+  const test = (f: UpstreamFailure): boolean => {
     if (f.kind !== 'status') return kinds.has(f.kind)
     const s = f.status ?? 0
-    return codes.has(s) || (any5xx && s >= 500 && s <= 599)
+    if (f.contextLength && contextLength) return true
+    return codes.has(s) || is5xx(s)
   }
+  return { test, statuses }
+}
+
+/** `retry_on` list → predicate over an upstream failure. */
+export function compileRetryOn(list: readonly RetryCondition[]): (f: UpstreamFailure) => boolean {
+  return compileConditions(list).test
 }
 
 /**

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import type { Etcd3 } from 'etcd3'
 import { createEtcdClient } from '../../../src/runtime/sources/etcd-client.js'
 import { freePort } from './ports.js'
-import { BIN } from './gateway-process.js'
+import { BIN, spawnGateway, type SpawnedGateway } from './gateway-process.js'
 
 export interface EtcdServer {
   readonly url: string
@@ -86,50 +86,14 @@ export async function startEtcd(): Promise<EtcdServer> {
   }
 }
 
-export interface EtcdGateway {
-  readonly child: ChildProcess
-  readonly adminPort: number
-  readonly admin: string
-  output(): string
-  exited: Promise<number | null>
-  stop(signal?: NodeJS.Signals): Promise<number | null>
-}
+export type EtcdGateway = SpawnedGateway
 
 /**
  * `switchyard run --etcd … --prefix …` as a child process (the config's admin port must be
  * `adminPort`, or pass `--admin-port`). Resolves when /ready answers 200.
  */
-export async function startEtcdGateway(args: string[], opts: { adminPort: number; readyTimeoutMs?: number; env?: Record<string, string> }): Promise<EtcdGateway> {
-  const child = spawn(process.execPath, [BIN, 'run', ...args], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  child.stdout!.on('data', (d) => (out += d))
-  child.stderr!.on('data', (d) => (out += d))
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
-  const admin = `http://127.0.0.1:${opts.adminPort}`
-  const deadline = Date.now() + (opts.readyTimeoutMs ?? 10_000)
-  let ready = false
-  while (Date.now() < deadline && child.exitCode === null) {
-    try {
-      if ((await fetch(`${admin}/ready`)).status === 200) { ready = true; break }
-    } catch {}
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  if (!ready) {
-    child.kill('SIGKILL')
-    throw new Error(`gateway did not become ready:\n${out}`)
-  }
-  return {
-    child, adminPort: opts.adminPort, admin, exited,
-    output: () => out,
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null) return child.exitCode
-      child.kill(signal)
-      const t = setTimeout(() => child.kill('SIGKILL'), 15_000)
-      const code = await exited
-      clearTimeout(t)
-      return code
-    },
-  }
+export function startEtcdGateway(args: string[], opts: { adminPort: number; readyTimeoutMs?: number; env?: Record<string, string> }): Promise<EtcdGateway> {
+  return spawnGateway(['run', ...args], opts)
 }
 
 /** Runs `switchyard <args>` to completion. */

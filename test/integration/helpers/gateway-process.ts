@@ -10,39 +10,36 @@ import { freePort } from './ports.js'
 
 export const BIN = resolve('bin/switchyard.js')
 
-export interface GatewayProcess {
-  readonly child: ChildProcess
+export interface GatewayProcess extends SpawnedGateway {
   readonly dir: string
   readonly configPath: string
+  writeConfig(text: string): void
+}
+
+/** A running `switchyard …` child process that answered /ready. */
+export interface SpawnedGateway {
+  readonly child: ChildProcess
   readonly adminPort: number
   readonly admin: string
   output(): string
   /** Resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>
   exited: Promise<number | null>
-  writeConfig(text: string): void
 }
 
-export async function startGateway(configFor: (adminPort: number) => string, opts: { workers?: number; env?: Record<string, string>; readyTimeoutMs?: number } = {}): Promise<GatewayProcess> {
-  const dir = mkdtempSync(join(tmpdir(), 'switchyard-test-'))
-  const configPath = join(dir, 'config.yaml')
-  const adminPort = await freePort()
-  writeFileSync(configPath, configFor(adminPort))
-  const child = spawn(process.execPath, [BIN, 'run', '-c', configPath, '--workers', String(opts.workers ?? 1)], {
-    env: { ...process.env, ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+/** Runs `switchyard <args>` and waits until its admin API on `adminPort` says /ready. */
+export async function spawnGateway(args: readonly string[], opts: { adminPort: number; env?: Record<string, string>; readyTimeoutMs?: number }): Promise<SpawnedGateway> {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout!.on('data', (d) => (out += d))
   child.stderr!.on('data', (d) => (out += d))
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
-  const admin = `http://127.0.0.1:${adminPort}`
+  const admin = `http://127.0.0.1:${opts.adminPort}`
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 10_000)
   let ready = false
   while (Date.now() < deadline && child.exitCode === null) {
     try {
-      const r = await fetch(`${admin}/ready`)
-      if (r.status === 200) { ready = true; break }
+      if ((await fetch(`${admin}/ready`)).status === 200) { ready = true; break }
     } catch {}
     await new Promise((r) => setTimeout(r, 50))
   }
@@ -51,9 +48,8 @@ export async function startGateway(configFor: (adminPort: number) => string, opt
     throw new Error(`gateway did not become ready:\n${out}`)
   }
   return {
-    child, dir, configPath, adminPort, admin, exited,
+    child, adminPort: opts.adminPort, admin, exited,
     output: () => out,
-    writeConfig: (text) => writeFileSync(configPath, text),
     async stop(signal = 'SIGTERM') {
       if (child.exitCode !== null) return child.exitCode
       child.kill(signal)
@@ -63,6 +59,15 @@ export async function startGateway(configFor: (adminPort: number) => string, opt
       return code
     },
   }
+}
+
+export async function startGateway(configFor: (adminPort: number) => string, opts: { workers?: number; env?: Record<string, string>; readyTimeoutMs?: number } = {}): Promise<GatewayProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-test-'))
+  const configPath = join(dir, 'config.yaml')
+  const adminPort = await freePort()
+  writeFileSync(configPath, configFor(adminPort))
+  const gw = await spawnGateway(['run', '-c', configPath, '--workers', String(opts.workers ?? 1)], { adminPort, ...opts })
+  return { ...gw, dir, configPath, writeConfig: (text) => writeFileSync(configPath, text) }
 }
 
 /** Polls fn until it returns true or the time is up. */

@@ -8,18 +8,30 @@ import { createMockProvider } from '../runtime/providers/mock.js'
 import { createHttpProvider } from '../runtime/providers/http-upstream.js'
 import { credentialHeaders } from '../runtime/providers/targets.js'
 
-export function poolKey(c: ClusterIR, origin: string): string {
-  return `${origin}|c${c.pool.connections}|k${c.pool.keepAliveMs}|t${c.connectTimeoutMs}`
+export function poolKey(c: ClusterIR, origin: string, connections: number): string {
+  return `${origin}|c${connections}|k${c.pool.keepAliveMs}|t${c.connectTimeoutMs}`
+}
+
+/**
+ * Connections per endpoint pool in one worker. `max_connections` is for the whole process; pools
+ * are per worker and endpoint, so it is split evenly over both (at least one connection each —
+ * a cap below endpoints × workers is rounded up to that).
+ */
+export function poolConnections(c: ClusterIR, workers: number): number {
+  const max = c.limits.maxConnections
+  if (max === undefined) return c.pool.connections
+  return Math.min(c.pool.connections, Math.max(1, Math.floor(max / (Math.max(1, c.endpoints.length) * Math.max(1, workers)))))
 }
 
 export function compileCluster(c: ClusterIR, stores: Stores, poolKeys: string[]): CompiledCluster {
   const remote = c.provider !== 'mock'
   const clusterStats = stores.clusterStats(c.name)
+  const connections = poolConnections(c, stores.workers)
   const endpoints: CompiledEndpoint[] = c.endpoints.map((e) => {
     let pool
     if (remote) {
-      const key = poolKey(c, e.origin)
-      pool = stores.pools.acquire(key, e.origin, { connections: c.pool.connections, keepAliveMs: c.pool.keepAliveMs, connectTimeoutMs: c.connectTimeoutMs })
+      const key = poolKey(c, e.origin, connections)
+      pool = stores.pools.acquire(key, e.origin, { connections, keepAliveMs: c.pool.keepAliveMs, connectTimeoutMs: c.connectTimeoutMs })
       poolKeys.push(key)
     }
     const key = `${c.name}|${e.url}`
@@ -38,5 +50,5 @@ export function compileCluster(c: ClusterIR, stores: Stores, poolKeys: string[])
   const provider: ProviderAdapter = c.provider === 'mock' ? createMockProvider(c) : createHttpProvider(c)
   const latency = c.lb === 'least_latency' ? stores.lbState(`latency|${c.name}|${JSON.stringify(c.leastLatency)}`, () => new LatencyState(c.leastLatency)) : undefined
   const guard = createEndpointGuard(c, endpoints, stores, latency)
-  return { name: c.name, ir: c, endpoints, lb: createClusterLoadBalancer(c, endpoints, stores, latency), guard, provider, timeoutMs: c.timeoutMs, firstTokenTimeoutMs: c.firstTokenTimeoutMs, idleTimeoutMs: c.idleTimeoutMs, modelMap: c.modelMap, stats: clusterStats }
+  return { name: c.name, ir: c, endpoints, lb: createClusterLoadBalancer(c, endpoints, stores, latency), guard, provider, timeoutMs: c.timeoutMs, firstTokenTimeoutMs: c.firstTokenTimeoutMs, idleTimeoutMs: c.idleTimeoutMs, modelMap: c.modelMap, stats: clusterStats, poolConnections: connections }
 }

@@ -4,7 +4,7 @@
  * Snapshot by buildSnapshot() in every worker.
  */
 export type Protocol = 'openai' | 'anthropic'
-export type LbPolicy = 'round_robin' | 'weighted' | 'random' | 'least_request' | 'ring_hash' | 'least_latency'
+export type LbPolicy = 'round_robin' | 'weighted' | 'random' | 'least_request' | 'ring_hash' | 'least_latency' | 'dynamic_weighted'
 export type ProviderName =
   | 'openai' | 'azure_openai' | 'anthropic' | 'gemini' | 'bedrock'
   | 'vllm' | 'ollama' | 'deepseek' | 'qwen' | 'moonshot' | 'mistral' | 'groq' | 'openrouter'
@@ -92,6 +92,16 @@ export interface EndpointIR {
   readonly apiKey?: string
 }
 
+export interface DynamicWeightsIR {
+  /** Response header carrying the endpoint's load (lower-cased). */
+  readonly header?: string
+  /** Prometheus gauge polled on every endpoint's origin. */
+  readonly metrics?: { readonly path: string; readonly metric: string; readonly timeoutMs: number }
+  readonly intervalMs: number
+  readonly smoothing: number
+  readonly minWeightFraction: number
+}
+
 export interface ClusterIR {
   readonly name: string
   readonly provider: ProviderName
@@ -111,6 +121,8 @@ export interface ClusterIR {
   readonly connectTimeoutMs: number
   readonly ringHash: { readonly hashHeader?: string; readonly minRingSize: number; readonly maxRingSize: number }
   readonly leastLatency: { readonly decayMs: number; readonly defaultLatencyMs: number }
+  /** Present with `lb: dynamic_weighted` (the schema requires it there). */
+  readonly dynamicWeights?: DynamicWeightsIR
   readonly breaker?: import('../runtime/resilience/circuit-breaker.js').CircuitBreakerConfig
   readonly outlier?: import('../runtime/resilience/outlier-detector.js').OutlierDetectionConfig
   readonly healthCheck?: import('../runtime/resilience/health-checker.js').HealthCheckConfig
@@ -118,6 +130,8 @@ export interface ClusterIR {
     readonly maxRequests: number
     readonly maxPendingRequests: number
     readonly maxRetries: number
+    /** Whole-process cap on open upstream connections; undefined = only pool.connections. */
+    readonly maxConnections?: number
     /** Present when `retry_budget` is configured; replaces maxRetries. */
     readonly retryBudget?: { readonly percent: number; readonly minRetryConcurrency: number }
   }

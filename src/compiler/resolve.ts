@@ -162,6 +162,17 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
         maxRingSize: v.ring_hash.max_ring_size,
       },
       leastLatency: { decayMs: durationMs(v.least_latency.decay_time), defaultLatencyMs: durationMs(v.least_latency.default_latency) },
+      ...(v.lb === 'dynamic_weighted' && v.dynamic_weights && {
+        dynamicWeights: {
+          ...(v.dynamic_weights.header !== undefined && { header: String(v.dynamic_weights.header).toLowerCase() }),
+          ...(v.dynamic_weights.metrics !== undefined && {
+            metrics: { path: v.dynamic_weights.metrics.path, metric: v.dynamic_weights.metrics.metric, timeoutMs: durationMs(v.dynamic_weights.metrics.timeout) },
+          }),
+          intervalMs: durationMs(v.dynamic_weights.interval),
+          smoothing: v.dynamic_weights.smoothing,
+          minWeightFraction: v.dynamic_weights.min_weight_fraction,
+        },
+      }),
       ...(v.endpoint_circuit_breaker && {
         breaker: {
           consecutiveFailures: v.endpoint_circuit_breaker.consecutive_failures,
@@ -205,6 +216,7 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
         maxRequests: v.circuit_breakers.max_requests,
         maxPendingRequests: v.circuit_breakers.max_pending_requests,
         maxRetries: v.circuit_breakers.max_retries,
+        ...(v.circuit_breakers.max_connections !== undefined && { maxConnections: v.circuit_breakers.max_connections }),
         ...(c.value.circuit_breakers?.retry_budget !== undefined && {
           retryBudget: { percent: v.circuit_breakers.retry_budget.percent, minRetryConcurrency: v.circuit_breakers.retry_budget.min_retry_concurrency },
         }),

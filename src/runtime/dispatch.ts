@@ -135,7 +135,7 @@ function act(ctx: RequestContext): void {
 function forwardTo(ctx: RequestContext, cluster: CompiledCluster, endpoint: CompiledEndpoint, timeoutMs: number, fallbackModel: string | undefined): void {
   const limits = cluster.ir.limits
   // Requests can only be pending once the endpoint's connections are all busy: check that first.
-  const busy = endpoint.pool !== undefined && endpoint.stats.inflight >= cluster.ir.pool.connections
+  const busy = endpoint.pool !== undefined && endpoint.stats.inflight >= cluster.poolConnections
   if (cluster.stats.inflight >= limits.maxRequests || (busy && pendingOf(endpoint) >= limits.maxPendingRequests)) {
     // Circuit-breaker limit: fail fast (or move on to a fallback), never queue without bound.
     cluster.stats.overflow()

@@ -6,7 +6,7 @@
  * `<cluster>|<url>`) and ships the key → slot table with every snapshot, so all workers agree.
  * Cross-host state belongs in Redis, not here.
  */
-export const CELLS_PER_ENDPOINT = 4 // inflight, requests, failures, health
+export const CELLS_PER_ENDPOINT = 8 // inflight, requests, failures, health, load sum, load reports, 2 spare
 /** Cluster slots use the same cell width: inflight, active retries, overflows, retry-budget balance. */
 const CELLS_PER_SLOT = CELLS_PER_ENDPOINT
 
@@ -94,6 +94,22 @@ export class EndpointStats {
   }
   fail(): void {
     Atomics.add(this.cells, this.at + 2, 1)
+  }
+  /**
+   * A load report (queue depth from a response header or a metrics scrape), from any thread.
+   * Sum (in thousandths) and count only grow; readers take differences, which stay right across
+   * Int32 wrap-around as long as one interval adds less than 2^31.
+   */
+  reportLoad(load: number): void {
+    if (!(load >= 0) || load === Infinity) return
+    Atomics.add(this.cells, this.at + 4, Math.round(Math.min(load, 1e6) * 1000))
+    Atomics.add(this.cells, this.at + 5, 1)
+  }
+  get loadSumMilli(): number {
+    return Atomics.load(this.cells, this.at + 4)
+  }
+  get loadReports(): number {
+    return Atomics.load(this.cells, this.at + 5)
   }
 }
 

@@ -49,7 +49,7 @@ class RefCountedPools implements PoolStore {
  * `shared`: the process-wide SharedArrayBuffer and the main thread's key → slot table (updated
  * with every snapshot); without it (dry builds, unit tests) counters are local to this store.
  */
-export function createStores(shared?: { buffer: SharedArrayBuffer; slots: Record<string, number> }): Stores & { setSlots(slots: Record<string, number>): void } {
+export function createStores(shared?: { buffer: SharedArrayBuffer; slots: Record<string, number>; workers?: number }): Stores & { setSlots(slots: Record<string, number>): void } {
   const stats = new Map<string, EndpointStats>()
   const clusters = new Map<string, ClusterStats>()
   const lb = new Map<string, unknown>()
@@ -57,6 +57,7 @@ export function createStores(shared?: { buffer: SharedArrayBuffer; slots: Record
   let slots = shared?.slots ?? {}
   return {
     pools: new RefCountedPools(),
+    workers: shared?.workers ?? 1,
     setSlots(next) {
       slots = next
     },

@@ -13,6 +13,7 @@ import { startAdmin, type AdminHandle } from './admin/server.js'
 import { uwsBuild } from './uws.js'
 import { CELLS_PER_ENDPOINT, ClusterStats, EndpointStats, SharedStateTable } from './shared-state.js'
 import { HealthChecks } from './health-checks.js'
+import { LoadScrapes } from './load-scrapes.js'
 import { log } from './log.js'
 
 export interface WorkerStatus {
@@ -74,6 +75,8 @@ export async function runGateway(opts: RunOptions): Promise<{ stop: () => Promis
   let currentSlots = slotsFor(first.ir)
   const health = new HealthChecks(shared.buffer)
   health.apply(first.ir, currentSlots)
+  const scrapes = new LoadScrapes(shared.buffer)
+  scrapes.apply(first.ir, currentSlots)
   const workers = new Map<number, { worker: Worker; status: WorkerStatus }>()
   const clusterReplies = new Map<number, (worker: number, data: Record<string, unknown>) => void>()
   let queryId = 0
@@ -98,6 +101,7 @@ export async function runGateway(opts: RunOptions): Promise<{ stop: () => Promis
     })
     const cells = new Int32Array(shared.buffer)
     const checks = health.snapshot()
+    const loads = scrapes.snapshot()
     const out: Record<string, unknown> = {}
     for (const c of status.ir.clusters) {
       const slot = currentSlots[`cluster:${c.name}`]
@@ -114,6 +118,7 @@ export async function runGateway(opts: RunOptions): Promise<{ stop: () => Promis
             weight: e.weight,
             ...(s && { inflight: s.inflight, requests: s.requests, failures: s.failures }),
             ...(checks[c.name]?.[key] && { health: checks[c.name][key] }),
+            ...(loads[c.name]?.[key] && { load_scrape: loads[c.name][key] }),
             workers: Object.fromEntries(Object.entries(perWorker).map(([w, d]) => [w, (d[c.name] as Record<string, unknown> | undefined)?.[e.url] ?? { eligible: true, reasons: [] }])),
           }
         }),
@@ -132,7 +137,7 @@ export async function runGateway(opts: RunOptions): Promise<{ stop: () => Promis
     })
 
   const spawn = () => {
-    const worker = new Worker(workerUrl, { workerData: { shared: shared.buffer } })
+    const worker = new Worker(workerUrl, { workerData: { shared: shared.buffer, workers: opts.workers } })
     const ws: WorkerStatus = { id: worker.threadId, uws: 'unknown', version: undefined, ports: [], error: undefined }
     workers.set(worker.threadId, { worker, status: ws })
     worker.on('message', (m: FromWorker) => {
@@ -199,6 +204,7 @@ export async function runGateway(opts: RunOptions): Promise<{ stop: () => Promis
         status.lastReload = { at, ok: true, version: r.ir.version }
         currentSlots = slotsFor(r.ir)
         health.apply(r.ir, currentSlots)
+        scrapes.apply(r.ir, currentSlots)
         for (const w of workers.values()) w.worker.postMessage({ type: 'snapshot', ir: r.ir, slots: currentSlots } satisfies ToWorker)
         await waitFor(allOn(r.ir.version), 5000)
         log('info', 'config applied', { version: r.ir.version })
@@ -220,6 +226,7 @@ export async function runGateway(opts: RunOptions): Promise<{ stop: () => Promis
     (stopping ??= (async () => {
       status.shuttingDown = true
       health.stop()
+      scrapes.stop()
       log('info', 'draining', { timeout_ms: status.ir.drainTimeoutMs })
       await opts.source.close().catch(() => {})
       for (const w of workers.values()) w.worker.postMessage({ type: 'drain' } satisfies ToWorker)

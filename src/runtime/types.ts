@@ -206,6 +206,8 @@ export interface CompiledEndpoint {
 
 export interface LoadBalancer {
   pick(head: RequestHead): CompiledEndpoint
+  /** Per-endpoint state worth showing in /clusters (by url), for balancers that have any. */
+  describe?(): Record<string, unknown>
 }
 
 export interface ProviderAdapter {
@@ -224,6 +226,8 @@ export interface CompiledCluster {
   readonly idleTimeoutMs: number
   readonly modelMap: Readonly<Record<string, string>>
   readonly stats: ClusterStats
+  /** Connection cap of each endpoint pool in this worker: pool.connections, lowered by max_connections. */
+  readonly poolConnections: number
   /** Undefined when the cluster has no health check, outlier detection, breaker or latency LB. */
   readonly guard: import('./endpoint-guard.js').EndpointGuard | undefined
 }
@@ -242,6 +246,8 @@ export interface Snapshot {
 /** Long-lived state keyed by stable identity; outlives snapshots (DESIGN invariant 3). */
 export interface Stores {
   readonly pools: PoolStore
+  /** Worker threads sharing the process-wide counters (1 outside the gateway). */
+  readonly workers: number
   /** Counters of one endpoint (`<cluster>|<url>`), feeding the cluster's counters too. */
   endpointStats(key: string, cluster?: ClusterStats): EndpointStats
   clusterStats(name: string): ClusterStats

@@ -11,9 +11,13 @@ import { ListenerSet } from './server.js'
 import { createStores } from './stores.js'
 import { uwsBuild } from './uws.js'
 import { log } from './log.js'
+import type { CompiledCluster } from './types.js'
+import type { Pool } from 'undici'
 
 export interface WorkerData {
   readonly shared: SharedArrayBuffer
+  /** Worker threads in this process: cluster-wide caps (max_connections) are split over them. */
+  readonly workers: number
 }
 
 export type ToWorker = { type: 'snapshot'; ir: SnapshotIR; slots: Record<string, number> } | { type: 'drain' } | { type: 'destroy' } | { type: 'clusters'; id: number }
@@ -25,7 +29,7 @@ export type FromWorker =
   | { type: 'clusters'; worker: number; id: number; data: Record<string, unknown> }
 
 const port = parentPort!
-const stores = createStores({ buffer: (workerData as WorkerData).shared, slots: {} })
+const stores = createStores({ buffer: (workerData as WorkerData).shared, slots: {}, workers: (workerData as WorkerData).workers })
 const gateway = new Gateway(stores)
 const listeners = new ListenerSet(gateway)
 const send = (m: FromWorker) => port.postMessage(m)
@@ -39,6 +43,22 @@ if (heapEvery > 0) {
     const m = process.memoryUsage()
     log('info', 'heap', { heap_used_mb: +(m.heapUsed / 1e6).toFixed(2), heap_total_mb: +(m.heapTotal / 1e6).toFixed(2), external_mb: +(m.external / 1e6).toFixed(2), array_buffers_mb: +(m.arrayBuffers / 1e6).toFixed(2), rss_mb: +(m.rss / 1e6).toFixed(1) })
   }, heapEvery * 1000).unref()
+}
+
+/** Per endpoint url: eligibility (guard), balancer state, this worker's open connections. */
+function describeCluster(c: CompiledCluster): Record<string, unknown> {
+  const guard = c.guard?.describe()
+  const lb = c.lb.describe?.()
+  const out: Record<string, unknown> = {}
+  for (const e of c.endpoints) {
+    const pool = e.pool as Pool | undefined
+    out[e.url] = {
+      ...((guard?.[e.url] as object | undefined) ?? { eligible: true, reasons: [] }),
+      ...(lb?.[e.url] as object | undefined),
+      ...(pool?.stats && { connections: pool.stats.connected, pool_pending: pool.stats.pending }),
+    }
+  }
+  return out
 }
 
 port.on('message', (m: ToWorker) => {
@@ -59,7 +79,7 @@ port.on('message', (m: ToWorker) => {
     }
     case 'clusters': {
       const data: Record<string, unknown> = {}
-      for (const [name, c] of gateway.current?.clusters ?? []) if (c.guard) data[name] = c.guard.describe()
+      for (const [name, c] of gateway.current?.clusters ?? []) data[name] = describeCluster(c)
       send({ type: 'clusters', worker: threadId, id: m.id, data })
       return
     }

@@ -1,8 +1,10 @@
 /**
  * Dynamic weights: smooth weighted round robin whose weights follow the load endpoints report.
- * Load comes from a response header (`x-queue-depth`, fed with observeHeader) or from each
- * endpoint's Prometheus metrics (a gauge such as vLLM's `vllm:num_requests_waiting`, fed by
- * createMetricsPoller). Every `intervalMs` the load seen since the last round (mean of the
+ * Load comes from a response header (`x-queue-depth`) or from each endpoint's Prometheus metrics
+ * (a gauge such as vLLM's `vllm:num_requests_waiting`, scraped by createMetricsPoller on the main
+ * thread). Reports land in the endpoint's shared counters (EndpointStats.reportLoad), so every
+ * worker weighs the same evidence; observeLoad feeds one instance directly (unit tests).
+ * Every `intervalMs` the load seen since the last round (mean of the
  * samples; the previous value when none came) is smoothed exponentially, and each endpoint gets
  * weight = configured weight / (1 + load), but never below `minWeightFraction` of its configured
  * weight — an overloaded endpoint keeps a trickle of traffic, or header-reported load could
@@ -10,6 +12,7 @@
  */
 import { request as undiciRequest, type Dispatcher } from 'undici'
 import type { CompiledEndpoint, LoadBalancer } from '../types.js'
+import type { EndpointStats } from '../shared-state.js'
 
 export interface DynamicWeightsConfig {
   readonly intervalMs: number
@@ -31,9 +34,14 @@ export class DynamicWeights {
   private readonly load: Float64Array
   private readonly seeded: Uint8Array
   private last = -Infinity
+  /** Shared report counters as last read, per endpoint with stats. */
+  private readonly seenSum: Int32Array
+  private readonly seenCount: Int32Array
 
-  constructor(private readonly endpoints: readonly { key: string; weight: number }[], private readonly config: DynamicWeightsConfig) {
+  constructor(private readonly endpoints: readonly { key: string; weight: number; stats?: EndpointStats }[], private readonly config: DynamicWeightsConfig) {
     const n = endpoints.length
+    this.seenSum = Int32Array.from(endpoints, (e) => e.stats?.loadSumMilli ?? 0)
+    this.seenCount = Int32Array.from(endpoints, (e) => e.stats?.loadReports ?? 0)
     this.index = new Map(endpoints.map((e, i) => [e.key, i]))
     this.sums = new Float64Array(n)
     this.counts = new Int32Array(n)
@@ -64,6 +72,7 @@ export class DynamicWeights {
     if (this.last === -Infinity) this.last = now
     if (now - this.last < this.config.intervalMs) return false
     this.last = now
+    this.collectShared()
     const a = this.config.smoothing
     for (let i = 0; i < this.load.length; i++) {
       if (this.counts[i] === 0) continue
@@ -76,6 +85,22 @@ export class DynamicWeights {
     }
     this.compute()
     return true
+  }
+
+  /** Adds the reports other threads (and this one) published since the last round. */
+  private collectShared(): void {
+    for (let i = 0; i < this.endpoints.length; i++) {
+      const stats = this.endpoints[i].stats
+      if (stats === undefined) continue
+      const count = stats.loadReports
+      const dc = (count - this.seenCount[i]) | 0
+      if (dc <= 0) continue
+      const sum = stats.loadSumMilli
+      this.sums[i] += ((sum - this.seenSum[i]) | 0) / 1000
+      this.counts[i] += dc
+      this.seenSum[i] = sum
+      this.seenCount[i] = count
+    }
   }
 
   snapshot(): { key: string; load: number; weight: number }[] {
@@ -108,6 +133,12 @@ export function createDynamicWeighted(endpoints: readonly CompiledEndpoint[], dy
       if (best < 0) return endpoints[0]
       current[best] -= total
       return endpoints[best]
+    },
+    describe() {
+      const out: Record<string, unknown> = {}
+      const snap = dyn.snapshot()
+      for (let i = 0; i < endpoints.length; i++) out[endpoints[i].url] = { dynamic_weight: snap[i].weight, reported_load: +snap[i].load.toFixed(3) }
+      return out
     },
   }
 }

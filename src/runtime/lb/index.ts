@@ -6,6 +6,7 @@ import { createLeastRequest } from './least-request.js'
 import { createRandom } from './random.js'
 import { createRoundRobin } from './round-robin.js'
 import { createWeightedRoundRobin } from './weighted-round-robin.js'
+import { createDynamicWeighted, DynamicWeights } from './dynamic-weights.js'
 
 /** The cluster's LB; `latency` is the shared estimate store for `least_latency`. */
 export function createClusterLoadBalancer(c: ClusterIR, endpoints: readonly CompiledEndpoint[], stores: Stores, latency: LatencyState | undefined): LoadBalancer {
@@ -13,6 +14,13 @@ export function createClusterLoadBalancer(c: ClusterIR, endpoints: readonly Comp
   if (c.lb === 'ring_hash') {
     const header = c.ringHash.hashHeader
     return createRingHash(endpoints, c.ringHash, header ? { keyOf: (head) => head.headers[header] } : {})
+  }
+  if (c.lb === 'dynamic_weighted') {
+    const d = c.dynamicWeights!
+    // Keyed by config and endpoint set: a reload that keeps both keeps the smoothed loads.
+    const key = `dynw|${c.name}|${JSON.stringify(d)}|${endpoints.map((e) => `${e.url}*${e.weight}`).join(',')}`
+    const weights = stores.lbState(key, () => new DynamicWeights(endpoints.map(({ key, weight, stats }) => ({ key, weight, stats })), { intervalMs: d.intervalMs, smoothing: d.smoothing, minWeightFraction: d.minWeightFraction }))
+    return createDynamicWeighted(endpoints, weights)
   }
   return createLoadBalancer(c.lb, c.name, endpoints, stores)
 }

@@ -4,6 +4,10 @@ import type { ServerResponse } from 'node:http'
 import { createDynamicWeighted, createMetricsPoller, DynamicWeights, parsePrometheusGauge, type DynamicWeightsConfig } from '../../../src/runtime/lb/dynamic-weights.js'
 import { counts, endpoints, picks } from './endpoints.js'
 import { agent, serve as serveOrigin, waitFor } from '../resilience/local-server.js'
+import { CELLS_PER_ENDPOINT, EndpointStats } from '../../../src/runtime/shared-state.js'
+import { createStores } from '../../../src/runtime/stores.js'
+import { poolConnections } from '../../../src/compiler/compile-clusters.js'
+import type { ClusterIR } from '../../../src/compiler/ir.js'
 
 /** Trimmed from a real vLLM 0.6 /metrics page: one model plus a LoRA adapter. */
 const VLLM_METRICS = `# HELP vllm:cache_config_info Information of the LLMEngine CacheConfig
@@ -235,4 +239,35 @@ test('polled load turns into weights', async (t) => {
   t.after(() => poller.stop())
   await waitFor(() => d.weights[0] === 100 && d.weights[1] === 1000)
   assert.deepStrictEqual(d.weights, [100, 1000])
+})
+
+test('reports published by another worker through the shared counters are folded in, as a mean per interval', () => {
+  const buffer = new SharedArrayBuffer(2 * CELLS_PER_ENDPOINT * 4)
+  const slots = { [key('a')]: 0, [key('b')]: 1 }
+  const worker1 = createStores({ buffer, slots })
+  const worker2 = createStores({ buffer, slots })
+  worker1.endpointStats(key('b')).reportLoad(7) // before this balancer existed: not counted
+  const eps = endpoints('a', 'b').map((e) => ({ ...e, stats: worker2.endpointStats(e.key) }))
+  const d = new DynamicWeights(eps, config)
+  d.maybeRecompute(0)
+  worker1.endpointStats(key('b')).reportLoad(2)
+  worker1.endpointStats(key('b')).reportLoad(4.5)
+  worker2.endpointStats(key('a')).reportLoad(0)
+  d.maybeRecompute(1000)
+  assert.deepStrictEqual(d.snapshot().map((s) => s.load), [0, 3.25])
+})
+
+test('negative, infinite and unparsable reports are ignored', () => {
+  const stats = EndpointStats.local()
+  for (const v of [-1, Infinity, NaN, Number('x')]) stats.reportLoad(v)
+  assert.equal(stats.loadReports, 0)
+})
+
+test('max_connections is split over endpoints and workers, at least one each, never above pool.connections', () => {
+  const cluster = (max: number | undefined, endpoints: number, pool = 64) =>
+    ({ pool: { connections: pool, keepAliveMs: 1 }, limits: { maxRequests: 1, maxPendingRequests: 1, maxRetries: 1, ...(max !== undefined && { maxConnections: max }) }, endpoints: Array(endpoints).fill({}) }) as unknown as ClusterIR
+  assert.deepStrictEqual(
+    [poolConnections(cluster(undefined, 2), 2), poolConnections(cluster(100, 2), 2), poolConnections(cluster(3, 2), 2), poolConnections(cluster(1000, 1, 8), 1)],
+    [64, 25, 1, 8],
+  )
 })

@@ -2,6 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createLoadBalancer } from '../../../src/runtime/lb/index.js'
 import { createStores } from '../../../src/runtime/stores.js'
+import { CELLS_PER_ENDPOINT } from '../../../src/runtime/shared-state.js'
 import { counts, endpoints, load, picks, unload } from './endpoints.js'
 
 test('least request prefers the endpoint with fewer requests in flight', () => {
@@ -52,7 +53,7 @@ test('least request reads in-flight counts from the store, so load carries acros
 })
 
 test('least request counts are shared by stores over the same shared buffer (two workers)', () => {
-  const buffer = new SharedArrayBuffer(2 * 3 * 4)
+  const buffer = new SharedArrayBuffer(2 * CELLS_PER_ENDPOINT * 4)
   const slots = { 'test|mock://a': 0, 'test|mock://b': 1 }
   const worker1 = createStores({ buffer, slots })
   const worker2 = createStores({ buffer, slots })

@@ -292,8 +292,14 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
         this.parts!.push(chunk)
         return
       case 'pass-sse': {
-        const out = this.tap ? this.tap.push(chunk) : chunk
+        const tap = this.tap
+        const out = tap ? tap.push(chunk) : chunk
         if (out !== undefined) this.write(controller, out)
+        if (tap?.malformed !== undefined) {
+          // The events before it are forwarded; the unreadable one is an upstream failure (retried
+          // when nothing reached the client yet, else an error event ends the stream).
+          controller.abort(Object.assign(new Error(`event data is not JSON: ${tap.malformed}`), { code: 'SY_MALFORMED' }))
+        }
         return
       }
       case 'pass-raw':
@@ -516,7 +522,7 @@ function describe(err: Error): string {
   const code = (err as { code?: string }).code
   if (code === 'ECONNREFUSED') return 'connection refused'
   if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET') return 'connection reset'
-  if (code === 'SY_TRUNCATED' || code === 'SY_CONTINUATION') return err.message
+  if (code === 'SY_TRUNCATED' || code === 'SY_CONTINUATION' || code === 'SY_MALFORMED') return err.message
   if (code === 'UND_ERR_CONNECT_TIMEOUT') return 'connect timeout'
   return code ?? err.message
 }

@@ -51,8 +51,15 @@ export class SseUsageTap {
   /** `strip`: drop OpenAI usage-only chunks (the client did not ask for them). */
   constructor(private readonly protocol: 'openai' | 'anthropic', private readonly strip: boolean) {}
 
+  /**
+   * Set when an event's data is not JSON (nor OpenAI's `[DONE]`): what push() returned before it
+   * is whole and valid, nothing after it is forwarded, and the stream is an upstream failure.
+   */
+  malformed: string | undefined
+
   /** Returns the bytes to forward now: whole events only; a partial tail waits for its end. */
   push(chunk: Buffer): Buffer | undefined {
+    if (this.malformed !== undefined) return undefined
     let buf = this.carry ? Buffer.concat([this.carry, chunk]) : chunk
     const end = buf.lastIndexOf(EVENT_END)
     if (end < 0) {
@@ -61,12 +68,57 @@ export class SseUsageTap {
     }
     this.carry = end + 2 < buf.length ? buf.subarray(end + 2) : undefined
     buf = buf.subarray(0, end + 2)
+    const bad = this.firstMalformed(buf)
+    if (bad >= 0) {
+      this.carry = undefined
+      buf = buf.subarray(0, bad)
+      if (buf.length === 0) return undefined
+    }
     // The end marker is always in the last event; OpenAI's usage in one of the last two (earlier
     // `"usage":null` placeholders carry nothing). Anthropic reports usage at both ends.
     if (!this.complete && buf.indexOf(this.protocol === 'openai' ? OPENAI_END : ANTHROPIC_END, Math.max(0, buf.length - TAIL)) >= 0) this.complete = true
     const from = this.protocol === 'openai' ? Math.max(0, buf.length - 4 * TAIL) : 0
     if (buf.indexOf(USAGE, from) < 0) return buf
     return this.inspect(buf, from)
+  }
+
+  /**
+   * Offset of the first event whose data does not parse, or -1. Every event is parsed: a stream
+   * that carries garbage is a broken answer even when it ends with its marker (DESIGN: a stream is
+   * complete only when the provider says so, in events the client can read).
+   */
+  private firstMalformed(buf: Buffer): number {
+    let start = 0
+    while (start < buf.length) {
+      let end = buf.indexOf(EVENT_END, start)
+      if (end < 0) end = buf.length
+      // Data lines of this event, joined as the SSE spec does; most events have exactly one.
+      let data: string | undefined
+      let line = start
+      while (line < end) {
+        let eol = buf.indexOf(0x0a, line)
+        if (eol < 0 || eol > end) eol = end
+        if (buf[line] === 0x64 && buf[line + 1] === 0x61 && buf[line + 2] === 0x74 && buf[line + 3] === 0x61 && buf[line + 4] === 0x3a) {
+          let from = line + 5
+          if (buf[from] === 0x20) from++
+          let to = eol
+          if (to > from && buf[to - 1] === 0x0d) to--
+          const text = buf.toString('utf8', from, to)
+          data = data === undefined ? text : data + '\n' + text
+        }
+        line = eol + 1
+      }
+      if (data !== undefined && !(this.protocol === 'openai' && data === '[DONE]')) {
+        try {
+          JSON.parse(data)
+        } catch {
+          this.malformed = data.length > 80 ? `${data.slice(0, 80)}…` : data
+          return start
+        }
+      }
+      start = end + 2
+    }
+    return -1
   }
 
   /** Whatever is left when the upstream ends (a stream without a final blank line). */

@@ -51,6 +51,10 @@ export type EjectionReason = 'consecutive_5xx' | 'consecutive_gateway_errors' | 
 export interface EndpointOutlierState {
   readonly state: 'active' | 'ejected' | 'cooldown'
   readonly until: number | undefined
+  /** Why the current ejection happened (also logged); absent when not ejected. */
+  readonly ejectedFor?: EjectionReason
+  /** The latency average that got it ejected, when that was the reason. */
+  readonly ejectedLatencyMs?: number
   readonly ejections: number
   readonly consecutive5xx: number
   readonly consecutiveGatewayErrors: number
@@ -74,9 +78,14 @@ interface Entry {
   ejections: number
   ejectedUntil: number
   cooldownUntil: number
+  reason: EjectionReason | undefined
+  reasonLatencyMs: number | undefined
 }
 
-const fresh = (): Entry => ({ c5xx: 0, cGateway: 0, ewma: 0, samples: 0, ejections: 0, ejectedUntil: 0, cooldownUntil: 0 })
+const fresh = (): Entry => ({ c5xx: 0, cGateway: 0, ewma: 0, samples: 0, ejections: 0, ejectedUntil: 0, cooldownUntil: 0, reason: undefined, reasonLatencyMs: undefined })
+
+const ELIGIBLE: Eligibility = Object.freeze({ ok: true })
+const MEDIAN_EVERY_MS = 100
 
 export function createOutlierDetector(
   config: OutlierDetectionConfig,
@@ -98,12 +107,28 @@ export function createOutlierDetector(
     const decay = e.ejectedUntil > 0 ? Math.floor((now - e.ejectedUntil) / config.maxEjectionMs) : 0
     e.ejections = Math.max(0, e.ejections - Math.max(0, decay)) + 1
     e.ejectedUntil = now + Math.min(config.maxEjectionMs, config.baseEjectionMs * e.ejections)
+    e.reason = reason
+    e.reasonLatencyMs = reason === 'latency' ? Math.round(e.ewma) : undefined
     // It comes back with a clean slate: judged on what it does after the ejection.
     e.c5xx = 0
     e.cGateway = 0
     e.samples = 0
     e.ewma = 0
     onEject?.(key, reason, e.ejectedUntil)
+  }
+
+  // The median is re-read at most every MEDIAN_EVERY_MS, not on every response: it moves slowly
+  // (EWMAs of several endpoints) and sorting per request is a hot-path cost for nothing.
+  let medianAt = -Infinity
+  let medianCached: number | undefined
+  const medianNow = (now: number): number | undefined => {
+    if (entries.size < config.latencyMinEndpoints) return undefined
+    // Until enough endpoints have samples there is no median yet: look again on every response.
+    if (medianCached === undefined || now - medianAt >= MEDIAN_EVERY_MS || now < medianAt) {
+      medianAt = now
+      medianCached = median()
+    }
+    return medianCached
   }
 
   const median = (): number | undefined => {
@@ -147,16 +172,16 @@ export function createOutlierDetector(
       if (outcome.kind === 'gateway_error' || outcome.latencyMs === undefined || config.latencyFactor <= 0) return
       sample(e, outcome.latencyMs)
       if (e.samples < config.latencyMinSamples) return
-      const m = median()
+      const m = medianNow(now)
       if (m !== undefined && e.ewma > config.latencyFactor * m) eject(key, e, 'latency', now)
     },
 
     eligible(key, now) {
       const e = entries.get(key)
-      if (!e) return { ok: true }
+      if (!e) return ELIGIBLE
       if (e.ejectedUntil > now) return { ok: false, reason: 'ejected', until: e.ejectedUntil }
       if (e.cooldownUntil > now) return { ok: false, reason: 'cooldown', until: e.cooldownUntil }
-      return { ok: true }
+      return ELIGIBLE
     },
 
     update(next) {
@@ -171,6 +196,8 @@ export function createOutlierDetector(
         out[key] = {
           state: ejected ? 'ejected' : cooling ? 'cooldown' : 'active',
           until: ejected ? e.ejectedUntil : cooling ? e.cooldownUntil : undefined,
+          ...(ejected && e.reason !== undefined && { ejectedFor: e.reason }),
+          ...(ejected && e.reasonLatencyMs !== undefined && { ejectedLatencyMs: e.reasonLatencyMs }),
           ejections: e.ejections,
           consecutive5xx: e.c5xx,
           consecutiveGatewayErrors: e.cGateway,

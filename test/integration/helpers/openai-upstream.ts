@@ -6,6 +6,7 @@
  *   reset        closes the socket, no answer    error-500 answers 500 with OpenAI error JSON
  *   cut-stream   2 chunks, then the socket is destroyed mid-stream
  *   anything else: a normal answer, streamed when `stream: true`.
+ * `failNext(...)` queues per-request behaviour on top of that (see Upstream.failNext).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 
@@ -27,7 +28,19 @@ export interface Upstream {
   readonly requests: RecordedRequest[]
   /**
    * Queue failures for the next requests, one per request: `500`, `503`, `reset`, `hang`,
-   * `429` / `429:<retry-after>`, `context_length`.
+   * `429` / `429:<retry-after>`, `context_length`; any other `<status>` / `<status>:<retry-after>`
+   * (e.g. `529`, Anthropic's "overloaded") answers that status with OpenAI error JSON. Also:
+   *   `cut-stream-now`   200 SSE, one chunk, then the connection is reset
+   *   `truncate` / `stall` / `empty-stream`   200 SSE: one chunk and a clean close without
+   *                      `[DONE]` / one chunk and silence / a clean close with no event at all
+   *   `ok`               a normal answer (a placeholder, to interleave failures with successes)
+   *   `wait:<ms>:<kind>` behave as `<kind>` after `<ms>` ms of silence (nothing sent, not even
+   *                      headers); skipped if the gateway went away meanwhile
+   *   `slow-json:<ms>`   = `wait:<ms>:ok`: the whole normal answer (headers too) only after `<ms>`
+   *   `slow-body:<ms>`   200 + JSON headers (with content-length) at once, the body after `<ms>`
+   *   `malformed-first`  200 SSE whose first event is `data: {not json`, then a normal stream
+   *   `malformed-event`  200 SSE: one good chunk, 50 ms later `data: {not json`, then the rest
+   *                      of a normal stream and `[DONE]`
    */
   failNext(...kinds: string[]): void
   /** GET /health answers 200 while healthy, 503 otherwise. */
@@ -59,8 +72,9 @@ export async function startOpenAIUpstream(name: string, opts: { chunkDelayMs?: n
         if (!res.writableFinished) rec.aborted = true
       })
       const failure = rec.url.includes('/chat/completions') ? queued.shift() : undefined
-      if (failure !== undefined) return fail(failure, req, res)
-      answer(name, rec, req, res, opts.chunkDelayMs ?? 0)
+      const normal = () => answer(name, rec, req, res, opts.chunkDelayMs ?? 0)
+      if (failure !== undefined) return fail(failure, req, res, rec, normal)
+      normal()
     })
   })
   server.keepAliveTimeout = 60_000
@@ -133,8 +147,58 @@ function answer(name: string, rec: RecordedRequest, req: IncomingMessage, res: S
   next()
 }
 
-function fail(kind: string, req: IncomingMessage, res: ServerResponse): void {
+function fail(kind: string, req: IncomingMessage, res: ServerResponse, rec: RecordedRequest, normal: () => void): void {
   if (kind === 'hang') return
+  if (kind === 'ok') return normal()
+  const wait = /^(?:wait:(\d+):(.+)|slow-json:(\d+))$/.exec(kind)
+  if (wait) {
+    const ms = Number(wait[1] ?? wait[3])
+    const then = wait[2] ?? 'ok'
+    setTimeout(() => {
+      if (!rec.aborted && !res.destroyed) fail(then, req, res, rec, normal)
+    }, ms)
+    return
+  }
+  const slowBody = /^slow-body:(\d+)$/.exec(kind)
+  if (slowBody) {
+    const model: string = rec.body?.model ?? ''
+    const text = JSON.stringify({
+      id: 'chatcmpl-slow', object: 'chat.completion', created: 1700000000, model,
+      choices: [{ index: 0, message: { role: 'assistant', content: 'Hello from the slow body.', refusal: null }, logprobs: null, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 5, completion_tokens: 5, total_tokens: 10 },
+    })
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+    res.flushHeaders()
+    setTimeout(() => {
+      if (!rec.aborted && !res.destroyed) res.end(text)
+    }, Number(slowBody[1]))
+    return
+  }
+  if (kind === 'malformed-first' || kind === 'malformed-event') {
+    const ev = (delta: object, finish: string | null) =>
+      `data: ${JSON.stringify({ id: 'chatcmpl-bad', object: 'chat.completion.chunk', created: 1700000000, model: 'gpt-4o', choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`
+    const bad = 'data: {not json\n\n'
+    const rest = () => {
+      if (rec.aborted || res.destroyed) return
+      res.write(ev({ content: 'more' }, null))
+      res.write(ev({}, 'stop'))
+      res.end('data: [DONE]\n\n')
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
+    if (kind === 'malformed-first') {
+      res.write(bad)
+      res.write(ev({ role: 'assistant', content: 'after garbage ' }, null))
+      rest()
+      return
+    }
+    res.write(ev({ role: 'assistant', content: 'partial ' }, null))
+    setTimeout(() => {
+      if (rec.aborted || res.destroyed) return
+      res.write(bad)
+      setTimeout(rest, 20)
+    }, 50)
+    return
+  }
   if (kind === 'cut-stream-now') {
     // One chunk, then the connection is reset mid-answer.
     res.writeHead(200, { 'content-type': 'text/event-stream' })

@@ -197,7 +197,7 @@ test('the snapshot lists every endpoint with its state and counters', () => {
   record('c', { kind: 'success', latencyMs: 100 })
   record('c', { kind: 'success', latencyMs: 200 })
   assert.deepStrictEqual(d.snapshot(T0), {
-    a: { state: 'ejected', until: T0 + 10_000, ejections: 1, consecutive5xx: 0, consecutiveGatewayErrors: 0, latencyEwmaMs: undefined, latencySamples: 0 },
+    a: { state: 'ejected', until: T0 + 10_000, ejectedFor: 'consecutive_5xx', ejections: 1, consecutive5xx: 0, consecutiveGatewayErrors: 0, latencyEwmaMs: undefined, latencySamples: 0 },
     b: { state: 'cooldown', until: T0 + 2000, ejections: 0, consecutive5xx: 0, consecutiveGatewayErrors: 0, latencyEwmaMs: undefined, latencySamples: 0 },
     c: { state: 'active', until: undefined, ejections: 0, consecutive5xx: 0, consecutiveGatewayErrors: 0, latencyEwmaMs: 150, latencySamples: 2 },
   })

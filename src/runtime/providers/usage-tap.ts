@@ -6,6 +6,7 @@
  */
 import type { Usage } from '../types.js'
 import { usageFromAnthropic, usageFromOpenAI } from './translate/usage.js'
+import { isJsonValue } from './json-syntax.js'
 
 const USAGE = Buffer.from('"usage"')
 const EVENT_END = Buffer.from('\n\n')
@@ -92,33 +93,48 @@ export class SseUsageTap {
     while (start < buf.length) {
       let end = buf.indexOf(EVENT_END, start)
       if (end < 0) end = buf.length
-      // Data lines of this event, joined as the SSE spec does; most events have exactly one.
-      let data: string | undefined
+      // Most events carry one data line, checked in place; several are joined as the SSE spec says.
+      let from = -1
+      let to = -1
+      let joined: string | undefined
       let line = start
       while (line < end) {
         let eol = buf.indexOf(0x0a, line)
         if (eol < 0 || eol > end) eol = end
         if (buf[line] === 0x64 && buf[line + 1] === 0x61 && buf[line + 2] === 0x74 && buf[line + 3] === 0x61 && buf[line + 4] === 0x3a) {
-          let from = line + 5
-          if (buf[from] === 0x20) from++
-          let to = eol
-          if (to > from && buf[to - 1] === 0x0d) to--
-          const text = buf.toString('utf8', from, to)
-          data = data === undefined ? text : data + '\n' + text
+          let f = line + 5
+          if (buf[f] === 0x20) f++
+          let t = eol
+          if (t > f && buf[t - 1] === 0x0d) t--
+          if (from < 0) {
+            from = f
+            to = t
+          } else joined = (joined ?? buf.toString('utf8', from, to)) + '\n' + buf.toString('utf8', f, t)
         }
         line = eol + 1
       }
-      if (data !== undefined && !(this.protocol === 'openai' && data === '[DONE]')) {
-        try {
-          JSON.parse(data)
-        } catch {
-          this.malformed = data.length > 80 ? `${data.slice(0, 80)}…` : data
-          return start
-        }
+      if (from >= 0 && !this.dataOk(buf, from, to, joined)) {
+        const text = joined ?? buf.toString('utf8', from, Math.min(to, from + 81))
+        this.malformed = text.length > 80 ? `${text.slice(0, 80)}…` : text
+        return start
       }
       start = end + 2
     }
     return -1
+  }
+
+  private dataOk(buf: Buffer, from: number, to: number, joined: string | undefined): boolean {
+    if (joined !== undefined) {
+      if (this.protocol === 'openai' && joined === '[DONE]') return true
+      try {
+        JSON.parse(joined)
+        return true
+      } catch {
+        return false
+      }
+    }
+    if (this.protocol === 'openai' && to - from === 6 && buf[from] === 0x5b && buf.toString('latin1', from, to) === '[DONE]') return true
+    return isJsonValue(buf, from, to)
   }
 
   /** Whatever is left when the upstream ends (a stream without a final blank line). */

@@ -1,0 +1,163 @@
+/**
+ * Is a byte range exactly one JSON value (RFC 8259)? A syntax check without decoding: no string
+ * is built and no object allocated, so every event of a pass-through stream can be checked for a
+ * quarter to a third of what JSON.parse costs (≈0.5 vs ≈1.9 µs for a 180-byte chat chunk on the
+ * 2-core CI box). UTF-8 is not validated (JSON.parse does not reject it either: bad bytes decode
+ * to U+FFFD).
+ */
+
+const OBJ = 1
+const ARR = 2
+/** Deeper than this is handed to JSON.parse rather than tracked here. */
+const MAX_DEPTH = 128
+const stack = new Uint8Array(MAX_DEPTH)
+
+const CH_TAB = 0x09
+const CH_LF = 0x0a
+const CH_CR = 0x0d
+const CH_SPACE = 0x20
+const CH_QUOTE = 0x22
+const CH_PLUS = 0x2b
+const CH_COMMA = 0x2c
+const CH_MINUS = 0x2d
+const CH_DOT = 0x2e
+const CH_ZERO = 0x30
+const CH_NINE = 0x39
+const CH_COLON = 0x3a
+const CH_E = 0x45
+const CH_LBRACKET = 0x5b
+const CH_BACKSLASH = 0x5c
+const CH_RBRACKET = 0x5d
+const CH_E_LC = 0x65
+const CH_LBRACE = 0x7b
+const CH_RBRACE = 0x7d
+const CH_F_LC = 0x66
+const CH_N_LC = 0x6e
+const CH_T_LC = 0x74
+const CH_U_LC = 0x75
+
+function ws(b: Uint8Array, i: number, end: number): number {
+  while (i < end) {
+    const c = b[i]
+    if (c !== CH_SPACE && c !== CH_LF && c !== CH_CR && c !== CH_TAB) break
+    i++
+  }
+  return i
+}
+
+const isHex = (c: number) => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66)
+
+/** `i` at the opening quote; returns the index after the closing quote, or -1. */
+function string(b: Uint8Array, i: number, end: number): number {
+  i++
+  while (i < end) {
+    const c = b[i]
+    if (c === CH_QUOTE) return i + 1
+    if (c === CH_BACKSLASH) {
+      const x = b[i + 1]
+      if (x === CH_U_LC) {
+        if (i + 5 >= end || !isHex(b[i + 2]) || !isHex(b[i + 3]) || !isHex(b[i + 4]) || !isHex(b[i + 5])) return -1
+        i += 6
+        continue
+      }
+      // " \ / b f n r t
+      if (x !== CH_QUOTE && x !== CH_BACKSLASH && x !== 0x2f && x !== 0x62 && x !== CH_F_LC && x !== CH_N_LC && x !== 0x72 && x !== CH_T_LC) return -1
+      i += 2
+      continue
+    }
+    if (c < 0x20) return -1
+    i++
+  }
+  return -1
+}
+
+function digits(b: Uint8Array, i: number, end: number): number {
+  const start = i
+  while (i < end && b[i] >= CH_ZERO && b[i] <= CH_NINE) i++
+  return i === start ? -1 : i
+}
+
+function number(b: Uint8Array, i: number, end: number): number {
+  if (b[i] === CH_MINUS) i++
+  if (i >= end) return -1
+  if (b[i] === CH_ZERO) i++
+  else if ((i = digits(b, i, end)) < 0) return -1
+  if (i < end && b[i] === CH_DOT && (i = digits(b, i + 1, end)) < 0) return -1
+  if (i < end && (b[i] === CH_E_LC || b[i] === CH_E)) {
+    i++
+    if (i < end && (b[i] === CH_PLUS || b[i] === CH_MINUS)) i++
+    if ((i = digits(b, i, end)) < 0) return -1
+  }
+  return i
+}
+
+function literal(b: Uint8Array, i: number, end: number, word: string): number {
+  if (i + word.length > end) return -1
+  for (let k = 0; k < word.length; k++) if (b[i + k] !== word.charCodeAt(k)) return -1
+  return i + word.length
+}
+
+export function isJsonValue(b: Uint8Array, from: number, end: number): boolean {
+  let depth = 0
+  let i = ws(b, from, end)
+  // Each turn parses one value at i, then climbs out of every container it closes.
+  for (;;) {
+    if (i >= end) return false
+    const c = b[i]
+    if (c === CH_LBRACE || c === CH_LBRACKET) {
+      if (depth === MAX_DEPTH) return deepFallback(b, from, end)
+      stack[depth++] = c === CH_LBRACE ? OBJ : ARR
+      i = ws(b, i + 1, end)
+      if (b[i] === (c === CH_LBRACE ? CH_RBRACE : CH_RBRACKET)) {
+        depth--
+        i++
+      } else {
+        if (c === CH_LBRACE && (i = member(b, i, end)) < 0) return false
+        continue
+      }
+    } else if (c === CH_QUOTE) i = string(b, i, end)
+    else if (c === CH_MINUS || (c >= CH_ZERO && c <= CH_NINE)) i = number(b, i, end)
+    else if (c === CH_T_LC) i = literal(b, i, end, 'true')
+    else if (c === CH_F_LC) i = literal(b, i, end, 'false')
+    else if (c === CH_N_LC) i = literal(b, i, end, 'null')
+    else return false
+    if (i < 0) return false
+    // After a value: a comma continues the container, a closer ends it (and maybe more).
+    for (;;) {
+      i = ws(b, i, end)
+      if (depth === 0) return i === end
+      const top = stack[depth - 1]
+      const x = b[i]
+      if (x === CH_COMMA) {
+        i = ws(b, i + 1, end)
+        if (top === OBJ && (i = member(b, i, end)) < 0) return false
+        break
+      }
+      if (x === (top === OBJ ? CH_RBRACE : CH_RBRACKET)) {
+        depth--
+        i++
+        continue
+      }
+      return false
+    }
+  }
+}
+
+/** `"key" :` then whitespace; returns the index of the value, or -1. */
+function member(b: Uint8Array, i: number, end: number): number {
+  if (b[i] !== CH_QUOTE) return -1
+  i = string(b, i, end)
+  if (i < 0) return -1
+  i = ws(b, i, end)
+  if (b[i] !== CH_COLON) return -1
+  return ws(b, i + 1, end)
+}
+
+function deepFallback(b: Uint8Array, from: number, end: number): boolean {
+  try {
+    JSON.parse(Buffer.from(b.buffer, b.byteOffset + from, end - from).toString('utf8'))
+    return true
+  } catch {
+    return false
+  }
+}

@@ -14,8 +14,8 @@ import { log } from './log.js'
 export interface EndpointGuard {
   /** May this endpoint be picked now? (Does not take a half-open probe slot.) */
   eligible(e: CompiledEndpoint): boolean
-  /** The endpoint was picked: a half-open breaker counts the probe here; false = refused. */
-  admit(e: CompiledEndpoint): boolean
+  /** May it take this request? Like eligible(), and a half-open breaker counts the probe here. */
+  take(e: CompiledEndpoint): boolean
   record(e: CompiledEndpoint, outcome: Outcome): void
   /** Why each endpoint is (not) eligible, for the admin API. */
   describe(): Record<string, unknown>
@@ -49,7 +49,10 @@ export function createEndpointGuard(c: ClusterIR, endpoints: readonly CompiledEn
       const b = breakers.get(e)
       return b === undefined || b.state(performance.now()) !== 'open'
     },
-    admit(e) {
+    take(e) {
+      if (health && e.stats.health === HEALTH_UNHEALTHY) return false
+      if (outliers && !outliers.eligible(e.key, Date.now()).ok) return false
+      // allow() refuses while open and takes a probe slot when half-open.
       const b = breakers.get(e)
       return b === undefined || b.allow(performance.now())
     },

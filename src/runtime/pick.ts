@@ -18,7 +18,7 @@ export function pickEndpoint(cluster: CompiledCluster, head: RequestHead, avoid?
     }
     return cluster.endpoints.find((x) => x !== avoid) ?? first
   }
-  const ok = (e: CompiledEndpoint) => (e !== avoid || n === 1) && guard.eligible(e) && guard.admit(e)
+  const ok = (e: CompiledEndpoint) => (e !== avoid || n === 1) && guard.take(e)
   if (ok(first)) return first
   // Let the LB propose a few more, then scan, so its policy still shapes the choice.
   for (let i = 0; i < n; i++) {

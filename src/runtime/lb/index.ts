@@ -1,5 +1,6 @@
 import type { ClusterIR } from '../../compiler/ir.js'
-import type { CompiledEndpoint, LoadBalancer, Stores } from '../types.js'
+import type { CompiledEndpoint, LoadBalancer, RequestHead, Stores } from '../types.js'
+import type { EndpointGuard } from '../endpoint-guard.js'
 import { createRingHash } from './ring-hash.js'
 import { createLeastLatency, type LatencyState } from './least-latency.js'
 import { createLeastRequest } from './least-request.js'
@@ -9,11 +10,12 @@ import { createWeightedRoundRobin } from './weighted-round-robin.js'
 import { createDynamicWeighted, DynamicWeights } from './dynamic-weights.js'
 
 /** The cluster's LB; `latency` is the shared estimate store for `least_latency`. */
-export function createClusterLoadBalancer(c: ClusterIR, endpoints: readonly CompiledEndpoint[], stores: Stores, latency: LatencyState | undefined): LoadBalancer {
+export function createClusterLoadBalancer(c: ClusterIR, endpoints: readonly CompiledEndpoint[], stores: Stores, latency: LatencyState | undefined, guard?: EndpointGuard): LoadBalancer {
   if (c.lb === 'least_latency') return createLeastLatency(endpoints, latency!)
   if (c.lb === 'ring_hash') {
     const header = c.ringHash.hashHeader
-    return createRingHash(endpoints, c.ringHash, header ? { keyOf: (head) => head.headers[header] } : {})
+    // The ring itself skips ineligible owners clockwise, spreading their keys over the others.
+    return createRingHash(endpoints, c.ringHash, { ...(header && { keyOf: (head: RequestHead) => head.headers[header] }), ...(guard && { eligible: (e: CompiledEndpoint) => guard.eligible(e) }) })
   }
   if (c.lb === 'dynamic_weighted') {
     const d = c.dynamicWeights!

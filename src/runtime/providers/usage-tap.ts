@@ -9,6 +9,7 @@ import { usageFromAnthropic, usageFromOpenAI } from './translate/usage.js'
 import { isJsonValue } from './json-syntax.js'
 
 const USAGE = Buffer.from('"usage"')
+const CHOICES = Buffer.from('"choices"')
 const EVENT_END = Buffer.from('\n\n')
 
 /** Finds `"usage": {...}` in a JSON body and parses just that object. */
@@ -93,7 +94,17 @@ export class SseUsageTap {
     while (start < buf.length) {
       let end = buf.indexOf(EVENT_END, start)
       if (end < 0) end = buf.length
-      // Most events carry one data line, checked in place; several are joined as the SSE spec says.
+      // Fast path, OpenAI's shape: the event is one `data:` line, checked in place. A multi-line
+      // event fails this check and is looked at line by line below.
+      if (isDataLine(buf, start)) {
+        const f = buf[start + 5] === 0x20 ? start + 6 : start + 5
+        const t = buf[end - 1] === 0x0d ? end - 1 : end
+        if (this.dataOk(buf, f, t, undefined)) {
+          start = end + 2
+          continue
+        }
+      }
+      // Several data lines are joined as the SSE spec says.
       let from = -1
       let to = -1
       let joined: string | undefined
@@ -101,7 +112,7 @@ export class SseUsageTap {
       while (line < end) {
         let eol = buf.indexOf(0x0a, line)
         if (eol < 0 || eol > end) eol = end
-        if (buf[line] === 0x64 && buf[line + 1] === 0x61 && buf[line + 2] === 0x74 && buf[line + 3] === 0x61 && buf[line + 4] === 0x3a) {
+        if (isDataLine(buf, line)) {
           let f = line + 5
           if (buf[f] === 0x20) f++
           let t = eol
@@ -157,7 +168,7 @@ export class SseUsageTap {
       const evStart = start < 0 ? 0 : start + 2
       let evEnd = buf.indexOf(EVENT_END, at)
       evEnd = evEnd < 0 ? buf.length : evEnd + 2
-      if (this.inspectEvent(buf.toString('utf8', evStart, evEnd))) {
+      if (this.inspectEvent(buf, evStart, evEnd)) {
         ;(out ??= []).push(buf.subarray(from, evStart))
         from = evEnd
       }
@@ -168,8 +179,27 @@ export class SseUsageTap {
     return Buffer.concat(out)
   }
 
-  /** Records usage from one event; true when the event must be dropped. */
-  private inspectEvent(ev: string): boolean {
+  /**
+   * Records usage from one event; true when the event must be dropped. Only the `"usage"` object
+   * is decoded (the event as a whole was checked already); an event too odd for that — usage split
+   * over several data lines — is decoded whole.
+   */
+  private inspectEvent(buf: Buffer, from: number, to: number): boolean {
+    const u = objectAfterKey(buf, USAGE, from, to)
+    if (u === undefined) return this.inspectEventSlowly(buf.toString('utf8', from, to))
+    if (u === null) return false
+    let usage
+    try {
+      usage = JSON.parse(buf.toString('utf8', u[0], u[1]))
+    } catch {
+      return this.inspectEventSlowly(buf.toString('utf8', from, to))
+    }
+    if (this.protocol === 'openai') this.usage = usageFromOpenAI(usage)
+    else this.recordAnthropic(usage)
+    return this.strip && this.protocol === 'openai' && emptyArrayAfterKey(buf, CHOICES, from, to)
+  }
+
+  private inspectEventSlowly(ev: string): boolean {
     let data = ''
     for (const line of ev.split(/\r?\n/)) if (line.startsWith('data:')) data += (data ? '\n' : '') + line.slice(5).trimStart()
     try {
@@ -188,10 +218,65 @@ export class SseUsageTap {
     }
     // Anthropic: input tokens arrive in message_start, output tokens in message_delta.
     const u = j.type === 'message_start' ? j.message?.usage : j.usage
-    if (!u) return
+    if (u) this.recordAnthropic(u)
+  }
+
+  private recordAnthropic(u: any): void {
     const next = usageFromAnthropic(u)
     this.usage = this.usage
       ? { ...this.usage, ...next, inputTokens: next.inputTokens || this.usage.inputTokens }
       : next
   }
+}
+
+/** `data:` at this offset. */
+function isDataLine(b: Buffer, at: number): boolean {
+  return b[at] === 0x64 && b[at + 1] === 0x61 && b[at + 2] === 0x74 && b[at + 3] === 0x61 && b[at + 4] === 0x3a
+}
+
+function skipWs(b: Buffer, i: number, end: number): number {
+  while (i < end && (b[i] === 0x20 || b[i] === 0x09 || b[i] === 0x0d || b[i] === 0x0a)) i++
+  return i
+}
+
+/**
+ * Where the value of the first `key` member in [from, to) starts, or -1. A key is the quoted name
+ * followed by a colon — inside a JSON string the quotes would be escaped, so text never matches.
+ */
+function valueAfterKey(b: Buffer, key: Buffer, from: number, to: number): number {
+  let at = b.indexOf(key, from)
+  while (at >= 0 && at < to) {
+    const colon = skipWs(b, at + key.length, to)
+    if (b[colon] === 0x3a) return skipWs(b, colon + 1, to)
+    at = b.indexOf(key, at + key.length)
+  }
+  return -1
+}
+
+/**
+ * [start, end) of the object that is the value of `key`; null when the value is not an object
+ * (`"usage": null`); undefined when the key is absent or the object does not close in range.
+ */
+function objectAfterKey(b: Buffer, key: Buffer, from: number, to: number): [number, number] | null | undefined {
+  const open = valueAfterKey(b, key, from, to)
+  if (open < 0) return undefined
+  if (b[open] !== 0x7b) return null
+  let depth = 0
+  let inString = false
+  for (let i = open; i < to; i++) {
+    const c = b[i]
+    if (inString) {
+      if (c === 0x5c) i++
+      else if (c === 0x22) inString = false
+    } else if (c === 0x22) inString = true
+    else if (c === 0x7b) depth++
+    else if (c === 0x7d && --depth === 0) return [open, i + 1]
+  }
+  return undefined
+}
+
+/** Is the value of `key` an empty array? (OpenAI's usage-only chunk has `"choices":[]`.) */
+function emptyArrayAfterKey(b: Buffer, key: Buffer, from: number, to: number): boolean {
+  const at = valueAfterKey(b, key, from, to)
+  return at >= 0 && b[at] === 0x5b && b[skipWs(b, at + 1, to)] === 0x5d
 }

@@ -6,7 +6,7 @@
  */
 import type { Usage } from '../types.js'
 import { usageFromAnthropic, usageFromOpenAI } from './translate/usage.js'
-import { isJsonValue } from './json-syntax.js'
+import { isJsonLine, scanJsonLine } from './json-syntax.js'
 
 const USAGE = Buffer.from('"usage"')
 const CHOICES = Buffer.from('"choices"')
@@ -91,19 +91,23 @@ export class SseUsageTap {
    */
   private firstMalformed(buf: Buffer): number {
     let start = 0
-    while (start < buf.length) {
-      let end = buf.indexOf(EVENT_END, start)
-      if (end < 0) end = buf.length
-      // Fast path, OpenAI's shape: the event is one `data:` line, checked in place. A multi-line
-      // event fails this check and is looked at line by line below.
+    const len = buf.length
+    while (start < len) {
+      // Fast path, OpenAI's shape: `data: <json>\n\n`. The scan finds where the value ends, so the
+      // blank line is checked there instead of searched for. Anything else goes line by line below.
       if (isDataLine(buf, start)) {
         const f = buf[start + 5] === 0x20 ? start + 6 : start + 5
-        const t = buf[end - 1] === 0x0d ? end - 1 : end
-        if (this.dataOk(buf, f, t, undefined)) {
-          start = end + 2
-          continue
+        let v = this.protocol === 'openai' && buf[f] === 0x5b && isDone(buf, f) ? f + 6 : scanJsonLine(buf, f, len)
+        if (v >= 0) {
+          if (buf[v] === 0x0d) v++
+          if (buf[v] === 0x0a && buf[v + 1] === 0x0a) {
+            start = v + 2
+            continue
+          }
         }
       }
+      let end = buf.indexOf(EVENT_END, start)
+      if (end < 0) end = len
       // Several data lines are joined as the SSE spec says.
       let from = -1
       let to = -1
@@ -145,7 +149,7 @@ export class SseUsageTap {
       }
     }
     if (this.protocol === 'openai' && to - from === 6 && buf[from] === 0x5b && buf.toString('latin1', from, to) === '[DONE]') return true
-    return isJsonValue(buf, from, to)
+    return isJsonLine(buf, from, to)
   }
 
   /** Whatever is left when the upstream ends (a stream without a final blank line). */
@@ -228,6 +232,9 @@ export class SseUsageTap {
       : next
   }
 }
+
+const DONE = Buffer.from('[DONE]')
+const isDone = (b: Buffer, at: number) => b.length >= at + 6 && b[at + 1] === 0x44 && DONE.equals(b.subarray(at, at + 6))
 
 /** `data:` at this offset. */
 function isDataLine(b: Buffer, at: number): boolean {

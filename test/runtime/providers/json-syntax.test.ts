@@ -1,7 +1,7 @@
-/** isJsonValue agrees with JSON.parse: hand-picked edge cases, then random mutations of real events. */
+/** isJsonLine agrees with JSON.parse: hand-picked edge cases, then random mutations of real events. */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { isJsonValue } from '../../../src/runtime/providers/json-syntax.js'
+import { isJsonLine } from '../../../src/runtime/providers/json-syntax.js'
 
 const parses = (s: string) => {
   try {
@@ -13,7 +13,7 @@ const parses = (s: string) => {
 }
 const check = (s: string) => {
   const b = Buffer.from(`xx${s}yy`) // an offset range inside a larger buffer, as in a stream
-  return isJsonValue(b, 2, b.length - 2)
+  return isJsonLine(b, 2, b.length - 2)
 }
 
 const CASES = [
@@ -25,7 +25,7 @@ const CASES = [
 ]
 
 test('agrees with JSON.parse on hand-picked valid and invalid texts', () => {
-  const wrong = CASES.filter((s) => check(s) !== parses(s)).map((s) => `${JSON.stringify(s)}: isJsonValue=${check(s)}, JSON.parse=${parses(s)}`)
+  const wrong = CASES.filter((s) => check(s) !== parses(s)).map((s) => `${JSON.stringify(s)}: isJsonLine=${check(s)}, JSON.parse=${parses(s)}`)
   assert.deepStrictEqual(wrong, [])
 })
 
@@ -47,7 +47,7 @@ test('agrees with JSON.parse on 20,000 random mutations of real stream events', 
       const ch = alphabet[rnd(alphabet.length)]
       s = op === 0 ? s.slice(0, at) + ch + s.slice(at) : op === 1 ? s.slice(0, at) + s.slice(at + 1) : s.slice(0, at) + ch + s.slice(at + 1)
     }
-    if (check(s) !== parses(s)) wrong.push(`${JSON.stringify(s)}: isJsonValue=${check(s)}, JSON.parse=${parses(s)}`)
+    if (check(s) !== parses(s)) wrong.push(`${JSON.stringify(s)}: isJsonLine=${check(s)}, JSON.parse=${parses(s)}`)
   }
   assert.deepStrictEqual(wrong, [])
 })
@@ -55,4 +55,8 @@ test('agrees with JSON.parse on 20,000 random mutations of real stream events', 
 test('nesting deeper than the tracked stack is still judged correctly', () => {
   assert.equal(check('['.repeat(500) + ']'.repeat(500)), true)
   assert.equal(check('['.repeat(500) + ']'.repeat(499)), false)
+})
+
+test('a line break anywhere is an error: SSE data lines cannot hold one', () => {
+  assert.deepStrictEqual(['{\n}', '[1,\n2]', '{"a":\r1}', '\n{}'].map(check), [false, false, false, false])
 })

@@ -50,3 +50,16 @@ test('[DONE] is only an end marker on OpenAI streams; on an Anthropic stream it 
   run(tap, ['event: message_start\ndata: {"type":"message_start","message":{}}\n\n', DONE])
   assert.equal(tap.malformed, '[DONE]')
 })
+
+test('a value cannot continue across an event boundary', () => {
+  const tap = new SseUsageTap('openai', false)
+  assert.equal(run(tap, ['data: [1,\n\n2]\n\n', DONE]), '')
+  assert.equal(tap.malformed, '[1,')
+})
+
+test('the usage-only chunk is found by its key even when "usage" appears in the text, and dropped when asked', () => {
+  const tap = new SseUsageTap('openai', true)
+  const body = chunk('the word "usage": {') + usage + DONE
+  assert.equal(run(tap, [body]), chunk('the word "usage": {') + DONE)
+  assert.deepStrictEqual(tap.usage && [tap.usage.inputTokens, tap.usage.outputTokens], [3, 2])
+})

@@ -7,6 +7,7 @@ import { createEndpointGuard } from '../runtime/endpoint-guard.js'
 import { createMockProvider } from '../runtime/providers/mock.js'
 import { createHttpProvider } from '../runtime/providers/http-upstream.js'
 import { credentialHeaders } from '../runtime/providers/targets.js'
+import { compileRetry } from './compile-failures.js'
 
 export function poolKey(c: ClusterIR, origin: string, connections: number): string {
   return `${origin}|c${connections}|k${c.pool.keepAliveMs}|t${c.connectTimeoutMs}`
@@ -50,5 +51,5 @@ export function compileCluster(c: ClusterIR, stores: Stores, poolKeys: string[])
   const provider: ProviderAdapter = c.provider === 'mock' ? createMockProvider(c) : createHttpProvider(c)
   const latency = c.lb === 'least_latency' ? stores.lbState(`latency|${c.name}|${JSON.stringify(c.leastLatency)}`, () => new LatencyState(c.leastLatency)) : undefined
   const guard = createEndpointGuard(c, endpoints, stores, latency)
-  return { name: c.name, ir: c, endpoints, lb: createClusterLoadBalancer(c, endpoints, stores, latency, guard), guard, provider, timeoutMs: c.timeoutMs, firstTokenTimeoutMs: c.firstTokenTimeoutMs, idleTimeoutMs: c.idleTimeoutMs, modelMap: c.modelMap, stats: clusterStats, poolConnections: connections }
+  return { name: c.name, ir: c, endpoints, lb: createClusterLoadBalancer(c, endpoints, stores, latency, guard), guard, provider, timeoutMs: c.timeoutMs, firstTokenTimeoutMs: c.firstTokenTimeoutMs, idleTimeoutMs: c.idleTimeoutMs, modelMap: c.modelMap, stats: clusterStats, poolConnections: connections, retry: compileRetry(c.retry) }
 }

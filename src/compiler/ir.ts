@@ -121,6 +121,8 @@ export interface ClusterIR {
   readonly connectTimeoutMs: number
   readonly ringHash: { readonly hashHeader?: string; readonly minRingSize: number; readonly maxRingSize: number }
   readonly leastLatency: { readonly decayMs: number; readonly defaultLatencyMs: number }
+  /** Default for routes to this cluster that have no retry_policy of their own. */
+  readonly retry?: RetryPolicyIR
   /** Present with `lb: dynamic_weighted` (the schema requires it there). */
   readonly dynamicWeights?: DynamicWeightsIR
   readonly breaker?: import('../runtime/resilience/circuit-breaker.js').CircuitBreakerConfig

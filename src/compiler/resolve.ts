@@ -11,7 +11,7 @@ import { PROVIDER_PRESETS } from './provider-presets.js'
 import { filterConfigValidator, validateAt } from './validate.js'
 import type {
   ActionIR, ClusterIR, EndpointIR, FilterIR, FilterOverrideIR, KeyedMatchIR, ListenerIR, MatchIR,
-  RouteTableIR, RuleIR, SnapshotIR, StringMatchIR,
+  RetryPolicyIR, RouteTableIR, RuleIR, SnapshotIR, StringMatchIR,
 } from './ir.js'
 
 type Segs = (string | number)[]
@@ -155,6 +155,7 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
       timeoutMs: durationMs(v.timeout),
       firstTokenTimeoutMs: durationMs(v.first_token_timeout),
       idleTimeoutMs: durationMs(v.idle_timeout),
+      ...(v.retry_policy !== undefined && { retry: retryPolicyIR(v.retry_policy) }),
       connectTimeoutMs: durationMs(v.connect_timeout),
       ringHash: {
         ...(v.ring_hash.hash_on && { hashHeader: String(v.ring_hash.hash_on.header).toLowerCase() }),
@@ -319,16 +320,7 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
         ...(r.first_token_timeout !== undefined && { firstTokenTimeoutMs: durationMs(r.first_token_timeout) }),
         ...(r.idle_timeout !== undefined && { idleTimeoutMs: durationMs(r.idle_timeout) }),
         ...(r.model_rewrite !== undefined && { modelRewrite: r.model_rewrite }),
-        ...(r.retry_policy !== undefined && {
-          retry: {
-            retryOn: r.retry_policy.retry_on,
-            numRetries: r.retry_policy.num_retries,
-            ...(r.retry_policy.per_try_timeout !== undefined && { perTryTimeoutMs: durationMs(r.retry_policy.per_try_timeout) }),
-            baseIntervalMs: durationMs(r.retry_policy.base_interval),
-            maxIntervalMs: durationMs(r.retry_policy.max_interval),
-            retryAfterCapMs: durationMs(r.retry_policy.retry_after_cap),
-          },
-        }),
+        ...(r.retry_policy !== undefined && { retry: retryPolicyIR(r.retry_policy) }),
         ...(r.fallback !== undefined && { fallbackOn: r.fallback.on }),
         streamRecovery: r.stream_recovery,
         filterOverrides,
@@ -387,4 +379,16 @@ function redact(value: unknown, key = ''): unknown {
     return out
   }
   return value
+}
+
+/** A `retry_policy` block (route or cluster default), defaults already applied by the schema. */
+function retryPolicyIR(p: any): RetryPolicyIR {
+  return {
+    retryOn: p.retry_on,
+    numRetries: p.num_retries,
+    ...(p.per_try_timeout !== undefined && { perTryTimeoutMs: durationMs(p.per_try_timeout) }),
+    baseIntervalMs: durationMs(p.base_interval),
+    maxIntervalMs: durationMs(p.max_interval),
+    retryAfterCapMs: durationMs(p.retry_after_cap),
+  }
 }

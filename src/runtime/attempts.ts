@@ -4,7 +4,7 @@
  * with full-jitter backoff, preferring another endpoint. Everything happens before the first byte
  * reaches the client — providers hand a failure to takeOver() only then.
  */
-import type { AttemptControl, CompiledCluster, CompiledEndpoint, CompiledRoute, RequestContext, UpstreamFailure } from './types.js'
+import type { AttemptControl, CompiledCluster, CompiledEndpoint, CompiledRetry, CompiledRoute, RequestContext, UpstreamFailure } from './types.js'
 import { log } from './log.js'
 import { retryDelayMs } from './resilience/retry.js'
 import { pickEndpoint } from './pick.js'
@@ -32,7 +32,7 @@ export class Attempts implements AttemptControl {
     private readonly candidates: readonly Candidate[],
     private readonly forward: (ctx: RequestContext, cluster: CompiledCluster, endpoint: CompiledEndpoint, timeoutMs: number, modelRewrite: string | undefined) => void,
   ) {
-    this.retriesLeft = route.retry?.numRetries ?? 0
+    this.retriesLeft = this.policy()?.numRetries ?? 0
     this.recorder = route.streamRecovery === 'continue' && ctx.protocol === 'openai' && ctx.json?.stream === true ? new StreamRecorder() : undefined
     const total = route.timeoutMs ?? candidates[0].cluster.timeoutMs
     this.deadline = performance.now() + total
@@ -42,8 +42,13 @@ export class Attempts implements AttemptControl {
     this.send()
   }
 
+  /** The route's retry policy, else the default of the cluster being tried. */
+  private policy(): CompiledRetry | undefined {
+    return this.route.retry ?? this.candidates[this.index].cluster.retry
+  }
+
   wantsStatus(status: number): boolean {
-    const r = this.route.retry
+    const r = this.policy()
     if (r && r.statuses(status)) return true
     return this.index + 1 < this.candidates.length && this.route.fallbackOn !== undefined && (status >= 500 || status === 429 || status === 400 || status === 413)
   }
@@ -52,7 +57,7 @@ export class Attempts implements AttemptControl {
     if (this.ctx.finished || this.ctx.downstream.aborted) return false
     const remaining = this.deadline - performance.now()
     if (remaining <= 0) return false
-    const r = this.route.retry
+    const r = this.policy()
     const cluster = this.candidates[this.index].cluster
     if (r && this.retriesLeft > 0 && f.kind !== 'overflow' && r.retryOn(f)) {
       const wait = this.retryDelay(f)
@@ -68,7 +73,7 @@ export class Attempts implements AttemptControl {
     // An overflowing cluster is not unhealthy, but it cannot serve: the next fallback may.
     if (next < this.candidates.length && (f.kind === 'overflow' || this.route.fallbackOn?.(f))) {
       this.index = next
-      this.retriesLeft = r?.numRetries ?? 0
+      this.retriesLeft = this.policy()?.numRetries ?? 0
       this.lastEndpoint = undefined
       log('info', 'failing over', { route: this.route.name, to: this.candidates[next].cluster.name, failure: describe(f) })
       this.send()
@@ -130,7 +135,7 @@ export class Attempts implements AttemptControl {
 
   /** Full jitter (AWS style); a Retry-After within the cap is honoured, beyond it we fail over. */
   private retryDelay(f: UpstreamFailure): number | 'fail_over' {
-    const r = this.route.retry!
+    const r = this.policy()!
     return retryDelayMs(r.numRetries - this.retriesLeft, f.retryAfter, r, Date.now())
   }
 
@@ -144,7 +149,7 @@ export class Attempts implements AttemptControl {
     ctx.cluster = c.cluster
     ctx.endpoint = endpoint
     const remaining = Math.max(1, this.deadline - performance.now())
-    const perTry = this.route.retry?.perTryTimeoutMs
+    const perTry = this.policy()?.perTryTimeoutMs
     this.forward(ctx, c.cluster, endpoint, perTry !== undefined ? Math.min(perTry, remaining) : remaining, c.modelRewrite)
   }
 }

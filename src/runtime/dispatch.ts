@@ -119,7 +119,7 @@ function act(ctx: RequestContext): void {
   const route = ctx.route!
   const action = route.action
   if (action.kind === 'direct') return sendReply(ctx, action.reply)
-  if (action.kind === 'fallback' || route.retry !== undefined) {
+  if (action.kind === 'fallback' || route.retry !== undefined || ctx.cluster!.retry !== undefined) {
     const candidates: readonly Candidate[] = action.kind === 'fallback' ? action.clusters : [{ cluster: ctx.cluster!, modelRewrite: undefined }]
     const attempts = new Attempts(ctx, route, candidates, forwardTo)
     ctx.attempt = attempts

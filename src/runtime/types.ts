@@ -226,6 +226,8 @@ export interface CompiledCluster {
   readonly idleTimeoutMs: number
   readonly modelMap: Readonly<Record<string, string>>
   readonly stats: ClusterStats
+  /** The cluster's default retry policy (a route's own replaces it). */
+  readonly retry: CompiledRetry | undefined
   /** Connection cap of each endpoint pool in this worker: pool.connections, lowered by max_connections. */
   readonly poolConnections: number
   /** Undefined when the cluster has no health check, outlier detection, breaker or latency LB. */

@@ -56,6 +56,13 @@ routes:
         fallback:
           clusters: [{ cluster: a }, { cluster: b, model_rewrite: gpt-4o-128k }]
           on: [context_length]
+      - name: cluster-default
+        match: { headers: [{ name: x-case, exact: cluster-default }] }
+        cluster: c-retrying
+      - name: route-overrides-cluster-default
+        match: { headers: [{ name: x-case, exact: route-override }] }
+        cluster: c-retrying
+        retry_policy: { retry_on: [reset], num_retries: 1 }
       - name: nothing-left
         match: { headers: [{ name: x-case, exact: none }] }
         fallback: { clusters: [{ cluster: dead }, { cluster: dead2 }] }
@@ -66,6 +73,10 @@ clusters:
   - { name: c, provider: openai, endpoints: [{ url: "${c.url}" }] }
   - { name: dead, provider: openai, connect_timeout: 500ms, endpoints: [{ url: "http://127.0.0.1:${deadPort}/v1" }] }
   - { name: dead2, provider: openai, connect_timeout: 500ms, endpoints: [{ url: "http://127.0.0.1:${deadPort}/v2" }] }
+  - name: c-retrying
+    provider: openai
+    endpoints: [{ url: "${c.url}" }]
+    retry_policy: { retry_on: [5xx], num_retries: 2, base_interval: 1ms, max_interval: 2ms }
   - name: dead-and-b
     provider: openai
     lb: round_robin
@@ -91,6 +102,17 @@ test('a 500 then a reset are retried on the same cluster and the answer says so'
   assert.equal(data.choices[0].message.content, 'Hello from A.')
   assert.equal(response.headers.get('x-switchyard-attempts'), '3')
   assert.equal(response.headers.get('x-switchyard-cluster'), 'a')
+})
+
+test("a route without a retry_policy uses its cluster's default; a route's own policy replaces it whole", async () => {
+  c.failNext('503', '500')
+  const { data, response } = await chat('cluster-default')
+  assert.equal(data.choices[0].message.content, 'Hello from C.')
+  assert.equal(response.headers.get('x-switchyard-attempts'), '3')
+  // The route's policy retries resets only: a 503 goes straight to the client.
+  c.failNext('503')
+  const r = await chat('route-override').catch((e) => e)
+  assert.equal(r.status, 503, String(r))
 })
 
 test('a 429 with a short Retry-After is waited out, then retried', async () => {

@@ -6,7 +6,7 @@
  * `<cluster>|<url>`) and ships the key → slot table with every snapshot, so all workers agree.
  * Cross-host state belongs in Redis, not here.
  */
-export const CELLS_PER_ENDPOINT = 8 // inflight, requests, failures, health, load sum, load reports, 2 spare
+export const CELLS_PER_ENDPOINT = 8 // inflight, requests, failures, health, load sum, load reports, latency EWMA, spare
 /** Cluster slots use the same cell width: inflight, active retries, overflows, retry-budget balance. */
 const CELLS_PER_SLOT = CELLS_PER_ENDPOINT
 
@@ -110,6 +110,20 @@ export class EndpointStats {
   }
   get loadReports(): number {
     return Atomics.load(this.cells, this.at + 5)
+  }
+  /**
+   * Time to response headers, averaged (EWMA, 1/8 per sample) in microseconds, for /clusters.
+   * Workers race on the read-modify-write; a lost sample does not matter to a display average.
+   */
+  observeLatency(ms: number): void {
+    const us = Math.min(2_000_000_000, Math.round(ms * 1000))
+    const prev = Atomics.load(this.cells, this.at + 6)
+    Atomics.store(this.cells, this.at + 6, prev === 0 ? Math.max(1, us) : prev + ((us - prev) >> 3))
+  }
+  /** Undefined before the first response. */
+  get latencyEwmaMs(): number | undefined {
+    const us = Atomics.load(this.cells, this.at + 6)
+    return us === 0 ? undefined : us / 1000
   }
 }
 

@@ -116,7 +116,7 @@ export async function runGateway(opts: RunOptions): Promise<{ stop: () => Promis
           return {
             url: e.url,
             weight: e.weight,
-            ...(s && { inflight: s.inflight, requests: s.requests, failures: s.failures }),
+            ...(s && { inflight: s.inflight, requests: s.requests, failures: s.failures, ...(s.latencyEwmaMs !== undefined && { latency_ewma_ms: +s.latencyEwmaMs.toFixed(2) }) }),
             ...(checks[c.name]?.[key] && { health: checks[c.name][key] }),
             ...(loads[c.name]?.[key] && { load_scrape: loads[c.name][key] }),
             workers: Object.fromEntries(Object.entries(perWorker).map(([w, d]) => [w, (d[c.name] as Record<string, unknown> | undefined)?.[e.url] ?? { eligible: true, reasons: [] }])),

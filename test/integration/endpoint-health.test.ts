@@ -72,6 +72,7 @@ test('three 5xx in a row eject an endpoint; the rest of the traffic goes to its 
   assert.equal(w.eligible, false)
   assert.deepEqual(w.reasons, ['ejected'])
   assert.ok(state.requests >= 3 && state.failures >= 3)
+  assert.ok(state.latency_ewma_ms > 0 && state.latency_ewma_ms < 1000, `time-to-headers average: ${JSON.stringify(state)}`)
 })
 
 test('ejection state survives a reload that leaves the cluster unchanged', async () => {

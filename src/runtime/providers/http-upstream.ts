@@ -217,13 +217,16 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
 
   onResponseStart(controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     this.status = statusCode
-    const loadHeader = this.ctx.cluster?.ir.dynamicWeights?.header
-    if (loadHeader !== undefined && !this.replaying) {
-      const v = headers[loadHeader]
-      if (typeof v === 'string' && v !== '') this.endpoint.stats.reportLoad(Number(v))
+    const latencyMs = performance.now() - this.sentAt
+    if (!this.replaying) {
+      this.endpoint.stats.observeLatency(latencyMs)
+      const loadHeader = this.ctx.cluster?.ir.dynamicWeights?.header
+      if (loadHeader !== undefined) {
+        const v = headers[loadHeader]
+        if (typeof v === 'string' && v !== '') this.endpoint.stats.reportLoad(Number(v))
+      }
     }
     if (!this.observed && this.ctx.cluster?.guard !== undefined) {
-      const latencyMs = performance.now() - this.sentAt
       const ra = headers['retry-after']
       this.observe(statusCode === 429 ? { kind: 'rate_limited', ...(typeof ra === 'string' && { retryAfter: ra }) } : statusCode >= 500 ? { kind: 'http5xx', latencyMs } : { kind: 'success', latencyMs })
     }

@@ -83,11 +83,18 @@ export function createEndpointGuard(c: ClusterIR, endpoints: readonly CompiledEn
           eligible: reasons.length === 0,
           reasons,
           ...(outlier && { outlier }),
-          ...(b && { breaker: b.snapshot(performance.now()) }),
+          ...(b && { breaker: breakerView(b, now) }),
           ...(latency && { latency_ms: latency.latency(e.key, performance.now()) }),
         }
       }
       return out
     },
   }
+}
+
+/** The breaker's snapshot with its open-until on the wall clock (epoch ms), like the outlier's. */
+function breakerView(b: CircuitBreaker, now: number): Record<string, unknown> {
+  const mono = performance.now()
+  const snap = b.snapshot(mono)
+  return { ...snap, openUntil: snap.openUntil === undefined ? undefined : Math.round(now + (snap.openUntil - mono)) }
 }

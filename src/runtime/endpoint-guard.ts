@@ -38,8 +38,16 @@ export function createEndpointGuard(c: ClusterIR, endpoints: readonly CompiledEn
   if (c.breaker) {
     const cfg = c.breaker
     for (const e of endpoints) {
-      breakers.set(e, stores.lbState(`breaker|${e.key}|${JSON.stringify(cfg)}`, () =>
-        createCircuitBreaker(cfg, (from, to, reason) => log('warn', 'circuit breaker', { endpoint: e.key, from, to, reason }))))
+      breakers.set(e, stores.lbState(`breaker|${e.key}|${JSON.stringify(cfg)}`, () => {
+        const b: CircuitBreaker = createCircuitBreaker(cfg, (from, to, reason) => {
+          log(to === 'closed' ? 'info' : 'warn', 'circuit breaker', { endpoint: e.key, from, to, reason })
+          // The breaker moves to half-open lazily, on its next look; look when the period ends so
+          // the log (and /clusters) show the transition when it happens, not at the next request.
+          const until = to === 'open' ? b.snapshot(performance.now()).openUntil : undefined
+          if (until !== undefined) setTimeout(() => b.state(performance.now()), Math.max(0, until - performance.now()) + 1).unref()
+        })
+        return b
+      }))
     }
   }
   return {

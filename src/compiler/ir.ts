@@ -107,6 +107,8 @@ export interface ClusterIR {
   readonly provider: ProviderName
   readonly protocol: UpstreamProtocol | 'mock'
   readonly lb: LbPolicy
+  /** 0–100: below this % of eligible endpoints, balance over all (0 = only when none is). */
+  readonly panicThreshold: number
   /** Public model name → provider model id. */
   readonly modelMap: Readonly<Record<string, string>>
   readonly azure: { readonly apiVersion: string; readonly deployments: Readonly<Record<string, string>> }

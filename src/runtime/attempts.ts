@@ -7,7 +7,7 @@
 import type { AttemptControl, CompiledCluster, CompiledEndpoint, CompiledRetry, CompiledRoute, RequestContext, UpstreamFailure } from './types.js'
 import { log } from './log.js'
 import { retryDelayMs } from './resilience/retry.js'
-import { pickEndpoint } from './pick.js'
+import { pickEligible, pickEndpoint } from './pick.js'
 import { ContinuationRewriter, StreamRecorder, continuationRequest } from './stream-recovery.js'
 
 export interface Candidate {
@@ -142,8 +142,17 @@ export class Attempts implements AttemptControl {
   private send(): void {
     const ctx = this.ctx
     if (ctx.finished || ctx.downstream.aborted) return
-    const c = this.candidates[this.index]
-    const endpoint = pickEndpoint(c.cluster, ctx.head, this.lastEndpoint)
+    let c = this.candidates[this.index]
+    let endpoint: CompiledEndpoint | undefined
+    // A cluster with no eligible endpoint is passed over while a later fallback remains; the last
+    // one serves in panic mode rather than not at all.
+    while ((endpoint = this.index + 1 < this.candidates.length ? pickEligible(c.cluster, ctx.head, this.lastEndpoint) : pickEndpoint(c.cluster, ctx.head, this.lastEndpoint)) === undefined) {
+      log('info', 'failing over', { route: this.route.name, from: c.cluster.name, to: this.candidates[this.index + 1].cluster.name, failure: 'no eligible endpoint' })
+      this.index++
+      this.retriesLeft = this.policy()?.numRetries ?? 0
+      this.lastEndpoint = undefined
+      c = this.candidates[this.index]
+    }
     this.lastEndpoint = endpoint
     this.attempts++
     ctx.cluster = c.cluster

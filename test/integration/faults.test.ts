@@ -8,6 +8,7 @@
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
+import { createServer } from 'node:http'
 import { startOpenAIUpstream, type Upstream } from './helpers/openai-upstream.js'
 import { eventually, startGateway, type GatewayProcess } from './helpers/gateway-process.js'
 import { freePort } from './helpers/ports.js'
@@ -666,4 +667,62 @@ clusters:
   assert.deepEqual(await who('strict'), { C: 12 })
   const spread = await who('panicky')
   assert.ok(Object.keys(spread).length === 3 && spread.A >= 3 && spread.B >= 3, `below the 50 % panic threshold all three should share: ${JSON.stringify(spread)}`)
+})
+
+/** An Anthropic Messages upstream that streams `events` (already framed) and then closes. */
+async function startAnthropicStream(t: TestContext, events: string[]): Promise<{ url: string; hits: () => number }> {
+  let hits = 0
+  const server = createServer((req, res) => {
+    req.resume()
+    req.on('end', () => {
+      hits++
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
+      res.end(events.join(''))
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  t.after(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()) }))
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, hits: () => hits }
+}
+
+const anthropicEvent = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`
+const ANTHROPIC_START = anthropicEvent('message_start', { message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude', content: [], stop_reason: null, usage: { input_tokens: 3, output_tokens: 1 } } })
+
+test('a translated stream that breaks after its first bytes ends with an error event, never as a success', async (t) => {
+  const broken = await startAnthropicStream(t, [ANTHROPIC_START, anthropicEvent('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }), anthropicEvent('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'partial' } })])
+  const { port } = await rig(t, [], () => `
+routes: [{ name: main, rules: [{ cluster: broken }] }]
+clusters: [{ name: broken, provider: anthropic, endpoints: [{ url: "${broken.url}", api_key: k }] }]
+`)
+  const r = await chat(port, { stream: true })
+  assert.equal(r.status, 200, show(r))
+  assert.equal(r.content, 'partial', show(r))
+  assert.ok(!r.events.includes('[DONE]'), `the stream ended as a success: ${show(r)}`)
+  assert.match(JSON.parse(r.events.at(-1)!).error.message, /ended before the response was complete/, show(r))
+})
+
+test('a translated stream that fails before the client got anything (bad event, upstream error event, early end) is failed over invisibly', async (t) => {
+  const cases = {
+    // Each fails before its first translated byte (message_start already sends the role chunk).
+    malformed: await startAnthropicStream(t, ['event: message_start\ndata: {"type":"message_start",\n\n']),
+    overloaded: await startAnthropicStream(t, [anthropicEvent('error', { error: { type: 'overloaded_error', message: 'Overloaded' } })]),
+    early: await startAnthropicStream(t, []),
+  }
+  const { port } = await rig(t, ['B'], (u) => `
+routes:
+  - name: main
+    rules:
+${Object.keys(cases).map((k) => `      - { match: { headers: [{ name: x-case, exact: ${k} }] }, fallback: { clusters: [{ cluster: ${k} }, { cluster: backup }] } }`).join('\n')}
+clusters:
+${Object.entries(cases).map(([k, c]) => `  - { name: ${k}, provider: anthropic, endpoints: [{ url: "${c.url}", api_key: k }] }`).join('\n')}
+  - { name: backup, provider: openai, endpoints: [{ url: "${u.B.url}" }] }
+`)
+  for (const [k, c] of Object.entries(cases)) {
+    const r = await chat(port, { headers: { 'x-case': k }, stream: true })
+    assert.equal(c.hits(), 1, `${k}: the anthropic upstream was not asked`)
+    assert.equal(r.status, 200, `${k}: ${show(r)}`)
+    assert.equal(r.content, 'Hello from B.', `${k}: ${show(r)}`)
+    assert.equal(r.headers.get('x-switchyard-cluster'), 'backup', `${k}: ${show(r)}`)
+    assert.ok(!r.text.includes('error'), `${k}: the client saw the failure: ${show(r)}`)
+  }
 })

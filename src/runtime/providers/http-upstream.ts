@@ -311,6 +311,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
       case 'translate-sse': {
         let text = ''
         for (const ev of this.sse!.push(chunk)) text += this.st!.push(ev)
+        if (this.failedEarly(controller)) return
         if (text !== '') this.write(controller, Buffer.from(text))
         return
       }
@@ -322,10 +323,23 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
           controller.abort(e as Error)
           return
         }
+        if (this.failedEarly(controller)) return
         if (text !== '') this.write(controller, Buffer.from(text))
         return
       }
     }
+  }
+
+  /**
+   * A translated stream that failed (unreadable event, upstream error event) before the client got
+   * anything is an upstream failure like any other: retried or failed over, else a plain error
+   * answer — not a 200 stream holding only an error event.
+   */
+  private failedEarly(controller: Controller): boolean {
+    const f = this.wrote ? undefined : this.st!.failure()
+    if (f === undefined) return false
+    controller.abort(Object.assign(new Error(f.message), { code: 'SY_MALFORMED' }))
+    return true
   }
 
   private write(controller: Controller, chunk: Buffer): void {
@@ -444,6 +458,11 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
         let text = ''
         if (this.sse) for (const ev of this.sse.end()) text += this.st!.push(ev)
         text += this.st!.end()
+        const failure = this.wrote ? undefined : this.st!.failure()
+        if (failure !== undefined) {
+          // Ended (or errored) before the client saw anything: retry / fail over as for a reset.
+          return this.onResponseError(this.controller!, Object.assign(new Error(failure.message), { code: 'SY_TRUNCATED' }))
+        }
         ctx.usage = this.st!.usage()
         this.finishWith(text === '' ? undefined : text)
         break

@@ -54,6 +54,8 @@ export interface StreamSink {
 /** A sink whose output is already-framed SSE text, collected until `take()`. */
 export interface SseWriter extends StreamSink {
   take(): string
+  /** Set once error() was called (an upstream error event, an unreadable event, an early end). */
+  readonly failure: StreamFailure | undefined
 }
 
 /** What the runtime plugs into a streaming adapter. */
@@ -64,6 +66,8 @@ export interface StreamTranslator<In> {
   end(): string
   /** Usage the upstream reported so far. */
   usage(): NormalizedUsage
+  /** Why the stream failed, once it has (the client's error event is in the text returned). */
+  failure(): StreamFailure | undefined
 }
 
 export function emptyUsage(): NormalizedUsage {

@@ -23,6 +23,7 @@ export function bindTranslator<In>(reader: UpstreamReader<In>, writer: SseWriter
       return writer.take()
     },
     usage: () => reader.usage(),
+    failure: () => writer.failure,
   }
 }
 

@@ -171,9 +171,12 @@ export class AnthropicSseWriter implements SseWriter {
     this.lastUsage = u
   }
 
+  failure: StreamFailure | undefined
+
   error(f: StreamFailure): void {
     if (this.done) return
     this.done = true
+    this.failure = f
     this.event('error', { type: 'error', error: { type: anthropicErrorType(f.status), message: f.message } })
   }
 

@@ -127,9 +127,12 @@ export class OpenAISseWriter implements SseWriter {
     this.lastUsage = u
   }
 
+  failure: StreamFailure | undefined
+
   error(f: StreamFailure): void {
     if (this.done) return
     this.done = true
+    this.failure = f
     const body = { error: { message: f.message, type: openAIErrorType(f.status), param: null, code: null } }
     this.out += 'data: ' + JSON.stringify(body) + '\n\n'
   }

@@ -216,8 +216,8 @@ clusters:
   }
 })
 
-test('a malformed SSE event before anything reached the client is retried invisibly', async (t) => {
-  const { port, up, gw } = await rig(t, ['A', 'B'], (u) => `
+/** A two-cluster fallback chain: A, then B. */
+const aThenB = (u: Record<string, Upstream>) => `
 routes:
   - name: main
     rules:
@@ -225,7 +225,10 @@ routes:
 clusters:
   - { name: only-a, provider: openai, endpoints: [{ url: "${u.A.url}" }] }
   - { name: only-b, provider: openai, endpoints: [{ url: "${u.B.url}" }] }
-`)
+`
+
+test('a malformed SSE event before anything reached the client is retried invisibly', async (t) => {
+  const { port, up, gw } = await rig(t, ['A', 'B'], aThenB)
   up.A.failNext('malformed-first')
   const r = await chat(port, { stream: true })
   assert.equal(r.status, 200, show(r))
@@ -236,15 +239,7 @@ clusters:
 })
 
 test('a malformed SSE event after the client got chunks ends the stream with an error event, never a clean success', async (t) => {
-  const { port, up, gw } = await rig(t, ['A', 'B'], (u) => `
-routes:
-  - name: main
-    rules:
-      - fallback: { clusters: [{ cluster: only-a }, { cluster: only-b }] }
-clusters:
-  - { name: only-a, provider: openai, endpoints: [{ url: "${u.A.url}" }] }
-  - { name: only-b, provider: openai, endpoints: [{ url: "${u.B.url}" }] }
-`)
+  const { port, up, gw } = await rig(t, ['A', 'B'], aThenB)
   up.A.failNext('malformed-event')
   const r = await chat(port, { stream: true })
   assert.equal(r.status, 200, show(r))

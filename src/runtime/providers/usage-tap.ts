@@ -18,25 +18,14 @@ export function usageFromJsonBody(body: Buffer, protocol: 'openai' | 'anthropic'
   if (at < 0) return undefined
   const open = body.indexOf(0x7b /* { */, at)
   if (open < 0) return undefined
-  let depth = 0
-  let inString = false
-  for (let i = open; i < body.length; i++) {
-    const c = body[i]
-    if (inString) {
-      if (c === 0x5c) i++
-      else if (c === 0x22) inString = false
-    } else if (c === 0x22) inString = true
-    else if (c === 0x7b) depth++
-    else if (c === 0x7d && --depth === 0) {
-      try {
-        const u = JSON.parse(body.toString('utf8', open, i + 1))
-        return protocol === 'openai' ? usageFromOpenAI(u) : usageFromAnthropic(u)
-      } catch {
-        return undefined
-      }
-    }
+  const end = objectEnd(body, open, body.length)
+  if (end < 0) return undefined
+  try {
+    const u = JSON.parse(body.toString('utf8', open, end))
+    return protocol === 'openai' ? usageFromOpenAI(u) : usageFromAnthropic(u)
+  } catch {
+    return undefined
   }
-  return undefined
 }
 
 const OPENAI_END = Buffer.from('data: [DONE]')
@@ -268,6 +257,18 @@ function objectAfterKey(b: Buffer, key: Buffer, from: number, to: number): [numb
   const open = valueAfterKey(b, key, from, to)
   if (open < 0) return undefined
   if (b[open] !== 0x7b) return null
+  const end = objectEnd(b, open, to)
+  return end < 0 ? undefined : [open, end]
+}
+
+/** Is the value of `key` an empty array? (OpenAI's usage-only chunk has `"choices":[]`.) */
+function emptyArrayAfterKey(b: Buffer, key: Buffer, from: number, to: number): boolean {
+  const at = valueAfterKey(b, key, from, to)
+  return at >= 0 && b[at] === 0x5b && b[skipWs(b, at + 1, to)] === 0x5d
+}
+
+/** Index just after the `}` that closes the object opening at `open` (strings skipped), or -1. */
+function objectEnd(b: Buffer, open: number, to: number): number {
   let depth = 0
   let inString = false
   for (let i = open; i < to; i++) {
@@ -277,13 +278,7 @@ function objectAfterKey(b: Buffer, key: Buffer, from: number, to: number): [numb
       else if (c === 0x22) inString = false
     } else if (c === 0x22) inString = true
     else if (c === 0x7b) depth++
-    else if (c === 0x7d && --depth === 0) return [open, i + 1]
+    else if (c === 0x7d && --depth === 0) return i + 1
   }
-  return undefined
-}
-
-/** Is the value of `key` an empty array? (OpenAI's usage-only chunk has `"choices":[]`.) */
-function emptyArrayAfterKey(b: Buffer, key: Buffer, from: number, to: number): boolean {
-  const at = valueAfterKey(b, key, from, to)
-  return at >= 0 && b[at] === 0x5b && b[skipWs(b, at + 1, to)] === 0x5d
+  return -1
 }

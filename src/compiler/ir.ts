@@ -90,6 +90,8 @@ export interface EndpointIR {
   readonly weight: number
   /** Resolved secret; never printed. */
   readonly apiKey?: string
+  /** Health check path when the cluster's health_check names none: the provider's default. */
+  readonly healthPath?: string
 }
 
 export interface DynamicWeightsIR {

@@ -121,10 +121,14 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
       if (basePath === '') basePath = preset.defaultBasePath
       if (v.provider === 'gemini') basePath = basePath.replace(/\/v1beta$/, '')
       const apiKey = e.api_key === undefined ? undefined : secret(e.api_key, { doc: c.doc, at: [...at, 'api_key'] })
-      endpoints.push({ url: e.url, origin: isMockUrl ? e.url : url.origin, basePath, weight: e.weight ?? 1, ...(apiKey !== undefined && { apiKey }) })
+      const healthPath = v.health_check && v.health_check.path === undefined ? defaultHealthPath(v.provider, preset.protocol, basePath, v.azure.api_version) : undefined
+      endpoints.push({ url: e.url, origin: isMockUrl ? e.url : url.origin, basePath, weight: e.weight ?? 1, ...(apiKey !== undefined && { apiKey }), ...(healthPath !== undefined && { healthPath }) })
     })
     if (v.provider === 'mock' && endpoints.length === 0) {
       endpoints.push({ url: `mock://${name}`, origin: `mock://${name}`, basePath: '', weight: 1 })
+    }
+    if (v.health_check && v.health_check.path === undefined && v.provider === 'bedrock') {
+      report('SY_CFG_SCHEMA', { doc: c.doc, at: [...c.at, 'health_check'] }, `cluster '${name}': provider 'bedrock' has no unsigned endpoint to check by default; set health_check.path`)
     }
     if (list.length === 0 && v.provider !== 'mock') {
       report('SY_CFG_NO_ENDPOINTS', { doc: c.doc, at: [...c.at, 'provider'] }, `cluster '${name}' with provider '${v.provider}' needs at least one endpoint`)
@@ -209,7 +213,7 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
           healthyThreshold: v.health_check.healthy_threshold,
           unhealthyThreshold: v.health_check.unhealthy_threshold,
           method: v.health_check.method,
-          path: v.health_check.path,
+          ...(v.health_check.path !== undefined && { path: v.health_check.path }),
           expectedStatuses: v.health_check.expected_statuses,
           headers: v.health_check.headers,
         },
@@ -392,4 +396,12 @@ function retryPolicyIR(p: any): RetryPolicyIR {
     maxIntervalMs: durationMs(p.max_interval),
     retryAfterCapMs: durationMs(p.retry_after_cap),
   }
+}
+
+/** A health check every provider's API answers with the endpoint's credentials: its model list. */
+function defaultHealthPath(provider: string, protocol: string, basePath: string, azureApiVersion: string): string | undefined {
+  if (provider === 'azure_openai') return `${basePath}/openai/models?api-version=${encodeURIComponent(azureApiVersion)}`
+  if (protocol === 'openai' || protocol === 'anthropic') return `${basePath}/models`
+  if (protocol === 'gemini') return `${basePath}/v1beta/models`
+  return undefined
 }

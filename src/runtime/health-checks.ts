@@ -36,7 +36,7 @@ export class HealthChecks {
         const flat = credentialHeaders(c, e.apiKey)
         const headers: Record<string, string> = {}
         for (let i = 0; i < flat.length; i += 2) headers[flat[i]] = flat[i + 1]
-        return { key: `${c.name}|${e.url}`, origin: e.origin, headers }
+        return { key: `${c.name}|${e.url}`, origin: e.origin, headers, ...(e.healthPath !== undefined && { path: e.healthPath }) }
       })
       if (!entry) {
         const checker = createHealthChecker(c.healthCheck, {

@@ -61,3 +61,24 @@ test('model_map and azure deployments land in the IR', () => {
   assert.deepEqual(r.ir.clusters[0].modelMap, { fast: 'gpt-4o-mini' })
   assert.deepEqual(r.ir.clusters[0].azure, { apiVersion: '2024-10-21', deployments: { 'gpt-4o-mini': 'dep1' } })
 })
+
+test("a health_check without a path checks each endpoint at its provider's model list; an explicit path wins", () => {
+  const paths: Record<string, string | undefined> = {}
+  for (const [provider, extra] of [['vllm', ''], ['groq', ''], ['anthropic', ''], ['gemini', ''], ['azure_openai', ', endpoints: [{ url: "https://r.openai.azure.com" }], azure: { api_version: "2024-10-21" }']]) {
+    const r = compile(`  - { name: c, provider: ${provider}, health_check: {}${extra} }`)
+    assert.ok(r.ok, JSON.stringify(r.diagnostics))
+    paths[provider] = r.ir.clusters[0].endpoints[0].healthPath
+    assert.equal(r.ir.clusters[0].healthCheck?.path, undefined)
+  }
+  assert.deepEqual(paths, {
+    vllm: '/v1/models', groq: '/openai/v1/models', anthropic: '/v1/models', gemini: '/v1beta/models', azure_openai: '/openai/models?api-version=2024-10-21',
+  })
+  const explicit = compile(`  - { name: c, provider: vllm, health_check: { path: /health } }`)
+  assert.ok(explicit.ok, JSON.stringify(explicit.diagnostics))
+  assert.deepEqual([explicit.ir.clusters[0].healthCheck?.path, explicit.ir.clusters[0].endpoints[0].healthPath], ['/health', undefined])
+})
+
+test('bedrock has no default health check path: the config must name one', () => {
+  const r = compile(`  - { name: c, provider: bedrock, health_check: {}, bedrock: { region: eu-west-1, access_key_id: "\${env:AK}", secret_access_key: "\${env:SK}" } }`, { AK: 'AKID', SK: 'sk' })
+  assert.deepEqual(r.diagnostics.map((d) => [d.code, d.path, d.message]), [['SY_CFG_SCHEMA', 'clusters[0].health_check', "cluster 'c': provider 'bedrock' has no unsigned endpoint to check by default; set health_check.path"]])
+})

@@ -37,6 +37,10 @@ clusters:
     provider: openai
     endpoints: [{ url: "${c.url}" }, { url: "${d.url}" }]
     health_check: { interval: 100ms, jitter: 10ms, timeout: 500ms, healthy_threshold: 1, unhealthy_threshold: 1, path: /health }
+  - name: models-check
+    provider: openai
+    health_check: { interval: 100ms, jitter: 10ms, healthy_threshold: 1, unhealthy_threshold: 1 }
+    endpoints: [{ url: "${c.url}", api_key: sk-check }]
   - name: ring
     provider: openai
     lb: ring_hash
@@ -109,6 +113,13 @@ test('an endpoint failing its active health check gets no traffic until it recov
   const back = new Set<string>()
   for (let i = 0; i < 10; i++) back.add((await chat('health')).who)
   assert.deepEqual([...back].sort(), ['C', 'D'])
+})
+
+test("a health_check without a path asks the provider's model list with the endpoint's credentials", async () => {
+  await eventually(async () => (await clusters())['models-check'].endpoints[0].health?.status === 'healthy', 2000, 'the endpoint to be marked healthy')
+  const probe = c.requests.find((r) => r.method === 'GET' && r.url === '/v1/models')
+  assert.ok(probe, `no GET /v1/models at the upstream: ${c.requests.map((r) => `${r.method} ${r.url}`).join(', ')}`)
+  assert.equal(probe.headers.authorization, 'Bearer sk-check')
 })
 
 test('ring_hash keeps a session on one endpoint and spreads sessions', async () => {

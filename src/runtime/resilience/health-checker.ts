@@ -18,8 +18,8 @@ export interface HealthCheckConfig {
   readonly healthyThreshold: number
   readonly unhealthyThreshold: number
   readonly method: string
-  /** Request path (with query) appended to the endpoint's origin, e.g. `/health`. */
-  readonly path: string
+  /** Request path (with query) appended to the endpoint's origin, e.g. `/health`; a target's own wins. */
+  readonly path?: string
   /** Status codes and ranges such as `200-299`. */
   readonly expectedStatuses: readonly (number | string)[]
   readonly headers: Readonly<Record<string, string>>
@@ -32,6 +32,8 @@ export interface HealthTarget {
   readonly origin: string
   /** Per-endpoint headers (e.g. credentials), merged over the config's. */
   readonly headers?: Readonly<Record<string, string>>
+  /** This endpoint's check path (the provider's default for it) when the config names none. */
+  readonly path?: string
   /** The endpoint's pool; undici's global dispatcher when absent. */
   readonly dispatcher?: Dispatcher
 }
@@ -114,7 +116,7 @@ export function createHealthChecker(config: HealthCheckConfig, opts: HealthCheck
     let ok = false
     let error: string | undefined
     try {
-      const res = await request(c.target.origin + config.path, {
+      const res = await request(c.target.origin + (config.path ?? c.target.path ?? '/'), {
         method: config.method as Dispatcher.HttpMethod,
         headers: { ...config.headers, ...c.target.headers },
         signal: abort.signal,

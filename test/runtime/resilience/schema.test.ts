@@ -40,7 +40,7 @@ test('an empty outlier_detection block gets every default', () => {
 
 test('an empty health_check block gets every default', () => {
   assert.deepStrictEqual(withDefaults('health_check'), {
-    interval: '10s', jitter: '1s', timeout: '2s', healthy_threshold: 2, unhealthy_threshold: 3, method: 'GET', path: '/health', expected_statuses: ['200-299'], headers: {},
+    interval: '10s', jitter: '1s', timeout: '2s', healthy_threshold: 2, unhealthy_threshold: 3, method: 'GET', expected_statuses: ['200-299'], headers: {},
   })
 })
 

@@ -9,6 +9,7 @@ import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
+import Anthropic from '@anthropic-ai/sdk'
 import { startOpenAIUpstream, type Upstream } from './helpers/openai-upstream.js'
 import { eventually, startGateway, type GatewayProcess } from './helpers/gateway-process.js'
 import { freePort } from './helpers/ports.js'
@@ -720,4 +721,32 @@ ${Object.entries(cases).map(([k, c]) => `  - { name: ${k}, provider: anthropic, 
     assert.equal(r.headers.get('x-switchyard-cluster'), 'backup', `${k}: ${show(r)}`)
     assert.ok(!r.text.includes('error'), `${k}: the client saw the failure: ${show(r)}`)
   }
+})
+
+test('Anthropic callers get timeouts and mid-stream failures in their own protocol (official SDK)', async (t) => {
+  const { port } = await rig(t, ['A'], (u) => `
+routes:
+  - name: main
+    rules:
+      - { match: { path: { exact: /v1/messages }, model: { exact: hang } }, cluster: a, timeout: 250ms }
+      - { match: { path: { exact: /v1/messages } }, cluster: a }
+clusters:
+  - { name: a, provider: openai, endpoints: [{ url: "${u.A.url}" }] }
+`)
+  const client = new Anthropic({ baseURL: `http://127.0.0.1:${port}`, apiKey: 'k', maxRetries: 0 })
+  const t0 = performance.now()
+  const timedOut = await client.messages.create({ model: 'hang', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e)
+  assert.ok(timedOut instanceof Anthropic.APIError, String(timedOut))
+  assert.equal(timedOut.status, 504)
+  assert.equal((timedOut.error as any)?.error?.type, 'timeout_error', JSON.stringify(timedOut.error))
+  assert.ok(performance.now() - t0 < 1000, 'the 504 took longer than the 250 ms timeout allows')
+
+  // The upstream stream is cut after two chunks: the SDK sees the text so far, then an error event.
+  const stream = client.messages.stream({ model: 'cut-stream', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] })
+  let text = ''
+  stream.on('text', (d) => { text += d })
+  const failed = await stream.finalMessage().catch((e) => e)
+  assert.ok(failed instanceof Error, `the cut stream ended as a success: ${JSON.stringify(failed)}`)
+  assert.equal(text, 'Hello ', 'the text before the cut reached the client')
+  assert.match(String(failed.message ?? failed), /upstream|error/i)
 })

@@ -9,7 +9,8 @@ import { compileConditions, compileRetry } from './compile-failures.js'
 import type { CompiledAction, CompiledChain, CompiledCluster, CompiledRoute, LocalReply, RequestHead, RouteTable } from '../runtime/types.js'
 
 export interface RouteBuildDeps {
-  readonly cluster: (name: string) => CompiledCluster
+  /** The compiled cluster; with `connectTimeoutMs`, a variant using pools with that connect timeout. */
+  readonly cluster: (name: string, connectTimeoutMs?: number) => CompiledCluster
   readonly chainFor: (rule: RuleIR) => CompiledChain
 }
 
@@ -21,7 +22,7 @@ export function compileRouteTable(ir: RouteTableIR, deps: RouteBuildDeps): Route
       index: rule.index,
       test,
       needsModel,
-      action: compileAction(rule.action, deps),
+      action: compileAction(rule.action, rule.connectTimeoutMs === undefined ? deps : { ...deps, cluster: (name) => deps.cluster(name, rule.connectTimeoutMs) }),
       chain: deps.chainFor(rule),
       timeoutMs: rule.timeoutMs,
       firstTokenTimeoutMs: rule.firstTokenTimeoutMs,

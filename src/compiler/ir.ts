@@ -68,6 +68,8 @@ export interface RuleIR {
   readonly action: ActionIR
   readonly timeoutMs?: number
   readonly firstTokenTimeoutMs?: number
+  /** Overrides the clusters' connect timeout for this rule (own pools). */
+  readonly connectTimeoutMs?: number
   readonly idleTimeoutMs?: number
   readonly modelRewrite?: string
   readonly retry?: RetryPolicyIR

@@ -323,6 +323,7 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
         action,
         ...(r.timeout !== undefined && { timeoutMs: durationMs(r.timeout) }),
         ...(r.first_token_timeout !== undefined && { firstTokenTimeoutMs: durationMs(r.first_token_timeout) }),
+        ...(r.connect_timeout !== undefined && { connectTimeoutMs: durationMs(r.connect_timeout) }),
         ...(r.idle_timeout !== undefined && { idleTimeoutMs: durationMs(r.idle_timeout) }),
         ...(r.model_rewrite !== undefined && { modelRewrite: r.model_rewrite }),
         ...(r.retry_policy !== undefined && { retry: retryPolicyIR(r.retry_policy) }),

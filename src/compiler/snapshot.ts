@@ -18,10 +18,21 @@ export function buildSnapshot(ir: SnapshotIR, stores: Stores): Snapshot {
     const instances = createFilters(ir.filters, deps)
     const filterIR = new Map(ir.filters.map((f) => [f.name, f]))
     const tables = new Map(ir.routeTables.map((t) => [t.name, t]))
+    // Rules with their own connect_timeout get a variant of each cluster they reach: same name,
+    // counters, breakers and balancer state (all keyed in the stores), other pools.
+    const variants = new Map<string, CompiledCluster>()
+    const clusterFor = (name: string, connectTimeoutMs?: number): CompiledCluster => {
+      const base = clusters.get(name)!
+      if (connectTimeoutMs === undefined || connectTimeoutMs === base.ir.connectTimeoutMs) return base
+      const key = `${name}|${connectTimeoutMs}`
+      let v = variants.get(key)
+      if (!v) variants.set(key, (v = compileCluster({ ...base.ir, connectTimeoutMs }, stores, poolKeys)))
+      return v
+    }
     const listeners = new Map<number, CompiledListener>()
     for (const l of ir.listeners) {
       const table = compileRouteTable(tables.get(l.routeTable)!, {
-        cluster: (name) => clusters.get(name)!,
+        cluster: clusterFor,
         chainFor: (rule) => chainForRule(l, rule, instances, filterIR, deps),
       })
       listeners.set(l.port, {

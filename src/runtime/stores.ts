@@ -3,9 +3,41 @@
  * One instance per worker thread. Pools are reference-counted by the snapshots that use them and
  * closed when the last one retires, so a reload never drops warm connections of unchanged endpoints.
  */
-import { Pool, type Dispatcher } from 'undici'
+import type { Socket } from 'node:net'
+import { Pool, buildConnector, errors, type Dispatcher } from 'undici'
 import type { PoolStore, Stores } from './types.js'
 import { CELLS_PER_ENDPOINT, ClusterStats, EndpointStats } from './shared-state.js'
+
+/**
+ * undici's connector with our own connect timer: undici times connects on its coarse timer wheel
+ * (≈0.5 s steps, so a 150 ms timeout fires after 0.5–1 s); a route's connect_timeout means what
+ * it says. One timer per new connection, not per request.
+ */
+function connectorWithTimeout(timeoutMs: number): buildConnector.connector {
+  const connect = buildConnector({ timeout: 0 })
+  return (opts, callback) => {
+    let timer: NodeJS.Timeout | undefined
+    let settled = false
+    const finish = (err: Error | null, s: Socket | null) => {
+      if (settled) return void s?.destroy()
+      settled = true
+      clearTimeout(timer)
+      if (err) callback(err, null)
+      else callback(null, s!)
+    }
+    // undici's connector returns the socket (its typings say void).
+    const socket = connect(opts, finish) as unknown as Socket | undefined
+    if (timeoutMs > 0) {
+      timer = setTimeout(() => {
+        const e = new errors.ConnectTimeoutError(`connect timeout after ${timeoutMs} ms (${opts.hostname}:${opts.port})`)
+        // Destroying with an error reaches `finish` through the connector's own error handler.
+        if (socket) socket.destroy(e)
+        else finish(e, null)
+      }, timeoutMs)
+    }
+    return socket
+  }
+}
 
 class RefCountedPools implements PoolStore {
   private readonly pools = new Map<string, { pool: Pool; refs: number }>()
@@ -20,7 +52,7 @@ class RefCountedPools implements PoolStore {
       connections: opts.connections,
       keepAliveTimeout: opts.keepAliveMs,
       keepAliveMaxTimeout: opts.keepAliveMs,
-      connect: { timeout: opts.connectTimeoutMs },
+      connect: connectorWithTimeout(opts.connectTimeoutMs),
       // LLM answers can take minutes between headers and the last byte; the route timeout governs.
       headersTimeout: 0,
       bodyTimeout: 0,

@@ -9,6 +9,8 @@ import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
+import { spawn } from 'node:child_process'
+import { connect } from 'node:net'
 import Anthropic from '@anthropic-ai/sdk'
 import { startOpenAIUpstream, type Upstream } from './helpers/openai-upstream.js'
 import { eventually, startGateway, type GatewayProcess } from './helpers/gateway-process.js'
@@ -749,4 +751,51 @@ clusters:
   assert.ok(failed instanceof Error, `the cut stream ended as a success: ${JSON.stringify(failed)}`)
   assert.equal(text, 'Hello ', 'the text before the cut reached the client')
   assert.match(String(failed.message ?? failed), /upstream|error/i)
+})
+
+/**
+ * A TCP port whose accept queue is full: connects to it hang (the kernel drops the SYNs), which is
+ * what an unreachable host looks like. The listener runs in a child process that stops accepting.
+ */
+async function startBlackhole(t: TestContext): Promise<number> {
+  const child = spawn(process.execPath, ['-e', `const s = require('net').createServer()
+s.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
+  process.stdout.write(s.address().port + '\\n')
+  setTimeout(() => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0), 50)
+})`], { stdio: ['ignore', 'pipe', 'inherit'] })
+  t.after(() => { child.kill('SIGKILL') })
+  const port = await new Promise<number>((r) => child.stdout.once('data', (d) => r(Number(String(d).trim()))))
+  await new Promise((r) => setTimeout(r, 150))
+  const fillers = Array.from({ length: 4 }, () => connect(port, '127.0.0.1').on('error', () => {}))
+  t.after(() => { for (const f of fillers) f.destroy() })
+  await new Promise((r) => setTimeout(r, 150))
+  return port
+}
+
+test('connect timeouts: the cluster default, a route override (own pools), and failing over past an unreachable endpoint', async (t) => {
+  const hole = await startBlackhole(t)
+  const { port } = await rig(t, ['B'], (u) => `
+routes:
+  - name: main
+    rules:
+      - { match: { headers: [{ name: x-case, exact: cluster-default }] }, cluster: hole }
+      - { match: { headers: [{ name: x-case, exact: route }] }, cluster: hole, connect_timeout: 150ms }
+      - { match: { headers: [{ name: x-case, exact: chain }] }, fallback: { clusters: [{ cluster: hole }, { cluster: b }] }, connect_timeout: 150ms }
+clusters:
+  - { name: hole, provider: openai, connect_timeout: 600ms, endpoints: [{ url: "http://127.0.0.1:${hole}/v1" }] }
+  - { name: b, provider: openai, endpoints: [{ url: "${u.B.url}" }] }
+`)
+  const viaCluster = await chat(port, { headers: { 'x-case': 'cluster-default' } })
+  assert.equal(viaCluster.status, 504, show(viaCluster))
+  assert.equal(viaCluster.json?.error?.code, 'sy_upstream_timeout', show(viaCluster))
+  assert.ok(viaCluster.ms >= 550 && viaCluster.ms < 1000, `cluster connect_timeout 600ms, took ${viaCluster.ms.toFixed(0)} ms`)
+
+  const viaRoute = await chat(port, { headers: { 'x-case': 'route' } })
+  assert.equal(viaRoute.status, 504, show(viaRoute))
+  assert.ok(viaRoute.ms >= 120 && viaRoute.ms < 500, `route connect_timeout 150ms, took ${viaRoute.ms.toFixed(0)} ms`)
+
+  const chain = await chat(port, { headers: { 'x-case': 'chain' } })
+  assert.equal(chain.who, 'B', show(chain))
+  assert.equal(chain.headers.get('x-switchyard-attempts'), '2', show(chain))
+  assert.ok(chain.ms < 600, `failing over past the unreachable endpoint took ${chain.ms.toFixed(0)} ms`)
 })

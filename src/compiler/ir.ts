@@ -125,7 +125,13 @@ export interface ClusterIR {
   /** 0 = off. */
   readonly idleTimeoutMs: number
   readonly connectTimeoutMs: number
-  readonly ringHash: { readonly hashHeader?: string; readonly minRingSize: number; readonly maxRingSize: number }
+  readonly ringHash: {
+    readonly hashHeader?: string
+    /** Path segments into the JSON body, e.g. ['metadata', 'user_id']. */
+    readonly hashBodyField?: readonly string[]
+    readonly minRingSize: number
+    readonly maxRingSize: number
+  }
   readonly leastLatency: { readonly decayMs: number; readonly defaultLatencyMs: number }
   /** Default for routes to this cluster that have no retry_policy of their own. */
   readonly retry?: RetryPolicyIR

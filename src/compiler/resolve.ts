@@ -163,7 +163,8 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
       ...(v.retry_policy !== undefined && { retry: retryPolicyIR(v.retry_policy) }),
       connectTimeoutMs: durationMs(v.connect_timeout),
       ringHash: {
-        ...(v.ring_hash.hash_on && { hashHeader: String(v.ring_hash.hash_on.header).toLowerCase() }),
+        ...(v.ring_hash.hash_on?.header !== undefined && { hashHeader: String(v.ring_hash.hash_on.header).toLowerCase() }),
+        ...(v.ring_hash.hash_on?.body_field !== undefined && { hashBodyField: String(v.ring_hash.hash_on.body_field).split('.') }),
         minRingSize: v.ring_hash.min_ring_size,
         maxRingSize: v.ring_hash.max_ring_size,
       },

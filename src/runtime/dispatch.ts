@@ -35,7 +35,7 @@ export function dispatch(snapshot: Snapshot, listener: CompiledListener, req: In
       badJson = (e as Error).message
     }
   }
-  const head: RequestHead = { method: req.method, path: req.path, query: req.query, headers: req.headers, model }
+  const head: RequestHead = { method: req.method, path: req.path, query: req.query, headers: req.headers, model, json }
   const ctx: RequestContext = {
     id: ID_PREFIX + (nextId++).toString(36),
     snapshot,

@@ -15,6 +15,8 @@ export interface RequestHead {
   readonly headers: Record<string, string>
   /** `model` from the JSON body, when there is one. */
   readonly model: string | undefined
+  /** The parsed JSON body (undefined when there is none), for keys such as ring_hash body fields. */
+  readonly json?: unknown
 }
 
 /** A response produced by the gateway itself (direct response, filter reply, error). */

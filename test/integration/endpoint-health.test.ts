@@ -27,6 +27,7 @@ routes:
       - { match: { headers: [{ name: x-pool, exact: outlier }] }, cluster: ab }
       - { match: { headers: [{ name: x-pool, exact: health }] }, cluster: cd }
       - { match: { headers: [{ name: x-pool, exact: ring }] }, cluster: ring }
+      - { match: { headers: [{ name: x-pool, exact: ring-body }] }, cluster: ring-body }
 clusters:
   - name: ab
     provider: openai
@@ -37,6 +38,11 @@ clusters:
     provider: openai
     endpoints: [{ url: "${c.url}" }, { url: "${d.url}" }]
     health_check: { interval: 100ms, jitter: 10ms, timeout: 500ms, healthy_threshold: 1, unhealthy_threshold: 1, path: /health }
+  - name: ring-body
+    provider: openai
+    lb: ring_hash
+    ring_hash: { hash_on: { body_field: prompt_cache_key } }
+    endpoints: [{ url: "${a.url}" }, { url: "${b.url}" }, { url: "${c.url}" }, { url: "${d.url}" }]
   - name: models-check
     provider: openai
     health_check: { interval: 100ms, jitter: 10ms, healthy_threshold: 1, unhealthy_threshold: 1 }
@@ -131,4 +137,22 @@ test('ring_hash keeps a session on one endpoint and spreads sessions', async () 
     owners.set(`conv-${s}`, [...whos][0])
   }
   assert.ok(new Set(owners.values()).size >= 2, 'every session hashed to one endpoint')
+})
+
+test('ring_hash on a body field (OpenAI prompt_cache_key) keeps a conversation on one endpoint', async () => {
+  const ask = async (key: string) => {
+    const r = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'x-pool': 'ring-body' },
+      body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], prompt_cache_key: key }),
+    })
+    return /Hello from (\w)/.exec(await r.text())?.[1]
+  }
+  const owners = new Set<string | undefined>()
+  for (let s = 0; s < 12; s++) {
+    const whos = new Set<string | undefined>()
+    for (let i = 0; i < 3; i++) whos.add(await ask(`conv-${s}`))
+    assert.equal(whos.size, 1, `prompt_cache_key conv-${s} moved between ${[...whos]}`)
+    owners.add([...whos][0])
+  }
+  assert.ok(owners.size >= 2, 'every key hashed to one endpoint')
 })

@@ -14,8 +14,10 @@ export function createClusterLoadBalancer(c: ClusterIR, endpoints: readonly Comp
   if (c.lb === 'least_latency') return createLeastLatency(endpoints, latency!)
   if (c.lb === 'ring_hash') {
     const header = c.ringHash.hashHeader
+    const field = c.ringHash.hashBodyField
+    const keyOf = header !== undefined ? (head: RequestHead) => head.headers[header] : field !== undefined ? (head: RequestHead) => bodyKey(head.json, field) : undefined
     // The ring itself skips ineligible owners clockwise, spreading their keys over the others.
-    return createRingHash(endpoints, c.ringHash, { ...(header && { keyOf: (head: RequestHead) => head.headers[header] }), ...(guard && { eligible: (e: CompiledEndpoint) => guard.eligible(e) }) })
+    return createRingHash(endpoints, c.ringHash, { ...(keyOf && { keyOf }), ...(guard && { eligible: (e: CompiledEndpoint) => guard.eligible(e) }) })
   }
   if (c.lb === 'dynamic_weighted') {
     const d = c.dynamicWeights!
@@ -36,4 +38,14 @@ export function createLoadBalancer(policy: 'round_robin' | 'weighted' | 'random'
     case 'random': return createRandom(endpoints)
     case 'least_request': return createLeastRequest(endpoints)
   }
+}
+
+/** The string or number at `path` in a JSON body, as a hash key. */
+function bodyKey(json: unknown, path: readonly string[]): string | undefined {
+  let v = json
+  for (const k of path) {
+    if (v === null || typeof v !== 'object') return undefined
+    v = (v as Record<string, unknown>)[k]
+  }
+  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined
 }

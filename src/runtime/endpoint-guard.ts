@@ -17,6 +17,8 @@ export interface EndpointGuard {
   /** May it take this request? Like eligible(), and a half-open breaker counts the probe here. */
   take(e: CompiledEndpoint): boolean
   record(e: CompiledEndpoint, outcome: Outcome): void
+  /** The request ended with no verdict on the endpoint (the client left before one). */
+  abandon(e: CompiledEndpoint): void
   /** Why each endpoint is (not) eligible, for the admin API. */
   describe(): Record<string, unknown>
 }
@@ -75,6 +77,9 @@ export function createEndpointGuard(c: ClusterIR, endpoints: readonly CompiledEn
       if (latency && (outcome.kind === 'success' || outcome.kind === 'http5xx') && outcome.latencyMs !== undefined) {
         latency.observe(e.key, outcome.latencyMs, performance.now())
       }
+    },
+    abandon(e) {
+      breakers.get(e)?.abandon(performance.now())
     },
     describe() {
       const now = Date.now()

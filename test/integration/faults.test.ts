@@ -799,3 +799,25 @@ clusters:
   assert.equal(chain.headers.get('x-switchyard-attempts'), '2', show(chain))
   assert.ok(chain.ms < 600, `failing over past the unreachable endpoint took ${chain.ms.toFixed(0)} ms`)
 })
+
+test('a stream that breaks mid-answer counts against its endpoint (outlier detection judges streams at their end)', async (t) => {
+  const { port, up, endpoint } = await rig(t, ['A', 'B'], (u) => `
+routes: [{ name: main, rules: [{ cluster: pair }] }]
+clusters:
+  - name: pair
+    provider: openai
+    lb: weighted
+    outlier_detection: { consecutive_gateway_errors: 2, consecutive_5xx: 100, base_ejection_time: 30s }
+    endpoints: [{ url: "${u.A.url}", weight: 1000 }, { url: "${u.B.url}", weight: 1 }]
+`)
+  for (let i = 0; i < 2; i++) {
+    const r = await chat(port, { stream: true, model: 'cut-stream' })
+    assert.equal(r.who === 'A' || r.content.startsWith('Hello '), true, show(r))
+    assert.ok(!r.events.includes('[DONE]'), `a cut stream ended as a success: ${show(r)}`)
+  }
+  const a = await endpoint('pair', up.A.url)
+  assert.deepEqual(a.reasons, ['ejected'], JSON.stringify(a))
+  assert.equal(a.outlier.ejectedFor, 'consecutive_gateway_errors', JSON.stringify(a))
+  const next = await chat(port)
+  assert.equal(next.who, 'B', show(next))
+})

@@ -228,7 +228,11 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     }
     if (!this.observed && this.ctx.cluster?.guard !== undefined) {
       const ra = headers['retry-after']
-      this.observe(statusCode === 429 ? { kind: 'rate_limited', ...(typeof ra === 'string' && { retryAfter: ra }) } : statusCode >= 500 ? { kind: 'http5xx', latencyMs } : { kind: 'success', latencyMs })
+      if (statusCode === 429) this.observe({ kind: 'rate_limited', ...(typeof ra === 'string' && { retryAfter: ra }) })
+      else if (statusCode >= 500) this.observe({ kind: 'http5xx', latencyMs })
+      // A stream is judged at its end (a reset, stall or bad event is a failure); its latency is now.
+      else if (statusCode < 300 && isStreamType(headers['content-type'])) this.streamLatencyMs = latencyMs
+      else this.observe({ kind: 'success', latencyMs })
     }
     if (statusCode >= 400 && !this.replaying && this.ctx.attempt?.wantsStatus(statusCode)) {
       // Keep the answer back: the route may retry or fail over, and the client must see nothing yet.
@@ -376,6 +380,13 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
   }
 
   /** Ends the response with whatever is still batched plus `last`, in one write. */
+  /** Time to headers of a 2xx stream whose verdict waits for its end. */
+  private streamLatencyMs: number | undefined
+
+  private streamSucceeded(): void {
+    if (this.streamLatencyMs !== undefined) this.observe({ kind: 'success', latencyMs: this.streamLatencyMs })
+  }
+
   private finishWith(last?: Buffer | string): void {
     const parts = this.pending
     this.pending = undefined
@@ -430,6 +441,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
         }
         const rest = tap?.flush()
         if (tap) ctx.usage = tap.usage
+        this.streamSucceeded()
         this.finishWith(rest)
         break
       }
@@ -464,6 +476,8 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
           return this.onResponseError(this.controller!, Object.assign(new Error(failure.message), { code: 'SY_TRUNCATED' }))
         }
         ctx.usage = this.st!.usage()
+        if (this.st!.failure() === undefined) this.streamSucceeded()
+        else if (!this.observed) this.observe({ kind: 'gateway_error' })
         this.finishWith(text === '' ? undefined : text)
         break
       }
@@ -491,6 +505,8 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     this.flushPending()
     this.endpoint.stats.fail()
     if (!this.ctx.downstream.aborted) this.observe({ kind: 'gateway_error' })
+    else if (this.streamLatencyMs !== undefined) this.streamSucceeded() // it was streaming fine until the client left
+    else if (!this.observed) this.ctx.cluster?.guard?.abandon(this.endpoint)
     if (!this.wrote && !this.ctx.downstream.aborted && this.ctx.attempt?.takeOver({ kind: this.timedOut ? 'timeout' : failureKind(err) })) return
     const code = this.timedOut || (err as { code?: string }).code === 'UND_ERR_CONNECT_TIMEOUT' ? 'SY_UPSTREAM_TIMEOUT' : 'SY_UPSTREAM_CONNECT'
     const message = this.stalled
@@ -547,4 +563,8 @@ function describe(err: Error): string {
   if (code === 'SY_TRUNCATED' || code === 'SY_CONTINUATION' || code === 'SY_MALFORMED') return err.message
   if (code === 'UND_ERR_CONNECT_TIMEOUT') return 'connect timeout'
   return code ?? err.message
+}
+
+function isStreamType(ctype: string | string[] | undefined): boolean {
+  return typeof ctype === 'string' && (ctype.startsWith('text/event-stream') || ctype.startsWith('application/vnd.amazon.eventstream'))
 }

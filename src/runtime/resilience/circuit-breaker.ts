@@ -44,6 +44,8 @@ export interface CircuitBreaker {
   allow(now: number): boolean
   onSuccess(now: number): void
   onFailure(now: number): void
+  /** An admitted request ended with no verdict (the client left first): frees its probe slot. */
+  abandon(now: number): void
   state(now: number): BreakerState
   /** For the admin API; `now` judges the sliding window. */
   snapshot(now: number): BreakerSnapshot
@@ -139,6 +141,10 @@ export function createCircuitBreaker(config: CircuitBreakerConfig, onTransition?
           move('closed', 'probes_succeeded')
         }
       }
+    },
+    abandon(now) {
+      advance(now)
+      if (state === 'half_open' && probesInFlight > 0) probesInFlight--
     },
     onFailure(now) {
       advance(now)

@@ -173,3 +173,15 @@ test('with both triggers disabled the breaker never opens', () => {
   fail(b, 100, 0)
   assert.equal(b.state(0), 'closed')
 })
+
+test('a probe abandoned by its client frees its slot instead of blocking the half-open breaker forever', () => {
+  const { b } = breaker()
+  fail(b, 3, 0)
+  assert.equal(b.allow(1000), true) // the one probe
+  assert.equal(b.allow(1000), false)
+  b.abandon(1001)
+  assert.deepStrictEqual([b.state(1001), b.allow(1002)], ['half_open', true])
+  b.abandon(1003)
+  b.abandon(1003) // more abandons than probes never go below zero
+  assert.equal(b.snapshot(1003).probesInFlight, 0)
+})

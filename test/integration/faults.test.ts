@@ -701,10 +701,13 @@ clusters: [{ name: broken, provider: anthropic, endpoints: [{ url: "${broken.url
 
 test('a translated stream that fails before the client got anything (bad event, upstream error event, early end) is failed over invisibly', async (t) => {
   const cases = {
-    // Each fails before its first translated byte (message_start already sends the role chunk).
+    // Each fails before any content: the role chunk that message_start yields is held back until
+    // real output follows, so failing right after it is still invisible.
     malformed: await startAnthropicStream(t, ['event: message_start\ndata: {"type":"message_start",\n\n']),
     overloaded: await startAnthropicStream(t, [anthropicEvent('error', { error: { type: 'overloaded_error', message: 'Overloaded' } })]),
     early: await startAnthropicStream(t, []),
+    'overloaded-after-start': await startAnthropicStream(t, [ANTHROPIC_START, anthropicEvent('ping', {}), anthropicEvent('error', { error: { type: 'overloaded_error', message: 'Overloaded' } })]),
+    'closed-after-start': await startAnthropicStream(t, [ANTHROPIC_START]),
   }
   const { port } = await rig(t, ['B'], (u) => `
 routes:

@@ -316,7 +316,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
         let text = ''
         for (const ev of this.sse!.push(chunk)) text += this.st!.push(ev)
         if (this.failedEarly(controller)) return
-        if (text !== '') this.write(controller, Buffer.from(text))
+        this.writeTranslated(controller, text)
         return
       }
       case 'translate-evs': {
@@ -328,7 +328,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
           return
         }
         if (this.failedEarly(controller)) return
-        if (text !== '') this.write(controller, Buffer.from(text))
+        this.writeTranslated(controller, text)
         return
       }
     }
@@ -344,6 +344,26 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     if (f === undefined) return false
     controller.abort(Object.assign(new Error(f.message), { code: 'SY_MALFORMED' }))
     return true
+  }
+
+  /** Translated output held back while it is only the stream's opening (see writeTranslated). */
+  private opening: string | undefined
+
+  /**
+   * The opening alone (OpenAI role chunk, Anthropic message_start) is held until real output
+   * follows, so a stream that fails right after it still counts as failing before the first byte
+   * and can be retried or failed over invisibly.
+   */
+  private writeTranslated(controller: Controller, text: string): void {
+    if (!this.wrote && !this.st!.substantive()) {
+      if (text !== '') this.opening = (this.opening ?? '') + text
+      return
+    }
+    if (this.opening !== undefined) {
+      text = this.opening + text
+      this.opening = undefined
+    }
+    if (text !== '') this.write(controller, Buffer.from(text))
   }
 
   private write(controller: Controller, chunk: Buffer): void {
@@ -467,7 +487,8 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
       }
       case 'translate-sse':
       case 'translate-evs': {
-        let text = ''
+        let text = this.opening ?? ''
+        this.opening = undefined
         if (this.sse) for (const ev of this.sse.end()) text += this.st!.push(ev)
         text += this.st!.end()
         const failure = this.wrote ? undefined : this.st!.failure()

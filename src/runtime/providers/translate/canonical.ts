@@ -56,6 +56,8 @@ export interface SseWriter extends StreamSink {
   take(): string
   /** Set once error() was called (an upstream error event, an unreadable event, an early end). */
   readonly failure: StreamFailure | undefined
+  /** More than the opening (OpenAI role chunk, Anthropic message_start) has been written. */
+  readonly substantive: boolean
 }
 
 /** What the runtime plugs into a streaming adapter. */
@@ -68,6 +70,8 @@ export interface StreamTranslator<In> {
   usage(): NormalizedUsage
   /** Why the stream failed, once it has (the client's error event is in the text returned). */
   failure(): StreamFailure | undefined
+  /** Whether anything beyond the stream's opening has been produced. */
+  substantive(): boolean
 }
 
 export function emptyUsage(): NormalizedUsage {

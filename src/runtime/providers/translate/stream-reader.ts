@@ -24,6 +24,7 @@ export function bindTranslator<In>(reader: UpstreamReader<In>, writer: SseWriter
     },
     usage: () => reader.usage(),
     failure: () => writer.failure,
+    substantive: () => writer.substantive,
   }
 }
 

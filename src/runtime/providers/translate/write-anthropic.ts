@@ -222,7 +222,10 @@ export class AnthropicSseWriter implements SseWriter {
     if (!this.started) this.start({})
   }
 
+  substantive = false
+
   private event(name: string, body: unknown): void {
+    if (name !== 'message_start' && name !== 'ping') this.substantive = true
     this.out += 'event: ' + name + '\ndata: ' + JSON.stringify(body) + '\n\n'
   }
 }

@@ -158,7 +158,10 @@ export class OpenAISseWriter implements SseWriter {
     if (!this.started) this.start({})
   }
 
+  substantive = false
+
   private chunk(delta: OpenAIChunkDelta, finish: OpenAIChunk['choices'][number]['finish_reason']): void {
+    if (delta.role === undefined) this.substantive = true
     const c: OpenAIChunk = {
       id: this.id!, object: 'chat.completion.chunk', created: this.created, model: this.model,
       choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],

@@ -855,3 +855,26 @@ clusters:
   const second = await backAfter(await ejectA())
   assert.ok(second >= 750 && second < 1300, `second ejection lasted ${second.toFixed(0)} ms (2 × 400 ms)`)
 })
+
+test("a stream's opening alone (the role chunk) is held back: a reset right after it fails over invisibly, a long think still gets headers after ~1 s", async (t) => {
+  const { port, up } = await rig(t, ['A', 'B'], aThenB)
+  up.A.failNext('role-then-reset')
+  const r = await chat(port, { stream: true })
+  assert.equal(r.content, 'Hello from B.', show(r))
+  assert.equal(r.headers.get('x-switchyard-cluster'), 'only-b', show(r))
+  assert.equal(r.headers.get('x-switchyard-attempts'), '2', show(r))
+
+  // A model that thinks for 1.8 s after its role chunk: the client gets headers and the role chunk
+  // when the hold ends (~1 s), not only with the first token.
+  up.A.failNext('role-then-think:1800')
+  const t0 = performance.now()
+  const res = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+  })
+  const headersAt = performance.now() - t0
+  const body = await res.text()
+  const doneAt = performance.now() - t0
+  assert.ok(headersAt >= 900 && headersAt < 1600, `headers after ${headersAt.toFixed(0)} ms (hold 1000 ms, first token at 1800 ms)`)
+  assert.ok(doneAt >= 1750, `answer complete after ${doneAt.toFixed(0)} ms`)
+  assert.match(body, /"role":"assistant"[\s\S]*Thought it through\.[\s\S]*\[DONE\]/, body)
+})

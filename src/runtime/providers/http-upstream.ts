@@ -301,7 +301,15 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
       case 'pass-sse': {
         const tap = this.tap
         const out = tap ? tap.push(chunk) : chunk
-        if (out !== undefined) this.write(controller, out)
+        if (out !== undefined) {
+          // The opening alone (role chunk / message_start) waits for real output: an upstream that
+          // dies right after it has still sent the client nothing, and can be retried invisibly.
+          if (!this.wrote && tap !== undefined && tap.openingOnly(out)) this.holdOpening(out)
+          else {
+            this.releaseOpening()
+            this.write(controller, out)
+          }
+        }
         if (tap?.malformed !== undefined) {
           // The events before it are forwarded; the unreadable one is an upstream failure (retried
           // when nothing reached the client yet, else an error event ends the stream).
@@ -346,8 +354,8 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     return true
   }
 
-  /** Translated output held back while it is only the stream's opening (see writeTranslated). */
-  private opening: string | undefined
+  /** Output held back while it is only the stream's opening: text when translating, else bytes. */
+  private opening: string | Buffer | undefined
 
   /**
    * The opening alone (OpenAI role chunk, Anthropic message_start) is held until real output
@@ -356,14 +364,33 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
    */
   private writeTranslated(controller: Controller, text: string): void {
     if (!this.wrote && !this.st!.substantive()) {
-      if (text !== '') this.opening = (this.opening ?? '') + text
+      if (text !== '') this.holdOpening(((this.opening as string | undefined) ?? '') + text)
       return
     }
-    if (this.opening !== undefined) {
-      text = this.opening + text
-      this.opening = undefined
-    }
+    this.releaseOpening()
     if (text !== '') this.write(controller, Buffer.from(text))
+  }
+
+  private openingTimer: NodeJS.Timeout | undefined
+
+  /**
+   * Holds the opening for at most OPENING_HOLD_MS: a model that thinks for a long time before its
+   * first token must not leave the client without even response headers.
+   */
+  private holdOpening(opening: string | Buffer): void {
+    this.opening = typeof opening === 'string' || this.opening === undefined ? opening : Buffer.concat([this.opening as Buffer, opening])
+    this.openingTimer ??= setTimeout(this.releaseOpening, OPENING_HOLD_MS)
+  }
+
+  private readonly releaseOpening = (): void => {
+    if (this.openingTimer !== undefined) {
+      clearTimeout(this.openingTimer)
+      this.openingTimer = undefined
+    }
+    const held = this.opening
+    if (held === undefined || this.ended) return
+    this.opening = undefined
+    this.write(this.controller!, typeof held === 'string' ? Buffer.from(held) : held)
   }
 
   private write(controller: Controller, chunk: Buffer): void {
@@ -459,7 +486,10 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
           // A clean close before the provider's end marker is a broken answer, not a success.
           return this.onResponseError(this.controller!, Object.assign(new Error('stream ended before its end marker'), { code: 'SY_TRUNCATED' }))
         }
-        const rest = tap?.flush()
+        const flushed = tap?.flush()
+        const held = this.opening as Buffer | undefined
+        this.opening = undefined
+        const rest = held === undefined ? flushed : flushed === undefined ? held : Buffer.concat([held, flushed])
         if (tap) ctx.usage = tap.usage
         this.streamSucceeded()
         this.finishWith(rest)
@@ -487,7 +517,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
       }
       case 'translate-sse':
       case 'translate-evs': {
-        let text = this.opening ?? ''
+        let text = (this.opening as string | undefined) ?? ''
         this.opening = undefined
         if (this.sse) for (const ev of this.sse.end()) text += this.st!.push(ev)
         text += this.st!.end()
@@ -548,11 +578,14 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     this.ended = true
     if (this.timer) clearTimeout(this.timer)
     if (this.watchdog) clearTimeout(this.watchdog)
+    if (this.openingTimer) clearTimeout(this.openingTimer)
     this.endpoint.stats.finish()
   }
 }
 
 const USAGE_OPTION = Buffer.from('"stream_options":{"include_usage":true},')
+/** How long a stream's opening alone may be held back waiting for real output. */
+const OPENING_HOLD_MS = 1000
 
 /** Inserts the option after the body's opening brace: no re-serialization of a long chat history. */
 function withUsageOption(body: Buffer): Buffer {

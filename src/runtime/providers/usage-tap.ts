@@ -141,6 +141,49 @@ export class SseUsageTap {
     return isJsonLine(buf, from, to)
   }
 
+  /**
+   * Whether these whole events are only the stream's opening — OpenAI chunks whose deltas carry
+   * nothing but the role (empty content), Anthropic `message_start` / `ping`, comments — so the
+   * caller can hold them until real output follows. Called only before anything was written.
+   */
+  openingOnly(buf: Buffer): boolean {
+    let start = 0
+    while (start < buf.length) {
+      let end = buf.indexOf(EVENT_END, start)
+      if (end < 0) end = buf.length
+      if (!this.isOpening(buf.toString('utf8', start, end))) return false
+      start = end + 2
+    }
+    return true
+  }
+
+  private isOpening(ev: string): boolean {
+    let data: string | undefined
+    let type: string | undefined
+    for (const line of ev.split(/\r?\n/)) {
+      if (line.startsWith('data:')) data = (data === undefined ? '' : data + '\n') + line.slice(5).trimStart()
+      else if (line.startsWith('event:')) type = line.slice(6).trim()
+    }
+    if (data === undefined) return true
+    if (this.protocol === 'anthropic') return type === 'message_start' || type === 'ping'
+    let j: any
+    try {
+      j = JSON.parse(data)
+    } catch {
+      return false
+    }
+    if (!Array.isArray(j?.choices) || j.choices.length === 0 || (j.usage !== undefined && j.usage !== null)) return false
+    for (const c of j.choices) {
+      if (c?.finish_reason != null || c?.delta === null || typeof c?.delta !== 'object') return false
+      for (const [k, v] of Object.entries(c.delta)) {
+        if (k === 'role') continue
+        if ((k === 'content' || k === 'refusal') && (v === '' || v === null)) continue
+        return false
+      }
+    }
+    return true
+  }
+
   /** Whatever is left when the upstream ends (a stream without a final blank line). */
   flush(): Buffer | undefined {
     const rest = this.carry

@@ -31,6 +31,8 @@ export interface Upstream {
    * `429` / `429:<retry-after>`, `context_length`; any other `<status>` / `<status>:<retry-after>`
    * (e.g. `529`, Anthropic's "overloaded") answers that status with OpenAI error JSON. Also:
    *   `cut-stream-now`   200 SSE, one chunk, then the connection is reset
+   *   `role-then-reset`  200 SSE, only the opening role chunk (empty content), then a reset
+   *   `role-then-think:<ms>` the role chunk, then the normal answer after <ms> (a thinking model)
    *   `truncate` / `stall` / `empty-stream`   200 SSE: one chunk and a clean close without
    *                      `[DONE]` / one chunk and silence / a clean close with no event at all
    *   `ok`               a normal answer (a placeholder, to interleave failures with successes)
@@ -197,6 +199,23 @@ function fail(kind: string, req: IncomingMessage, res: ServerResponse, rec: Reco
       res.write(bad)
       setTimeout(rest, 20)
     }, 50)
+    return
+  }
+  if (kind === 'role-then-reset' || kind.startsWith('role-then-think:')) {
+    const chunk = (delta: object, finish: string | null) =>
+      `data: ${JSON.stringify({ id: 'chatcmpl-think', object: 'chat.completion.chunk', created: 1700000000, model: 'gpt-4o', choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    res.write(chunk({ role: 'assistant', content: '' }, null))
+    if (kind === 'role-then-reset') {
+      setTimeout(() => req.socket.destroy(), 30)
+      return
+    }
+    setTimeout(() => {
+      if (res.destroyed) return
+      res.write(chunk({ content: 'Thought it through.' }, null))
+      res.write(chunk({}, 'stop'))
+      res.end('data: [DONE]\n\n')
+    }, Number(kind.split(':')[1]))
     return
   }
   if (kind === 'cut-stream-now') {

@@ -63,3 +63,19 @@ test('the usage-only chunk is found by its key even when "usage" appears in the 
   assert.equal(run(tap, [body]), chunk('the word "usage": {') + DONE)
   assert.deepStrictEqual(tap.usage && [tap.usage.inputTokens, tap.usage.outputTokens], [3, 2])
 })
+
+test('the opening is recognised: role-only OpenAI chunks, Anthropic message_start and ping, comments — nothing with content', () => {
+  const openai = new SseUsageTap('openai', false)
+  const role = 'data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}\n\n'
+  const roleRefusal = 'data: {"id":"c","choices":[{"index":0,"delta":{"role":"assistant","content":null,"refusal":null},"finish_reason":null}]}\n\n'
+  const withTool = 'data: {"id":"c","choices":[{"index":0,"delta":{"role":"assistant","tool_calls":[{"index":0,"id":"t","function":{"name":"f","arguments":""}}]},"finish_reason":null}]}\n\n'
+  const anthropic = new SseUsageTap('anthropic', false)
+  assert.deepStrictEqual(
+    [role, roleRefusal, ': keep-alive\n\n' + role, role + chunk('Hi'), withTool, usage, DONE].map((s) => openai.openingOnly(Buffer.from(s))),
+    [true, true, true, false, false, false, false],
+  )
+  assert.deepStrictEqual(
+    ['event: message_start\ndata: {"type":"message_start","message":{}}\n\nevent: ping\ndata: {"type":"ping"}\n\n', 'event: content_block_start\ndata: {"type":"content_block_start"}\n\n'].map((s) => anthropic.openingOnly(Buffer.from(s))),
+    [true, false],
+  )
+})

@@ -10,6 +10,12 @@ import { isJsonLine, scanJsonLine } from './json-syntax.js'
 
 const USAGE = Buffer.from('"usage"')
 const CHOICES = Buffer.from('"choices"')
+const ROLE = Buffer.from('"role"')
+const DELTA = Buffer.from('"delta"')
+const FINISH = Buffer.from('"finish_reason"')
+/** What an opening delta may hold: the role, empty content, no refusal — and separators. */
+const OPENING_DELTA = /"role"\s*:\s*"assistant"|"content"\s*:\s*(?:""|null)|"refusal"\s*:\s*null|[\s,]/g
+const DATA = Buffer.from('data:')
 const EVENT_END = Buffer.from('\n\n')
 
 /** Finds `"usage": {...}` in a JSON body and parses just that object. */
@@ -151,18 +157,30 @@ export class SseUsageTap {
     while (start < buf.length) {
       let end = buf.indexOf(EVENT_END, start)
       if (end < 0) end = buf.length
-      if (!this.isOpening(buf.toString('utf8', start, end))) return false
+      // Cheap rejection first: an OpenAI chunk without a role is never an opening (most events).
+      if (this.protocol === 'openai' && !hasBytes(buf, ROLE, start, end) && hasBytes(buf, DATA, start, end)) return false
+      if (!this.isOpening(buf, start, end)) return false
       start = end + 2
     }
     return true
   }
 
-  private isOpening(ev: string): boolean {
+  private isOpening(buf: Buffer, start: number, end: number): boolean {
     let data: string | undefined
     let type: string | undefined
-    for (const line of ev.split(/\r?\n/)) {
-      if (line.startsWith('data:')) data = (data === undefined ? '' : data + '\n') + line.slice(5).trimStart()
-      else if (line.startsWith('event:')) type = line.slice(6).trim()
+    const nl = buf.indexOf(0x0a, start)
+    if (isDataLine(buf, start) && (nl < 0 || nl >= end)) {
+      // One data line, OpenAI's shape: judged on the bytes when it is the usual one-choice chunk.
+      if (this.protocol === 'openai') {
+        const quick = openAIOpening(buf, start, end)
+        if (quick !== undefined) return quick
+      }
+      data = buf.toString('utf8', buf[start + 5] === 0x20 ? start + 6 : start + 5, end)
+    } else {
+      for (const line of buf.toString('utf8', start, end).split(/\r?\n/)) {
+        if (line.startsWith('data:')) data = (data === undefined ? '' : data + '\n') + line.slice(5).trimStart()
+        else if (line.startsWith('event:')) type = line.slice(6).trim()
+      }
     }
     if (data === undefined) return true
     if (this.protocol === 'anthropic') return type === 'message_start' || type === 'ping'
@@ -324,4 +342,26 @@ function objectEnd(b: Buffer, open: number, to: number): number {
     else if (c === 0x7d && --depth === 0) return i + 1
   }
   return -1
+}
+
+function hasBytes(b: Buffer, needle: Buffer, from: number, to: number): boolean {
+  const at = b.indexOf(needle, from)
+  return at >= 0 && at + needle.length <= to
+}
+
+/**
+ * Is this one-choice OpenAI chunk an opening (role, empty content, no finish, no usage)? Judged on
+ * the bytes; undefined when the shape is unusual (several choices, odd nesting) and the caller
+ * should decode it.
+ */
+function openAIOpening(b: Buffer, from: number, to: number): boolean | undefined {
+  const d = valueAfterKey(b, DELTA, from, to)
+  if (d < 0 || b[d] !== 0x7b) return undefined
+  const e = objectEnd(b, d, to)
+  if (e < 0 || hasBytes(b, DELTA, e, to)) return undefined
+  if (b.toString('latin1', d + 1, e - 1).replace(OPENING_DELTA, '') !== '') return false
+  const f = valueAfterKey(b, FINISH, from, to)
+  if (f >= 0 && b[f] !== 0x6e /* null */) return false
+  const u = valueAfterKey(b, USAGE, from, to)
+  return u < 0 || b[u] === 0x6e
 }

@@ -79,3 +79,9 @@ test('the opening is recognised: role-only OpenAI chunks, Anthropic message_star
     [true, false],
   )
 })
+
+test('openings with several choices are judged by decoding them', () => {
+  const tap = new SseUsageTap('openai', false)
+  const two = (second: string) => `data: {"id":"c","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null},{"index":1,"delta":${second},"finish_reason":null}]}\n\n`
+  assert.deepStrictEqual([two('{"role":"assistant","content":""}'), two('{"content":"x"}')].map((s) => tap.openingOnly(Buffer.from(s))), [true, false])
+})

@@ -354,8 +354,8 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     return true
   }
 
-  /** Output held back while it is only the stream's opening: text when translating, else bytes. */
-  private opening: string | Buffer | undefined
+  /** Output held back while it is only the stream's opening (see holdOpening). */
+  private opening: Buffer | undefined
 
   /**
    * The opening alone (OpenAI role chunk, Anthropic message_start) is held until real output
@@ -364,7 +364,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
    */
   private writeTranslated(controller: Controller, text: string): void {
     if (!this.wrote && !this.st!.substantive()) {
-      if (text !== '') this.holdOpening(((this.opening as string | undefined) ?? '') + text)
+      if (text !== '') this.holdOpening(Buffer.from(text))
       return
     }
     this.releaseOpening()
@@ -377,20 +377,25 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
    * Holds the opening for at most OPENING_HOLD_MS: a model that thinks for a long time before its
    * first token must not leave the client without even response headers.
    */
-  private holdOpening(opening: string | Buffer): void {
-    this.opening = typeof opening === 'string' || this.opening === undefined ? opening : Buffer.concat([this.opening as Buffer, opening])
+  private holdOpening(opening: Buffer): void {
+    this.opening = this.opening === undefined ? opening : Buffer.concat([this.opening, opening])
     this.openingTimer ??= setTimeout(this.releaseOpening, OPENING_HOLD_MS)
   }
 
-  private readonly releaseOpening = (): void => {
+  /** The held opening, no longer held (the caller sends it or drops it). */
+  private takeOpening(): Buffer | undefined {
     if (this.openingTimer !== undefined) {
       clearTimeout(this.openingTimer)
       this.openingTimer = undefined
     }
     const held = this.opening
-    if (held === undefined || this.ended) return
     this.opening = undefined
-    this.write(this.controller!, typeof held === 'string' ? Buffer.from(held) : held)
+    return held
+  }
+
+  private readonly releaseOpening = (): void => {
+    const held = this.takeOpening()
+    if (held !== undefined && !this.ended) this.write(this.controller!, held)
   }
 
   private write(controller: Controller, chunk: Buffer): void {
@@ -487,8 +492,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
           return this.onResponseError(this.controller!, Object.assign(new Error('stream ended before its end marker'), { code: 'SY_TRUNCATED' }))
         }
         const flushed = tap?.flush()
-        const held = this.opening as Buffer | undefined
-        this.opening = undefined
+        const held = this.takeOpening()
         const rest = held === undefined ? flushed : flushed === undefined ? held : Buffer.concat([held, flushed])
         if (tap) ctx.usage = tap.usage
         this.streamSucceeded()
@@ -517,8 +521,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
       }
       case 'translate-sse':
       case 'translate-evs': {
-        let text = (this.opening as string | undefined) ?? ''
-        this.opening = undefined
+        let text = this.takeOpening()?.toString('utf8') ?? ''
         if (this.sse) for (const ev of this.sse.end()) text += this.st!.push(ev)
         text += this.st!.end()
         const failure = this.wrote ? undefined : this.st!.failure()
@@ -578,7 +581,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     this.ended = true
     if (this.timer) clearTimeout(this.timer)
     if (this.watchdog) clearTimeout(this.watchdog)
-    if (this.openingTimer) clearTimeout(this.openingTimer)
+    this.takeOpening()
     this.endpoint.stats.finish()
   }
 }

@@ -122,7 +122,7 @@ const METHOD = `How each column is measured (all rows hit the same mocks in the 
 - **JSON req/s**: \`wrk -t2 -c64\`, POST /v1/chat/completions, ~600-byte fixed reply from the nginx mock.
 - **SSE streams/s**: same, \`stream: true\`; the mock answers the 20-event \`chat.completion.chunk\` body + \`[DONE]\`.
 - **p50/p99/p99.9**: open-loop generator at a fixed rate every row sustains; latency from the *scheduled* send time.
-- **TTFT**: sequential streams against a Node mock that sends the first event after 50 ms, then one every 10 ms.
+- **TTFT**: sequential streams against a Node mock that sends the first event (the role-only opening) after 50 ms, then one every 10 ms; measured to the first chunk carrying a token (≈60 ms direct).
 - **CPU µs/req, cores**: utime+stime of the proxy's process tree over the JSON run (/proc/<pid>/stat).
 - **peak RSS**: VmHWM of the proxy's process tree at the end of the run.
 - **×bare** compares with the better of (c) and (c2) for that metric: the ceiling of the uWS + undici stack.

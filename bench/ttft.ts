@@ -1,11 +1,16 @@
 // Time to first token through a row, against the real-time streaming mock (first event after ~50 ms).
-// Each request's clock starts right before dispatch and stops at the first body chunk that contains `data:`;
-// the rest of the stream is read to the end so connections are reused as in production.
+// Each request's clock starts right before dispatch and stops at the first body chunk that carries a token
+// (non-empty `content`), not at the opening role-only chunk: Switchyard holds a stream's opening until real
+// output follows (so an upstream that dies right after it can still fail over), and a client waits for the token
+// anyway. The rest of the stream is read to the end so connections are reused as in production.
 // A few sequential clients run side by side only to fit a few hundred 250 ms streams into seconds; at this
 // concurrency nothing queues, so each sample is still an unloaded measurement.
 import { performance } from 'node:perf_hooks'
 import { Pool, type Dispatcher } from 'undici'
 import { percentile } from './open-loop.js'
+
+/** A chat.completion.chunk delta with a non-empty `content`. */
+const FIRST_TOKEN = /"content":"[^"]/
 
 export interface TtftResult { n: number, errors: number, p50: number, p99: number, mean: number }
 
@@ -18,7 +23,7 @@ function once(pool: Pool, path: string, body: string, headers: string[]): Promis
       onRequestStart() {},
       onResponseStart(_c, statusCode) { status = statusCode },
       onResponseData(_c, chunk) {
-        if (first < 0 && chunk.includes('data:')) first = performance.now() - start
+        if (first < 0 && FIRST_TOKEN.test(chunk.toString('latin1'))) first = performance.now() - start
       },
       onResponseEnd() {
         if (status !== 200 || first < 0) reject(new Error(`status ${status}, first data at ${first}`))

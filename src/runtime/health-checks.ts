@@ -5,7 +5,7 @@
  */
 import type { SnapshotIR } from '../compiler/ir.js'
 import { createHealthChecker, type EndpointHealth, type HealthChecker, type HealthStatus } from './resilience/health-checker.js'
-import { CELLS_PER_ENDPOINT, EndpointStats } from './shared-state.js'
+import { endpointStatsAt } from './shared-state.js'
 import { credentialHeaders } from './providers/targets.js'
 import { log } from './log.js'
 
@@ -31,7 +31,6 @@ export class HealthChecks {
         entry.checker.stop()
         entry = undefined
       }
-      const stats = (key: string) => (slots[key] === undefined ? undefined : new EndpointStats(this.cells, slots[key] * CELLS_PER_ENDPOINT))
       const targets = c.endpoints.map((e) => {
         const flat = credentialHeaders(c, e.apiKey)
         const headers: Record<string, string> = {}
@@ -41,7 +40,7 @@ export class HealthChecks {
       if (!entry) {
         const checker = createHealthChecker(c.healthCheck, {
           onChange: (key, from, to, lastError) => {
-            const s = stats(key)
+            const s = endpointStatsAt(this.cells, slots[key])
             if (s) s.health = CODE[to]
             log(to === 'unhealthy' ? 'warn' : 'info', 'health check', { endpoint: key, from, to, ...(lastError && { error: lastError }) })
           },

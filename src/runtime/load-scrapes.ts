@@ -6,7 +6,7 @@
  */
 import type { SnapshotIR } from '../compiler/ir.js'
 import { createMetricsPoller } from './lb/dynamic-weights.js'
-import { CELLS_PER_ENDPOINT, EndpointStats } from './shared-state.js'
+import { endpointStatsAt } from './shared-state.js'
 import { log } from './log.js'
 
 interface Scrape {
@@ -37,13 +37,12 @@ export class LoadScrapes {
       if (running?.config === config) continue
       running?.poller.stop()
       const last = new Map<string, { load?: number; at?: string; error?: string }>()
-      const statsOf = (key: string) => (slots[key] === undefined ? undefined : new EndpointStats(this.cells, slots[key] * CELLS_PER_ENDPOINT))
       const poller = createMetricsPoller(targets, {
         metric: metrics.metric,
         intervalMs: c.dynamicWeights!.intervalMs,
         timeoutMs: metrics.timeoutMs,
         onLoad: (key, load) => {
-          statsOf(key)?.reportLoad(load)
+          endpointStatsAt(this.cells, slots[key])?.reportLoad(load)
           if (last.get(key)?.error !== undefined) log('info', 'load scrape recovered', { endpoint: key })
           last.set(key, { load, at: new Date().toISOString() })
         },

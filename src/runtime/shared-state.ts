@@ -127,6 +127,15 @@ export class EndpointStats {
   }
 }
 
+/** Main-thread view of the counters in `slot` of the table; undefined for a key without one. */
+export function endpointStatsAt(cells: Int32Array, slot: number | undefined): EndpointStats | undefined {
+  return slot === undefined ? undefined : new EndpointStats(cells, slot * CELLS_PER_ENDPOINT)
+}
+
+export function clusterStatsAt(cells: Int32Array, slot: number | undefined): ClusterStats | undefined {
+  return slot === undefined ? undefined : new ClusterStats(cells, slot * CELLS_PER_ENDPOINT)
+}
+
 /** Main-thread side: owns the buffer and the key → slot table. Slots are never reused. */
 export class SharedStateTable {
   readonly buffer: SharedArrayBuffer

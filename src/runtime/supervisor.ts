@@ -11,7 +11,7 @@ import type { ConfigSource } from './sources/source.js'
 import type { FromWorker, ToWorker } from './worker.js'
 import { startAdmin, type AdminHandle } from './admin/server.js'
 import { uwsBuild } from './uws.js'
-import { CELLS_PER_ENDPOINT, ClusterStats, EndpointStats, SharedStateTable } from './shared-state.js'
+import { clusterStatsAt, endpointStatsAt, SharedStateTable } from './shared-state.js'
 import { HealthChecks } from './health-checks.js'
 import { LoadScrapes } from './load-scrapes.js'
 import { log } from './log.js'
@@ -104,15 +104,14 @@ export async function runGateway(opts: RunOptions): Promise<{ stop: () => Promis
     const loads = scrapes.snapshot()
     const out: Record<string, unknown> = {}
     for (const c of status.ir.clusters) {
-      const slot = currentSlots[`cluster:${c.name}`]
-      const cs = slot === undefined ? undefined : new ClusterStats(cells, slot * CELLS_PER_ENDPOINT)
+      const cs = clusterStatsAt(cells, currentSlots[`cluster:${c.name}`])
       out[c.name] = {
         provider: c.provider,
         lb: c.lb,
         ...(cs && { inflight: cs.inflight, active_retries: cs.retries, overflows: cs.overflows }),
         endpoints: c.endpoints.map((e) => {
           const key = `${c.name}|${e.url}`
-          const s = currentSlots[key] === undefined ? undefined : new EndpointStats(cells, currentSlots[key] * CELLS_PER_ENDPOINT)
+          const s = endpointStatsAt(cells, currentSlots[key])
           return {
             url: e.url,
             weight: e.weight,

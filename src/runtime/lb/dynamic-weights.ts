@@ -51,13 +51,7 @@ export class DynamicWeights {
     this.compute()
   }
 
-  /** A load report from a response header; unreadable values are ignored. */
-  observeHeader(key: string, value: string | undefined, now: number): void {
-    if (value === undefined) return
-    const v = Number(value)
-    if (Number.isFinite(v) && v >= 0) this.observeLoad(key, v, now)
-  }
-
+  /** A reading fed to this instance directly (the runtime publishes through the shared counters). */
   observeLoad(key: string, load: number, now: number): void {
     const i = this.index.get(key)
     if (i === undefined) return
@@ -112,6 +106,13 @@ export class DynamicWeights {
     const max = Math.max(...raw)
     for (let i = 0; i < raw.length; i++) this.weights[i] = raw[i] > 0 ? Math.max(1, Math.round((raw[i] / max) * SCALE)) : 0
   }
+}
+
+/** A load report from a response header: a non-negative number, else nothing to report. */
+export function loadFromHeader(value: string | string[] | undefined): number | undefined {
+  if (typeof value !== 'string' || value.trim() === '') return undefined
+  const v = Number(value)
+  return Number.isFinite(v) && v >= 0 ? v : undefined
 }
 
 /** Smooth weighted round robin (as weighted-round-robin.ts) over weights that change under it. */

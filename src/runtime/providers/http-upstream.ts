@@ -7,6 +7,7 @@
  *
  * hot path -- change with care (the pass-through case is what the benchmark measures).
  */
+import { loadFromHeader } from '../lb/dynamic-weights.js'
 import type { Dispatcher } from 'undici'
 import type { ClusterIR, UpstreamProtocol } from '../../compiler/ir.js'
 import type { CompiledEndpoint, ProviderAdapter, RequestContext } from '../types.js'
@@ -222,8 +223,8 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
       this.endpoint.stats.observeLatency(latencyMs)
       const loadHeader = this.ctx.cluster?.ir.dynamicWeights?.header
       if (loadHeader !== undefined) {
-        const v = headers[loadHeader]
-        if (typeof v === 'string' && v !== '') this.endpoint.stats.reportLoad(Number(v))
+        const load = loadFromHeader(headers[loadHeader])
+        if (load !== undefined) this.endpoint.stats.reportLoad(load)
       }
     }
     if (!this.observed && this.ctx.cluster?.guard !== undefined) {

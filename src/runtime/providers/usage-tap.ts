@@ -6,7 +6,8 @@
  */
 import type { Usage } from '../types.js'
 import { usageFromAnthropic, usageFromOpenAI } from './translate/usage.js'
-import { isJsonLine, scanJsonLine } from './json-syntax.js'
+import { scanJsonLine } from './json-syntax.js'
+import { createSseParser, type SseEvent } from './sse/sse-parser.js'
 
 const USAGE = Buffer.from('"usage"')
 const CHOICES = Buffer.from('"choices"')
@@ -88,10 +89,15 @@ export class SseUsageTap {
     let start = 0
     const len = buf.length
     while (start < len) {
-      // Fast path, OpenAI's shape: `data: <json>\n\n`. The scan finds where the value ends, so the
-      // blank line is checked there instead of searched for. Anything else goes line by line below.
-      if (isDataLine(buf, start)) {
-        const f = buf[start + 5] === 0x20 ? start + 6 : start + 5
+      // Fast path: `data: <json>\n\n`, after an `event:` line on Anthropic streams. The scan finds
+      // where the value ends, so the blank line is checked there instead of searched for.
+      let line = start
+      if (isEventLine(buf, line)) {
+        const nl = buf.indexOf(0x0a, line)
+        if (nl >= 0) line = nl + 1
+      }
+      if (isDataLine(buf, line)) {
+        const f = buf[line + 5] === 0x20 ? line + 6 : line + 5
         let v = this.protocol === 'openai' && buf[f] === 0x5b && isDone(buf, f) ? f + 6 : scanJsonLine(buf, f, len)
         if (v >= 0) {
           if (buf[v] === 0x0d) v++
@@ -101,31 +107,12 @@ export class SseUsageTap {
           }
         }
       }
+      // Any other shape (several data lines, comments, other fields) is decoded as the spec says.
       let end = buf.indexOf(EVENT_END, start)
       if (end < 0) end = len
-      // Several data lines are joined as the SSE spec says.
-      let from = -1
-      let to = -1
-      let joined: string | undefined
-      let line = start
-      while (line < end) {
-        let eol = buf.indexOf(0x0a, line)
-        if (eol < 0 || eol > end) eol = end
-        if (isDataLine(buf, line)) {
-          let f = line + 5
-          if (buf[f] === 0x20) f++
-          let t = eol
-          if (t > f && buf[t - 1] === 0x0d) t--
-          if (from < 0) {
-            from = f
-            to = t
-          } else joined = (joined ?? buf.toString('utf8', from, to)) + '\n' + buf.toString('utf8', f, t)
-        }
-        line = eol + 1
-      }
-      if (from >= 0 && !this.dataOk(buf, from, to, joined)) {
-        const text = joined ?? buf.toString('utf8', from, Math.min(to, from + 81))
-        this.malformed = text.length > 80 ? `${text.slice(0, 80)}…` : text
+      const data = decodeEvent(buf, start, end)?.data
+      if (data !== undefined && !this.dataOk(data)) {
+        this.malformed = data.length > 80 ? `${data.slice(0, 80)}…` : data
         return start
       }
       start = end + 2
@@ -133,18 +120,14 @@ export class SseUsageTap {
     return -1
   }
 
-  private dataOk(buf: Buffer, from: number, to: number, joined: string | undefined): boolean {
-    if (joined !== undefined) {
-      if (this.protocol === 'openai' && joined === '[DONE]') return true
-      try {
-        JSON.parse(joined)
-        return true
-      } catch {
-        return false
-      }
+  private dataOk(data: string): boolean {
+    if (this.protocol === 'openai' && data === '[DONE]') return true
+    try {
+      JSON.parse(data)
+      return true
+    } catch {
+      return false
     }
-    if (this.protocol === 'openai' && to - from === 6 && buf[from] === 0x5b && buf.toString('latin1', from, to) === '[DONE]') return true
-    return isJsonLine(buf, from, to)
   }
 
   /**
@@ -177,10 +160,9 @@ export class SseUsageTap {
       }
       data = buf.toString('utf8', buf[start + 5] === 0x20 ? start + 6 : start + 5, end)
     } else {
-      for (const line of buf.toString('utf8', start, end).split(/\r?\n/)) {
-        if (line.startsWith('data:')) data = (data === undefined ? '' : data + '\n') + line.slice(5).trimStart()
-        else if (line.startsWith('event:')) type = line.slice(6).trim()
-      }
+      const ev = decodeEvent(buf, start, end)
+      data = ev?.data
+      type = ev?.event
     }
     if (data === undefined) return true
     if (this.protocol === 'anthropic') return type === 'message_start' || type === 'ping'
@@ -240,24 +222,22 @@ export class SseUsageTap {
    */
   private inspectEvent(buf: Buffer, from: number, to: number): boolean {
     const u = objectAfterKey(buf, USAGE, from, to)
-    if (u === undefined) return this.inspectEventSlowly(buf.toString('utf8', from, to))
+    if (u === undefined) return this.inspectEventSlowly(buf, from, to)
     if (u === null) return false
     let usage
     try {
       usage = JSON.parse(buf.toString('utf8', u[0], u[1]))
     } catch {
-      return this.inspectEventSlowly(buf.toString('utf8', from, to))
+      return this.inspectEventSlowly(buf, from, to)
     }
     if (this.protocol === 'openai') this.usage = usageFromOpenAI(usage)
     else this.recordAnthropic(usage)
     return this.strip && this.protocol === 'openai' && emptyArrayAfterKey(buf, CHOICES, from, to)
   }
 
-  private inspectEventSlowly(ev: string): boolean {
-    let data = ''
-    for (const line of ev.split(/\r?\n/)) if (line.startsWith('data:')) data += (data ? '\n' : '') + line.slice(5).trimStart()
+  private inspectEventSlowly(buf: Buffer, from: number, to: number): boolean {
     try {
-      const j = JSON.parse(data)
+      const j = JSON.parse(decodeEvent(buf, from, to)?.data ?? '')
       this.record(j)
       return this.strip && this.protocol === 'openai' && Array.isArray(j.choices) && j.choices.length === 0
     } catch {
@@ -285,6 +265,20 @@ export class SseUsageTap {
 
 const DONE = Buffer.from('[DONE]')
 const isDone = (b: Buffer, at: number) => b.length >= at + 6 && b[at + 1] === 0x44 && DONE.equals(b.subarray(at, at + 6))
+
+/** `event:` at this offset. */
+function isEventLine(b: Buffer, at: number): boolean {
+  return b[at] === 0x65 && b[at + 1] === 0x76 && b[at + 2] === 0x65 && b[at + 3] === 0x6e && b[at + 4] === 0x74 && b[at + 5] === 0x3a
+}
+
+/**
+ * One whole event decoded by the project's SSE parser — for the shapes the byte-level fast paths
+ * leave alone (several data lines, comments, other fields). Undefined for an event without data.
+ */
+function decodeEvent(b: Buffer, from: number, to: number): SseEvent | undefined {
+  const parser = createSseParser({ dispatchIncompleteOnEnd: true })
+  return parser.push(b.subarray(from, to))[0] ?? parser.end()[0]
+}
 
 /** `data:` at this offset. */
 function isDataLine(b: Buffer, at: number): boolean {

@@ -1,7 +1,7 @@
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import type { ServerResponse } from 'node:http'
-import { createDynamicWeighted, createMetricsPoller, DynamicWeights, parsePrometheusGauge, type DynamicWeightsConfig } from '../../../src/runtime/lb/dynamic-weights.js'
+import { createDynamicWeighted, createMetricsPoller, DynamicWeights, loadFromHeader, parsePrometheusGauge, type DynamicWeightsConfig } from '../../../src/runtime/lb/dynamic-weights.js'
 import { counts, endpoints, picks } from './endpoints.js'
 import { agent, serve as serveOrigin, waitFor } from '../resilience/local-server.js'
 import { CELLS_PER_ENDPOINT, EndpointStats } from '../../../src/runtime/shared-state.js'
@@ -137,11 +137,15 @@ test('equally loaded endpoints keep equal weights however high the load', () => 
 })
 
 test('header values are parsed and unreadable ones ignored', () => {
-  const { d } = dyn(['a', 'b'])
-  d.observeHeader(key('a'), 'many', 10)
-  d.observeHeader(key('a'), '-2', 10)
-  d.observeHeader(key('a'), undefined, 10)
-  d.observeHeader(key('b'), ' 3 ', 10)
+  const { eps, d } = dyn(['a', 'b'])
+  const report = (i: number, value: string | undefined) => {
+    const load = loadFromHeader(value)
+    if (load !== undefined) eps[i].stats.reportLoad(load)
+  }
+  report(0, 'many')
+  report(0, '-2')
+  report(0, undefined)
+  report(1, ' 3 ')
   d.maybeRecompute(1000)
   assert.deepStrictEqual(d.weights, [1000, 250])
 })

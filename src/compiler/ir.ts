@@ -174,4 +174,10 @@ export interface SnapshotIR {
   readonly filters: readonly FilterIR[]
   /** The effective config (defaults filled in) with secrets shown as their references, for /config. */
   readonly effective: unknown
+  /**
+   * Every resolved secret value the config holds (endpoint keys, AWS credentials, credential-like
+   * header-filter values, URL passwords). The runtime scrubs them from whatever an upstream sends
+   * back; never shown anywhere.
+   */
+  readonly secrets: readonly string[]
 }

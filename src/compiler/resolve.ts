@@ -368,7 +368,17 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
     clusters: [...byKind.clusters.values()].map((l) => l.value),
     filters: [...byKind.filters.values()].map((l) => l.value),
   })
-  return { admin: adminIR, drainTimeoutMs, listeners, routeTables, clusters, filters, effective }
+  return { admin: adminIR, drainTimeoutMs, listeners, routeTables, clusters, filters, effective, secrets: collectSecrets(clusters) }
+}
+
+/** Secret values the runtime must never echo back to a client (see SnapshotIR.secrets). */
+function collectSecrets(clusters: readonly ClusterIR[]): string[] {
+  const out = new Set<string>()
+  for (const c of clusters) {
+    for (const e of c.endpoints) if (e.apiKey) out.add(e.apiKey)
+    for (const v of [c.bedrock.accessKeyId, c.bedrock.secretAccessKey, c.bedrock.sessionToken]) if (v) out.add(v)
+  }
+  return [...out].sort()
 }
 
 const SECRET_KEYS = /^(api_key|password|token|secret|authorization|access_key_id|secret_access_key|session_token)$/i

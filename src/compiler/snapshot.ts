@@ -8,6 +8,7 @@ import type { CompiledCluster, CompiledListener, LocalReply, Snapshot, Stores } 
 import { compileCluster } from './compile-clusters.js'
 import { compileRouteTable } from './compile-routes.js'
 import { chainForRule, createFilters } from './compile-filters.js'
+import { createScrubber } from '../runtime/upstream/scrub.js'
 
 export function buildSnapshot(ir: SnapshotIR, stores: Stores): Snapshot {
   const poolKeys: string[] = []
@@ -47,7 +48,7 @@ export function buildSnapshot(ir: SnapshotIR, stores: Stores): Snapshot {
         modelsReply: modelsReply(tables.get(l.routeTable)!, ir),
       })
     }
-    return Object.freeze({ version: ir.version, source: ir.source, loadedAt: new Date().toISOString(), ir, listeners, clusters, poolKeys })
+    return Object.freeze({ version: ir.version, source: ir.source, loadedAt: new Date().toISOString(), ir, listeners, clusters, poolKeys, scrub: createScrubber(ir.secrets ?? []) })
   } catch (e) {
     for (const k of poolKeys) stores.pools.release(k)
     throw e

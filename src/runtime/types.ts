@@ -245,6 +245,8 @@ export interface Snapshot {
   readonly clusters: ReadonlyMap<string, CompiledCluster>
   /** Pool keys this snapshot holds a reference on; released when it retires. */
   readonly poolKeys: readonly string[]
+  /** Masks the config's secret values in anything an upstream sends back (errors, headers). */
+  readonly scrub: import('./upstream/scrub.js').Scrubber
 }
 
 /** Long-lived state keyed by stable identity; outlives snapshots (DESIGN invariant 3). */

@@ -149,6 +149,8 @@ export interface ClusterIR {
     /** Present when `retry_budget` is configured; replaces maxRetries. */
     readonly retryBudget?: { readonly percent: number; readonly minRetryConcurrency: number }
   }
+  /** Extra upstream response headers the client may see (lower-case; a trailing `*` is a prefix). */
+  readonly forwardResponseHeaders: readonly string[]
   readonly pool: { readonly connections: number; readonly keepAliveMs: number }
   readonly endpoints: readonly EndpointIR[]
   readonly mock: { readonly reply?: string; readonly chunks: number; readonly chunkDelayMs: number; readonly latencyMs: number }

@@ -162,6 +162,7 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
       idleTimeoutMs: durationMs(v.idle_timeout),
       ...(v.retry_policy !== undefined && { retry: retryPolicyIR(v.retry_policy) }),
       connectTimeoutMs: durationMs(v.connect_timeout),
+      forwardResponseHeaders: (v.forward_response_headers as string[]).map((h) => h.toLowerCase()),
       ringHash: {
         ...(v.ring_hash.hash_on?.header !== undefined && { hashHeader: String(v.ring_hash.hash_on.header).toLowerCase() }),
         ...(v.ring_hash.hash_on?.body_field !== undefined && { hashBodyField: String(v.ring_hash.hash_on.body_field).split('.') }),

@@ -9,6 +9,7 @@ import { log } from './log.js'
 import { retryDelayMs } from './resilience/retry.js'
 import { pickEligible, pickEndpoint } from './pick.js'
 import { ContinuationRewriter, StreamRecorder, continuationRequest } from './stream-recovery.js'
+import { guarded } from './internal-error.js'
 
 export interface Candidate {
   readonly cluster: CompiledCluster
@@ -65,7 +66,7 @@ export class Attempts implements AttemptControl {
         this.retriesLeft--
         log('debug', 'retrying', { route: this.route.name, attempt: this.attempts + 1, failure: describe(f), wait_ms: Math.round(wait) })
         if (wait <= 0) this.send()
-        else setTimeout(() => this.send(), wait)
+        else setTimeout(() => guarded(this.ctx, 'retry', () => this.send()), wait)
         return true
       }
     }

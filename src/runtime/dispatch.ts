@@ -10,6 +10,15 @@ import { protocolOf } from './providers/caller.js'
 import { Attempts, type Candidate } from './attempts.js'
 import { RETRY_COST } from './shared-state.js'
 import { pickEndpoint } from './pick.js'
+import { parseRequestBody, type ParsedBody } from './request-body.js'
+import { refusePath } from './request-path.js'
+import { failInternally } from './internal-error.js'
+
+/**
+ * Test-only: a request carrying this header throws outside every request boundary, to prove that a
+ * dying worker does not take the process down (test/regressions/issue-10-worker-crash). Unset in production.
+ */
+const CRASH_HEADER = process.env.SWITCHYARD_TEST_CRASH_HEADER?.toLowerCase()
 
 let nextId = 0
 const ID_PREFIX = `${process.pid.toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`
@@ -23,19 +32,9 @@ export interface IncomingRequest {
 }
 
 export function dispatch(snapshot: Snapshot, listener: CompiledListener, req: IncomingRequest, downstream: Downstream, onDone?: () => void): RequestContext {
-  let json: any
-  let model: string | undefined
-  let badJson: string | undefined
-  const body = req.body
-  if (body !== undefined && body.length > 0 && wantsJson(req.headers['content-type'], body)) {
-    try {
-      json = JSON.parse(body.toString('utf8'))
-      if (json !== null && typeof json === 'object' && typeof json.model === 'string') model = json.model
-    } catch (e) {
-      badJson = (e as Error).message
-    }
-  }
-  const head: RequestHead = { method: req.method, path: req.path, query: req.query, headers: req.headers, model, json }
+  if (CRASH_HEADER !== undefined && req.headers[CRASH_HEADER] !== undefined) setTimeout(() => { throw new Error('test crash requested') }, 0)
+  const parsed = parseRequestBody(req.body, req.headers['content-type'])
+  const head: RequestHead = { method: req.method, path: req.path, query: req.query, headers: req.headers, model: parsed.model, json: parsed.json }
   const ctx: RequestContext = {
     id: ID_PREFIX + (nextId++).toString(36),
     snapshot,
@@ -43,8 +42,8 @@ export function dispatch(snapshot: Snapshot, listener: CompiledListener, req: In
     protocol: protocolOf(req.path, listener.protocol),
     head,
     headers: req.headers,
-    body,
-    json,
+    body: req.body,
+    json: parsed.json,
     route: undefined,
     cluster: undefined,
     endpoint: undefined,
@@ -61,18 +60,25 @@ export function dispatch(snapshot: Snapshot, listener: CompiledListener, req: In
     onDone,
   }
   downstream.onAbort(() => complete(ctx))
-  if (badJson !== undefined) {
-    sendError(ctx, 'SY_BAD_JSON', `request body is not valid JSON: ${badJson}`)
-    return ctx
+  // The error boundary: nothing this request does may take the worker down.
+  try {
+    route(ctx, parsed.error)
+  } catch (e) {
+    failInternally(ctx, 'dispatch', e)
   }
+  return ctx
+}
+
+function route(ctx: RequestContext, bodyError: ParsedBody['error']): void {
+  const head = ctx.head
+  if (bodyError !== undefined) return sendError(ctx, bodyError.code, bodyError.message)
+  const badPath = refusePath(head.path)
+  if (badPath !== undefined) return sendError(ctx, 'SY_BAD_REQUEST', badPath)
+  const listener = ctx.listener
   const route = listener.table.match(head)
   if (route === undefined) {
-    if (req.path === '/v1/models' && req.method === 'GET') {
-      sendReply(ctx, listener.modelsReply)
-      return ctx
-    }
-    sendError(ctx, 'SY_NO_ROUTE', `no route for ${req.method} ${req.path}${model !== undefined ? ` with model '${model}'` : ''}`)
-    return ctx
+    if (head.path === '/v1/models' && head.method === 'GET') return sendReply(ctx, listener.modelsReply)
+    return sendError(ctx, 'SY_NO_ROUTE', `no route for ${head.method} ${head.path}${head.model !== undefined ? ` with model '${head.model}'` : ''}`)
   }
   ctx.route = route
   ctx.chain = route.chain
@@ -86,14 +92,12 @@ export function dispatch(snapshot: Snapshot, listener: CompiledListener, req: In
     const r = hooks[i].onRequest!(ctx)
     if (r === undefined) continue
     if (isPromise(r)) {
-      r.then((reply) => (reply ? sendReply(ctx, reply) : continueChain(ctx, i + 1)), (e) => filterFailed(ctx, e))
-      return ctx
+      r.then((reply) => (reply ? sendReply(ctx, reply) : continueChain(ctx, i + 1)), (e) => filterFailed(ctx, e)).catch((e) => failInternally(ctx, 'filter chain', e))
+      return
     }
-    sendReply(ctx, r as LocalReply)
-    return ctx
+    return sendReply(ctx, r as LocalReply)
   }
   act(ctx)
-  return ctx
 }
 
 async function continueChain(ctx: RequestContext, from: number): Promise<void> {
@@ -111,8 +115,7 @@ async function continueChain(ctx: RequestContext, from: number): Promise<void> {
 }
 
 function filterFailed(ctx: RequestContext, e: unknown): void {
-  console.error(`filter error on route '${ctx.route?.name}': ${(e as Error)?.message ?? e}`)
-  sendError(ctx, 'SY_INTERNAL', 'internal gateway error')
+  failInternally(ctx, `filter on route '${ctx.route?.name}'`, e)
 }
 
 function act(ctx: RequestContext): void {
@@ -149,7 +152,7 @@ function forwardTo(ctx: RequestContext, cluster: CompiledCluster, endpoint: Comp
     // Which model (fallback entry, else route rewrite, else the caller's), then what this provider calls it.
     const asked = ctx.head.model
     let model = fallbackModel ?? ctx.route!.modelRewrite ?? asked
-    const mapped = typeof model === 'string' ? cluster.modelMap[model] : undefined
+    const mapped = typeof model === 'string' && Object.hasOwn(cluster.modelMap, model) ? cluster.modelMap[model] : undefined
     if (mapped !== undefined) model = mapped
     if (model !== json.model) {
       json.model = model
@@ -162,15 +165,6 @@ function forwardTo(ctx: RequestContext, cluster: CompiledCluster, endpoint: Comp
 function pendingOf(endpoint: CompiledEndpoint): number {
   // undici's Pool keeps one stats object; `pending` counts requests waiting for a connection.
   return (endpoint.pool as unknown as { stats: { pending: number } }).stats.pending
-}
-
-function wantsJson(contentType: string | undefined, body: Buffer): boolean {
-  // LLM APIs are JSON. Many hand-written calls (curl -d) send a form content-type with a JSON body;
-  // accept those, but leave real non-JSON uploads (multipart audio, …) alone.
-  if (contentType === undefined || contentType.includes('json')) return true
-  let i = 0
-  while (i < body.length && (body[i] === 0x20 || body[i] === 0x0a || body[i] === 0x0d || body[i] === 0x09)) i++
-  return body[i] === 0x7b /* { */ || body[i] === 0x5b /* [ */
 }
 
 function isPromise(v: unknown): v is Promise<LocalReply | undefined | void> {

@@ -36,6 +36,28 @@ const send = (m: FromWorker) => port.postMessage(m)
 
 send({ type: 'started', worker: threadId, uws: uwsBuild })
 
+/**
+ * Last line of defence behind the per-request boundary (internal-error.ts). An exception that still
+ * escapes leaves this thread in an unknown state, so it ends — but it closes its uWS apps first:
+ * a thread that exits with uWS sockets open aborts the whole process (uv_loop_close assertion),
+ * taking every other worker with it. The supervisor starts a replacement.
+ */
+let dying = false
+process.on('uncaughtException', (e) => {
+  if (dying) return
+  dying = true
+  log('error', 'worker failed; closing its listeners so the supervisor can replace it', { error: (e as Error)?.message ?? String(e), at: (e as Error)?.stack?.split('\n')[1]?.trim() })
+  try {
+    listeners.closeAll()
+    listeners.destroy()
+  } catch {}
+  // Give uWS one turn of the loop to release its handles before the thread exits.
+  setTimeout(() => process.exit(70), 20)
+})
+// A stray rejected promise is logged, not fatal: no request state is left half-changed by it.
+process.on('unhandledRejection', (e) => log('error', 'unhandled promise rejection in a worker', { error: (e as Error)?.message ?? String(e) }))
+
+
 // SWITCHYARD_DEBUG_HEAP=<seconds>: log this worker's V8 heap periodically (soak investigations).
 const heapEvery = Number(process.env.SWITCHYARD_DEBUG_HEAP ?? 0)
 if (heapEvery > 0) {

@@ -12,7 +12,8 @@ import type { Dispatcher } from 'undici'
 import type { ClusterIR, UpstreamProtocol } from '../../compiler/ir.js'
 import type { CompiledEndpoint, ProviderAdapter, RequestContext } from '../types.js'
 import { complete, failStream, finishResponse, sendChunk, sendError, sendReply, startResponse } from '../respond.js'
-import { forwardedRequestHeaders, forwardedResponseHeaders } from '../upstream/headers.js'
+import { createResponseHeaderPolicy, forwardedRequestHeaders, forwardedResponseHeaders, type ResponseHeaderPolicy } from '../upstream/headers.js'
+import { failInternally } from '../internal-error.js'
 import { operationOf } from './caller.js'
 import { createTargetResolver, type UpstreamTarget } from './targets.js'
 import { SseUsageTap, usageFromJsonBody } from './usage-tap.js'
@@ -25,10 +26,17 @@ import type { Outcome } from '../resilience/outlier-detector.js'
 
 /** Non-streamed bodies up to this size are sent in one write with a content-length. */
 const BUFFER_LIMIT = 8 * 1024 * 1024
+/** A translated JSON answer is decoded whole: beyond this it is a 502, not an unbounded buffer. */
+const TRANSLATED_BODY_LIMIT = 16 * 1024 * 1024
+/** Error answers are held whole (to retry, translate and scrub them); real ones are a few hundred bytes. */
+const ERROR_BODY_LIMIT = 256 * 1024
+/** One translated stream event (SSE or event-stream message) may not grow past this. */
+const STREAM_EVENT_LIMIT = 4 * 1024 * 1024
 const JSON_TYPE = ['content-type', 'application/json']
 
 export function createHttpProvider(c: ClusterIR): ProviderAdapter {
   const targets = createTargetResolver(c as ClusterIR & { protocol: UpstreamProtocol })
+  const responseHeaders = createResponseHeaderPolicy(c.forwardResponseHeaders ?? [])
   const translators = {
     openai: targets.protocol === 'openai' ? undefined : createProtocolTranslator('openai', targets.protocol, { defaultMaxTokens: c.anthropic.defaultMaxTokens }),
     anthropic: targets.protocol === 'anthropic' ? undefined : createProtocolTranslator('anthropic', targets.protocol, { defaultMaxTokens: c.anthropic.defaultMaxTokens }),
@@ -52,8 +60,13 @@ export function createHttpProvider(c: ClusterIR): ProviderAdapter {
       if (!translator && caller !== targets.protocol && op !== 'other' && op !== 'embeddings') {
         return sendError(ctx, 'SY_UNSUPPORTED', `cannot translate ${head.path} for provider '${c.provider}'`)
       }
+      if (translator) {
+        // The shape is checked before anything reads it (the model for the path included).
+        const bad = translator.check(json)
+        if (bad !== undefined) return sendTranslationError(ctx, caller, bad)
+      }
       const target = targets.resolve(endpoint, op, rest, head.query, model, stream)
-      if (typeof target === 'string') return sendError(ctx, 'SY_UNSUPPORTED', target)
+      if ('refused' in target) return sendError(ctx, target.refused, target.message)
 
       let body = ctx.body
       let headers: string[]
@@ -63,10 +76,7 @@ export function createHttpProvider(c: ClusterIR): ProviderAdapter {
         try {
           translated = translator.request(json)
         } catch (e) {
-          if (e instanceof TranslationError) {
-            const ce = callerError(caller, 400, e.message, e.param)
-            return sendReply(ctx, { status: ce.status, headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify(ce.body)) })
-          }
+          if (e instanceof TranslationError) return sendTranslationError(ctx, caller, e)
           throw e
         }
         if (translated.dropped.length) log('warn', 'parameters dropped in translation', { route: ctx.route?.name, provider: c.provider, dropped: translated.dropped.join(',') })
@@ -86,14 +96,19 @@ export function createHttpProvider(c: ClusterIR): ProviderAdapter {
         headers = forwardedRequestHeaders(ctx.headers, endpoint)
         if (target.headers.length) headers.push(...target.headers)
       }
-      const call = new UpstreamCall(ctx, endpoint, timeoutMs, translator, caller, model, injectedUsage, targets.protocol)
+      const call = new UpstreamCall(ctx, endpoint, timeoutMs, translator, caller, model, injectedUsage, targets.protocol, responseHeaders)
       if (signer && !endpoint.hasCredentials) {
-        signAndSend(signer, call, endpoint, target, headers, body)
+        signAndSend(signer, call, endpoint, target, headers, body).catch((e) => failInternally(ctx, 'request signing', e))
         return
       }
       send(call, endpoint, head.method, target.path, headers, body)
     },
   }
+}
+
+function sendTranslationError(ctx: RequestContext, caller: 'openai' | 'anthropic', e: TranslationError): void {
+  const ce = callerError(caller, 400, e.message, e.param)
+  sendReply(ctx, { status: ce.status, headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify(ce.body)) })
 }
 
 function send(call: UpstreamCall, endpoint: CompiledEndpoint, method: string, path: string, headers: string[], body: Buffer | undefined): void {
@@ -119,7 +134,7 @@ function copyClientCredential(from: Record<string, string>, to: string[]): void 
 }
 
 type Controller = Dispatcher.DispatchController
-type Mode = 'pass-json' | 'pass-sse' | 'pass-raw' | 'translate-json' | 'translate-sse' | 'translate-evs' | 'error-json' | 'hold'
+type Mode = 'pass-json' | 'pass-sse' | 'pass-raw' | 'translate-json' | 'translate-sse' | 'translate-evs' | 'error-json' | 'error-pass' | 'hold'
 
 /** One upstream exchange. A class, so the hot path allocates one object instead of closures. */
 class UpstreamCall implements Dispatcher.DispatchHandler {
@@ -154,6 +169,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     private readonly model: string,
     private readonly injectedUsage: boolean,
     private readonly upstreamProtocol: UpstreamProtocol,
+    private readonly responseHeaders: ResponseHeaderPolicy,
   ) {
     if (timeoutMs > 0) this.timer = setTimeout(this.onTimeout, timeoutMs)
     const route = ctx.route!
@@ -216,7 +232,60 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     this.ctx.cluster?.guard?.record(this.endpoint, outcome)
   }
 
+  // undici calls these four; each runs inside the request's error boundary (see crashed()).
   onResponseStart(controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    try {
+      this.responseStart(controller, statusCode, headers)
+    } catch (e) {
+      this.crashed(e)
+    }
+  }
+
+  onResponseData(controller: Controller, chunk: Buffer): void {
+    try {
+      this.responseData(controller, chunk)
+    } catch (e) {
+      this.crashed(e)
+    }
+  }
+
+  onResponseEnd(): void {
+    try {
+      this.responseEnd()
+    } catch (e) {
+      this.crashed(e)
+    }
+  }
+
+  onResponseError(controller: Controller, err: Error): void {
+    try {
+      this.responseError(controller, err)
+    } catch (e) {
+      this.crashed(e)
+    }
+  }
+
+  /** A bug or hostile input threw inside this exchange: stop the upstream, fail only this request. */
+  private crashed(e: unknown): void {
+    const wasEnded = this.ended
+    this.finish()
+    if (!wasEnded) this.controller?.abort(new Error('gateway error'))
+    failInternally(this.ctx, 'upstream exchange', e)
+  }
+
+  /** Buffers a body that must be read whole; past `limit` the answer is refused (502). */
+  private collect(controller: Controller, chunk: Buffer, limit: number): void {
+    this.collected += chunk.length
+    if (this.collected > limit) {
+      controller.abort(Object.assign(new Error(`upstream answer exceeds ${limit} bytes`), { code: 'SY_TOO_LARGE' }))
+      return
+    }
+    this.parts!.push(chunk)
+  }
+
+  private collected = 0
+
+  private responseStart(controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     this.status = statusCode
     const latencyMs = performance.now() - this.sentAt
     if (!this.replaying) {
@@ -240,6 +309,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
       this.mode = 'hold'
       this.upstreamHeaders = headers
       this.parts = []
+      this.collected = 0
       return
     }
     void controller
@@ -260,6 +330,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
         this.mode = 'error-json'
         this.upstreamHeaders = headers
         this.parts = []
+        this.collected = 0
         return
       }
       if (type.startsWith('application/vnd.amazon.eventstream')) {
@@ -271,11 +342,20 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
       } else {
         this.mode = 'translate-json'
         this.parts = []
+        this.collected = 0
         return
       }
       this.st = this.translator.stream({ model: this.model, includeUsage: this.caller === 'openai' && this.ctx.json?.stream_options?.include_usage === true })
       if (continuing === undefined) startResponse(this.ctx, 200, [['content-type', 'text/event-stream'], ['cache-control', 'no-cache']])
       else this.wrote = true
+      return
+    }
+    if (!ok && continuing === undefined) {
+      // Error answers are small: held whole so that secrets echoed back can be scrubbed.
+      this.mode = 'error-pass'
+      this.upstreamHeaders = headers
+      this.parts = []
+      this.collected = 0
       return
     }
     if (type.startsWith('text/event-stream')) {
@@ -286,18 +366,23 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
       this.mode = len >= 0 && len <= BUFFER_LIMIT ? 'pass-json' : 'pass-raw'
       if (this.mode === 'pass-json') this.parts = []
     }
-    if (continuing === undefined) startResponse(this.ctx, statusCode, forwardedResponseHeaders(headers))
+    if (continuing === undefined) startResponse(this.ctx, statusCode, forwardedResponseHeaders(headers, this.responseHeaders))
     else this.wrote = true
   }
 
-  onResponseData(controller: Controller, chunk: Buffer): void {
+  private responseData(controller: Controller, chunk: Buffer): void {
     if (this.watchdog !== undefined || this.idleMs > 0) this.progress()
     switch (this.mode) {
-      case 'hold':
       case 'pass-json':
-      case 'translate-json':
-      case 'error-json':
         this.parts!.push(chunk)
+        return
+      case 'translate-json':
+        this.collect(controller, chunk, TRANSLATED_BODY_LIMIT)
+        return
+      case 'hold':
+      case 'error-json':
+      case 'error-pass':
+        this.collect(controller, chunk, ERROR_BODY_LIMIT)
         return
       case 'pass-sse': {
         const tap = this.tap
@@ -324,6 +409,10 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
       case 'translate-sse': {
         let text = ''
         for (const ev of this.sse!.push(chunk)) text += this.st!.push(ev)
+        if (this.sse!.pendingChars > STREAM_EVENT_LIMIT) {
+          controller.abort(Object.assign(new Error(`an upstream event exceeds ${STREAM_EVENT_LIMIT} bytes`), { code: 'SY_TOO_LARGE' }))
+          return
+        }
         if (this.failedEarly(controller)) return
         this.writeTranslated(controller, text)
         return
@@ -396,7 +485,12 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
 
   private readonly releaseOpening = (): void => {
     const held = this.takeOpening()
-    if (held !== undefined && !this.ended) this.write(this.controller!, held)
+    if (held === undefined || this.ended) return
+    try {
+      this.write(this.controller!, held)
+    } catch (e) {
+      this.crashed(e) // runs from a timer: outside undici's callbacks
+    }
   }
 
   private write(controller: Controller, chunk: Buffer): void {
@@ -426,9 +520,13 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     this.pending = undefined
     if (this.ctx.finished) return
     const chunk = parts.length === 1 ? parts[0] : Buffer.concat(parts)
-    if (!sendChunk(this.ctx, chunk)) {
-      this.pendingController!.pause()
-      this.ctx.downstream.onWritable(this.onWritable)
+    try {
+      if (!sendChunk(this.ctx, chunk)) {
+        this.pendingController!.pause()
+        this.ctx.downstream.onWritable(this.onWritable)
+      }
+    } catch (e) {
+      this.crashed(e) // a microtask: outside undici's callbacks
     }
   }
 
@@ -451,7 +549,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     finishResponse(this.ctx, body)
   }
 
-  onResponseEnd(): void {
+  private responseEnd(): void {
     const ctx = this.ctx
     switch (this.mode) {
       case 'hold': {
@@ -471,9 +569,9 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
         this.mode = 'pass-raw'
         this.replaying = true
         const controller = this.controller!
-        this.onResponseStart(controller, this.status, this.upstreamHeaders!)
-        this.onResponseData(controller, body)
-        this.onResponseEnd()
+        this.responseStart(controller, this.status, this.upstreamHeaders!)
+        this.responseData(controller, body)
+        this.responseEnd()
         return
       }
       case 'pass-json': {
@@ -490,7 +588,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
         const tap = this.tap
         if (tap && !tap.complete) {
           // A clean close before the provider's end marker is a broken answer, not a success.
-          return this.onResponseError(this.controller!, Object.assign(new Error('stream ended before its end marker'), { code: 'SY_TRUNCATED' }))
+          return this.responseError(this.controller!, Object.assign(new Error('stream ended before its end marker'), { code: 'SY_TRUNCATED' }))
         }
         const flushed = tap?.flush()
         const held = this.takeOpening()
@@ -508,9 +606,10 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
         let out: unknown
         try {
           out = this.translator!.response(JSON.parse(text), { model: this.model })
-        } catch (e) {
+        } catch {
+          // No parser message: it quotes the body, which may echo a credential.
           this.finish()
-          return sendError(ctx, 'SY_UPSTREAM_CONNECT', `upstream answered with an unreadable body: ${(e as Error).message}`)
+          return sendError(ctx, 'SY_UPSTREAM_CONNECT', `cluster '${ctx.cluster?.name}' answered with a body that is not a readable ${this.upstreamProtocol} response`)
         }
         ctx.usage = usageOfCallerBody(out, this.caller)
         startResponse(ctx, 200, [['content-type', 'application/json']])
@@ -528,7 +627,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
         const failure = this.wrote ? undefined : this.st!.failure()
         if (failure !== undefined) {
           // Ended (or errored) before the client saw anything: retry / fail over as for a reset.
-          return this.onResponseError(this.controller!, Object.assign(new Error(failure.message), { code: 'SY_TRUNCATED' }))
+          return this.responseError(this.controller!, Object.assign(new Error(failure.message), { code: 'SY_TRUNCATED' }))
         }
         ctx.usage = this.st!.usage()
         if (this.st!.failure() === undefined) this.streamSucceeded()
@@ -543,16 +642,29 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
           parsed = JSON.parse(raw)
         } catch {}
         const ce = this.translator!.error(this.status, parsed, this.upstreamHeaders)
+        const scrub = ctx.snapshot.scrub
         const headers: [string, string][] = [['content-type', 'application/json']]
-        for (const [k, v] of Object.entries(ce.headers)) headers.push([k, v])
-        sendReply(ctx, { status: ce.status, headers, body: Buffer.from(JSON.stringify(ce.body)) })
+        for (const [k, v] of Object.entries(ce.headers)) headers.push([k, scrub.text(v)])
+        sendReply(ctx, { status: ce.status, headers, body: Buffer.from(scrub.text(JSON.stringify(ce.body))) })
+        break
+      }
+      case 'error-pass': {
+        // Same protocol: the provider's own error, minus any secret it echoed and foreign headers.
+        const scrub = ctx.snapshot.scrub
+        const headers = forwardedResponseHeaders(this.upstreamHeaders!, this.responseHeaders)
+        if (scrub.active) for (const h of headers) h[1] = scrub.text(h[1])
+        const body = scrub.bytes(this.parts!.length === 1 ? this.parts![0] : Buffer.concat(this.parts!))
+        startResponse(ctx, this.status, headers)
+        const hooks = ctx.chain.onChunk
+        for (let i = 0; i < hooks.length; i++) hooks[i].onChunk!(ctx, body)
+        finishResponse(ctx, body)
         break
       }
     }
     this.finish()
   }
 
-  onResponseError(_controller: Controller, err: Error): void {
+  private responseError(_controller: Controller, err: Error): void {
     const wasEnded = this.ended
     this.finish()
     if (wasEnded || this.ctx.finished) return
@@ -566,7 +678,9 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     const code = this.timedOut || (err as { code?: string }).code === 'UND_ERR_CONNECT_TIMEOUT' ? 'SY_UPSTREAM_TIMEOUT' : 'SY_UPSTREAM_CONNECT'
     const message = this.stalled
       ? 'upstream stalled (first-token or idle timeout)'
-      : this.timedOut ? 'upstream did not answer within the route timeout' : `upstream ${this.endpoint.url} failed: ${describe(err)}`
+      : this.timedOut ? 'upstream did not answer within the route timeout' : `cluster '${this.ctx.cluster?.name}' failed: ${describe(err)}`
+    // The endpoint and the raw error code are for operators only (clients see the cluster name).
+    log('debug', 'upstream attempt failed', { id: this.ctx.id, cluster: this.ctx.cluster?.name, endpoint: this.endpoint.url, error: (err as { code?: string }).code ?? err.message })
     const streaming = this.mode === 'pass-sse' || this.mode === 'translate-sse' || this.mode === 'translate-evs'
     // Nothing on the wire yet: the status can still change.
     if (!this.wrote) return sendError(this.ctx, code, message)
@@ -614,13 +728,27 @@ function failureKind(err: Error): 'connect_failure' | 'reset' | 'timeout' {
   return 'reset'
 }
 
+/** A client-safe account of a transport failure: no URL, no library error code. */
 function describe(err: Error): string {
   const code = (err as { code?: string }).code
-  if (code === 'ECONNREFUSED') return 'connection refused'
-  if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET') return 'connection reset'
-  if (code === 'SY_TRUNCATED' || code === 'SY_CONTINUATION' || code === 'SY_MALFORMED') return err.message
-  if (code === 'UND_ERR_CONNECT_TIMEOUT') return 'connect timeout'
-  return code ?? err.message
+  if (code === 'SY_TRUNCATED' || code === 'SY_CONTINUATION' || code === 'SY_MALFORMED' || code === 'SY_TOO_LARGE') return err.message
+  return FAILURES[code ?? ''] ?? 'the upstream request failed'
+}
+
+const FAILURES: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  UND_ERR_SOCKET: 'connection reset',
+  EPIPE: 'connection reset',
+  UND_ERR_CONNECT_TIMEOUT: 'connect timeout',
+  UND_ERR_HEADERS_TIMEOUT: 'no response headers in time',
+  UND_ERR_BODY_TIMEOUT: 'response body stalled',
+  UND_ERR_HEADERS_OVERFLOW: 'response headers too large',
+  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'response body shorter or longer than its content-length',
+  HPE_INVALID_CONSTANT: 'malformed HTTP response',
+  ENOTFOUND: 'host not found',
+  EHOSTUNREACH: 'host unreachable',
+  ECONNABORTED: 'connection aborted',
 }
 
 function isStreamType(ctype: string | string[] | undefined): boolean {

@@ -6,6 +6,7 @@
 import type { ClusterIR } from '../../compiler/ir.js'
 import type { CompiledEndpoint, ProviderAdapter, RequestContext } from '../types.js'
 import { complete, finishResponse, sendChunk, sendError, startResponse } from '../respond.js'
+import { guarded } from '../internal-error.js'
 
 const SSE_HEADERS: [string, string][] = [['content-type', 'text/event-stream'], ['cache-control', 'no-cache']]
 
@@ -39,7 +40,7 @@ export function createMockProvider(cluster: ClusterIR): ProviderAdapter {
           done()
         }
       }
-      if (latencyMs > 0) setTimeout(run, latencyMs)
+      if (latencyMs > 0) setTimeout(() => guarded(ctx, 'mock provider', run), latencyMs)
       else run()
     },
   }
@@ -78,8 +79,9 @@ function streamAnswer(ctx: RequestContext, p: StreamPlan, done: () => void): voi
     finishResponse(ctx, 'data: [DONE]\n\n')
     done()
   }
+  const guardedStep = () => guarded(ctx, 'mock provider', step)
   const schedule = () => {
-    if (i < pieces.length && p.chunkDelayMs > 0) timer = setTimeout(step, p.chunkDelayMs)
+    if (i < pieces.length && p.chunkDelayMs > 0) timer = setTimeout(guardedStep, p.chunkDelayMs)
     else if (i < pieces.length) step()
     else step()
   }

@@ -5,7 +5,7 @@
 import type { ClusterIR, UpstreamProtocol } from '../../compiler/ir.js'
 import type { CompiledEndpoint } from '../types.js'
 import type { Operation } from './caller.js'
-import { bedrockPath, geminiPath } from './translate/index.js'
+import { encodePathSegment, withoutOwnedParams } from './path-segment.js'
 
 export interface UpstreamTarget {
   readonly path: string
@@ -13,11 +13,29 @@ export interface UpstreamTarget {
   readonly headers: string[]
 }
 
+/** Why a request has no upstream target: a bad request (400) or an operation this provider lacks (404). */
+export interface TargetRefusal {
+  readonly refused: 'SY_BAD_REQUEST' | 'SY_UNSUPPORTED'
+  readonly message: string
+}
+
 export interface TargetResolver {
   readonly protocol: UpstreamProtocol
   /** `rest` is the request path after `/v1` (e.g. `/chat/completions`), `query` without `?`. */
-  resolve(endpoint: CompiledEndpoint, op: Operation, rest: string, query: string, model: string, stream: boolean): UpstreamTarget | string
+  resolve(endpoint: CompiledEndpoint, op: Operation, rest: string, query: string, model: string, stream: boolean): UpstreamTarget | TargetRefusal
 }
+
+const unsupported = (message: string): TargetRefusal => ({ refused: 'SY_UNSUPPORTED', message })
+
+/** The model as a path segment, or the 400 that explains why it cannot be one. */
+function modelSegment(model: string, what: string): string | TargetRefusal {
+  const r = encodePathSegment(model)
+  if ('refused' in r) return { refused: 'SY_BAD_REQUEST', message: model === '' ? `${what} needs a model` : `model ${r.refused}` }
+  return r.segment
+}
+
+/** Parameters Azure's adapter sets itself: a client's own would be a second, conflicting one. */
+const AZURE_OWNED = ['api-version']
 
 /** Credential headers per provider, prebuilt per endpoint (flat array). */
 export function credentialHeaders(c: ClusterIR, apiKey: string | undefined): string[] {
@@ -45,10 +63,11 @@ export function createTargetResolver(c: ClusterIR & { protocol: UpstreamProtocol
         return {
           protocol: 'openai',
           resolve: (e, op, rest, query, model) => {
-            const deployment = c.azure.deployments[model] ?? model
-            if (!deployment) return 'azure_openai needs a model (deployment) name'
+            const deployment = modelSegment(Object.hasOwn(c.azure.deployments, model) ? c.azure.deployments[model] : model, 'azure_openai')
+            if (typeof deployment !== 'string') return deployment
             const suffix = op === 'messages' ? '/chat/completions' : rest
-            return { path: `${e.basePath}/openai/deployments/${encodeURIComponent(deployment)}${suffix}?api-version=${version}${query ? '&' + query : ''}`, headers: NO_HEADERS }
+            const own = withoutOwnedParams(query, AZURE_OWNED)
+            return { path: `${e.basePath}/openai/deployments/${deployment}${suffix}?api-version=${version}${own ? '&' + own : ''}`, headers: NO_HEADERS }
           },
         }
       }
@@ -60,7 +79,7 @@ export function createTargetResolver(c: ClusterIR & { protocol: UpstreamProtocol
       return {
         protocol: 'anthropic',
         resolve: (e, op, rest, query) => {
-          if (op === 'embeddings') return `provider '${c.provider}' has no embeddings API`
+          if (op === 'embeddings') return unsupported(`provider '${c.provider}' has no embeddings API`)
           return { path: e.basePath + (op === 'chat' ? '/messages' : rest) + q(query), headers: NO_HEADERS }
         },
       }
@@ -68,16 +87,20 @@ export function createTargetResolver(c: ClusterIR & { protocol: UpstreamProtocol
       return {
         protocol: 'gemini',
         resolve: (e, op, _rest, _query, model, stream) => {
-          if (op !== 'chat' && op !== 'messages') return `provider 'gemini' serves chat completions and messages only through the gateway`
-          return { path: e.basePath + geminiPath(model, stream), headers: NO_HEADERS }
+          if (op !== 'chat' && op !== 'messages') return unsupported(`provider 'gemini' serves chat completions and messages only through the gateway`)
+          const m = modelSegment(model.startsWith('models/') ? model.slice(7) : model, 'gemini')
+          if (typeof m !== 'string') return m
+          return { path: `${e.basePath}/v1beta/models/${m}:${stream ? 'streamGenerateContent?alt=sse' : 'generateContent'}`, headers: NO_HEADERS }
         },
       }
     case 'bedrock':
       return {
         protocol: 'bedrock',
         resolve: (e, op, _rest, _query, model, stream) => {
-          if (op !== 'chat' && op !== 'messages') return `provider 'bedrock' serves chat completions and messages only through the gateway`
-          return { path: e.basePath + bedrockPath(model, stream), headers: NO_HEADERS }
+          if (op !== 'chat' && op !== 'messages') return unsupported(`provider 'bedrock' serves chat completions and messages only through the gateway`)
+          const m = modelSegment(model, 'bedrock')
+          if (typeof m !== 'string') return m
+          return { path: `${e.basePath}/model/${m}/${stream ? 'converse-stream' : 'converse'}`, headers: NO_HEADERS }
         },
       }
   }

@@ -23,15 +23,44 @@ export function forwardedRequestHeaders(headers: Record<string, string>, endpoin
   return out
 }
 
-const RESPONSE_SKIP = new Set([
-  'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'date', 'server', 'upgrade', 'trailer',
-  'proxy-connection',
-])
+/**
+ * Which upstream response headers reach the client: an allow-list, so cookies, CORS grants and
+ * internal proxy headers of a provider (or of whatever sits in front of it) never do. Built once
+ * per cluster from the built-in list and the cluster's `forward_response_headers`.
+ */
+export interface ResponseHeaderPolicy {
+  allows(name: string): boolean
+}
 
-export function forwardedResponseHeaders(headers: Record<string, string | string[] | undefined>): [string, string][] {
+/** What every OpenAI-, Anthropic-, Gemini- or Bedrock-style API sends that a client may use. */
+const ALLOWED = [
+  'content-type', 'content-encoding', 'cache-control', 'retry-after', 'x-request-id', 'request-id',
+  'x-should-retry', 'openai-*', 'x-ratelimit-*', 'anthropic-*', 'x-amzn-requestid', 'x-amzn-bedrock-*',
+  'x-amz-request-id', 'apim-request-id', 'x-ms-region', 'x-ms-request-id', 'x-goog-*', 'x-litellm-*',
+]
+
+export function createResponseHeaderPolicy(extra: readonly string[]): ResponseHeaderPolicy {
+  const exact = new Set<string>()
+  const prefixes: string[] = []
+  for (const h of [...ALLOWED, ...extra]) {
+    const name = h.toLowerCase()
+    if (name.endsWith('*')) prefixes.push(name.slice(0, -1))
+    else exact.add(name)
+  }
+  return {
+    allows(name) {
+      if (exact.has(name)) return true
+      for (let i = 0; i < prefixes.length; i++) if (name.startsWith(prefixes[i])) return true
+      return false
+    },
+  }
+}
+
+/** Allowed response headers as [name, value] pairs (undici gives lower-case names). */
+export function forwardedResponseHeaders(headers: Record<string, string | string[] | undefined>, policy: ResponseHeaderPolicy): [string, string][] {
   const out: [string, string][] = []
   for (const name in headers) {
-    if (RESPONSE_SKIP.has(name)) continue
+    if (!policy.allows(name)) continue
     const v = headers[name]
     if (v === undefined) continue
     if (typeof v === 'string') out.push([name, v])

@@ -57,6 +57,11 @@ export class SseParser {
     return this.take()
   }
 
+  /** Characters held for an event not yet complete (an unterminated line plus its data so far). */
+  get pendingChars(): number {
+    return this.rest.length + this.data.length
+  }
+
   /** Signals end of stream; returns a trailing event only with `dispatchIncompleteOnEnd`. */
   end(): readonly SseEvent[] {
     const tail = this.decoder.decode()

@@ -23,6 +23,8 @@ import type {
   OpenAIChatRequest, OpenAIChatResponse, OpenAIErrorBody, Translated,
 } from './types.js'
 import { bindTranslator, type UpstreamReader } from './stream-reader.js'
+import { TranslationError } from './translation-error.js'
+import { assertAnthropicRequest, assertOpenAIChatRequest } from './request-shape.js'
 import { AnthropicStreamReader, fromAnthropicResponse } from './read-anthropic.js'
 import { OpenAIStreamReader, fromOpenAIResponse } from './read-openai.js'
 import { GeminiStreamReader, fromGeminiResponse } from './read-gemini.js'
@@ -102,8 +104,13 @@ export interface TranslatorOptions extends OpenAIToAnthropicOptions, AnthropicTo
 export interface ProtocolTranslator {
   readonly caller: CallerProtocol
   readonly upstream: UpstreamProtocol
-  /** Caller request body → upstream request body (Gemini and Bedrock take the model in the URL). Throws TranslationError. */
+  /**
+   * Caller request body → upstream request body (Gemini and Bedrock take the model in the URL).
+   * Throws TranslationError, also for a body whose shape the translators cannot read.
+   */
   request(body: unknown): Translated<unknown>
+  /** The TranslationError `request` would throw for a body whose shape it cannot read, if any. */
+  check(body: unknown): TranslationError | undefined
   /** Upstream response body → caller response body. */
   response(body: unknown, opts?: { model?: string }): unknown
   /** A fresh stream translator; Bedrock's consumes decoded event-stream messages, the rest SSE events. */
@@ -146,8 +153,23 @@ export function createProtocolTranslator(caller: CallerProtocol, upstream: Upstr
   return {
     caller,
     upstream,
+    check(body) {
+      try {
+        if (caller === 'openai') assertOpenAIChatRequest(body)
+        else assertAnthropicRequest(body)
+        return undefined
+      } catch (e) {
+        if (e instanceof TranslationError) return e
+        throw e
+      }
+    },
     request(body) {
-      if (caller === 'openai') return fromOpenAIRequest(upstream, body as OpenAIChatRequest, opts)
+      // The shape is checked before any translator reads it: a bad field is a 400, never a crash.
+      if (caller === 'openai') {
+        assertOpenAIChatRequest(body)
+        return fromOpenAIRequest(upstream, body as OpenAIChatRequest, opts)
+      }
+      assertAnthropicRequest(body)
       const first = anthropicToOpenAIRequest(body as AnthropicRequest, opts)
       const second = fromOpenAIRequest(upstream, first.body, opts)
       return { body: second.body, dropped: [...first.dropped, ...second.dropped] }

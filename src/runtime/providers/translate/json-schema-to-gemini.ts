@@ -40,6 +40,7 @@ function convert(node: unknown, defs: JsonObject, seen: Set<string>): unknown {
       continue
     }
     if (k === 'oneOf') {
+      if (!Array.isArray(v)) continue
       out.anyOf = (v as unknown[]).map((x) => convert(x, defs, seen))
       continue
     }

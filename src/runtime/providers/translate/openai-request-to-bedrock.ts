@@ -8,6 +8,7 @@ import {
 } from './request-common.js'
 import { imageFormatOf, parseDataUrl } from './media.js'
 import { TranslationError } from './translation-error.js'
+import { wellFormed } from '../path-segment.js'
 
 const HANDLED = new Set<string>([
   ...BASE_HANDLED, 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'stop', 'tools', 'tool_choice',
@@ -15,7 +16,7 @@ const HANDLED = new Set<string>([
 
 /** The REST path for a model id or inference-profile ARN. */
 export function bedrockPath(modelId: string, stream: boolean): string {
-  return `/model/${encodeURIComponent(modelId)}/${stream ? 'converse-stream' : 'converse'}`
+  return `/model/${encodeURIComponent(wellFormed(modelId))}/${stream ? 'converse-stream' : 'converse'}`
 }
 
 const DOC_FORMATS: Record<string, string> = {

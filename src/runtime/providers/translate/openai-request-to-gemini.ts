@@ -10,6 +10,7 @@ import {
 import { parseDataUrl } from './media.js'
 import { toGeminiSchema } from './json-schema-to-gemini.js'
 import { TranslationError } from './translation-error.js'
+import { wellFormed } from '../path-segment.js'
 
 const HANDLED = new Set<string>([
   ...BASE_HANDLED, 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'stop', 'tools', 'tool_choice',
@@ -19,7 +20,7 @@ const HANDLED = new Set<string>([
 /** The REST path for a model; the model is part of the URL, not the body. */
 export function geminiPath(model: string, stream: boolean): string {
   const m = model.startsWith('models/') ? model.slice(7) : model
-  return `/v1beta/models/${encodeURIComponent(m)}:${stream ? 'streamGenerateContent?alt=sse' : 'generateContent'}`
+  return `/v1beta/models/${encodeURIComponent(wellFormed(m))}:${stream ? 'streamGenerateContent?alt=sse' : 'generateContent'}`
 }
 
 function userPart(p: OpenAIContentPart, at: string): GeminiPart | undefined {

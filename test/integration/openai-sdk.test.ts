@@ -112,7 +112,7 @@ describe('openai SDK through the gateway', () => {
         for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? ''
       })(),
       (e: any) => {
-        assert.match(e.message, /upstream .* failed: connection reset/)
+        assert.match(e.message, /cluster 'up' failed: connection reset/)
         return true
       },
     )

@@ -43,8 +43,8 @@ export function compileCluster(c: ClusterIR, stores: Stores, poolKeys: string[])
       basePath: e.basePath,
       pool,
       origin: e.origin,
-      baseHeaders: credentialHeaders(c, e.apiKey),
-      hasCredentials: e.apiKey !== undefined,
+      baseHeaders: credentialHeaders(c, e.apiKey, e.basicAuth),
+      hasCredentials: e.apiKey !== undefined || e.basicAuth !== undefined,
       stats: stores.endpointStats(key, clusterStats),
     }
   })

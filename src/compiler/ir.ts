@@ -85,13 +85,21 @@ export interface RouteTableIR {
 }
 
 export interface EndpointIR {
+  /**
+   * The URL as configured with any userinfo masked (`http://[redacted]@host/v1`): what logs,
+   * /clusters, `explain`, `x-switchyard-endpoint` and error messages show, and with the cluster
+   * name the endpoint's stable identity (`<cluster>|<url>`).
+   */
   readonly url: string
+  /** `scheme://host[:port]`, never with userinfo: what connections are opened to. */
   readonly origin: string
   /** Path prefix the request path (minus `/v1`) is appended to, without a trailing slash. */
   readonly basePath: string
   readonly weight: number
   /** Resolved secret; never printed. */
   readonly apiKey?: string
+  /** `Basic …` from the URL's userinfo, sent as `authorization` (exclusive with apiKey); never printed. */
+  readonly basicAuth?: string
   /** Health check path when the cluster's health_check names none: the provider's default. */
   readonly healthPath?: string
 }

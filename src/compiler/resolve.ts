@@ -6,6 +6,7 @@ import type { Diagnostic, DiagnosticCode } from './diagnostics.js'
 import { formatPath } from './diagnostics.js'
 import { positionOf, type LoadedDoc } from './load.js'
 import { resolveRefs } from './secrets.js'
+import { collectSecrets, redactConfig, redactUrl, urlCredentials } from './credentials.js'
 import { durationMs, sizeBytes } from './units.js'
 import { PROVIDER_PRESETS } from './provider-presets.js'
 import { filterConfigValidator, validateAt } from './validate.js'
@@ -63,14 +64,18 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
     }
   }
 
-  const secret = (text: string, loc: { doc: LoadedDoc; at: Segs }): string => {
+  // Values put in by reference, and URL credentials: secrets the runtime scrubs (SnapshotIR.secrets).
+  const declared: string[] = []
+  const resolveText = (text: string, loc: { doc: LoadedDoc; at: Segs }): string | undefined => {
     const r = resolveRefs(text, { baseDir: loc.doc.baseDir, env: opts.env })
     if ('error' in r) {
       report('SY_CFG_SECRET', loc, r.error)
-      return ''
+      return undefined
     }
+    declared.push(...r.refs)
     return r.value
   }
+  const secret = (text: string, loc: { doc: LoadedDoc; at: Segs }): string => resolveText(text, loc) ?? ''
   const deepSecrets = (value: unknown, loc: { doc: LoadedDoc; at: Segs }): any => {
     if (typeof value === 'string') return secret(value, loc)
     if (Array.isArray(value)) return value.map((v, i) => deepSecrets(v, { doc: loc.doc, at: [...loc.at, i] }))
@@ -108,21 +113,33 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
     list.forEach((e, i) => {
       const at = [...c.at, 'endpoints', i]
       const loc = { doc: c.doc, at: configured ? [...at, 'url'] : [...c.at, 'provider'] }
+      const written = configured ? resolveText(e.url, loc) : (e.url as string)
+      if (written === undefined) return
       let url: URL
       try {
-        url = new URL(e.url)
+        url = new URL(written)
       } catch {
-        report('SY_CFG_BAD_URL', loc, `invalid URL ${JSON.stringify(e.url)}`)
+        report('SY_CFG_BAD_URL', loc, `invalid URL ${JSON.stringify(redactUrl(written))}`)
         return
       }
       const isMockUrl = url.protocol === 'mock:'
-      if (v.provider !== 'mock' && isMockUrl) report('SY_CFG_BAD_URL', loc, `provider '${v.provider}' needs an http(s) URL, got ${JSON.stringify(e.url)}`)
+      if (v.provider !== 'mock' && isMockUrl) report('SY_CFG_BAD_URL', loc, `provider '${v.provider}' needs an http(s) URL, got ${JSON.stringify(redactUrl(written))}`)
+      const creds = urlCredentials(written, url)
+      if (creds) declared.push(...creds.secrets)
       let basePath = isMockUrl ? '' : url.pathname.replace(/\/+$/, '')
       if (basePath === '') basePath = preset.defaultBasePath
       if (v.provider === 'gemini') basePath = basePath.replace(/\/v1beta$/, '')
       const apiKey = e.api_key === undefined ? undefined : secret(e.api_key, { doc: c.doc, at: [...at, 'api_key'] })
+      // URL userinfo becomes `authorization: Basic …`, the endpoint's one credential (undici would drop it).
+      if (creds && apiKey !== undefined) report('SY_CFG_BAD_URL', loc, `endpoint URL ${JSON.stringify(creds.display)} has credentials and api_key is set too; use one of them`)
+      if (creds && v.provider === 'bedrock') report('SY_CFG_BAD_URL', loc, `provider 'bedrock' signs requests with SigV4; remove the credentials from endpoint URL ${JSON.stringify(creds.display)}`)
+      const basicAuth = creds && !isMockUrl ? creds.basicAuth : undefined
+      const display = creds?.display ?? written
       const healthPath = v.health_check && v.health_check.path === undefined ? defaultHealthPath(v.provider, preset.protocol, basePath, v.azure.api_version) : undefined
-      endpoints.push({ url: e.url, origin: isMockUrl ? e.url : url.origin, basePath, weight: e.weight ?? 1, ...(apiKey !== undefined && { apiKey }), ...(healthPath !== undefined && { healthPath }) })
+      endpoints.push({
+        url: display, origin: isMockUrl ? display : url.origin, basePath, weight: e.weight ?? 1,
+        ...(apiKey !== undefined && { apiKey }), ...(basicAuth !== undefined && { basicAuth }), ...(healthPath !== undefined && { healthPath }),
+      })
     })
     if (v.provider === 'mock' && endpoints.length === 0) {
       endpoints.push({ url: `mock://${name}`, origin: `mock://${name}`, basePath: '', weight: 1 })
@@ -217,7 +234,7 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
           method: v.health_check.method,
           ...(v.health_check.path !== undefined && { path: v.health_check.path }),
           expectedStatuses: v.health_check.expected_statuses,
-          headers: v.health_check.headers,
+          headers: deepSecrets(v.health_check.headers, { doc: c.doc, at: [...c.at, 'health_check', 'headers'] }),
         },
       }),
       limits: {
@@ -361,7 +378,7 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
     report('SY_CFG_PORT_CLASH', { doc: l.doc, at: [...l.at, 'port'] }, `port ${adminIR.port} is the admin API's default port; set admin.port`)
   }
 
-  const effective = redact({
+  const effective = redactConfig({
     admin: adminIR,
     runtime: runtime?.value ?? { drain_timeout: '30s' },
     listeners: [...byKind.listeners.values()].map((l) => l.value),
@@ -369,34 +386,7 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
     clusters: [...byKind.clusters.values()].map((l) => l.value),
     filters: [...byKind.filters.values()].map((l) => l.value),
   })
-  return { admin: adminIR, drainTimeoutMs, listeners, routeTables, clusters, filters, effective, secrets: collectSecrets(clusters) }
-}
-
-/** Secret values the runtime must never echo back to a client (see SnapshotIR.secrets). */
-function collectSecrets(clusters: readonly ClusterIR[]): string[] {
-  const out = new Set<string>()
-  for (const c of clusters) {
-    for (const e of c.endpoints) if (e.apiKey) out.add(e.apiKey)
-    for (const v of [c.bedrock.accessKeyId, c.bedrock.secretAccessKey, c.bedrock.sessionToken]) if (v) out.add(v)
-  }
-  return [...out].sort()
-}
-
-const SECRET_KEYS = /^(api_key|password|token|secret|authorization|access_key_id|secret_access_key|session_token)$/i
-
-/**
- * The effective config keeps `${env:…}` references as written (they name, not reveal, a secret);
- * literal values under secret-looking keys are masked.
- */
-function redact(value: unknown, key = ''): unknown {
-  if (typeof value === 'string') return SECRET_KEYS.test(key) && !/^\$\{(env|file):[^}]*\}$/.test(value) ? '[redacted]' : value
-  if (Array.isArray(value)) return value.map((v) => redact(v))
-  if (value && typeof value === 'object') {
-    const out: Obj = {}
-    for (const [k, v] of Object.entries(value)) out[k] = redact(v, k)
-    return out
-  }
-  return value
+  return { admin: adminIR, drainTimeoutMs, listeners, routeTables, clusters, filters, effective, secrets: collectSecrets({ clusters, filters, routeTables }, declared) }
 }
 
 /** A `retry_policy` block (route or cluster default), defaults already applied by the schema. */

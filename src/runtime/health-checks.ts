@@ -32,7 +32,7 @@ export class HealthChecks {
         entry = undefined
       }
       const targets = c.endpoints.map((e) => {
-        const flat = credentialHeaders(c, e.apiKey)
+        const flat = credentialHeaders(c, e.apiKey, e.basicAuth)
         const headers: Record<string, string> = {}
         for (let i = 0; i < flat.length; i += 2) headers[flat[i]] = flat[i + 1]
         return { key: `${c.name}|${e.url}`, origin: e.origin, headers, ...(e.healthPath !== undefined && { path: e.healthPath }) }

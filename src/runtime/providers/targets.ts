@@ -37,10 +37,14 @@ function modelSegment(model: string, what: string): string | TargetRefusal {
 /** Parameters Azure's adapter sets itself: a client's own would be a second, conflicting one. */
 const AZURE_OWNED = ['api-version']
 
-/** Credential headers per provider, prebuilt per endpoint (flat array). */
-export function credentialHeaders(c: ClusterIR, apiKey: string | undefined): string[] {
+/**
+ * Credential headers per provider, prebuilt per endpoint (flat array). `basicAuth` comes from the
+ * endpoint URL's userinfo; the compiler never lets it and an api key meet.
+ */
+export function credentialHeaders(c: ClusterIR, apiKey: string | undefined, basicAuth?: string): string[] {
   const h: string[] = []
   if (c.protocol === 'anthropic') h.push('anthropic-version', c.anthropic.version)
+  if (basicAuth !== undefined) h.push('authorization', basicAuth)
   if (apiKey === undefined) return h
   switch (c.provider) {
     case 'azure_openai': h.push('api-key', apiKey); break

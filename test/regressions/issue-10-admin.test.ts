@@ -14,10 +14,10 @@ import { freePort } from '../integration/helpers/ports.js'
 
 let gw: GatewayProcess
 
-before(async () => {
+async function start(adminSection = ''): Promise<GatewayProcess> {
   const port = await freePort()
-  gw = await startGateway((admin) => `
-admin: { port: ${admin}, allowed_hosts: [Gateway.Internal] }
+  return startGateway((admin) => `
+admin: { port: ${admin}${adminSection} }
 listeners:
   - { name: api, address: 127.0.0.1, port: ${port}, route_table: main }
 routes:
@@ -25,17 +25,20 @@ routes:
 clusters:
   - { name: m, provider: mock }
 `)
-})
+}
 
-after(async () => {
-  const code = await gw?.stop()
-  assert.equal(code, 0, `gateway exit code; output:\n${gw?.output()}`)
-})
+async function stop(g: GatewayProcess | undefined): Promise<void> {
+  const code = await g?.stop()
+  assert.equal(code, 0, `gateway exit code; output:\n${g?.output()}`)
+}
+
+before(async () => { gw = await start() })
+after(() => stop(gw))
 
 /** GET on the admin port with an explicit Host header (fetch does not let a caller set it). */
-function get(path: string, host: string): Promise<{ status: number; type: string | undefined; body: string }> {
+function get(path: string, host: string, g = gw): Promise<{ status: number; type: string | undefined; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: gw.adminPort, path, headers: { host } }, (res) => {
+    const req = request({ host: '127.0.0.1', port: g.adminPort, path, headers: { host } }, (res) => {
       let body = ''
       res.setEncoding('utf8')
       res.on('data', (d) => (body += d))
@@ -70,9 +73,12 @@ test('loopback Host values are served', async () => {
   }
 })
 
-test('a Host listed in admin.allowed_hosts is served, with any port and in any case', async () => {
-  assert.equal((await get('/config', `gateway.internal:${gw.adminPort}`)).status, 200)
-  assert.equal((await get('/ready', 'GATEWAY.internal')).status, 200)
+test('a Host listed in admin.allowed_hosts is served, with any port and in any case', async (t) => {
+  const g = await start(', allowed_hosts: [Gateway.Internal]')
+  t.after(() => stop(g))
+  assert.equal((await get('/config', `gateway.internal:${g.adminPort}`, g)).status, 200)
+  assert.equal((await get('/ready', 'GATEWAY.internal', g)).status, 200)
+  assert.equal((await get('/config', 'evil.example', g)).status, 403)
 })
 
 test('validate rejects admin.address 0.0.0.0 at its line:col, without a stack trace', () => {

@@ -38,7 +38,7 @@ export function routeRegexProblem(src: string): string | undefined {
   }
 }
 
-/** The first backreference or lookaround in a (valid ECMAScript) pattern, named for a person. */
+/** The first backreference or lookaround in a (valid ECMAScript) pattern, described for the error message. */
 function unsupportedFeature(src: string): string | undefined {
   let inClass = false
   for (let i = 0; i < src.length; i++) {

@@ -18,6 +18,7 @@ export const DiagnosticCodes = {
   SY_CFG_BAD_URL: 'invalid endpoint URL',
   SY_CFG_FILTER: 'filter config rejected by the filter',
   SY_CFG_EMPTY: 'no configuration found',
+  SY_CFG_ADMIN_EXPOSED: 'admin API on a non-loopback address without authentication',
 } as const
 
 export type DiagnosticCode = keyof typeof DiagnosticCodes

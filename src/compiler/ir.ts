@@ -176,7 +176,8 @@ export interface SnapshotIR {
   readonly version: string
   /** Where the config came from, e.g. `file:examples/quickstart.yaml`. */
   readonly source: string
-  readonly admin: { readonly address: string; readonly port: number }
+  /** allowedHosts: extra Host values (lower-cased) the admin API answers besides loopback ones. */
+  readonly admin: { readonly address: string; readonly port: number; readonly allowedHosts: readonly string[] }
   readonly drainTimeoutMs: number
   readonly listeners: readonly ListenerIR[]
   readonly routeTables: readonly RouteTableIR[]

@@ -4,7 +4,7 @@
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { LineCounter, parseAllDocuments, isMap, isSeq, type Document, type Node } from 'yaml'
+import { LineCounter, parseAllDocuments, isAlias, isMap, isSeq, visit, type Alias, type Document, type Node } from 'yaml'
 import type { Diagnostic } from './diagnostics.js'
 
 export interface SourceText {
@@ -63,10 +63,51 @@ export function loadSources(sources: readonly SourceText[], diags: Diagnostic[])
         continue
       }
       if (doc.contents === null) continue // an empty document between `---` markers
-      docs.push({ source: src.name, baseDir: src.baseDir ?? process.cwd(), doc, lines, value: doc.toJS({ maxAliasCount: 100 }) })
+      const value = toPlain(doc, src.name, lines, diags)
+      if (value === undefined) continue
+      docs.push({ source: src.name, baseDir: src.baseDir ?? process.cwd(), doc, lines, value })
     }
   }
   return docs
+}
+
+const MAX_ALIAS_COUNT = 100
+
+/**
+ * `doc.toJS()`, with the two ways it throws (an alias whose anchor is not defined before it, and
+ * too many alias expansions: a "billion laughs" document) reported at the alias instead.
+ */
+function toPlain(doc: Document.Parsed, source: string, lines: LineCounter, diags: Diagnostic[]): unknown {
+  const at = (node: Node) => lines.linePos(node.range?.[0] ?? 0)
+  const anchors = new Set<string>()
+  const aliases: Alias[] = []
+  let unresolved = 0
+  // The same walk (document order) the yaml library resolves aliases with: an alias refers to the
+  // last anchor of that name before it.
+  visit(doc, {
+    Node: (_key, node) => {
+      if (isAlias(node)) {
+        aliases.push(node)
+        if (!anchors.has(node.source)) {
+          unresolved++
+          diags.push({ code: 'SY_CFG_YAML', source, ...at(node), path: '', message: `unresolved alias *${node.source}: no anchor &${node.source} is defined before it` })
+        }
+      } else if (node.anchor) anchors.add(node.anchor)
+    },
+  })
+  if (unresolved > 0) return undefined
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT })
+  } catch (e) {
+    const first = aliases[0]
+    const pos = first ? at(first) : at(doc.contents as Node)
+    const excessive = /excessive alias count/i.test(String((e as Error).message))
+    const message = excessive
+      ? `aliases expand too often (a resource-exhaustion guard allows ${MAX_ALIAS_COUNT} expansions); refusing the document`
+      : `cannot read the document: ${firstLine(String((e as Error).message))}`
+    diags.push({ code: 'SY_CFG_YAML', source, ...pos, path: '', message })
+    return undefined
+  }
 }
 
 function firstLine(s: string): string {

@@ -10,6 +10,8 @@ import { collectSecrets, redactConfig, redactUrl, urlCredentials } from './crede
 import { durationMs, sizeBytes } from './units.js'
 import { PROVIDER_PRESETS } from './provider-presets.js'
 import { filterConfigValidator, validateAt } from './validate.js'
+import { routeRegexProblem } from './compile-match.js'
+import { isLoopback } from './loopback.js'
 import type {
   ActionIR, ClusterIR, EndpointIR, FilterIR, FilterOverrideIR, KeyedMatchIR, ListenerIR, MatchIR,
   RetryPolicyIR, RouteTableIR, RuleIR, SnapshotIR, StringMatchIR,
@@ -87,7 +89,15 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
     return value
   }
 
-  const adminIR = { address: admin?.value.address ?? '127.0.0.1', port: admin?.value.port ?? 9901 }
+  const adminIR = {
+    address: admin?.value.address ?? '127.0.0.1',
+    port: admin?.value.port ?? 9901,
+    allowedHosts: ((admin?.value.allowed_hosts ?? []) as string[]).map((h) => h.toLowerCase()),
+  }
+  if (admin && !isLoopback(adminIR.address)) {
+    // The admin API has no authentication yet: a non-loopback bind would hand /config to the network.
+    report('SY_CFG_ADMIN_EXPOSED', { doc: admin.doc, at: ['admin', 'address'] }, `${JSON.stringify(adminIR.address)} is not a loopback address: the admin API would be exposed without authentication; a non-loopback bind needs admin.token, which is not available yet (bind 127.0.0.1 and reach it through a tunnel, or through a proxy whose Host is listed in admin.allowed_hosts)`)
+  }
   const drainTimeoutMs = durationMs(runtime?.value.drain_timeout ?? '30s')
 
   // Filters
@@ -259,11 +269,8 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
 
   // Route tables
   const checkRegex = (src: string, loc: { doc: LoadedDoc; at: Segs }) => {
-    try {
-      new RegExp(src)
-    } catch (e) {
-      report('SY_CFG_BAD_REGEX', loc, `invalid regex ${JSON.stringify(src)}: ${(e as Error).message.replace(/^Invalid regular expression: /, '')}`)
-    }
+    const problem = routeRegexProblem(src)
+    if (problem) report('SY_CFG_BAD_REGEX', loc, problem)
   }
   const stringMatch = (m: Obj | undefined, loc: { doc: LoadedDoc; at: Segs }): StringMatchIR | undefined => {
     if (!m) return undefined
@@ -379,7 +386,7 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
   }
 
   const effective = redactConfig({
-    admin: adminIR,
+    admin: { address: adminIR.address, port: adminIR.port, allowed_hosts: adminIR.allowedHosts },
     runtime: runtime?.value ?? { drain_timeout: '30s' },
     listeners: [...byKind.listeners.values()].map((l) => l.value),
     routes: [...byKind.routes.values()].map((l) => l.value),

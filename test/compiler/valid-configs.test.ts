@@ -55,7 +55,7 @@ test('a listener defaults to 0.0.0.0, a 4 MiB body limit, the openai protocol an
 
 test('the admin API defaults to 127.0.0.1:9901 and the drain timeout to 30 s', () => {
   const ir = fixture('defaults.yaml')
-  assert.deepStrictEqual({ admin: ir.admin, drainTimeoutMs: ir.drainTimeoutMs }, { admin: { address: '127.0.0.1', port: 9901 }, drainTimeoutMs: 30_000 })
+  assert.deepStrictEqual({ admin: ir.admin, drainTimeoutMs: ir.drainTimeoutMs }, { admin: { address: '127.0.0.1', port: 9901, allowedHosts: [] }, drainTimeoutMs: 30_000 })
 })
 
 test('a rule without a name is named after its table and index, with an empty match', () => {

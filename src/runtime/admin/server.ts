@@ -2,8 +2,13 @@
  * Admin API on its own port (default 127.0.0.1:9901), served by the main thread:
  * /healthz, /ready, /config (version, source, reload state, effective config, secrets redacted),
  * /runtime (uWS build per thread).
+ *
+ * It has no authentication yet, so the compiler only lets it bind a loopback address, and every
+ * request must carry a loopback `Host` (or one from admin.allowed_hosts): otherwise a web page
+ * could point its own DNS name at 127.0.0.1 (DNS rebinding) and read /config from the browser.
  */
 import type { GatewayStatus } from '../supervisor.js'
+import { adminHostAllowed } from '../../compiler/loopback.js'
 import { uws, uwsBuild, statusLine } from '../uws.js'
 import { log } from '../log.js'
 
@@ -17,6 +22,13 @@ export function startAdmin(address: string, port: number, status: GatewayStatus)
   const json = (res: import('uWebSockets.js').HttpResponse, code: number, body: unknown) => {
     res.cork(() => res.writeStatus(statusLine(code)).writeHeader('content-type', 'application/json').end(JSON.stringify(body, null, 2)))
   }
+  type Handler = (res: import('uWebSockets.js').HttpResponse, req: import('uWebSockets.js').HttpRequest) => void
+  // Every route goes through the Host check. allowed_hosts is read from the current snapshot, so a
+  // reload that changes it applies at once.
+  const guarded = (handler: Handler): Handler => (res, req) => {
+    if (adminHostAllowed(req.getHeader('host'), status.ir.admin.allowedHosts)) handler(res, req)
+    else json(res, 403, { error: 'forbidden: the admin API answers only requests whose Host header is a loopback name or address, or listed in admin.allowed_hosts' })
+  }
   const ready = () => {
     const v = status.ir.version
     const behind = status.workers.filter((w) => w.version !== v || w.error)
@@ -25,12 +37,12 @@ export function startAdmin(address: string, port: number, status: GatewayStatus)
     const source = status.source.health?.()
     return { ready: !status.shuttingDown && status.workers.length > 0 && behind.length === 0, version: v, shutting_down: status.shuttingDown, workers: status.workers, ...(source && { source }) }
   }
-  app.get('/healthz', (res) => json(res, 200, { status: 'ok' }))
-  app.get('/ready', (res) => {
+  app.get('/healthz', guarded((res) => json(res, 200, { status: 'ok' })))
+  app.get('/ready', guarded((res) => {
     const r = ready()
     json(res, r.ready ? 200 : 503, r)
-  })
-  app.get('/config', (res) =>
+  }))
+  app.get('/config', guarded((res) =>
     json(res, 200, {
       version: status.ir.version,
       source: status.ir.source,
@@ -41,8 +53,8 @@ export function startAdmin(address: string, port: number, status: GatewayStatus)
       workers: status.workers.map((w) => ({ id: w.id, version: w.version ?? null, ports: w.ports, error: w.error ?? null })),
       config: status.ir.effective,
     }),
-  )
-  app.get('/runtime', (res) =>
+  ))
+  app.get('/runtime', guarded((res) =>
     json(res, 200, {
       uws: uwsBuild,
       workers: status.workers.map((w) => ({ id: w.id, uws: w.uws })),
@@ -51,8 +63,8 @@ export function startAdmin(address: string, port: number, status: GatewayStatus)
       uptime_s: Math.round(process.uptime()),
       rss_bytes: process.memoryUsage.rss(),
     }),
-  )
-  app.get('/clusters', (res) => {
+  ))
+  app.get('/clusters', guarded((res) => {
     let aborted = false
     res.onAborted(() => (aborted = true))
     const query = status.clusters ? status.clusters() : Promise.resolve({})
@@ -60,8 +72,8 @@ export function startAdmin(address: string, port: number, status: GatewayStatus)
       (body) => { if (!aborted) json(res, 200, body) },
       (e) => { if (!aborted) json(res, 500, { error: String(e) }) },
     )
-  })
-  app.any('/*', (res) => json(res, 404, { error: 'not found', endpoints: ['/healthz', '/ready', '/config', '/runtime', '/clusters'] }))
+  }))
+  app.any('/*', guarded((res) => json(res, 404, { error: 'not found', endpoints: ['/healthz', '/ready', '/config', '/runtime', '/clusters'] })))
   const held: { socket: import('uWebSockets.js').us_listen_socket | false } = { socket: false }
   app.listen(address, port, (s) => {
     held.socket = s

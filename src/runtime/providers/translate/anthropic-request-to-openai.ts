@@ -33,7 +33,7 @@ function documentPart(b: Extract<AnthropicContentBlock, { type: 'document' }>, a
 
 function toolResultText(b: Extract<AnthropicContentBlock, { type: 'tool_result' }>, images: OpenAIContentPart[]): string {
   const c = b.content
-  if (c === undefined) return ''
+  if (c == null) return ''
   if (typeof c === 'string') return c
   let s = ''
   for (const x of c) {

@@ -39,19 +39,29 @@ const ALLOWED = [
   'x-amz-request-id', 'apim-request-id', 'x-ms-region', 'x-ms-request-id', 'x-goog-*', 'x-litellm-*',
 ]
 
+/** Distinct header names remembered per cluster; a hostile upstream inventing names cannot grow it further. */
+const DECISION_CACHE_LIMIT = 512
+
 export function createResponseHeaderPolicy(extra: readonly string[]): ResponseHeaderPolicy {
-  const exact = new Set<string>()
+  const decided = new Map<string, boolean>()
   const prefixes: string[] = []
   for (const h of [...ALLOWED, ...extra]) {
     const name = h.toLowerCase()
     if (name.endsWith('*')) prefixes.push(name.slice(0, -1))
-    else exact.add(name)
+    else decided.set(name, true)
+  }
+  const byPrefix = (name: string) => {
+    for (let i = 0; i < prefixes.length; i++) if (name.startsWith(prefixes[i])) return true
+    return false
   }
   return {
+    // hot path: one Map lookup for every name seen before
     allows(name) {
-      if (exact.has(name)) return true
-      for (let i = 0; i < prefixes.length; i++) if (name.startsWith(prefixes[i])) return true
-      return false
+      const known = decided.get(name)
+      if (known !== undefined) return known
+      const ok = byPrefix(name)
+      if (decided.size < DECISION_CACHE_LIMIT) decided.set(name, ok)
+      return ok
     },
   }
 }

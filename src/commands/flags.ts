@@ -246,7 +246,7 @@ function defaultOf(f: Flag): string {
 }
 
 /** Two columns, the right one wrapped under itself. */
-export function table(rows: readonly (readonly [string, string] | string[])[]): string {
+export function table(rows: readonly (readonly string[])[]): string {
   const left = Math.min(32, Math.max(...rows.map((r) => r[0].length)))
   return rows
     .map(([l, r]) => {

@@ -26,7 +26,9 @@ function pathWithout(without: readonly string[], t: { after(fn: () => void): voi
 
 function runScript(script: string, args: string[], PATH: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'scripts', script), ...args], { cwd: repoRoot, env: { ...process.env, PATH }, stdio: ['ignore', 'pipe', 'pipe'] })
+    // Without NODE_TEST_CONTEXT, a test runner started from here runs its files instead of deferring to ours.
+    const { NODE_TEST_CONTEXT: _, ...env } = process.env
+    const child = spawn(process.execPath, [join(repoRoot, 'scripts', script), ...args], { cwd: repoRoot, env: { ...env, PATH }, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))

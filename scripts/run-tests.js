@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Runs every compiled test file under dist/test with Node's built-in runner.
 // Node 20's `--test` has no glob support, so we collect the files ourselves.
+// The integration suites start real services; when one is missing, say so once, before any test.
 import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
+import { missingLine, missingServices } from './services.js'
 
 function collect(dir, out) {
   for (const name of readdirSync(dir).sort()) {
@@ -12,6 +14,11 @@ function collect(dir, out) {
     else if (name.endsWith('.test.js')) out.push(p)
   }
   return out
+}
+const missing = missingServices()
+if (missing.length) {
+  console.error(missingLine(missing))
+  process.exit(1)
 }
 const filter = process.argv.slice(2)
 let files = collect('dist/test', [])

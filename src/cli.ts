@@ -1,59 +1,45 @@
 /**
- * switchyard run | validate | explain
+ * switchyard run | validate | explain, and the entry point for every command. Each command's
+ * flags are a table in commands/specs.ts; commands/dispatch.ts parses them and answers --help.
  */
 import { availableParallelism } from 'node:os'
-import { parseArgs } from 'node:util'
 import { formatDiagnostic } from './compiler/index.js'
 import { compilePathReporting } from './commands/compile-path.js'
+import { dispatch, registerCommand, registeredCommands, type Command } from './commands/dispatch.js'
+import { UsageError, type FlagValues, type Parsed } from './commands/flags.js'
+import { EXPLAIN, RUN, VALIDATE } from './commands/specs.js'
 import { buildSnapshot, releaseSnapshot } from './compiler/snapshot.js'
 import { createStores } from './runtime/stores.js'
 import { createFileSource } from './runtime/sources/file.js'
-import { runGateway, StartupError } from './runtime/supervisor.js'
+import type { RunOptions } from './runtime/supervisor.js'
 import type { ConfigSource } from './runtime/sources/source.js'
 import { log } from './runtime/log.js'
 
-const USAGE = `usage:
-  switchyard run -c <file|dir> [--workers N] [--admin-port P]
-  switchyard run --etcd <url> --prefix <p> [--etcd-fallback <file|dir>] [--workers N]
-  switchyard config push|diff <file|dir> --etcd <url> --prefix <p>
-  switchyard config pull <dir> --etcd <url> --prefix <p>
-  switchyard validate <file|dir>
-  switchyard explain -c <file|dir> --path /v1/chat/completions [--method POST] [--header k=v]... [--model m] [--query a=b] [--listener name]`
-
-export type ExtraCommand = (argv: string[]) => Promise<number>
-/** Subcommands contributed by other modules (e.g. `config` for etcd) register here. */
-export const extraCommands: Record<string, ExtraCommand> = {}
+export type RunValues = FlagValues<typeof RUN>
 /** Config sources other than files (e.g. etcd) plug into `run` through this hook. */
-export const sourceFactories: ((values: Record<string, unknown>, args: readonly string[]) => ConfigSource | undefined)[] = []
+export const sourceFactories: ((values: RunValues, given: ReadonlySet<string>) => ConfigSource | undefined)[] = []
+
+registerCommand(RUN, run)
+registerCommand(VALIDATE, validate)
+registerCommand(EXPLAIN, explain)
+
+/** Every command, including those registered by commands/index.ts (e.g. `config push`). */
+export async function loadCommands(): Promise<readonly Command[]> {
+  await import('./commands/index.js')
+  return registeredCommands()
+}
 
 export async function main(argv: string[]): Promise<number> {
-  await import('./commands/index.js')
-  const [cmd, ...rest] = argv
-  switch (cmd) {
-    case 'validate': return validate(rest)
-    case 'explain': return explain(rest)
-    case 'run': return run(rest)
-    case undefined: case '-h': case '--help': case 'help':
-      console.log(USAGE)
-      return cmd === undefined ? 2 : 0
-    default:
-      if (extraCommands[cmd]) return extraCommands[cmd](rest)
-      console.error(`unknown command '${cmd}'\n${USAGE}`)
-      return 2
-  }
+  await loadCommands()
+  return dispatch(argv)
 }
 
 function compilePath(path: string) {
   return compilePathReporting(path)?.ir
 }
 
-function validate(args: string[]): number {
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { config: { type: 'string', short: 'c' } } })
-  const path = positionals[0] ?? values.config
-  if (!path) {
-    console.error(USAGE)
-    return 2
-  }
+function validate({ values }: Parsed<typeof VALIDATE>): number {
+  const path = values.config!
   const ir = compilePath(path)
   if (!ir) return 1
   const rules = ir.routeTables.reduce((n, t) => n + t.rules.length, 0)
@@ -61,24 +47,8 @@ function validate(args: string[]): number {
   return 0
 }
 
-function explain(args: string[]): number {
-  const { values } = parseArgs({
-    args,
-    options: {
-      config: { type: 'string', short: 'c' },
-      method: { type: 'string', default: 'POST' },
-      path: { type: 'string', default: '/v1/chat/completions' },
-      header: { type: 'string', multiple: true, default: [] },
-      query: { type: 'string', default: '' },
-      model: { type: 'string' },
-      listener: { type: 'string' },
-    },
-  })
-  if (!values.config) {
-    console.error(USAGE)
-    return 2
-  }
-  const ir = compilePath(values.config)
+function explain({ values }: Parsed<typeof EXPLAIN>): number {
+  const ir = compilePath(values.config!)
   if (!ir) return 1
   const stores = createStores()
   const snap = buildSnapshot(ir, stores)
@@ -92,7 +62,7 @@ function explain(args: string[]): number {
     const headers: Record<string, string> = {}
     for (const h of values.header) {
       const i = h.indexOf('=')
-      if (i < 0) { console.error(`--header wants k=v, got '${h}'`); return 2 }
+      if (i < 0) throw new UsageError(`--header wants name=value, got '${h}'`)
       headers[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1)
     }
     const head = { method: values.method.toUpperCase(), path: values.path, query: values.query, headers, model: values.model }
@@ -131,31 +101,23 @@ function explain(args: string[]): number {
   }
 }
 
-async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    strict: false,
-    options: {
-      config: { type: 'string', short: 'c' },
-      workers: { type: 'string', short: 'w' },
-      'admin-port': { type: 'string' },
-    },
-  })
+async function run({ values, given }: Parsed<typeof RUN>): Promise<number> {
   let source: ConfigSource | undefined
-  for (const f of sourceFactories) source ??= f(values, args)
-  if (!source && typeof values.config === 'string') source = createFileSource(values.config)
-  if (!source) {
-    console.error(USAGE)
-    return 2
+  for (const f of sourceFactories) source ??= f(values, given)
+  if (!source && values.config !== undefined) source = createFileSource(values.config)
+  if (!source) throw new UsageError('nothing to serve: give <file|dir> (or -c <file|dir>), or --etcd <url> --prefix <prefix>')
+  // requireNative (--require-native): the supervisor is to refuse uWS's JavaScript fallback.
+  const opts: RunOptions & { readonly requireNative: boolean } = {
+    source,
+    workers: values.workers ?? availableParallelism(),
+    requireNative: values['require-native'],
+    ...(values['admin-port'] !== undefined && { adminPort: values['admin-port'] }),
   }
-  const workers = values.workers !== undefined ? Number(values.workers) : availableParallelism()
-  if (!Number.isInteger(workers) || workers < 1) {
-    console.error(`--workers must be a positive integer, got '${values.workers}'`)
-    return 2
-  }
+  // Loaded here, not at the top: it loads uWebSockets.js, which --help and validate do without.
+  const { runGateway, StartupError } = await import('./runtime/supervisor.js')
   let gw
   try {
-    gw = await runGateway({ source, workers, ...(values['admin-port'] !== undefined && { adminPort: Number(values['admin-port']) }) })
+    gw = await runGateway(opts)
   } catch (e) {
     if (e instanceof StartupError) {
       for (const d of e.diagnostics) console.error(formatDiagnostic(d))

@@ -8,39 +8,20 @@
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { isDeepStrictEqual, parseArgs } from 'node:util'
+import { isDeepStrictEqual } from 'node:util'
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml'
 import type { Etcd3, ICompare, IRequestOp } from 'etcd3'
 import { compilePathReporting } from './compile-path.js'
 import { loadSources } from '../compiler/load.js'
 import { createEtcdClient } from '../runtime/sources/etcd-client.js'
 import { LIST_KINDS, SINGLETONS, etcdErrorMessage, prefixEnd, parseRelKey, relKeyOf, wrapValue, type ObjectKind } from '../runtime/sources/etcd-layout.js'
-import { ETCD_OPTIONS, ETCD_USAGE, etcdTargetFrom, UsageError, type EtcdTarget } from './etcd-options.js'
-
-const USAGE = `usage:
-  switchyard config push <file|dir> --etcd <url> --prefix <prefix>   validate, then write in one transaction
-  switchyard config diff <file|dir> --etcd <url> --prefix <prefix>   show what push would change
-  switchyard config pull <dir> --etcd <url> --prefix <prefix>        write the stored objects as files
-${ETCD_USAGE}`
+import type { EtcdTarget } from './etcd-options.js'
 
 /** etcd's default --max-txn-ops: the most compares, and the most writes, in one transaction. */
 const MAX_TXN_OPS = 128
 
-export async function configCommand(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv
-  let target: EtcdTarget
-  let path: string | undefined
-  try {
-    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: ETCD_OPTIONS })
-    if (sub !== 'push' && sub !== 'diff' && sub !== 'pull') throw new UsageError(sub ? `unknown config command '${sub}'` : 'which config command?')
-    if (positionals.length !== 1) throw new UsageError(`config ${sub} takes one ${sub === 'pull' ? 'directory' : 'file or directory'}`)
-    path = positionals[0]
-    target = etcdTargetFrom(values)
-  } catch (e) {
-    if (!(e instanceof UsageError) && (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') !== true) throw e
-    console.error(`switchyard config: ${(e as Error).message}\n${USAGE}`)
-    return 2
-  }
+/** Runs `config push|diff|pull` on flags already parsed and checked. */
+export async function configCommand(sub: 'push' | 'diff' | 'pull', path: string, target: EtcdTarget): Promise<number> {
   if (sub === 'pull' && existsSync(path) && readdirSync(path).length > 0) {
     console.error(`switchyard config pull: ${path} is not empty; pull into a new or empty directory (stale files would be pushed back)`)
     return 1

@@ -1,0 +1,98 @@
+/**
+ * Every command's flag table, in the order `switchyard --help` lists them. Parsing, checks,
+ * suggestions and help come from these (see flags.ts); the README's command-line section shows
+ * the `--help` they produce, and test/cli checks that it still does.
+ */
+import { ETCD_FLAGS } from './etcd-options.js'
+import type { CommandSpec } from './flags.js'
+
+const CONFIG = {
+  name: 'config', short: 'c', type: 'string', value: '<file|dir>',
+  description: 'config file, or directory of *.yaml files (same as the argument)',
+} as const
+
+export const RUN = {
+  name: 'run',
+  summary: 'serve a config (file, directory or etcd prefix), reloading it on change',
+  description:
+    'Serves a config: a file or a directory of *.yaml files (watched: a change is live within a second; a broken one ' +
+    'is rejected whole and the last good config keeps serving), or an etcd prefix (--etcd, --prefix). Each worker ' +
+    'thread runs its own uWS app on the same ports.\n\n' +
+    'SIGTERM/SIGINT: stop accepting, let in-flight requests and streams finish (up to runtime.drain_timeout, ' +
+    'default 30s), close pools, exit 0. An invalid config at start: every error as file:line:col, exit 1.',
+  operand: { name: '<file|dir>', description: 'the config to serve (or -c; or --etcd)', flag: 'config' },
+  flags: [
+    CONFIG,
+    { name: 'workers', short: 'w', type: 'integer', min: 1, max: 256, defaultText: 'number of CPU cores', description: 'worker threads, each serving every listener' },
+    { name: 'admin-port', type: 'port', defaultText: "the config's admin.port, 9901", description: 'admin API port, overriding the config; 0 turns the admin API off' },
+    { name: 'require-native', type: 'boolean', description: "refuse to start when uWebSockets.js runs its slow JavaScript fallback instead of its native addon" },
+    ...ETCD_FLAGS,
+    { name: 'etcd-fallback', type: 'string', value: '<file|dir>', description: 'with --etcd: local config to serve when etcd is unreachable at start' },
+  ],
+  example: 'switchyard run -c examples/quickstart.yaml --workers 2',
+} as const satisfies CommandSpec
+
+export const VALIDATE = {
+  name: 'validate',
+  summary: 'check a config and print every error at once',
+  description: 'Compiles a config without serving it. Prints every error at once as file:line:col: path: message and exits 1, or a one-line summary and exits 0.',
+  operand: { name: '<file|dir>', description: 'the config to check (or -c)', required: true, flag: 'config' },
+  flags: [CONFIG],
+  example: 'switchyard validate examples/quickstart.yaml',
+} as const satisfies CommandSpec
+
+export const EXPLAIN = {
+  name: 'explain',
+  summary: 'show which listener, rule, cluster(s) and filters a request would get',
+  description: 'Shows which listener, route rule, cluster(s) (with weights and endpoints) and filter chain a request would get, without sending it.',
+  operand: { name: '<file|dir>', description: 'the config (or -c)', required: true, flag: 'config' },
+  flags: [
+    CONFIG,
+    { name: 'method', type: 'string', value: '<method>', default: 'POST', description: 'request method' },
+    { name: 'path', type: 'string', value: '<path>', default: '/v1/chat/completions', description: 'request path' },
+    { name: 'header', type: 'list', value: '<name=value>', description: 'request header; repeat the flag for several' },
+    { name: 'query', type: 'string', value: '<a=b&c=d>', default: '', description: 'query string' },
+    { name: 'model', type: 'string', value: '<model>', description: "the JSON body's model" },
+    { name: 'listener', type: 'string', value: '<name>', defaultText: 'the first listener', description: 'listener the request arrives on' },
+  ],
+  example: 'switchyard explain examples/quickstart.yaml --model gpt-4o-mini --header x-user-id=42',
+} as const satisfies CommandSpec
+
+/** In `config` commands the etcd target is not optional. */
+const ETCD_TARGET_FLAGS = [{ ...ETCD_FLAGS[0], required: true }, { ...ETCD_FLAGS[1], required: true }, ...ETCD_FLAGS.slice(2)] as const
+const ETCD_EXAMPLE = '--etcd http://127.0.0.1:2379 --prefix /switchyard/dev/'
+
+export const CONFIG_PUSH = {
+  name: 'config push',
+  summary: 'validate a config, then write it to etcd in one guarded transaction',
+  description:
+    "Validates the config like 'validate' (with an error nothing is written), then writes every changed object and " +
+    'deletes every removed one under the prefix in one etcd transaction, guarded by what it read: if anything under ' +
+    'the prefix changed meanwhile, nothing is written and push fails.',
+  operand: { name: '<file|dir>', description: 'the config to push', required: true },
+  flags: ETCD_TARGET_FLAGS,
+  example: `switchyard config push examples/quickstart.yaml ${ETCD_EXAMPLE}`,
+} as const satisfies CommandSpec
+
+export const CONFIG_DIFF = {
+  name: 'config diff',
+  summary: "show what 'config push' would change",
+  description: "Shows what 'config push' would add, change and delete under the prefix, without writing anything.",
+  operand: { name: '<file|dir>', description: 'the config to compare', required: true },
+  flags: ETCD_TARGET_FLAGS,
+  example: `switchyard config diff examples/quickstart.yaml ${ETCD_EXAMPLE}`,
+} as const satisfies CommandSpec
+
+export const CONFIG_PULL = {
+  name: 'config pull',
+  summary: 'write the config stored in etcd as files',
+  description: 'Writes the objects stored under the prefix as YAML files, one per object, into a new or empty directory (stale files there would be pushed back).',
+  operand: { name: '<dir>', description: 'directory to write into, new or empty', required: true },
+  flags: ETCD_TARGET_FLAGS,
+  example: `switchyard config pull ./dev-config ${ETCD_EXAMPLE}`,
+} as const satisfies CommandSpec
+
+/** Words that only name a group of commands (`switchyard config …`), with what the group is for. */
+export const GROUPS: Readonly<Record<string, string>> = {
+  config: "Keeps one environment's config (an etcd key prefix) in step with local files.",
+}

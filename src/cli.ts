@@ -106,8 +106,7 @@ async function run({ values, given }: Parsed<typeof RUN>): Promise<number> {
   for (const f of sourceFactories) source ??= f(values, given)
   if (!source && values.config !== undefined) source = createFileSource(values.config)
   if (!source) throw new UsageError('nothing to serve: give <file|dir> (or -c <file|dir>), or --etcd <url> --prefix <prefix>')
-  // requireNative (--require-native): the supervisor is to refuse uWS's JavaScript fallback.
-  const opts: RunOptions & { readonly requireNative: boolean } = {
+  const opts: RunOptions = {
     source,
     workers: values.workers ?? availableParallelism(),
     requireNative: values['require-native'],

@@ -179,6 +179,8 @@ export interface SnapshotIR {
   /** allowedHosts: extra Host values (lower-cased) the admin API answers besides loopback ones. */
   readonly admin: { readonly address: string; readonly port: number; readonly allowedHosts: readonly string[] }
   readonly drainTimeoutMs: number
+  /** `runtime.require_native`: refuse uWebSockets.js's JavaScript fallback. */
+  readonly requireNative: boolean
   readonly listeners: readonly ListenerIR[]
   readonly routeTables: readonly RouteTableIR[]
   readonly clusters: readonly ClusterIR[]

@@ -99,6 +99,7 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
     report('SY_CFG_ADMIN_EXPOSED', { doc: admin.doc, at: ['admin', 'address'] }, `${JSON.stringify(adminIR.address)} is not a loopback address: the admin API would be exposed without authentication; a non-loopback bind needs admin.token, which is not available yet (bind 127.0.0.1 and reach it through a tunnel, or through a proxy whose Host is listed in admin.allowed_hosts)`)
   }
   const drainTimeoutMs = durationMs(runtime?.value.drain_timeout ?? '30s')
+  const requireNative = runtime?.value.require_native === true
 
   // Filters
   const filters: FilterIR[] = []
@@ -393,7 +394,7 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
     clusters: [...byKind.clusters.values()].map((l) => l.value),
     filters: [...byKind.filters.values()].map((l) => l.value),
   })
-  return { admin: adminIR, drainTimeoutMs, listeners, routeTables, clusters, filters, effective, secrets: collectSecrets({ clusters, filters, routeTables }, declared) }
+  return { admin: adminIR, drainTimeoutMs, requireNative, listeners, routeTables, clusters, filters, effective, secrets: collectSecrets({ clusters, filters, routeTables }, declared) }
 }
 
 /** A `retry_policy` block (route or cluster default), defaults already applied by the schema. */

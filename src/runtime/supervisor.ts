@@ -48,9 +48,12 @@ export interface RunOptions {
   readonly workers: number
   /** Override the admin port from config (0 disables). */
   readonly adminPort?: number
+  /** `--require-native`: refuse to serve on uWebSockets.js's JavaScript fallback (as `runtime.require_native`). */
+  readonly requireNative?: boolean
 }
 
 const workerUrl = new URL('./worker.js', import.meta.url)
+export const UWS_FALLBACK = `uWebSockets.js could not load its native addon for Node ${process.versions.node} on ${process.platform}-${process.arch} and runs its slow JavaScript fallback`
 
 export async function runGateway(opts: RunOptions): Promise<{ stop: () => Promise<void>; status: GatewayStatus }> {
   const first = await compileFrom(opts.source)
@@ -64,7 +67,12 @@ export async function runGateway(opts: RunOptions): Promise<{ stop: () => Promis
     source: opts.source,
   }
   log('info', 'uWebSockets.js loaded', { build: uwsBuild })
-  if (uwsBuild !== 'native') log('warn', 'uWebSockets.js is running its slow JavaScript fallback, not the native addon')
+  if (uwsBuild !== 'native') {
+    if (opts.requireNative || first.ir.requireNative) {
+      throw new StartupError(`${UWS_FALLBACK}; refusing to start (${opts.requireNative ? '--require-native' : 'runtime.require_native'})`)
+    }
+    log('error', `${UWS_FALLBACK}; serving anyway (set runtime.require_native or --require-native to refuse)`)
+  }
 
   const shared = new SharedStateTable()
   const slotsFor = (ir: SnapshotIR) => {
@@ -219,7 +227,7 @@ export async function runGateway(opts: RunOptions): Promise<{ stop: () => Promis
 
   const adminPort = opts.adminPort ?? first.ir.admin.port
   let admin: AdminHandle | undefined
-  if (adminPort !== 0) admin = startAdmin(first.ir.admin.address, adminPort, status)
+  if (adminPort !== 0) admin = await startAdmin(first.ir.admin.address, adminPort, status)
 
   let stopping: Promise<void> | undefined
   const stop = () =>

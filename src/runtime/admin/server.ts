@@ -12,12 +12,14 @@ import { adminHostAllowed } from '../../compiler/loopback.js'
 import { uws, uwsBuild, statusLine } from '../uws.js'
 import { log } from '../log.js'
 
+const UWS_FALLBACK_WARNING = 'uWebSockets.js runs its slow JavaScript fallback, not its native addon: expect a fraction of the throughput'
+
 export interface AdminHandle {
   readonly port: number
   close(): void
 }
 
-export function startAdmin(address: string, port: number, status: GatewayStatus): AdminHandle {
+export async function startAdmin(address: string, port: number, status: GatewayStatus): Promise<AdminHandle> {
   const app = uws.App()
   const json = (res: import('uWebSockets.js').HttpResponse, code: number, body: unknown) => {
     res.cork(() => res.writeStatus(statusLine(code)).writeHeader('content-type', 'application/json').end(JSON.stringify(body, null, 2)))
@@ -35,7 +37,10 @@ export function startAdmin(address: string, port: number, status: GatewayStatus)
     // A source that cannot reach its backend (etcd down) does not make us unready: the last good
     // snapshot keeps serving. Its state is reported for operators.
     const source = status.source.health?.()
-    return { ready: !status.shuttingDown && status.workers.length > 0 && behind.length === 0, version: v, shutting_down: status.shuttingDown, workers: status.workers, ...(source && { source }) }
+    return {
+      ready: !status.shuttingDown && status.workers.length > 0 && behind.length === 0, version: v, shutting_down: status.shuttingDown, workers: status.workers,
+      uws: uwsBuild, ...(uwsBuild !== 'native' && { warnings: [UWS_FALLBACK_WARNING] }), ...(source && { source }),
+    }
   }
   app.get('/healthz', guarded((res) => json(res, 200, { status: 'ok' })))
   app.get('/ready', guarded((res) => {
@@ -57,6 +62,7 @@ export function startAdmin(address: string, port: number, status: GatewayStatus)
   app.get('/runtime', guarded((res) =>
     json(res, 200, {
       uws: uwsBuild,
+      ...(uwsBuild !== 'native' && { warnings: [UWS_FALLBACK_WARNING] }),
       workers: status.workers.map((w) => ({ id: w.id, uws: w.uws })),
       node: process.version,
       pid: process.pid,
@@ -75,8 +81,12 @@ export function startAdmin(address: string, port: number, status: GatewayStatus)
   }))
   app.any('/*', guarded((res) => json(res, 404, { error: 'not found', endpoints: ['/healthz', '/ready', '/config', '/runtime', '/clusters'] })))
   const held: { socket: import('uWebSockets.js').us_listen_socket | false } = { socket: false }
-  app.listen(address, port, (s) => {
-    held.socket = s
+  // The native addon calls back before listen() returns; the JavaScript fallback only later.
+  await new Promise<void>((resolve) => {
+    app.listen(address, port, (s) => {
+      held.socket = s
+      resolve()
+    })
   })
   if (!held.socket) throw new Error(`admin API cannot listen on ${address}:${port}`)
   log('info', 'admin API', { address, port })

@@ -9,6 +9,7 @@ export const RuntimeErrors = {
   SY_NO_ROUTE: { status: 404, type: 'invalid_request_error', anthropicType: 'not_found_error' },
   SY_BODY_TOO_LARGE: { status: 413, type: 'invalid_request_error', anthropicType: 'request_too_large' },
   SY_BAD_JSON: { status: 400, type: 'invalid_request_error', anthropicType: 'invalid_request_error' },
+  SY_BAD_REQUEST: { status: 400, type: 'invalid_request_error', anthropicType: 'invalid_request_error' },
   SY_UNSUPPORTED: { status: 404, type: 'invalid_request_error', anthropicType: 'not_found_error' },
   SY_NO_ENDPOINT: { status: 503, type: 'server_error', anthropicType: 'overloaded_error' },
   SY_UPSTREAM_CONNECT: { status: 502, type: 'server_error', anthropicType: 'api_error' },

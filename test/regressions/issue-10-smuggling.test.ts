@@ -9,16 +9,35 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { startGateway } from '../integration/helpers/gateway-process.js'
 import { freePort } from '../integration/helpers/ports.js'
+import { framingError } from '../../src/runtime/http/request-framing.js'
 import { exchange, firstBody, proxyConfig, startCountingUpstream, type CountingUpstream } from './issue-10-raw-http.js'
 
-async function setup(t: { after(fn: () => unknown): void }): Promise<{ port: number; up: CountingUpstream }> {
+async function setup(t: { after(fn: () => unknown): void }, extra = ''): Promise<{ port: number; up: CountingUpstream }> {
   const up = await startCountingUpstream()
   t.after(() => up.close())
   const port = await freePort()
-  const gw = await startGateway((admin) => proxyConfig(admin, port, up.url))
+  const gw = await startGateway((admin) => proxyConfig(admin, port, up.url, extra))
   t.after(() => gw.stop('SIGKILL'))
   return { port, up }
 }
+
+test('framing rules as data: which Content-Length / Transfer-Encoding pairs are accepted', () => {
+  // [content-length, transfer-encoding] as the handler joins them (repeats with ", ")
+  const accepted: [string | undefined, string | undefined][] = [
+    [undefined, undefined], ['0', undefined], ['2', undefined], ['002', undefined], ['999999999999999', undefined],
+    [undefined, 'chunked'], [undefined, 'Chunked'], [undefined, 'CHUNKED'],
+  ]
+  const refused: [string | undefined, string | undefined][] = [
+    ['2, 61', undefined], ['2, 2', undefined], ['', undefined], ['2x', undefined], ['+2', undefined], ['-1', undefined],
+    [' 2', undefined], ['0x10', undefined], ['1e3', undefined], ['1234567890123456', undefined],
+    ['2', 'chunked'], ['', 'chunked'], ['2', ''], [undefined, ''], [undefined, 'gzip, chunked'],
+    [undefined, 'chunked, chunked'], [undefined, 'identity'], [undefined, 'chunked;x'], [undefined, 'chunkee'],
+  ]
+  assert.deepEqual(accepted.filter(([cl, te]) => framingError(cl, te) !== undefined), [])
+  assert.deepEqual(refused.filter(([cl, te]) => framingError(cl, te) === undefined), [])
+  assert.equal(framingError('2, 61', undefined), "conflicting or repeated Content-Length values '2, 61'")
+  assert.equal(framingError('9'.repeat(60), undefined), `invalid Content-Length '${'9'.repeat(40)}…' (must be a decimal number of bytes)`)
+})
 
 const SMUGGLED = 'GET /v1/SMUGGLED2 HTTP/1.1\r\nHost: x\r\n\r\n'
 
@@ -45,6 +64,15 @@ test('two Content-Length headers get 400 in OpenAI error JSON and the connection
     assert.equal(err.type, 'invalid_request_error')
     assert.match(err.message, /content-length/i)
   }
+  assert.deepEqual(up.seen, [])
+})
+
+test('an Anthropic listener refuses in Anthropic error JSON', async (t) => {
+  const { port, up } = await setup(t, ', protocol: anthropic')
+  const r = await exchange(port, 'POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}')
+  assert.deepEqual(r.statuses, [400], r.text)
+  assert.ok(r.closed)
+  assert.deepEqual(firstBody(r.text), { type: 'error', error: { type: 'invalid_request_error', message: "conflicting or repeated Content-Length values '2, 3'" } })
   assert.deepEqual(up.seen, [])
 })
 

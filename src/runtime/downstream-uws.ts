@@ -80,6 +80,22 @@ export class UwsDownstream implements Downstream {
     this.aborted = true
   }
 
+  /**
+   * Sends a whole response and closes the connection: the rest of the request is not read (a body
+   * too large, framing that cannot be trusted). Replaces any response not yet started.
+   */
+  refuse(status: number, headers: readonly (readonly [string, string])[], body: Uint8Array | string): void {
+    if (this.aborted) return
+    this.abortCb = undefined
+    this.aborted = true
+    const res = this.res
+    res.cork(() => {
+      res.writeStatus(statusLine(status))
+      for (let i = 0; i < headers.length; i++) res.writeHeader(headers[i][0], headers[i][1])
+      res.end(body, true)
+    })
+  }
+
   close(): void {
     if (this.aborted) return
     this.abortCb = undefined

@@ -1,17 +1,21 @@
 /**
  * The listening side of one worker: one uWS app per configured port, reconciled against each new
  * snapshot (ports opened and closed without a restart). The handler reads everything it needs from
- * uWS synchronously, registers onAborted first, collects the body (size-capped), then dispatches on
- * the snapshot captured at arrival.
+ * uWS synchronously, registers onAborted first, refuses ambiguous framing, collects the body
+ * (size-capped), then dispatches on the snapshot captured at arrival once uWS has parsed the rest
+ * of the read (http/after-read.ts). What uWS answers or drops before the handler runs is in
+ * docs/security-http.md.
  */
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js'
 import type { Gateway } from './gateway.js'
-import type { CompiledListener, Snapshot } from './types.js'
+import type { CompiledListener, LocalReply, Snapshot } from './types.js'
 import { statusLine, uws } from './uws.js'
 import { UwsDownstream } from './downstream-uws.js'
-import { dispatch } from './dispatch.js'
+import { dispatch, type IncomingRequest } from './dispatch.js'
 import { errorReply } from './errors.js'
 import { log } from './log.js'
+import { afterRead } from './http/after-read.js'
+import { framingError } from './http/request-framing.js'
 
 interface OpenListener {
   readonly app: TemplatedApp
@@ -107,25 +111,32 @@ export class ListenerSet {
     const live = this.gateway.enter()
     const down = new UwsDownstream(res, () => this.draining)
     const onDone = () => this.gateway.leave(live)
+    // Until dispatch takes over, an abort (uWS closing the connection) only ends the request.
+    down.onAbort(onDone)
+    // Dispatch and local replies wait for the end of uWS's parse pass: see http/after-read.ts.
     const contentLength = headers['content-length']
-    if (NO_BODY_METHODS.has(method) && contentLength === undefined && headers['transfer-encoding'] === undefined) {
-      dispatch(live.snapshot, listener, { method, path, query, headers, body: undefined }, down, onDone)
-      return
+    const transferEncoding = headers['transfer-encoding']
+    if (contentLength === undefined && transferEncoding === undefined) {
+      if (NO_BODY_METHODS.has(method)) {
+        const head: IncomingRequest = { method, path, query, headers, body: undefined }
+        afterRead(down, () => dispatch(live.snapshot, listener, head, down, onDone))
+        return
+      }
+    } else {
+      const bad = framingError(contentLength, transferEncoding)
+      if (bad !== undefined) return this.refuse(down, errorReply(listener.protocol, 'SY_BAD_REQUEST', bad), onDone)
     }
     const max = listener.maxBodyBytes
-    if (contentLength !== undefined && Number(contentLength) > max) {
-      return this.tooLarge(res, down, listener, onDone)
-    }
+    if (contentLength !== undefined && Number(contentLength) > max) return this.refuse(down, tooLarge(listener), onDone)
     let parts: Buffer[] | undefined
     let size = 0
     let rejected = false
-    down.onAbort(onDone)
     res.onData((ab, isLast) => {
       if (rejected) return
       size += ab.byteLength
       if (size > max) {
         rejected = true
-        return this.tooLarge(res, down, listener, onDone)
+        return this.refuse(down, tooLarge(listener), onDone)
       }
       // uWS frees `ab` after this callback returns: copy.
       const chunk = Buffer.from(new Uint8Array(ab))
@@ -134,22 +145,20 @@ export class ListenerSet {
         return
       }
       const body = parts === undefined ? chunk : Buffer.concat([...parts, chunk])
-      dispatch(live.snapshot, listener, { method, path, query, headers, body }, down, onDone)
+      const head: IncomingRequest = { method, path, query, headers, body }
+      afterRead(down, () => dispatch(live.snapshot, listener, head, down, onDone))
     })
   }
 
-  private tooLarge(res: HttpResponse, down: UwsDownstream, listener: CompiledListener, onDone: () => void): void {
-    const reply = errorReply(listener.protocol, 'SY_BODY_TOO_LARGE', `request body exceeds ${listener.maxBodyBytes} bytes`)
-    down.onAbort(() => {})
-    if (!down.aborted) {
-      // Close the connection: the rest of the body is still on the wire.
-      res.cork(() => {
-        res.writeStatus(statusLine(413))
-        for (const [k, v] of reply.headers) res.writeHeader(k, v)
-        res.end(reply.body, true)
-      })
-      down.aborted = true
-    }
-    onDone()
+  /** Answers `reply` and closes the connection (the rest of the request stays unread). */
+  private refuse(down: UwsDownstream, reply: LocalReply, onDone: () => void): void {
+    afterRead(down, () => {
+      down.refuse(reply.status, reply.headers, reply.body)
+      onDone()
+    })
   }
+}
+
+function tooLarge(listener: CompiledListener): LocalReply {
+  return errorReply(listener.protocol, 'SY_BODY_TOO_LARGE', `request body exceeds ${listener.maxBodyBytes} bytes`)
 }

@@ -9,13 +9,15 @@
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js'
 import type { Gateway } from './gateway.js'
 import type { CompiledListener, LocalReply, Snapshot } from './types.js'
-import { statusLine, uws } from './uws.js'
+import { headersOf, requestLineOf, statusLine, uws } from './uws.js'
 import { UwsDownstream } from './downstream-uws.js'
 import { dispatch, type IncomingRequest } from './dispatch.js'
 import { errorReply } from './errors.js'
 import { log } from './log.js'
 import { afterRead } from './http/after-read.js'
 import { framingError } from './http/request-framing.js'
+
+type Failed = { port: number; error: string }
 
 interface OpenListener {
   readonly app: TemplatedApp
@@ -35,9 +37,13 @@ export class ListenerSet {
 
   constructor(private readonly gateway: Gateway) {}
 
-  /** Opens ports new in `snap`, closes ports it no longer has. Returns ports that failed to open. */
-  reconcile(snap: Snapshot): { port: number; error: string }[] {
-    const failed: { port: number; error: string }[] = []
+  /**
+   * Opens ports new in `snap`, closes ports it no longer has. Returns ports that failed to open —
+   * at once with the native addon, as a promise on uWS's JavaScript fallback (it listens later).
+   */
+  reconcile(snap: Snapshot): Failed[] | Promise<Failed[]> {
+    const failed: Failed[] = []
+    const later: Promise<void>[] = []
     for (const [port, o] of this.open) {
       const l = snap.listeners.get(port)
       if (!l || l.address !== o.address) this.closePort(port)
@@ -45,8 +51,10 @@ export class ListenerSet {
     for (const l of snap.listeners.values()) {
       if (this.open.has(l.port)) continue
       const err = this.openPort(l)
-      if (err) failed.push({ port: l.port, error: err })
+      if (typeof err === 'string') failed.push({ port: l.port, error: err })
+      else if (err !== undefined) later.push(err.then((e) => { if (e) failed.push({ port: l.port, error: e }) }))
     }
+    if (later.length) return Promise.all(later).then(() => failed)
     return failed
   }
 
@@ -76,31 +84,37 @@ export class ListenerSet {
     log('info', 'listener closed', { port })
   }
 
-  private openPort(l: CompiledListener): string | undefined {
+  private openPort(l: CompiledListener): string | undefined | Promise<string | undefined> {
     const app = uws.App()
     const port = l.port
     this.apps.add(app)
     const o: OpenListener = { app, socket: undefined, address: l.address, port }
     app.any('/*', (res, req) => this.handle(port, res, req))
+    let called = false
+    let settle: ((e: string | undefined) => void) | undefined
+    const outcome = (): string | undefined => {
+      if (!o.socket) {
+        this.open.delete(port)
+        return `cannot listen on ${l.address}:${port} (in use or not permitted)`
+      }
+      log('info', 'listener open', { listener: l.name, address: l.address, port })
+      return undefined
+    }
+    // Claimed now, so a reconcile that runs before the fallback's late callback does not reopen it.
+    this.open.set(port, o)
     app.listen(l.address, port, (socket) => {
       o.socket = socket || undefined
+      called = true
+      settle?.(outcome())
     })
-    if (!o.socket) return `cannot listen on ${l.address}:${port} (in use or not permitted)`
-    this.open.set(port, o)
-    log('info', 'listener open', { listener: l.name, address: l.address, port })
-    return undefined
+    if (called) return outcome() // the native addon calls back before listen() returns
+    return new Promise((resolve) => (settle = resolve))
   }
 
   // hot path -- change with care
   private handle(port: number, res: HttpResponse, req: HttpRequest): void {
-    const method = req.getCaseSensitiveMethod()
-    const path = req.getUrl()
-    const query = req.getQuery() ?? ''
-    const headers: Record<string, string> = {}
-    req.forEach((k, v) => {
-      const prev = headers[k]
-      headers[k] = prev === undefined ? v : `${prev}, ${v}`
-    })
+    const { method, path, query } = requestLineOf(req)
+    const headers = headersOf(req)
     const snap = this.gateway.current
     const listener = snap?.listeners.get(port)
     if (!snap || !listener) {

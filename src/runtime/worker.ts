@@ -92,7 +92,9 @@ port.on('message', (m: ToWorker) => {
         const snap = buildSnapshot(m.ir, stores)
         gateway.swap(snap)
         const failed = listeners.reconcile(snap)
-        send({ type: 'applied', worker: threadId, version: snap.version, ports: listeners.ports, failed })
+        const applied = (f: { port: number; error: string }[]) => send({ type: 'applied', worker: threadId, version: snap.version, ports: listeners.ports, failed: f })
+        if (Array.isArray(failed)) applied(failed)
+        else void failed.then(applied)
       } catch (e) {
         log('error', 'snapshot build failed', { version: m.ir.version, error: (e as Error).message })
         send({ type: 'apply-failed', worker: threadId, version: m.ir.version, error: (e as Error).message })

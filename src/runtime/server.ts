@@ -4,7 +4,7 @@
  * uWS synchronously, registers onAborted first, refuses ambiguous framing, collects the body
  * (size-capped), then dispatches on the snapshot captured at arrival once uWS has parsed the rest
  * of the read (http/after-read.ts). What uWS answers or drops before the handler runs is in
- * docs/security-http.md.
+ * docs/security.md ("HTTP framing").
  */
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js'
 import type { Gateway } from './gateway.js'

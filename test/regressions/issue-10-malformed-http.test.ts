@@ -2,7 +2,7 @@
  * Issue 10, item 14: malformed or unsupported HTTP. The uWS build we ship (uWS.js 20.30, uWS core
  * v20.43) answers none of these itself; the gateway must never forward a request whose response
  * cannot be delivered, and must not leave a connection hanging where it can close it. What uWS
- * cannot do is measured in docs/security-http.md; these tests pin the safety side of it.
+ * cannot do is measured in docs/security.md ("HTTP framing"); these tests pin the safety side of it.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -85,7 +85,7 @@ test('48 request headers are served; more are never forwarded', async (t) => {
   assert.deepEqual(ok.statuses, [200], ok.text)
   assert.deepEqual(up.seen, ['GET /v1/models-probe'])
   // uWS v20.43 holds 48 header slots and drops the 49th without calling the handler (see
-  // docs/security-http.md). A later build may answer 431 or 400 instead; it must never forward.
+  // docs/security.md ("HTTP framing")). A later build may answer 431 or 400 instead; it must never forward.
   const r = await exchange(port, manyHeaders(49), 500)
   assert.ok(r.statuses.every((s) => s === 431 || s === 400), `answered ${r.statuses}`)
   assert.deepEqual(up.seen, ['GET /v1/models-probe'])

@@ -5,7 +5,7 @@ import { cpus, release } from 'node:os'
 import type { OpenLoopResult } from './open-loop.js'
 import type { TtftResult } from './ttft.js'
 
-export type RowKey = 'direct' | 'nginx' | 'bare' | 'bare2' | 'switchyard' | 'resilient'
+export type RowKey = 'direct' | 'nginx' | 'bare' | 'bare2' | 'switchyard' | 'resilient' | 'baseline'
 
 export interface RowResult {
   key: RowKey
@@ -90,7 +90,19 @@ export function targets(rows: RowResult[]): string {
     check('added TTFT (p50) ≤ 0.5 ms over direct', sy.ttft && direct?.ttft ? sy.ttft.p50 - direct.ttft.p50 : undefined, (v) => v <= 0.5, (v) => `${signed(v)} ms (p99 ${signed(sy.ttft!.p99 - direct!.ttft!.p99)} ms)`),
     check('peak RSS ≤ 150 MB', sy.peakRssMb, (v) => v <= 150, (v) => `${v.toFixed(0)} MB`),
     ...resilienceTargets(rows, sy, check),
+    ...baselineComparison(rows, sy),
   ].join('\n')
+}
+
+/** BENCH_BASELINE: row (d) against the same gateway built from another checkout, same run. */
+function baselineComparison(rows: RowResult[], sy: RowResult): string[] {
+  const base = rows.find((r) => r.key === 'baseline' && !r.skipped)
+  if (!base) return []
+  const pct = (a?: number, b?: number) => (a && b ? `${signed((a / b - 1) * 100)}%` : '—')
+  return [
+    `- (d) vs (d0) baseline, same run: JSON req/s ${pct(sy.json?.rps, base.json?.rps)}, SSE streams/s ${pct(sy.sse?.rps, base.sse?.rps)}, ` +
+      `JSON CPU µs/req ${pct(sy.json?.cpuUsPerReq, base.json?.cpuUsPerReq)} (negative CPU is better)`,
+  ]
 }
 
 /** Issue 6: retries, budgets, breakers and outlier detection on the happy path cost ≤ 5% vs row (d). */

@@ -9,7 +9,7 @@ import { mockConf, proxyConf, startNginx } from './nginx.js'
 import { CHAT_PATH, COMPLETION_JSON, REQUEST, SSE_CHUNKS } from './payloads.js'
 import { onProxyCpu, pinningNote } from './pinning.js'
 import type { RowKey, RowResult } from './report.js'
-import { startSwitchyard, switchyardMissing } from './switchyard.js'
+import { baselineCli, startSwitchyard, switchyardMissing } from './switchyard.js'
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
 
@@ -24,7 +24,7 @@ export interface Row {
 }
 
 export async function startRows(dir: string, log: (msg: string) => void): Promise<Row[]> {
-  const [j1, j2, s1, s2, t1, t2, nJ, nS, nT, cJ, cS, cT, c2J, c2S, c2T, gw, admin, gw2, admin2] = await freePorts(19)
+  const [j1, j2, s1, s2, t1, t2, nJ, nS, nT, cJ, cS, cT, c2J, c2S, c2T, gw, admin, gw2, admin2, gw0, admin0] = await freePorts(21)
   const at = (port: number) => `http://127.0.0.1:${port}`
 
   log(`starting mocks and proxies (${pinningNote()})`)
@@ -49,6 +49,7 @@ export async function startRows(dir: string, log: (msg: string) => void): Promis
     { key: 'bare2', label: '(c2) bare uWS+undici dispatch()', lanes: lanes(c2J, c2S, c2T), server: bare2 },
     { key: 'switchyard', label: '(d) Switchyard', lanes: lanes(gw, gw, gw) },
     { key: 'resilient', label: '(e) Switchyard + retries/breakers', lanes: lanes(gw2, gw2, gw2) },
+    ...(baselineCli() ? [{ key: 'baseline', label: `(d0) Switchyard baseline (${process.env.BENCH_BASELINE})`, lanes: lanes(gw0, gw0, gw0) }] : []),
   ] as Omit<Row, 'result'>[]).map((r) => ({ ...r, result: { key: r.key, label: r.label } }))
 
   const only = process.env.BENCH_ROWS?.split(',')
@@ -76,6 +77,16 @@ export async function startRows(dir: string, log: (msg: string) => void): Promis
     } catch (err) {
       re.result.skipped = `failed to start: ${(err as Error).message}`
       log(`skipping (e): ${(err as Error).message}`)
+    }
+  }
+
+  const base = rows.find((r) => r.key === 'baseline')
+  if (base && !base.result.skipped) {
+    try {
+      base.server = await startSwitchyard(dir, { admin: admin0, listen: gw0, json: [j1, j2], sse: [s1, s2], ttft: [t1, t2] }, [], false, baselineCli())
+    } catch (err) {
+      base.result.skipped = `failed to start: ${(err as Error).message}`
+      log(`skipping (d0): ${(err as Error).message}`)
     }
   }
 

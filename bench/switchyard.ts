@@ -71,10 +71,21 @@ ${cluster('upstream-ttft', p.ttft)}
 `
 }
 
-export async function startSwitchyard(dir: string, ports: SwitchyardPorts, extraArgs: readonly string[] = [], resilient = false): Promise<Child> {
-  const file = join(dir, resilient ? 'switchyard-resilient.yaml' : 'switchyard.yaml')
+/**
+ * BENCH_BASELINE=<checkout>: a second, already-built Switchyard (e.g. `git worktree add /tmp/base main~5 &&
+ * (cd /tmp/base && npm ci)`) measured as row (d0) in the same run, interleaved with (d): before/after
+ * ratios of a change without the run-to-run noise of two separate runs.
+ */
+export function baselineCli(): string | undefined {
+  const dir = process.env.BENCH_BASELINE
+  return dir ? join(dir, 'bin', 'switchyard.js') : undefined
+}
+
+export async function startSwitchyard(dir: string, ports: SwitchyardPorts, extraArgs: readonly string[] = [], resilient = false, cli = CLI): Promise<Child> {
+  const name = cli !== CLI ? 'switchyard-baseline' : resilient ? 'switchyard-resilient' : 'switchyard'
+  const file = join(dir, `${name}.yaml`)
   writeFileSync(file, switchyardConfig(ports, resilient))
-  const child = startChild(resilient ? 'switchyard-resilient' : 'switchyard', ...onProxyCpu(process.execPath, [CLI, 'run', '-c', file, '--workers', '1', ...extraArgs]))
+  const child = startChild(name, ...onProxyCpu(process.execPath, [cli, 'run', '-c', file, '--workers', '1', ...extraArgs]))
   await waitReady(child, `http://127.0.0.1:${ports.admin}/ready`, { timeoutMs: 20_000 })
   return child
 }

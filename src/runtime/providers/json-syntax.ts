@@ -34,11 +34,14 @@ const CH_N_LC = 0x6e
 const CH_T_LC = 0x74
 const CH_U_LC = 0x75
 
+/** isJsonDocument is scanning: CR and LF are whitespace too. */
+let multiline = false
+
 /** Whitespace within a line: CR and LF end an SSE line, so inside a data line they are errors. */
 function ws(b: Uint8Array, i: number, end: number): number {
   while (i < end) {
     const c = b[i]
-    if (c !== CH_SPACE && c !== CH_TAB) break
+    if (c !== CH_SPACE && c !== CH_TAB && (!multiline || (c !== 0x0a && c !== 0x0d))) break
     i++
   }
   return i
@@ -101,6 +104,21 @@ export function isJsonLine(b: Uint8Array, from: number, end: number): boolean {
   const i = scanJsonLine(b, from, end)
   if (i === TOO_DEEP) return deepFallback(b, from, end)
   return i >= 0 && ws(b, i, end) === end
+}
+
+/**
+ * Is `b` exactly one JSON value, whitespace (newlines included) around and inside it? The check a
+ * non-streamed answer passes before it is forwarded as a success.
+ */
+export function isJsonDocument(b: Uint8Array): boolean {
+  multiline = true
+  try {
+    const i = scanJsonLine(b, 0, b.length)
+    if (i === TOO_DEEP) return deepFallback(b, 0, b.length)
+    return i >= 0 && ws(b, i, b.length) === b.length
+  } finally {
+    multiline = false
+  }
 }
 
 /** scanJsonLine's answer for nesting deeper than it tracks: undecided, ask JSON.parse. */

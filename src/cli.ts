@@ -4,7 +4,7 @@
  */
 import { availableParallelism } from 'node:os'
 import { formatDiagnostic } from './compiler/index.js'
-import { compilePathReporting } from './commands/compile-path.js'
+import { compilePathReporting, describeNeeds } from './commands/compile-path.js'
 import { dispatch, registerCommand, registeredCommands, type Command } from './commands/dispatch.js'
 import { UsageError, type FlagValues, type Parsed } from './commands/flags.js'
 import { EXPLAIN, RUN, VALIDATE } from './commands/specs.js'
@@ -34,16 +34,19 @@ export async function main(argv: string[]): Promise<number> {
   return dispatch(argv)
 }
 
+/** explain shows routing, not secrets: references are checked, not read (as in validate). */
 function compilePath(path: string) {
-  return compilePathReporting(path)?.ir
+  return compilePathReporting(path, '', 'collect')?.ir
 }
 
 function validate({ values }: Parsed<typeof VALIDATE>): number {
   const path = values.config!
-  const ir = compilePath(path)
-  if (!ir) return 1
+  const resolve = values['resolve-secrets']
+  const compiled = compilePathReporting(path, '', resolve ? 'resolve' : 'collect')
+  if (!compiled) return 1
+  const { ir, needs } = compiled
   const rules = ir.routeTables.reduce((n, t) => n + t.rules.length, 0)
-  console.log(`${path}: ok (version ${ir.version}): ${ir.listeners.length} listeners, ${ir.routeTables.length} route tables (${rules} rules), ${ir.clusters.length} clusters, ${ir.filters.length} filters`)
+  console.log(`${path}: ok (version ${ir.version}): ${ir.listeners.length} listeners, ${ir.routeTables.length} route tables (${rules} rules), ${ir.clusters.length} clusters, ${ir.filters.length} filters${describeNeeds(needs, resolve)}`)
   return 0
 }
 

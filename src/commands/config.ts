@@ -65,9 +65,12 @@ export interface Plan {
   readonly remove: string[]
 }
 
-/** Compiles the local config like `validate` (printing every error); then splits it into objects. */
+/**
+ * Compiles the local config like `validate` (printing every error); then splits it into objects.
+ * References are checked, never read: they go to etcd as written and each gateway host resolves them.
+ */
 export function readDesired(path: string): Map<string, Desired> | undefined {
-  const compiled = compilePathReporting(path, '; nothing pushed')
+  const compiled = compilePathReporting(path, '; nothing pushed', 'collect')
   if (!compiled) return undefined
   const { sources } = compiled
   const out = new Map<string, Desired>()

@@ -35,9 +35,14 @@ export const RUN = {
 export const VALIDATE = {
   name: 'validate',
   summary: 'check a config and print every error at once',
-  description: 'Compiles a config without serving it. Prints every error at once as file:line:col: path: message and exits 1, or a one-line summary and exits 0.',
+  description:
+    'Compiles a config without serving it. Prints every error at once as file:line:col: path: message and exits 1, or a one-line summary and exits 0. ' +
+    'Secret references (${env:NAME}, ${file:path}) are checked and listed in the summary but not read: each gateway host resolves them when it serves the config.',
   operand: { name: '<file|dir>', description: 'the config to check (or -c)', required: true, flag: 'config' },
-  flags: [CONFIG],
+  flags: [
+    CONFIG,
+    { name: 'resolve-secrets', type: 'boolean', description: 'also resolve every reference here, as run does, and report the ones that are not set or cannot be read' },
+  ],
   example: 'switchyard validate examples/quickstart.yaml',
 } as const satisfies CommandSpec
 
@@ -68,7 +73,8 @@ export const CONFIG_PUSH = {
   description:
     "Validates the config like 'validate' (with an error nothing is written), then writes every changed object and " +
     'deletes every removed one under the prefix in one etcd transaction, guarded by what it read: if anything under ' +
-    'the prefix changed meanwhile, nothing is written and push fails.',
+    'the prefix changed meanwhile, nothing is written and push fails. Secret references are pushed as written and ' +
+    'resolved by each gateway host, so no secret is needed where push runs.',
   operand: { name: '<file|dir>', description: 'the config to push', required: true },
   flags: ETCD_TARGET_FLAGS,
   example: `switchyard config push examples/quickstart.yaml ${ETCD_EXAMPLE}`,

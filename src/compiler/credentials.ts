@@ -1,8 +1,9 @@
 /**
  * What in a config is a credential: header names that carry one, URL userinfo, secret-named keys.
- * The compiler uses this twice — to list every secret value the runtime must scrub from what
- * upstreams send back (SnapshotIR.secrets), and to mask literal credentials in the effective
- * config shown at /config. Nothing here runs on the request path.
+ * The compiler uses this to list every secret value the runtime must scrub from what upstreams
+ * send back (SnapshotIR.secrets), to mask literal credentials in the effective config shown at
+ * /config, and to know where a bare `$NAME` is a mistaken reference. Nothing here runs on the
+ * request path.
  */
 import type { ClusterIR, FilterIR, RouteTableIR } from './ir.js'
 
@@ -157,13 +158,35 @@ export function redactConfig(value: unknown, key = '', headerMap = false): unkno
   if (Array.isArray(value)) return value.map((v) => redactConfig(v))
   if (value && typeof value === 'object') {
     const o = value as Record<string, unknown>
-    const credentialPair = typeof o.name === 'string' && isCredentialHeader(o.name)
     const out: Record<string, unknown> = {}
     for (const [k, v] of Object.entries(o)) {
-      const literal = typeof v === 'string' && ((headerMap && isCredentialHeader(k)) || (credentialPair && (k === 'value' || k === 'exact' || k === 'regex')))
-      out[k] = literal ? maskLiteral(v as string) : redactConfig(v, k, k === 'headers' && !Array.isArray(v))
+      out[k] = typeof v === 'string' && credentialSlot(o, k, headerMap) ? maskLiteral(v) : redactConfig(v, k, k === 'headers' && !Array.isArray(v))
     }
     return out
   }
   return value
+}
+
+const PAIR_VALUE = new Set(['value', 'exact', 'regex'])
+
+/**
+ * Whether the string `o[k]` is a credential: under a secret-named key, the value of a
+ * credential-like header pair (`{ name: authorization, value | exact | regex }`), or a
+ * credential-like entry of a `headers:` map.
+ */
+function credentialSlot(o: Record<string, unknown>, k: string, headerMap: boolean): boolean {
+  return SECRET_KEYS.test(k) || (headerMap && isCredentialHeader(k)) || (PAIR_VALUE.has(k) && typeof o.name === 'string' && isCredentialHeader(o.name))
+}
+
+/** Calls `visit` for every string in a plain config value, with its path and whether it holds a credential. */
+export function forEachString(value: unknown, at: readonly (string | number)[], visit: (s: string, at: (string | number)[], credential: boolean) => void, headerMap = false): void {
+  if (typeof value === 'string') visit(value, [...at], false)
+  else if (Array.isArray(value)) value.forEach((v, i) => forEachString(v, [...at, i], visit))
+  else if (value && typeof value === 'object') {
+    const o = value as Record<string, unknown>
+    for (const [k, v] of Object.entries(o)) {
+      if (typeof v === 'string') visit(v, [...at, k], credentialSlot(o, k, headerMap))
+      else forEachString(v, [...at, k], visit, k === 'headers' && !Array.isArray(v))
+    }
+  }
 }

@@ -14,6 +14,7 @@ export const DiagnosticCodes = {
   SY_CFG_BAD_REGEX: 'invalid regular expression',
   SY_CFG_PORT_CLASH: 'two listeners (or a listener and the admin API) on one port',
   SY_CFG_SECRET: 'a ${env:…}/${file:…} reference cannot be resolved',
+  SY_CFG_SECRET_SYNTAX: 'a string that looks like a variable reference but would be used literally',
   SY_CFG_NO_ENDPOINTS: 'a cluster needs endpoints',
   SY_CFG_BAD_URL: 'invalid endpoint URL',
   SY_CFG_FILTER: 'filter config rejected by the filter',

@@ -13,14 +13,22 @@ import { validateDocs } from './validate.js'
 import { buildSnapshot, releaseSnapshot } from './snapshot.js'
 import { FilterBuildError, createFilter } from './compile-filters.js'
 import { formatPath } from './diagnostics.js'
+import type { Reference, SecretMode } from './secrets.js'
 import { createStores } from '../runtime/stores.js'
 
 export type { SourceText } from './load.js'
 export { readPathSources } from './load.js'
 export { formatDiagnostic } from './diagnostics.js'
+export type { SecretMode } from './secrets.js'
+
+/** The references a config holds: environment variables by name, files by absolute path; sorted. */
+export interface SecretNeeds {
+  readonly env: readonly string[]
+  readonly files: readonly string[]
+}
 
 export type CompileResult =
-  | { readonly ok: true; readonly ir: SnapshotIR; readonly diagnostics: readonly Diagnostic[] }
+  | { readonly ok: true; readonly ir: SnapshotIR; readonly needs: SecretNeeds; readonly diagnostics: readonly Diagnostic[] }
   | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] }
 
 export interface CompileOptions {
@@ -29,6 +37,12 @@ export interface CompileOptions {
   /** Overrides the content-hash version (etcd uses its revision). */
   readonly version?: string
   readonly env?: NodeJS.ProcessEnv
+  /**
+   * `resolve` (default) reads every `${env:…}`/`${file:…}` reference; `collect` checks their
+   * syntax and lists them (CompileResult.needs) without reading any, each standing in as a
+   * placeholder. The IR of a `collect` compile is for checking only, never for serving.
+   */
+  readonly secrets?: SecretMode
 }
 
 export function compileConfig(sources: readonly SourceText[], opts: CompileOptions): CompileResult {
@@ -39,7 +53,7 @@ export function compileConfig(sources: readonly SourceText[], opts: CompileOptio
   }
   validateDocs(docs, diags)
   if (diags.length > 0) return { ok: false, diagnostics: sortDiagnostics(diags) }
-  const body = resolveDocs(docs, diags, { env: opts.env ?? process.env })
+  const { body, needs } = resolveDocs(docs, diags, { env: opts.env ?? process.env, secrets: opts.secrets ?? 'resolve' })
   if (diags.length > 0) return { ok: false, diagnostics: sortDiagnostics(diags) }
   const version = opts.version ?? createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 12)
   const ir: SnapshotIR = { version, source: opts.source, ...body }
@@ -49,7 +63,12 @@ export function compileConfig(sources: readonly SourceText[], opts: CompileOptio
   const stores = createStores()
   releaseSnapshot(buildSnapshot(ir, stores), stores)
   void stores.pools.closeAll()
-  return { ok: true, ir, diagnostics: [] }
+  return { ok: true, ir, needs: needsOf(needs), diagnostics: [] }
+}
+
+function needsOf(refs: readonly Reference[]): SecretNeeds {
+  const names = (kind: Reference['kind']) => [...new Set(refs.filter((r) => r.kind === kind).map((r) => r.name))].sort()
+  return { env: names('env'), files: names('file') }
 }
 
 /**

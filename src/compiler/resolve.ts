@@ -5,8 +5,8 @@
 import type { Diagnostic, DiagnosticCode } from './diagnostics.js'
 import { formatPath } from './diagnostics.js'
 import { positionOf, type LoadedDoc } from './load.js'
-import { resolveRefs } from './secrets.js'
-import { collectSecrets, redactConfig, redactUrl, urlCredentials } from './credentials.js'
+import { PLACEHOLDER, referenceProblem, resolveRefs, type Reference, type SecretMode } from './secrets.js'
+import { collectSecrets, forEachString, redactConfig, redactUrl, urlCredentials } from './credentials.js'
 import { durationMs, sizeBytes } from './units.js'
 import { PROVIDER_PRESETS } from './provider-presets.js'
 import { filterConfigValidator, validateAt } from './validate.js'
@@ -25,9 +25,28 @@ const KINDS = ['listeners', 'routes', 'clusters', 'filters'] as const
 
 export interface ResolveOptions {
   readonly env: NodeJS.ProcessEnv
+  readonly secrets: SecretMode
 }
 
-export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opts: ResolveOptions): Omit<SnapshotIR, 'version' | 'source'> {
+/** The strings resolveDocs passes through secret()/resolveText(), by their path in a document. */
+function resolvesReferences(at: Segs): boolean {
+  const [kind, , a, b, c] = at
+  if (kind === 'clusters') return (a === 'endpoints' && (c === 'url' || c === 'api_key')) || (a === 'bedrock' && BEDROCK_SECRETS.has(b as string)) || (a === 'health_check' && b === 'headers')
+  if (kind === 'filters') return a === 'config'
+  if (kind === 'routes') return a === 'rules' && ((at[4] === 'direct_response' && at[5] === 'body') || (at[4] === 'filter_overrides' && at[6] === 'config'))
+  return false
+}
+const BEDROCK_SECRETS = new Set(['access_key_id', 'secret_access_key', 'session_token'])
+/** The same, for the message about a reference anywhere else. */
+const RESOLVING_FIELDS = 'endpoint url and api_key, bedrock credentials, health_check headers, filter configs and direct_response bodies'
+
+export interface Resolution {
+  readonly body: Omit<SnapshotIR, 'version' | 'source'>
+  /** Every reference the config holds, in order of appearance (duplicates included). */
+  readonly needs: readonly Reference[]
+}
+
+export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opts: ResolveOptions): Resolution {
   const report = (code: DiagnosticCode, loc: { doc: LoadedDoc; at: Segs }, message: string, key?: string) => {
     const { line, col } = positionOf(loc.doc, loc.at, key)
     diags.push({ code, source: loc.doc.source, line, col, path: formatPath(key ? [...loc.at, key] : loc.at), message })
@@ -68,13 +87,15 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
 
   // Values put in by reference, and URL credentials: secrets the runtime scrubs (SnapshotIR.secrets).
   const declared: string[] = []
+  const needs: Reference[] = []
   const resolveText = (text: string, loc: { doc: LoadedDoc; at: Segs }): string | undefined => {
-    const r = resolveRefs(text, { baseDir: loc.doc.baseDir, env: opts.env })
+    const r = resolveRefs(text, { baseDir: loc.doc.baseDir, env: opts.env, mode: opts.secrets })
     if ('error' in r) {
       report('SY_CFG_SECRET', loc, r.error)
       return undefined
     }
     declared.push(...r.refs)
+    needs.push(...r.needs)
     return r.value
   }
   const secret = (text: string, loc: { doc: LoadedDoc; at: Segs }): string => resolveText(text, loc) ?? ''
@@ -124,14 +145,18 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
     list.forEach((e, i) => {
       const at = [...c.at, 'endpoints', i]
       const loc = { doc: c.doc, at: configured ? [...at, 'url'] : [...c.at, 'provider'] }
-      const written = configured ? resolveText(e.url, loc) : (e.url as string)
+      let written = configured ? resolveText(e.url, loc) : (e.url as string)
       if (written === undefined) return
       let url: URL
       try {
         url = new URL(written)
       } catch {
-        report('SY_CFG_BAD_URL', loc, `invalid URL ${JSON.stringify(redactUrl(written))}`)
-        return
+        // Unresolved, `${env:BASE}/v1` or `http://h:${env:PORT}` cannot be checked here; the gateway host will.
+        if (opts.secrets === 'collect' && written !== e.url) url = new URL((written = `http://${PLACEHOLDER}.invalid`))
+        else {
+          report('SY_CFG_BAD_URL', loc, `invalid URL ${JSON.stringify(redactUrl(written))}`)
+          return
+        }
       }
       const isMockUrl = url.protocol === 'mock:'
       if (v.provider !== 'mock' && isMockUrl) report('SY_CFG_BAD_URL', loc, `provider '${v.provider}' needs an http(s) URL, got ${JSON.stringify(redactUrl(written))}`)
@@ -145,7 +170,8 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
       if (creds && apiKey !== undefined) report('SY_CFG_BAD_URL', loc, `endpoint URL ${JSON.stringify(creds.display)} has credentials and api_key is set too; use one of them`)
       if (creds && v.provider === 'bedrock') report('SY_CFG_BAD_URL', loc, `provider 'bedrock' signs requests with SigV4; remove the credentials from endpoint URL ${JSON.stringify(creds.display)}`)
       const basicAuth = creds && !isMockUrl ? creds.basicAuth : undefined
-      const display = creds?.display ?? written
+      // Unresolved, the URL is shown as written (explain), not with placeholders.
+      const display = creds?.display ?? (opts.secrets === 'collect' && configured ? redactUrl(e.url) : written)
       const healthPath = v.health_check && v.health_check.path === undefined ? defaultHealthPath(v.provider, preset.protocol, basePath, v.azure.api_version) : undefined
       endpoints.push({
         url: display, origin: isMockUrl ? display : url.origin, basePath, weight: e.weight ?? 1,
@@ -386,6 +412,14 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
     report('SY_CFG_PORT_CLASH', { doc: l.doc, at: [...l.at, 'port'] }, `port ${adminIR.port} is the admin API's default port; set admin.port`)
   }
 
+  // Every string, wherever it sits: a reference look-alike, or a reference where none is resolved.
+  for (const doc of docs) {
+    forEachString(doc.value, [], (s, at, credential) => {
+      const problem = referenceProblem(s, { resolves: resolvesReferences(at), credential }, RESOLVING_FIELDS)
+      if (problem) report('SY_CFG_SECRET_SYNTAX', { doc, at }, problem)
+    })
+  }
+
   const effective = redactConfig({
     admin: { address: adminIR.address, port: adminIR.port, allowed_hosts: adminIR.allowedHosts },
     runtime: runtime?.value ?? { drain_timeout: '30s' },
@@ -394,7 +428,8 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
     clusters: [...byKind.clusters.values()].map((l) => l.value),
     filters: [...byKind.filters.values()].map((l) => l.value),
   })
-  return { admin: adminIR, drainTimeoutMs, requireNative, listeners, routeTables, clusters, filters, effective, secrets: collectSecrets({ clusters, filters, routeTables }, declared) }
+  const body = { admin: adminIR, drainTimeoutMs, requireNative, listeners, routeTables, clusters, filters, effective, secrets: collectSecrets({ clusters, filters, routeTables }, declared) }
+  return { body, needs }
 }
 
 /** A `retry_policy` block (route or cluster default), defaults already applied by the schema. */

@@ -17,6 +17,7 @@ import { failInternally } from '../internal-error.js'
 import { operationOf } from './caller.js'
 import { createTargetResolver, type UpstreamTarget } from './targets.js'
 import { SseUsageTap, usageFromJsonBody } from './usage-tap.js'
+import { isJsonDocument } from './json-syntax.js'
 import { createProtocolTranslator, TranslationError, callerError, parseUpstreamError, usageFromAnthropic, usageFromOpenAI, type ProtocolTranslator, type StreamTranslator } from './translate/index.js'
 import { createSseParser, type SseParser } from './sse/sse-parser.js'
 import { createEventStreamDecoder, type EventStreamDecoder } from './translate/aws-event-stream.js'
@@ -301,7 +302,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
       if (statusCode === 429) this.observe({ kind: 'rate_limited', ...(typeof ra === 'string' && { retryAfter: ra }) })
       else if (statusCode >= 500) this.observe({ kind: 'http5xx', latencyMs })
       // A stream is judged at its end (a reset, stall or bad event is a failure); its latency is now.
-      else if (statusCode < 300 && isStreamType(headers['content-type'])) this.streamLatencyMs = latencyMs
+      else if (statusCode < 300 && (isStreamType(headers['content-type']) || isJsonType(headers['content-type']))) this.streamLatencyMs = latencyMs
       else this.observe({ kind: 'success', latencyMs })
     }
     if (statusCode >= 400 && !this.replaying && this.ctx.attempt?.wantsStatus(statusCode)) {
@@ -360,21 +361,48 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     }
     if (type.startsWith('text/event-stream')) {
       this.mode = 'pass-sse'
-      if (ok && this.caller !== undefined) this.tap = new SseUsageTap(this.caller, this.injectedUsage)
+      if (ok && this.caller !== undefined) this.tap = new SseUsageTap(this.caller, this.injectedUsage, choicesOf(this.ctx.json), this.ctx.json?.stream_options?.include_usage === true)
     } else {
       const len = Number(headers['content-length'])
-      this.mode = len >= 0 && len <= BUFFER_LIMIT ? 'pass-json' : 'pass-raw'
-      if (this.mode === 'pass-json') this.parts = []
+      const json = type.includes('json')
+      // A JSON answer is held whole and checked before anything is sent (one without a length too,
+      // up to the limit); other bodies are held only when their known length allows.
+      if (continuing === undefined && ((json && !(len > BUFFER_LIMIT)) || (len >= 0 && len <= BUFFER_LIMIT))) {
+        this.mode = 'pass-json'
+        this.vouchFor = json ? expectedKeyOf(this.ctx.head.path) : NOT_CHECKED
+        this.upstreamHeaders = headers
+        this.parts = []
+        this.collected = 0
+        return
+      }
+      this.mode = 'pass-raw'
     }
     if (continuing === undefined) startResponse(this.ctx, statusCode, forwardedResponseHeaders(headers, this.responseHeaders))
     else this.wrote = true
+  }
+
+  /**
+   * What a held JSON answer must contain to be forwarded as a success: NOT_CHECKED (not JSON),
+   * ANY_JSON (a complete document), or the key of the operation's success object.
+   */
+  private vouchFor: Buffer | typeof NOT_CHECKED | typeof ANY_JSON = NOT_CHECKED
+
+  /** A held body that outgrew BUFFER_LIMIT (no content-length): sent as it comes, unchecked. */
+  private spill(controller: Controller): void {
+    this.mode = 'pass-raw'
+    startResponse(this.ctx, this.status, forwardedResponseHeaders(this.upstreamHeaders!, this.responseHeaders))
+    const parts = this.parts!
+    this.parts = undefined
+    for (const p of parts) this.write(controller, p)
   }
 
   private responseData(controller: Controller, chunk: Buffer): void {
     if (this.watchdog !== undefined || this.idleMs > 0) this.progress()
     switch (this.mode) {
       case 'pass-json':
+        this.collected += chunk.length
         this.parts!.push(chunk)
+        if (this.collected > BUFFER_LIMIT) this.spill(controller)
         return
       case 'translate-json':
         this.collect(controller, chunk, TRANSLATED_BODY_LIMIT)
@@ -576,9 +604,17 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
       }
       case 'pass-json': {
         const body = this.parts!.length === 1 ? this.parts![0] : Buffer.concat(this.parts!)
+        const expect = this.vouchFor
+        if (expect !== NOT_CHECKED && !(isJsonDocument(body) && (expect === ANY_JSON || body.indexOf(expect) !== -1))) {
+          // A 200 the gateway cannot vouch for is a failure like a reset: retried or failed over
+          // before anything is sent, else a 502 — never passed on as a success.
+          return this.responseError(this.controller!, Object.assign(new Error(`the upstream answered ${this.status} with a body that is not a complete JSON ${expect === ANY_JSON ? 'document' : `response (no ${expect.toString()})`}`), { code: 'SY_MALFORMED' }))
+        }
         if (this.status < 300 && (this.upstreamProtocol === 'openai' || this.upstreamProtocol === 'anthropic')) {
           ctx.usage = usageFromJsonBody(body, this.upstreamProtocol)
         }
+        this.streamSucceeded()
+        startResponse(ctx, this.status, forwardedResponseHeaders(this.upstreamHeaders!, this.responseHeaders))
         const hooks = ctx.chain.onChunk
         for (let i = 0; i < hooks.length; i++) hooks[i].onChunk!(ctx, body)
         finishResponse(ctx, body)
@@ -586,13 +622,18 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
       }
       case 'pass-sse': {
         const tap = this.tap
+        let terminator: Buffer | undefined
         if (tap && !tap.complete) {
-          // A clean close before the provider's end marker is a broken answer, not a success.
-          return this.responseError(this.controller!, Object.assign(new Error('stream ended before its end marker'), { code: 'SY_TRUNCATED' }))
+          // Several OpenAI-compatible servers close without `[DONE]` after a complete answer: every
+          // choice finished (and the usage chunk, when asked for, arrived). The gateway ends it.
+          if (tap.finishedWithoutMarker()) terminator = OPENAI_DONE
+          // A clean close before that is a broken answer, not a success.
+          else return this.responseError(this.controller!, Object.assign(new Error('stream ended before its end marker'), { code: 'SY_TRUNCATED' }))
         }
         const flushed = tap?.flush()
         const held = this.takeOpening()
-        const rest = held === undefined ? flushed : flushed === undefined ? held : Buffer.concat([held, flushed])
+        let rest = held === undefined ? flushed : flushed === undefined ? held : Buffer.concat([held, flushed])
+        if (terminator !== undefined) rest = rest === undefined ? terminator : Buffer.concat([rest, terminator])
         if (tap) ctx.usage = tap.usage
         this.streamSucceeded()
         this.finishWith(rest)
@@ -749,6 +790,27 @@ const FAILURES: Record<string, string> = {
   ENOTFOUND: 'host not found',
   EHOSTUNREACH: 'host unreachable',
   ECONNABORTED: 'connection aborted',
+}
+
+function isJsonType(ctype: string | string[] | undefined): boolean {
+  return typeof ctype === 'string' && ctype.includes('json')
+}
+
+const OPENAI_DONE = Buffer.from('data: [DONE]\n\n')
+const NOT_CHECKED = 0
+const ANY_JSON = 1
+/** The key every success object of an operation has; other paths only need a complete document. */
+const SUCCESS_KEYS: Record<string, Buffer> = {
+  chat: Buffer.from('"choices"'), messages: Buffer.from('"content"'), embeddings: Buffer.from('"data"'), count_tokens: Buffer.from('"input_tokens"'),
+}
+function expectedKeyOf(path: string): Buffer | typeof ANY_JSON {
+  return SUCCESS_KEYS[operationOf(path)] ?? ANY_JSON
+}
+
+/** Choices a chat request asks for (`n`, default 1): a stream is complete when each one finished. */
+function choicesOf(json: any): number {
+  const n = json?.n
+  return typeof n === 'number' && n >= 1 && n <= 128 ? Math.floor(n) : 1
 }
 
 function isStreamType(ctype: string | string[] | undefined): boolean {

@@ -46,8 +46,47 @@ export class SseUsageTap {
   complete = false
   private carry: Buffer | undefined
 
-  /** `strip`: drop OpenAI usage-only chunks (the client did not ask for them). */
-  constructor(private readonly protocol: 'openai' | 'anthropic', private readonly strip: boolean) {}
+  /**
+   * `strip`: drop OpenAI usage-only chunks (the client did not ask for them). `choices` (the
+   * request's `n`) and `usageRequested` judge a stream that ends without `[DONE]`.
+   */
+  constructor(private readonly protocol: 'openai' | 'anthropic', private readonly strip: boolean, private readonly choices = 1, private readonly usageRequested = strip) {}
+
+  /** OpenAI choice indexes that reported a finish_reason. */
+  private finished: Set<number> | undefined
+
+  /**
+   * An OpenAI stream that closed without `[DONE]` is still whole when every choice reported its
+   * finish_reason and, when the gateway asked for usage, the usage chunk arrived.
+   */
+  finishedWithoutMarker(): boolean {
+    if (this.protocol !== 'openai' || this.malformed !== undefined) return false
+    return (this.finished?.size ?? 0) >= this.choices && (!this.usageRequested || this.usage !== undefined)
+  }
+
+  /**
+   * Notes finish_reasons in the tail of these events (a finish is in one of the last chunks, before
+   * the usage chunk). Only events whose finish_reason is not null are decoded: one or two a stream.
+   */
+  private noteFinishes(buf: Buffer, from: number): void {
+    let at = buf.indexOf(FINISH, from)
+    while (at >= 0) {
+      const v = valueAfterKey(buf, FINISH, at, buf.length)
+      const next = at + FINISH.length
+      if (v >= 0 && buf[v] === 0x22 /* a string, not null */) {
+        const start = buf.lastIndexOf(EVENT_END, at)
+        let end = buf.indexOf(EVENT_END, at)
+        if (end < 0) end = buf.length
+        try {
+          const j = JSON.parse(decodeEvent(buf, start < 0 ? 0 : start + 2, end)?.data ?? '')
+          for (const c of j.choices ?? []) if (c?.finish_reason != null) (this.finished ??= new Set()).add(Number(c.index ?? 0))
+        } catch {}
+        at = buf.indexOf(FINISH, end)
+        continue
+      }
+      at = buf.indexOf(FINISH, next)
+    }
+  }
 
   /**
    * Set when an event's data is not JSON (nor OpenAI's `[DONE]`): what push() returned before it
@@ -76,6 +115,7 @@ export class SseUsageTap {
     // `"usage":null` placeholders carry nothing). Anthropic reports usage at both ends.
     if (!this.complete && buf.indexOf(this.protocol === 'openai' ? OPENAI_END : ANTHROPIC_END, Math.max(0, buf.length - TAIL)) >= 0) this.complete = true
     const from = this.protocol === 'openai' ? Math.max(0, buf.length - 4 * TAIL) : 0
+    if (this.protocol === 'openai' && !this.complete) this.noteFinishes(buf, from)
     if (buf.indexOf(USAGE, from) < 0) return buf
     return this.inspect(buf, from)
   }

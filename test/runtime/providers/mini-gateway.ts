@@ -41,7 +41,7 @@ export async function startMiniGateway(caller: CallerProtocol, upstream: Upstrea
       translated = t.request(body)
     } catch (e) {
       if (!(e instanceof TranslationError)) throw e
-      const ce = callerError(caller, 400, e.message, e.param)
+      const ce = callerError(caller === 'responses' ? 'openai' : caller, 400, e.message, e.param)
       return send(res, ce.status, ce.headers, ce.body)
     }
     dropped.push(translated.dropped)
@@ -52,8 +52,8 @@ export async function startMiniGateway(caller: CallerProtocol, upstream: Upstrea
       const ce = t.error(up.status, await up.text(), up.headers)
       return send(res, ce.status, ce.headers, ce.body)
     }
-    if (!stream) return send(res, 200, {}, t.response(await up.json(), { model: body.model }))
-    const st = t.stream({ model: body.model, includeUsage: body.stream_options?.include_usage === true })
+    if (!stream) return send(res, 200, {}, t.response(await up.json(), { model: body.model, request: body }))
+    const st = t.stream({ model: body.model, includeUsage: body.stream_options?.include_usage === true, request: body })
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
     if (upstream === 'bedrock') {
       const dec = createEventStreamDecoder()

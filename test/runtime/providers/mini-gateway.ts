@@ -32,7 +32,11 @@ function send(res: ServerResponse, status: number, headers: Record<string, strin
 export async function startMiniGateway(caller: CallerProtocol, upstream: UpstreamProtocol, upstreamUrl: string, key = 'test-key'): Promise<MiniGateway> {
   const t = createProtocolTranslator(caller, upstream)
   const dropped: string[][] = []
-  const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+  const server = createServer((req, res) => {
+    // An upstream torn down mid-answer (a test ending early) ends this answer, not the test run.
+    handle(req, res).catch(() => res.destroy())
+  })
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = []
     for await (const c of req) chunks.push(c as Buffer)
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8'))
@@ -63,7 +67,7 @@ export async function startMiniGateway(caller: CallerProtocol, upstream: Upstrea
       for await (const c of up.body!) for (const ev of p.push(c)) res.write(st.push(ev))
     }
     res.end(st.end())
-  })
+  }
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,

@@ -443,6 +443,25 @@ test('interleaved tool calls from an OpenAI upstream stream one at a time: the s
   assert.equal(r.final.model, 'gpt')
 })
 
+test('text that arrives while a tool call streams waits for it: items stay sequential and nothing is lost', () => {
+  const w = new ResponsesSseWriter({ model: 'm' })
+  w.start({})
+  w.toolStart(0, 'call_a', 'a')
+  w.toolArgs(0, '{"x"')
+  w.text('by the way')
+  w.reasoning('hm')
+  w.toolArgs(0, ':1}')
+  w.finish('tool_calls')
+  w.close()
+  const r = assemble(w.take())
+  assert.deepStrictEqual(r.final.output.map((o: any) => o.type), ['function_call', 'message', 'reasoning'])
+  assert.equal(r.final.output[0].arguments, '{"x":1}')
+  assert.equal(r.final.output[1].content[0].text, 'by the way')
+  const added = r.events.filter((e) => e.type === 'response.output_item.added').map((e) => r.events.indexOf(e))
+  const done = r.events.filter((e) => e.type === 'response.output_item.done').map((e) => r.events.indexOf(e))
+  for (let i = 1; i < added.length; i++) assert.ok(added[i]! > done[i - 1]!, 'each item is done before the next is added')
+})
+
 test('a length stop ends in response.incomplete, the message item incomplete too', () => {
   const r = assemble(runStream(createProtocolTranslator('responses', 'anthropic').stream({}), anthropicStream([textBlock(0, 'cut')], 'max_tokens')))
   assert.equal(r.names.at(-1), 'response.incomplete')

@@ -47,6 +47,9 @@ export function toResponsesResponse(r: CanonicalResponse, opts: ResponsesWriterO
   return res
 }
 
+/** Output that arrived while a tool call was streaming, replayed in order once it is done. */
+type Held = { kind: 'tool'; index: number } | { kind: 'text' | 'reasoning'; text: string }
+
 interface ToolState {
   callId: string
   name: string
@@ -62,10 +65,11 @@ interface ToolState {
  * Writes `event: <type>\ndata: {"type":…,"sequence_number":n,…}` frames, in OpenAI's order:
  * response.created, response.in_progress, then per item output_item.added, its parts and deltas,
  * output_item.done, and last response.completed (or response.incomplete) with the whole response
- * and its usage. Items follow one another; an OpenAI upstream may interleave several tool calls'
- * argument deltas without saying when one is complete, so one call streams live and a call that
- * starts meanwhile is held and sent whole when the live one ends or the turn finishes (as the
- * Anthropic writer does).
+ * and its usage. Items follow one another, each complete before the next begins. An OpenAI upstream
+ * may interleave several tool calls' argument deltas and never says when one is complete, so one
+ * call streams live and whatever starts meanwhile (another call, text, reasoning) is held and
+ * written, in arrival order, when the live call ends or the turn finishes (as the Anthropic
+ * writer does with tool calls).
  *
  * An upstream error becomes `response.failed` (the response, status failed, with `error`) and then
  * an `error` event. The error event carries its fields both flat (as the API reference documents)
@@ -84,8 +88,9 @@ export class ResponsesSseWriter implements SseWriter {
   /** The text or reasoning item receiving deltas. */
   private open: number | undefined
   private readonly tools: ToolState[] = []
+  /** The tool call streaming its arguments; while it is open, later output waits in `held`. */
   private live: number | undefined
-  private readonly waiting: number[] = []
+  private readonly held: Held[] = []
   private lastUsage: NormalizedUsage = { inputTokens: 0, outputTokens: 0 }
 
   failure: StreamFailure | undefined
@@ -114,64 +119,47 @@ export class ResponsesSseWriter implements SseWriter {
   text(text: string): void {
     if (!text || this.done || this.stop) return
     this.ensureStarted()
-    let item = this.openItem()
-    if (item?.type !== 'message') {
-      this.closeOpen()
-      this.closeTools(true)
-      item = { type: 'message', id: messageItemId(), role: 'assistant', status: 'in_progress', content: [] }
-      const index = this.add(item)
-      const part = outputText('')
-      this.event('response.content_part.added', { item_id: item.id, output_index: index, content_index: 0, part })
-      item.content.push(part)
-    }
-    item.content[0]!.text += text
-    this.event('response.output_text.delta', { item_id: item.id, output_index: this.open, content_index: 0, delta: text, logprobs: [] })
+    if (this.live !== undefined) this.hold('text', text)
+    else this.writeText(text)
   }
 
   reasoning(text: string): void {
     if (!text || this.done || this.stop || !this.emitReasoning) return
     this.ensureStarted()
-    let item = this.openItem()
-    if (item?.type !== 'reasoning') {
-      this.closeOpen()
-      this.closeTools(true)
-      item = { type: 'reasoning', id: reasoningItemId(), summary: [] }
-      const index = this.add(item)
-      const part = { type: 'summary_text' as const, text: '' }
-      this.event('response.reasoning_summary_part.added', { item_id: item.id, output_index: index, summary_index: 0, part })
-      item.summary.push(part)
-    }
-    item.summary[0]!.text += text
-    this.event('response.reasoning_summary_text.delta', { item_id: item.id, output_index: this.open, summary_index: 0, delta: text })
+    if (this.live !== undefined) this.hold('reasoning', text)
+    else this.writeReasoning(text)
   }
 
   toolStart(index: number, id: string, name: string): void {
     if (this.done || this.stop) return
     this.ensureStarted()
-    this.closeOpen()
     this.tools[index] = { callId: id, name, held: '', out: -1, ended: false, closed: false }
-    if (this.live !== undefined) this.waiting.push(index)
-    else this.openTool(index)
+    if (this.live !== undefined) {
+      this.held.push({ kind: 'tool', index })
+      return
+    }
+    this.closeOpen()
+    this.openTool(index)
   }
 
   toolArgs(index: number, fragment: string): void {
     const t = this.tools[index]
-    if (!t || !fragment || this.done) return
+    // After the call's item is done its arguments are final: the upstream said so, or the turn ended.
+    if (!t || !fragment || this.done || t.closed) return
     if (t.out === -1) {
       t.held += fragment
       return
     }
     const item = this.item(t.out) as FunctionCallItem
     item.arguments += fragment
-    // A fragment after the item closed still reaches the final response; the events are done.
-    if (!t.closed) this.event('response.function_call_arguments.delta', { item_id: item.id, output_index: t.out, delta: fragment })
+    this.event('response.function_call_arguments.delta', { item_id: item.id, output_index: t.out, delta: fragment })
   }
 
   toolEnd(index: number): void {
     const t = this.tools[index]
     if (!t || this.done) return
     t.ended = true
-    if (this.live === index) this.closeTools(false)
+    if (this.live === index) this.release(false)
   }
 
   finish(reason: StopReason): void {
@@ -179,8 +167,8 @@ export class ResponsesSseWriter implements SseWriter {
     this.ensureStarted()
     this.stop = reason
     const status: ResponsesItemStatus = finalStatus(reason).status === 'completed' ? 'completed' : 'incomplete'
+    this.release(true, status)
     this.closeOpen(status)
-    this.closeTools(true, status)
   }
 
   usage(u: NormalizedUsage): void {
@@ -268,19 +256,60 @@ export class ResponsesSseWriter implements SseWriter {
   }
 
   /**
-   * Closes the live call and opens the next waiting one, which stays live unless it has ended too
-   * or `all` is set (other output follows, or the turn is over: every call is complete).
+   * Closes the live call, then writes what arrived meanwhile, in order. A waiting call becomes the
+   * live one and stops the replay, unless it has ended too or `all` is set (the turn is over).
    */
-  private closeTools(all: boolean, status: ResponsesItemStatus = 'completed'): void {
+  private release(all: boolean, status: ResponsesItemStatus = 'completed'): void {
     while (this.live !== undefined) {
-      const index = this.live
+      this.closeTool(this.live, status)
       this.live = undefined
-      this.closeTool(index, status)
-      const next = this.waiting.shift()
-      if (next === undefined) return
-      this.openTool(next)
-      if (!all && !this.tools[next]!.ended) return
+      let h: Held | undefined
+      while ((h = this.held.shift()) !== undefined) {
+        if (h.kind !== 'tool') {
+          if (h.kind === 'text') this.writeText(h.text)
+          else this.writeReasoning(h.text)
+          continue
+        }
+        this.closeOpen()
+        this.openTool(h.index)
+        if (!all && !this.tools[h.index]!.ended) return
+        break
+      }
     }
+  }
+
+  private writeText(text: string): void {
+    let item = this.openItem()
+    if (item?.type !== 'message') {
+      this.closeOpen()
+      item = { type: 'message', id: messageItemId(), role: 'assistant', status: 'in_progress', content: [] }
+      const index = this.add(item)
+      const part = outputText('')
+      this.event('response.content_part.added', { item_id: item.id, output_index: index, content_index: 0, part })
+      item.content.push(part)
+    }
+    item.content[0]!.text += text
+    this.event('response.output_text.delta', { item_id: item.id, output_index: this.open, content_index: 0, delta: text, logprobs: [] })
+  }
+
+  private writeReasoning(text: string): void {
+    let item = this.openItem()
+    if (item?.type !== 'reasoning') {
+      this.closeOpen()
+      item = { type: 'reasoning', id: reasoningItemId(), summary: [] }
+      const index = this.add(item)
+      const part = { type: 'summary_text' as const, text: '' }
+      this.event('response.reasoning_summary_part.added', { item_id: item.id, output_index: index, summary_index: 0, part })
+      item.summary.push(part)
+    }
+    item.summary[0]!.text += text
+    this.event('response.reasoning_summary_text.delta', { item_id: item.id, output_index: this.open, summary_index: 0, delta: text })
+  }
+
+  private hold(kind: 'text' | 'reasoning', text: string): void {
+    const last = this.held[this.held.length - 1]
+    if (last !== undefined && last.kind !== 'tool' && last.kind === kind) last.text += text
+    else this.held.push({ kind, text })
   }
 
   private closeTool(index: number, status: ResponsesItemStatus): void {

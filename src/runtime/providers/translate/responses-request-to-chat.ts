@@ -22,7 +22,7 @@ import { TranslationError } from './translation-error.js'
 export interface ResponsesToChatOptions {
   /** Which chat field carries `max_output_tokens` (as for Anthropic callers). Default 'max_completion_tokens'. */
   maxTokensField?: 'max_tokens' | 'max_completion_tokens'
-  /** The upstream, named in error messages. Default 'the upstream'. */
+  /** The upstream, named in error messages. Default 'openai' (the chat request as it stands). */
   provider?: string
 }
 
@@ -320,7 +320,7 @@ function refuseServerState(req: ResponsesRequest, provider: string): void {
  * Expects a body that passed `assertResponsesRequest`.
  */
 export function responsesToChatRequest(req: ResponsesRequest, opts: ResponsesToChatOptions = {}): ResponsesToChat {
-  const provider = opts.provider ?? 'the upstream'
+  const provider = opts.provider ?? 'openai'
   const b = new Builder(provider)
   refuseServerState(req, provider)
   input(req, b)

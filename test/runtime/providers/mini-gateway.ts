@@ -32,7 +32,11 @@ function send(res: ServerResponse, status: number, headers: Record<string, strin
 export async function startMiniGateway(caller: CallerProtocol, upstream: UpstreamProtocol, upstreamUrl: string, key = 'test-key'): Promise<MiniGateway> {
   const t = createProtocolTranslator(caller, upstream)
   const dropped: string[][] = []
-  const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+  const server = createServer((req, res) => {
+    // An upstream torn down mid-answer (a test ending early) ends this answer, not the test run.
+    handle(req, res).catch(() => res.destroy())
+  })
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = []
     for await (const c of req) chunks.push(c as Buffer)
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8'))
@@ -41,7 +45,7 @@ export async function startMiniGateway(caller: CallerProtocol, upstream: Upstrea
       translated = t.request(body)
     } catch (e) {
       if (!(e instanceof TranslationError)) throw e
-      const ce = callerError(caller, 400, e.message, e.param)
+      const ce = callerError(caller === 'responses' ? 'openai' : caller, 400, e.message, e.param)
       return send(res, ce.status, ce.headers, ce.body)
     }
     dropped.push(translated.dropped)
@@ -52,8 +56,8 @@ export async function startMiniGateway(caller: CallerProtocol, upstream: Upstrea
       const ce = t.error(up.status, await up.text(), up.headers)
       return send(res, ce.status, ce.headers, ce.body)
     }
-    if (!stream) return send(res, 200, {}, t.response(await up.json(), { model: body.model }))
-    const st = t.stream({ model: body.model, includeUsage: body.stream_options?.include_usage === true })
+    if (!stream) return send(res, 200, {}, t.response(await up.json(), { model: body.model, request: body }))
+    const st = t.stream({ model: body.model, includeUsage: body.stream_options?.include_usage === true, request: body })
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
     if (upstream === 'bedrock') {
       const dec = createEventStreamDecoder()
@@ -63,7 +67,7 @@ export async function startMiniGateway(caller: CallerProtocol, upstream: Upstrea
       for await (const c of up.body!) for (const ev of p.push(c)) res.write(st.push(ev))
     }
     res.end(st.end())
-  })
+  }
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,

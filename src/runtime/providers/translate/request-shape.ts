@@ -142,3 +142,56 @@ export function assertOpenAIChatRequest(body: unknown): void {
 export function assertAnthropicRequest(body: unknown): void {
   anthropicRequest(body, '')
 }
+
+// ---------------------------------------------------------------- OpenAI Responses API
+
+const responsesPart = tagged('type', {
+  input_text: { text: str },
+  output_text: { text: str },
+  refusal: { refusal: str },
+  input_image: { image_url: opt(str), file_id: opt(str) },
+  input_file: { file_data: opt(str), file_id: opt(str), file_url: opt(str), filename: opt(str) },
+  input_audio: { input_audio: object({ data: str, format: str }) },
+}, 'a content part object')
+const responsesContent = textOr(arrayOf(responsesPart, 'content parts'), 'content parts')
+const responsesMessage = { role: str, content: responsesContent }
+const responsesTaggedItem = tagged('type', {
+  message: responsesMessage,
+  function_call: { call_id: str, name: str, arguments: opt(str) },
+  function_call_output: { call_id: str, output: responsesContent },
+}, 'an input item object')
+const responsesMessageOnly = object(responsesMessage, 'an input item object')
+
+/** Input items are tagged by `type`, except "easy" messages, which may carry only role and content. */
+const responsesItem: Check = (v, at) => {
+  if (isObject(v) && v.type === undefined) responsesMessageOnly(v, at)
+  else responsesTaggedItem(v, at)
+}
+
+const responsesToolChoice: Check = (v, at) => {
+  if (v === undefined || v === null || typeof v === 'string') return
+  object({ type: str, name: opt(str), mode: opt(str), tools: opt(arrayOf(anyObject, 'tool objects')) }, 'a string or a tool choice object')(v, at)
+}
+
+const responsesRequest = object({
+  model: str,
+  input: textOr(arrayOf(responsesItem, 'input items'), 'input items'),
+  instructions: opt(str),
+  tools: opt(arrayOf(object({ type: str, name: opt(str), description: opt(str), parameters: opt(anyObject), strict: opt(bool) }, 'a tool object'), 'tool objects')),
+  tool_choice: responsesToolChoice,
+  parallel_tool_calls: opt(bool),
+  stream: opt(bool),
+  text: opt(object({ format: opt(object({ type: str, name: opt(str), schema: opt(anyObject), strict: opt(bool) })), verbosity: opt(str) })),
+  reasoning: opt(object({ effort: opt(str), summary: opt(str) })),
+  metadata: opt(anyObject),
+  user: opt(str),
+  store: opt(bool),
+  background: opt(bool),
+  previous_response_id: opt(str),
+  include: opt(arrayOf(str, 'strings')),
+}, 'a JSON object')
+
+/** The Responses API request (`POST /v1/responses`): `input` a string or an array of input items. */
+export function assertResponsesRequest(body: unknown): void {
+  responsesRequest(body, '')
+}

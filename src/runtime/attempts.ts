@@ -10,6 +10,7 @@ import { retryDelayMs } from './resilience/retry.js'
 import { pickEligible, pickEndpoint } from './pick.js'
 import { ContinuationRewriter, StreamRecorder, continuationRequest } from './stream-recovery.js'
 import { guarded } from './internal-error.js'
+import { operationOf } from './providers/caller.js'
 
 export interface Candidate {
   readonly cluster: CompiledCluster
@@ -34,7 +35,8 @@ export class Attempts implements AttemptControl {
     private readonly forward: (ctx: RequestContext, cluster: CompiledCluster, endpoint: CompiledEndpoint, timeoutMs: number, modelRewrite: string | undefined) => void,
   ) {
     this.retriesLeft = this.policy()?.numRetries ?? 0
-    this.recorder = route.streamRecovery === 'continue' && ctx.protocol === 'openai' && ctx.json?.stream === true ? new StreamRecorder() : undefined
+    // Continuation splices Chat Completions chunks only.
+    this.recorder = route.streamRecovery === 'continue' && ctx.protocol === 'openai' && operationOf(ctx.head.path) === 'chat' && ctx.json?.stream === true ? new StreamRecorder() : undefined
     const total = route.timeoutMs ?? candidates[0].cluster.timeoutMs
     this.deadline = performance.now() + total
   }

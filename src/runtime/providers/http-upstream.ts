@@ -18,7 +18,7 @@ import { operationOf } from './caller.js'
 import { createTargetResolver, type UpstreamTarget } from './targets.js'
 import { SseUsageTap, usageFromJsonBody } from './usage-tap.js'
 import { isJsonDocument } from './json-syntax.js'
-import { createProtocolTranslator, TranslationError, callerError, parseUpstreamError, usageFromAnthropic, usageFromOpenAI, type ProtocolTranslator, type StreamTranslator } from './translate/index.js'
+import { createProtocolTranslator, TranslationError, callerError, parseUpstreamError, usageFromAnthropic, usageFromOpenAI, usageFromResponses, type CallerProtocol, type ProtocolTranslator, type StreamTranslator } from './translate/index.js'
 import { createSseParser, type SseParser } from './sse/sse-parser.js'
 import { createEventStreamDecoder, type EventStreamDecoder } from './translate/aws-event-stream.js'
 import { createSigV4Signer, type Signer } from './sigv4.js'
@@ -41,6 +41,8 @@ export function createHttpProvider(c: ClusterIR): ProviderAdapter {
   const translators = {
     openai: targets.protocol === 'openai' ? undefined : createProtocolTranslator('openai', targets.protocol, { defaultMaxTokens: c.anthropic.defaultMaxTokens }),
     anthropic: targets.protocol === 'anthropic' ? undefined : createProtocolTranslator('anthropic', targets.protocol, { defaultMaxTokens: c.anthropic.defaultMaxTokens }),
+    // An OpenAI-format upstream serves the Responses API itself: those bytes pass through.
+    responses: targets.protocol === 'openai' ? undefined : createProtocolTranslator('responses', targets.protocol, { defaultMaxTokens: c.anthropic.defaultMaxTokens }),
   }
   const signer: Signer | undefined =
     c.protocol === 'bedrock' && c.bedrock.accessKeyId && c.bedrock.secretAccessKey
@@ -55,10 +57,14 @@ export function createHttpProvider(c: ClusterIR): ProviderAdapter {
       const json = ctx.json
       const model = typeof json?.model === 'string' ? json.model : ''
       const stream = json?.stream === true
-      const caller = ctx.protocol
-      const translator = op === 'chat' || op === 'messages' || op === 'count_tokens' ? translators[caller] : undefined
+      const responsesApi = op === 'responses' || op === 'stored_response'
+      const caller: CallerProtocol = responsesApi ? 'responses' : ctx.protocol
+      if (op === 'stored_response' && targets.protocol !== 'openai') {
+        return sendError(ctx, 'SY_UNSUPPORTED', `stored responses exist only on OpenAI-format upstreams; cluster '${ctx.cluster?.name}' is provider '${c.provider}'`)
+      }
+      const translator = op === 'chat' || op === 'messages' || op === 'count_tokens' || op === 'responses' ? translators[caller] : undefined
       if (translator && op === 'count_tokens') return sendError(ctx, 'SY_UNSUPPORTED', `provider '${c.provider}' has no token counting endpoint`)
-      if (!translator && caller !== targets.protocol && op !== 'other' && op !== 'embeddings') {
+      if (!translator && !responsesApi && caller !== targets.protocol && op !== 'other' && op !== 'embeddings') {
         return sendError(ctx, 'SY_UNSUPPORTED', `cannot translate ${head.path} for provider '${c.provider}'`)
       }
       if (translator) {
@@ -107,8 +113,9 @@ export function createHttpProvider(c: ClusterIR): ProviderAdapter {
   }
 }
 
-function sendTranslationError(ctx: RequestContext, caller: 'openai' | 'anthropic', e: TranslationError): void {
-  const ce = callerError(caller, 400, e.message, e.param)
+function sendTranslationError(ctx: RequestContext, caller: CallerProtocol, e: TranslationError): void {
+  // Responses API errors are OpenAI error JSON.
+  const ce = callerError(caller === 'anthropic' ? 'anthropic' : 'openai', 400, e.message, e.param)
   sendReply(ctx, { status: ce.status, headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify(ce.body)) })
 }
 
@@ -166,7 +173,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     private readonly endpoint: CompiledEndpoint,
     timeoutMs: number,
     private readonly translator: ProtocolTranslator | undefined,
-    private readonly caller: 'openai' | 'anthropic',
+    private readonly caller: CallerProtocol,
     private readonly model: string,
     private readonly injectedUsage: boolean,
     private readonly upstreamProtocol: UpstreamProtocol,
@@ -346,7 +353,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
         this.collected = 0
         return
       }
-      this.st = this.translator.stream({ model: this.model, includeUsage: this.caller === 'openai' && this.ctx.json?.stream_options?.include_usage === true })
+      this.st = this.translator.stream({ model: this.model, includeUsage: this.caller === 'openai' && this.ctx.json?.stream_options?.include_usage === true, request: this.ctx.json })
       if (continuing === undefined) startResponse(this.ctx, 200, [['content-type', 'text/event-stream'], ['cache-control', 'no-cache']])
       else this.wrote = true
       return
@@ -361,7 +368,11 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     }
     if (type.startsWith('text/event-stream')) {
       this.mode = 'pass-sse'
-      if (ok && this.caller !== undefined) this.tap = new SseUsageTap(this.caller, this.injectedUsage, choicesOf(this.ctx.json), this.ctx.json?.stream_options?.include_usage === true)
+      // Known APIs are judged by their own completion rule; any other path by its transport only.
+      const op = operationOf(this.ctx.head.path)
+      if (ok && (op === 'chat' || op === 'messages' || op === 'responses')) {
+        this.tap = new SseUsageTap(op === 'responses' ? 'responses' : this.caller === 'anthropic' ? 'anthropic' : 'openai', this.injectedUsage, choicesOf(this.ctx.json), this.ctx.json?.stream_options?.include_usage === true)
+      }
     } else {
       const len = Number(headers['content-length'])
       const json = type.includes('json')
@@ -646,7 +657,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
         const text = Buffer.concat(this.parts!).toString('utf8')
         let out: unknown
         try {
-          out = this.translator!.response(JSON.parse(text), { model: this.model })
+          out = this.translator!.response(JSON.parse(text), { model: this.model, request: ctx.json })
         } catch {
           // No parser message: it quotes the body, which may echo a credential.
           this.finish()
@@ -757,9 +768,9 @@ function withUsageOption(body: Buffer): Buffer {
 }
 
 /** Usage of a translated body, read in the caller's vocabulary. */
-function usageOfCallerBody(body: any, caller: 'openai' | 'anthropic') {
+function usageOfCallerBody(body: any, caller: CallerProtocol) {
   if (!body?.usage) return undefined
-  return caller === 'openai' ? usageFromOpenAI(body.usage) : usageFromAnthropic(body.usage)
+  return caller === 'openai' ? usageFromOpenAI(body.usage) : caller === 'responses' ? usageFromResponses(body.usage) : usageFromAnthropic(body.usage)
 }
 
 function failureKind(err: Error): 'connect_failure' | 'reset' | 'timeout' {
@@ -801,7 +812,7 @@ const NOT_CHECKED = 0
 const ANY_JSON = 1
 /** The key every success object of an operation has; other paths only need a complete document. */
 const SUCCESS_KEYS: Record<string, Buffer> = {
-  chat: Buffer.from('"choices"'), messages: Buffer.from('"content"'), embeddings: Buffer.from('"data"'), count_tokens: Buffer.from('"input_tokens"'),
+  chat: Buffer.from('"choices"'), messages: Buffer.from('"content"'), responses: Buffer.from('"output"'), embeddings: Buffer.from('"data"'), count_tokens: Buffer.from('"input_tokens"'),
 }
 function expectedKeyOf(path: string): Buffer | typeof ANY_JSON {
   return SUCCESS_KEYS[operationOf(path)] ?? ANY_JSON

@@ -84,14 +84,14 @@ export function createTargetResolver(c: ClusterIR & { protocol: UpstreamProtocol
         protocol: 'anthropic',
         resolve: (e, op, rest, query) => {
           if (op === 'embeddings') return unsupported(`provider '${c.provider}' has no embeddings API`)
-          return { path: e.basePath + (op === 'chat' ? '/messages' : rest) + q(query), headers: NO_HEADERS }
+          return { path: e.basePath + (op === 'chat' || op === 'responses' ? '/messages' : rest) + q(query), headers: NO_HEADERS }
         },
       }
     case 'gemini':
       return {
         protocol: 'gemini',
         resolve: (e, op, _rest, _query, model, stream) => {
-          if (op !== 'chat' && op !== 'messages') return unsupported(`provider 'gemini' serves chat completions and messages only through the gateway`)
+          if (op !== 'chat' && op !== 'messages' && op !== 'responses') return unsupported(`provider 'gemini' serves chat completions, messages and responses only through the gateway`)
           const m = modelSegment(model.startsWith('models/') ? model.slice(7) : model, 'gemini')
           if (typeof m !== 'string') return m
           return { path: `${e.basePath}/v1beta/models/${m}:${stream ? 'streamGenerateContent?alt=sse' : 'generateContent'}`, headers: NO_HEADERS }
@@ -101,7 +101,7 @@ export function createTargetResolver(c: ClusterIR & { protocol: UpstreamProtocol
       return {
         protocol: 'bedrock',
         resolve: (e, op, _rest, _query, model, stream) => {
-          if (op !== 'chat' && op !== 'messages') return unsupported(`provider 'bedrock' serves chat completions and messages only through the gateway`)
+          if (op !== 'chat' && op !== 'messages' && op !== 'responses') return unsupported(`provider 'bedrock' serves chat completions, messages and responses only through the gateway`)
           const m = modelSegment(model, 'bedrock')
           if (typeof m !== 'string') return m
           return { path: `${e.basePath}/model/${m}/${stream ? 'converse-stream' : 'converse'}`, headers: NO_HEADERS }

@@ -6,6 +6,7 @@
  */
 import type { Usage } from '../types.js'
 import { usageFromAnthropic, usageFromOpenAI } from './translate/usage.js'
+import { usageFromResponses } from './translate/responses-envelope.js'
 import { scanJsonLine } from './json-syntax.js'
 import { createSseParser, type SseEvent } from './sse/sse-parser.js'
 
@@ -39,6 +40,11 @@ const OPENAI_END = Buffer.from('data: [DONE]')
 /** Bytes at the end of a segment that can hold the final event(s). */
 const TAIL = 512
 const ANTHROPIC_END = Buffer.from('message_stop')
+/** The Responses API ends a stream with one of these events, as the provider decided. */
+const RESPONSES_ENDS = ['response.completed', 'response.failed', 'response.incomplete', 'event: error'].map((s) => Buffer.from(s))
+
+/** Whose stream this is: Chat Completions, Anthropic Messages, or the OpenAI Responses API. */
+export type TapProtocol = 'openai' | 'anthropic' | 'responses'
 
 export class SseUsageTap {
   usage: Usage | undefined
@@ -50,7 +56,7 @@ export class SseUsageTap {
    * `strip`: drop OpenAI usage-only chunks (the client did not ask for them). `choices` (the
    * request's `n`) and `usageRequested` judge a stream that ends without `[DONE]`.
    */
-  constructor(private readonly protocol: 'openai' | 'anthropic', private readonly strip: boolean, private readonly choices = 1, private readonly usageRequested = strip) {}
+  constructor(private readonly protocol: TapProtocol, private readonly strip: boolean, private readonly choices = 1, private readonly usageRequested = strip) {}
 
   /** OpenAI choice indexes that reported a finish_reason. */
   private finished: Set<number> | undefined
@@ -113,7 +119,11 @@ export class SseUsageTap {
     }
     // The end marker is always in the last event; OpenAI's usage in one of the last two (earlier
     // `"usage":null` placeholders carry nothing). Anthropic reports usage at both ends.
-    if (!this.complete && buf.indexOf(this.protocol === 'openai' ? OPENAI_END : ANTHROPIC_END, Math.max(0, buf.length - TAIL)) >= 0) this.complete = true
+    if (!this.complete) {
+      // response.completed carries the whole response: its marker can be far from the end.
+      if (this.protocol === 'responses') this.complete = RESPONSES_ENDS.some((m) => buf.indexOf(m) >= 0)
+      else if (buf.indexOf(this.protocol === 'openai' ? OPENAI_END : ANTHROPIC_END, Math.max(0, buf.length - TAIL)) >= 0) this.complete = true
+    }
     const from = this.protocol === 'openai' ? Math.max(0, buf.length - 4 * TAIL) : 0
     if (this.protocol === 'openai' && !this.complete) this.noteFinishes(buf, from)
     if (buf.indexOf(USAGE, from) < 0) return buf
@@ -206,6 +216,11 @@ export class SseUsageTap {
     }
     if (data === undefined) return true
     if (this.protocol === 'anthropic') return type === 'message_start' || type === 'ping'
+    if (this.protocol === 'responses') {
+      let t = type
+      if (t === undefined) try { t = JSON.parse(data)?.type } catch {}
+      return t === 'response.created' || t === 'response.in_progress'
+    }
     let j: any
     try {
       j = JSON.parse(data)
@@ -271,6 +286,7 @@ export class SseUsageTap {
       return this.inspectEventSlowly(buf, from, to)
     }
     if (this.protocol === 'openai') this.usage = usageFromOpenAI(usage)
+    else if (this.protocol === 'responses') this.usage = usageFromResponses(usage)
     else this.recordAnthropic(usage)
     return this.strip && this.protocol === 'openai' && emptyArrayAfterKey(buf, CHOICES, from, to)
   }
@@ -288,6 +304,10 @@ export class SseUsageTap {
   private record(j: any): void {
     if (this.protocol === 'openai') {
       if (j.usage) this.usage = usageFromOpenAI(j.usage)
+      return
+    }
+    if (this.protocol === 'responses') {
+      if (j.response?.usage) this.usage = usageFromResponses(j.response.usage)
       return
     }
     // Anthropic: input tokens arrive in message_start, output tokens in message_delta.

@@ -38,6 +38,7 @@ export function compileCluster(c: ClusterIR, stores: Stores, poolKeys: string[])
     const key = `${c.name}|${e.url}`
     return {
       url: e.url,
+      name: e.name,
       key,
       weight: e.weight,
       basePath: e.basePath,

@@ -19,6 +19,8 @@ export interface ListenerIR {
   readonly routeTable: string
   readonly filters: readonly string[]
   readonly maxBodyBytes: number
+  /** `routing_headers`: proxied answers carry x-switchyard-cluster / -endpoint / -attempts. */
+  readonly routingHeaders: boolean
   readonly protocol: Protocol
 }
 
@@ -91,6 +93,8 @@ export interface EndpointIR {
    * name the endpoint's stable identity (`<cluster>|<url>`).
    */
   readonly url: string
+  /** Shown to clients in `x-switchyard-endpoint`; default the endpoint's index. */
+  readonly name: string
   /** `scheme://host[:port]`, never with userinfo: what connections are opened to. */
   readonly origin: string
   /** Path prefix the request path (minus `/v1`) is appended to, without a trailing slash. */

@@ -174,12 +174,12 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
       const display = creds?.display ?? (opts.secrets === 'collect' && configured ? redactUrl(e.url) : written)
       const healthPath = v.health_check && v.health_check.path === undefined ? defaultHealthPath(v.provider, preset.protocol, basePath, v.azure.api_version) : undefined
       endpoints.push({
-        url: display, origin: isMockUrl ? display : url.origin, basePath, weight: e.weight ?? 1,
+        url: display, name: e.name ?? String(i), origin: isMockUrl ? display : url.origin, basePath, weight: e.weight ?? 1,
         ...(apiKey !== undefined && { apiKey }), ...(basicAuth !== undefined && { basicAuth }), ...(healthPath !== undefined && { healthPath }),
       })
     })
     if (v.provider === 'mock' && endpoints.length === 0) {
-      endpoints.push({ url: `mock://${name}`, origin: `mock://${name}`, basePath: '', weight: 1 })
+      endpoints.push({ url: `mock://${name}`, name: '0', origin: `mock://${name}`, basePath: '', weight: 1 })
     }
     if (v.health_check && v.health_check.path === undefined && v.provider === 'bedrock') {
       report('SY_CFG_SCHEMA', { doc: c.doc, at: [...c.at, 'health_check'] }, `cluster '${name}': provider 'bedrock' has no unsigned endpoint to check by default; set health_check.path`)
@@ -405,7 +405,7 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
     ;(v.filters as string[]).forEach((f, i) => {
       if (!filterTypes.has(f)) report('SY_CFG_UNKNOWN_FILTER', { doc: l.doc, at: [...l.at, 'filters', i] }, `unknown filter '${f}' (known: ${[...filterTypes.keys()].join(', ') || 'none'})`)
     })
-    listeners.push({ name, address: v.address, port: v.port, routeTable: v.route_table, filters: v.filters, maxBodyBytes: sizeBytes(v.max_body), protocol: v.protocol })
+    listeners.push({ name, address: v.address, port: v.port, routeTable: v.route_table, filters: v.filters, maxBodyBytes: sizeBytes(v.max_body), protocol: v.protocol, routingHeaders: v.routing_headers !== false })
   }
   if (admin === undefined && adminIR.port !== 0 && ports.has(adminIR.port)) {
     const l = ports.get(adminIR.port)!

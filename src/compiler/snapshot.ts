@@ -42,6 +42,7 @@ export function buildSnapshot(ir: SnapshotIR, stores: Stores): Snapshot {
         port: l.port,
         protocol: l.protocol,
         maxBodyBytes: l.maxBodyBytes,
+        routingHeaders: l.routingHeaders,
         table,
         filterNames: l.filters,
         chain: chainForRule(l, undefined, instances, filterIR, deps),

@@ -10,6 +10,7 @@ import { protocolOf } from './providers/caller.js'
 import { Attempts, type Candidate } from './attempts.js'
 import { RETRY_COST } from './shared-state.js'
 import { pickEndpoint } from './pick.js'
+import { randomBytes } from 'node:crypto'
 import { parseRequestBody, type ParsedBody } from './request-body.js'
 import { refusePath } from './request-path.js'
 import { failInternally } from './internal-error.js'
@@ -21,7 +22,8 @@ import { failInternally } from './internal-error.js'
 const CRASH_HEADER = process.env.SWITCHYARD_TEST_CRASH_HEADER?.toLowerCase()
 
 let nextId = 0
-const ID_PREFIX = `${process.pid.toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`
+/** Random per process, so generated request ids do not repeat across workers, restarts and hosts. */
+const ID_PREFIX = `sy${randomBytes(5).toString('hex')}`
 
 export interface IncomingRequest {
   readonly method: string
@@ -35,8 +37,10 @@ export function dispatch(snapshot: Snapshot, listener: CompiledListener, req: In
   if (CRASH_HEADER !== undefined && req.headers[CRASH_HEADER] !== undefined) setTimeout(() => { throw new Error('test crash requested') }, 0)
   const parsed = parseRequestBody(req.body, req.headers['content-type'])
   const head: RequestHead = { method: req.method, path: req.path, query: req.query, headers: req.headers, model: parsed.model, json: parsed.json }
+  const id = ID_PREFIX + (nextId++).toString(36)
   const ctx: RequestContext = {
-    id: ID_PREFIX + (nextId++).toString(36),
+    id,
+    requestId: requestIdOf(req.headers, id),
     snapshot,
     listener,
     protocol: protocolOf(req.path, listener.protocol),
@@ -166,6 +170,18 @@ function pendingOf(endpoint: CompiledEndpoint): number {
   // undici's Pool keeps one stats object; `pending` counts requests waiting for a connection.
   return (endpoint.pool as unknown as { stats: { pending: number } }).stats.pending
 }
+
+/**
+ * The caller's x-request-id when it is sane (1–128 visible ASCII characters), else `generated`;
+ * the header is set to it, so it goes upstream with the request.
+ */
+function requestIdOf(headers: Record<string, string>, generated: string): string {
+  const given = headers['x-request-id']
+  if (given !== undefined && given.length <= 128 && SANE_REQUEST_ID.test(given)) return given
+  headers['x-request-id'] = generated
+  return generated
+}
+const SANE_REQUEST_ID = /^[\x21-\x7e]+$/
 
 function isPromise(v: unknown): v is Promise<LocalReply | undefined | void> {
   return typeof (v as Promise<unknown>)?.then === 'function'

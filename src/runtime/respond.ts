@@ -12,10 +12,14 @@ const ACCESS_LOG = process.env.SWITCHYARD_ACCESS_LOG === '1'
 export function startResponse(ctx: RequestContext, status: number, headers: [string, string][]): void {
   ctx.status = status
   ctx.responseHeaders = headers
-  const attempt = ctx.attempt
-  if (attempt !== undefined && ctx.cluster !== undefined) {
-    // Routes that retry or fail over say who answered.
-    headers.push(['x-switchyard-cluster', ctx.cluster.name], ['x-switchyard-endpoint', ctx.endpoint?.url ?? ''], ['x-switchyard-attempts', String(attempt.attempts)])
+  // Ours is the request id the caller sees; an upstream's own (OpenAI sends one) stays visible under another name.
+  for (let i = 0; i < headers.length; i++) if (headers[i][0] === 'x-request-id') headers[i] = ['x-upstream-request-id', headers[i][1]]
+  headers.push(['x-request-id', ctx.requestId])
+  const cluster = ctx.cluster
+  if (cluster !== undefined && ctx.endpoint !== undefined && ctx.listener.routingHeaders) {
+    // Who answered (an A/B variant, a fallback): names only, never an internal URL.
+    headers.push(['x-switchyard-cluster', cluster.name], ['x-switchyard-endpoint', ctx.endpoint.name])
+    if (ctx.attempt !== undefined) headers.push(['x-switchyard-attempts', String(ctx.attempt.attempts)])
   }
   const hooks = ctx.chain.onResponse
   for (let i = 0; i < hooks.length; i++) hooks[i].onResponse!(ctx)
@@ -75,6 +79,7 @@ function accessLog(ctx: RequestContext): void {
   const u = ctx.usage
   log('info', 'access', {
     id: ctx.id,
+    request_id: ctx.requestId,
     method: ctx.head.method,
     path: ctx.head.path,
     status: ctx.downstream.aborted && ctx.status === 0 ? 'aborted' : ctx.status,

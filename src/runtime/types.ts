@@ -49,6 +49,8 @@ import type { NormalizedUsage as Usage } from './providers/translate/types.js'
 
 export interface RequestContext {
   readonly id: string
+  /** The caller's x-request-id when it is sane, else generated; sent upstream and returned on every answer. */
+  readonly requestId: string
   readonly snapshot: Snapshot
   readonly listener: CompiledListener
   /** Front-door protocol of this request (errors are answered in it). */
@@ -182,6 +184,7 @@ export interface CompiledListener {
   readonly port: number
   readonly protocol: Protocol
   readonly maxBodyBytes: number
+  readonly routingHeaders: boolean
   readonly table: RouteTable
   readonly filterNames: readonly string[]
   /** GET /v1/models answer when no rule claims that path: the models this listener routes. */
@@ -193,6 +196,8 @@ export interface CompiledListener {
 
 export interface CompiledEndpoint {
   readonly url: string
+  /** What clients see in x-switchyard-endpoint (never the URL). */
+  readonly name: string
   /** Stable identity across snapshots: `<cluster>|<url>`. */
   readonly key: string
   readonly weight: number

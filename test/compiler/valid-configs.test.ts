@@ -40,7 +40,7 @@ test('a mock cluster gets every schema default and one mock:// endpoint', () => 
       timeoutMs: 120_000,
       connectTimeoutMs: 5_000,
       pool: { connections: 64, keepAliveMs: 60_000 },
-      endpoints: [{ url: 'mock://local', origin: 'mock://local', basePath: '', weight: 1 }],
+      endpoints: [{ url: 'mock://local', name: '0', origin: 'mock://local', basePath: '', weight: 1 }],
       mock: { chunks: 4, chunkDelayMs: 0, latencyMs: 0 },
     },
   ])
@@ -49,7 +49,7 @@ test('a mock cluster gets every schema default and one mock:// endpoint', () => 
 test('a listener defaults to 0.0.0.0, a 4 MiB body limit, the openai protocol and no filters', () => {
   const ir = fixture('defaults.yaml')
   assert.deepStrictEqual(ir.listeners, [
-    { name: 'public', address: '0.0.0.0', port: 8080, routeTable: 'main', filters: [], maxBodyBytes: 4 * 1024 * 1024, protocol: 'openai' },
+    { name: 'public', address: '0.0.0.0', port: 8080, routeTable: 'main', filters: [], maxBodyBytes: 4 * 1024 * 1024, protocol: 'openai', routingHeaders: true },
   ])
 })
 
@@ -154,7 +154,7 @@ test('the effective config carries the schema defaults', () => {
   assert.deepStrictEqual(
     { listener: effective.listeners[0], cluster: pick(effective.clusters[0], clusterKeys) },
     {
-      listener: { name: 'public', port: 8080, route_table: 'main', address: '0.0.0.0', filters: [], max_body: '4mb', protocol: 'openai' },
+      listener: { name: 'public', port: 8080, route_table: 'main', address: '0.0.0.0', filters: [], max_body: '4mb', routing_headers: true, protocol: 'openai' },
       cluster: {
         name: 'local', provider: 'mock', lb: 'round_robin', timeout: '120s', connect_timeout: '5s',
         pool: { connections: 64, keep_alive: '60s' }, endpoints: [], mock: { chunks: 4, chunk_delay: '0ms', latency: '0ms' },

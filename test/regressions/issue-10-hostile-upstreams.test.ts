@@ -105,7 +105,7 @@ test('only allow-listed upstream response headers reach the client (plus forward
   }
   const a = await call('/v1/chat/completions', chat())
   assert.equal(a.status, 200, a.text)
-  assert.equal(a.headers.get('x-request-id'), 'req-42')
+  assert.equal(a.headers.get('x-upstream-request-id'), 'req-42') // x-request-id is the gateway's (the caller's own when sane)
   assert.equal(a.headers.get('x-ratelimit-remaining-requests'), '99')
   for (const h of ['set-cookie', 'access-control-allow-origin', 'x-internal-debug', 'x-vllm-queue']) assert.equal(a.headers.get(h), null, `${h} passed through`)
   assert.notEqual(a.headers.get('server'), 'internal-proxy')

@@ -88,7 +88,7 @@ export function createHttpProvider(c: ClusterIR): ProviderAdapter {
         }
         if (translated.dropped.length) log('warn', 'parameters dropped in translation', { route: ctx.route?.name, provider: c.provider, dropped: translated.dropped.join(',') })
         body = Buffer.from(JSON.stringify(translated.body))
-        headers = endpoint.baseHeaders.concat(JSON_TYPE, target.headers)
+        headers = endpoint.baseHeaders.concat(JSON_TYPE, target.headers, 'x-request-id', ctx.requestId)
         // Without configured credentials, the caller's own key is passed on (never alongside a SigV4 signature).
         if (!endpoint.hasCredentials && !signer) copyClientCredential(ctx.headers, headers)
       } else {

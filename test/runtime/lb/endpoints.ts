@@ -7,6 +7,7 @@ export function endpoints(...specs: (string | [string, number])[]): CompiledEndp
     const [name, weight] = typeof s === 'string' ? [s, 1] : s
     return {
       url: `mock://${name}`,
+      name,
       key: `test|mock://${name}`,
       weight,
       origin: `mock://${name}`,

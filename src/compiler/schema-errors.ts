@@ -217,7 +217,11 @@ export function closest(word: string, candidates: readonly string[], accept: (c:
   for (const c of candidates) {
     const n = norm(c)
     const d = editDistance(w, n)
-    const score = d <= Math.max(1, Math.floor(w.length / 4)) ? d : w.length >= 4 && (n.includes(w) || w.includes(n)) ? 10 + Math.abs(n.length - w.length) : Infinity
+    // Containment counts when the shorter is at least half the longer: `circuit_breaker` in
+    // `endpoint_circuit_breaker`, but not `name` in `model_name`.
+    const [short, long] = w.length <= n.length ? [w, n] : [n, w]
+    const contains = short.length >= 4 && short.length * 2 >= long.length && long.includes(short)
+    const score = d <= Math.max(1, Math.floor(w.length / 4)) ? d : contains ? 10 + long.length - short.length : Infinity
     if (score < bestScore && accept(c)) [best, bestScore] = [c, score]
   }
   return best

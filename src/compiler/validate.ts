@@ -57,12 +57,16 @@ function setup() {
  * For wording hints only: `file#/$defs/x` in any schema file, or a local `#/$defs/x` when exactly
  * one file defines it (an error does not say which file it came from).
  */
-function refResolver(raw: ReadonlyMap<string, { $defs?: Record<string, Schema> }>): RefResolver {
+function refResolver(raw: ReadonlyMap<string, Schema & { $defs?: Record<string, Schema> }>): RefResolver {
   return (ref) => {
     const [file, pointer = ''] = ref.split('#')
+    const docs = file ? [raw.get(file.replace(/^(\.\.\/)+/, '')) ?? raw.get(`filters/${file}`)] : [...raw.values()]
     const def = /^\/\$defs\/([^/]+)$/.exec(pointer)?.[1]
-    const docs = file ? [raw.get(file.replace(/^(\.\.\/)+/, '')) ?? raw.get('filters/' + file)] : [...raw.values()]
-    const hits = docs.flatMap((d) => (!d ? [] : def === undefined ? (pointer === '' ? [d as Schema] : []) : d.$defs?.[def] ? [d.$defs[def]] : []))
+    const hits = docs.flatMap((d) => {
+      if (!d) return []
+      if (pointer === '') return [d]
+      return def !== undefined && d.$defs?.[def] ? [d.$defs[def]] : []
+    })
     return hits.length === 1 ? hits[0] : undefined
   }
 }

@@ -1,11 +1,12 @@
+/**
+ * The `switchyard …` commands a config file's comments tell the reader to run (inside backticks or
+ * to the end of the comment, with the `NAME=value` assignments written before them), and a way to
+ * run one exactly as written.
+ */
 import { spawnSync } from 'node:child_process'
 import { BIN } from '../cli/run-cli.js'
 import { repoRoot } from '../compiler/repo-root.js'
 
-/**
- * The `switchyard …` commands a config file's comments tell the reader to run: inside backticks or
- * to the end of the comment, with the `NAME=value` assignments written before them.
- */
 export interface Shown {
   readonly file: string
   readonly line: number

@@ -1,9 +1,13 @@
-/** Every config under examples/ must compile; `${env:NAME}` references get placeholder values. */
+/**
+ * Every config under examples/ must compile; `${env:NAME}` references get placeholder values and
+ * `${file:path}` references a temporary file holding one.
+ */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { compileConfig, formatDiagnostic, readPathSources } from '../../src/compiler/index.js'
+import { withPlaceholderSecrets } from '../docs/placeholder-secrets.js'
 import { repoRoot } from './repo-root.js'
 
 const examplesDir = join(repoRoot, 'examples')
@@ -16,10 +20,14 @@ test('examples/ holds at least one config', () => {
 })
 
 for (const name of examples) {
-  test(`examples/${name} compiles without diagnostics`, () => {
-    const sources = readPathSources(join(examplesDir, name))
+  test(`examples/${name} compiles without diagnostics`, (t) => {
     const env: Record<string, string> = {}
-    for (const s of sources) for (const m of s.text.matchAll(/\$\{env:([^}]+)\}/g)) env[m[1]] = `placeholder-${m[1]}`
+    const sources = readPathSources(join(examplesDir, name)).map((s) => {
+      const p = withPlaceholderSecrets(s.text)
+      t.after(p.dispose)
+      Object.assign(env, p.env)
+      return { ...s, text: p.text }
+    })
     const r = compileConfig(sources, { source: `file:examples/${name}`, env })
     assert.deepStrictEqual(r.diagnostics.map(formatDiagnostic), [])
     assert.equal(r.ok, true)

@@ -128,6 +128,8 @@ function refusal(protocol: Protocol): LocalReply {
 }
 
 const EMPTY = Buffer.alloc(0)
+/** An HTTP field name (RFC 9110 token), lower-case: nothing else is echoed back. */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/
 
 export function create(config: CorsConfig, _deps: FilterDeps): Filter {
   const origins = compileOrigins(config.allow_origins)
@@ -153,7 +155,7 @@ export function create(config: CorsConfig, _deps: FilterDeps): Filter {
     const requested = h['access-control-request-headers']
     if (requested !== undefined) {
       // Echo the requested names that are allowed; a name left out makes the browser say which one.
-      const ok = requested.split(',').map((s) => s.trim().toLowerCase()).filter((n) => n !== '' && listed(allowHeaders, n))
+      const ok = requested.split(',').map((s) => s.trim().toLowerCase()).filter((n) => TOKEN.test(n) && listed(allowHeaders, n))
       if (ok.length > 0) headers.push(['access-control-allow-headers', ok.join(', ')])
     }
     if (credentials) headers.push(['access-control-allow-credentials', 'true'])

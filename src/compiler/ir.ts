@@ -127,6 +127,8 @@ export interface ClusterIR {
   readonly panicThreshold: number
   /** Public model name → provider model id. */
   readonly modelMap: Readonly<Record<string, string>>
+  /** Public model names the cluster serves, for GET /v1/models (`models:`). */
+  readonly models: readonly string[]
   readonly azure: { readonly apiVersion: string; readonly deployments: Readonly<Record<string, string>> }
   readonly anthropic: { readonly version: string; readonly defaultMaxTokens: number }
   /** Resolved AWS credentials for SigV4; never printed. */

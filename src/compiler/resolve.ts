@@ -208,6 +208,7 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
       lb: v.lb,
       panicThreshold: v.panic_threshold,
       modelMap: v.model_map,
+      models: v.models,
       azure: { apiVersion: v.azure.api_version, deployments: v.azure.deployments },
       anthropic: { version: v.anthropic.version, defaultMaxTokens: v.anthropic.default_max_tokens },
       bedrock,

@@ -9,6 +9,9 @@ import { compileCluster } from './compile-clusters.js'
 import { compileRouteTable } from './compile-routes.js'
 import { chainForRule, createFilters } from './compile-filters.js'
 import { createScrubber } from '../runtime/upstream/scrub.js'
+import { servedModels } from '../runtime/providers/mock.js'
+import { withCorsPreflight } from '../runtime/filters/cors.js'
+import { compileStringMatch } from './compile-match.js'
 
 export function buildSnapshot(ir: SnapshotIR, stores: Stores): Snapshot {
   const poolKeys: string[] = []
@@ -32,10 +35,11 @@ export function buildSnapshot(ir: SnapshotIR, stores: Stores): Snapshot {
     }
     const listeners = new Map<number, CompiledListener>()
     for (const l of ir.listeners) {
-      const table = compileRouteTable(tables.get(l.routeTable)!, {
+      const chain = chainForRule(l, undefined, instances, filterIR, deps)
+      const table = withCorsPreflight(compileRouteTable(tables.get(l.routeTable)!, {
         cluster: clusterFor,
         chainFor: (rule) => chainForRule(l, rule, instances, filterIR, deps),
-      })
+      }), chain)
       listeners.set(l.port, {
         name: l.name,
         address: l.address,
@@ -45,7 +49,7 @@ export function buildSnapshot(ir: SnapshotIR, stores: Stores): Snapshot {
         routingHeaders: l.routingHeaders,
         table,
         filterNames: l.filters,
-        chain: chainForRule(l, undefined, instances, filterIR, deps),
+        chain,
         modelsReply: modelsReply(tables.get(l.routeTable)!, ir),
       })
     }
@@ -57,8 +61,11 @@ export function buildSnapshot(ir: SnapshotIR, stores: Stores): Snapshot {
 }
 
 /**
- * The models a listener routes, OpenAI `GET /v1/models` shape, owner = cluster: exact model
- * matches and rewrites of its rules, plus the public names in those clusters' model maps.
+ * The models a listener routes, OpenAI `GET /v1/models` shape, built once per snapshot. For each
+ * rule that reaches clusters (config order, first listing wins, as first match wins): an exact
+ * `model` match names the one model; otherwise the names its clusters serve (`models`, `model_map`
+ * keys, a bare mock's default) that the rule's `model` glob/regex, if any, accepts. owned_by =
+ * the cluster(s) serving it.
  */
 function modelsReply(table: RouteTableIR, ir: SnapshotIR): LocalReply {
   const seen = new Map<string, string>()
@@ -67,9 +74,15 @@ function modelsReply(table: RouteTableIR, ir: SnapshotIR): LocalReply {
     const a = rule.action
     const clusters = a.kind === 'cluster' ? [a.cluster] : a.kind === 'weighted' ? a.clusters.filter((c) => c.weight > 0).map((c) => c.name) : a.kind === 'fallback' ? [a.clusters[0].cluster] : []
     if (clusters.length === 0) continue
-    const owner = clusters.join('|')
-    if (rule.match.model?.kind === 'exact' && !seen.has(rule.match.model.value)) seen.set(rule.match.model.value, owner)
-    for (const c of clusters) for (const name of Object.keys(clusterIR.get(c)?.modelMap ?? {})) if (!seen.has(name)) seen.set(name, c)
+    const m = rule.match.model
+    if (m?.kind === 'exact') {
+      if (!seen.has(m.value)) seen.set(m.value, clusters.join('|'))
+      continue
+    }
+    const accepts = m === undefined ? () => true : compileStringMatch(m)
+    const owners = new Map<string, string[]>()
+    for (const c of clusters) for (const name of servedModels(clusterIR.get(c)!)) if (accepts(name)) owners.set(name, [...(owners.get(name) ?? []), c])
+    for (const [name, by] of owners) if (!seen.has(name)) seen.set(name, by.join('|'))
   }
   const data = [...seen].map(([id, owned_by]) => ({ id, object: 'model', created: 0, owned_by }))
   return { status: 200, headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify({ object: 'list', data })) }

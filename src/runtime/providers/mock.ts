@@ -1,21 +1,37 @@
 /**
  * Built-in `mock` provider: answers OpenAI chat completions in-process, deterministically, with
  * optional streaming (N chunks, delay before each) — for quickstarts, demos and tests. It goes
- * through the same response path (filters, backpressure, abort) as a real upstream.
+ * through the same response path (filters, backpressure, abort) as a real upstream. It answers
+ * any model name, and lists its cluster's names on `GET /v1/models` as an OpenAI upstream would.
  */
 import type { ClusterIR } from '../../compiler/ir.js'
 import type { CompiledEndpoint, ProviderAdapter, RequestContext } from '../types.js'
-import { complete, finishResponse, sendChunk, sendError, startResponse } from '../respond.js'
+import { complete, finishResponse, sendChunk, sendError, sendReply, startResponse } from '../respond.js'
 import { guarded } from '../internal-error.js'
 
 const SSE_HEADERS: [string, string][] = [['content-type', 'text/event-stream'], ['cache-control', 'no-cache']]
+const JSON_HEADERS = [['content-type', 'application/json']] as const
+
+/** What a mock cluster without `models` or `model_map` lists: the name its replies use when the request has none. */
+export const MOCK_DEFAULT_MODEL = 'mock'
+
+/** The public names a cluster serves: `models`, then `model_map` keys; a bare mock cluster lists MOCK_DEFAULT_MODEL. */
+export function servedModels(cluster: ClusterIR): string[] {
+  const names = new Set([...cluster.models, ...Object.keys(cluster.modelMap)])
+  if (names.size === 0 && cluster.provider === 'mock') names.add(MOCK_DEFAULT_MODEL)
+  return [...names]
+}
+
+const modelObject = (id: string, owner: string) => ({ id, object: 'model', created: 0, owned_by: owner })
 
 export function createMockProvider(cluster: ClusterIR): ProviderAdapter {
   const { reply, chunks, chunkDelayMs, latencyMs } = cluster.mock
+  const list = { status: 200, headers: JSON_HEADERS, body: Buffer.from(JSON.stringify({ object: 'list', data: servedModels(cluster).map((id) => modelObject(id, cluster.name)) })) }
   return {
     forward(ctx: RequestContext, endpoint: CompiledEndpoint): void {
+      if (ctx.head.method === 'GET' && ctx.head.path.endsWith('/models')) return sendReply(ctx, list)
       if (!ctx.head.path.endsWith('/chat/completions') || ctx.head.method !== 'POST') {
-        return sendError(ctx, 'SY_UNSUPPORTED', `the mock provider only serves POST /v1/chat/completions (got ${ctx.head.method} ${ctx.head.path})`)
+        return sendError(ctx, 'SY_UNSUPPORTED', `the mock provider only serves POST /v1/chat/completions and GET /v1/models (got ${ctx.head.method} ${ctx.head.path})`)
       }
       const req = ctx.json ?? {}
       const model = typeof req.model === 'string' ? req.model : 'mock'

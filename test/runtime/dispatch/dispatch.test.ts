@@ -207,8 +207,8 @@ test('a non-JSON body with a non-JSON content type is left alone and matches wit
   assert.deepStrictEqual({ route: ctx.route?.name, json: ctx.json, model: ctx.head.model }, { route: 'v1', json: undefined, model: undefined })
 })
 
-test('the mock provider answers 404 for anything but POST chat completions', async (t) => {
-  const { down } = send(setup(t), { method: 'GET', path: '/v1/models' })
+test('the mock provider answers 404 for anything but POST chat completions and GET models', async (t) => {
+  const { down } = send(setup(t), { method: 'GET', path: '/v1/files' })
   await down.done
   assert.deepStrictEqual({ status: down.status, code: down.json().error.code }, { status: 404, code: 'sy_unsupported' })
 })

@@ -90,7 +90,7 @@ filters:
   await t.test('raw HTTP: the answer and the gateway’s own errors carry the grant', async () => {
     const ok = await raw(`${base}/v1/chat/completions`, 'POST', { origin: allowed.origin, 'content-type': 'application/json' }, JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }))
     assert.equal(ok.status, 200)
-    assert.deepStrictEqual(corsHeaders(ok), { 'access-control-allow-origin': allowed.origin, 'access-control-expose-headers': 'retry-after, x-request-id, request-id', vary: 'Origin' })
+    assert.deepStrictEqual(corsHeaders(ok), { 'access-control-allow-origin': allowed.origin, 'access-control-expose-headers': 'retry-after, x-request-id, request-id, x-switchyard-cluster, x-switchyard-endpoint', vary: 'Origin' })
     const missing = await raw(`${base}/v1/nowhere`, 'GET', { origin: allowed.origin })
     assert.equal(missing.status, 404)
     assert.equal(missing.headers['access-control-allow-origin'], allowed.origin)

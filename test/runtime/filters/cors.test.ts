@@ -220,7 +220,7 @@ test('a rule with cors disabled gets the preflight as an ordinary request', asyn
 test('an actual request from an allowed origin gets the origin echoed, Vary and the exposed headers; upstream grants are replaced', async (t) => {
   const { down, cors } = await send(setup(t), { method: 'POST', headers: { origin: 'https://app.example.com' }, body: chat })
   assert.equal(down.status, 200)
-  assert.deepStrictEqual(cors, { 'access-control-allow-origin': 'https://app.example.com', 'access-control-expose-headers': 'retry-after, x-request-id, request-id', vary: 'Origin' })
+  assert.deepStrictEqual(cors, { 'access-control-allow-origin': 'https://app.example.com', 'access-control-expose-headers': 'retry-after, x-request-id, request-id, x-switchyard-cluster, x-switchyard-endpoint', vary: 'Origin' })
   assert.equal(down.headers.filter(([n]) => n === 'access-control-allow-origin').length, 1)
   assert.equal(down.header('x-served-by'), 'gw')
   assert.equal(down.json().choices[0].message.role, 'assistant')

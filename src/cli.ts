@@ -45,6 +45,7 @@ function validate({ values }: Parsed<typeof VALIDATE>): number {
   const compiled = compilePathReporting(path, '', resolve ? 'resolve' : 'collect')
   if (!compiled) return 1
   const { ir, needs } = compiled
+  for (const w of ir.warnings) console.error(`warning: ${w}`)
   const rules = ir.routeTables.reduce((n, t) => n + t.rules.length, 0)
   console.log(`${path}: ok (version ${ir.version}): ${ir.listeners.length} listeners, ${ir.routeTables.length} route tables (${rules} rules), ${ir.clusters.length} clusters, ${ir.filters.length} filters${describeNeeds(needs, resolve)}`)
   return 0

@@ -163,6 +163,8 @@ export interface ClusterIR {
     /** Present when `retry_budget` is configured; replaces maxRetries. */
     readonly retryBudget?: { readonly percent: number; readonly minRetryConcurrency: number }
   }
+  /** How a broken stream's text is put in front of this cluster's continuation (see stream-recovery). */
+  readonly continuationPrefill: ContinuationPrefill
   /** Extra upstream response headers the client may see (lower-case; a trailing `*` is a prefix). */
   readonly forwardResponseHeaders: readonly string[]
   readonly pool: { readonly connections: number; readonly keepAliveMs: number }
@@ -176,6 +178,9 @@ export interface FilterIR {
   /** Config with secrets resolved. */
   readonly config: Record<string, unknown>
 }
+
+/** `assistant`: a final assistant/model turn is a real prefill (Anthropic, Bedrock, Gemini). */
+export type ContinuationPrefill = 'assistant' | 'vllm' | 'deepseek' | 'none'
 
 export interface SnapshotIR {
   /** Content hash of everything below (or a revision chosen by the config source). */
@@ -199,4 +204,6 @@ export interface SnapshotIR {
    * back; never shown anywhere.
    */
   readonly secrets: readonly string[]
+  /** Not errors, but worth saying at validate and at startup (`source:line:col: path: message`). */
+  readonly warnings: readonly string[]
 }

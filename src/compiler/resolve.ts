@@ -13,7 +13,7 @@ import { filterConfigValidator, validateAt } from './validate.js'
 import { routeRegexProblem } from './compile-match.js'
 import { isLoopback } from './loopback.js'
 import type {
-  ActionIR, ClusterIR, EndpointIR, FilterIR, FilterOverrideIR, KeyedMatchIR, ListenerIR, MatchIR,
+  ActionIR, ClusterIR, ContinuationPrefill, EndpointIR, FilterIR, FilterOverrideIR, KeyedMatchIR, ListenerIR, MatchIR,
   RetryPolicyIR, RouteTableIR, RuleIR, SnapshotIR, StringMatchIR,
 } from './ir.js'
 
@@ -218,6 +218,7 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
       ...(v.retry_policy !== undefined && { retry: retryPolicyIR(v.retry_policy) }),
       connectTimeoutMs: durationMs(v.connect_timeout),
       forwardResponseHeaders: (v.forward_response_headers as string[]).map((h) => h.toLowerCase()),
+      continuationPrefill: continuationPrefillOf(v.continuation_prefill, v.provider, preset.protocol),
       ringHash: {
         ...(v.ring_hash.hash_on?.header !== undefined && { hashHeader: String(v.ring_hash.hash_on.header).toLowerCase() }),
         ...(v.ring_hash.hash_on?.body_field !== undefined && { hashBodyField: String(v.ring_hash.hash_on.body_field).split('.') }),
@@ -429,8 +430,33 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
     clusters: [...byKind.clusters.values()].map((l) => l.value),
     filters: [...byKind.filters.values()].map((l) => l.value),
   })
-  const body = { admin: adminIR, drainTimeoutMs, requireNative, listeners, routeTables, clusters, filters, effective, secrets: collectSecrets({ clusters, filters, routeTables }, declared) }
+  const warnings = continuationWarnings(routeTables, clusters, byKind.routes, where)
+  const body = { admin: adminIR, drainTimeoutMs, requireNative, listeners, routeTables, clusters, filters, effective, secrets: collectSecrets({ clusters, filters, routeTables }, declared), warnings }
   return { body, needs }
+}
+
+function continuationPrefillOf(setting: string, provider: string, protocol: string): ContinuationPrefill {
+  if (protocol !== 'openai' && protocol !== 'mock') return 'assistant'
+  if (setting === 'vllm' || setting === 'deepseek' || setting === 'none') return setting
+  return provider === 'vllm' ? 'vllm' : provider === 'deepseek' ? 'deepseek' : 'none'
+}
+
+/** `stream_recovery: continue` routes whose later fallback clusters cannot prefill (verified, so safe, but often refused). */
+function continuationWarnings(tables: readonly RouteTableIR[], clusters: readonly ClusterIR[], located: Map<string, Located<Obj>>, where: (l: { doc: LoadedDoc; at: Segs }) => string): string[] {
+  const prefill = new Map(clusters.map((c) => [c.name, c.continuationPrefill]))
+  const out: string[] = []
+  for (const t of tables) {
+    const loc = located.get(t.name)
+    for (const r of t.rules) {
+      if (r.streamRecovery !== 'continue' || r.action.kind !== 'fallback') continue
+      r.action.clusters.slice(1).forEach((c, i) => {
+        if (prefill.get(c.cluster) !== 'none') return
+        const at = loc ? `${where({ doc: loc.doc, at: [...loc.at, 'rules', r.index, 'fallback', 'clusters', i + 1, 'cluster'] })}: ` : ''
+        out.push(`${at}routes.${t.name}.rules[${r.index}]: stream_recovery continue falls back to cluster '${c.cluster}', which cannot prefill (continuation_prefill: none): its continuations are checked and discarded when they restart the answer; set continuation_prefill (vllm, deepseek) if the server supports it`)
+      })
+    }
+  }
+  return out
 }
 
 /** A `retry_policy` block (route or cluster default), defaults already applied by the schema. */

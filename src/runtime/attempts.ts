@@ -93,7 +93,7 @@ export class Attempts implements AttemptControl {
     this.index = next
     this.lastEndpoint = undefined
     const nextCluster = this.candidates[next].cluster
-    const json = continuationRequest(this.ctx.json, rec.text, nextCluster.ir.protocol === 'anthropic')
+    const json = continuationRequest(this.ctx.json, rec.text, nextCluster.continuationPrefill)
     this.ctx.json = json
     this.ctx.body = Buffer.from(JSON.stringify(json))
     this.continuation = new ContinuationRewriter(rec)

@@ -66,6 +66,7 @@ export async function runGateway(opts: RunOptions): Promise<{ stop: () => Promis
     shuttingDown: false,
     source: opts.source,
   }
+  for (const w of first.ir.warnings) log('warn', w)
   log('info', 'uWebSockets.js loaded', { build: uwsBuild })
   if (uwsBuild !== 'native') {
     if (opts.requireNative || first.ir.requireNative) {
@@ -207,6 +208,7 @@ export async function runGateway(opts: RunOptions): Promise<{ stop: () => Promis
           status.lastReload = { at, ok: true, version: r.ir.version }
           continue
         }
+        for (const w of r.ir.warnings) log('warn', w)
         status.ir = r.ir
         status.loadedAt = at
         status.lastReload = { at, ok: true, version: r.ir.version }

@@ -235,6 +235,8 @@ export interface CompiledCluster {
   readonly stats: ClusterStats
   /** The cluster's default retry policy (a route's own replaces it). */
   readonly retry: CompiledRetry | undefined
+  /** How this cluster is given the text of a broken stream to continue. */
+  readonly continuationPrefill: import('../compiler/ir.js').ContinuationPrefill
   /** Connection cap of each endpoint pool in this worker: pool.connections, lowered by max_connections. */
   readonly poolConnections: number
   /** Undefined when the cluster has no health check, outlier detection, breaker or latency LB. */

@@ -536,7 +536,14 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     this.wrote = true
     const attempt = this.ctx.attempt
     if (attempt !== undefined) {
-      if (attempt.continuation !== undefined) chunk = attempt.continuation.push(chunk)
+      const cont = attempt.continuation
+      if (cont !== undefined) {
+        chunk = cont.push(chunk)
+        if (cont.refused) {
+          controller.abort(Object.assign(new Error('the fallback restarted the answer instead of continuing it; its answer was discarded'), { code: 'SY_RESTARTED' }))
+          return
+        }
+      }
       attempt.recorder?.push(chunk)
       if (chunk.length === 0) return
     }
@@ -737,7 +744,9 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     // Nothing on the wire yet: the status can still change.
     if (!this.wrote) return sendError(this.ctx, code, message)
     // Headers already went out; a truncated JSON body must not look complete, a stream gets an error event.
-    if (streaming && this.ctx.attempt?.recorder !== undefined && this.ctx.attempt.continueStream({ kind: this.timedOut ? 'timeout' : failureKind(err) })) return
+    // A continuation that restarted the answer ends the stream: never a third answer spliced in.
+    const restartedAnswer = (err as { code?: string }).code === 'SY_RESTARTED'
+    if (streaming && !restartedAnswer && this.ctx.attempt?.recorder !== undefined && this.ctx.attempt.continueStream({ kind: this.timedOut ? 'timeout' : failureKind(err) })) return
     if (streaming) return failStream(this.ctx, code, message)
     this.ctx.downstream.close()
     complete(this.ctx)
@@ -783,7 +792,7 @@ function failureKind(err: Error): 'connect_failure' | 'reset' | 'timeout' {
 /** A client-safe account of a transport failure: no URL, no library error code. */
 function describe(err: Error): string {
   const code = (err as { code?: string }).code
-  if (code === 'SY_TRUNCATED' || code === 'SY_CONTINUATION' || code === 'SY_MALFORMED' || code === 'SY_TOO_LARGE') return err.message
+  if (code === 'SY_TRUNCATED' || code === 'SY_CONTINUATION' || code === 'SY_RESTARTED' || code === 'SY_MALFORMED' || code === 'SY_TOO_LARGE') return err.message
   return FAILURES[code ?? ''] ?? 'the upstream request failed'
 }
 

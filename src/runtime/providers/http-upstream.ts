@@ -666,9 +666,9 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
         try {
           out = this.translator!.response(JSON.parse(text), { model: this.model, request: ctx.json })
         } catch {
-          // No parser message: it quotes the body, which may echo a credential.
-          this.finish()
-          return sendError(ctx, 'SY_UPSTREAM_CONNECT', `cluster '${ctx.cluster?.name}' answered with a body that is not a readable ${this.upstreamProtocol} response`)
+          // Like a reset: retried or failed over before anything is sent, else a 502. (No parser
+          // message: it quotes the body, which may echo a credential.)
+          return this.responseError(this.controller!, Object.assign(new Error(`the upstream answered ${this.status} with a body that is not a readable ${this.upstreamProtocol} response`), { code: 'SY_MALFORMED' }))
         }
         ctx.usage = usageOfCallerBody(out, this.caller)
         startResponse(ctx, 200, [['content-type', 'application/json']])

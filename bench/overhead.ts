@@ -22,6 +22,12 @@ import { wrk, writePostScript } from './wrk.js'
 const SECONDS = Number(process.env.OVERHEAD_SECONDS ?? 10)
 /** Modules that exist for resilience; their self time is the overhead (dist/src/runtime/…). */
 const RESILIENCE = /runtime\/(attempts|endpoint-guard|pick|shared-state|resilience\/[^/]+)\.js$/
+/**
+ * Request-path checks of issues 10 and 12 (body and path refusals, the error boundary, framing checks
+ * and the parse-pass queue, response-header allow-list, secret scrubbing, and JSON validation of
+ * non-streamed answers: json-syntax, which on the JSON lane runs only for that).
+ */
+const GUARDS = /runtime\/(request-body|request-path|internal-error|http\/[^/]+|upstream\/(headers|scrub)|providers\/json-syntax)\.js$/
 
 interface Profile { nodes: { id: number; callFrame: { functionName: string; url: string } }[]; samples: number[]; timeDeltas: number[] }
 
@@ -46,7 +52,7 @@ function selfTimeByFile(dir: string): { busyUs: number; byFile: Map<string, numb
   return best!
 }
 
-interface Measured { lane: string; config: 'd' | 'e'; requests: number; busyUs: number; resilienceUs: number; gcUs: number; files: [string, number][] }
+interface Measured { lane: string; config: 'd' | 'e'; requests: number; busyUs: number; resilienceUs: number; gcUs: number; files: [string, number][]; guardsUs: number; guardFiles: [string, number][] }
 
 async function profileRun(dir: string, config: 'd' | 'e', lane: 'json' | 'sse', ports: { mock: number[]; listen: number; admin: number }): Promise<Measured> {
   const yaml = join(dir, `${config}.yaml`)
@@ -63,7 +69,9 @@ async function profileRun(dir: string, config: 'd' | 'e', lane: 'json' | 'sse', 
   const { busyUs, byFile } = selfTimeByFile(profDir)
   const files = [...byFile].filter(([f]) => RESILIENCE.test(f)).sort((a, b) => b[1] - a[1])
   const resilienceUs = files.reduce((a, [, t]) => a + t, 0)
-  return { lane, config, requests: r.requests, busyUs, resilienceUs, gcUs: byFile.get('(garbage collector)') ?? 0, files }
+  const guardFiles = [...byFile].filter(([f]) => GUARDS.test(f)).sort((a, b) => b[1] - a[1])
+  const guardsUs = guardFiles.reduce((a, [, t]) => a + t, 0)
+  return { lane, config, requests: r.requests, busyUs, resilienceUs, gcUs: byFile.get('(garbage collector)') ?? 0, files, guardsUs, guardFiles }
 }
 
 async function main(): Promise<void> {
@@ -113,6 +121,15 @@ function report(rs: Measured[]): string {
     lines.push(`- ${lane}: (e) spends ${(100 * over).toFixed(2)} % more of its time in resilience code than (d) — target ≤ 5 %: ${over <= 0.05 ? 'PASS' : 'FAIL'}`)
   }
   lines.push('', 'Self time only: allocations these modules cause show up as garbage-collector time instead — compare the GC share of (d) and (e).', '')
+  lines.push('## Request-path checks (issues 10 and 12), row (d)', '',
+    '- body/path refusals, error boundary, framing checks and parse-pass queue, response-header allow-list, secret scrubbing, JSON validation of non-streamed answers (json-syntax: on the JSON lane it runs only for that; on the SSE lane it is the pre-existing event check)', '',
+    '| lane | checks self time | share of busy time | by module |', '|---|---|---|---|')
+  for (const r of rs.filter((x) => x.config === 'd')) {
+    lines.push(`| ${r.lane} | ${(r.guardsUs / 1000).toFixed(0)} ms | ${pct(r.guardsUs, r.busyUs)} | ${r.guardFiles.map(([f, t]) => `${f.replace('runtime/', '')} ${pct(t, r.busyUs)}`).join(', ')} |`)
+  }
+  const json = rs.find((r) => r.lane === 'json' && r.config === 'd')!
+  const validation = json.guardFiles.find(([f]) => f.endsWith('json-syntax.js'))?.[1] ?? 0
+  lines.push('', `- JSON lane: validating non-streamed answers costs ${pct(validation, json.busyUs)} of worker time — target ≤ 2 %: ${validation / json.busyUs <= 0.02 ? 'PASS' : 'FAIL'}`, '')
   return lines.join('\n')
 }
 

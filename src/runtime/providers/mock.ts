@@ -8,6 +8,10 @@ import type { ClusterIR } from '../../compiler/ir.js'
 import type { CompiledEndpoint, ProviderAdapter, RequestContext } from '../types.js'
 import { complete, finishResponse, sendChunk, sendError, sendReply, startResponse } from '../respond.js'
 import { guarded } from '../internal-error.js'
+import { ResponsesSseWriter, toResponsesResponse } from './translate/write-responses.js'
+import { assertResponsesRequest } from './translate/request-shape.js'
+import { TranslationError } from './translate/translation-error.js'
+import { callerError } from './translate/provider-errors.js'
 
 const SSE_HEADERS: [string, string][] = [['content-type', 'text/event-stream'], ['cache-control', 'no-cache']]
 const JSON_HEADERS = [['content-type', 'application/json']] as const
@@ -30,8 +34,9 @@ export function createMockProvider(cluster: ClusterIR): ProviderAdapter {
   return {
     forward(ctx: RequestContext, endpoint: CompiledEndpoint): void {
       if (ctx.head.method === 'GET' && ctx.head.path.endsWith('/models')) return sendReply(ctx, list)
+      if (ctx.head.method === 'POST' && ctx.head.path.endsWith('/responses')) return answerResponses(ctx, endpoint, cluster.mock)
       if (!ctx.head.path.endsWith('/chat/completions') || ctx.head.method !== 'POST') {
-        return sendError(ctx, 'SY_UNSUPPORTED', `the mock provider only serves POST /v1/chat/completions and GET /v1/models (got ${ctx.head.method} ${ctx.head.path})`)
+        return sendError(ctx, 'SY_UNSUPPORTED', `the mock provider only serves POST /v1/chat/completions, POST /v1/responses and GET /v1/models (got ${ctx.head.method} ${ctx.head.path})`)
       }
       const req = ctx.json ?? {}
       const model = typeof req.model === 'string' ? req.model : 'mock'
@@ -102,6 +107,82 @@ function streamAnswer(ctx: RequestContext, p: StreamPlan, done: () => void): voi
     else step()
   }
   schedule()
+}
+
+/**
+ * POST /v1/responses: the same deterministic answer as the Responses API shapes it, through the
+ * gateway's own Responses writer (what a translated cluster would send), streamed or whole.
+ */
+function answerResponses(ctx: RequestContext, endpoint: CompiledEndpoint, mock: ClusterIR['mock']): void {
+  const check = assertResponsesShape(ctx.json)
+  if (check !== undefined) return sendReply(ctx, errorReplyFor(check))
+  const req = ctx.json
+  const model = typeof req.model === 'string' ? req.model : MOCK_DEFAULT_MODEL
+  const text = mock.reply ?? `Mock reply to: ${lastInputText(req.input)}`
+  const usage = { inputTokens: countWords(typeof req.input === 'string' ? req.input : req.input?.map?.((i: any) => i?.content ?? '')), outputTokens: countWords(text) }
+  ctx.usage = usage
+  endpoint.stats.start()
+  const done = () => endpoint.stats.finish()
+  const opts = { model, request: req }
+  const run = () => {
+    if (ctx.downstream.aborted) return done()
+    if (req.stream !== true) {
+      const body = toResponsesResponse({ id: `mock-${ctx.id}`, model, parts: [{ type: 'text', text }], stop: 'stop', usage }, opts)
+      startResponse(ctx, 200, [['content-type', 'application/json']])
+      finishResponse(ctx, JSON.stringify(body))
+      return done()
+    }
+    const w = new ResponsesSseWriter(opts)
+    const pieces = split(text, mock.chunks)
+    startResponse(ctx, 200, SSE_HEADERS.map(([k, v]) => [k, v]))
+    w.start({ id: `mock-${ctx.id}`, model })
+    let i = 0
+    const step = () => {
+      if (ctx.downstream.aborted) return done()
+      if (i < pieces.length) {
+        w.text(pieces[i++])
+        sendChunk(ctx, Buffer.from(w.take()))
+        if (mock.chunkDelayMs > 0) setTimeout(() => guarded(ctx, 'mock provider', step), mock.chunkDelayMs)
+        else step()
+        return
+      }
+      w.finish('stop')
+      w.usage(usage)
+      w.close()
+      finishResponse(ctx, w.take())
+      done()
+    }
+    step()
+  }
+  if (mock.latencyMs > 0) setTimeout(() => guarded(ctx, 'mock provider', run), mock.latencyMs)
+  else run()
+}
+
+function assertResponsesShape(body: unknown): TranslationError | undefined {
+  try {
+    assertResponsesRequest(body)
+    return undefined
+  } catch (e) {
+    if (e instanceof TranslationError) return e
+    throw e
+  }
+}
+
+function errorReplyFor(e: TranslationError) {
+  const ce = callerError('openai', 400, e.message, e.param)
+  return { status: ce.status, headers: JSON_HEADERS, body: Buffer.from(JSON.stringify(ce.body)) }
+}
+
+function lastInputText(input: unknown): string {
+  if (typeof input === 'string') return input
+  if (!Array.isArray(input)) return ''
+  for (let i = input.length - 1; i >= 0; i--) {
+    const it = input[i]
+    if (it?.role !== 'user') continue
+    if (typeof it.content === 'string') return it.content
+    if (Array.isArray(it.content)) return it.content.filter((p: any) => p?.type === 'input_text').map((p: any) => p.text).join(' ')
+  }
+  return ''
 }
 
 /** Splits text into n non-empty-ish pieces at character boundaries (code points, not UTF-16 units). */

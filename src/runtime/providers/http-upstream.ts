@@ -375,7 +375,8 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
       }
     } else {
       const len = Number(headers['content-length'])
-      const json = type.includes('json')
+      // An API the gateway knows answers JSON: anything else (an HTML error page with a 200) is checked too, and fails.
+      const json = type.includes('json') || expectsJson(this.ctx.head.path)
       // A JSON answer is held whole and checked before anything is sent (one without a length too,
       // up to the limit); other bodies are held only when their known length allows.
       if (continuing === undefined && ((json && !(len > BUFFER_LIMIT)) || (len >= 0 && len <= BUFFER_LIMIT))) {
@@ -661,7 +662,12 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
         this.finishWith()
         break
       case 'translate-json': {
-        const text = Buffer.concat(this.parts!).toString('utf8')
+        const raw = Buffer.concat(this.parts!)
+        if (!(isJsonDocument(raw) && raw.indexOf(UPSTREAM_SUCCESS_KEYS[this.upstreamProtocol]) !== -1)) {
+          // Not the provider's success object (an error object or a page with a 200): a failure like a reset.
+          return this.responseError(this.controller!, Object.assign(new Error(`the upstream answered ${this.status} with a body that is not a complete ${this.upstreamProtocol} response`), { code: 'SY_MALFORMED' }))
+        }
+        const text = raw.toString('utf8')
         let out: unknown
         try {
           out = this.translator!.response(JSON.parse(text), { model: this.model, request: ctx.json })
@@ -823,6 +829,16 @@ const ANY_JSON = 1
 const SUCCESS_KEYS: Record<string, Buffer> = {
   chat: Buffer.from('"choices"'), messages: Buffer.from('"content"'), responses: Buffer.from('"output"'), embeddings: Buffer.from('"data"'), count_tokens: Buffer.from('"input_tokens"'),
 }
+/** What each upstream protocol's whole success answer contains. */
+const UPSTREAM_SUCCESS_KEYS: Record<UpstreamProtocol, Buffer> = {
+  openai: Buffer.from('"choices"'), anthropic: Buffer.from('"content"'), gemini: Buffer.from('"candidates"'), bedrock: Buffer.from('"output"'),
+}
+
+/** Paths of APIs whose non-streamed answers are JSON objects. */
+function expectsJson(path: string): boolean {
+  return Object.hasOwn(SUCCESS_KEYS, operationOf(path))
+}
+
 function expectedKeyOf(path: string): Buffer | typeof ANY_JSON {
   return SUCCESS_KEYS[operationOf(path)] ?? ANY_JSON
 }

@@ -125,7 +125,9 @@ export class SseUsageTap {
       else if (buf.indexOf(this.protocol === 'openai' ? OPENAI_END : ANTHROPIC_END, Math.max(0, buf.length - TAIL)) >= 0) this.complete = true
     }
     const from = this.protocol === 'openai' ? Math.max(0, buf.length - 4 * TAIL) : 0
-    if (this.protocol === 'openai' && !this.complete) this.noteFinishes(buf, from)
+    // With one choice its finish is in the last chunks (only usage follows); with several, one may
+    // finish long before the others, anywhere in a read.
+    if (this.protocol === 'openai' && !this.complete) this.noteFinishes(buf, this.choices > 1 ? 0 : from)
     if (buf.indexOf(USAGE, from) < 0) return buf
     return this.inspect(buf, from)
   }

@@ -628,8 +628,10 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
           // before anything is sent, else a 502 — never passed on as a success.
           return this.responseError(this.controller!, Object.assign(new Error(`the upstream answered ${this.status} with a body that is not a complete JSON ${expect === ANY_JSON ? 'document' : `response (no ${expect.toString()})`}`), { code: 'SY_MALFORMED' }))
         }
-        if (this.status < 300 && (this.upstreamProtocol === 'openai' || this.upstreamProtocol === 'anthropic')) {
-          ctx.usage = usageFromJsonBody(body, this.upstreamProtocol)
+        // A Responses object counts input_tokens / output_tokens; a stored one read back costs nothing.
+        const op = operationOf(ctx.head.path)
+        if (this.status < 300 && op !== 'stored_response' && (this.upstreamProtocol === 'openai' || this.upstreamProtocol === 'anthropic')) {
+          ctx.usage = usageFromJsonBody(body, op === 'responses' ? 'responses' : this.upstreamProtocol)
         }
         this.streamSucceeded()
         startResponse(ctx, this.status, forwardedResponseHeaders(this.upstreamHeaders!, this.responseHeaders))

@@ -21,7 +21,7 @@ const DATA = Buffer.from('data:')
 const EVENT_END = Buffer.from('\n\n')
 
 /** Finds `"usage": {...}` in a JSON body and parses just that object. */
-export function usageFromJsonBody(body: Buffer, protocol: 'openai' | 'anthropic'): Usage | undefined {
+export function usageFromJsonBody(body: Buffer, protocol: 'openai' | 'anthropic' | 'responses'): Usage | undefined {
   const at = body.lastIndexOf(USAGE)
   if (at < 0) return undefined
   const open = body.indexOf(0x7b /* { */, at)
@@ -30,7 +30,7 @@ export function usageFromJsonBody(body: Buffer, protocol: 'openai' | 'anthropic'
   if (end < 0) return undefined
   try {
     const u = JSON.parse(body.toString('utf8', open, end))
-    return protocol === 'openai' ? usageFromOpenAI(u) : usageFromAnthropic(u)
+    return protocol === 'openai' ? usageFromOpenAI(u) : protocol === 'responses' ? usageFromResponses(u) : usageFromAnthropic(u)
   } catch {
     return undefined
   }

@@ -690,6 +690,13 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
           // Ended (or errored) before the client saw anything: retry / fail over as for a reset.
           return this.responseError(this.controller!, Object.assign(new Error(failure.message), { code: 'SY_TRUNCATED' }))
         }
+        const cont = ctx.attempt?.continuation
+        if (cont !== undefined && text !== '') {
+          // The closing chunks belong to the continuation too: the original id, and the restart check.
+          const out = cont.push(Buffer.from(text))
+          if (cont.refused) return this.responseError(this.controller!, Object.assign(new Error('the fallback restarted the answer instead of continuing it; its answer was discarded'), { code: 'SY_RESTARTED' }))
+          text = out.toString('utf8')
+        }
         ctx.usage = this.st!.usage()
         if (this.st!.failure() === undefined) this.streamSucceeded()
         else if (!this.observed) this.observe({ kind: 'gateway_error' })

@@ -353,7 +353,8 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
         this.collected = 0
         return
       }
-      this.st = this.translator.stream({ model: this.model, includeUsage: this.caller === 'openai' && this.ctx.json?.stream_options?.include_usage === true, request: this.ctx.json })
+      // Usage the gateway asked for on an earlier pass-through attempt (ctx.json keeps it) is not the client's.
+      this.st = this.translator.stream({ model: this.model, includeUsage: this.caller === 'openai' && this.ctx.json?.stream_options?.include_usage === true && !this.ctx.usageInjected, request: this.ctx.json })
       if (continuing === undefined) startResponse(this.ctx, 200, [['content-type', 'text/event-stream'], ['cache-control', 'no-cache']])
       else this.wrote = true
       return

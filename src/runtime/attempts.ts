@@ -8,7 +8,7 @@ import type { AttemptControl, CompiledCluster, CompiledEndpoint, CompiledRetry, 
 import { log } from './log.js'
 import { retryDelayMs } from './resilience/retry.js'
 import { pickEligible, pickEndpoint } from './pick.js'
-import { ContinuationRewriter, StreamRecorder, continuationRequest } from './stream-recovery.js'
+import { ContinuationRewriter, StreamRecorder, continuationRequest, trimmedByPrefill } from './stream-recovery.js'
 import { guarded } from './internal-error.js'
 import { operationOf } from './providers/caller.js'
 
@@ -96,7 +96,7 @@ export class Attempts implements AttemptControl {
     const json = continuationRequest(this.ctx.json, rec.text, nextCluster.continuationPrefill)
     this.ctx.json = json
     this.ctx.body = Buffer.from(JSON.stringify(json))
-    this.continuation = new ContinuationRewriter(rec)
+    this.continuation = new ContinuationRewriter(rec, trimmedByPrefill(rec.text, nextCluster.continuationPrefill))
     log('warn', 'stream broke mid-answer; continuing on the next fallback', { route: this.route.name, to: nextCluster.name, received_chars: rec.text.length, failure: describe(f) })
     this.send()
     return true

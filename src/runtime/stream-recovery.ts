@@ -71,6 +71,11 @@ export function continuationRequest(json: any, prefix: string, prefill: Continua
   }
 }
 
+/** The whitespace a prefill of this kind trims off the end of the client's text (see continuationRequest). */
+export function trimmedByPrefill(prefix: string, prefill: ContinuationPrefill): string {
+  return prefill === 'assistant' ? prefix.slice(prefix.trimEnd().length) : ''
+}
+
 /** Characters of a continuation looked at before its first byte reaches the client. */
 const CHECK_CHARS = 24
 /** Openings that mean the model answered afresh (or chatted) instead of continuing. */
@@ -101,7 +106,12 @@ export class ContinuationRewriter {
   private heldText = ''
   /** The continuation restarted the answer: it must be dropped and the stream ended with an error. */
   refused = false
-  constructor(private readonly original: StreamRecorder) {}
+  /**
+   * `skip`: the whitespace the prefill trimmed off the client's text (Anthropic refuses it). The
+   * model continues after the trimmed text, so its continuation opens with that whitespace again,
+   * which the client already has: it is dropped, once.
+   */
+  constructor(private readonly original: StreamRecorder, private skip = '') {}
 
   push(chunk: Uint8Array): Buffer {
     const s = this.carry + Buffer.from(chunk).toString('utf8')
@@ -130,6 +140,14 @@ export class ContinuationRewriter {
         const choice = j.choices?.[0]
         const delta = choice?.delta
         if (delta) delete delta.role
+        if (this.skip !== '' && typeof delta?.content === 'string' && delta.content !== '') {
+          const c: string = delta.content
+          let k = 0
+          while (k < this.skip.length && k < c.length && c[k] === this.skip[k]) k++
+          delta.content = c.slice(k)
+          // Anything but the trimmed whitespace ends the skipping.
+          this.skip = k < c.length ? '' : this.skip.slice(k)
+        }
         if (this.held !== undefined && typeof delta?.content === 'string') this.heldText += delta.content
         if (choice?.finish_reason != null) ended = true
         out += `data: ${JSON.stringify(j)}\n\n`

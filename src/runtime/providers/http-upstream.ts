@@ -353,7 +353,8 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
         this.collected = 0
         return
       }
-      this.st = this.translator.stream({ model: this.model, includeUsage: this.caller === 'openai' && this.ctx.json?.stream_options?.include_usage === true, request: this.ctx.json })
+      // Usage the gateway asked for on an earlier pass-through attempt (ctx.json keeps it) is not the client's.
+      this.st = this.translator.stream({ model: this.model, includeUsage: this.caller === 'openai' && this.ctx.json?.stream_options?.include_usage === true && !this.ctx.usageInjected, request: this.ctx.json })
       if (continuing === undefined) startResponse(this.ctx, 200, [['content-type', 'text/event-stream'], ['cache-control', 'no-cache']])
       else this.wrote = true
       return
@@ -629,8 +630,10 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
           // before anything is sent, else a 502 — never passed on as a success.
           return this.responseError(this.controller!, Object.assign(new Error(`the upstream answered ${this.status} with a body that is not a complete JSON ${expect === ANY_JSON ? 'document' : `response (no ${expect.toString()})`}`), { code: 'SY_MALFORMED' }))
         }
-        if (this.status < 300 && (this.upstreamProtocol === 'openai' || this.upstreamProtocol === 'anthropic')) {
-          ctx.usage = usageFromJsonBody(body, this.upstreamProtocol)
+        // A Responses object counts input_tokens / output_tokens; a stored one read back costs nothing.
+        const op = operationOf(ctx.head.path)
+        if (this.status < 300 && op !== 'stored_response' && (this.upstreamProtocol === 'openai' || this.upstreamProtocol === 'anthropic')) {
+          ctx.usage = usageFromJsonBody(body, op === 'responses' ? 'responses' : this.upstreamProtocol)
         }
         this.streamSucceeded()
         startResponse(ctx, this.status, forwardedResponseHeaders(this.upstreamHeaders!, this.responseHeaders))
@@ -693,6 +696,13 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
         if (failure !== undefined) {
           // Ended (or errored) before the client saw anything: retry / fail over as for a reset.
           return this.responseError(this.controller!, Object.assign(new Error(failure.message), { code: 'SY_TRUNCATED' }))
+        }
+        const cont = ctx.attempt?.continuation
+        if (cont !== undefined && text !== '') {
+          // The closing chunks belong to the continuation too: the original id, and the restart check.
+          const out = cont.push(Buffer.from(text))
+          if (cont.refused) return this.responseError(this.controller!, Object.assign(new Error('the fallback restarted the answer instead of continuing it; its answer was discarded'), { code: 'SY_RESTARTED' }))
+          text = out.toString('utf8')
         }
         ctx.usage = this.st!.usage()
         if (this.st!.failure() === undefined) this.streamSucceeded()

@@ -21,7 +21,7 @@ const DATA = Buffer.from('data:')
 const EVENT_END = Buffer.from('\n\n')
 
 /** Finds `"usage": {...}` in a JSON body and parses just that object. */
-export function usageFromJsonBody(body: Buffer, protocol: 'openai' | 'anthropic'): Usage | undefined {
+export function usageFromJsonBody(body: Buffer, protocol: 'openai' | 'anthropic' | 'responses'): Usage | undefined {
   const at = body.lastIndexOf(USAGE)
   if (at < 0) return undefined
   const open = body.indexOf(0x7b /* { */, at)
@@ -30,7 +30,7 @@ export function usageFromJsonBody(body: Buffer, protocol: 'openai' | 'anthropic'
   if (end < 0) return undefined
   try {
     const u = JSON.parse(body.toString('utf8', open, end))
-    return protocol === 'openai' ? usageFromOpenAI(u) : usageFromAnthropic(u)
+    return protocol === 'openai' ? usageFromOpenAI(u) : protocol === 'responses' ? usageFromResponses(u) : usageFromAnthropic(u)
   } catch {
     return undefined
   }
@@ -42,6 +42,30 @@ const TAIL = 512
 const ANTHROPIC_END = Buffer.from('message_stop')
 /** The Responses API ends a stream with one of these events, as the provider decided. */
 const RESPONSES_ENDS = ['response.completed', 'response.failed', 'response.incomplete', 'event: error'].map((s) => Buffer.from(s))
+
+const RESPONSES_END_TYPES = new Set(['response.completed', 'response.failed', 'response.incomplete', 'error'])
+
+/**
+ * Is one of these whole events a Responses terminal event? The markers are only candidates — the
+ * model's text may mention `response.completed` — so the event holding one is decoded and judged
+ * by its type (rare: once at the end, or when the text talks about the API).
+ */
+function hasResponsesEnd(buf: Buffer): boolean {
+  for (const m of RESPONSES_ENDS) {
+    let at = buf.indexOf(m)
+    while (at >= 0) {
+      const start = buf.lastIndexOf(EVENT_END, at)
+      let end = buf.indexOf(EVENT_END, at)
+      if (end < 0) end = buf.length
+      const ev = decodeEvent(buf, start < 0 ? 0 : start + 2, end)
+      let type = ev?.event
+      if (type === undefined) try { type = JSON.parse(ev?.data ?? '')?.type } catch {}
+      if (typeof type === 'string' && RESPONSES_END_TYPES.has(type)) return true
+      at = buf.indexOf(m, end)
+    }
+  }
+  return false
+}
 
 /** Whose stream this is: Chat Completions, Anthropic Messages, or the OpenAI Responses API. */
 export type TapProtocol = 'openai' | 'anthropic' | 'responses'
@@ -121,7 +145,7 @@ export class SseUsageTap {
     // `"usage":null` placeholders carry nothing). Anthropic reports usage at both ends.
     if (!this.complete) {
       // response.completed carries the whole response: its marker can be far from the end.
-      if (this.protocol === 'responses') this.complete = RESPONSES_ENDS.some((m) => buf.indexOf(m) >= 0)
+      if (this.protocol === 'responses') this.complete = hasResponsesEnd(buf)
       else if (buf.indexOf(this.protocol === 'openai' ? OPENAI_END : ANTHROPIC_END, Math.max(0, buf.length - TAIL)) >= 0) this.complete = true
     }
     const from = this.protocol === 'openai' ? Math.max(0, buf.length - 4 * TAIL) : 0

@@ -71,8 +71,8 @@ export class SseUsageTap {
   }
 
   /**
-   * Notes finish_reasons in the tail of these events (a finish is in one of the last chunks, before
-   * the usage chunk). Only events whose finish_reason is not null are decoded: one or two a stream.
+   * Notes finish_reasons in these events. Only events whose finish_reason is not null are decoded:
+   * one per choice a stream.
    */
   private noteFinishes(buf: Buffer, from: number): void {
     let at = buf.indexOf(FINISH, from)
@@ -125,7 +125,8 @@ export class SseUsageTap {
       else if (buf.indexOf(this.protocol === 'openai' ? OPENAI_END : ANTHROPIC_END, Math.max(0, buf.length - TAIL)) >= 0) this.complete = true
     }
     const from = this.protocol === 'openai' ? Math.max(0, buf.length - 4 * TAIL) : 0
-    if (this.protocol === 'openai' && !this.complete) this.noteFinishes(buf, from)
+    // Whole segment: with n > 1 a choice can finish long before the stream ends, far back in one read.
+    if (this.protocol === 'openai' && !this.complete) this.noteFinishes(buf, 0)
     if (buf.indexOf(USAGE, from) < 0) return buf
     return this.inspect(buf, from)
   }

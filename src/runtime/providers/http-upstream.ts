@@ -664,7 +664,10 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
         const text = Buffer.concat(this.parts!).toString('utf8')
         let out: unknown
         try {
-          out = this.translator!.response(JSON.parse(text), { model: this.model, request: ctx.json })
+          const parsed = JSON.parse(text)
+          // A 200 error object translates into an empty "success": refuse it like a broken body.
+          if (!hasUpstreamSuccessShape(parsed, this.upstreamProtocol)) throw new Error('not a success object')
+          out = this.translator!.response(parsed, { model: this.model, request: ctx.json })
         } catch {
           // Like a reset: retried or failed over before anything is sent, else a 502. (No parser
           // message: it quotes the body, which may echo a credential.)
@@ -822,6 +825,12 @@ const ANY_JSON = 1
 /** The key every success object of an operation has; other paths only need a complete document. */
 const SUCCESS_KEYS: Record<string, Buffer> = {
   chat: Buffer.from('"choices"'), messages: Buffer.from('"content"'), responses: Buffer.from('"output"'), embeddings: Buffer.from('"data"'), count_tokens: Buffer.from('"input_tokens"'),
+}
+/** What a translated upstream's success object always has (Gemini and Bedrock: left to their parsers). */
+const UPSTREAM_SUCCESS_KEYS: Partial<Record<UpstreamProtocol, string>> = { openai: 'choices', anthropic: 'content' }
+function hasUpstreamSuccessShape(body: unknown, protocol: UpstreamProtocol): boolean {
+  const key = UPSTREAM_SUCCESS_KEYS[protocol]
+  return key === undefined || (typeof body === 'object' && body !== null && Array.isArray((body as Record<string, unknown>)[key]))
 }
 function expectedKeyOf(path: string): Buffer | typeof ANY_JSON {
   return SUCCESS_KEYS[operationOf(path)] ?? ANY_JSON

@@ -375,7 +375,8 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
       }
     } else {
       const len = Number(headers['content-length'])
-      const json = type.includes('json')
+      // A known operation answers JSON whatever the content-type says (a proxy's HTML page is not an answer).
+      const json = type.includes('json') || SUCCESS_KEYS[operationOf(this.ctx.head.path)] !== undefined
       // A JSON answer is held whole and checked before anything is sent (one without a length too,
       // up to the limit); other bodies are held only when their known length allows.
       if (continuing === undefined && ((json && !(len > BUFFER_LIMIT)) || (len >= 0 && len <= BUFFER_LIMIT))) {

@@ -171,6 +171,11 @@ function pendingOf(endpoint: CompiledEndpoint): number {
   return (endpoint.pool as unknown as { stats: { pending: number } }).stats.pending
 }
 
+/** The request id of a request refused before dispatch (413, bad framing): the same rule. */
+export function refusedRequestId(headers: Record<string, string>): string {
+  return requestIdOf(headers, ID_PREFIX + (nextId++).toString(36))
+}
+
 /**
  * The caller's x-request-id when it is sane (1–128 visible ASCII characters), else `generated`;
  * the header is set to it, so it goes upstream with the request.

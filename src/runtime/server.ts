@@ -11,7 +11,7 @@ import type { Gateway } from './gateway.js'
 import type { CompiledListener, LocalReply, Snapshot } from './types.js'
 import { headersOf, requestLineOf, statusLine, uws } from './uws.js'
 import { UwsDownstream } from './downstream-uws.js'
-import { dispatch, type IncomingRequest } from './dispatch.js'
+import { dispatch, refusedRequestId, type IncomingRequest } from './dispatch.js'
 import { errorReply } from './errors.js'
 import { log } from './log.js'
 import { afterRead } from './http/after-read.js'
@@ -138,10 +138,10 @@ export class ListenerSet {
       }
     } else {
       const bad = framingError(contentLength, transferEncoding)
-      if (bad !== undefined) return this.refuse(down, errorReply(listener.protocol, 'SY_BAD_REQUEST', bad), onDone)
+      if (bad !== undefined) return this.refuse(down, errorReply(listener.protocol, 'SY_BAD_REQUEST', bad), onDone, headers)
     }
     const max = listener.maxBodyBytes
-    if (contentLength !== undefined && Number(contentLength) > max) return this.refuse(down, tooLarge(listener), onDone)
+    if (contentLength !== undefined && Number(contentLength) > max) return this.refuse(down, tooLarge(listener), onDone, headers)
     let parts: Buffer[] | undefined
     let size = 0
     let rejected = false
@@ -150,7 +150,7 @@ export class ListenerSet {
       size += ab.byteLength
       if (size > max) {
         rejected = true
-        return this.refuse(down, tooLarge(listener), onDone)
+        return this.refuse(down, tooLarge(listener), onDone, headers)
       }
       // uWS frees `ab` after this callback returns: copy.
       const chunk = Buffer.from(new Uint8Array(ab))
@@ -165,9 +165,9 @@ export class ListenerSet {
   }
 
   /** Answers `reply` and closes the connection (the rest of the request stays unread). */
-  private refuse(down: UwsDownstream, reply: LocalReply, onDone: () => void): void {
+  private refuse(down: UwsDownstream, reply: LocalReply, onDone: () => void, headers: Record<string, string>): void {
     afterRead(down, () => {
-      down.refuse(reply.status, reply.headers, reply.body)
+      down.refuse(reply.status, [...reply.headers, ['x-request-id', refusedRequestId(headers)]], reply.body)
       onDone()
     })
   }

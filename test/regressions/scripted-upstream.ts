@@ -29,6 +29,20 @@ export function openAICompletion(text = 'ok'): string {
   })
 }
 
+/** A minimal Anthropic Messages answer. */
+export function anthropicMessage(text = 'ok'): string {
+  return JSON.stringify({
+    id: 'msg_1', type: 'message', role: 'assistant', model: 'm',
+    content: [{ type: 'text', text }], stop_reason: 'end_turn', stop_sequence: null,
+    usage: { input_tokens: 1, output_tokens: 1 },
+  })
+}
+
+/** One SSE `data:` event. */
+export function sseData(data: unknown): string {
+  return `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`
+}
+
 export async function startScriptedUpstream(): Promise<ScriptedUpstream> {
   const requests: SeenRequest[] = []
   const up: ScriptedUpstream = {

@@ -666,14 +666,13 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
         break
       case 'translate-json': {
         const raw = Buffer.concat(this.parts!)
-        if (!(isJsonDocument(raw) && raw.indexOf(UPSTREAM_SUCCESS_KEYS[this.upstreamProtocol]) !== -1)) {
-          // Not the provider's success object (an error object or a page with a 200): a failure like a reset.
-          return this.responseError(this.controller!, Object.assign(new Error(`the upstream answered ${this.status} with a body that is not a complete ${this.upstreamProtocol} response`), { code: 'SY_MALFORMED' }))
-        }
         const text = raw.toString('utf8')
         let out: unknown
         try {
-          out = this.translator!.response(JSON.parse(text), { model: this.model, request: ctx.json })
+          const parsed = JSON.parse(text)
+          // A 200 error object translates into an empty "success": refuse it like a broken body.
+          if (!hasUpstreamSuccessShape(parsed, this.upstreamProtocol)) throw new Error('not a success object')
+          out = this.translator!.response(parsed, { model: this.model, request: ctx.json })
         } catch {
           // Like a reset: retried or failed over before anything is sent, else a 502. (No parser
           // message: it quotes the body, which may echo a credential.)
@@ -839,9 +838,12 @@ const ANY_JSON = 1
 const SUCCESS_KEYS: Record<string, Buffer> = {
   chat: Buffer.from('"choices"'), messages: Buffer.from('"content"'), responses: Buffer.from('"output"'), embeddings: Buffer.from('"data"'), count_tokens: Buffer.from('"input_tokens"'),
 }
-/** What each upstream protocol's whole success answer contains. */
-const UPSTREAM_SUCCESS_KEYS: Record<UpstreamProtocol, Buffer> = {
-  openai: Buffer.from('"choices"'), anthropic: Buffer.from('"content"'), gemini: Buffer.from('"candidates"'), bedrock: Buffer.from('"output"'),
+/** What each upstream protocol's whole success answer holds at its top level. */
+const UPSTREAM_SUCCESS_KEYS: Record<UpstreamProtocol, string> = { openai: 'choices', anthropic: 'content', gemini: 'candidates', bedrock: 'output' }
+function hasUpstreamSuccessShape(body: unknown, protocol: UpstreamProtocol): boolean {
+  if (typeof body !== 'object' || body === null) return false
+  const v = (body as Record<string, unknown>)[UPSTREAM_SUCCESS_KEYS[protocol]]
+  return protocol === 'bedrock' ? typeof v === 'object' && v !== null : Array.isArray(v)
 }
 
 /** Paths of APIs whose non-streamed answers are JSON objects. */

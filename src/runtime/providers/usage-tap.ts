@@ -95,8 +95,8 @@ export class SseUsageTap {
   }
 
   /**
-   * Notes finish_reasons in the tail of these events (a finish is in one of the last chunks, before
-   * the usage chunk). Only events whose finish_reason is not null are decoded: one or two a stream.
+   * Notes finish_reasons in these events. Only events whose finish_reason is not null are decoded:
+   * one per choice a stream.
    */
   private noteFinishes(buf: Buffer, from: number): void {
     let at = buf.indexOf(FINISH, from)

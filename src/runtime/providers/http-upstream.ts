@@ -843,7 +843,10 @@ const UPSTREAM_SUCCESS_KEYS: Record<UpstreamProtocol, string> = { openai: 'choic
 function hasUpstreamSuccessShape(body: unknown, protocol: UpstreamProtocol): boolean {
   if (typeof body !== 'object' || body === null) return false
   const v = (body as Record<string, unknown>)[UPSTREAM_SUCCESS_KEYS[protocol]]
-  return protocol === 'bedrock' ? typeof v === 'object' && v !== null : Array.isArray(v)
+  if (protocol === 'bedrock') return typeof v === 'object' && v !== null
+  // Gemini answers a blocked prompt with promptFeedback and no candidates: a real (filtered) answer.
+  if (protocol === 'gemini' && v === undefined) return typeof (body as { promptFeedback?: unknown }).promptFeedback === 'object'
+  return Array.isArray(v)
 }
 
 /** Paths of APIs whose non-streamed answers are JSON objects. */

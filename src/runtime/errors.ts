@@ -33,6 +33,17 @@ export function errorReply(protocol: Protocol, code: RuntimeErrorCode, message: 
   return { status: RuntimeErrors[code].status, headers: JSON_HEADERS, body: Buffer.from(errorBody(protocol, code, message)) }
 }
 
+/**
+ * The Responses API's `error` event, for a /v1/responses stream that broke after it started: the
+ * fields flat as the API reference documents them and nested under `error` as the live API sends
+ * them (the openai SDK raises on the nested form).
+ */
+export function responsesErrorEvent(code: RuntimeErrorCode, message: string): string {
+  const e = RuntimeErrors[code]
+  const c = code.toLowerCase()
+  return `event: error\ndata: ${JSON.stringify({ type: 'error', code: c, message, param: null, error: { type: e.type, code: c, message, param: null } })}\n\n`
+}
+
 /** Body of an SSE event that ends a stream which broke after it started (OpenAI chunk-shaped error). */
 export function streamErrorEvent(protocol: Protocol, code: RuntimeErrorCode, message: string): string {
   if (protocol === 'anthropic') return `event: error\ndata: ${errorBody(protocol, code, message)}\n\n`

@@ -3,7 +3,8 @@
  * (onChunk hooks), end (onComplete hooks, in-flight accounting). Hot path: keep flat.
  */
 import type { RequestContext, LocalReply } from './types.js'
-import { errorReply, streamErrorEvent, type RuntimeErrorCode } from './errors.js'
+import { errorReply, responsesErrorEvent, streamErrorEvent, type RuntimeErrorCode } from './errors.js'
+import { operationOf } from './providers/caller.js'
 import { log } from './log.js'
 
 /** SWITCHYARD_ACCESS_LOG=1: one line per request with route, cluster, status, time and usage. */
@@ -72,7 +73,7 @@ export function sendError(ctx: RequestContext, code: RuntimeErrorCode, message: 
 /** A stream that already started cannot change its status: end it with an error event instead. */
 export function failStream(ctx: RequestContext, code: RuntimeErrorCode, message: string): void {
   if (ctx.finished) return
-  finishResponse(ctx, streamErrorEvent(ctx.protocol, code, message))
+  finishResponse(ctx, operationOf(ctx.head.path) === 'responses' ? responsesErrorEvent(code, message) : streamErrorEvent(ctx.protocol, code, message))
 }
 
 function accessLog(ctx: RequestContext): void {

@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads'
 import { compileConfig, formatDiagnostic } from '../compiler/index.js'
 import type { Diagnostic } from '../compiler/diagnostics.js'
 import type { SnapshotIR } from '../compiler/ir.js'
+import { dryBuild } from './build/dry-build.js'
 import type { ConfigSource } from './sources/source.js'
 import type { FromWorker, ToWorker } from './worker.js'
 import { startAdmin, type AdminHandle } from './admin/server.js'
@@ -256,7 +257,7 @@ export async function runGateway(opts: RunOptions): Promise<{ stop: () => Promis
 async function compileFrom(source: ConfigSource) {
   try {
     const { sources, version } = await source.load()
-    const r = compileConfig(sources, { source: source.description, ...(version !== undefined && { version }) })
+    const r = compileConfig(sources, { source: source.description, ...(version !== undefined && { version }), dryBuild })
     return r.ok || !source.mapDiagnostic ? r : { ok: false as const, diagnostics: r.diagnostics.map((d) => source.mapDiagnostic!(d)) }
   } catch (e) {
     const err = e as NodeJS.ErrnoException

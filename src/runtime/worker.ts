@@ -5,7 +5,7 @@
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads'
 import type { SnapshotIR } from '../compiler/ir.js'
-import { buildSnapshot } from '../compiler/snapshot.js'
+import { buildSnapshot } from './build/snapshot.js'
 import { Gateway } from './gateway.js'
 import { ListenerSet } from './server.js'
 import { createStores } from './stores.js'

@@ -8,7 +8,7 @@
  * could point its own DNS name at 127.0.0.1 (DNS rebinding) and read /config from the browser.
  */
 import type { GatewayStatus } from '../supervisor.js'
-import { adminHostAllowed } from '../../compiler/loopback.js'
+import { adminHostAllowed } from '../../shared/loopback.js'
 import { uws, uwsBuild, statusLine } from '../uws.js'
 import { log } from '../log.js'
 

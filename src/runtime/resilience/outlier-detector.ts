@@ -18,25 +18,9 @@
  * `now` is epoch ms (Date.now()) because Retry-After may be an HTTP-date.
  */
 import { parseRetryAfter } from './retry.js'
+import type { OutlierDetectionConfig } from '../../compiler/ir.js'
 
-export interface OutlierDetectionConfig {
-  /** 0 disables. */
-  readonly consecutive5xx: number
-  /** 0 disables. */
-  readonly consecutiveGatewayErrors: number
-  /** 0 disables latency ejection. */
-  readonly latencyFactor: number
-  readonly latencyMinSamples: number
-  readonly latencyMinEndpoints: number
-  /** Weight of a new sample in the latency EWMA (0–1). */
-  readonly latencyAlpha: number
-  readonly baseEjectionMs: number
-  readonly maxEjectionMs: number
-  /** 0–100. */
-  readonly maxEjectionPercent: number
-  readonly defaultCooldownMs: number
-  readonly maxCooldownMs: number
-}
+export type { OutlierDetectionConfig }
 
 export type Outcome =
   | { readonly kind: 'success'; readonly latencyMs?: number }

@@ -9,34 +9,13 @@ import type { Diagnostic } from '../compiler/diagnostics.js'
 import type { SnapshotIR } from '../compiler/ir.js'
 import { dryBuild } from './build/dry-build.js'
 import type { ConfigSource } from './sources/source.js'
-import type { FromWorker, ToWorker } from './worker.js'
+import type { FromWorker, GatewayStatus, ToWorker, WorkerStatus } from './messages.js'
 import { startAdmin, type AdminHandle } from './admin/server.js'
 import { uwsBuild } from './uws.js'
 import { clusterStatsAt, endpointStatsAt, SharedStateTable } from './shared-state.js'
 import { HealthChecks } from './health-checks.js'
 import { LoadScrapes } from './load-scrapes.js'
 import { log } from './log.js'
-
-export interface WorkerStatus {
-  id: number
-  uws: 'native' | 'fallback' | 'unknown'
-  version: string | undefined
-  ports: number[]
-  error: string | undefined
-  /** Set when the worker reports its drain done (shutdown). */
-  drained?: boolean
-}
-
-export interface GatewayStatus {
-  ir: SnapshotIR
-  loadedAt: string
-  lastReload: { at: string; ok: boolean; version?: string; errors?: string[] } | undefined
-  workers: WorkerStatus[]
-  shuttingDown: boolean
-  /** Per-cluster, per-endpoint state for the admin API. */
-  clusters?: () => Promise<Record<string, unknown>>
-  source: ConfigSource
-}
 
 export class StartupError extends Error {
   constructor(message: string, readonly diagnostics: readonly Diagnostic[] = []) {

@@ -19,14 +19,9 @@
  */
 import { parseRetryAfter } from './retry.js'
 import type { OutlierDetectionConfig } from '../../compiler/ir.js'
+import type { Outcome } from '../types.js'
 
-export type { OutlierDetectionConfig }
-
-export type Outcome =
-  | { readonly kind: 'success'; readonly latencyMs?: number }
-  | { readonly kind: 'http5xx'; readonly latencyMs?: number }
-  | { readonly kind: 'gateway_error' }
-  | { readonly kind: 'rate_limited'; readonly retryAfter?: string }
+export type { OutlierDetectionConfig, Outcome }
 
 export type Eligibility = { readonly ok: true } | { readonly ok: false; readonly reason: 'ejected' | 'cooldown'; readonly until: number }
 

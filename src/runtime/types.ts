@@ -101,7 +101,7 @@ export interface FilterDeps {
 
 export type FilterFactory = (config: any, deps: FilterDeps) => Filter
 
-/** Hook arrays prebuilt by the compiler so the hot path never checks `if (f.onChunk)`. */
+/** Hook arrays prebuilt per snapshot (build/filters.ts) so the hot path never checks `if (f.onChunk)`. */
 export interface CompiledChain {
   readonly names: readonly string[]
   readonly onRequest: readonly Filter[]

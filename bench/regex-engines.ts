@@ -2,7 +2,7 @@
 //   node dist/bench/regex-engines.js
 // Prints ns per match for typical route patterns, then the time both engines need for the ReDoS case.
 import { performance } from 'node:perf_hooks'
-import { compileGlob, compileRouteRegex } from '../src/compiler/compile-match.js'
+import { compileGlob, compileRouteRegex } from '../src/shared/route-regex.js'
 
 interface Case { readonly name: string; readonly pattern: string; readonly inputs: readonly string[]; readonly glob?: boolean }
 

@@ -6,18 +6,14 @@ import { availableParallelism } from 'node:os'
 import { formatDiagnostic } from './compiler/index.js'
 import { compilePathReporting, describeNeeds } from './commands/compile-path.js'
 import { dispatch, registerCommand, registeredCommands, type Command } from './commands/dispatch.js'
-import { UsageError, type FlagValues, type Parsed } from './commands/flags.js'
+import { UsageError, type Parsed } from './commands/flags.js'
 import { EXPLAIN, RUN, VALIDATE } from './commands/specs.js'
-import { buildSnapshot, releaseSnapshot } from './compiler/snapshot.js'
+import { buildSnapshot, releaseSnapshot } from './runtime/build/snapshot.js'
 import { createStores } from './runtime/stores.js'
 import { createFileSource } from './runtime/sources/file.js'
 import type { RunOptions } from './runtime/supervisor.js'
 import type { ConfigSource } from './runtime/sources/source.js'
 import { log } from './runtime/log.js'
-
-export type RunValues = FlagValues<typeof RUN>
-/** Config sources other than files (e.g. etcd) plug into `run` through this hook. */
-export const sourceFactories: ((values: RunValues, given: ReadonlySet<string>) => ConfigSource | undefined)[] = []
 
 registerCommand(RUN, run)
 registerCommand(VALIDATE, validate)
@@ -107,6 +103,8 @@ function explain({ values }: Parsed<typeof EXPLAIN>): number {
 
 async function run({ values, given }: Parsed<typeof RUN>): Promise<number> {
   let source: ConfigSource | undefined
+  // Config sources other than files (etcd's) come with the commands loaded from commands/index.ts.
+  const { sourceFactories } = await import('./commands/index.js')
   for (const f of sourceFactories) source ??= f(values, given)
   if (!source && values.config !== undefined) source = createFileSource(values.config)
   if (!source) throw new UsageError('nothing to serve: give <file|dir> (or -c <file|dir>), or --etcd <url> --prefix <prefix>')

@@ -5,6 +5,7 @@
 import { isAbsolute, relative } from 'node:path'
 import { compileConfig, formatDiagnostic, readPathSources, type SecretMode, type SecretNeeds, type SourceText } from '../compiler/index.js'
 import type { SnapshotIR } from '../compiler/ir.js'
+import { dryBuild } from '../runtime/build/dry-build.js'
 
 /**
  * `outcome` ends the error count line, e.g. `; nothing pushed`. With `secrets: 'collect'` the
@@ -18,7 +19,7 @@ export function compilePathReporting(path: string, outcome = '', secrets: Secret
     console.error(`${path}: ${(e as Error).message}`)
     return undefined
   }
-  const r = compileConfig(sources, { source: `file:${path}`, secrets })
+  const r = compileConfig(sources, { source: `file:${path}`, secrets, dryBuild })
   if (!r.ok) {
     for (const d of r.diagnostics) console.error(formatDiagnostic(d))
     console.error(`${r.diagnostics.length} error${r.diagnostics.length === 1 ? '' : 's'}${outcome}`)

@@ -10,7 +10,7 @@
  * } as const satisfies CommandSpec
  * const { values } = parseFlags(SPEC, ['x.yaml'])   // values.config === 'x.yaml'
  */
-import { durationMs } from '../compiler/units.js'
+import { durationMs } from '../shared/units.js'
 
 /** `list` is a repeatable string flag; `duration` (`500ms`, `5s`) parses to milliseconds. */
 export type FlagType = 'string' | 'list' | 'boolean' | 'integer' | 'port' | 'duration'

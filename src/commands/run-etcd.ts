@@ -1,12 +1,12 @@
 /**
  * `switchyard run --etcd <url> --prefix <p> [--etcd-fallback <file|dir>]`: serve the config kept
- * in etcd. Plugs into `run` through `sourceFactories`.
+ * in etcd. Plugs into `run` through commands/index.ts `sourceFactories`.
  */
-import type { RunValues } from '../cli.js'
 import { createEtcdSource } from '../runtime/sources/etcd.js'
 import type { ConfigSource } from '../runtime/sources/source.js'
 import { ETCD_FLAGS, etcdTargetFrom } from './etcd-options.js'
 import { UsageError } from './flags.js'
+import type { RunValues } from './specs.js'
 
 const ETCD_ONLY = [...ETCD_FLAGS.map((f) => f.name), 'etcd-fallback']
 

@@ -4,7 +4,7 @@
  * the `--help` they produce, and test/cli checks that it still does.
  */
 import { ETCD_FLAGS } from './etcd-options.js'
-import type { CommandSpec } from './flags.js'
+import type { CommandSpec, FlagValues } from './flags.js'
 
 const CONFIG = {
   name: 'config', short: 'c', type: 'string', value: '<file|dir>',
@@ -31,6 +31,7 @@ export const RUN = {
   ],
   example: 'switchyard run -c examples/quickstart.yaml --workers 2',
 } as const satisfies CommandSpec
+export type RunValues = FlagValues<typeof RUN>
 
 export const VALIDATE = {
   name: 'validate',

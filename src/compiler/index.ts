@@ -1,7 +1,8 @@
 /**
  * The compiler front: sources → load (positions) → validate (schema) → resolve (refs, secrets)
- * → SnapshotIR, then a dry build of the runtime snapshot so filter factories can reject their
- * config here rather than in a worker. All problems come back at once, sorted.
+ * → SnapshotIR, then (given `dryBuild`) a dry build of the runtime snapshot so filter factories
+ * can reject their config here rather than in a worker. All problems come back at once, sorted.
+ * Main thread only; it never imports the runtime: the dry build is passed in.
  */
 import { createHash } from 'node:crypto'
 import type { Diagnostic } from './diagnostics.js'
@@ -10,11 +11,8 @@ import type { SnapshotIR } from './ir.js'
 import { loadSources, positionOf, type SourceText } from './load.js'
 import { resolveDocs } from './resolve.js'
 import { validateDocs } from './validate.js'
-import { buildSnapshot, releaseSnapshot } from './snapshot.js'
-import { FilterBuildError, createFilter } from './compile-filters.js'
 import { formatPath } from './diagnostics.js'
 import type { Reference, SecretMode } from './secrets.js'
-import { createStores } from '../runtime/stores.js'
 
 export type { SourceText } from './load.js'
 export { readPathSources } from './load.js'
@@ -43,7 +41,26 @@ export interface CompileOptions {
    * placeholder. The IR of a `collect` compile is for checking only, never for serving.
    */
   readonly secrets?: SecretMode
+  /**
+   * Builds what a worker will build from the IR (runtime/build/dry-build.ts), so whatever a
+   * worker would trip over surfaces here, before anything goes live. Filters that reject their
+   * config come back as problems (reported as SY_CFG_FILTER at that config); anything else it
+   * throws, and compileConfig lets it through. Without it only the compiler's own checks run.
+   */
+  readonly dryBuild?: DryBuild
 }
+
+/**
+ * A filter factory's objection to its config: a configured filter's, or with `override` the
+ * config a route rule gives it in `filter_overrides` (`index` in its table, `rule` its name).
+ */
+export interface FilterProblem {
+  readonly filter: string
+  readonly override?: { readonly table: string; readonly index: number; readonly rule: string }
+  readonly message: string
+}
+
+export type DryBuild = (ir: SnapshotIR) => readonly FilterProblem[]
 
 export function compileConfig(sources: readonly SourceText[], opts: CompileOptions): CompileResult {
   const diags: Diagnostic[] = []
@@ -57,12 +74,8 @@ export function compileConfig(sources: readonly SourceText[], opts: CompileOptio
   if (diags.length > 0) return { ok: false, diagnostics: sortDiagnostics(diags) }
   const version = opts.version ?? createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 12)
   const ir: SnapshotIR = { version, source: opts.source, ...body }
-  checkFilterConfigs(docs, ir, diags)
+  if (opts.dryBuild) reportFilterProblems(docs, opts.dryBuild(ir), diags)
   if (diags.length > 0) return { ok: false, diagnostics: sortDiagnostics(diags) }
-  // A dry build: whatever a worker would trip over surfaces here, before anything goes live.
-  const stores = createStores()
-  releaseSnapshot(buildSnapshot(ir, stores), stores)
-  void stores.pools.closeAll()
   return { ok: true, ir, needs: needsOf(needs), diagnostics: [] }
 }
 
@@ -71,39 +84,22 @@ function needsOf(refs: readonly Reference[]): SecretNeeds {
   return { env: names('env'), files: names('file') }
 }
 
-/**
- * Runs every filter factory (configured filters and per-rule override configs) so a filter that
- * rejects its config is reported at that config, all of them at once.
- */
-function checkFilterConfigs(docs: ReturnType<typeof loadSources>, ir: SnapshotIR, diags: Diagnostic[]): void {
-  const deps = { stores: createStores() }
-  const types = new Map(ir.filters.map((f) => [f.name, f.type]))
-  const tryCreate = (f: { name: string; type: string; config: Record<string, unknown> }, d: (typeof docs)[number], at: (string | number)[], rule?: string) => {
-    try {
-      createFilter(f, deps, rule)
-    } catch (e) {
-      if (!(e instanceof FilterBuildError)) throw e
-      const pos = positionOf(d, at)
-      diags.push({ code: 'SY_CFG_FILTER', source: d.source, ...pos, path: formatPath(at), message: `filter '${f.name}'${rule ? ` (override on rule '${rule}')` : ''}: ${e.message}` })
-    }
+/** Each filter problem as a diagnostic at the config it rejects, in the document that holds it. */
+function reportFilterProblems(docs: ReturnType<typeof loadSources>, problems: readonly FilterProblem[], diags: Diagnostic[]): void {
+  if (problems.length === 0) return
+  const keyOf = (filter: string, table?: string, index?: number) => JSON.stringify([filter, table, index])
+  const byKey = new Map(problems.map((p) => [keyOf(p.filter, p.override?.table, p.override?.index), p]))
+  const report = (p: FilterProblem | undefined, d: (typeof docs)[number], at: (string | number)[]) => {
+    if (!p) return
+    const pos = positionOf(d, at)
+    diags.push({ code: 'SY_CFG_FILTER', source: d.source, ...pos, path: formatPath(at), message: `filter '${p.filter}'${p.override ? ` (override on rule '${p.override.rule}')` : ''}: ${p.message}` })
   }
-  const irFilters = new Map(ir.filters.map((f) => [f.name, f]))
-  const irTables = new Map(ir.routeTables.map((t) => [t.name, t]))
   for (const d of docs) {
-    const v = d.value as { filters?: { name: string }[]; routes?: { name: string; rules?: { filter_overrides?: Record<string, { config?: unknown }> }[] }[] }
-    ;(v?.filters ?? []).forEach((f, i) => {
-      const resolved = irFilters.get(f.name)
-      if (resolved) tryCreate(resolved, d, ['filters', i, 'config'])
-    })
+    const v = d.value as { filters?: { name: string }[]; routes?: { name: string; rules?: { filter_overrides?: Record<string, unknown> }[] }[] }
+    ;(v?.filters ?? []).forEach((f, i) => report(byKey.get(keyOf(f.name)), d, ['filters', i, 'config']))
     ;(v?.routes ?? []).forEach((t, ti) => {
-      const table = irTables.get(t.name)
       ;(t.rules ?? []).forEach((r, ri) => {
-        for (const [name, o] of Object.entries(r.filter_overrides ?? {})) {
-          const resolved = table?.rules[ri]?.filterOverrides[name]
-          const type = types.get(name)
-          if (!type || !resolved || !('config' in resolved) || o?.config === undefined) continue
-          tryCreate({ name, type, config: resolved.config }, d, ['routes', ti, 'rules', ri, 'filter_overrides', name, 'config'], table!.rules[ri].name)
-        }
+        for (const name of Object.keys(r.filter_overrides ?? {})) report(byKey.get(keyOf(name, t.name, ri)), d, ['routes', ti, 'rules', ri, 'filter_overrides', name, 'config'])
       })
     })
   }

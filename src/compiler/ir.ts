@@ -118,6 +118,56 @@ export interface DynamicWeightsIR {
   readonly minWeightFraction: number
 }
 
+/** A cluster's `circuit_breaker`, per endpoint (runtime/resilience/circuit-breaker.ts). */
+export interface CircuitBreakerConfig {
+  /** Open after this many failures in a row; 0 disables. */
+  readonly consecutiveFailures: number
+  /** Open when failures / results over the window reach this (0–1); 0 disables. */
+  readonly failureRatio: number
+  readonly windowMs: number
+  /** The ratio is only judged with at least this many results in the window. */
+  readonly minRequests: number
+  readonly openMs: number
+  readonly maxOpenMs: number
+  readonly halfOpenProbes: number
+}
+
+/** A cluster's `outlier_detection` (runtime/resilience/outlier-detector.ts). */
+export interface OutlierDetectionConfig {
+  /** 0 disables. */
+  readonly consecutive5xx: number
+  /** 0 disables. */
+  readonly consecutiveGatewayErrors: number
+  /** 0 disables latency ejection. */
+  readonly latencyFactor: number
+  readonly latencyMinSamples: number
+  readonly latencyMinEndpoints: number
+  /** Weight of a new sample in the latency EWMA (0–1). */
+  readonly latencyAlpha: number
+  readonly baseEjectionMs: number
+  readonly maxEjectionMs: number
+  /** 0–100. */
+  readonly maxEjectionPercent: number
+  readonly defaultCooldownMs: number
+  readonly maxCooldownMs: number
+}
+
+/** A cluster's `health_check`, active checks run on the main thread (runtime/resilience/health-checker.ts). */
+export interface HealthCheckConfig {
+  readonly intervalMs: number
+  /** Up to this much random extra time before each check. */
+  readonly jitterMs: number
+  readonly timeoutMs: number
+  readonly healthyThreshold: number
+  readonly unhealthyThreshold: number
+  readonly method: string
+  /** Request path (with query) appended to the endpoint's origin, e.g. `/health`; a target's own wins. */
+  readonly path?: string
+  /** Status codes and ranges such as `200-299`. */
+  readonly expectedStatuses: readonly (number | string)[]
+  readonly headers: Readonly<Record<string, string>>
+}
+
 export interface ClusterIR {
   readonly name: string
   readonly provider: ProviderName
@@ -151,9 +201,9 @@ export interface ClusterIR {
   readonly retry?: RetryPolicyIR
   /** Present with `lb: dynamic_weighted` (the schema requires it there). */
   readonly dynamicWeights?: DynamicWeightsIR
-  readonly breaker?: import('../runtime/resilience/circuit-breaker.js').CircuitBreakerConfig
-  readonly outlier?: import('../runtime/resilience/outlier-detector.js').OutlierDetectionConfig
-  readonly healthCheck?: import('../runtime/resilience/health-checker.js').HealthCheckConfig
+  readonly breaker?: CircuitBreakerConfig
+  readonly outlier?: OutlierDetectionConfig
+  readonly healthCheck?: HealthCheckConfig
   readonly limits: {
     readonly maxRequests: number
     readonly maxPendingRequests: number

@@ -7,11 +7,11 @@ import { formatPath } from './diagnostics.js'
 import { positionOf, type LoadedDoc } from './load.js'
 import { PLACEHOLDER, referenceProblem, resolveRefs, type Reference, type SecretMode } from './secrets.js'
 import { collectSecrets, forEachString, redactConfig, redactUrl, urlCredentials } from './credentials.js'
-import { durationMs, sizeBytes } from './units.js'
+import { durationMs, sizeBytes } from '../shared/units.js'
 import { PROVIDER_PRESETS } from './provider-presets.js'
 import { filterConfigValidator, validateAt } from './validate.js'
-import { routeRegexProblem } from './compile-match.js'
-import { isLoopback } from './loopback.js'
+import { routeRegexProblem } from '../shared/route-regex.js'
+import { isLoopback } from '../shared/loopback.js'
 import type {
   ActionIR, ClusterIR, ContinuationPrefill, EndpointIR, FilterIR, FilterOverrideIR, KeyedMatchIR, ListenerIR, MatchIR,
   RetryPolicyIR, RouteTableIR, RuleIR, SnapshotIR, StringMatchIR,

@@ -1,27 +1,15 @@
 /**
  * Which endpoints of a cluster may take a request right now: active health (from the main
  * thread, via the shared counters), passive outlier state (ejections, 429 cooldowns) and the
- * per-endpoint breaker. Built by the compiler per snapshot; its state lives in the stores, keyed by
+ * per-endpoint breaker. Built per snapshot (build/clusters.ts); its state lives in the stores, keyed by
  * cluster/endpoint and config, so a reload that leaves them unchanged keeps it.
  */
 import type { ClusterIR } from '../compiler/ir.js'
-import type { CompiledEndpoint, Stores } from './types.js'
+import type { CompiledEndpoint, EndpointGuard, Stores } from './types.js'
 import { createCircuitBreaker, type CircuitBreaker } from './resilience/circuit-breaker.js'
-import { createOutlierDetector, type OutlierDetector, type Outcome } from './resilience/outlier-detector.js'
+import { createOutlierDetector, type OutlierDetector } from './resilience/outlier-detector.js'
 import type { LatencyState } from './lb/least-latency.js'
 import { log } from './log.js'
-
-export interface EndpointGuard {
-  /** May this endpoint be picked now? (Does not take a half-open probe slot.) */
-  eligible(e: CompiledEndpoint): boolean
-  /** May it take this request? Like eligible(), and a half-open breaker counts the probe here. */
-  take(e: CompiledEndpoint): boolean
-  record(e: CompiledEndpoint, outcome: Outcome): void
-  /** The request ended with no verdict on the endpoint (the client left before one). */
-  abandon(e: CompiledEndpoint): void
-  /** Why each endpoint is (not) eligible, for the admin API. */
-  describe(): Record<string, unknown>
-}
 
 export const HEALTH_UNHEALTHY = 2
 

@@ -10,7 +10,7 @@
  * ...; gw.leave(live)                // when the response ends
  */
 import type { Snapshot, Stores } from './types.js'
-import { releaseSnapshot } from '../compiler/snapshot.js'
+import { releaseSnapshot } from './build/snapshot.js'
 
 export interface LiveSnapshot {
   readonly snapshot: Snapshot

@@ -7,35 +7,15 @@ import { Worker } from 'node:worker_threads'
 import { compileConfig, formatDiagnostic } from '../compiler/index.js'
 import type { Diagnostic } from '../compiler/diagnostics.js'
 import type { SnapshotIR } from '../compiler/ir.js'
+import { dryBuild } from './build/dry-build.js'
 import type { ConfigSource } from './sources/source.js'
-import type { FromWorker, ToWorker } from './worker.js'
+import type { FromWorker, GatewayStatus, ToWorker, WorkerStatus } from './messages.js'
 import { startAdmin, type AdminHandle } from './admin/server.js'
 import { uwsBuild } from './uws.js'
 import { clusterStatsAt, endpointStatsAt, SharedStateTable } from './shared-state.js'
 import { HealthChecks } from './health-checks.js'
 import { LoadScrapes } from './load-scrapes.js'
 import { log } from './log.js'
-
-export interface WorkerStatus {
-  id: number
-  uws: 'native' | 'fallback' | 'unknown'
-  version: string | undefined
-  ports: number[]
-  error: string | undefined
-  /** Set when the worker reports its drain done (shutdown). */
-  drained?: boolean
-}
-
-export interface GatewayStatus {
-  ir: SnapshotIR
-  loadedAt: string
-  lastReload: { at: string; ok: boolean; version?: string; errors?: string[] } | undefined
-  workers: WorkerStatus[]
-  shuttingDown: boolean
-  /** Per-cluster, per-endpoint state for the admin API. */
-  clusters?: () => Promise<Record<string, unknown>>
-  source: ConfigSource
-}
 
 export class StartupError extends Error {
   constructor(message: string, readonly diagnostics: readonly Diagnostic[] = []) {
@@ -256,7 +236,7 @@ export async function runGateway(opts: RunOptions): Promise<{ stop: () => Promis
 async function compileFrom(source: ConfigSource) {
   try {
     const { sources, version } = await source.load()
-    const r = compileConfig(sources, { source: source.description, ...(version !== undefined && { version }) })
+    const r = compileConfig(sources, { source: source.description, ...(version !== undefined && { version }), dryBuild })
     return r.ok || !source.mapDiagnostic ? r : { ok: false as const, diagnostics: r.diagnostics.map((d) => source.mapDiagnostic!(d)) }
   } catch (e) {
     const err = e as NodeJS.ErrnoException

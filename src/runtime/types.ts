@@ -101,7 +101,7 @@ export interface FilterDeps {
 
 export type FilterFactory = (config: any, deps: FilterDeps) => Filter
 
-/** Hook arrays prebuilt by the compiler so the hot path never checks `if (f.onChunk)`. */
+/** Hook arrays prebuilt per snapshot (build/filters.ts) so the hot path never checks `if (f.onChunk)`. */
 export interface CompiledChain {
   readonly names: readonly string[]
   readonly onRequest: readonly Filter[]
@@ -240,7 +240,27 @@ export interface CompiledCluster {
   /** Connection cap of each endpoint pool in this worker: pool.connections, lowered by max_connections. */
   readonly poolConnections: number
   /** Undefined when the cluster has no health check, outlier detection, breaker or latency LB. */
-  readonly guard: import('./endpoint-guard.js').EndpointGuard | undefined
+  readonly guard: EndpointGuard | undefined
+}
+
+/** What one request showed about an endpoint: recorded by the upstream call, judged by outlier detection. */
+export type Outcome =
+  | { readonly kind: 'success'; readonly latencyMs?: number }
+  | { readonly kind: 'http5xx'; readonly latencyMs?: number }
+  | { readonly kind: 'gateway_error' }
+  | { readonly kind: 'rate_limited'; readonly retryAfter?: string }
+
+/** A cluster's per-endpoint health, outlier and breaker state (endpoint-guard.ts builds it). */
+export interface EndpointGuard {
+  /** May this endpoint be picked now? (Does not take a half-open probe slot.) */
+  eligible(e: CompiledEndpoint): boolean
+  /** May it take this request? Like eligible(), and a half-open breaker counts the probe here. */
+  take(e: CompiledEndpoint): boolean
+  record(e: CompiledEndpoint, outcome: Outcome): void
+  /** The request ended with no verdict on the endpoint (the client left before one). */
+  abandon(e: CompiledEndpoint): void
+  /** Why each endpoint is (not) eligible, for the admin API. */
+  describe(): Record<string, unknown>
 }
 
 export interface Snapshot {

@@ -4,29 +4,15 @@
  * its own matchers/filters/pools from it — closures cannot cross threads.
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads'
-import type { SnapshotIR } from '../compiler/ir.js'
-import { buildSnapshot } from '../compiler/snapshot.js'
+import { buildSnapshot } from './build/snapshot.js'
 import { Gateway } from './gateway.js'
 import { ListenerSet } from './server.js'
 import { createStores } from './stores.js'
 import { uwsBuild } from './uws.js'
 import { log } from './log.js'
 import type { CompiledCluster } from './types.js'
+import type { FromWorker, ToWorker, WorkerData } from './messages.js'
 import type { Pool } from 'undici'
-
-export interface WorkerData {
-  readonly shared: SharedArrayBuffer
-  /** Worker threads in this process: cluster-wide caps (max_connections) are split over them. */
-  readonly workers: number
-}
-
-export type ToWorker = { type: 'snapshot'; ir: SnapshotIR; slots: Record<string, number> } | { type: 'drain' } | { type: 'destroy' } | { type: 'clusters'; id: number }
-export type FromWorker =
-  | { type: 'started'; worker: number; uws: 'native' | 'fallback' }
-  | { type: 'applied'; worker: number; version: string; ports: number[]; failed: { port: number; error: string }[] }
-  | { type: 'apply-failed'; worker: number; version: string; error: string }
-  | { type: 'drained'; worker: number }
-  | { type: 'clusters'; worker: number; id: number; data: Record<string, unknown> }
 
 const port = parentPort!
 const stores = createStores({ buffer: (workerData as WorkerData).shared, slots: {}, workers: (workerData as WorkerData).workers })

@@ -5,7 +5,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { compileConfig, formatDiagnostic } from '../../src/compiler/index.js'
-import { adminHostAllowed, hostOfHostHeader, isLoopback } from '../../src/compiler/loopback.js'
+import { adminHostAllowed, hostOfHostHeader, isLoopback } from '../../src/shared/loopback.js'
 
 const LOOPBACK = ['localhost', 'LocalHost', 'localhost.', '127.0.0.1', '127.1.2.3', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1']
 const NOT_LOOPBACK = ['0.0.0.0', '::', '', '10.0.0.1', '192.168.1.5', '128.0.0.1', 'fe80::1', 'fe80::1%eth0', '::ffff:10.0.0.1', 'localhost.evil.example', '127.0.0.1.nip.io', 'evil.example']

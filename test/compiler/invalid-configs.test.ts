@@ -13,6 +13,7 @@ import assert from 'node:assert/strict'
 import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { compileConfig, formatDiagnostic, readPathSources } from '../../src/compiler/index.js'
+import { dryBuild } from '../../src/runtime/build/dry-build.js'
 import type { Diagnostic } from '../../src/compiler/diagnostics.js'
 import { fixturesDir } from './repo-root.js'
 
@@ -77,7 +78,7 @@ test('every invalid fixture declares at least one expected diagnostic', () => {
 
 for (const fixture of fixtures()) {
   test(`${fixture.name} is rejected with exactly the diagnostics it declares`, () => {
-    const result = compileConfig(readPathSources(fixture.path), { source: `file:${fixture.path}`, env })
+    const result = compileConfig(readPathSources(fixture.path), { source: `file:${fixture.path}`, env, dryBuild })
     assert.equal(result.ok, false)
     const expected = parseExpectations(fixture.header)
     const actual = result.diagnostics.map((d) => keyOf(d, fixture)).sort()
@@ -89,7 +90,7 @@ for (const fixture of fixtures()) {
   })
 
   test(`${fixture.name}: no diagnostic reveals a secret value`, () => {
-    const result = compileConfig(readPathSources(fixture.path), { source: `file:${fixture.path}`, env })
+    const result = compileConfig(readPathSources(fixture.path), { source: `file:${fixture.path}`, env, dryBuild })
     const leaks = result.diagnostics.map((d) => formatDiagnostic(d)).filter((line) => secrets.some((s) => line.includes(s)))
     assert.deepStrictEqual(leaks, [])
   })
@@ -97,13 +98,13 @@ for (const fixture of fixtures()) {
 
 test('a single-file fixture reports diagnostics against the path it was read from', () => {
   const path = join(invalidDir, 'bad-regex.yaml')
-  const result = compileConfig(readPathSources(path), { source: `file:${path}`, env })
+  const result = compileConfig(readPathSources(path), { source: `file:${path}`, env, dryBuild })
   assert.deepStrictEqual([...new Set(result.diagnostics.map((d) => d.source))], [path])
 })
 
 test('diagnostics are sorted by line and column', () => {
   const path = join(invalidDir, 'unknown-references.yaml')
-  const result = compileConfig(readPathSources(path), { source: `file:${path}`, env })
+  const result = compileConfig(readPathSources(path), { source: `file:${path}`, env, dryBuild })
   const positions = result.diagnostics.map((d) => [d.line, d.col])
   const sorted = [...positions].sort((a, b) => a[0] - b[0] || a[1] - b[1])
   assert.deepStrictEqual(positions, sorted)
@@ -111,7 +112,7 @@ test('diagnostics are sorted by line and column', () => {
 
 test('a formatted diagnostic reads source:line:col: path: message', () => {
   const path = join(invalidDir, 'port-clash-default-admin.yaml')
-  const result = compileConfig(readPathSources(path), { source: `file:${path}`, env })
+  const result = compileConfig(readPathSources(path), { source: `file:${path}`, env, dryBuild })
   assert.deepStrictEqual(result.diagnostics.map(formatDiagnostic), [
     `${path}:6:11: listeners[0].port: port 9901 is the admin API's default port; set admin.port`,
   ])

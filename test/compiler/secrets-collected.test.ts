@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { compileConfig } from '../../src/compiler/index.js'
-import { buildSnapshot, releaseSnapshot } from '../../src/compiler/snapshot.js'
+import { buildSnapshot, releaseSnapshot } from '../../src/runtime/build/snapshot.js'
 import { createStores } from '../../src/runtime/stores.js'
 
 const compile = (yaml: string, env: Record<string, string> = {}, name = 'p.yaml') =>

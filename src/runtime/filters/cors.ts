@@ -22,7 +22,7 @@
  *       max_age: 1h
  */
 import type { Protocol } from '../../compiler/ir.js'
-import { durationMs } from '../../compiler/units.js'
+import { durationMs } from '../../shared/units.js'
 import type { CompiledChain, CompiledRoute, Filter, FilterDeps, LocalReply, RequestContext, RequestHead, RouteTable } from '../types.js'
 
 /** As in schemas/filters/cors.schema.json (validated, defaults filled). */

@@ -14,7 +14,7 @@
  *       abort: { percent: 5, status: 503, message: injected outage }
  */
 import type { Protocol } from '../../compiler/ir.js'
-import { durationMs } from '../../compiler/units.js'
+import { durationMs } from '../../shared/units.js'
 import type { Filter, FilterDeps, LocalReply, RequestContext } from '../types.js'
 
 /** As in schemas/filters/fault.schema.json (validated, defaults filled). */

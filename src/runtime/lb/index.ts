@@ -1,6 +1,5 @@
 import type { ClusterIR } from '../../compiler/ir.js'
-import type { CompiledEndpoint, LoadBalancer, RequestHead, Stores } from '../types.js'
-import type { EndpointGuard } from '../endpoint-guard.js'
+import type { CompiledEndpoint, EndpointGuard, LoadBalancer, RequestHead, Stores } from '../types.js'
 import { createRingHash } from './ring-hash.js'
 import { createLeastLatency, type LatencyState } from './least-latency.js'
 import { createLeastRequest } from './least-request.js'

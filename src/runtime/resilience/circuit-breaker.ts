@@ -11,19 +11,9 @@
  *
  * Pure and deterministic: the caller passes `now` (ms, any monotonic clock) to every call.
  */
+import type { CircuitBreakerConfig } from '../../compiler/ir.js'
 
-export interface CircuitBreakerConfig {
-  /** Open after this many failures in a row; 0 disables. */
-  readonly consecutiveFailures: number
-  /** Open when failures / results over the window reach this (0–1); 0 disables. */
-  readonly failureRatio: number
-  readonly windowMs: number
-  /** The ratio is only judged with at least this many results in the window. */
-  readonly minRequests: number
-  readonly openMs: number
-  readonly maxOpenMs: number
-  readonly halfOpenProbes: number
-}
+export type { CircuitBreakerConfig }
 
 export type BreakerState = 'closed' | 'open' | 'half_open'
 export type TransitionReason = 'consecutive_failures' | 'failure_ratio' | 'open_elapsed' | 'probes_succeeded' | 'probe_failed'

@@ -9,21 +9,9 @@
  * `healthyThreshold` successes in a row mark it healthy again.
  */
 import { request as undiciRequest, type Dispatcher } from 'undici'
+import type { HealthCheckConfig } from '../../compiler/ir.js'
 
-export interface HealthCheckConfig {
-  readonly intervalMs: number
-  /** Up to this much random extra time before each check. */
-  readonly jitterMs: number
-  readonly timeoutMs: number
-  readonly healthyThreshold: number
-  readonly unhealthyThreshold: number
-  readonly method: string
-  /** Request path (with query) appended to the endpoint's origin, e.g. `/health`; a target's own wins. */
-  readonly path?: string
-  /** Status codes and ranges such as `200-299`. */
-  readonly expectedStatuses: readonly (number | string)[]
-  readonly headers: Readonly<Record<string, string>>
-}
+export type { HealthCheckConfig }
 
 export interface HealthTarget {
   /** Stable identity, `<cluster>|<url>`. */

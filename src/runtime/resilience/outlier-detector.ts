@@ -18,31 +18,10 @@
  * `now` is epoch ms (Date.now()) because Retry-After may be an HTTP-date.
  */
 import { parseRetryAfter } from './retry.js'
+import type { OutlierDetectionConfig } from '../../compiler/ir.js'
+import type { Outcome } from '../types.js'
 
-export interface OutlierDetectionConfig {
-  /** 0 disables. */
-  readonly consecutive5xx: number
-  /** 0 disables. */
-  readonly consecutiveGatewayErrors: number
-  /** 0 disables latency ejection. */
-  readonly latencyFactor: number
-  readonly latencyMinSamples: number
-  readonly latencyMinEndpoints: number
-  /** Weight of a new sample in the latency EWMA (0–1). */
-  readonly latencyAlpha: number
-  readonly baseEjectionMs: number
-  readonly maxEjectionMs: number
-  /** 0–100. */
-  readonly maxEjectionPercent: number
-  readonly defaultCooldownMs: number
-  readonly maxCooldownMs: number
-}
-
-export type Outcome =
-  | { readonly kind: 'success'; readonly latencyMs?: number }
-  | { readonly kind: 'http5xx'; readonly latencyMs?: number }
-  | { readonly kind: 'gateway_error' }
-  | { readonly kind: 'rate_limited'; readonly retryAfter?: string }
+export type { OutlierDetectionConfig, Outcome }
 
 export type Eligibility = { readonly ok: true } | { readonly ok: false; readonly reason: 'ejected' | 'cooldown'; readonly until: number }
 

@@ -6,7 +6,8 @@
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { compileConfig } from '../../../src/compiler/index.js'
-import { buildSnapshot, releaseSnapshot } from '../../../src/compiler/snapshot.js'
+import { buildSnapshot, releaseSnapshot } from '../../../src/runtime/build/snapshot.js'
+import { dryBuild } from '../../../src/runtime/build/dry-build.js'
 import { compileOrigins, create, type CorsConfig } from '../../../src/runtime/filters/cors.js'
 import { dispatch } from '../../../src/runtime/dispatch.js'
 import { createStores } from '../../../src/runtime/stores.js'
@@ -50,7 +51,7 @@ filters:
     type: cors
     config: ${filterConfig}
 `
-  const r = compileConfig([{ name: 'cors.yaml', text }], { source: 'test', env: {} })
+  const r = compileConfig([{ name: 'cors.yaml', text }], { source: 'test', env: {}, dryBuild })
   return r.ok ? [] : r.diagnostics.map((d) => ({ code: d.code, path: d.path, message: d.message }))
 }
 

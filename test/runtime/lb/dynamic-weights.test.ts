@@ -6,7 +6,7 @@ import { counts, endpoints, picks } from './endpoints.js'
 import { agent, serve as serveOrigin, waitFor } from '../resilience/local-server.js'
 import { CELLS_PER_ENDPOINT, EndpointStats } from '../../../src/runtime/shared-state.js'
 import { createStores } from '../../../src/runtime/stores.js'
-import { poolConnections } from '../../../src/compiler/compile-clusters.js'
+import { poolConnections } from '../../../src/runtime/build/clusters.js'
 import type { ClusterIR } from '../../../src/compiler/ir.js'
 
 /** Trimmed from a real vLLM 0.6 /metrics page: one model plus a LoRA adapter. */

@@ -1,9 +1,7 @@
-/** A rule's `retry_policy` → its compiled form (conditions via the runtime's compileConditions). */
-import type { RetryPolicyIR } from './ir.js'
-import type { CompiledRetry } from '../runtime/types.js'
-import { compileConditions } from '../runtime/resilience/retry.js'
-
-export { compileConditions }
+/** A rule's or cluster's `retry_policy` → its compiled form (conditions via resilience/retry's compileConditions). */
+import type { RetryPolicyIR } from '../../compiler/ir.js'
+import type { CompiledRetry } from '../types.js'
+import { compileConditions } from '../resilience/retry.js'
 
 export function compileRetry(r: RetryPolicyIR | undefined): CompiledRetry | undefined {
   if (!r) return undefined

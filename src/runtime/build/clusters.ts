@@ -1,13 +1,13 @@
 /** Clusters: endpoints bound to pooled connections and stats from the stores, plus an LB and a provider. */
-import type { ClusterIR } from './ir.js'
-import type { CompiledCluster, CompiledEndpoint, ProviderAdapter, Stores } from '../runtime/types.js'
-import { createClusterLoadBalancer } from '../runtime/lb/index.js'
-import { LatencyState } from '../runtime/lb/least-latency.js'
-import { createEndpointGuard } from '../runtime/endpoint-guard.js'
-import { createMockProvider } from '../runtime/providers/mock.js'
-import { createHttpProvider } from '../runtime/providers/http-upstream.js'
-import { credentialHeaders } from '../runtime/providers/targets.js'
-import { compileRetry } from './compile-failures.js'
+import type { ClusterIR } from '../../compiler/ir.js'
+import type { CompiledCluster, CompiledEndpoint, ProviderAdapter, Stores } from '../types.js'
+import { createClusterLoadBalancer } from '../lb/index.js'
+import { LatencyState } from '../lb/least-latency.js'
+import { createEndpointGuard } from '../endpoint-guard.js'
+import { createMockProvider } from '../providers/mock.js'
+import { createHttpProvider } from '../providers/http-upstream.js'
+import { credentialHeaders } from '../providers/targets.js'
+import { compileRetry } from './retry.js'
 
 export function poolKey(c: ClusterIR, origin: string, connections: number): string {
   return `${origin}|c${connections}|k${c.pool.keepAliveMs}|t${c.connectTimeoutMs}`

@@ -3,10 +3,11 @@
  * table we precompute the ordered list of rules that could match it (the exact ones plus every
  * prefix/regex/path-less rule accepting that path), so most requests test one or two rules.
  */
-import type { RouteTableIR, RuleIR, ActionIR } from './ir.js'
-import { compileMatch, compileStringMatch } from './compile-match.js'
-import { compileConditions, compileRetry } from './compile-failures.js'
-import type { CompiledAction, CompiledChain, CompiledCluster, CompiledRoute, LocalReply, RequestHead, RouteTable } from '../runtime/types.js'
+import type { RouteTableIR, RuleIR, ActionIR } from '../../compiler/ir.js'
+import { compileMatch, compileStringMatch } from './match.js'
+import { compileRetry } from './retry.js'
+import { compileConditions } from '../resilience/retry.js'
+import type { CompiledAction, CompiledChain, CompiledCluster, CompiledRoute, LocalReply, RequestHead, RouteTable } from '../types.js'
 
 export interface RouteBuildDeps {
   /** The compiled cluster; with `connectTimeoutMs`, a variant using pools with that connect timeout. */

@@ -2,9 +2,9 @@
  * Filter instances: each configured filter's factory runs once per snapshot; a rule's override
  * config gets its own instance. Chains are flattened into one array per hook.
  */
-import type { FilterIR, ListenerIR, RuleIR } from './ir.js'
-import type { CompiledChain, Filter, FilterDeps } from '../runtime/types.js'
-import { filterFactories } from '../runtime/filters/index.js'
+import type { FilterIR, ListenerIR, RuleIR } from '../../compiler/ir.js'
+import type { CompiledChain, Filter, FilterDeps } from '../types.js'
+import { filterFactories } from '../filters/index.js'
 
 export class FilterBuildError extends Error {
   constructor(readonly filter: string, readonly rule: string | undefined, message: string) {

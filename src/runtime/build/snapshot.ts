@@ -3,15 +3,15 @@
  * side-effect free apart from acquiring pools from the stores, so every worker thread builds the
  * same thing from the same IR. If building fails, acquired pools are released again.
  */
-import type { RouteTableIR, SnapshotIR } from './ir.js'
-import type { CompiledCluster, CompiledListener, LocalReply, Snapshot, Stores } from '../runtime/types.js'
-import { compileCluster } from './compile-clusters.js'
-import { compileRouteTable } from './compile-routes.js'
-import { chainForRule, createFilters } from './compile-filters.js'
-import { createScrubber } from '../runtime/upstream/scrub.js'
-import { servedModels } from '../runtime/providers/mock.js'
-import { withCorsPreflight } from '../runtime/filters/cors.js'
-import { compileStringMatch } from './compile-match.js'
+import type { RouteTableIR, SnapshotIR } from '../../compiler/ir.js'
+import type { CompiledCluster, CompiledListener, LocalReply, Snapshot, Stores } from '../types.js'
+import { compileCluster } from './clusters.js'
+import { compileRouteTable } from './routes.js'
+import { chainForRule, createFilters } from './filters.js'
+import { createScrubber } from '../upstream/scrub.js'
+import { servedModels } from '../providers/mock.js'
+import { withCorsPreflight } from '../filters/cors.js'
+import { compileStringMatch } from './match.js'
 
 export function buildSnapshot(ir: SnapshotIR, stores: Stores): Snapshot {
   const poolKeys: string[] = []

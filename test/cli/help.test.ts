@@ -6,8 +6,8 @@ import { join } from 'node:path'
 import { loadCommands } from '../../src/cli.js'
 import { renderOverview } from '../../src/commands/dispatch.js'
 import { renderHelp } from '../../src/commands/flags.js'
-import { repoRoot } from '../compiler/repo-root.js'
-import { runCli } from './run-cli.js'
+import { repoRoot } from '../support/repo-root.js'
+import { runCli } from '../support/run-cli.js'
 
 const commands = await loadCommands()
 

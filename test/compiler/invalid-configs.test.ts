@@ -14,7 +14,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { compileConfig, formatDiagnostic, readPathSources } from '../../src/compiler/index.js'
 import type { Diagnostic } from '../../src/compiler/diagnostics.js'
-import { fixturesDir } from './repo-root.js'
+import { fixturesDir } from '../support/repo-root.js'
 
 const invalidDir = join(fixturesDir, 'invalid')
 

@@ -6,8 +6,8 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer, type Server } from 'node:http'
-import { eventually, startGateway, type GatewayProcess } from './helpers/gateway-process.js'
-import { freePort } from './helpers/ports.js'
+import { eventually, startGateway, type GatewayProcess } from '../support/gateway-process.js'
+import { freePort } from '../support/ports.js'
 
 /** A vLLM-like OpenAI endpoint: reports its queue depth in a header and in /metrics. */
 interface LoadedUpstream {

@@ -12,9 +12,9 @@ import { createServer } from 'node:http'
 import { spawn } from 'node:child_process'
 import { connect } from 'node:net'
 import Anthropic from '@anthropic-ai/sdk'
-import { startOpenAIUpstream, type Upstream } from './helpers/openai-upstream.js'
-import { eventually, startGateway, type GatewayProcess } from './helpers/gateway-process.js'
-import { freePort } from './helpers/ports.js'
+import { startOpenAIUpstream, type Upstream } from '../support/openai-upstream.js'
+import { eventually, startGateway, type GatewayProcess } from '../support/gateway-process.js'
+import { freePort } from '../support/ports.js'
 
 interface Rig {
   gw: GatewayProcess

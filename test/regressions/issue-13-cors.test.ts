@@ -12,9 +12,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer, request, type Server } from 'node:http'
 import { chromium, type Browser } from 'playwright-core'
-import { startGateway } from '../integration/helpers/gateway-process.js'
-import { startOpenAIUpstream } from '../integration/helpers/openai-upstream.js'
-import { freePort } from '../integration/helpers/ports.js'
+import { startGateway } from '../support/gateway-process.js'
+import { startOpenAIUpstream } from '../support/openai-upstream.js'
+import { freePort } from '../support/ports.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process'
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { repoRoot } from '../compiler/repo-root.js'
+import { repoRoot } from '../support/repo-root.js'
 import { SERVICES } from '../support/services.js'
 
 /** A PATH holding a stand-in for every service binary except `without`. */

@@ -10,7 +10,7 @@ import { buildSnapshot, releaseSnapshot } from '../../../src/compiler/snapshot.j
 import { dispatch, type IncomingRequest } from '../../../src/runtime/dispatch.js'
 import { createStores } from '../../../src/runtime/stores.js'
 import type { Snapshot } from '../../../src/runtime/types.js'
-import { MemoryDownstream, type MemoryDownstreamOptions } from '../../helpers/memory-downstream.js'
+import { MemoryDownstream, type MemoryDownstreamOptions } from '../../support/memory-downstream.js'
 
 const CONFIG = `
 admin: { port: 0 }

@@ -1,6 +1,6 @@
 /**
  * One behaviour suite, two implementations (after Hono's runTest): the compiled route table from
- * buildSnapshot() and the naive linear oracle in test/helpers/linear-router.ts. Plus a randomized
+ * buildSnapshot() and the naive linear oracle in test/support/linear-router.ts. Plus a randomized
  * check that both agree on generated tables and requests.
  */
 import { describe, test } from 'node:test'
@@ -10,7 +10,7 @@ import type { SnapshotIR } from '../../../src/compiler/ir.js'
 import { buildSnapshot, releaseSnapshot } from '../../../src/compiler/snapshot.js'
 import { createStores } from '../../../src/runtime/stores.js'
 import type { RequestHead } from '../../../src/runtime/types.js'
-import { createLinearRouter } from '../../helpers/linear-router.js'
+import { createLinearRouter } from '../../support/linear-router.js'
 
 type Rule = Record<string, unknown>
 type Matcher = { match(head: RequestHead): string | undefined; close(): Promise<void> }

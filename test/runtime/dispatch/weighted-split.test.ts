@@ -9,7 +9,7 @@ import { buildSnapshot, releaseSnapshot } from '../../../src/compiler/snapshot.j
 import { dispatch } from '../../../src/runtime/dispatch.js'
 import { createStores } from '../../../src/runtime/stores.js'
 import type { CompiledAction, RequestHead, Snapshot } from '../../../src/runtime/types.js'
-import { MemoryDownstream } from '../../helpers/memory-downstream.js'
+import { MemoryDownstream } from '../../support/memory-downstream.js'
 
 const N = 10_000
 

@@ -5,7 +5,8 @@ import { anthropicToOpenAIRequest } from '../../../src/runtime/providers/transla
 import { createOpenAIToAnthropicStreamTranslator, openAIResponseToAnthropic } from '../../../src/runtime/providers/translate/index.js'
 import { TranslationError } from '../../../src/runtime/providers/translate/translation-error.js'
 import type { AnthropicRequest } from '../../../src/runtime/providers/translate/types.js'
-import { assembleAnthropic, fixture, fixtureJson, runStream, sseEvents } from './helpers.js'
+import { assembleAnthropic, runStream, sseEvents } from '../../support/sse-streams.js'
+import { fixture, fixtureJson } from '../../support/fixtures.js'
 
 const base = (extra: Partial<AnthropicRequest> = {}): AnthropicRequest => ({
   model: 'gpt-4o', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }], ...extra,

@@ -5,7 +5,8 @@ import { openAIToAnthropicRequest } from '../../../src/runtime/providers/transla
 import { anthropicResponseToOpenAI, createAnthropicToOpenAIStreamTranslator } from '../../../src/runtime/providers/translate/index.js'
 import { TranslationError } from '../../../src/runtime/providers/translate/translation-error.js'
 import type { OpenAIChatRequest } from '../../../src/runtime/providers/translate/types.js'
-import { assembleOpenAI, fixture, fixtureJson, runStream, sseEvents } from './helpers.js'
+import { assembleOpenAI, runStream, sseEvents } from '../../support/sse-streams.js'
+import { fixture, fixtureJson } from '../../support/fixtures.js'
 
 const base = (extra: Partial<OpenAIChatRequest> = {}): OpenAIChatRequest => ({
   model: 'claude-sonnet-4-5',

@@ -8,7 +8,8 @@ import {
 import { createEventStreamDecoder, type EventStreamMessage } from '../../../src/runtime/providers/translate/aws-event-stream.js'
 import { TranslationError } from '../../../src/runtime/providers/translate/translation-error.js'
 import type { OpenAIChatRequest } from '../../../src/runtime/providers/translate/types.js'
-import { assembleAnthropic, assembleOpenAI, fixtureBytes, fixtureJson, runStream } from './helpers.js'
+import { assembleAnthropic, assembleOpenAI, runStream } from '../../support/sse-streams.js'
+import { fixtureBytes, fixtureJson } from '../../support/fixtures.js'
 
 const base = (extra: Partial<OpenAIChatRequest> = {}): OpenAIChatRequest => ({ model: 'anthropic.claude-3-haiku', messages: [{ role: 'user', content: 'hi' }], ...extra })
 

@@ -8,7 +8,8 @@ import {
 } from '../../../src/runtime/providers/translate/index.js'
 import { TranslationError } from '../../../src/runtime/providers/translate/translation-error.js'
 import type { OpenAIChatRequest } from '../../../src/runtime/providers/translate/types.js'
-import { assembleAnthropic, assembleOpenAI, fixture, fixtureJson, runStream, sseEvents } from './helpers.js'
+import { assembleAnthropic, assembleOpenAI, runStream, sseEvents } from '../../support/sse-streams.js'
+import { fixture, fixtureJson } from '../../support/fixtures.js'
 
 const base = (extra: Partial<OpenAIChatRequest> = {}): OpenAIChatRequest => ({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'hi' }], ...extra })
 

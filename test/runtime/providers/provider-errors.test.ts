@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { parseUpstreamError, toAnthropicError, toOpenAIError, callerError, type ProviderName } from '../../../src/runtime/providers/translate/provider-errors.js'
 import { createProtocolTranslator } from '../../../src/runtime/providers/translate/index.js'
-import { fixture } from './helpers.js'
+import { fixture } from '../../support/fixtures.js'
 
 interface Case {
   name: string

@@ -5,11 +5,11 @@ import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import OpenAI from 'openai'
-import { startOpenAIMock } from '../../mocks/openai-mock.js'
-import { startAnthropicMock } from '../../mocks/anthropic-mock.js'
-import { startGeminiMock } from '../../mocks/gemini-mock.js'
-import { startBedrockMock } from '../../mocks/bedrock-mock.js'
-import { startMiniGateway } from './mini-gateway.js'
+import { startOpenAIMock } from '../../support/mocks/openai-mock.js'
+import { startAnthropicMock } from '../../support/mocks/anthropic-mock.js'
+import { startGeminiMock } from '../../support/mocks/gemini-mock.js'
+import { startBedrockMock } from '../../support/mocks/bedrock-mock.js'
+import { startMiniGateway } from '../../support/mini-gateway.js'
 
 const weather = {
   type: 'function' as const, name: 'get_weather', description: 'Weather in a city', strict: false,

@@ -1,21 +1,6 @@
-// Shared test helpers: fixtures, SSE round-trips, and assembling streamed turns.
-import { readFileSync } from 'node:fs'
-import { SseParser, type SseEvent } from '../../../src/runtime/providers/sse/sse-parser.js'
-import type { StreamTranslator } from '../../../src/runtime/providers/translate/canonical.js'
-
-const FIXTURES = new URL('../../../../test/fixtures/', import.meta.url)
-
-export function fixture(path: string): string {
-  return readFileSync(new URL(path, FIXTURES), 'utf8')
-}
-
-export function fixtureJson<T = any>(path: string): T {
-  return JSON.parse(fixture(path)) as T
-}
-
-export function fixtureBytes(path: string): Buffer {
-  return Buffer.from(fixture(path).replace(/\s+/g, ''), 'base64')
-}
+/** SSE round-trips and streamed turns assembled the way the official SDKs assemble them. */
+import { SseParser, type SseEvent } from '../../src/runtime/providers/sse/sse-parser.js'
+import type { StreamTranslator } from '../../src/runtime/providers/translate/canonical.js'
 
 /** Parses SSE text, optionally fed `chunkSize` bytes at a time. */
 export function sseEvents(text: string | Buffer, chunkSize = 0): SseEvent[] {

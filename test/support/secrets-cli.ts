@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { BIN, type CliResult } from '../cli/run-cli.js'
+import { BIN, type CliResult } from './run-cli.js'
 
 /** Writes `files` (relative path → text) into a new temp dir and returns the dir. */
 export function tempDir(files: Record<string, string>): string {

@@ -3,7 +3,7 @@
 // or any SigV4 Authorization header for the configured access key id (the signature itself is
 // not verified here).
 import type { ServerResponse } from 'node:http'
-import { encodeEventStreamMessage } from '../../src/runtime/providers/translate/aws-event-stream.js'
+import { encodeEventStreamMessage } from '../../../src/runtime/providers/translate/aws-event-stream.js'
 import {
   countTokens, plan, sendJson, splitText, startMockServer, type MockContext, type MockOptions, type ProviderMock, type RecordedRequest,
 } from './mock-server.js'

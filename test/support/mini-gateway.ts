@@ -3,11 +3,11 @@
 // judge the translated wire format end to end.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { SseParser } from '../../../src/runtime/providers/sse/sse-parser.js'
-import { createEventStreamDecoder } from '../../../src/runtime/providers/translate/aws-event-stream.js'
+import { SseParser } from '../../src/runtime/providers/sse/sse-parser.js'
+import { createEventStreamDecoder } from '../../src/runtime/providers/translate/aws-event-stream.js'
 import {
   bedrockPath, callerError, createProtocolTranslator, geminiPath, TranslationError, type CallerProtocol, type UpstreamProtocol,
-} from '../../../src/runtime/providers/translate/index.js'
+} from '../../src/runtime/providers/translate/index.js'
 
 export interface MiniGateway {
   url: string

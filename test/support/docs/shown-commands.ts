@@ -4,8 +4,8 @@
  * run one exactly as written.
  */
 import { spawnSync } from 'node:child_process'
-import { BIN } from '../cli/run-cli.js'
-import { repoRoot } from '../compiler/repo-root.js'
+import { BIN } from '../run-cli.js'
+import { repoRoot } from '../repo-root.js'
 
 export interface Shown {
   readonly file: string

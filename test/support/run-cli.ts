@@ -1,7 +1,7 @@
 /** Runs `switchyard <args>` (bin/switchyard.js) as a child process, from the repository root. */
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
-import { repoRoot } from '../compiler/repo-root.js'
+import { repoRoot } from './repo-root.js'
 
 export const BIN = join(repoRoot, 'bin', 'switchyard.js')
 

@@ -16,9 +16,9 @@
 import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { isMap, parseAllDocuments, parse as parseYaml, stringify } from 'yaml'
-import { compileConfig } from '../../src/compiler/index.js'
-import type { Diagnostic } from '../../src/compiler/diagnostics.js'
-import { repoRoot } from '../compiler/repo-root.js'
+import { compileConfig } from '../../../src/compiler/index.js'
+import type { Diagnostic } from '../../../src/compiler/diagnostics.js'
+import { repoRoot } from '../repo-root.js'
 import { codeBlocks, type CodeBlock } from './markdown-blocks.js'
 import { withPlaceholderSecrets } from './placeholder-secrets.js'
 

@@ -1,18 +1,14 @@
 /** Real local HTTP servers on port 0 for the health-check and metrics-poll tests, torn down with the test. */
 import type { TestContext } from 'node:test'
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Agent } from 'undici'
+import { startHttpServer } from './http-server.js'
 
 /** Starts a server; resolves to its origin, `http://127.0.0.1:<port>`. */
 export async function serve(t: TestContext, handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
-  const server = createServer(handler)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.after(() => {
-    server.closeAllConnections()
-    server.close()
-  })
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const server = await startHttpServer(handler)
+  t.after(() => void server.close())
+  return server.origin
 }
 
 /**

@@ -1,8 +1,8 @@
 // A test-only gateway: one caller protocol in, one upstream protocol out, built from the
 // translation modules the way a provider adapter would use them. Lets the official SDKs
 // judge the translated wire format end to end.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { startHttpServer } from './http-server.js'
 import { SseParser } from '../../src/runtime/providers/sse/sse-parser.js'
 import { createEventStreamDecoder } from '../../src/runtime/providers/translate/aws-event-stream.js'
 import {
@@ -32,10 +32,6 @@ function send(res: ServerResponse, status: number, headers: Record<string, strin
 export async function startMiniGateway(caller: CallerProtocol, upstream: UpstreamProtocol, upstreamUrl: string, key = 'test-key'): Promise<MiniGateway> {
   const t = createProtocolTranslator(caller, upstream)
   const dropped: string[][] = []
-  const server = createServer((req, res) => {
-    // An upstream torn down mid-answer (a test ending early) ends this answer, not the test run.
-    handle(req, res).catch(() => res.destroy())
-  })
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = []
     for await (const c of req) chunks.push(c as Buffer)
@@ -68,13 +64,9 @@ export async function startMiniGateway(caller: CallerProtocol, upstream: Upstrea
     }
     res.end(st.end())
   }
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    dropped,
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections()
-      server.close(() => r())
-    }),
-  }
+  const server = await startHttpServer((req, res) => {
+    // An upstream torn down mid-answer (a test ending early) ends this answer, not the test run.
+    handle(req, res).catch(() => res.destroy())
+  })
+  return { url: server.origin, dropped, close: server.close }
 }

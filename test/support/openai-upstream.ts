@@ -8,7 +8,8 @@
  *   anything else: a normal answer, streamed when `stream: true`.
  * `failNext(...)` queues per-request behaviour on top of that (see Upstream.failNext).
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { receive, startHttpServer } from './http-server.js'
 
 export interface RecordedRequest {
   method: string
@@ -54,21 +55,19 @@ export async function startOpenAIUpstream(name: string, opts: { chunkDelayMs?: n
   const requests: RecordedRequest[] = []
   const queued: string[] = []
   let healthy = true
-  const server = createServer((req, res) => {
+  const server = await startHttpServer((req, res) => {
     if (req.url === '/health') {
       res.writeHead(healthy ? 200 : 503).end(healthy ? 'ok' : 'down')
       return
     }
-    const parts: Buffer[] = []
-    req.on('data', (c) => parts.push(c))
-    req.on('end', () => {
+    receive(req, (r) => {
       let body: any
       try {
-        body = JSON.parse(Buffer.concat(parts).toString() || 'null')
+        body = JSON.parse(r.body.toString() || 'null')
       } catch {
-        body = Buffer.concat(parts).toString()
+        body = r.body.toString()
       }
-      const rec: RecordedRequest = { method: req.method!, url: req.url!, headers: req.headers, body, aborted: false, remotePort: req.socket.remotePort! }
+      const rec: RecordedRequest = { method: r.method, url: r.url, headers: r.headers, body, aborted: false, remotePort: req.socket.remotePort! }
       requests.push(rec)
       res.on('close', () => {
         if (!res.writableFinished) rec.aborted = true
@@ -78,22 +77,15 @@ export async function startOpenAIUpstream(name: string, opts: { chunkDelayMs?: n
       if (failure !== undefined) return fail(failure, req, res, rec, normal)
       normal()
     })
-  })
-  server.keepAliveTimeout = 60_000
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const port = (server.address() as { port: number }).port
+  }, { keepAliveTimeoutMs: 60_000 })
   return {
-    url: `http://127.0.0.1:${port}/v1`,
-    port,
+    url: `${server.origin}/v1`,
+    port: server.port,
     name,
     requests,
     failNext: (...kinds: string[]) => void queued.push(...kinds),
     setHealthy: (ok: boolean) => void (healthy = ok),
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections()
-        server.close(() => r())
-      }),
+    close: server.close,
   }
 }
 

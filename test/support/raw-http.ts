@@ -4,8 +4,7 @@
  * arrives, so a request the gateway forwarded and then aborted is still counted.
  */
 import { connect } from 'node:net'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { startHttpServer } from './http-server.js'
 
 export interface Exchange {
   /** Everything the gateway sent, as latin1 text. */
@@ -85,7 +84,7 @@ export interface CountingUpstream {
 /** An OpenAI-shaped upstream answering every request with a small chat completion. */
 export async function startCountingUpstream(): Promise<CountingUpstream> {
   const seen: string[] = []
-  const server: Server = createServer((req, res) => {
+  const server = await startHttpServer((req, res) => {
     seen.push(`${req.method} ${req.url}`)
     req.resume()
     req.on('end', () => {
@@ -97,13 +96,7 @@ export async function startCountingUpstream(): Promise<CountingUpstream> {
       }))
     })
   })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const { port } = server.address() as AddressInfo
-  return {
-    url: `http://127.0.0.1:${port}`,
-    seen,
-    close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()) }),
-  }
+  return { url: server.origin, seen, close: server.close }
 }
 
 /** A gateway config: /v1/* goes to `upstreamUrl`, every other path has no route (a local 404). */

@@ -3,8 +3,8 @@
  * request it receives: for regressions about what a hostile or broken provider can make the
  * gateway do. Default answer: a minimal OpenAI chat completion.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { receive, startHttpServer } from './http-server.js'
 
 export interface SeenRequest {
   readonly method: string
@@ -39,18 +39,14 @@ export async function startScriptedUpstream(): Promise<ScriptedUpstream> {
       res.writeHead(200, { 'content-type': 'application/json' })
       res.end(openAICompletion())
     },
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()) }),
+    close: () => server.close(),
   }
-  const server = createServer((req, res) => {
-    const parts: Buffer[] = []
-    req.on('data', (d: Buffer) => parts.push(d))
-    req.on('end', () => {
-      const seen = { method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(parts).toString('utf8') }
+  const server = await startHttpServer((req, res) => {
+    receive(req, (r) => {
+      const seen = { method: r.method, url: r.url, headers: r.headers, body: r.body.toString('utf8') }
       requests.push(seen)
       up.answer(seen, res)
     })
   })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
-  const port = (server.address() as AddressInfo).port
-  return Object.assign(up, { port, url: `http://127.0.0.1:${port}` })
+  return Object.assign(up, { port: server.port, url: server.origin })
 }

@@ -2,14 +2,13 @@
 // Responses translator makes of Anthropic, Gemini, Bedrock and chat-completions upstreams.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import OpenAI from 'openai'
 import { startOpenAIMock } from '../../support/mocks/openai-mock.js'
 import { startAnthropicMock } from '../../support/mocks/anthropic-mock.js'
 import { startGeminiMock } from '../../support/mocks/gemini-mock.js'
 import { startBedrockMock } from '../../support/mocks/bedrock-mock.js'
 import { startMiniGateway } from '../../support/mini-gateway.js'
+import { receive, startHttpServer } from '../../support/http-server.js'
 
 const weather = {
   type: 'function' as const, name: 'get_weather', description: 'Weather in a city', strict: false,
@@ -127,11 +126,9 @@ test('what no non-OpenAI upstream can do is a 400 in OpenAI error JSON, naming t
 
 /** An Anthropic upstream that thinks before it answers (the shared mock does not). */
 async function startThinkingUpstream(): Promise<{ url: string; close(): Promise<void> }> {
-  const server = createServer((req, res) => {
-    let raw = ''
-    req.on('data', (c) => (raw += c))
-    req.on('end', () => {
-      const body = JSON.parse(raw)
+  const server = await startHttpServer((req, res) => {
+    receive(req, (r) => {
+      const body = JSON.parse(r.body.toString('utf8'))
       const usage = { input_tokens: 12, output_tokens: 30, cache_read_input_tokens: 4, cache_creation_input_tokens: 0 }
       const message = { id: 'msg_think', type: 'message', role: 'assistant', model: body.model, stop_reason: 'end_turn', stop_sequence: null, usage }
       if (!body.stream) {
@@ -154,11 +151,7 @@ async function startThinkingUpstream(): Promise<{ url: string; close(): Promise<
       res.end()
     })
   })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()) }),
-  }
+  return { url: server.origin, close: server.close }
 }
 
 test('Anthropic thinking reaches the SDK as a reasoning item with a summary, streamed and whole', async (t) => {

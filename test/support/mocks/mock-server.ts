@@ -1,8 +1,8 @@
 // Shared plumbing for the provider mocks: a node:http server on port 0, request recording,
 // a failure switch, and paced writes so streams reach the client as separate reads.
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { receive, startHttpServer } from '../http-server.js'
 
 export interface RecordedRequest {
   method: string
@@ -82,12 +82,10 @@ export async function startMockServer(provider: string, options: MockOptions, ha
       await sleep(opts.delayMs)
     },
   }
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const parts: Buffer[] = []
-    req.on('data', (c: Buffer) => parts.push(c))
-    req.on('end', () => {
-      const body = Buffer.concat(parts).toString('utf8')
-      const rec: RecordedRequest = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body }
+  const server = await startHttpServer((req: IncomingMessage, res: ServerResponse) => {
+    receive(req, ({ method, url, headers, body: bytes }) => {
+      const body = bytes.toString('utf8')
+      const rec: RecordedRequest = { method, url, headers, body }
       try {
         rec.json = body ? JSON.parse(body) : undefined
       } catch {
@@ -100,19 +98,13 @@ export async function startMockServer(provider: string, options: MockOptions, ha
       })
     })
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: server.origin,
     requests,
     failNext(failure, times = 1) {
       for (let i = 0; i < times; i++) failures.push(failure)
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
+    close: server.close,
   }
 }
 

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { repoRoot } from '../support/repo-root.js'
 import { assertNoTrace, runCli, type CliResult } from '../support/run-cli.js'
 
-/** Every command, with one of its flags to misspell (test/cli checks this list against the registry). */
+/** Every command, with one of its flags to misspell (test/commands checks this list against the registry). */
 const COMMANDS = [
   { name: 'run', flag: 'workers' },
   { name: 'validate', flag: 'config' },

@@ -1,15 +1,15 @@
 // OpenAI (and Anthropic) callers, Bedrock Converse upstream.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { bedrockPath, openAIToBedrockRequest } from '../../../src/runtime/providers/translate/openai-request-to-bedrock.js'
+import { bedrockPath, openAIToBedrockRequest } from '../../../../src/runtime/providers/translate/openai-request-to-bedrock.js'
 import {
   bedrockResponseToAnthropic, bedrockResponseToOpenAI, createBedrockToAnthropicStreamTranslator, createBedrockToOpenAIStreamTranslator,
-} from '../../../src/runtime/providers/translate/index.js'
-import { createEventStreamDecoder, type EventStreamMessage } from '../../../src/runtime/providers/translate/aws-event-stream.js'
-import { TranslationError } from '../../../src/runtime/providers/translate/translation-error.js'
-import type { OpenAIChatRequest } from '../../../src/runtime/providers/translate/types.js'
-import { assembleAnthropic, assembleOpenAI, runStream } from '../../support/sse-streams.js'
-import { fixtureBytes, fixtureJson } from '../../support/fixtures.js'
+} from '../../../../src/runtime/providers/translate/index.js'
+import { createEventStreamDecoder, type EventStreamMessage } from '../../../../src/runtime/providers/translate/aws-event-stream.js'
+import { TranslationError } from '../../../../src/runtime/providers/translate/translation-error.js'
+import type { OpenAIChatRequest } from '../../../../src/runtime/providers/translate/types.js'
+import { assembleAnthropic, assembleOpenAI, runStream } from '../../../support/sse-streams.js'
+import { fixtureBytes, fixtureJson } from '../../../support/fixtures.js'
 
 const base = (extra: Partial<OpenAIChatRequest> = {}): OpenAIChatRequest => ({ model: 'anthropic.claude-3-haiku', messages: [{ role: 'user', content: 'hi' }], ...extra })
 

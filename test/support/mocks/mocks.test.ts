@@ -4,16 +4,16 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import OpenAI from 'openai'
 import Anthropic from '@anthropic-ai/sdk'
-import { startOpenAIMock } from '../../support/mocks/openai-mock.js'
-import { startAnthropicMock } from '../../support/mocks/anthropic-mock.js'
-import { startGeminiMock } from '../../support/mocks/gemini-mock.js'
-import { startBedrockMock } from '../../support/mocks/bedrock-mock.js'
+import { startOpenAIMock } from './openai-mock.js'
+import { startAnthropicMock } from './anthropic-mock.js'
+import { startGeminiMock } from './gemini-mock.js'
+import { startBedrockMock } from './bedrock-mock.js'
 import { SseParser } from '../../../src/runtime/providers/sse/sse-parser.js'
 import { createEventStreamDecoder, headerString, type EventStreamMessage } from '../../../src/runtime/providers/translate/aws-event-stream.js'
 import {
   createBedrockToAnthropicStreamTranslator, createGeminiToOpenAIStreamTranslator, parseUpstreamError,
 } from '../../../src/runtime/providers/translate/index.js'
-import { assembleAnthropic, assembleOpenAI } from '../../support/sse-streams.js'
+import { assembleAnthropic, assembleOpenAI } from '../sse-streams.js'
 
 const weatherTool = { type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }
 

@@ -3,12 +3,12 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import OpenAI from 'openai'
-import { startOpenAIMock } from '../../support/mocks/openai-mock.js'
-import { startAnthropicMock } from '../../support/mocks/anthropic-mock.js'
-import { startGeminiMock } from '../../support/mocks/gemini-mock.js'
-import { startBedrockMock } from '../../support/mocks/bedrock-mock.js'
-import { startMiniGateway } from '../../support/mini-gateway.js'
-import { receive, startHttpServer } from '../../support/http-server.js'
+import { startOpenAIMock } from '../../../support/mocks/openai-mock.js'
+import { startAnthropicMock } from '../../../support/mocks/anthropic-mock.js'
+import { startGeminiMock } from '../../../support/mocks/gemini-mock.js'
+import { startBedrockMock } from '../../../support/mocks/bedrock-mock.js'
+import { startMiniGateway } from '../../../support/mini-gateway.js'
+import { receive, startHttpServer } from '../../../support/http-server.js'
 
 const weather = {
   type: 'function' as const, name: 'get_weather', description: 'Weather in a city', strict: false,

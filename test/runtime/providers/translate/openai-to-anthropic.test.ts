@@ -1,12 +1,12 @@
 // OpenAI caller, Anthropic upstream: request out, response and stream back.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { openAIToAnthropicRequest } from '../../../src/runtime/providers/translate/openai-request-to-anthropic.js'
-import { anthropicResponseToOpenAI, createAnthropicToOpenAIStreamTranslator } from '../../../src/runtime/providers/translate/index.js'
-import { TranslationError } from '../../../src/runtime/providers/translate/translation-error.js'
-import type { OpenAIChatRequest } from '../../../src/runtime/providers/translate/types.js'
-import { assembleOpenAI, runStream, sseEvents } from '../../support/sse-streams.js'
-import { fixture, fixtureJson } from '../../support/fixtures.js'
+import { openAIToAnthropicRequest } from '../../../../src/runtime/providers/translate/openai-request-to-anthropic.js'
+import { anthropicResponseToOpenAI, createAnthropicToOpenAIStreamTranslator } from '../../../../src/runtime/providers/translate/index.js'
+import { TranslationError } from '../../../../src/runtime/providers/translate/translation-error.js'
+import type { OpenAIChatRequest } from '../../../../src/runtime/providers/translate/types.js'
+import { assembleOpenAI, runStream, sseEvents } from '../../../support/sse-streams.js'
+import { fixture, fixtureJson } from '../../../support/fixtures.js'
 
 const base = (extra: Partial<OpenAIChatRequest> = {}): OpenAIChatRequest => ({
   model: 'claude-sonnet-4-5',

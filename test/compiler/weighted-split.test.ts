@@ -4,12 +4,12 @@
  */
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { compileConfig } from '../../../src/compiler/index.js'
-import { buildSnapshot, releaseSnapshot } from '../../../src/compiler/snapshot.js'
-import { dispatch } from '../../../src/runtime/dispatch.js'
-import { createStores } from '../../../src/runtime/stores.js'
-import type { CompiledAction, RequestHead, Snapshot } from '../../../src/runtime/types.js'
-import { MemoryDownstream } from '../../support/memory-downstream.js'
+import { compileConfig } from '../../src/compiler/index.js'
+import { buildSnapshot, releaseSnapshot } from '../../src/compiler/snapshot.js'
+import { dispatch } from '../../src/runtime/dispatch.js'
+import { createStores } from '../../src/runtime/stores.js'
+import type { CompiledAction, RequestHead, Snapshot } from '../../src/runtime/types.js'
+import { MemoryDownstream } from '../support/memory-downstream.js'
 
 const N = 10_000
 

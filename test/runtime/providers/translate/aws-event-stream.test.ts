@@ -2,8 +2,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import {
   EventStreamError, createEventStreamDecoder, encodeEventStreamMessage, headerString,
-} from '../../../src/runtime/providers/translate/aws-event-stream.js'
-import { fixtureBytes, fixtureJson } from '../../support/fixtures.js'
+} from '../../../../src/runtime/providers/translate/aws-event-stream.js'
+import { fixtureBytes, fixtureJson } from '../../../support/fixtures.js'
 
 // Known-good frames (no headers; one content-type header) for the payload {"foo": "bar"}.
 const NO_HEADERS = Buffer.from([0, 0, 0, 30, 0, 0, 0, 0, 186, 242, 246, 138, 123, 34, 102, 111, 111, 34, 58, 32, 34, 98, 97, 114, 34, 125, 174, 114, 88, 228])

@@ -1,15 +1,15 @@
 // OpenAI (and Anthropic) callers, Gemini upstream.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { geminiPath, openAIToGeminiRequest } from '../../../src/runtime/providers/translate/openai-request-to-gemini.js'
-import { toGeminiSchema } from '../../../src/runtime/providers/translate/json-schema-to-gemini.js'
+import { geminiPath, openAIToGeminiRequest } from '../../../../src/runtime/providers/translate/openai-request-to-gemini.js'
+import { toGeminiSchema } from '../../../../src/runtime/providers/translate/json-schema-to-gemini.js'
 import {
   createGeminiToAnthropicStreamTranslator, createGeminiToOpenAIStreamTranslator, geminiResponseToAnthropic, geminiResponseToOpenAI,
-} from '../../../src/runtime/providers/translate/index.js'
-import { TranslationError } from '../../../src/runtime/providers/translate/translation-error.js'
-import type { OpenAIChatRequest } from '../../../src/runtime/providers/translate/types.js'
-import { assembleAnthropic, assembleOpenAI, runStream, sseEvents } from '../../support/sse-streams.js'
-import { fixture, fixtureJson } from '../../support/fixtures.js'
+} from '../../../../src/runtime/providers/translate/index.js'
+import { TranslationError } from '../../../../src/runtime/providers/translate/translation-error.js'
+import type { OpenAIChatRequest } from '../../../../src/runtime/providers/translate/types.js'
+import { assembleAnthropic, assembleOpenAI, runStream, sseEvents } from '../../../support/sse-streams.js'
+import { fixture, fixtureJson } from '../../../support/fixtures.js'
 
 const base = (extra: Partial<OpenAIChatRequest> = {}): OpenAIChatRequest => ({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'hi' }], ...extra })
 

@@ -1,12 +1,12 @@
 // Anthropic caller, OpenAI upstream: request out, response and stream back.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { anthropicToOpenAIRequest } from '../../../src/runtime/providers/translate/anthropic-request-to-openai.js'
-import { createOpenAIToAnthropicStreamTranslator, openAIResponseToAnthropic } from '../../../src/runtime/providers/translate/index.js'
-import { TranslationError } from '../../../src/runtime/providers/translate/translation-error.js'
-import type { AnthropicRequest } from '../../../src/runtime/providers/translate/types.js'
-import { assembleAnthropic, runStream, sseEvents } from '../../support/sse-streams.js'
-import { fixture, fixtureJson } from '../../support/fixtures.js'
+import { anthropicToOpenAIRequest } from '../../../../src/runtime/providers/translate/anthropic-request-to-openai.js'
+import { createOpenAIToAnthropicStreamTranslator, openAIResponseToAnthropic } from '../../../../src/runtime/providers/translate/index.js'
+import { TranslationError } from '../../../../src/runtime/providers/translate/translation-error.js'
+import type { AnthropicRequest } from '../../../../src/runtime/providers/translate/types.js'
+import { assembleAnthropic, runStream, sseEvents } from '../../../support/sse-streams.js'
+import { fixture, fixtureJson } from '../../../support/fixtures.js'
 
 const base = (extra: Partial<AnthropicRequest> = {}): AnthropicRequest => ({
   model: 'gpt-4o', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }], ...extra,

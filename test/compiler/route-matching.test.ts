@@ -5,12 +5,12 @@
  */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { compileConfig } from '../../../src/compiler/index.js'
-import type { SnapshotIR } from '../../../src/compiler/ir.js'
-import { buildSnapshot, releaseSnapshot } from '../../../src/compiler/snapshot.js'
-import { createStores } from '../../../src/runtime/stores.js'
-import type { RequestHead } from '../../../src/runtime/types.js'
-import { createLinearRouter } from '../../support/linear-router.js'
+import { compileConfig } from '../../src/compiler/index.js'
+import type { SnapshotIR } from '../../src/compiler/ir.js'
+import { buildSnapshot, releaseSnapshot } from '../../src/compiler/snapshot.js'
+import { createStores } from '../../src/runtime/stores.js'
+import type { RequestHead } from '../../src/runtime/types.js'
+import { createLinearRouter } from '../support/linear-router.js'
 
 type Rule = Record<string, unknown>
 type Matcher = { match(head: RequestHead): string | undefined; close(): Promise<void> }

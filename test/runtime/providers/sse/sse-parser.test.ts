@@ -1,9 +1,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { SseParser, createSseParser, type SseEvent } from '../../../src/runtime/providers/sse/sse-parser.js'
-import { formatSseEvent, formatSseData, formatSseNamed } from '../../../src/runtime/providers/sse/sse-serializer.js'
-import { sseEvents } from '../../support/sse-streams.js'
-import { fixture } from '../../support/fixtures.js'
+import { SseParser, createSseParser, type SseEvent } from '../../../../src/runtime/providers/sse/sse-parser.js'
+import { formatSseEvent, formatSseData, formatSseNamed } from '../../../../src/runtime/providers/sse/sse-serializer.js'
+import { sseEvents } from '../../../support/sse-streams.js'
+import { fixture } from '../../../support/fixtures.js'
 
 function feedAll(chunks: (string | Uint8Array)[]): SseEvent[] {
   const p = new SseParser()

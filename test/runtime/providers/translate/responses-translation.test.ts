@@ -4,10 +4,10 @@ import assert from 'node:assert/strict'
 import {
   createProtocolTranslator, responsesToChatRequest, toResponsesResponse, ResponsesSseWriter, TranslationError, usageFromResponses,
   type CanonicalResponse,
-} from '../../../src/runtime/providers/translate/index.js'
-import { assertResponsesRequest } from '../../../src/runtime/providers/translate/request-shape.js'
-import type { ResponsesRequest } from '../../../src/runtime/providers/translate/types.js'
-import { runStream, sseEvents } from '../../support/sse-streams.js'
+} from '../../../../src/runtime/providers/translate/index.js'
+import { assertResponsesRequest } from '../../../../src/runtime/providers/translate/request-shape.js'
+import type { ResponsesRequest } from '../../../../src/runtime/providers/translate/types.js'
+import { runStream, sseEvents } from '../../../support/sse-streams.js'
 
 const IMAGE = 'data:image/png;base64,iVBORw0KGgo='
 const req = (extra: Partial<ResponsesRequest> = {}): ResponsesRequest => ({ model: 'm', input: 'hi', ...extra })

@@ -1,9 +1,9 @@
 // Upstream errors in every dialect, answered in the caller's protocol.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { parseUpstreamError, toAnthropicError, toOpenAIError, callerError, type ProviderName } from '../../../src/runtime/providers/translate/provider-errors.js'
-import { createProtocolTranslator } from '../../../src/runtime/providers/translate/index.js'
-import { fixture } from '../../support/fixtures.js'
+import { parseUpstreamError, toAnthropicError, toOpenAIError, callerError, type ProviderName } from '../../../../src/runtime/providers/translate/provider-errors.js'
+import { createProtocolTranslator } from '../../../../src/runtime/providers/translate/index.js'
+import { fixture } from '../../../support/fixtures.js'
 
 interface Case {
   name: string

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import * as Ajv2020Module from 'ajv/dist/2020.js'
-import { repoRoot } from '../../support/repo-root.js'
+import { repoRoot } from '../support/repo-root.js'
 
 const Ajv2020 = Ajv2020Module.default.default ?? Ajv2020Module.default
 const BASE = 'https://schemas.switchyard.local/'

@@ -3,11 +3,11 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import OpenAI from 'openai'
 import Anthropic from '@anthropic-ai/sdk'
-import { startOpenAIMock } from '../../support/mocks/openai-mock.js'
-import { startAnthropicMock } from '../../support/mocks/anthropic-mock.js'
-import { startGeminiMock } from '../../support/mocks/gemini-mock.js'
-import { startBedrockMock } from '../../support/mocks/bedrock-mock.js'
-import { startMiniGateway } from '../../support/mini-gateway.js'
+import { startOpenAIMock } from '../../../support/mocks/openai-mock.js'
+import { startAnthropicMock } from '../../../support/mocks/anthropic-mock.js'
+import { startGeminiMock } from '../../../support/mocks/gemini-mock.js'
+import { startBedrockMock } from '../../../support/mocks/bedrock-mock.js'
+import { startMiniGateway } from '../../../support/mini-gateway.js'
 
 const weatherTool = { type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }
 const upstreams = [

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { importCycles, importGraph, reachable, scanImports, type ImportEdge } from './import-graph.js'
+import { importCycles, importGraph, reachable, scanImports, type ImportEdge } from '../support/import-graph.js'
 
 /** The repository root, found from this file whether it runs from test/ or dist/test/. */
 function findRoot(): string {

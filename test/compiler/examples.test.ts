@@ -7,8 +7,8 @@ import assert from 'node:assert/strict'
 import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { compileConfig, formatDiagnostic, readPathSources } from '../../src/compiler/index.js'
-import { withPlaceholderSecrets } from '../docs/placeholder-secrets.js'
-import { repoRoot } from './repo-root.js'
+import { withPlaceholderSecrets } from '../support/docs/placeholder-secrets.js'
+import { repoRoot } from '../support/repo-root.js'
 
 const examplesDir = join(repoRoot, 'examples')
 const examples = readdirSync(examplesDir)

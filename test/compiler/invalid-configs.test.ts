@@ -15,7 +15,7 @@ import { join, relative } from 'node:path'
 import { compileConfig, formatDiagnostic, readPathSources } from '../../src/compiler/index.js'
 import { dryBuild } from '../../src/runtime/build/dry-build.js'
 import type { Diagnostic } from '../../src/compiler/diagnostics.js'
-import { fixturesDir } from './repo-root.js'
+import { fixturesDir } from '../support/repo-root.js'
 
 const invalidDir = join(fixturesDir, 'invalid')
 

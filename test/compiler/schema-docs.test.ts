@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { SCHEMA_BASE } from '../../src/compiler/validate.js'
-import { repoRoot } from './repo-root.js'
+import { repoRoot } from '../support/repo-root.js'
 
 type Node = { [k: string]: unknown }
 

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { compileConfig, readPathSources, type SourceText } from '../../src/compiler/index.js'
 import type { SnapshotIR } from '../../src/compiler/ir.js'
-import { fixturesDir } from './repo-root.js'
+import { fixturesDir } from '../support/repo-root.js'
 
 const validDir = join(fixturesDir, 'valid')
 const env = { SY_VALID_KEY: 'sk-SECRET-valid-env-a1b2c3', SY_VALID_ORG: 'SECRET-org-42' }

@@ -9,8 +9,8 @@ import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadCommands } from '../../src/cli.js'
 import { parseFlags } from '../../src/commands/flags.js'
-import { repoRoot } from '../compiler/repo-root.js'
-import { runShown, shownCommands } from './shown-commands.js'
+import { repoRoot } from '../support/repo-root.js'
+import { runShown, shownCommands } from '../support/docs/shown-commands.js'
 
 const examplesDir = join(repoRoot, 'examples')
 const shown = readdirSync(examplesDir)

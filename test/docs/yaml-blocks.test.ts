@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { badInfo, checkBlock, docBlocks, isYaml, looksLikeConfig } from './doc-blocks.js'
+import { badInfo, checkBlock, docBlocks, isYaml, looksLikeConfig } from '../support/docs/doc-blocks.js'
 
 const blocks = docBlocks()
 const yamlBlocks = blocks.filter(isYaml)

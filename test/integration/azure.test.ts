@@ -4,9 +4,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import OpenAI from 'openai'
-import { startOpenAIUpstream } from './helpers/openai-upstream.js'
-import { startGateway } from './helpers/gateway-process.js'
-import { freePort } from './helpers/ports.js'
+import { startOpenAIUpstream } from '../support/openai-upstream.js'
+import { startGateway } from '../support/gateway-process.js'
+import { freePort } from '../support/ports.js'
 
 test('azure_openai maps the model to a deployment URL with api-version and the api-key header', async (t) => {
   const up = await startOpenAIUpstream('azure')

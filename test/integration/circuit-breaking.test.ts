@@ -4,9 +4,9 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { startOpenAIUpstream } from './helpers/openai-upstream.js'
-import { startGateway } from './helpers/gateway-process.js'
-import { freePort } from './helpers/ports.js'
+import { startOpenAIUpstream } from '../support/openai-upstream.js'
+import { startGateway } from '../support/gateway-process.js'
+import { freePort } from '../support/ports.js'
 
 test('requests beyond max_requests fail fast with 503 and go to a fallback when there is one', async (t) => {
   const up = await startOpenAIUpstream('slow')

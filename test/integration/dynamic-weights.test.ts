@@ -5,9 +5,9 @@
  */
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createServer, type Server } from 'node:http'
-import { eventually, startGateway, type GatewayProcess } from './helpers/gateway-process.js'
-import { freePort } from './helpers/ports.js'
+import { eventually, startGateway, type GatewayProcess } from '../support/gateway-process.js'
+import { freePort } from '../support/ports.js'
+import { startHttpServer } from '../support/http-server.js'
 
 /** A vLLM-like OpenAI endpoint: reports its queue depth in a header and in /metrics. */
 interface LoadedUpstream {
@@ -27,7 +27,7 @@ interface LoadedUpstream {
 async function startLoaded(name: string, depth: number): Promise<LoadedUpstream> {
   let open = 0
   const u: LoadedUpstream = { name, url: '', origin: '', served: 0, scrapes: 0, depth, delayMs: 0, maxOpen: 0, close: async () => {} }
-  const server: Server = createServer((req, res) => {
+  const server = await startHttpServer((req, res) => {
     if (req.url === '/metrics') {
       u.scrapes++
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' })
@@ -57,13 +57,7 @@ async function startLoaded(name: string, depth: number): Promise<LoadedUpstream>
       }, u.delayMs)
     })
   })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const port = (server.address() as { port: number }).port
-  Object.assign(u, {
-    origin: `http://127.0.0.1:${port}`,
-    url: `http://127.0.0.1:${port}/v1`,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()) }),
-  })
+  Object.assign(u, { origin: server.origin, url: `${server.origin}/v1`, close: server.close })
   return u
 }
 

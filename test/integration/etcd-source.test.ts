@@ -9,8 +9,8 @@ import { spawnSync } from 'node:child_process'
 import { compileConfig, formatDiagnostic } from '../../src/compiler/index.js'
 import { createEtcdClient } from '../../src/runtime/sources/etcd-client.js'
 import { createEtcdSource, type EtcdSource } from '../../src/runtime/sources/etcd.js'
-import { eventually } from './helpers/gateway-process.js'
-import { startEtcd, type EtcdServer } from './helpers/etcd-server.js'
+import { eventually } from '../support/gateway-process.js'
+import { startEtcd, type EtcdServer } from '../support/etcd-server.js'
 
 let etcd: EtcdServer
 const sources: EtcdSource[] = []

@@ -5,9 +5,9 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Agent, request } from 'undici'
-import { startOpenAIUpstream, type Upstream } from './helpers/openai-upstream.js'
-import { eventually, startGateway, type GatewayProcess } from './helpers/gateway-process.js'
-import { freePort } from './helpers/ports.js'
+import { startOpenAIUpstream, type Upstream } from '../support/openai-upstream.js'
+import { eventually, startGateway, type GatewayProcess } from '../support/gateway-process.js'
+import { freePort } from '../support/ports.js'
 
 let a: Upstream
 let b: Upstream

@@ -4,9 +4,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { connect } from 'node:net'
-import { startOpenAIUpstream } from './helpers/openai-upstream.js'
-import { startGateway } from './helpers/gateway-process.js'
-import { freePort } from './helpers/ports.js'
+import { startOpenAIUpstream } from '../support/openai-upstream.js'
+import { startGateway } from '../support/gateway-process.js'
+import { freePort } from '../support/ports.js'
 
 test('a stream in flight at SIGTERM completes, new connections are refused, exit code is 0', async (t) => {
   const up = await startOpenAIUpstream('up')

@@ -7,9 +7,9 @@
  */
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { startGateway, type GatewayProcess } from '../integration/helpers/gateway-process.js'
-import { freePort } from '../integration/helpers/ports.js'
-import { openAICompletion, startScriptedUpstream, type ScriptedUpstream } from './scripted-upstream.js'
+import { startGateway, type GatewayProcess } from '../support/gateway-process.js'
+import { freePort } from '../support/ports.js'
+import { openAICompletion, startScriptedUpstream, type ScriptedUpstream } from '../support/scripted-upstream.js'
 
 const KEYS = { openai: 'sk-proj-alpha-1111', anthropic: 'ant-key-beta-2222', gemini: 'gem-key-gamma-3333', token: 'tok-internal-9999' }
 const SECRETS = Object.values(KEYS)

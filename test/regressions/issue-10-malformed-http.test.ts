@@ -6,9 +6,9 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { startGateway } from '../integration/helpers/gateway-process.js'
-import { freePort } from '../integration/helpers/ports.js'
-import { chatRequest, exchange, proxyConfig, startCountingUpstream, type CountingUpstream } from './issue-10-raw-http.js'
+import { startGateway } from '../support/gateway-process.js'
+import { freePort } from '../support/ports.js'
+import { chatRequest, exchange, proxyConfig, startCountingUpstream, type CountingUpstream } from '../support/raw-http.js'
 
 async function setup(t: { after(fn: () => unknown): void }, extra = ''): Promise<{ port: number; up: CountingUpstream }> {
   const up = await startCountingUpstream()

@@ -9,9 +9,9 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createProtocolTranslator, TranslationError } from '../../src/runtime/providers/translate/index.js'
-import { startGateway, type GatewayProcess } from '../integration/helpers/gateway-process.js'
-import { freePort } from '../integration/helpers/ports.js'
-import { openAICompletion, startScriptedUpstream, type ScriptedUpstream } from './scripted-upstream.js'
+import { startGateway, type GatewayProcess } from '../support/gateway-process.js'
+import { freePort } from '../support/ports.js'
+import { openAICompletion, startScriptedUpstream, type ScriptedUpstream } from '../support/scripted-upstream.js'
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261202)
 

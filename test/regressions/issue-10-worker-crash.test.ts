@@ -7,8 +7,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import OpenAI from 'openai'
-import { eventually, startGateway } from '../integration/helpers/gateway-process.js'
-import { freePort } from '../integration/helpers/ports.js'
+import { eventually, startGateway } from '../support/gateway-process.js'
+import { freePort } from '../support/ports.js'
 
 interface Ready { ready: boolean; workers: { id: number }[] }
 

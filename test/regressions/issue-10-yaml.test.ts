@@ -8,8 +8,8 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { BIN, eventually, startGateway } from '../integration/helpers/gateway-process.js'
-import { freePort } from '../integration/helpers/ports.js'
+import { BIN, eventually, startGateway } from '../support/gateway-process.js'
+import { freePort } from '../support/ports.js'
 
 const ALIAS_LINE = 5
 const ALIAS_COL = 9

@@ -11,9 +11,9 @@ import assert from 'node:assert/strict'
 import type { ServerResponse } from 'node:http'
 import OpenAI from 'openai'
 import Anthropic from '@anthropic-ai/sdk'
-import { startGateway, type GatewayProcess } from '../integration/helpers/gateway-process.js'
-import { freePort } from '../integration/helpers/ports.js'
-import { anthropicMessage, openAICompletion, startScriptedUpstream, type ScriptedUpstream } from './scripted-upstream.js'
+import { startGateway, type GatewayProcess } from '../support/gateway-process.js'
+import { freePort } from '../support/ports.js'
+import { anthropicMessage, openAICompletion, startScriptedUpstream, type ScriptedUpstream } from '../support/scripted-upstream.js'
 
 let bad: ScriptedUpstream
 let good: ScriptedUpstream

@@ -11,12 +11,12 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import OpenAI from 'openai'
-import { startGateway, eventually, type GatewayProcess } from '../integration/helpers/gateway-process.js'
-import { freePort } from '../integration/helpers/ports.js'
-import { startAnthropicMock } from '../mocks/anthropic-mock.js'
-import type { ProviderMock } from '../mocks/mock-server.js'
-import { startScriptedUpstream, type ScriptedUpstream, type SeenRequest } from './scripted-upstream.js'
-import { ResponsesEvents, cut, functionCallItem, messageItem, responseObject, sendJsonBody, sendSseHead, writePaced } from './issue-12-wire.js'
+import { startGateway, eventually, type GatewayProcess } from '../support/gateway-process.js'
+import { freePort } from '../support/ports.js'
+import { startAnthropicMock } from '../support/mocks/anthropic-mock.js'
+import type { ProviderMock } from '../support/mocks/mock-server.js'
+import { startScriptedUpstream, type ScriptedUpstream, type SeenRequest } from '../support/scripted-upstream.js'
+import { ResponsesEvents, cut, functionCallItem, messageItem, responseObject, sendJsonBody, sendSseHead, writePaced } from '../support/wire-formats.js'
 
 let oa: ScriptedUpstream
 let oa2: ScriptedUpstream

@@ -8,9 +8,9 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import OpenAI from 'openai'
-import { startGateway, type GatewayProcess } from '../integration/helpers/gateway-process.js'
-import { freePort } from '../integration/helpers/ports.js'
-import { sseData, startScriptedUpstream, type ScriptedUpstream } from './scripted-upstream.js'
+import { startGateway, type GatewayProcess } from '../support/gateway-process.js'
+import { freePort } from '../support/ports.js'
+import { sseData, startScriptedUpstream, type ScriptedUpstream } from '../support/scripted-upstream.js'
 
 let up: ScriptedUpstream
 let gw: GatewayProcess

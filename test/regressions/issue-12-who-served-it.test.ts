@@ -10,9 +10,9 @@ import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import OpenAI from 'openai'
 import Anthropic from '@anthropic-ai/sdk'
-import { eventually, startGateway, type GatewayProcess } from '../integration/helpers/gateway-process.js'
-import { freePort } from '../integration/helpers/ports.js'
-import { anthropicMessage, openAICompletion, startScriptedUpstream, type ScriptedUpstream, type SeenRequest } from './scripted-upstream.js'
+import { eventually, startGateway, type GatewayProcess } from '../support/gateway-process.js'
+import { freePort } from '../support/ports.js'
+import { anthropicMessage, openAICompletion, startScriptedUpstream, type ScriptedUpstream, type SeenRequest } from '../support/scripted-upstream.js'
 
 let a: ScriptedUpstream
 let b: ScriptedUpstream

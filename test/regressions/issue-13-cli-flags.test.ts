@@ -7,10 +7,10 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { repoRoot } from '../compiler/repo-root.js'
-import { assertNoTrace, runCli, type CliResult } from '../cli/run-cli.js'
+import { repoRoot } from '../support/repo-root.js'
+import { assertNoTrace, runCli, type CliResult } from '../support/run-cli.js'
 
-/** Every command, with one of its flags to misspell (test/cli checks this list against the registry). */
+/** Every command, with one of its flags to misspell (test/commands checks this list against the registry). */
 const COMMANDS = [
   { name: 'run', flag: 'workers' },
   { name: 'validate', flag: 'config' },

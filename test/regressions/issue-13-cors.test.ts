@@ -10,20 +10,20 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createServer, request, type Server } from 'node:http'
+import { request } from 'node:http'
 import { chromium, type Browser } from 'playwright-core'
-import { startGateway } from '../integration/helpers/gateway-process.js'
-import { startOpenAIUpstream } from '../integration/helpers/openai-upstream.js'
-import { freePort } from '../integration/helpers/ports.js'
+import { startGateway } from '../support/gateway-process.js'
+import { startOpenAIUpstream } from '../support/openai-upstream.js'
+import { freePort } from '../support/ports.js'
+import { startHttpServer, type LocalHttpServer } from '../support/http-server.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
 
-async function pageServer(t: { after(fn: () => unknown): void }): Promise<{ origin: string; server: Server }> {
-  const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>app</title><p>app</p>'))
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  t.after(() => new Promise((r) => server.close(r)))
-  return { origin: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server }
+async function pageServer(t: { after(fn: () => unknown): void }): Promise<LocalHttpServer> {
+  const page = await startHttpServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>app</title><p>app</p>'))
+  t.after(() => page.close())
+  return page
 }
 
 interface Raw { status: number; headers: Record<string, string | string[] | undefined>; body: string }

@@ -8,8 +8,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { repoRoot } from '../compiler/repo-root.js'
-import { runShown, shownCommands } from '../docs/shown-commands.js'
+import { repoRoot } from '../support/repo-root.js'
+import { runShown, shownCommands } from '../support/docs/shown-commands.js'
 
 const file = 'examples/resilient-fleet.yaml'
 const commands = shownCommands(file, readFileSync(join(repoRoot, file), 'utf8'))

@@ -7,7 +7,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { repoRoot } from '../compiler/repo-root.js'
+import { repoRoot } from '../support/repo-root.js'
 
 type Node = { description?: string; properties?: Record<string, Node>; $defs?: Record<string, Node>; [k: string]: unknown }
 const read = (rel: string) => JSON.parse(readFileSync(join(repoRoot, 'schemas', rel), 'utf8')) as Node

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { checkBlock, docBlocks, type DocBlock } from '../docs/doc-blocks.js'
+import { checkBlock, docBlocks, type DocBlock } from '../support/docs/doc-blocks.js'
 
 function blockUnder(heading: string): DocBlock {
   const b = docBlocks().find((x) => x.doc === 'docs/resilience.md' && x.info[0] === 'yaml' && x.heading === heading)

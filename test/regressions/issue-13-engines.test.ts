@@ -7,7 +7,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { repoRoot } from '../compiler/repo-root.js'
+import { repoRoot } from '../support/repo-root.js'
 
 /** NODE_MODULE_VERSION → Node major (nodejs.org/about/previous-releases). */
 const ABI_MAJOR: Record<string, number> = { 93: 16, 108: 18, 115: 20, 127: 22, 131: 23, 137: 24, 141: 25 }

@@ -15,7 +15,7 @@ import { Hash } from '@smithy/core/serde'
 import { EventStreamCodec } from '@smithy/core/event-streams'
 import { createSigV4Signer } from '../../src/runtime/providers/sigv4.js'
 import { EventStreamError, createEventStreamDecoder, encodeEventStreamMessage, headerString } from '../../src/runtime/providers/translate/aws-event-stream.js'
-import { repoRoot } from '../compiler/repo-root.js'
+import { repoRoot } from '../support/repo-root.js'
 
 const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> }
 

@@ -13,10 +13,10 @@ import { compileConfig } from '../../src/compiler/index.js'
 import { buildSnapshot, releaseSnapshot } from '../../src/runtime/build/snapshot.js'
 import { dispatch } from '../../src/runtime/dispatch.js'
 import { createStores } from '../../src/runtime/stores.js'
-import { MemoryDownstream } from '../helpers/memory-downstream.js'
-import { repoRoot } from '../compiler/repo-root.js'
-import { startGateway } from '../integration/helpers/gateway-process.js'
-import { freePort } from '../integration/helpers/ports.js'
+import { MemoryDownstream } from '../support/memory-downstream.js'
+import { repoRoot } from '../support/repo-root.js'
+import { startGateway } from '../support/gateway-process.js'
+import { freePort } from '../support/ports.js'
 
 test('the quickstart lists the models its clusters declare, through the openai SDK', async (t) => {
   const port = await freePort()

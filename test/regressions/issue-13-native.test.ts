@@ -10,8 +10,8 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { BIN, startGateway } from '../integration/helpers/gateway-process.js'
-import { freePort } from '../integration/helpers/ports.js'
+import { BIN, startGateway } from '../support/gateway-process.js'
+import { freePort } from '../support/ports.js'
 
 const config = (admin: number, port: number, runtime = '') => `
 admin: { port: ${admin} }

@@ -11,8 +11,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import OpenAI from 'openai'
-import { repoRoot } from '../compiler/repo-root.js'
-import { freePort } from '../integration/helpers/ports.js'
+import { repoRoot } from '../support/repo-root.js'
+import { freePort } from '../support/ports.js'
 
 const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { name: string; version: string }
 

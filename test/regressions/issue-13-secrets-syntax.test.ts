@@ -7,9 +7,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { compileConfig } from '../../src/compiler/index.js'
-import { assertNoTrace } from '../cli/run-cli.js'
-import { freePort } from '../integration/helpers/ports.js'
-import { switchyard, tempDir, withEndpoints } from './issue-13-secrets-cli.js'
+import { assertNoTrace } from '../support/run-cli.js'
+import { freePort } from '../support/ports.js'
+import { switchyard, tempDir, withEndpoints } from '../support/secrets-cli.js'
 
 const FROM_THE_ISSUE = withEndpoints(`      - url: https://api.openai.com/v1
         api_key: "\${OPENAI_API_KEY}"

@@ -6,8 +6,8 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { assertNoTrace } from '../cli/run-cli.js'
-import { switchyard, tempDir } from './issue-13-secrets-cli.js'
+import { assertNoTrace } from '../support/run-cli.js'
+import { switchyard, tempDir } from '../support/secrets-cli.js'
 
 const CONFIG = `admin: { port: 0 }
 listeners:

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process'
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { repoRoot } from '../compiler/repo-root.js'
+import { repoRoot } from '../support/repo-root.js'
 import { SERVICES } from '../support/services.js'
 
 /** A PATH holding a stand-in for every service binary except `without`. */
@@ -46,14 +46,14 @@ test('the service list names etcd, etcdctl, redis-server, nginx, wrk and chromiu
 })
 
 test('run-tests with etcd missing fails at once with one line naming the package, running no test', async (t) => {
-  const r = await runScript('run-tests.js', ['test/cli/flags.test'], pathWithout(['etcd'], t))
+  const r = await runScript('run-tests.js', ['test/commands/flags.test'], pathWithout(['etcd'], t))
   assert.equal(r.code, 1, r.stdout + r.stderr)
   assert.equal(r.stdout, '')
   assert.equal(r.stderr, "missing service binary 'etcd' (Debian package etcd-server): run 'npm run test:ci' or 'apt-get install etcd-server'\n")
 })
 
 test('two missing binaries are still one line', async (t) => {
-  const r = await runScript('run-tests.js', ['test/cli/flags.test'], pathWithout(['etcd', 'wrk'], t))
+  const r = await runScript('run-tests.js', ['test/commands/flags.test'], pathWithout(['etcd', 'wrk'], t))
   assert.equal(r.code, 1)
   assert.equal(r.stderr, "missing service binaries 'etcd', 'wrk' (Debian packages etcd-server, wrk): run 'npm run test:ci' or 'apt-get install etcd-server wrk'\n")
 })

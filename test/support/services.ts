@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { repoRoot } from '../compiler/repo-root.js'
+import { repoRoot } from './repo-root.js'
 
 export interface Service {
   readonly binary: string

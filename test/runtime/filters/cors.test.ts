@@ -12,7 +12,7 @@ import { compileOrigins, create, type CorsConfig } from '../../../src/runtime/fi
 import { dispatch } from '../../../src/runtime/dispatch.js'
 import { createStores } from '../../../src/runtime/stores.js'
 import type { Snapshot } from '../../../src/runtime/types.js'
-import { MemoryDownstream } from '../../helpers/memory-downstream.js'
+import { MemoryDownstream } from '../../support/memory-downstream.js'
 
 const DEFAULTS: Omit<CorsConfig, 'allow_origins'> = {
   allow_methods: ['GET', 'POST', 'OPTIONS'], allow_headers: ['authorization', 'content-type'], expose_headers: [],

@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createLeastLatency, LatencyState, type LeastLatencyConfig } from '../../../src/runtime/lb/least-latency.js'
 import { createStores } from '../../../src/runtime/stores.js'
-import { counts, endpoints, load, picks } from './endpoints.js'
+import { counts, endpoints, load, picks } from '../../support/lb-endpoints.js'
 
 const config: LeastLatencyConfig = { decayMs: 10_000, defaultLatencyMs: 500 }
 const key = (n: string) => `test|mock://${n}`

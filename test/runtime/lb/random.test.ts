@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createLoadBalancer } from '../../../src/runtime/lb/index.js'
 import { createStores } from '../../../src/runtime/stores.js'
-import { counts, endpoints, picks } from './endpoints.js'
+import { counts, endpoints, picks } from '../../support/lb-endpoints.js'
 
 test('random picks every endpoint over many picks', () => {
   const lb = createLoadBalancer('random', 'c', endpoints('a', 'b', 'c', 'd'), createStores())

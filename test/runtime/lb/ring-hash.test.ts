@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRingHash, hash32, type RingHashConfig } from '../../../src/runtime/lb/ring-hash.js'
 import type { CompiledEndpoint, RequestHead } from '../../../src/runtime/types.js'
-import { counts, endpoints } from './endpoints.js'
+import { counts, endpoints } from '../../support/lb-endpoints.js'
 
 const config: RingHashConfig = { minRingSize: 256, maxRingSize: 65536 }
 const head = (headers: Record<string, string> = {}): RequestHead => ({ method: 'POST', path: '/v1/chat/completions', query: '', headers, model: undefined })

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { createLoadBalancer } from '../../../src/runtime/lb/index.js'
 import { createRoundRobin } from '../../../src/runtime/lb/round-robin.js'
 import { createStores } from '../../../src/runtime/stores.js'
-import { endpoints, picks } from './endpoints.js'
+import { endpoints, picks } from '../../support/lb-endpoints.js'
 
 test('round robin cycles through the endpoints in order', () => {
   const lb = createLoadBalancer('round_robin', 'c', endpoints('a', 'b', 'c'), createStores())

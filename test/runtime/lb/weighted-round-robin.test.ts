@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createLoadBalancer } from '../../../src/runtime/lb/index.js'
 import { createStores } from '../../../src/runtime/stores.js'
-import { counts, endpoints, picks } from './endpoints.js'
+import { counts, endpoints, picks } from '../../support/lb-endpoints.js'
 
 test('smooth weighted round robin interleaves 5,1,1 as a,a,b,a,c,a,a', () => {
   const lb = createLoadBalancer('weighted', 'c', endpoints(['a', 5], ['b', 1], ['c', 1]), createStores())

@@ -4,7 +4,7 @@
  */
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { agent, serve, waitFor } from './local-server.js'
+import { agent, serve, waitFor } from '../../support/local-server.js'
 import { compileStatusMatcher, createHealthChecker, type HealthCheckConfig, type HealthTarget } from '../../../src/runtime/resilience/health-checker.js'
 
 const config: HealthCheckConfig = {

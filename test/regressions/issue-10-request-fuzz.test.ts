@@ -8,6 +8,7 @@
  */
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { mutate, prng } from '../support/fuzz.js'
 import { createProtocolTranslator, TranslationError } from '../../src/runtime/providers/translate/index.js'
 import { startGateway, type GatewayProcess } from '../support/gateway-process.js'
 import { freePort } from '../support/ports.js'
@@ -15,17 +16,6 @@ import { openAICompletion, startScriptedUpstream, type ScriptedUpstream } from '
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261202)
 
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const IMAGE = 'data:image/png;base64,iVBORw0KGgo='
 const OPENAI_SEEDS = [
@@ -59,27 +49,6 @@ const ANTHROPIC_SEEDS = [
 
 const ODD_VALUES: unknown[] = [null, 0, -1, 5.5, '', 'x', '\ud800', '..', true, [], [null], {}, { type: 5 }, { type: 'text' }, [[]], { role: null }]
 
-/** A deep copy of `seed` with 1–3 mutations at random paths. */
-function mutate(seed: unknown, rnd: () => number): unknown {
-  const doc = structuredClone(seed)
-  const n = 1 + Math.floor(rnd() * 3)
-  for (let k = 0; k < n; k++) {
-    const nodes: { parent: any; key: string | number }[] = []
-    const walk = (v: any) => {
-      if (v === null || typeof v !== 'object') return
-      for (const key of Array.isArray(v) ? v.keys() : Object.keys(v)) {
-        nodes.push({ parent: v, key })
-        walk(v[key])
-      }
-    }
-    walk(doc)
-    if (nodes.length === 0) return ODD_VALUES[Math.floor(rnd() * ODD_VALUES.length)]
-    const { parent, key } = nodes[Math.floor(rnd() * nodes.length)]
-    if (rnd() < 0.2 && !Array.isArray(parent)) delete parent[key]
-    else parent[key] = structuredClone(ODD_VALUES[Math.floor(rnd() * ODD_VALUES.length)])
-  }
-  return rnd() < 0.03 ? ODD_VALUES[Math.floor(rnd() * ODD_VALUES.length)] : doc
-}
 
 test('every translator translates a mutated request or refuses it with a TranslationError, never another exception', () => {
   const rnd = prng(SEED)
@@ -93,7 +62,7 @@ test('every translator translates a mutated request or refuses it with a Transla
     const t = createProtocolTranslator(caller, upstream)
     const seeds = caller === 'openai' ? OPENAI_SEEDS : ANTHROPIC_SEEDS
     for (let i = 0; i < 700; i++) {
-      const body = mutate(seeds[i % seeds.length], rnd)
+      const body = mutate(seeds[i % seeds.length], rnd, ODD_VALUES)
       try {
         t.request(body)
         translated++
@@ -182,7 +151,7 @@ test('thousands of mutated requests over every front door and cluster: no intern
     const to = CLUSTERS[Math.floor(rnd() * CLUSTERS.length)]
     const seeds = anthropicDoor ? ANTHROPIC_SEEDS : OPENAI_SEEDS
     const garbage = rnd() < 0.05
-    const body = garbage ? Buffer.from(Array.from({ length: 1 + Math.floor(rnd() * 40) }, () => Math.floor(rnd() * 256))) : JSON.stringify(mutate(seeds[n % seeds.length], rnd))
+    const body = garbage ? Buffer.from(Array.from({ length: 1 + Math.floor(rnd() * 40) }, () => Math.floor(rnd() * 256))) : JSON.stringify(mutate(seeds[n % seeds.length], rnd, ODD_VALUES))
     const r = await fetch(`http://127.0.0.1:${port}${anthropicDoor ? '/v1/messages' : '/v1/chat/completions'}`, {
       method: 'POST', headers: { 'content-type': 'application/json', 'x-to': to }, body,
     })

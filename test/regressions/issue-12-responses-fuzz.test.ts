@@ -9,22 +9,12 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { mutate, prng } from '../support/fuzz.js'
 import { createProtocolTranslator, ResponsesSseWriter, TranslationError } from '../../src/runtime/providers/translate/index.js'
 import { SseParser } from '../../src/runtime/providers/sse/sse-parser.js'
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261212)
 
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const IMAGE = 'data:image/png;base64,iVBORw0KGgo='
 const SEEDS = [
@@ -55,27 +45,6 @@ const UPSTREAMS = ['anthropic', 'gemini', 'bedrock', 'openai'] as const
 
 const ODD_VALUES: unknown[] = [null, 0, -1, 5.5, '', 'x', '\ud800', '..', true, [], [null], {}, { type: 5 }, { type: 'input_text' }, [[]], { role: null }]
 
-/** A deep copy of `seed` with 1–3 mutations at random paths. */
-function mutate(seed: unknown, rnd: () => number): unknown {
-  const doc = structuredClone(seed)
-  const n = 1 + Math.floor(rnd() * 3)
-  for (let k = 0; k < n; k++) {
-    const nodes: { parent: any; key: string | number }[] = []
-    const walk = (v: any) => {
-      if (v === null || typeof v !== 'object') return
-      for (const key of Array.isArray(v) ? v.keys() : Object.keys(v)) {
-        nodes.push({ parent: v, key })
-        walk(v[key])
-      }
-    }
-    walk(doc)
-    if (nodes.length === 0) return ODD_VALUES[Math.floor(rnd() * ODD_VALUES.length)]
-    const { parent, key } = nodes[Math.floor(rnd() * nodes.length)]
-    if (rnd() < 0.2 && !Array.isArray(parent)) delete parent[key]
-    else parent[key] = structuredClone(ODD_VALUES[Math.floor(rnd() * ODD_VALUES.length)])
-  }
-  return rnd() < 0.03 ? ODD_VALUES[Math.floor(rnd() * ODD_VALUES.length)] : doc
-}
 
 test('the seed Responses requests translate to every upstream', () => {
   for (const upstream of UPSTREAMS) {
@@ -96,7 +65,7 @@ test('every Responses translator translates a mutated request or refuses it with
   for (const upstream of UPSTREAMS) {
     const t = createProtocolTranslator('responses', upstream)
     for (let i = 0; i < 700; i++) {
-      const body = mutate(SEEDS[i % SEEDS.length], rnd)
+      const body = mutate(SEEDS[i % SEEDS.length], rnd, ODD_VALUES)
       try {
         t.request(body)
         translated++

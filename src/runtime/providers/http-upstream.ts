@@ -14,11 +14,12 @@ import type { CompiledEndpoint, ProviderAdapter, RequestContext } from '../types
 import { complete, failStream, finishResponse, sendChunk, sendError, sendReply, startResponse } from '../respond.js'
 import { createResponseHeaderPolicy, forwardedRequestHeaders, forwardedResponseHeaders, type ResponseHeaderPolicy } from '../upstream/headers.js'
 import { failInternally } from '../internal-error.js'
-import { operationOf } from './caller.js'
+import { translationErrorReply } from './translation-reply.js'
+import { operationOf, type Operation } from './caller.js'
 import { createTargetResolver, type UpstreamTarget } from './targets.js'
 import { SseUsageTap, usageFromJsonBody } from './usage-tap.js'
 import { isJsonDocument } from './json-syntax.js'
-import { createProtocolTranslator, TranslationError, callerError, parseUpstreamError, usageFromAnthropic, usageFromOpenAI, usageFromResponses, type CallerProtocol, type ProtocolTranslator, type StreamTranslator } from './translate/index.js'
+import { createProtocolTranslator, TranslationError, parseUpstreamError, usageFromAnthropic, usageFromOpenAI, usageFromResponses, type CallerProtocol, type ProtocolTranslator, type StreamTranslator } from './translate/index.js'
 import { createSseParser, type SseParser } from './sse/sse-parser.js'
 import { createEventStreamDecoder, type EventStreamDecoder } from './translate/aws-event-stream.js'
 import { createSigV4Signer, type Signer } from './sigv4.js'
@@ -70,7 +71,7 @@ export function createHttpProvider(c: ClusterIR): ProviderAdapter {
       if (translator) {
         // The shape is checked before anything reads it (the model for the path included).
         const bad = translator.check(json)
-        if (bad !== undefined) return sendTranslationError(ctx, caller, bad)
+        if (bad !== undefined) return sendReply(ctx, translationErrorReply(caller, bad))
       }
       const target = targets.resolve(endpoint, op, rest, head.query, model, stream)
       if ('refused' in target) return sendError(ctx, target.refused, target.message)
@@ -83,7 +84,7 @@ export function createHttpProvider(c: ClusterIR): ProviderAdapter {
         try {
           translated = translator.request(json)
         } catch (e) {
-          if (e instanceof TranslationError) return sendTranslationError(ctx, caller, e)
+          if (e instanceof TranslationError) return sendReply(ctx, translationErrorReply(caller, e))
           throw e
         }
         if (translated.dropped.length) log('warn', 'parameters dropped in translation', { route: ctx.route?.name, provider: c.provider, dropped: translated.dropped.join(',') })
@@ -103,7 +104,7 @@ export function createHttpProvider(c: ClusterIR): ProviderAdapter {
         headers = forwardedRequestHeaders(ctx.headers, endpoint)
         if (target.headers.length) headers.push(...target.headers)
       }
-      const call = new UpstreamCall(ctx, endpoint, timeoutMs, translator, caller, model, injectedUsage, targets.protocol, responseHeaders)
+      const call = new UpstreamCall(ctx, endpoint, timeoutMs, translator, caller, model, injectedUsage, targets.protocol, responseHeaders, op)
       if (signer && !endpoint.hasCredentials) {
         signAndSend(signer, call, endpoint, target, headers, body).catch((e) => failInternally(ctx, 'request signing', e))
         return
@@ -113,11 +114,6 @@ export function createHttpProvider(c: ClusterIR): ProviderAdapter {
   }
 }
 
-function sendTranslationError(ctx: RequestContext, caller: CallerProtocol, e: TranslationError): void {
-  // Responses API errors are OpenAI error JSON.
-  const ce = callerError(caller === 'anthropic' ? 'anthropic' : 'openai', 400, e.message, e.param)
-  sendReply(ctx, { status: ce.status, headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify(ce.body)) })
-}
 
 function send(call: UpstreamCall, endpoint: CompiledEndpoint, method: string, path: string, headers: string[], body: Buffer | undefined): void {
   endpoint.stats.start()
@@ -178,6 +174,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     private readonly injectedUsage: boolean,
     private readonly upstreamProtocol: UpstreamProtocol,
     private readonly responseHeaders: ResponseHeaderPolicy,
+    private readonly op: Operation,
   ) {
     if (timeoutMs > 0) this.timer = setTimeout(this.onTimeout, timeoutMs)
     const route = ctx.route!
@@ -293,6 +290,14 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
 
   private collected = 0
 
+  /** A mode whose body is read whole before anything is sent (collect() caps it). */
+  private holdWhole(mode: Mode, headers: Record<string, string | string[] | undefined>): void {
+    this.mode = mode
+    this.upstreamHeaders = headers
+    this.parts = []
+    this.collected = 0
+  }
+
   private responseStart(controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     this.status = statusCode
     const latencyMs = performance.now() - this.sentAt
@@ -314,10 +319,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     }
     if (statusCode >= 400 && !this.replaying && this.ctx.attempt?.wantsStatus(statusCode)) {
       // Keep the answer back: the route may retry or fail over, and the client must see nothing yet.
-      this.mode = 'hold'
-      this.upstreamHeaders = headers
-      this.parts = []
-      this.collected = 0
+      this.holdWhole('hold', headers)
       return
     }
     void controller
@@ -335,10 +337,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     const ok = statusCode >= 200 && statusCode < 300
     if (this.translator) {
       if (!ok) {
-        this.mode = 'error-json'
-        this.upstreamHeaders = headers
-        this.parts = []
-        this.collected = 0
+        this.holdWhole('error-json', headers)
         return
       }
       if (type.startsWith('application/vnd.amazon.eventstream')) {
@@ -348,9 +347,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
         this.mode = 'translate-sse'
         this.sse = createSseParser()
       } else {
-        this.mode = 'translate-json'
-        this.parts = []
-        this.collected = 0
+        this.holdWhole('translate-json', headers)
         return
       }
       // Usage the gateway asked for on an earlier pass-through attempt (ctx.json keeps it) is not the client's.
@@ -361,31 +358,25 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     }
     if (!ok && continuing === undefined) {
       // Error answers are small: held whole so that secrets echoed back can be scrubbed.
-      this.mode = 'error-pass'
-      this.upstreamHeaders = headers
-      this.parts = []
-      this.collected = 0
+      this.holdWhole('error-pass', headers)
       return
     }
     if (type.startsWith('text/event-stream')) {
       this.mode = 'pass-sse'
       // Known APIs are judged by their own completion rule; any other path by its transport only.
-      const op = operationOf(this.ctx.head.path)
+      const op = this.op
       if (ok && (op === 'chat' || op === 'messages' || op === 'responses')) {
         this.tap = new SseUsageTap(op === 'responses' ? 'responses' : this.caller === 'anthropic' ? 'anthropic' : 'openai', this.injectedUsage, choicesOf(this.ctx.json), this.ctx.json?.stream_options?.include_usage === true)
       }
     } else {
       const len = Number(headers['content-length'])
       // An API the gateway knows answers JSON: anything else (an HTML error page with a 200) is checked too, and fails.
-      const json = type.includes('json') || expectsJson(this.ctx.head.path)
+      const json = type.includes('json') || Object.hasOwn(SUCCESS_KEYS, this.op)
       // A JSON answer is held whole and checked before anything is sent (one without a length too,
       // up to the limit); other bodies are held only when their known length allows.
       if (continuing === undefined && ((json && !(len > BUFFER_LIMIT)) || (len >= 0 && len <= BUFFER_LIMIT))) {
-        this.mode = 'pass-json'
-        this.vouchFor = json ? expectedKeyOf(this.ctx.head.path) : NOT_CHECKED
-        this.upstreamHeaders = headers
-        this.parts = []
-        this.collected = 0
+        this.holdWhole('pass-json', headers)
+        this.vouchFor = json ? SUCCESS_KEYS[this.op] ?? ANY_JSON : NOT_CHECKED
         return
       }
       this.mode = 'pass-raw'
@@ -631,7 +622,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
           return this.responseError(this.controller!, Object.assign(new Error(`the upstream answered ${this.status} with a body that is not a complete JSON ${expect === ANY_JSON ? 'document' : `response (no ${expect.toString()})`}`), { code: 'SY_MALFORMED' }))
         }
         // A Responses object counts input_tokens / output_tokens; a stored one read back costs nothing.
-        const op = operationOf(ctx.head.path)
+        const op = this.op
         if (this.status < 300 && op !== 'stored_response' && (this.upstreamProtocol === 'openai' || this.upstreamProtocol === 'anthropic')) {
           ctx.usage = usageFromJsonBody(body, op === 'responses' ? 'responses' : this.upstreamProtocol)
         }
@@ -849,14 +840,6 @@ function hasUpstreamSuccessShape(body: unknown, protocol: UpstreamProtocol): boo
   return Array.isArray(v)
 }
 
-/** Paths of APIs whose non-streamed answers are JSON objects. */
-function expectsJson(path: string): boolean {
-  return Object.hasOwn(SUCCESS_KEYS, operationOf(path))
-}
-
-function expectedKeyOf(path: string): Buffer | typeof ANY_JSON {
-  return SUCCESS_KEYS[operationOf(path)] ?? ANY_JSON
-}
 
 /** Choices a chat request asks for (`n`, default 1): a stream is complete when each one finished. */
 function choicesOf(json: any): number {

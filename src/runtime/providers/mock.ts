@@ -9,9 +9,8 @@ import type { CompiledEndpoint, ProviderAdapter, RequestContext } from '../types
 import { complete, finishResponse, sendChunk, sendError, sendReply, startResponse } from '../respond.js'
 import { guarded } from '../internal-error.js'
 import { ResponsesSseWriter, toResponsesResponse } from './translate/write-responses.js'
-import { assertResponsesRequest } from './translate/request-shape.js'
-import { TranslationError } from './translate/translation-error.js'
-import { callerError } from './translate/provider-errors.js'
+import { assertResponsesRequest, shapeError } from './translate/request-shape.js'
+import { translationErrorReply } from './translation-reply.js'
 
 const SSE_HEADERS: [string, string][] = [['content-type', 'text/event-stream'], ['cache-control', 'no-cache']]
 const JSON_HEADERS = [['content-type', 'application/json']] as const
@@ -114,8 +113,8 @@ function streamAnswer(ctx: RequestContext, p: StreamPlan, done: () => void): voi
  * gateway's own Responses writer (what a translated cluster would send), streamed or whole.
  */
 function answerResponses(ctx: RequestContext, endpoint: CompiledEndpoint, mock: ClusterIR['mock']): void {
-  const check = assertResponsesShape(ctx.json)
-  if (check !== undefined) return sendReply(ctx, errorReplyFor(check))
+  const bad = shapeError(assertResponsesRequest, ctx.json)
+  if (bad !== undefined) return sendReply(ctx, translationErrorReply('responses', bad))
   const req = ctx.json
   const model = typeof req.model === 'string' ? req.model : MOCK_DEFAULT_MODEL
   const text = mock.reply ?? `Mock reply to: ${lastInputText(req.input)}`
@@ -156,21 +155,6 @@ function answerResponses(ctx: RequestContext, endpoint: CompiledEndpoint, mock: 
   }
   if (mock.latencyMs > 0) setTimeout(() => guarded(ctx, 'mock provider', run), mock.latencyMs)
   else run()
-}
-
-function assertResponsesShape(body: unknown): TranslationError | undefined {
-  try {
-    assertResponsesRequest(body)
-    return undefined
-  } catch (e) {
-    if (e instanceof TranslationError) return e
-    throw e
-  }
-}
-
-function errorReplyFor(e: TranslationError) {
-  const ce = callerError('openai', 400, e.message, e.param)
-  return { status: ce.status, headers: JSON_HEADERS, body: Buffer.from(JSON.stringify(ce.body)) }
 }
 
 function lastInputText(input: unknown): string {

@@ -6,6 +6,7 @@ import type { ClusterIR, UpstreamProtocol } from '../../compiler/ir.js'
 import type { CompiledEndpoint } from '../types.js'
 import type { Operation } from './caller.js'
 import { encodePathSegment, withoutOwnedParams } from './path-segment.js'
+import { bedrockPath, geminiPath } from './translate/index.js'
 
 export interface UpstreamTarget {
   readonly path: string
@@ -92,9 +93,9 @@ export function createTargetResolver(c: ClusterIR & { protocol: UpstreamProtocol
         protocol: 'gemini',
         resolve: (e, op, _rest, _query, model, stream) => {
           if (op !== 'chat' && op !== 'messages' && op !== 'responses') return unsupported(`provider 'gemini' serves chat completions, messages and responses only through the gateway`)
-          const m = modelSegment(model.startsWith('models/') ? model.slice(7) : model, 'gemini')
-          if (typeof m !== 'string') return m
-          return { path: `${e.basePath}/v1beta/models/${m}:${stream ? 'streamGenerateContent?alt=sse' : 'generateContent'}`, headers: NO_HEADERS }
+          const checked = modelSegment(model.startsWith('models/') ? model.slice(7) : model, 'gemini')
+          if (typeof checked !== 'string') return checked
+          return { path: e.basePath + geminiPath(model, stream), headers: NO_HEADERS }
         },
       }
     case 'bedrock':
@@ -102,9 +103,9 @@ export function createTargetResolver(c: ClusterIR & { protocol: UpstreamProtocol
         protocol: 'bedrock',
         resolve: (e, op, _rest, _query, model, stream) => {
           if (op !== 'chat' && op !== 'messages' && op !== 'responses') return unsupported(`provider 'bedrock' serves chat completions, messages and responses only through the gateway`)
-          const m = modelSegment(model, 'bedrock')
-          if (typeof m !== 'string') return m
-          return { path: `${e.basePath}/model/${m}/${stream ? 'converse-stream' : 'converse'}`, headers: NO_HEADERS }
+          const checked = modelSegment(model, 'bedrock')
+          if (typeof checked !== 'string') return checked
+          return { path: e.basePath + bedrockPath(model, stream), headers: NO_HEADERS }
         },
       }
   }

@@ -24,7 +24,7 @@ import type {
 } from './types.js'
 import { bindTranslator, type UpstreamReader } from './stream-reader.js'
 import { TranslationError } from './translation-error.js'
-import { assertAnthropicRequest, assertOpenAIChatRequest, assertResponsesRequest } from './request-shape.js'
+import { assertAnthropicRequest, assertOpenAIChatRequest, assertResponsesRequest, shapeError } from './request-shape.js'
 import { AnthropicStreamReader, fromAnthropicResponse } from './read-anthropic.js'
 import { OpenAIStreamReader, fromOpenAIResponse } from './read-openai.js'
 import { GeminiStreamReader, fromGeminiResponse } from './read-gemini.js'
@@ -183,15 +183,7 @@ export function createProtocolTranslator(caller: CallerProtocol, upstream: Upstr
     caller,
     upstream,
     check(body) {
-      try {
-        if (caller === 'openai') assertOpenAIChatRequest(body)
-        else if (caller === 'responses') assertResponsesRequest(body)
-        else assertAnthropicRequest(body)
-        return undefined
-      } catch (e) {
-        if (e instanceof TranslationError) return e
-        throw e
-      }
+      return shapeError(caller === 'openai' ? assertOpenAIChatRequest : caller === 'responses' ? assertResponsesRequest : assertAnthropicRequest, body)
     },
     request(body) {
       // The shape is checked before any translator reads it: a bad field is a 400, never a crash.

@@ -195,3 +195,14 @@ const responsesRequest = object({
 export function assertResponsesRequest(body: unknown): void {
   responsesRequest(body, '')
 }
+
+/** The TranslationError `assert` throws for `body`, if any (other exceptions propagate). */
+export function shapeError(assert: (body: unknown) => void, body: unknown): TranslationError | undefined {
+  try {
+    assert(body)
+    return undefined
+  } catch (e) {
+    if (e instanceof TranslationError) return e
+    throw e
+  }
+}

@@ -5,6 +5,7 @@
  */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { prng } from '../../support/fuzz.js'
 import { compileConfig } from '../../../src/compiler/index.js'
 import type { SnapshotIR } from '../../../src/compiler/ir.js'
 import { buildSnapshot, releaseSnapshot } from '../../../src/runtime/build/snapshot.js'
@@ -308,17 +309,6 @@ for (const impl of implementations) {
 
 // ---- randomized agreement ------------------------------------------------------------------
 
-/** mulberry32: small, fast, seedable. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const PATHS = ['/v1/chat/completions', '/v1/completions', '/v1/models', '/v1/models/gpt-4o', '/v1/embeddings', '/v2/chat/completions', '/', '/v1/']
 const PREFIXES = ['/v1', '/v1/', '/v1/chat', '/v2', '/']

@@ -21,13 +21,13 @@ import { wrk, writePostScript } from './wrk.js'
 
 const SECONDS = Number(process.env.OVERHEAD_SECONDS ?? 10)
 /** Modules that exist for resilience; their self time is the overhead (dist/src/runtime/…). */
-const RESILIENCE = /runtime\/(attempts|endpoint-guard|pick|shared-state|resilience\/[^/]+)\.js$/
+const RESILIENCE = /(runtime\/(upstream\/attempts|lb\/pick|resilience\/[^/]+)|shared\/shared-state)\.js$/
 /**
  * Request-path checks of issues 10 and 12 (body and path refusals, the error boundary, framing checks
  * and the parse-pass queue, response-header allow-list, secret scrubbing, and JSON validation of
  * non-streamed answers: json-syntax, which on the JSON lane runs only for that).
  */
-const GUARDS = /runtime\/(request-body|request-path|internal-error|http\/[^/]+|upstream\/(headers|scrub)|providers\/json-syntax)\.js$/
+const GUARDS = /runtime\/(internal-error|http\/(request-body|request-path|request-framing|after-read)|upstream\/(headers|scrub)|providers\/json-syntax)\.js$/
 
 interface Profile { nodes: { id: number; callFrame: { functionName: string; url: string } }[]; samples: number[]; timeDeltas: number[] }
 

@@ -10,10 +10,10 @@ import { UsageError, type Parsed } from './commands/flags.js'
 import { EXPLAIN, RUN, VALIDATE } from './commands/specs.js'
 import { buildSnapshot, releaseSnapshot } from './runtime/build/snapshot.js'
 import { createStores } from './runtime/stores.js'
-import { createFileSource } from './runtime/sources/file.js'
-import type { RunOptions } from './runtime/supervisor.js'
-import type { ConfigSource } from './runtime/sources/source.js'
-import { log } from './runtime/log.js'
+import { createFileSource } from './control/sources/file.js'
+import type { RunOptions } from './control/supervisor.js'
+import type { ConfigSource } from './control/sources/source.js'
+import { log } from './shared/log.js'
 
 registerCommand(RUN, run)
 registerCommand(VALIDATE, validate)
@@ -115,7 +115,7 @@ async function run({ values, given }: Parsed<typeof RUN>): Promise<number> {
     ...(values['admin-port'] !== undefined && { adminPort: values['admin-port'] }),
   }
   // Loaded here, not at the top: it loads uWebSockets.js, which --help and validate do without.
-  const { runGateway, StartupError } = await import('./runtime/supervisor.js')
+  const { runGateway, StartupError } = await import('./control/supervisor.js')
   let gw
   try {
     gw = await runGateway(opts)

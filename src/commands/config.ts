@@ -13,8 +13,8 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml'
 import type { Etcd3, ICompare, IRequestOp } from 'etcd3'
 import { compilePathReporting } from './compile-path.js'
 import { loadSources } from '../compiler/load.js'
-import { createEtcdClient } from '../runtime/sources/etcd-client.js'
-import { LIST_KINDS, SINGLETONS, etcdErrorMessage, prefixEnd, parseRelKey, relKeyOf, wrapValue, type ObjectKind } from '../runtime/sources/etcd-layout.js'
+import { createEtcdClient } from '../control/sources/etcd-client.js'
+import { LIST_KINDS, SINGLETONS, etcdErrorMessage, prefixEnd, parseRelKey, relKeyOf, wrapValue, type ObjectKind } from '../control/sources/etcd-layout.js'
 import type { EtcdTarget } from './etcd-options.js'
 
 /** etcd's default --max-txn-ops: the most compares, and the most writes, in one transaction. */

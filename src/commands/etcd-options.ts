@@ -4,8 +4,8 @@
  * SWITCHYARD_ETCD_PASSWORD or --etcd-password-file.
  */
 import { existsSync, readFileSync } from 'node:fs'
-import type { EtcdConnectOptions } from '../runtime/sources/etcd-client.js'
-import { normalizePrefix } from '../runtime/sources/etcd-layout.js'
+import type { EtcdConnectOptions } from '../control/sources/etcd-client.js'
+import { normalizePrefix } from '../control/sources/etcd-layout.js'
 import { UsageError, type Flag } from './flags.js'
 
 /** The flags of `run --etcd` and `config push|diff|pull` (where --etcd and --prefix are required). */

@@ -2,7 +2,7 @@
  * The commands and config sources that live outside the core CLI (etcd's): the commands are
  * registered when cli.ts loads this module; `run` asks `sourceFactories` for a source.
  */
-import type { ConfigSource } from '../runtime/sources/source.js'
+import type { ConfigSource } from '../control/sources/source.js'
 import { registerCommand } from './dispatch.js'
 import { etcdTargetFrom } from './etcd-options.js'
 import type { Parsed } from './flags.js'

@@ -2,8 +2,8 @@
  * `switchyard run --etcd <url> --prefix <p> [--etcd-fallback <file|dir>]`: serve the config kept
  * in etcd. Plugs into `run` through commands/index.ts `sourceFactories`.
  */
-import { createEtcdSource } from '../runtime/sources/etcd.js'
-import type { ConfigSource } from '../runtime/sources/source.js'
+import { createEtcdSource } from '../control/sources/etcd.js'
+import type { ConfigSource } from '../control/sources/source.js'
 import { ETCD_FLAGS, etcdTargetFrom } from './etcd-options.js'
 import { UsageError } from './flags.js'
 import type { RunValues } from './specs.js'
@@ -20,7 +20,7 @@ export function etcdSourceFactory(values: RunValues, given: ReadonlySet<string>)
   const target = etcdTargetFrom(values)
   const fallback = values['etcd-fallback']
   return createEtcdSource({
-    client: async () => (await import('../runtime/sources/etcd-client.js')).createEtcdClient(target.connect),
+    client: async () => (await import('../control/sources/etcd-client.js')).createEtcdClient(target.connect),
     endpoints: target.connect.endpoints,
     prefix: target.prefix,
     connectTimeoutMs: target.timeoutMs,

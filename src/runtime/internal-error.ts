@@ -5,8 +5,8 @@
  * and is logged with the request id and counted. It never escapes to the worker.
  */
 import type { RequestContext } from './types.js'
-import { complete, failStream, sendError } from './respond.js'
-import { log } from './log.js'
+import { complete, failStream, sendError } from './http/respond.js'
+import { log } from '../shared/log.js'
 
 let count = 0
 

@@ -6,7 +6,7 @@
 import type { Socket } from 'node:net'
 import { Pool, buildConnector, errors, type Dispatcher } from 'undici'
 import type { PoolStore, Stores } from './types.js'
-import { CELLS_PER_ENDPOINT, ClusterStats, EndpointStats } from './shared-state.js'
+import { CELLS_PER_ENDPOINT, ClusterStats, EndpointStats } from '../shared/shared-state.js'
 
 /**
  * undici's connector with our own connect timer: undici times connects on its coarse timer wheel

@@ -3,8 +3,8 @@
  */
 import type { Dispatcher } from 'undici'
 import type { ClusterIR, Protocol, SnapshotIR } from '../compiler/ir.js'
-import type { ClusterStats, EndpointStats } from './shared-state.js'
-export type { ClusterStats, EndpointStats } from './shared-state.js'
+import type { ClusterStats, EndpointStats } from '../shared/shared-state.js'
+export type { ClusterStats, EndpointStats } from '../shared/shared-state.js'
 
 /** What a route matcher sees. Header names are lower-case. */
 export interface RequestHead {
@@ -138,9 +138,9 @@ export interface AttemptControl {
   /** The request is over: give back any retry slot. */
   release(): void
   /** Records what the client received, when the route may continue a broken stream. */
-  readonly recorder: import('./stream-recovery.js').StreamRecorder | undefined
+  readonly recorder: import('./upstream/stream-recovery.js').StreamRecorder | undefined
   /** Set while a continuation attempt runs: its chunks are rewritten into the original stream. */
-  continuation: import('./stream-recovery.js').ContinuationRewriter | undefined
+  continuation: import('./upstream/stream-recovery.js').ContinuationRewriter | undefined
   /** A stream broke after the client got chunks: true when a continuation has been started. */
   continueStream(failure: UpstreamFailure): boolean
 }

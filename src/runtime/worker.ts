@@ -6,12 +6,12 @@
 import { parentPort, threadId, workerData } from 'node:worker_threads'
 import { buildSnapshot } from './build/snapshot.js'
 import { Gateway } from './gateway.js'
-import { ListenerSet } from './server.js'
+import { ListenerSet } from './http/server.js'
 import { createStores } from './stores.js'
-import { uwsBuild } from './uws.js'
-import { log } from './log.js'
+import { uwsBuild } from '../shared/uws.js'
+import { log } from '../shared/log.js'
 import type { CompiledCluster } from './types.js'
-import type { FromWorker, ToWorker, WorkerData } from './messages.js'
+import type { FromWorker, ToWorker, WorkerData } from '../control/messages.js'
 import type { Pool } from 'undici'
 
 const port = parentPort!

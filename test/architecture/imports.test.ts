@@ -27,17 +27,6 @@ const graph = importGraph(root)
 const edges = [...graph.values()].flat()
 const WORKER = 'src/runtime/worker.ts'
 
-/**
- * Main-thread control code that still lives in src/runtime and compiles configs, so it imports
- * compiler values. It is due to move to src/control (issue 11); until then it is named here, and
- * the worker check below keeps it out of every worker thread.
- */
-const CONTROL_IN_RUNTIME = new Set([
-  'src/runtime/supervisor.ts',
-  'src/runtime/sources/file.ts',
-  'src/runtime/sources/etcd.ts',
-])
-
 const under = (dir: string) => (f: string | undefined) => f !== undefined && f.startsWith(`${dir}/`)
 const inCompiler = under('src/compiler')
 const inRuntime = under('src/runtime')
@@ -94,7 +83,7 @@ const edgesOf = (g: Graph) => [...g.values()].flat()
 // The rules, as functions of a graph, so the synthetic graph below shows each one catching what it should.
 const compilerIntoRuntime = (g: Graph) => edgesOf(g).filter((e) => inCompiler(e.from) && (inRuntime(e.to) || inControl(e.to))).map((e) => shown(e))
 const runtimeCompilerValues = (g: Graph) =>
-  edgesOf(g).filter((e) => inRuntime(e.from) && inCompiler(e.to) && loads(e) && !CONTROL_IN_RUNTIME.has(e.from)).map((e) => shown(e))
+  edgesOf(g).filter((e) => inRuntime(e.from) && (inCompiler(e.to) || inControl(e.to)) && loads(e)).map((e) => shown(e))
 const sharedOutward = (g: Graph) => edgesOf(g).filter((e) => inShared(e.from) && e.to !== undefined && e.to.startsWith('src/') && !inShared(e.to)).map((e) => shown(e))
 
 /** What the worker entry loads (value imports, followed transitively) that only the main thread should. */
@@ -102,7 +91,6 @@ function workerOffences(g: Graph): string[] {
   const bad: string[] = []
   for (const [file, chain] of reachable(g, WORKER, loads)) {
     const via = chain.length > 1 ? ` (worker via ${chain.join(' → ')})` : ''
-    if (CONTROL_IN_RUNTIME.has(file)) bad.push(`${file}: main-thread control code loaded in a worker${via}`)
     for (const e of g.get(file)!) {
       if (!loads(e)) continue
       if (e.pkg === 'ajv' || (inCompiler(e.to) && !inCompiler(file)) || (inControl(e.to) && !inControl(file))) bad.push(shown(e, via))
@@ -119,13 +107,6 @@ function cycleLines(g: Graph): string[] {
   }).join('\n    → '))
 }
 
-test('CONTROL_IN_RUNTIME names only files that exist and still need the exception', () => {
-  for (const f of CONTROL_IN_RUNTIME) {
-    assert.ok(graph.has(f), `${f} is listed but does not exist`)
-    assert.ok(graph.get(f)!.some((e) => inCompiler(e.to) && loads(e)), `${f} no longer imports compiler values: drop it from CONTROL_IN_RUNTIME`)
-  }
-})
-
 test('each rule catches its offence in a synthetic graph', () => {
   const files: Record<string, string[]> = {
     'src/runtime/worker.ts': ["import { g } from './gateway.js'"],
@@ -133,29 +114,29 @@ test('each rule catches its offence in a synthetic graph', () => {
     'src/runtime/build/snapshot.ts': ["import { v } from '../../compiler/validate.js'"],
     'src/compiler/validate.ts': ["import Ajv from 'ajv'", "import type { T } from '../runtime/types.js'"],
     'src/compiler/ir.ts': [],
-    'src/runtime/types.ts': ["import type { IR } from '../compiler/ir.js'"],
-    'src/runtime/supervisor.ts': ["import { compileConfig } from '../compiler/validate.js'", "import { s } from './admin.js'"],
-    'src/runtime/admin.ts': ["import type { S } from './supervisor.js'"],
+    'src/runtime/types.ts': ["import type { IR } from '../compiler/ir.js'", "import { p } from '../control/messages.js'"],
+    'src/control/pool.ts': ["import { compileConfig } from '../compiler/validate.js'", "import { s } from './admin.js'"],
+    'src/control/admin.ts': ["import type { S } from './pool.js'"],
     'src/shared/units.ts': ["import type { X } from '../runtime/types.js'"],
   }
   const g: Graph = new Map(Object.entries(files).map(([f, lines]) => [f, scanImports(lines.join('\n'), f, root)]))
   assert.deepStrictEqual(compilerIntoRuntime(g), ['src/compiler/validate.ts:2: imports src/runtime/types.ts (type)'])
-  assert.deepStrictEqual(runtimeCompilerValues(g), ['src/runtime/build/snapshot.ts:1: imports src/compiler/validate.ts'])
+  assert.deepStrictEqual(runtimeCompilerValues(g), ['src/runtime/build/snapshot.ts:1: imports src/compiler/validate.ts', 'src/runtime/types.ts:2: imports src/control/messages.ts'])
   assert.deepStrictEqual(sharedOutward(g), ['src/shared/units.ts:1: imports src/runtime/types.ts (type)'])
   const via = 'src/runtime/worker.ts → src/runtime/gateway.ts → src/runtime/build/snapshot.ts'
   assert.deepStrictEqual(workerOffences(g), [
     `src/runtime/build/snapshot.ts:1: imports src/compiler/validate.ts (worker via ${via})`,
     `src/compiler/validate.ts:1: imports ajv (worker via ${via} → src/compiler/validate.ts)`,
   ])
-  assert.deepStrictEqual(cycleLines(g), ['src/runtime/admin.ts:1: imports src/runtime/supervisor.ts (type)\n    → src/runtime/supervisor.ts:2: imports src/runtime/admin.ts'])
+  assert.deepStrictEqual(cycleLines(g), ['src/control/admin.ts:1: imports src/control/pool.ts (type)\n    → src/control/pool.ts:2: imports src/control/admin.ts'])
 })
 
 test('src/compiler imports nothing from src/runtime or src/control, not even types', () => {
   noneOf('the compiler reaches into the runtime', compilerIntoRuntime(graph))
 })
 
-test('src/runtime imports only types from src/compiler (control code aside, see CONTROL_IN_RUNTIME)', () => {
-  noneOf('runtime modules import compiler values', runtimeCompilerValues(graph))
+test('src/runtime imports only types from src/compiler and src/control', () => {
+  noneOf('runtime modules import compiler or control values', runtimeCompilerValues(graph))
 })
 
 test('src/shared depends on no other part of src/', () => {

@@ -6,7 +6,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { compileGlob, compileRouteRegex, routeRegexProblem } from '../../src/shared/route-regex.js'
-import { compileStringMatch } from '../../src/runtime/build/match.js'
+import { compileStringMatch } from '../../src/runtime/routing/match.js'
 
 const PATTERNS = [
   '^/v1/(chat|responses)', '^/v1/(chat/)?completions$', 'embed', 'completions$', '^/v1/models/', '(^|,)beta(,|$)',

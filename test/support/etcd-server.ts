@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Etcd3 } from 'etcd3'
-import { createEtcdClient } from '../../src/runtime/sources/etcd-client.js'
+import { createEtcdClient } from '../../src/control/sources/etcd-client.js'
 import { freePort } from './ports.js'
 import { BIN, spawnGateway, type SpawnedGateway } from './gateway-process.js'
 

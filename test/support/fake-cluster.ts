@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import type { ClusterIR, ContinuationPrefill } from '../../src/compiler/ir.js'
 import type { EndpointGuard } from '../../src/runtime/types.js'
-import { ClusterStats } from '../../src/runtime/shared-state.js'
+import { ClusterStats } from '../../src/shared/shared-state.js'
 import type { CompiledCluster, CompiledEndpoint, CompiledRetry, LoadBalancer } from '../../src/runtime/types.js'
 import { endpoints as namedEndpoints } from './lb-endpoints.js'
 

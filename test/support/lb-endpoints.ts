@@ -1,5 +1,5 @@
 /** Minimal CompiledEndpoints for load-balancer tests: named a, b, c … with optional weights. */
-import { EndpointStats } from '../../src/runtime/shared-state.js'
+import { EndpointStats } from '../../src/shared/shared-state.js'
 import type { CompiledEndpoint } from '../../src/runtime/types.js'
 
 export function endpoints(...specs: (string | [string, number])[]): CompiledEndpoint[] {

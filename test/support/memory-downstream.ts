@@ -3,7 +3,7 @@
  * status, headers and every chunk with a timestamp, and can simulate a congested client
  * (write() returning false until drain()) and a client that goes away (abort()).
  *
- * Callback semantics follow UwsDownstream (src/runtime/downstream-uws.ts): onAbort and onWritable
+ * Callback semantics follow UwsDownstream (src/runtime/http/downstream.ts): onAbort and onWritable
  * hold one callback each, a later registration replaces the earlier one, and a response that has
  * ended can no longer be aborted.
  */

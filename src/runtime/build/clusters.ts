@@ -3,10 +3,10 @@ import type { ClusterIR } from '../../compiler/ir.js'
 import type { CompiledCluster, CompiledEndpoint, ProviderAdapter, Stores } from '../types.js'
 import { createClusterLoadBalancer } from '../lb/index.js'
 import { LatencyState } from '../lb/least-latency.js'
-import { createEndpointGuard } from '../endpoint-guard.js'
+import { createEndpointGuard } from '../resilience/endpoint-guard.js'
 import { createMockProvider } from '../providers/mock.js'
-import { createHttpProvider } from '../providers/http-upstream.js'
-import { credentialHeaders } from '../providers/targets.js'
+import { createHttpProvider } from '../upstream/upstream-call.js'
+import { credentialHeaders } from '../upstream/targets.js'
 import { compileRetry } from './retry.js'
 
 export function poolKey(c: ClusterIR, origin: string, connections: number): string {

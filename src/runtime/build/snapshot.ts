@@ -6,12 +6,12 @@
 import type { RouteTableIR, SnapshotIR } from '../../compiler/ir.js'
 import type { CompiledCluster, CompiledListener, LocalReply, Snapshot, Stores } from '../types.js'
 import { compileCluster } from './clusters.js'
-import { compileRouteTable } from './routes.js'
+import { compileRouteTable } from '../routing/routes.js'
 import { chainForRule, createFilters } from './filters.js'
 import { createScrubber } from '../upstream/scrub.js'
 import { servedModels } from '../providers/mock.js'
 import { withCorsPreflight } from '../filters/cors.js'
-import { compileStringMatch } from './match.js'
+import { compileStringMatch } from '../routing/match.js'
 
 export function buildSnapshot(ir: SnapshotIR, stores: Stores): Snapshot {
   const poolKeys: string[] = []

@@ -13,8 +13,8 @@
  * is dropped: it is never forwarded, and a reply is never written after the one it would follow.
  * Cost: one setImmediate per loop turn, shared by all requests parsed in it.
  */
-import type { UwsDownstream } from '../downstream-uws.js'
-import { log } from '../log.js'
+import type { UwsDownstream } from './downstream.js'
+import { log } from '../../shared/log.js'
 
 let downs: UwsDownstream[] = []
 let jobs: (() => void)[] = []

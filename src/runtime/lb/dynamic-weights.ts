@@ -12,7 +12,7 @@
  */
 import { request as undiciRequest, type Dispatcher } from 'undici'
 import type { CompiledEndpoint, LoadBalancer } from '../types.js'
-import type { EndpointStats } from '../shared-state.js'
+import type { EndpointStats } from '../../shared/shared-state.js'
 
 export interface DynamicWeightsConfig {
   readonly intervalMs: number

@@ -6,7 +6,7 @@
  */
 import type { ClusterIR } from '../../compiler/ir.js'
 import type { CompiledEndpoint, ProviderAdapter, RequestContext } from '../types.js'
-import { complete, finishResponse, sendChunk, sendError, sendReply, startResponse } from '../respond.js'
+import { complete, finishResponse, sendChunk, sendError, sendReply, startResponse } from '../http/respond.js'
 import { guarded } from '../internal-error.js'
 import { ResponsesSseWriter, toResponsesResponse } from './translate/write-responses.js'
 import { assertResponsesRequest, shapeError } from './translate/request-shape.js'

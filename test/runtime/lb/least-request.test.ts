@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createLoadBalancer } from '../../../src/runtime/lb/index.js'
 import { createStores } from '../../../src/runtime/stores.js'
-import { CELLS_PER_ENDPOINT } from '../../../src/runtime/shared-state.js'
+import { CELLS_PER_ENDPOINT } from '../../../src/shared/shared-state.js'
 import { counts, endpoints, load, picks, unload } from '../../support/lb-endpoints.js'
 
 test('least request prefers the endpoint with fewer requests in flight', () => {

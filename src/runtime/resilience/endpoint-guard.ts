@@ -4,12 +4,12 @@
  * per-endpoint breaker. Built per snapshot (build/clusters.ts); its state lives in the stores, keyed by
  * cluster/endpoint and config, so a reload that leaves them unchanged keeps it.
  */
-import type { ClusterIR } from '../compiler/ir.js'
-import type { CompiledEndpoint, EndpointGuard, Stores } from './types.js'
-import { createCircuitBreaker, type CircuitBreaker } from './resilience/circuit-breaker.js'
-import { createOutlierDetector, type OutlierDetector } from './resilience/outlier-detector.js'
-import type { LatencyState } from './lb/least-latency.js'
-import { log } from './log.js'
+import type { ClusterIR } from '../../compiler/ir.js'
+import type { CompiledEndpoint, EndpointGuard, Stores } from '../types.js'
+import { createCircuitBreaker, type CircuitBreaker } from './circuit-breaker.js'
+import { createOutlierDetector, type OutlierDetector } from './outlier-detector.js'
+import type { LatencyState } from '../lb/least-latency.js'
+import { log } from '../../shared/log.js'
 
 export const HEALTH_UNHEALTHY = 2
 

@@ -7,15 +7,15 @@ import { Worker } from 'node:worker_threads'
 import { compileConfig, formatDiagnostic } from '../compiler/index.js'
 import type { Diagnostic } from '../compiler/diagnostics.js'
 import type { SnapshotIR } from '../compiler/ir.js'
-import { dryBuild } from './build/dry-build.js'
+import { dryBuild } from '../runtime/build/dry-build.js'
 import type { ConfigSource } from './sources/source.js'
 import type { FromWorker, GatewayStatus, ToWorker, WorkerStatus } from './messages.js'
 import { startAdmin, type AdminHandle } from './admin/server.js'
-import { uwsBuild } from './uws.js'
-import { clusterStatsAt, endpointStatsAt, SharedStateTable } from './shared-state.js'
+import { uwsBuild } from '../shared/uws.js'
+import { clusterStatsAt, endpointStatsAt, SharedStateTable } from '../shared/shared-state.js'
 import { HealthChecks } from './health-checks.js'
 import { LoadScrapes } from './load-scrapes.js'
-import { log } from './log.js'
+import { log } from '../shared/log.js'
 
 export class StartupError extends Error {
   constructor(message: string, readonly diagnostics: readonly Diagnostic[] = []) {
@@ -32,7 +32,7 @@ export interface RunOptions {
   readonly requireNative?: boolean
 }
 
-const workerUrl = new URL('./worker.js', import.meta.url)
+const workerUrl = new URL('../runtime/worker.js', import.meta.url)
 export const UWS_FALLBACK = `uWebSockets.js could not load its native addon for Node ${process.versions.node} on ${process.platform}-${process.arch} and runs its slow JavaScript fallback`
 
 export async function runGateway(opts: RunOptions): Promise<{ stop: () => Promise<void>; status: GatewayStatus }> {

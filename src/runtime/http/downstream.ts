@@ -4,8 +4,8 @@
  * headers go out together with the first body bytes; `write` returning false is backpressure.
  */
 import type { HttpResponse } from 'uWebSockets.js'
-import type { Downstream } from './types.js'
-import { statusLine } from './uws.js'
+import type { Downstream } from '../types.js'
+import { statusLine } from '../../shared/uws.js'
 
 export class UwsDownstream implements Downstream {
   aborted = false

@@ -4,9 +4,9 @@
  */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { pickEligible, pickEndpoint } from '../../src/runtime/pick.js'
-import type { RequestHead } from '../../src/runtime/types.js'
-import { fakeCluster, fakeGuard } from '../support/fake-cluster.js'
+import { pickEligible, pickEndpoint } from '../../../src/runtime/lb/pick.js'
+import type { RequestHead } from '../../../src/runtime/types.js'
+import { fakeCluster, fakeGuard } from '../../support/fake-cluster.js'
 
 const head: RequestHead = { method: 'POST', path: '/v1/chat/completions', query: '', headers: {}, model: 'm' }
 const named = (c: ReturnType<typeof fakeCluster>, name: string) => c.endpoints.find((e) => e.name === name)!

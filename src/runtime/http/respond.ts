@@ -2,10 +2,10 @@
  * Response lifecycle shared by providers and local replies: head (onResponse hooks), chunks
  * (onChunk hooks), end (onComplete hooks, in-flight accounting). Hot path: keep flat.
  */
-import type { RequestContext, LocalReply } from './types.js'
-import { errorReply, responsesErrorEvent, streamErrorEvent, type RuntimeErrorCode } from './errors.js'
-import { operationOf } from './providers/caller.js'
-import { log } from './log.js'
+import type { RequestContext, LocalReply } from '../types.js'
+import { errorReply, responsesErrorEvent, streamErrorEvent, type RuntimeErrorCode } from '../errors.js'
+import { operationOf } from '../providers/caller.js'
+import { log } from '../../shared/log.js'
 
 /** SWITCHYARD_ACCESS_LOG=1: one line per request with route, cluster, status, time and usage. */
 const ACCESS_LOG = process.env.SWITCHYARD_ACCESS_LOG === '1'

@@ -6,7 +6,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { HttpResponse } from 'uWebSockets.js'
-import { UwsDownstream } from '../../src/runtime/downstream-uws.js'
+import { UwsDownstream } from '../../../src/runtime/http/downstream.js'
 
 /** A stand-in for uWS's HttpResponse: records calls as strings, and whether each ran corked. */
 class FakeResponse {

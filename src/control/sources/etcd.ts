@@ -14,7 +14,7 @@
 import type { Etcd3, IKeyValue, IRangeResponse, Watcher } from 'etcd3'
 import { readPathSources, type SourceText } from '../../compiler/index.js'
 import type { Diagnostic } from '../../compiler/diagnostics.js'
-import { log } from '../log.js'
+import { log } from '../../shared/log.js'
 import type { ConfigSource } from './source.js'
 import { etcdErrorMessage, normalizePrefix, parseRelKey, unwrapDiagnostic, wrapValue } from './etcd-layout.js'
 

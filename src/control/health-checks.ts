@@ -4,10 +4,10 @@
  * where every worker's endpoint guard reads them.
  */
 import type { SnapshotIR } from '../compiler/ir.js'
-import { createHealthChecker, type EndpointHealth, type HealthChecker, type HealthStatus } from './resilience/health-checker.js'
-import { endpointStatsAt } from './shared-state.js'
-import { credentialHeaders } from './providers/targets.js'
-import { log } from './log.js'
+import { createHealthChecker, type EndpointHealth, type HealthChecker, type HealthStatus } from '../runtime/resilience/health-checker.js'
+import { endpointStatsAt } from '../shared/shared-state.js'
+import { credentialHeaders } from '../runtime/upstream/targets.js'
+import { log } from '../shared/log.js'
 
 const CODE: Record<HealthStatus, number> = { unknown: 0, healthy: 1, unhealthy: 2 }
 

@@ -1,4 +1,4 @@
-import type { ContinuationPrefill } from '../compiler/ir.js'
+import type { ContinuationPrefill } from '../../compiler/ir.js'
 
 /**
  * `stream_recovery: continue` for OpenAI-format client streams. While a stream flows, the text the

@@ -4,9 +4,9 @@
  */
 import type { ClusterIR, UpstreamProtocol } from '../../compiler/ir.js'
 import type { CompiledEndpoint } from '../types.js'
-import type { Operation } from './caller.js'
-import { encodePathSegment, withoutOwnedParams } from './path-segment.js'
-import { bedrockPath, geminiPath } from './translate/index.js'
+import type { Operation } from '../providers/caller.js'
+import { encodePathSegment, withoutOwnedParams } from '../providers/path-segment.js'
+import { bedrockPath, geminiPath } from '../providers/translate/index.js'
 
 export interface UpstreamTarget {
   readonly path: string

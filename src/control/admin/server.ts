@@ -9,8 +9,8 @@
  */
 import type { GatewayStatus } from '../messages.js'
 import { adminHostAllowed } from '../../shared/loopback.js'
-import { uws, uwsBuild, statusLine } from '../uws.js'
-import { log } from '../log.js'
+import { uws, uwsBuild, statusLine } from '../../shared/uws.js'
+import { log } from '../../shared/log.js'
 
 const UWS_FALLBACK_WARNING = 'uWebSockets.js runs its slow JavaScript fallback, not its native addon: expect a fraction of the throughput'
 

@@ -4,16 +4,16 @@
  *
  * hot path -- change with care: no config reads, no per-request closures beyond the unavoidable.
  */
-import type { CompiledCluster, CompiledEndpoint, CompiledListener, Downstream, LocalReply, RequestContext, RequestHead, Snapshot } from './types.js'
+import type { CompiledCluster, CompiledEndpoint, CompiledListener, Downstream, LocalReply, RequestContext, RequestHead, Snapshot } from '../types.js'
 import { complete, sendError, sendReply } from './respond.js'
-import { protocolOf } from './providers/caller.js'
-import { Attempts, type Candidate } from './attempts.js'
-import { RETRY_COST } from './shared-state.js'
-import { pickEndpoint } from './pick.js'
+import { protocolOf } from '../providers/caller.js'
+import { Attempts, type Candidate } from '../upstream/attempts.js'
+import { RETRY_COST } from '../../shared/shared-state.js'
+import { pickEndpoint } from '../lb/pick.js'
 import { randomBytes } from 'node:crypto'
 import { parseRequestBody, type ParsedBody } from './request-body.js'
 import { refusePath } from './request-path.js'
-import { failInternally } from './internal-error.js'
+import { failInternally } from '../internal-error.js'
 
 /**
  * Test-only: a request carrying this header throws outside every request boundary, to prove that a

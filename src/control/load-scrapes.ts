@@ -5,9 +5,9 @@
  * (EndpointStats.reportLoad), where every worker's balancer folds it into its weights.
  */
 import type { SnapshotIR } from '../compiler/ir.js'
-import { createMetricsPoller } from './lb/dynamic-weights.js'
-import { endpointStatsAt } from './shared-state.js'
-import { log } from './log.js'
+import { createMetricsPoller } from '../runtime/lb/dynamic-weights.js'
+import { endpointStatsAt } from '../shared/shared-state.js'
+import { log } from '../shared/log.js'
 
 interface Scrape {
   readonly config: string

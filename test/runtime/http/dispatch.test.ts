@@ -5,12 +5,12 @@
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { setImmediate as tick } from 'node:timers/promises'
-import { compileConfig } from '../../src/compiler/index.js'
-import { buildSnapshot, releaseSnapshot } from '../../src/runtime/build/snapshot.js'
-import { dispatch, type IncomingRequest } from '../../src/runtime/dispatch.js'
-import { createStores } from '../../src/runtime/stores.js'
-import type { Snapshot } from '../../src/runtime/types.js'
-import { MemoryDownstream, type MemoryDownstreamOptions } from '../support/memory-downstream.js'
+import { compileConfig } from '../../../src/compiler/index.js'
+import { buildSnapshot, releaseSnapshot } from '../../../src/runtime/build/snapshot.js'
+import { dispatch, type IncomingRequest } from '../../../src/runtime/http/dispatch.js'
+import { createStores } from '../../../src/runtime/stores.js'
+import type { Snapshot } from '../../../src/runtime/types.js'
+import { MemoryDownstream, type MemoryDownstreamOptions } from '../../support/memory-downstream.js'
 
 const CONFIG = `
 admin: { port: 0 }

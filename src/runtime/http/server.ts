@@ -7,15 +7,15 @@
  * docs/security.md ("HTTP framing").
  */
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js'
-import type { Gateway } from './gateway.js'
-import type { CompiledListener, LocalReply, Snapshot } from './types.js'
-import { headersOf, requestLineOf, statusLine, uws } from './uws.js'
-import { UwsDownstream } from './downstream-uws.js'
+import type { Gateway } from '../gateway.js'
+import type { CompiledListener, LocalReply, Snapshot } from '../types.js'
+import { headersOf, requestLineOf, statusLine, uws } from '../../shared/uws.js'
+import { UwsDownstream } from './downstream.js'
 import { dispatch, refusedRequestId, type IncomingRequest } from './dispatch.js'
-import { errorReply } from './errors.js'
-import { log } from './log.js'
-import { afterRead } from './http/after-read.js'
-import { framingError } from './http/request-framing.js'
+import { errorReply } from '../errors.js'
+import { log } from '../../shared/log.js'
+import { afterRead } from './after-read.js'
+import { framingError } from './request-framing.js'
 
 type Failed = { port: number; error: string }
 

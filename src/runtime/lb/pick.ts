@@ -7,7 +7,7 @@
  * hot path: clusters without a guard take the first branch; with one, a healthy first proposal
  * returns at once.
  */
-import type { CompiledCluster, CompiledEndpoint, RequestHead } from './types.js'
+import type { CompiledCluster, CompiledEndpoint, RequestHead } from '../types.js'
 
 export function pickEndpoint(cluster: CompiledCluster, head: RequestHead, avoid?: CompiledEndpoint): CompiledEndpoint {
   if (cluster.guard === undefined) return pickAny(cluster, head, avoid)

@@ -5,8 +5,8 @@
  */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import type { ContinuationPrefill } from '../../src/compiler/ir.js'
-import { ContinuationRewriter, StreamRecorder, continuationRequest, restarted } from '../../src/runtime/stream-recovery.js'
+import type { ContinuationPrefill } from '../../../src/compiler/ir.js'
+import { ContinuationRewriter, StreamRecorder, continuationRequest, restarted } from '../../../src/runtime/upstream/stream-recovery.js'
 
 const chunk = (delta: object, finish: string | null = null, id = 'chatcmpl-new', model = 'other-model', created = 2) =>
   `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`

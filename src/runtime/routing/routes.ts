@@ -5,7 +5,7 @@
  */
 import type { RouteTableIR, RuleIR, ActionIR } from '../../compiler/ir.js'
 import { compileMatch, compileStringMatch } from './match.js'
-import { compileRetry } from './retry.js'
+import { compileRetry } from '../build/retry.js'
 import { compileConditions } from '../resilience/retry.js'
 import type { CompiledAction, CompiledChain, CompiledCluster, CompiledRoute, LocalReply, RequestHead, RouteTable } from '../types.js'
 

@@ -4,13 +4,13 @@
  * with full-jitter backoff, preferring another endpoint. Everything happens before the first byte
  * reaches the client — providers hand a failure to takeOver() only then.
  */
-import type { AttemptControl, CompiledCluster, CompiledEndpoint, CompiledRetry, CompiledRoute, RequestContext, UpstreamFailure } from './types.js'
-import { log } from './log.js'
-import { retryDelayMs } from './resilience/retry.js'
-import { pickEligible, pickEndpoint } from './pick.js'
+import type { AttemptControl, CompiledCluster, CompiledEndpoint, CompiledRetry, CompiledRoute, RequestContext, UpstreamFailure } from '../types.js'
+import { log } from '../../shared/log.js'
+import { retryDelayMs } from '../resilience/retry.js'
+import { pickEligible, pickEndpoint } from '../lb/pick.js'
 import { ContinuationRewriter, StreamRecorder, continuationRequest, trimmedByPrefill } from './stream-recovery.js'
-import { guarded } from './internal-error.js'
-import { operationOf } from './providers/caller.js'
+import { guarded } from '../internal-error.js'
+import { operationOf } from '../providers/caller.js'
 
 export interface Candidate {
   readonly cluster: CompiledCluster

@@ -8,7 +8,7 @@ import { compileConfig } from '../../../src/compiler/index.js'
 import type { Diagnostic } from '../../../src/compiler/diagnostics.js'
 import {
   etcdErrorMessage, normalizePrefix, parseRelKey, prefixEnd, relKeyOf, unwrapDiagnostic, wrapValue,
-} from '../../../src/runtime/sources/etcd-layout.js'
+} from '../../../src/control/sources/etcd-layout.js'
 
 describe('keys', () => {
   test('a prefix always ends in a slash, so prod never matches prod2', () => {

@@ -6,11 +6,11 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Attempts, type Candidate } from '../../src/runtime/attempts.js'
-import { compileConditions } from '../../src/runtime/resilience/retry.js'
-import { continuationRequest } from '../../src/runtime/stream-recovery.js'
-import type { CompiledCluster, CompiledRetry, CompiledRoute, RequestContext, UpstreamFailure } from '../../src/runtime/types.js'
-import { fakeCluster, fakeGuard } from '../support/fake-cluster.js'
+import { Attempts, type Candidate } from '../../../src/runtime/upstream/attempts.js'
+import { compileConditions } from '../../../src/runtime/resilience/retry.js'
+import { continuationRequest } from '../../../src/runtime/upstream/stream-recovery.js'
+import type { CompiledCluster, CompiledRetry, CompiledRoute, RequestContext, UpstreamFailure } from '../../../src/runtime/types.js'
+import { fakeCluster, fakeGuard } from '../../support/fake-cluster.js'
 
 /** A retry policy on `on` with no backoff, so a retry is forwarded at once. */
 function retry(on: string[], numRetries: number, extra: Partial<CompiledRetry> = {}): CompiledRetry {

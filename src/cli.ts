@@ -75,8 +75,8 @@ function explain({ values }: Parsed<typeof EXPLAIN>): number {
     console.log(`route:    ${listener.table.name} / ${route.name} (rule #${route.index})`)
     const a = route.action
     const describeCluster = (name: string) => {
-      const c = snap.clusters.get(name)!
-      return `${name} [${c.ir.provider}, lb ${c.ir.lb}: ${c.endpoints.map((e) => `${e.url}${c.ir.lb === 'weighted' ? ` (weight ${e.weight})` : ''}`).join(', ')}]`
+      const c = ir.clusters.find((x) => x.name === name)!
+      return `${name} [${c.provider}, lb ${c.lb}: ${c.endpoints.map((e) => `${e.url}${c.lb === 'weighted' ? ` (weight ${e.weight})` : ''}`).join(', ')}]`
     }
     if (a.kind === 'direct') console.log(`action:   direct_response ${a.reply.status} (${a.reply.body.length} bytes)`)
     else if (a.kind === 'cluster') console.log(`action:   cluster ${describeCluster(a.cluster.name)}`)

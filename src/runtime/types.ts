@@ -2,7 +2,7 @@
  * Runtime shapes shared by the dispatch path, filters, providers and the snapshot builder.
  */
 import type { Dispatcher } from 'undici'
-import type { ClusterIR, Protocol, SnapshotIR } from '../compiler/ir.js'
+import type { ClusterIR, Protocol } from '../compiler/ir.js'
 import type { ClusterStats, EndpointStats } from '../shared/shared-state.js'
 export type { ClusterStats, EndpointStats } from '../shared/shared-state.js'
 
@@ -160,7 +160,6 @@ export interface CompiledRoute {
   readonly name: string
   readonly index: number
   readonly test: (head: RequestHead) => boolean
-  readonly needsModel: boolean
   readonly action: CompiledAction
   readonly chain: CompiledChain
   readonly timeoutMs: number | undefined
@@ -224,7 +223,13 @@ export interface ProviderAdapter {
 
 export interface CompiledCluster {
   readonly name: string
-  readonly ir: ClusterIR
+  /** The cluster's concurrency and retry limits (circuit_breakers), read by dispatch and the retry layer. */
+  readonly limits: ClusterIR['limits']
+  /** Below this share of eligible endpoints the balancer ignores health (panic mode), as a fraction. */
+  readonly panicThreshold: number
+  /** The response header an endpoint reports its load in (dynamic weights), if any. */
+  readonly loadHeader: string | undefined
+  readonly connectTimeoutMs: number
   readonly endpoints: readonly CompiledEndpoint[]
   readonly lb: LoadBalancer
   readonly provider: ProviderAdapter
@@ -267,7 +272,6 @@ export interface Snapshot {
   readonly version: string
   readonly source: string
   readonly loadedAt: string
-  readonly ir: SnapshotIR
   readonly listeners: ReadonlyMap<number, CompiledListener>
   readonly clusters: ReadonlyMap<string, CompiledCluster>
   /** Pool keys this snapshot holds a reference on; released when it retires. */

@@ -58,14 +58,12 @@ export interface FakeClusterOptions {
 
 export function fakeCluster(opts: FakeClusterOptions = {}): CompiledCluster & { lb: ReturnType<typeof scriptedLb> } {
   const endpoints = namedEndpoints(...(opts.endpoints ?? ['a']))
-  const ir = {
-    name: opts.name ?? 'c',
-    panicThreshold: opts.panicThreshold ?? 0,
-    limits: { maxRequests: 1024, maxPendingRequests: 1024, maxRetries: opts.maxRetries ?? 3, ...(opts.retryBudget && { retryBudget: opts.retryBudget }) },
-  } as unknown as ClusterIR
   return {
     name: opts.name ?? 'c',
-    ir,
+    panicThreshold: opts.panicThreshold ?? 0,
+    limits: { maxRequests: 1024, maxPendingRequests: 1024, maxRetries: opts.maxRetries ?? 3, ...(opts.retryBudget && { retryBudget: opts.retryBudget }) } as ClusterIR['limits'],
+    loadHeader: undefined,
+    connectTimeoutMs: 1000,
     endpoints,
     lb: scriptedLb(endpoints, opts.lbOrder),
     provider: { forward: () => assert.fail('the fake cluster has no provider: pass a forward callback') },

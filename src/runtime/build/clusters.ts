@@ -52,5 +52,5 @@ export function compileCluster(c: ClusterIR, stores: Stores, poolKeys: string[])
   const provider: ProviderAdapter = c.provider === 'mock' ? createMockProvider(c) : createHttpProvider(c)
   const latency = c.lb === 'least_latency' ? stores.lbState(`latency|${c.name}|${JSON.stringify(c.leastLatency)}`, () => new LatencyState(c.leastLatency)) : undefined
   const guard = createEndpointGuard(c, endpoints, stores, latency)
-  return { name: c.name, ir: c, endpoints, lb: createClusterLoadBalancer(c, endpoints, stores, latency, guard), guard, provider, timeoutMs: c.timeoutMs, firstTokenTimeoutMs: c.firstTokenTimeoutMs, idleTimeoutMs: c.idleTimeoutMs, modelMap: c.modelMap, continuationPrefill: c.continuationPrefill ?? 'none', stats: clusterStats, poolConnections: connections, retry: compileRetry(c.retry) }
+  return { name: c.name, limits: c.limits, panicThreshold: c.panicThreshold, loadHeader: c.dynamicWeights?.header, connectTimeoutMs: c.connectTimeoutMs, endpoints, lb: createClusterLoadBalancer(c, endpoints, stores, latency, guard), guard, provider, timeoutMs: c.timeoutMs, firstTokenTimeoutMs: c.firstTokenTimeoutMs, idleTimeoutMs: c.idleTimeoutMs, modelMap: c.modelMap, continuationPrefill: c.continuationPrefill ?? 'none', stats: clusterStats, poolConnections: connections, retry: compileRetry(c.retry) }
 }

@@ -18,6 +18,7 @@ export function buildSnapshot(ir: SnapshotIR, stores: Stores): Snapshot {
   try {
     const deps = { stores }
     const clusters = new Map<string, CompiledCluster>()
+    const clusterIR = new Map(ir.clusters.map((c) => [c.name, c]))
     for (const c of ir.clusters) clusters.set(c.name, compileCluster(c, stores, poolKeys))
     const instances = createFilters(ir.filters, deps)
     const filterIR = new Map(ir.filters.map((f) => [f.name, f]))
@@ -27,10 +28,10 @@ export function buildSnapshot(ir: SnapshotIR, stores: Stores): Snapshot {
     const variants = new Map<string, CompiledCluster>()
     const clusterFor = (name: string, connectTimeoutMs?: number): CompiledCluster => {
       const base = clusters.get(name)!
-      if (connectTimeoutMs === undefined || connectTimeoutMs === base.ir.connectTimeoutMs) return base
+      if (connectTimeoutMs === undefined || connectTimeoutMs === base.connectTimeoutMs) return base
       const key = `${name}|${connectTimeoutMs}`
       let v = variants.get(key)
-      if (!v) variants.set(key, (v = compileCluster({ ...base.ir, connectTimeoutMs }, stores, poolKeys)))
+      if (!v) variants.set(key, (v = compileCluster({ ...clusterIR.get(name)!, connectTimeoutMs }, stores, poolKeys)))
       return v
     }
     const listeners = new Map<number, CompiledListener>()
@@ -53,7 +54,7 @@ export function buildSnapshot(ir: SnapshotIR, stores: Stores): Snapshot {
         modelsReply: modelsReply(tables.get(l.routeTable)!, ir),
       })
     }
-    return Object.freeze({ version: ir.version, source: ir.source, loadedAt: new Date().toISOString(), ir, listeners, clusters, poolKeys, scrub: createScrubber(ir.secrets ?? []) })
+    return Object.freeze({ version: ir.version, source: ir.source, loadedAt: new Date().toISOString(), listeners, clusters, poolKeys, scrub: createScrubber(ir.secrets ?? []) })
   } catch (e) {
     for (const k of poolKeys) stores.pools.release(k)
     throw e

@@ -213,7 +213,6 @@ function preflightRoute(base: CompiledRoute | undefined, name: string, answer: (
     name: base?.name ?? 'cors-preflight',
     index: base?.index ?? -1,
     test: () => true,
-    needsModel: false,
     action: { kind: 'direct', reply: UNREACHED },
     chain,
     timeoutMs: undefined,

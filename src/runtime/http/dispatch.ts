@@ -140,7 +140,7 @@ function act(ctx: RequestContext): void {
 
 /** Applies model rewrites for this cluster, then hands the request to its provider. */
 function forwardTo(ctx: RequestContext, cluster: CompiledCluster, endpoint: CompiledEndpoint, timeoutMs: number, fallbackModel: string | undefined): void {
-  const limits = cluster.ir.limits
+  const limits = cluster.limits
   // Requests can only be pending once the endpoint's connections are all busy: check that first.
   const busy = endpoint.pool !== undefined && endpoint.stats.inflight >= cluster.poolConnections
   if (cluster.stats.inflight >= limits.maxRequests || (busy && pendingOf(endpoint) >= limits.maxPendingRequests)) {

@@ -38,7 +38,7 @@ function pickGuarded(cluster: CompiledCluster, head: RequestHead, avoid: Compile
   const ok = (e: CompiledEndpoint) => (e !== avoid || n === 1) && guard.take(e)
   if (ok(first)) return first
   // The first proposal was refused: is the cluster healthy enough to keep choosing?
-  const threshold = cluster.ir.panicThreshold
+  const threshold = cluster.panicThreshold
   if (threshold > 0) {
     let eligible = 0
     for (let i = 0; i < n; i++) if (guard.eligible(endpoints[i])) eligible++

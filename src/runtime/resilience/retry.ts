@@ -38,11 +38,6 @@ export function compileConditions(list: readonly (string | number)[]): { test: (
   return { test, statuses }
 }
 
-/** `retry_on` list → predicate over an upstream failure. */
-export function compileRetryOn(list: readonly RetryCondition[]): (f: UpstreamFailure) => boolean {
-  return compileConditions(list).test
-}
-
 /**
  * `Retry-After` (RFC 9110 §10.2.3), delay-seconds or an HTTP-date, as milliseconds to wait from
  * `now` (epoch ms, i.e. Date.now()-based, because an HTTP-date is wall clock); undefined when

@@ -44,7 +44,7 @@ function queryOf(h: RequestHead, name: string): string | undefined {
   return new URLSearchParams(h.query).get(name) ?? undefined
 }
 
-export function compileMatch(m: MatchIR): { test: Pred; needsModel: boolean } {
+export function compileMatch(m: MatchIR): Pred {
   const preds: Pred[] = []
   if (m.methods) {
     if (m.methods.length === 1) { const only = m.methods[0]; preds.push((h) => h.method === only) }
@@ -54,18 +54,14 @@ export function compileMatch(m: MatchIR): { test: Pred; needsModel: boolean } {
   for (const hm of m.headers) preds.push(compileKeyed(hm, headerOf))
   for (const qm of m.query) preds.push(compileKeyed(qm, queryOf))
   if (m.model) { const f = compileStringMatch(m.model); preds.push((h) => h.model !== undefined && f(h.model)) }
-  const needsModel = m.model !== undefined
   switch (preds.length) {
-    case 0: return { test: () => true, needsModel }
-    case 1: return { test: preds[0], needsModel }
-    case 2: { const [a, b] = preds; return { test: (h) => a(h) && b(h), needsModel } }
+    case 0: return () => true
+    case 1: return preds[0]
+    case 2: { const [a, b] = preds; return (h) => a(h) && b(h) }
     default:
-      return {
-        test: (h) => {
-          for (let i = 0; i < preds.length; i++) if (!preds[i](h)) return false
-          return true
-        },
-        needsModel,
+      return (h) => {
+        for (let i = 0; i < preds.length; i++) if (!preds[i](h)) return false
+        return true
       }
   }
 }

@@ -17,12 +17,11 @@ export interface RouteBuildDeps {
 
 export function compileRouteTable(ir: RouteTableIR, deps: RouteBuildDeps): RouteTable {
   const routes: CompiledRoute[] = ir.rules.map((rule) => {
-    const { test, needsModel } = compileMatch(rule.match)
+    const test = compileMatch(rule.match)
     return {
       name: rule.name,
       index: rule.index,
       test,
-      needsModel,
       action: compileAction(rule.action, rule.connectTimeoutMs === undefined ? deps : { ...deps, cluster: (name) => deps.cluster(name, rule.connectTimeoutMs) }),
       chain: deps.chainFor(rule),
       timeoutMs: rule.timeoutMs,

@@ -112,7 +112,7 @@ export class Attempts implements AttemptControl {
    * cluster's active requests), so an outage cannot multiply the load on it.
    */
   private takeRetrySlot(cluster: CompiledCluster): boolean {
-    const l = cluster.ir.limits
+    const l = cluster.limits
     if (this.retrySlot === cluster) {
       // Already holding this cluster's concurrency slot; a budget still charges every retry.
       if (!l.retryBudget || cluster.stats.tryWithdraw()) return true

@@ -303,7 +303,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     const latencyMs = performance.now() - this.sentAt
     if (!this.replaying) {
       this.endpoint.stats.observeLatency(latencyMs)
-      const loadHeader = this.ctx.cluster?.ir.dynamicWeights?.header
+      const loadHeader = this.ctx.cluster?.loadHeader
       if (loadHeader !== undefined) {
         const load = loadFromHeader(headers[loadHeader])
         if (load !== undefined) this.endpoint.stats.reportLoad(load)

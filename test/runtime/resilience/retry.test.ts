@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { backoffMs, compileRetryOn, parseRetryAfter, retryDelayMs } from '../../../src/runtime/resilience/retry.js'
+import { backoffMs, compileConditions, parseRetryAfter, retryDelayMs } from '../../../src/runtime/resilience/retry.js'
 import type { UpstreamFailure } from '../../../src/runtime/types.js'
 
 const failures: Record<string, UpstreamFailure> = {
@@ -13,8 +13,8 @@ const failures: Record<string, UpstreamFailure> = {
   s409: { kind: 'status', status: 409 },
 }
 
-function classify(list: Parameters<typeof compileRetryOn>[0]): string[] {
-  const retryOn = compileRetryOn(list)
+function classify(list: Parameters<typeof compileConditions>[0]): string[] {
+  const retryOn = compileConditions(list).test
   return Object.entries(failures).filter(([, f]) => retryOn(f)).map(([name]) => name)
 }
 

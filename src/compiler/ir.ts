@@ -3,14 +3,10 @@
  * so it can be posted to worker threads, hashed, and turned deterministically into a runtime
  * Snapshot by buildSnapshot() in every worker.
  */
-export type Protocol = 'openai' | 'anthropic'
+import type { Protocol, ProviderPreset, UpstreamProtocol } from '../protocols.js'
+export type { Protocol, ProviderPreset, UpstreamProtocol }
+
 export type LbPolicy = 'round_robin' | 'weighted' | 'random' | 'least_request' | 'ring_hash' | 'least_latency' | 'dynamic_weighted'
-export type ProviderName =
-  | 'openai' | 'azure_openai' | 'anthropic' | 'gemini' | 'bedrock'
-  | 'vllm' | 'ollama' | 'deepseek' | 'qwen' | 'moonshot' | 'mistral' | 'groq' | 'openrouter'
-  | 'mock'
-/** The wire protocol an upstream speaks. */
-export type UpstreamProtocol = 'openai' | 'anthropic' | 'gemini' | 'bedrock'
 
 export interface ListenerIR {
   readonly name: string
@@ -170,7 +166,7 @@ export interface HealthCheckConfig {
 
 export interface ClusterIR {
   readonly name: string
-  readonly provider: ProviderName
+  readonly provider: ProviderPreset
   readonly protocol: UpstreamProtocol | 'mock'
   readonly lb: LbPolicy
   /** 0–100: below this % of eligible endpoints, balance over all (0 = only when none is). */

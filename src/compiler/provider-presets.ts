@@ -2,16 +2,16 @@
  * What each `provider:` means on the wire: which protocol it speaks, its default base URL, and the
  * path prefix assumed when an endpoint URL has none.
  */
-import type { ProviderName, UpstreamProtocol } from './ir.js'
+import type { ProviderPreset, UpstreamProtocol } from '../protocols.js'
 
-export interface ProviderPreset {
+export interface PresetDefaults {
   readonly protocol: UpstreamProtocol | 'mock'
   readonly defaultUrl?: string | ((region: string) => string)
   /** Path used when the endpoint URL has no path of its own. */
   readonly defaultBasePath: string
 }
 
-export const PROVIDER_PRESETS: Readonly<Record<ProviderName, ProviderPreset>> = {
+export const PROVIDER_PRESETS: Readonly<Record<ProviderPreset, PresetDefaults>> = {
   openai: { protocol: 'openai', defaultBasePath: '/v1' },
   azure_openai: { protocol: 'openai', defaultBasePath: '' },
   vllm: { protocol: 'openai', defaultUrl: 'http://127.0.0.1:8000/v1', defaultBasePath: '/v1' },

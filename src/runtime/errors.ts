@@ -21,6 +21,38 @@ export const RuntimeErrors = {
 
 export type RuntimeErrorCode = keyof typeof RuntimeErrors
 
+/**
+ * Why an upstream answer was refused although the transport delivered it. Each is an upstream
+ * failure like a reset: retried or failed over before the client saw a byte, else answered as
+ * `SY_UPSTREAM_CONNECT` (or an error event mid-stream) with the message, which is client-safe
+ * (it never quotes the upstream's body).
+ */
+export const UpstreamFailures = {
+  /** The answer ended before its protocol's end (no [DONE], no message_stop, no finish). */
+  SY_TRUNCATED: 'the answer ended before it was complete',
+  /** The body or an event is not what the protocol promises (broken JSON, an error object with a 200). */
+  SY_MALFORMED: 'the answer is not a readable response',
+  /** A continuation started the answer over instead of continuing it. */
+  SY_RESTARTED: 'the fallback restarted the answer instead of continuing it; its answer was discarded',
+  /** The fallback asked to continue a stream answered with a non-2xx status. */
+  SY_CONTINUATION: 'the fallback refused to continue the stream',
+  /** A body or event outgrew the gateway's limit for holding it. */
+  SY_TOO_LARGE: 'the answer exceeds the gateway limit',
+} as const
+
+export type UpstreamFailureCode = keyof typeof UpstreamFailures
+
+/** An upstream answer the gateway refuses (see UpstreamFailures); aborts the exchange with its code. */
+export class RefusedAnswer extends Error {
+  constructor(readonly code: UpstreamFailureCode, message: string = UpstreamFailures[code]) {
+    super(message)
+  }
+}
+
+export function isRefusedAnswer(e: unknown): e is RefusedAnswer {
+  return e instanceof RefusedAnswer
+}
+
 const JSON_HEADERS = [['content-type', 'application/json']] as const
 
 export function errorBody(protocol: Protocol, code: RuntimeErrorCode, message: string): string {

@@ -5,6 +5,7 @@
  * removed again before the client sees it.
  */
 import type { Usage } from '../types.js'
+import type { CallerProtocol } from '../../protocols.js'
 import { usageFromAnthropic, usageFromOpenAI } from './translate/usage.js'
 import { usageFromResponses } from './translate/responses-envelope.js'
 import { scanJsonLine } from './json-syntax.js'
@@ -21,7 +22,7 @@ const DATA = Buffer.from('data:')
 const EVENT_END = Buffer.from('\n\n')
 
 /** Finds `"usage": {...}` in a JSON body and parses just that object. */
-export function usageFromJsonBody(body: Buffer, protocol: 'openai' | 'anthropic' | 'responses'): Usage | undefined {
+export function usageFromJsonBody(body: Buffer, protocol: CallerProtocol): Usage | undefined {
   const at = body.lastIndexOf(USAGE)
   if (at < 0) return undefined
   const open = body.indexOf(0x7b /* { */, at)
@@ -68,7 +69,6 @@ function hasResponsesEnd(buf: Buffer): boolean {
 }
 
 /** Whose stream this is: Chat Completions, Anthropic Messages, or the OpenAI Responses API. */
-export type TapProtocol = 'openai' | 'anthropic' | 'responses'
 
 export class SseUsageTap {
   usage: Usage | undefined
@@ -80,7 +80,7 @@ export class SseUsageTap {
    * `strip`: drop OpenAI usage-only chunks (the client did not ask for them). `choices` (the
    * request's `n`) and `usageRequested` judge a stream that ends without `[DONE]`.
    */
-  constructor(private readonly protocol: TapProtocol, private readonly strip: boolean, private readonly choices = 1, private readonly usageRequested = strip) {}
+  constructor(private readonly protocol: CallerProtocol, private readonly strip: boolean, private readonly choices = 1, private readonly usageRequested = strip) {}
 
   /** OpenAI choice indexes that reported a finish_reason. */
   private finished: Set<number> | undefined

@@ -14,6 +14,7 @@ import type { CompiledEndpoint, ProviderAdapter, RequestContext } from '../types
 import { complete, failStream, finishResponse, sendChunk, sendError, sendReply, startResponse } from '../http/respond.js'
 import { createResponseHeaderPolicy, forwardedRequestHeaders, forwardedResponseHeaders, type ResponseHeaderPolicy } from './headers.js'
 import { failInternally } from '../internal-error.js'
+import { RefusedAnswer, isRefusedAnswer } from '../errors.js'
 import { translationErrorReply } from '../providers/translation-reply.js'
 import { operationOf, type Operation } from '../providers/caller.js'
 import { createTargetResolver, type UpstreamTarget } from './targets.js'
@@ -282,7 +283,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
   private collect(controller: Controller, chunk: Buffer, limit: number): void {
     this.collected += chunk.length
     if (this.collected > limit) {
-      controller.abort(Object.assign(new Error(`upstream answer exceeds ${limit} bytes`), { code: 'SY_TOO_LARGE' }))
+      controller.abort(new RefusedAnswer('SY_TOO_LARGE', `upstream answer exceeds ${limit} bytes`))
       return
     }
     this.parts!.push(chunk)
@@ -328,7 +329,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
       // The client's stream is already open: a refusal here is a mid-stream failure.
       this.mode = 'pass-sse'
       this.wrote = true
-      controller.abort(Object.assign(new Error('the fallback refused to continue the stream'), { code: 'SY_CONTINUATION' }))
+      controller.abort(new RefusedAnswer('SY_CONTINUATION'))
       return
     }
     const ctype = headers['content-type']
@@ -431,7 +432,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
         if (tap?.malformed !== undefined) {
           // The events before it are forwarded; the unreadable one is an upstream failure (retried
           // when nothing reached the client yet, else an error event ends the stream).
-          controller.abort(Object.assign(new Error(`event data is not JSON: ${tap.malformed}`), { code: 'SY_MALFORMED' }))
+          controller.abort(new RefusedAnswer('SY_MALFORMED', `event data is not JSON: ${tap.malformed}`))
         }
         return
       }
@@ -442,7 +443,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
         let text = ''
         for (const ev of this.sse!.push(chunk)) text += this.st!.push(ev)
         if (this.sse!.pendingChars > STREAM_EVENT_LIMIT) {
-          controller.abort(Object.assign(new Error(`an upstream event exceeds ${STREAM_EVENT_LIMIT} bytes`), { code: 'SY_TOO_LARGE' }))
+          controller.abort(new RefusedAnswer('SY_TOO_LARGE', `an upstream event exceeds ${STREAM_EVENT_LIMIT} bytes`))
           return
         }
         if (this.failedEarly(controller)) return
@@ -472,7 +473,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
   private failedEarly(controller: Controller): boolean {
     const f = this.wrote ? undefined : this.st!.failure()
     if (f === undefined) return false
-    controller.abort(Object.assign(new Error(f.message), { code: 'SY_MALFORMED' }))
+    controller.abort(new RefusedAnswer('SY_MALFORMED', f.message))
     return true
   }
 
@@ -533,7 +534,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
       if (cont !== undefined) {
         chunk = cont.push(chunk)
         if (cont.refused) {
-          controller.abort(Object.assign(new Error('the fallback restarted the answer instead of continuing it; its answer was discarded'), { code: 'SY_RESTARTED' }))
+          controller.abort(new RefusedAnswer('SY_RESTARTED'))
           return
         }
       }
@@ -619,7 +620,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
         if (expect !== NOT_CHECKED && !(isJsonDocument(body) && (expect === ANY_JSON || body.indexOf(expect) !== -1))) {
           // A 200 the gateway cannot vouch for is a failure like a reset: retried or failed over
           // before anything is sent, else a 502 — never passed on as a success.
-          return this.responseError(this.controller!, Object.assign(new Error(`the upstream answered ${this.status} with a body that is not a complete JSON ${expect === ANY_JSON ? 'document' : `response (no ${expect.toString()})`}`), { code: 'SY_MALFORMED' }))
+          return this.responseError(this.controller!, new RefusedAnswer('SY_MALFORMED', `the upstream answered ${this.status} with a body that is not a complete JSON ${expect === ANY_JSON ? 'document' : `response (no ${expect.toString()})`}`))
         }
         // A Responses object counts input_tokens / output_tokens; a stored one read back costs nothing.
         const op = this.op
@@ -641,7 +642,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
           // choice finished (and the usage chunk, when asked for, arrived). The gateway ends it.
           if (tap.finishedWithoutMarker()) terminator = OPENAI_DONE
           // A clean close before that is a broken answer, not a success.
-          else return this.responseError(this.controller!, Object.assign(new Error('stream ended before its end marker'), { code: 'SY_TRUNCATED' }))
+          else return this.responseError(this.controller!, new RefusedAnswer('SY_TRUNCATED', 'stream ended before its end marker'))
         }
         const flushed = tap?.flush()
         const held = this.takeOpening()
@@ -667,7 +668,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
         } catch {
           // Like a reset: retried or failed over before anything is sent, else a 502. (No parser
           // message: it quotes the body, which may echo a credential.)
-          return this.responseError(this.controller!, Object.assign(new Error(`the upstream answered ${this.status} with a body that is not a readable ${this.upstreamProtocol} response`), { code: 'SY_MALFORMED' }))
+          return this.responseError(this.controller!, new RefusedAnswer('SY_MALFORMED', `the upstream answered ${this.status} with a body that is not a readable ${this.upstreamProtocol} response`))
         }
         ctx.usage = usageOfCallerBody(out, this.caller)
         startResponse(ctx, 200, [['content-type', 'application/json']])
@@ -685,13 +686,13 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
         const failure = this.wrote ? undefined : this.st!.failure()
         if (failure !== undefined) {
           // Ended (or errored) before the client saw anything: retry / fail over as for a reset.
-          return this.responseError(this.controller!, Object.assign(new Error(failure.message), { code: 'SY_TRUNCATED' }))
+          return this.responseError(this.controller!, new RefusedAnswer('SY_TRUNCATED', failure.message))
         }
         const cont = ctx.attempt?.continuation
         if (cont !== undefined && text !== '') {
           // The closing chunks belong to the continuation too: the original id, and the restart check.
           const out = cont.push(Buffer.from(text))
-          if (cont.refused) return this.responseError(this.controller!, Object.assign(new Error('the fallback restarted the answer instead of continuing it; its answer was discarded'), { code: 'SY_RESTARTED' }))
+          if (cont.refused) return this.responseError(this.controller!, new RefusedAnswer('SY_RESTARTED'))
           text = out.toString('utf8')
         }
         ctx.usage = this.st!.usage()
@@ -751,7 +752,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     if (!this.wrote) return sendError(this.ctx, code, message)
     // Headers already went out; a truncated JSON body must not look complete, a stream gets an error event.
     // A continuation that restarted the answer ends the stream: never a third answer spliced in.
-    const restartedAnswer = (err as { code?: string }).code === 'SY_RESTARTED'
+    const restartedAnswer = isRefusedAnswer(err) && err.code === 'SY_RESTARTED'
     if (streaming && !restartedAnswer && this.ctx.attempt?.recorder !== undefined && this.ctx.attempt.continueStream({ kind: this.timedOut ? 'timeout' : failureKind(err) })) return
     if (streaming) return failStream(this.ctx, code, message)
     this.ctx.downstream.close()
@@ -798,7 +799,7 @@ function failureKind(err: Error): 'connect_failure' | 'reset' | 'timeout' {
 /** A client-safe account of a transport failure: no URL, no library error code. */
 function describe(err: Error): string {
   const code = (err as { code?: string }).code
-  if (code === 'SY_TRUNCATED' || code === 'SY_CONTINUATION' || code === 'SY_RESTARTED' || code === 'SY_MALFORMED' || code === 'SY_TOO_LARGE') return err.message
+  if (isRefusedAnswer(err)) return err.message
   return FAILURES[code ?? ''] ?? 'the upstream request failed'
 }
 

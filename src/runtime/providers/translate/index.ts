@@ -38,12 +38,12 @@ import { openAIToGeminiRequest } from './openai-request-to-gemini.js'
 import { openAIToBedrockRequest } from './openai-request-to-bedrock.js'
 import { responsesParamOf, responsesToChatRequest } from './responses-request-to-chat.js'
 import {
-  parseUpstreamError, toAnthropicError, toOpenAIError, type CallerError, type HeaderBag, type ProviderName,
+  parseUpstreamError, toAnthropicError, toOpenAIError, type CallerError, type HeaderBag,
 } from './provider-errors.js'
 
 /** `openai` is Chat Completions, `responses` the OpenAI Responses API (`POST /v1/responses`). */
-export type CallerProtocol = 'openai' | 'anthropic' | 'responses'
-export type UpstreamProtocol = ProviderName
+import type { CallerProtocol, UpstreamProtocol } from '../../../protocols.js'
+export type { CallerProtocol, UpstreamProtocol }
 
 // ---------------------------------------------------------------- responses, named by direction
 

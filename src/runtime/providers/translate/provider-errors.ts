@@ -5,8 +5,8 @@
  * Only the error path runs this code, so clarity wins over speed here.
  */
 import type { AnthropicErrorBody, OpenAIErrorBody } from './types.js'
+import type { Protocol, UpstreamProtocol } from '../../../protocols.js'
 
-export type ProviderName = 'openai' | 'anthropic' | 'gemini' | 'bedrock'
 
 export type ErrorKind =
   | 'invalid_request'
@@ -177,7 +177,7 @@ function geminiReason(details: unknown): string | undefined {
  * (undici and node:http lower-case the names).
  */
 export function parseUpstreamError(
-  provider: ProviderName,
+  provider: UpstreamProtocol,
   status: number,
   rawBody?: unknown,
   headers?: HeaderBag,
@@ -305,7 +305,7 @@ export function toAnthropicError(e: UpstreamError): CallerError<AnthropicErrorBo
 }
 
 /** A gateway-made error (e.g. a TranslationError) in the caller's protocol. */
-export function callerError(caller: 'openai' | 'anthropic', status: number, message: string, param: string | null = null) {
+export function callerError(caller: Protocol, status: number, message: string, param: string | null = null) {
   const e: UpstreamError = { kind: kindFromStatus(status), status, message, param }
   return caller === 'openai' ? toOpenAIError(e) : toAnthropicError(e)
 }

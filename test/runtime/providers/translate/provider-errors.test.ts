@@ -1,13 +1,14 @@
 // Upstream errors in every dialect, answered in the caller's protocol.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { parseUpstreamError, toAnthropicError, toOpenAIError, callerError, type ProviderName } from '../../../../src/runtime/providers/translate/provider-errors.js'
+import { parseUpstreamError, toAnthropicError, toOpenAIError, callerError } from '../../../../src/runtime/providers/translate/provider-errors.js'
+import type { UpstreamProtocol } from '../../../../src/protocols.js'
 import { createProtocolTranslator } from '../../../../src/runtime/providers/translate/index.js'
 import { fixture } from '../../../support/fixtures.js'
 
 interface Case {
   name: string
-  provider: ProviderName
+  provider: UpstreamProtocol
   status: number
   body: string
   headers?: Record<string, string>

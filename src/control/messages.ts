@@ -12,7 +12,9 @@ export interface WorkerData {
   readonly workers: number
 }
 
-export type ToWorker = { type: 'snapshot'; ir: SnapshotIR; slots: Record<string, number> } | { type: 'drain' } | { type: 'destroy' } | { type: 'clusters'; id: number }
+/** A snapshot to build and serve, with the shared-state slot of every cluster and endpoint key it uses. */
+export type SnapshotMessage = { type: 'snapshot'; ir: SnapshotIR; slots: Record<string, number> }
+export type ToWorker = SnapshotMessage | { type: 'drain' } | { type: 'destroy' } | { type: 'clusters'; id: number }
 export type FromWorker =
   | { type: 'started'; worker: number; uws: 'native' | 'fallback' }
   | { type: 'applied'; worker: number; version: string; ports: number[]; failed: { port: number; error: string }[] }
@@ -30,13 +32,22 @@ export interface WorkerStatus {
   drained?: boolean
 }
 
+/** The outcome of the latest reload: applied (or unchanged) at `version`, or rejected with its errors. */
+export interface LastReload {
+  readonly at: string
+  readonly ok: boolean
+  readonly version?: string
+  readonly errors?: string[]
+}
+
+/** What the admin API reads; the supervisor keeps it current (the admin API never writes it). */
 export interface GatewayStatus {
-  ir: SnapshotIR
-  loadedAt: string
-  lastReload: { at: string; ok: boolean; version?: string; errors?: string[] } | undefined
-  workers: WorkerStatus[]
-  shuttingDown: boolean
+  readonly ir: SnapshotIR
+  readonly loadedAt: string
+  readonly lastReload: LastReload | undefined
+  readonly workers: readonly WorkerStatus[]
+  readonly shuttingDown: boolean
   /** Per-cluster, per-endpoint state for the admin API. */
-  clusters?: () => Promise<Record<string, unknown>>
-  source: ConfigSource
+  readonly clusters?: () => Promise<Record<string, unknown>>
+  readonly source: ConfigSource
 }

@@ -1,20 +1,25 @@
 /**
- * Main thread: compiles config (once, for all workers), starts N worker threads, ships them each
- * new SnapshotIR, serves the admin API, and drains everything on SIGTERM/SIGINT.
- * Reloads coalesce: while one compile runs, further changes collapse into one more pass.
+ * The main thread of `switchyard run`: compiles config once for all workers, keeps the worker
+ * pool on the newest good snapshot, runs the process-wide jobs (health checks, load scrapes,
+ * shared-state slots), serves the admin API, and drains everything on stop.
+ *
+ * @example
+ * const gateway = await Supervisor.start({ source: createFileSource('switchyard.yaml'), workers: 4 })
+ * process.once('SIGTERM', () => void gateway.stop())
  */
-import { Worker } from 'node:worker_threads'
-import { compileConfig, formatDiagnostic } from '../compiler/index.js'
 import type { Diagnostic } from '../compiler/diagnostics.js'
 import type { SnapshotIR } from '../compiler/ir.js'
-import { dryBuild } from '../runtime/build/dry-build.js'
 import type { ConfigSource } from './sources/source.js'
-import type { FromWorker, GatewayStatus, ToWorker, WorkerStatus } from './messages.js'
+import type { GatewayStatus } from './messages.js'
 import { startAdmin, type AdminHandle } from './admin/server.js'
 import { uwsBuild } from '../shared/uws.js'
-import { clusterStatsAt, endpointStatsAt, SharedStateTable } from '../shared/shared-state.js'
+import { SharedStateTable } from '../shared/shared-state.js'
 import { HealthChecks } from './health-checks.js'
 import { LoadScrapes } from './load-scrapes.js'
+import { WorkerPool } from './worker-pool.js'
+import { ReloadQueue } from './reload-queue.js'
+import { describeClusters } from './cluster-status.js'
+import { compileSource } from './compile-source.js'
 import { log } from '../shared/log.js'
 
 export class StartupError extends Error {
@@ -32,215 +37,132 @@ export interface RunOptions {
   readonly requireNative?: boolean
 }
 
-const workerUrl = new URL('../runtime/worker.js', import.meta.url)
 export const UWS_FALLBACK = `uWebSockets.js could not load its native addon for Node ${process.versions.node} on ${process.platform}-${process.arch} and runs its slow JavaScript fallback`
 
-export async function runGateway(opts: RunOptions): Promise<{ stop: () => Promise<void>; status: GatewayStatus }> {
-  const first = await compileFrom(opts.source)
-  if (!first.ok) throw new StartupError('invalid configuration', first.diagnostics)
-  const status: GatewayStatus = {
-    ir: first.ir,
-    loadedAt: new Date().toISOString(),
-    lastReload: undefined,
-    workers: [],
-    shuttingDown: false,
-    source: opts.source,
-  }
-  for (const w of first.ir.warnings) log('warn', w)
-  log('info', 'uWebSockets.js loaded', { build: uwsBuild })
-  if (uwsBuild !== 'native') {
-    if (opts.requireNative || first.ir.requireNative) {
-      throw new StartupError(`${UWS_FALLBACK}; refusing to start (${opts.requireNative ? '--require-native' : 'runtime.require_native'})`)
+/** How long the first snapshot may take to reach every worker, and how long a reload waits for them. */
+const START_TIMEOUT_MS = 10_000
+const RELOAD_WAIT_MS = 5000
+
+export class Supervisor {
+  /** What the admin API reads; every field is read through to the part that owns it. */
+  readonly status: GatewayStatus
+  private readonly shared = new SharedStateTable()
+  private readonly health: HealthChecks
+  private readonly scrapes: LoadScrapes
+  private readonly pool: WorkerPool
+  private readonly reloads: ReloadQueue
+  private slots: Record<string, number>
+  private admin: AdminHandle | undefined
+  private stopping: Promise<void> | undefined
+
+  /**
+   * Compiles the source, starts the workers and waits until all serve the first snapshot, then
+   * watches the source and opens the admin API. Throws StartupError on an invalid config or
+   * workers that cannot serve it (after ending them).
+   */
+  static async start(opts: RunOptions): Promise<Supervisor> {
+    const first = await compileSource(opts.source)
+    if (!first.ok) throw new StartupError('invalid configuration', first.diagnostics)
+    for (const w of first.ir.warnings) log('warn', w)
+    log('info', 'uWebSockets.js loaded', { build: uwsBuild })
+    if (uwsBuild !== 'native') {
+      if (opts.requireNative || first.ir.requireNative) {
+        throw new StartupError(`${UWS_FALLBACK}; refusing to start (${opts.requireNative ? '--require-native' : 'runtime.require_native'})`)
+      }
+      log('error', `${UWS_FALLBACK}; serving anyway (set runtime.require_native or --require-native to refuse)`)
     }
-    log('error', `${UWS_FALLBACK}; serving anyway (set runtime.require_native or --require-native to refuse)`)
+    const supervisor = new Supervisor(opts, first.ir)
+    await supervisor.serve(first.ir)
+    return supervisor
   }
 
-  const shared = new SharedStateTable()
-  const slotsFor = (ir: SnapshotIR) => {
-    const slots = shared.assign(ir.clusters.flatMap((c) => [`cluster:${c.name}`, ...c.endpoints.map((e) => `${c.name}|${e.url}`)]))
-    if (shared.exhausted) log('warn', 'shared state table is full; new endpoints count in-flight requests per worker')
+  private constructor(private readonly opts: RunOptions, first: SnapshotIR) {
+    this.slots = this.slotsFor(first)
+    this.health = new HealthChecks(this.shared.buffer)
+    this.scrapes = new LoadScrapes(this.shared.buffer)
+    this.pool = new WorkerPool({ size: opts.workers, shared: this.shared.buffer })
+    this.reloads = new ReloadQueue(first, { compile: () => compileSource(opts.source), apply: (ir) => this.apply(ir) })
+    const { reloads, pool } = this
+    const stopping = () => this.stopping !== undefined
+    this.status = {
+      source: opts.source,
+      get ir() { return reloads.current },
+      get loadedAt() { return reloads.loadedAt },
+      get lastReload() { return reloads.lastReload },
+      get workers() { return pool.statuses },
+      get shuttingDown() { return stopping() },
+      clusters: () => this.describeClusters(),
+    }
+  }
+
+  private async serve(first: SnapshotIR): Promise<void> {
+    const { opts } = this
+    this.health.apply(first, this.slots)
+    this.scrapes.apply(first, this.slots)
+    this.pool.start(first, this.slots)
+    await this.pool.whenAllOn(first.version, START_TIMEOUT_MS)
+    const failed = this.pool.behind(first.version)
+    if (failed.length) {
+      this.health.stop()
+      this.scrapes.stop()
+      await this.pool.terminate()
+      throw new StartupError(failed.map((w) => w.error ?? 'worker did not start').join('; '))
+    }
+    log('info', 'serving', { version: first.version, source: first.source, workers: opts.workers, listeners: first.listeners.map((l) => `${l.name}@${l.address}:${l.port}`).join(',') })
+    opts.source.watch(() => void this.reload())
+    const adminPort = opts.adminPort ?? first.admin.port
+    if (adminPort !== 0) this.admin = await startAdmin(first.admin.address, adminPort, this.status)
+  }
+
+  /** Compiles the source again and, if it changed and is valid, moves every worker to it. */
+  reload(): Promise<void> {
+    return this.reloads.request()
+  }
+
+  /** Drains: stops reloads and checks, lets workers finish in-flight requests (up to the drain timeout), then ends them. */
+  stop(): Promise<void> {
+    return (this.stopping ??= this.drain())
+  }
+
+  private async drain(): Promise<void> {
+    this.reloads.close()
+    this.pool.retire()
+    this.health.stop()
+    this.scrapes.stop()
+    const timeoutMs = this.reloads.current.drainTimeoutMs
+    log('info', 'draining', { timeout_ms: timeoutMs })
+    await this.opts.source.close().catch(() => {})
+    await this.pool.drain(timeoutMs)
+    await this.pool.terminate()
+    this.admin?.close()
+    log('info', 'stopped')
+  }
+
+  /** A newly accepted snapshot: slots for its keys, checks and scrapes for its endpoints, then the workers. */
+  private async apply(ir: SnapshotIR): Promise<void> {
+    this.slots = this.slotsFor(ir)
+    this.health.apply(ir, this.slots)
+    this.scrapes.apply(ir, this.slots)
+    this.pool.publish(ir, this.slots)
+    await this.pool.whenAllOn(ir.version, RELOAD_WAIT_MS)
+  }
+
+  private slotsFor(ir: SnapshotIR): Record<string, number> {
+    const slots = this.shared.assign(ir.clusters.flatMap((c) => [`cluster:${c.name}`, ...c.endpoints.map((e) => `${c.name}|${e.url}`)]))
+    if (this.shared.exhausted) log('warn', 'shared state table is full; new endpoints count in-flight requests per worker')
     return slots
   }
-  let currentSlots = slotsFor(first.ir)
-  const health = new HealthChecks(shared.buffer)
-  health.apply(first.ir, currentSlots)
-  const scrapes = new LoadScrapes(shared.buffer)
-  scrapes.apply(first.ir, currentSlots)
-  const workers = new Map<number, { worker: Worker; status: WorkerStatus }>()
-  const clusterReplies = new Map<number, (worker: number, data: Record<string, unknown>) => void>()
-  let queryId = 0
-  /** /clusters: shared counters and health from here, eligibility (outliers, breakers) from each worker. */
-  status.clusters = async () => {
-    const id = ++queryId
-    const perWorker: Record<string, Record<string, unknown>> = {}
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(done, 1000)
-      let left = workers.size
-      function done() {
-        clearTimeout(t)
-        clusterReplies.delete(id)
-        resolve()
-      }
-      clusterReplies.set(id, (w, data) => {
-        perWorker[`worker-${w}`] = data
-        if (--left === 0) done()
-      })
-      for (const w of workers.values()) w.worker.postMessage({ type: 'clusters', id } satisfies ToWorker)
-      if (left === 0) done()
+
+  /** /clusters: the workers are asked first, so the config and counters read after are as fresh as their replies. */
+  private async describeClusters(): Promise<Record<string, unknown>> {
+    const workers = await this.pool.queryClusters()
+    return describeClusters({
+      ir: this.reloads.current,
+      slots: this.slots,
+      cells: new Int32Array(this.shared.buffer),
+      health: this.health.snapshot(),
+      loads: this.scrapes.snapshot(),
+      workers,
     })
-    const cells = new Int32Array(shared.buffer)
-    const checks = health.snapshot()
-    const loads = scrapes.snapshot()
-    const out: Record<string, unknown> = {}
-    for (const c of status.ir.clusters) {
-      const cs = clusterStatsAt(cells, currentSlots[`cluster:${c.name}`])
-      out[c.name] = {
-        provider: c.provider,
-        lb: c.lb,
-        ...(cs && { inflight: cs.inflight, active_retries: cs.retries, overflows: cs.overflows }),
-        endpoints: c.endpoints.map((e) => {
-          const key = `${c.name}|${e.url}`
-          const s = endpointStatsAt(cells, currentSlots[key])
-          return {
-            url: e.url,
-            weight: e.weight,
-            ...(s && { inflight: s.inflight, requests: s.requests, failures: s.failures, ...(s.latencyEwmaMs !== undefined && { latency_ewma_ms: +s.latencyEwmaMs.toFixed(2) }) }),
-            ...(checks[c.name]?.[key] && { health: checks[c.name][key] }),
-            ...(loads[c.name]?.[key] && { load_scrape: loads[c.name][key] }),
-            workers: Object.fromEntries(Object.entries(perWorker).map(([w, d]) => [w, (d[c.name] as Record<string, unknown> | undefined)?.[e.url] ?? { eligible: true, reasons: [] }])),
-          }
-        }),
-      }
-    }
-    return out
-  }
-  const waiters = new Set<() => void>()
-  const notify = () => { for (const w of [...waiters]) w() }
-  const waitFor = (cond: () => boolean, ms: number) =>
-    new Promise<boolean>((resolve) => {
-      if (cond()) return resolve(true)
-      const check = () => { if (cond()) { clearTimeout(t); waiters.delete(check); resolve(true) } }
-      const t = setTimeout(() => { waiters.delete(check); resolve(cond()) }, ms)
-      waiters.add(check)
-    })
-
-  const spawn = () => {
-    const young = Number(process.env.SWITCHYARD_WORKER_YOUNG_MB ?? 0)
-    const worker = new Worker(workerUrl, { workerData: { shared: shared.buffer, workers: opts.workers }, ...(young > 0 && { resourceLimits: { maxYoungGenerationSizeMb: young } }) })
-    const ws: WorkerStatus = { id: worker.threadId, uws: 'unknown', version: undefined, ports: [], error: undefined }
-    workers.set(worker.threadId, { worker, status: ws })
-    worker.on('message', (m: FromWorker) => {
-      if (m.type === 'started') ws.uws = m.uws
-      else if (m.type === 'applied') {
-        ws.version = m.version
-        ws.ports = m.ports
-        ws.error = m.failed.length ? m.failed.map((f) => f.error).join('; ') : undefined
-        for (const f of m.failed) log('error', 'listener failed', { worker: m.worker, port: f.port, error: f.error })
-      } else if (m.type === 'apply-failed') ws.error = m.error
-      else if (m.type === 'clusters') clusterReplies.get(m.id)?.(m.worker, m.data)
-      else if (m.type === 'drained') ws.drained = true
-      notify()
-    })
-    worker.on('error', (e) => log('error', 'worker crashed', { worker: ws.id, error: e.message }))
-    worker.on('exit', (code) => {
-      workers.delete(ws.id)
-      status.workers = [...workers.values()].map((w) => w.status)
-      notify()
-      if (!status.shuttingDown) {
-        log('error', 'worker exited; starting a replacement', { worker: ws.id, code })
-        spawn()
-      }
-    })
-    worker.postMessage({ type: 'snapshot', ir: status.ir, slots: currentSlots } satisfies ToWorker)
-    status.workers = [...workers.values()].map((w) => w.status)
-  }
-  for (let i = 0; i < opts.workers; i++) spawn()
-  const allOn = (version: string) => () => [...workers.values()].every((w) => w.status.version === version || w.status.error !== undefined)
-  await waitFor(allOn(first.ir.version), 10_000)
-  const failedWorkers = [...workers.values()].filter((w) => w.status.error || w.status.version !== first.ir.version)
-  if (failedWorkers.length) {
-    status.shuttingDown = true
-    await Promise.all([...workers.values()].map((w) => w.worker.terminate()))
-    throw new StartupError(failedWorkers.map((w) => w.status.error ?? 'worker did not start').join('; '))
-  }
-  log('info', 'serving', { version: first.ir.version, source: first.ir.source, workers: opts.workers, listeners: first.ir.listeners.map((l) => `${l.name}@${l.address}:${l.port}`).join(',') })
-
-  // Reloads: newest wins, one compile at a time.
-  let running = false
-  let again = false
-  const reload = async () => {
-    if (status.shuttingDown) return
-    if (running) { again = true; return }
-    running = true
-    try {
-      do {
-        again = false
-        const r = await compileFrom(opts.source)
-        const at = new Date().toISOString()
-        if (!r.ok) {
-          const errors = r.diagnostics.map(formatDiagnostic)
-          status.lastReload = { at, ok: false, errors }
-          log('error', `config rejected; still serving version ${status.ir.version}`, { errors: errors.length })
-          for (const e of errors) log('error', e)
-          continue
-        }
-        if (r.ir.version === status.ir.version) {
-          status.lastReload = { at, ok: true, version: r.ir.version }
-          continue
-        }
-        for (const w of r.ir.warnings) log('warn', w)
-        status.ir = r.ir
-        status.loadedAt = at
-        status.lastReload = { at, ok: true, version: r.ir.version }
-        currentSlots = slotsFor(r.ir)
-        health.apply(r.ir, currentSlots)
-        scrapes.apply(r.ir, currentSlots)
-        for (const w of workers.values()) w.worker.postMessage({ type: 'snapshot', ir: r.ir, slots: currentSlots } satisfies ToWorker)
-        await waitFor(allOn(r.ir.version), 5000)
-        log('info', 'config applied', { version: r.ir.version })
-      } while (again)
-    } catch (e) {
-      log('error', 'reload failed', { error: (e as Error).message })
-    } finally {
-      running = false
-    }
-  }
-  opts.source.watch(() => void reload())
-
-  const adminPort = opts.adminPort ?? first.ir.admin.port
-  let admin: AdminHandle | undefined
-  if (adminPort !== 0) admin = await startAdmin(first.ir.admin.address, adminPort, status)
-
-  let stopping: Promise<void> | undefined
-  const stop = () =>
-    (stopping ??= (async () => {
-      status.shuttingDown = true
-      health.stop()
-      scrapes.stop()
-      log('info', 'draining', { timeout_ms: status.ir.drainTimeoutMs })
-      await opts.source.close().catch(() => {})
-      for (const w of workers.values()) w.worker.postMessage({ type: 'drain' } satisfies ToWorker)
-      const allDrained = () => [...workers.values()].every((w) => w.status.drained)
-      if (!(await waitFor(allDrained, status.ir.drainTimeoutMs))) {
-        log('warn', 'drain timeout reached; closing connections with requests still in flight')
-        for (const w of workers.values()) w.worker.postMessage({ type: 'destroy' } satisfies ToWorker)
-        await waitFor(allDrained, 2000)
-      }
-      await Promise.all([...workers.values()].map((w) => w.worker.terminate()))
-      admin?.close()
-      log('info', 'stopped')
-    })())
-  return { stop, status }
-}
-
-async function compileFrom(source: ConfigSource) {
-  try {
-    const { sources, version } = await source.load()
-    const r = compileConfig(sources, { source: source.description, ...(version !== undefined && { version }), dryBuild })
-    return r.ok || !source.mapDiagnostic ? r : { ok: false as const, diagnostics: r.diagnostics.map((d) => source.mapDiagnostic!(d)) }
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException
-    const d: Diagnostic = { code: 'SY_CFG_IO', source: source.description, line: 1, col: 1, path: '', message: `${err.code ?? 'error'}: ${err.message}` }
-    return { ok: false as const, diagnostics: [d] }
   }
 }

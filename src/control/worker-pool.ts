@@ -1,0 +1,189 @@
+/**
+ * The worker threads of one process: spawns them, replaces one that exits (until the pool is
+ * retired for shutdown), sends every worker the current snapshot — a replacement starts on the
+ * newest one — and keeps what each reports as its WorkerStatus. Callers wait on those reports:
+ * every worker on a version, every worker drained.
+ *
+ * @example
+ * const pool = new WorkerPool({ size: 2, shared: table.buffer })
+ * pool.start(ir, slots)
+ * if (!(await pool.whenAllOn(ir.version, 10_000))) console.error(pool.behind(ir.version))
+ * await pool.drain(30_000)
+ * await pool.terminate()
+ */
+import { Worker } from 'node:worker_threads'
+import type { SnapshotIR } from '../compiler/ir.js'
+import type { FromWorker, SnapshotMessage, ToWorker, WorkerData, WorkerStatus } from './messages.js'
+import { log } from '../shared/log.js'
+
+const WORKER_ENTRY = new URL('../runtime/worker.js', import.meta.url)
+
+export interface WorkerPoolOptions {
+  /** Worker threads to keep running. */
+  readonly size: number
+  /** The cross-worker counters (shared-state.ts), handed to every worker at spawn. */
+  readonly shared: SharedArrayBuffer
+  /** The worker entry; tests pass a small stand-in that speaks the same messages. */
+  readonly script?: URL
+}
+
+interface Member {
+  readonly worker: Worker
+  readonly status: WorkerStatus
+}
+
+export class WorkerPool {
+  private readonly members = new Map<number, Member>()
+  /** Called after every report and every exit; each re-checks its own condition. */
+  private readonly waiters = new Set<() => void>()
+  private readonly clusterQueries = new Map<number, (worker: number, data: Record<string, unknown>) => void>()
+  private queryId = 0
+  private latest: SnapshotMessage | undefined
+  private retired = false
+
+  constructor(private readonly opts: WorkerPoolOptions) {}
+
+  /** Spawns the workers, each told to serve `ir`. */
+  start(ir: SnapshotIR, slots: Record<string, number>): void {
+    this.latest = { type: 'snapshot', ir, slots }
+    for (let i = 0; i < this.opts.size; i++) this.spawn()
+  }
+
+  /** Sends every worker a new snapshot; a worker spawned from now on starts on it. */
+  publish(ir: SnapshotIR, slots: Record<string, number>): void {
+    this.latest = { type: 'snapshot', ir, slots }
+    this.post(this.latest)
+  }
+
+  /** The workers running now, in spawn order. */
+  get statuses(): WorkerStatus[] {
+    return [...this.members.values()].map((m) => m.status)
+  }
+
+  /** Resolves true once every worker serves `version` or has reported an error, false after `ms`. */
+  whenAllOn(version: string, ms: number): Promise<boolean> {
+    return this.waitFor(() => this.statuses.every((w) => w.version === version || w.error !== undefined), ms)
+  }
+
+  /** The workers not serving `version`: failed, or not there yet. */
+  behind(version: string): WorkerStatus[] {
+    return this.statuses.filter((w) => w.error || w.version !== version)
+  }
+
+  /** Each worker's view of its clusters (eligibility, balancer state, connections), by worker id; a worker that does not answer within `ms` is left out. */
+  async queryClusters(ms = 1000): Promise<Map<number, Record<string, unknown>>> {
+    const id = ++this.queryId
+    const replies = new Map<number, Record<string, unknown>>()
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(done, ms)
+      let left = this.members.size
+      const queries = this.clusterQueries
+      function done() {
+        clearTimeout(t)
+        queries.delete(id)
+        resolve()
+      }
+      queries.set(id, (worker, data) => {
+        replies.set(worker, data)
+        if (--left === 0) done()
+      })
+      this.post({ type: 'clusters', id })
+      if (left === 0) done()
+    })
+    return replies
+  }
+
+  /** From now on a worker that exits is not replaced: shutdown has begun. */
+  retire(): void {
+    this.retired = true
+  }
+
+  /**
+   * Asks every worker to stop accepting and finish what it serves; after `timeoutMs` the rest is
+   * cut (connections destroyed) and the workers get two more seconds to report.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    this.retire()
+    this.post({ type: 'drain' })
+    const allDrained = () => this.statuses.every((w) => w.drained)
+    if (!(await this.waitFor(allDrained, timeoutMs))) {
+      log('warn', 'drain timeout reached; closing connections with requests still in flight')
+      this.post({ type: 'destroy' })
+      await this.waitFor(allDrained, 2000)
+    }
+  }
+
+  /** Ends every worker thread now. */
+  async terminate(): Promise<void> {
+    this.retire()
+    await Promise.all([...this.members.values()].map((m) => m.worker.terminate()))
+  }
+
+  private post(m: ToWorker): void {
+    for (const { worker } of this.members.values()) worker.postMessage(m)
+  }
+
+  private spawn(): void {
+    // The options stay one expression on this one line: worker-options.ts takes it over.
+    const worker = new Worker(this.opts.script ?? WORKER_ENTRY, { workerData: { shared: this.opts.shared, workers: this.opts.size } satisfies WorkerData, ...(Number(process.env.SWITCHYARD_WORKER_YOUNG_MB) > 0 && { resourceLimits: { maxYoungGenerationSizeMb: Number(process.env.SWITCHYARD_WORKER_YOUNG_MB) } }) })
+    const status: WorkerStatus = { id: worker.threadId, uws: 'unknown', version: undefined, ports: [], error: undefined }
+    this.members.set(status.id, { worker, status })
+    worker.on('message', (m: FromWorker) => {
+      this.record(status, m)
+      this.notify()
+    })
+    worker.on('error', (e) => log('error', 'worker crashed', { worker: status.id, error: e.message }))
+    worker.on('exit', (code) => {
+      this.members.delete(status.id)
+      this.notify()
+      if (this.retired) return
+      log('error', 'worker exited; starting a replacement', { worker: status.id, code })
+      this.spawn()
+    })
+    worker.postMessage(this.latest!)
+  }
+
+  private record(status: WorkerStatus, m: FromWorker): void {
+    switch (m.type) {
+      case 'started':
+        status.uws = m.uws
+        return
+      case 'applied':
+        status.version = m.version
+        status.ports = m.ports
+        status.error = m.failed.length ? m.failed.map((f) => f.error).join('; ') : undefined
+        for (const f of m.failed) log('error', 'listener failed', { worker: m.worker, port: f.port, error: f.error })
+        return
+      case 'apply-failed':
+        status.error = m.error
+        return
+      case 'clusters':
+        this.clusterQueries.get(m.id)?.(m.worker, m.data)
+        return
+      case 'drained':
+        status.drained = true
+        return
+    }
+  }
+
+  private notify(): void {
+    for (const w of [...this.waiters]) w()
+  }
+
+  private waitFor(cond: () => boolean, ms: number): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      if (cond()) return resolve(true)
+      const check = () => {
+        if (!cond()) return
+        clearTimeout(t)
+        this.waiters.delete(check)
+        resolve(true)
+      }
+      const t = setTimeout(() => {
+        this.waiters.delete(check)
+        resolve(cond())
+      }, ms)
+      this.waiters.add(check)
+    })
+  }
+}

@@ -6,6 +6,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { ConfigSource } from '../../src/control/sources/source.js'
 import { StartupError, Supervisor } from '../../src/control/supervisor.js'
+import { eventually } from '../support/gateway-process.js'
 import { freePort } from '../support/ports.js'
 
 /** A source whose text the test sets; `change()` plays the watcher. */
@@ -30,14 +31,6 @@ routes: [{ name: main, rules: [{ cluster: ${cluster} }] }]
 clusters: [{ name: ${cluster}, provider: mock }]
 `
 
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
-
 test('start, a reload on change, a rejected reload and stop, as the status shows them', async (t) => {
   const port = await freePort()
   const source = memorySource(config(port, 'a'))
@@ -55,7 +48,7 @@ test('start, a reload on change, a rejected reload and stop, as the status shows
 
   source.text = config(port, 'b')
   source.change()
-  await until(() => status.ir.version !== first && status.workers.every((w) => w.version === status.ir.version), 5000, 'the reload')
+  await eventually(() => status.ir.version !== first && status.workers.every((w) => w.version === status.ir.version), 5000, 'the reload')
   const second = status.ir.version
   assert.deepStrictEqual(lastReload(), { at: status.loadedAt, ok: true, version: second })
   assert.deepStrictEqual(Object.keys(await status.clusters!()), ['b'])
@@ -72,7 +65,7 @@ test('start, a reload on change, a rejected reload and stop, as the status shows
   assert.equal(status.shuttingDown, true)
   await stopping
   assert.equal(source.closed, true)
-  await until(() => status.workers.length === 0, 2000, 'the workers to exit')
+  await eventually(() => status.workers.length === 0, 2000, 'the workers to exit')
 })
 
 test('an invalid first config is a StartupError with its diagnostics, and nothing starts', async () => {

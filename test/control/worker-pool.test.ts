@@ -8,6 +8,7 @@ import { compileConfig } from '../../src/compiler/index.js'
 import type { SnapshotIR } from '../../src/compiler/ir.js'
 import { WorkerPool } from '../../src/control/worker-pool.js'
 import { SharedStateTable } from '../../src/shared/shared-state.js'
+import { eventually } from '../support/gateway-process.js'
 import { freePort } from '../support/ports.js'
 
 /**
@@ -43,14 +44,6 @@ function standInPool(t: { after(fn: () => Promise<void>): void }, size = 2): Wor
   const pool = new WorkerPool({ size, shared: new SharedStateTable(16).buffer, script })
   t.after(() => pool.terminate())
   return pool
-}
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
 }
 
 /** The log lines written while `fn` runs (log() writes to stderr). */
@@ -104,7 +97,7 @@ test('a worker that exits is replaced, and the replacement starts on the newest 
   const before = pool.statuses.map((w) => w.id)
   const out = await logged(async () => {
     pool.publish(ir('v2+crash'), {})
-    await until(() => pool.statuses.length === 2 && pool.statuses.every((w) => w.version === 'v2+crash') && pool.statuses.some((w) => !before.includes(w.id)), 5000, 'a replacement on v2')
+    await eventually(() => pool.statuses.length === 2 && pool.statuses.every((w) => w.version === 'v2+crash') && pool.statuses.some((w) => !before.includes(w.id)), 5000, 'a replacement on v2')
   })
   assert.equal(pool.statuses.filter((w) => before.includes(w.id)).length, 1)
   assert.match(out, /worker exited; starting a replacement worker=\d+ code=7/)
@@ -117,7 +110,7 @@ test('after retire() a worker that exits is not replaced', async (t) => {
   pool.retire()
   const out = await logged(async () => {
     pool.publish(ir('v2+crash'), {})
-    await until(() => pool.statuses.length === 1, 5000, 'the crashed worker to go')
+    await eventually(() => pool.statuses.length === 1, 5000, 'the crashed worker to go')
     await new Promise((r) => setTimeout(r, 100))
   })
   assert.equal(pool.statuses.length, 1)
@@ -164,7 +157,7 @@ test('terminate ends every worker and none is replaced', async (t) => {
   pool.start(ir('v1'), {})
   assert.equal(await pool.whenAllOn('v1', 5000), true)
   await pool.terminate()
-  await until(() => pool.statuses.length === 0, 2000, 'the workers to exit')
+  await eventually(() => pool.statuses.length === 0, 2000, 'the workers to exit')
   await new Promise((r) => setTimeout(r, 100))
   assert.deepStrictEqual(pool.statuses, [])
 })

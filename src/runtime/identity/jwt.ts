@@ -16,7 +16,7 @@
  * const v = await verifier.verify(token)
  * if (v.ok) ctx.identity = { tenant: v.tenant, claims: v.claims }
  */
-import { createLocalJWKSet, jwtVerify, errors, type JWK, type JWTPayload, type JWTVerifyGetKey } from 'jose'
+import { createLocalJWKSet, importJWK, jwtVerify, errors, type CryptoKey, type JWK, type JWSHeaderParameters, type JWTPayload, type JWTVerifyGetKey } from 'jose'
 import { JwksUnavailable, type JwksSource } from './jwks-source.js'
 
 /** Asymmetric algorithms only by default: an HMAC secret would have to be shared with every verifier. */
@@ -77,6 +77,25 @@ function claimAt(payload: JWTPayload, claim: string): unknown {
   return v
 }
 
+/**
+ * Inline keys: public keys through jose's local JWK set; `oct` (HMAC) secrets, which a JWK set
+ * does not take, picked by `kid` (or as the only one) and imported once per algorithm.
+ */
+function inlineKeys(keys: readonly JWK[]): JWTVerifyGetKey {
+  const secrets = keys.filter((k) => k.kty === 'oct')
+  const publics = createLocalJWKSet({ keys: keys.filter((k) => k.kty !== 'oct') })
+  const imported = new Map<string, Promise<CryptoKey | Uint8Array>>()
+  return (header: JWSHeaderParameters, token) => {
+    if (!header.alg?.startsWith('HS')) return publics(header, token)
+    const matching = secrets.filter((k) => header.kid === undefined || k.kid === header.kid)
+    if (matching.length !== 1) throw new errors.JWKSNoMatchingKey()
+    const id = `${secrets.indexOf(matching[0])}:${header.alg}`
+    let key = imported.get(id)
+    if (!key) imported.set(id, (key = importJWK(matching[0], header.alg)))
+    return key
+  }
+}
+
 function refusalOf(e: unknown): { reason: JwtRefusal; message: string } {
   if (e instanceof JwksUnavailable) return { reason: 'jwks_unavailable', message: e.message }
   if (!(e instanceof errors.JOSEError)) return { reason: 'malformed', message: 'token could not be verified' }
@@ -103,7 +122,11 @@ export function createJwtVerifier(config: JwtVerifierConfig): JwtVerifier {
   if (algorithms.length === 0 || algorithms.some((a) => a.toLowerCase() === 'none')) throw new Error('jwt: algorithms must be a non-empty list without "none"')
   const issuers = typeof config.issuer === 'string' ? [config.issuer] : [...config.issuer]
   if (issuers.length === 0 || issuers.some((i) => i === '')) throw new Error('jwt: issuer must be set')
-  const getKey: JWTVerifyGetKey = 'jwks' in config.keys ? config.keys.jwks.getKey : createLocalJWKSet({ keys: [...config.keys.inline] })
+  const hmac = algorithms.some((a) => a.startsWith('HS'))
+  if (hmac && !('inline' in config.keys && config.keys.inline.some((k) => k.kty === 'oct'))) {
+    throw new Error('jwt: HS* algorithms need an inline oct key (a shared secret is never fetched from a JWKS)')
+  }
+  const getKey: JWTVerifyGetKey = 'jwks' in config.keys ? config.keys.jwks.getKey : inlineKeys(config.keys.inline)
   const required = [...(config.requireExpiry === false ? [] : ['exp']), ...(config.requiredClaims ?? [])]
   const { claim, map, default: fallback } = config.tenant
   const options = {

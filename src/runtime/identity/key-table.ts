@@ -4,8 +4,9 @@
  * asked per request "who is this credential?".
  *
  * A request costs one offline format check, one SHA-256 of the presented key and one Map lookup;
- * nothing is allocated besides the digest and its hex. Hashes stay inside the table: `describe()`, `get()` and
- * the verdicts carry ids, tenants and models only, so admin output and logs cannot leak them.
+ * an accepted key allocates only the digest and its hex (its verdict is prebuilt). Hashes stay
+ * inside the table: `describe()`, `get()` and the verdicts carry ids, tenants and models only, so
+ * admin output and logs cannot leak them.
  *
  * @example
  * const table = compileKeyTable([{ id: 'ci', tenant: 'free', hash: 'sha256:9f86…', models: ['gpt-4o*'] }])
@@ -81,6 +82,7 @@ export class KeyTableError extends Error {
 interface Slot {
   readonly digest: Buffer
   readonly key: CompiledKey
+  readonly accepted: KeyVerdict
 }
 
 /** Builds the table; throws KeyTableError listing every bad or duplicate entry. */
@@ -113,7 +115,7 @@ export function compileKeyTable(entries: readonly KeyEntry[]): KeyTable {
       expiresAtMs,
       disabled: e.disabled === true,
     })
-    if (!same) byHash.set(hex, Object.freeze({ digest, key }))
+    if (!same) byHash.set(hex, Object.freeze({ digest, key, accepted: Object.freeze({ ok: true as const, key }) }))
     if (prior === undefined) byId.set(e.id, key)
   })
   if (problems.length > 0) throw new KeyTableError(problems)
@@ -137,7 +139,7 @@ export function compileKeyTable(entries: readonly KeyEntry[]): KeyTable {
       const key = slot.key
       if (key.disabled) return { ok: false, reason: 'disabled', keyId: key.id }
       if (key.expiresAtMs !== undefined && nowMs >= key.expiresAtMs) return { ok: false, reason: 'expired', keyId: key.id }
-      return { ok: true, key }
+      return slot.accepted
     },
     get: (id) => byId.get(id),
     describe: (nowMs) =>

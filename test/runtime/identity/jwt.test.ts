@@ -19,7 +19,8 @@ async function idp(t: { after(fn: () => unknown): void }): Promise<JwksServer> {
 }
 
 function verifierFor(url: string, source: Partial<JwksSourceOptions> = {}, config: Partial<JwtVerifierConfig> = {}) {
-  const jwks = createJwksSource({ url, timeoutMs: 500, ...source })
+  // Generous by default: a busy CI machine can take a while over a process's first fetch.
+  const jwks = createJwksSource({ url, timeoutMs: 3000, ...source })
   const verifier = createJwtVerifier({ issuer: TEST_ISSUER, audiences: [TEST_AUDIENCE], keys: { jwks }, tenant: { claim: 'org' }, ...config })
   return { jwks, verifier }
 }
@@ -182,7 +183,7 @@ test('JWKS server down: the first request fails fast and clearly, the next ones 
   const token = await signToken(await newSigningKey(), { org: 'acme' })
   const started = performance.now()
   const v = await verifier.verify(token)
-  assert.ok(performance.now() - started < 1000)
+  assert.ok(performance.now() - started < 2000)
   assert.equal(v.ok === false && v.reason, 'jwks_unavailable')
   assert.match((v as { message: string }).message, new RegExp(`^JWKS http://127\\.0\\.0\\.1:${port}/jwks\\.json unavailable: connect ECONNREFUSED`))
   for (let i = 0; i < 5; i++) assert.equal(((await verifier.verify(token)) as { reason: string }).reason, 'jwks_unavailable')
@@ -200,7 +201,7 @@ test('a JWKS server that accepts and never answers costs one timeout, not a hung
   const v = await verifier.verify(await signToken(await newSigningKey(), { org: 'acme' }))
   const took = performance.now() - started
   assert.deepStrictEqual(v, { ok: false, reason: 'jwks_unavailable', message: `JWKS http://127.0.0.1:${port}/jwks.json unavailable: no answer within 300 ms` })
-  assert.ok(took >= 250 && took < 1500, `took ${took} ms`)
+  assert.ok(took >= 250 && took < 3000, `took ${took} ms`)
 })
 
 test('an IdP answering 500 is unavailable; after it recovers, the next fetch succeeds', async (t) => {
@@ -218,7 +219,7 @@ test('an IdP answering 500 is unavailable; after it recovers, the next fetch suc
 
 test('cached keys keep serving while the IdP is down; a background refresh does not hold requests', async (t) => {
   const s = await idp(t)
-  const { verifier, jwks } = verifierFor(s.url, { maxAgeMs: 0, timeoutMs: 600 })
+  const { verifier, jwks } = verifierFor(s.url, { maxAgeMs: 0, timeoutMs: 1000 })
   const token = await s.sign({ org: 'acme' })
   assert.ok((await verifier.verify(token)).ok)
   s.mode = 'hang'
@@ -227,5 +228,5 @@ test('cached keys keep serving while the IdP is down; a background refresh does 
   assert.ok(performance.now() - started < 400, 'the refresh of an aged set runs in the background')
   assert.equal(s.fetches, 2, 'one background refresh in flight, shared')
   await jwks.warm()
-  assert.match(jwks.status().lastError ?? '', /no answer within 600 ms/)
+  assert.match(jwks.status().lastError ?? '', /no answer within 1000 ms/)
 })

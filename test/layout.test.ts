@@ -21,7 +21,7 @@ function files(dir: string, out: string[] = []): string[] {
 
 test('every folder of unit tests has its counterpart in src/', () => {
   const unmatched: string[] = []
-  for (const top of ['commands', 'compiler', 'runtime', 'control']) {
+  for (const top of ['commands', 'compiler', 'runtime', 'control', 'shared']) {
     const dirs = new Set(files(join(TEST, top)).map((f) => f.slice(0, f.lastIndexOf('/'))))
     for (const d of dirs) if (!existsSync(join(repoRoot, 'src', d))) unmatched.push(`test/${d}`)
   }

@@ -35,11 +35,11 @@ export const RuntimeErrors = {
     status: 403, openaiType: 'invalid_request_error', anthropicType: 'permission_error', openaiCode: 'cors_origin_not_allowed',
     message: 'CORS preflight refused: this origin is not allowed (cors filter allow_origins)', means: "a CORS preflight from an origin the cors filter's allow_origins does not list",
   },
-  SY_NO_ENDPOINT: { status: 503, openaiType: 'server_error', anthropicType: 'overloaded_error', means: 'the cluster has no endpoint to send the request to (all unhealthy or ejected)' },
+  SY_NO_ENDPOINT: { status: 503, openaiType: 'server_error', anthropicType: 'overloaded_error', means: 'reserved, not raised today: a cluster whose endpoints are all unhealthy or ejected routes in panic mode instead' },
   SY_UPSTREAM_CONNECT: { status: 502, openaiType: 'server_error', anthropicType: 'api_error', means: 'the upstream call failed (connect, reset, or a refused answer below) and no retry or fallback took over' },
   SY_UPSTREAM_TIMEOUT: { status: 504, openaiType: 'timeout_error', anthropicType: 'timeout_error', means: 'the upstream did not answer within the route timeout, or stalled' },
   SY_OVERFLOW: { status: 503, openaiType: 'server_error', anthropicType: 'overloaded_error', means: 'the cluster is at its concurrency limit (circuit breaker)' },
-  SY_SHUTTING_DOWN: { status: 503, openaiType: 'server_error', anthropicType: 'overloaded_error', means: 'the listener is being removed or the gateway is stopping' },
+  SY_SHUTTING_DOWN: { status: 503, openaiType: 'server_error', anthropicType: 'overloaded_error', means: 'the listener is being removed (a reload dropped it) while the request arrived' },
   SY_INTERNAL: { status: 500, openaiType: 'server_error', anthropicType: 'api_error', means: 'a bug inside the gateway; logged with the request id' },
 } as const satisfies Record<string, CatalogEntry>
 

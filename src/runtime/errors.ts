@@ -45,15 +45,24 @@ export const RuntimeErrors = {
 
 export type RuntimeErrorCode = keyof typeof RuntimeErrors
 
-/** An error at a status the gateway does not choose (configured, or the upstream's): its types follow the status. */
+/** An error at a status the gateway does not choose (a configured one): its types follow the status. */
 export interface StatusTypedEntry {
   /** OpenAI `error.code`. */
   readonly openaiCode: string | null
+  readonly openaiType: (status: number) => string
+  readonly anthropicType: (status: number) => string
   readonly means: string
 }
 
 export const StatusTypedErrors = {
-  SY_FAULT_INJECTED: { openaiCode: 'fault_injected', means: "the fault filter's abort, at its configured status" },
+  // Coarser than a relayed upstream error's types (openAIErrorType): an injected 429 is an
+  // invalid_request_error in OpenAI JSON, as it has always been (test/integration/faults asserts it).
+  SY_FAULT_INJECTED: {
+    openaiCode: 'fault_injected',
+    openaiType: (status) => (status >= 500 ? 'server_error' : 'invalid_request_error'),
+    anthropicType: (status) => (status >= 500 ? 'api_error' : status === 429 ? 'rate_limit_error' : 'invalid_request_error'),
+    means: "the fault filter's abort, at its configured status",
+  },
 } as const satisfies Record<string, StatusTypedEntry>
 
 export type StatusTypedErrorCode = keyof typeof StatusTypedErrors
@@ -107,7 +116,7 @@ export function isRefusedAnswer(e: unknown): e is RefusedAnswer {
 
 // ---------------------------------------------------------------- status → type
 
-/** The OpenAI error type an HTTP status stands for (relayed upstream errors, configured statuses). */
+/** The OpenAI error type an HTTP status stands for (relayed upstream errors, stream errors of translated streams). */
 export function openAIErrorType(status: number): string {
   if (status === 401) return 'authentication_error'
   if (status === 403) return 'permission_error'
@@ -191,9 +200,10 @@ export function errorReply(protocol: Protocol, code: RuntimeErrorCode, message?:
 
 /** The answer for a status-typed code (see StatusTypedErrors) at `status`. */
 export function statusErrorReply(protocol: Protocol, code: StatusTypedErrorCode, status: number, message: string): LocalReply {
+  const e: StatusTypedEntry = StatusTypedErrors[code]
   const body = protocol === 'anthropic'
-    ? anthropicErrorBody(anthropicErrorType(status), message)
-    : openAIErrorBody(message, openAIErrorType(status), null, StatusTypedErrors[code].openaiCode)
+    ? anthropicErrorBody(e.anthropicType(status), message)
+    : openAIErrorBody(message, e.openaiType(status), null, e.openaiCode)
   return jsonErrorReply(status, body)
 }
 

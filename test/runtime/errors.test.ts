@@ -44,8 +44,8 @@ test('a fixed message is the default; param reaches OpenAI error JSON only', () 
 })
 
 test('a status-typed error takes its types from the status', () => {
-  const r = statusErrorReply('openai', 'SY_FAULT_INJECTED', 429, 'slow')
-  assert.deepStrictEqual([r.status, JSON.parse(r.body.toString())], [429, { error: { message: 'slow', type: 'rate_limit_error', param: null, code: 'fault_injected' } }])
-  const a = statusErrorReply('anthropic', 'SY_FAULT_INJECTED', 529, 'busy')
-  assert.deepStrictEqual([a.status, JSON.parse(a.body.toString())], [529, { type: 'error', error: { type: 'overloaded_error', message: 'busy' } }])
+  const r = statusErrorReply('openai', 'SY_FAULT_INJECTED', 502, 'down')
+  assert.deepStrictEqual([r.status, JSON.parse(r.body.toString())], [502, { error: { message: 'down', type: 'server_error', param: null, code: 'fault_injected' } }])
+  const a = statusErrorReply('anthropic', 'SY_FAULT_INJECTED', 429, 'slow')
+  assert.deepStrictEqual([a.status, JSON.parse(a.body.toString())], [429, { type: 'error', error: { type: 'rate_limit_error', message: 'slow' } }])
 })

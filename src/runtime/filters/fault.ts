@@ -47,7 +47,7 @@ export function compileFault(config: FaultConfig): CompiledFault {
   }
 }
 
-/** The injected error (SY_FAULT_INJECTED), typed by its status as an upstream's error of that status would be. */
+/** The injected error (SY_FAULT_INJECTED), typed by its status. */
 export function faultReply(protocol: Protocol, status: number, message: string): LocalReply {
   return statusErrorReply(protocol, 'SY_FAULT_INJECTED', status, message)
 }

@@ -27,7 +27,8 @@ export function renderErrorsDoc(): string {
     e.message !== undefined ? `${e.means}. Message: "${e.message}"` : e.means,
   ])
   const statusTyped = Object.entries(StatusTypedErrors).map(([c, e]) => [`\`${c}\``, code(e.openaiCode), e.means])
-  const byStatus = STATUSES.map((s) => [String(s), code(openAIErrorType(s)), code(anthropicErrorType(s))])
+  const fault = StatusTypedErrors.SY_FAULT_INJECTED
+  const byStatus = STATUSES.map((s) => [String(s), code(openAIErrorType(s)), code(anthropicErrorType(s)), code(fault.openaiType(s)), code(fault.anthropicType(s))])
   const refused = Object.entries(UpstreamFailures).map(([c, m]) => [`\`${c}\``, `"${m}"`])
   const evs = Object.entries(EventStreamFailures).map(([c, m]) => [`\`${c}\``, m])
   const config = Object.entries(DiagnosticCodes).map(([c, m]) => [`\`${c}\``, m])
@@ -53,14 +54,15 @@ ${table(['Code', 'Status', 'OpenAI type', 'OpenAI code', 'Anthropic type', 'Mean
 
 ## Errors typed by their status
 
-Some errors carry a status the gateway does not choose: a fault filter's configured abort, and an
-upstream's own error relayed to a caller of another protocol (an Anthropic 429 said again as OpenAI
-error JSON; these have no \`SY_\` code, their OpenAI \`code\` is the provider's meaning, such as
-\`rate_limit_exceeded\` or \`context_length_exceeded\`). Their types follow the status.
+Some errors carry a status the gateway does not choose: an upstream's own error relayed to a caller
+of another protocol (an Anthropic 429 said again as OpenAI error JSON, or an error event of a
+translated stream; these have no \`SY_\` code, their OpenAI \`code\` is the provider's meaning, such
+as \`rate_limit_exceeded\` or \`context_length_exceeded\`), and a fault filter's configured abort.
+Their types follow the status; the fault filter's are coarser.
 
 ${table(['Code', 'OpenAI code', 'Meaning'], statusTyped)}
 
-${table(['Status', 'OpenAI type', 'Anthropic type'], byStatus)}
+${table(['Status', 'relayed: OpenAI type', 'relayed: Anthropic type', 'SY_FAULT_INJECTED: OpenAI type', 'SY_FAULT_INJECTED: Anthropic type'], byStatus)}
 
 ## Refused upstream answers
 

@@ -1,25 +1,71 @@
 /**
- * Runtime error catalog. Every gateway-made error answers in the listener's protocol
- * (OpenAI or Anthropic error JSON) with a stable code; no stack traces, no secrets.
+ * Runtime error catalog: every `SY_*` code the data plane knows, with the HTTP status and the
+ * OpenAI and Anthropic error types it answers with, and the one place the two error JSON shapes
+ * are written (invariant 5). Gateway-made errors, relayed upstream errors and errors injected by
+ * filters are all built here; docs/errors.md is generated from these tables
+ * (test/docs/errors-doc.test.ts fails when the two disagree).
  */
-import type { Protocol } from '../compiler/ir.js'
+import type { Protocol } from '../protocols.js'
 import type { LocalReply } from './types.js'
+import type { AnthropicErrorBody, OpenAIErrorBody } from './providers/translate/types.js'
+
+/** One error the gateway answers itself, at a status of its own choosing. */
+export interface CatalogEntry {
+  readonly status: number
+  /** OpenAI `error.type`. */
+  readonly openaiType: string
+  /** Anthropic `error.type`. */
+  readonly anthropicType: string
+  /** OpenAI `error.code`; the code in lower case when absent. */
+  readonly openaiCode?: string | null
+  /** The message, where it is always the same. */
+  readonly message?: string
+  /** What it means (docs/errors.md). */
+  readonly means: string
+}
 
 export const RuntimeErrors = {
-  SY_NO_ROUTE: { status: 404, type: 'invalid_request_error', anthropicType: 'not_found_error' },
-  SY_BODY_TOO_LARGE: { status: 413, type: 'invalid_request_error', anthropicType: 'request_too_large' },
-  SY_BAD_JSON: { status: 400, type: 'invalid_request_error', anthropicType: 'invalid_request_error' },
-  SY_BAD_REQUEST: { status: 400, type: 'invalid_request_error', anthropicType: 'invalid_request_error' },
-  SY_UNSUPPORTED: { status: 404, type: 'invalid_request_error', anthropicType: 'not_found_error' },
-  SY_NO_ENDPOINT: { status: 503, type: 'server_error', anthropicType: 'overloaded_error' },
-  SY_UPSTREAM_CONNECT: { status: 502, type: 'server_error', anthropicType: 'api_error' },
-  SY_UPSTREAM_TIMEOUT: { status: 504, type: 'timeout_error', anthropicType: 'timeout_error' },
-  SY_OVERFLOW: { status: 503, type: 'server_error', anthropicType: 'overloaded_error' },
-  SY_SHUTTING_DOWN: { status: 503, type: 'server_error', anthropicType: 'overloaded_error' },
-  SY_INTERNAL: { status: 500, type: 'server_error', anthropicType: 'api_error' },
-} as const
+  SY_NO_ROUTE: { status: 404, openaiType: 'invalid_request_error', anthropicType: 'not_found_error', means: 'no route of the listener matches the request (method, path, headers, model)' },
+  SY_BODY_TOO_LARGE: { status: 413, openaiType: 'invalid_request_error', anthropicType: 'request_too_large', means: "the request body exceeds the listener's max_body_bytes" },
+  SY_BAD_JSON: { status: 400, openaiType: 'invalid_request_error', anthropicType: 'invalid_request_error', means: 'the request body is not valid JSON' },
+  SY_BAD_REQUEST: { status: 400, openaiType: 'invalid_request_error', anthropicType: 'invalid_request_error', means: 'the request is ambiguous or unsafe to forward (a duplicate top-level key, a bad path or header)' },
+  SY_UNSUPPORTED: { status: 404, openaiType: 'invalid_request_error', anthropicType: 'not_found_error', means: "the route's cluster cannot serve this operation (no such endpoint for its provider)" },
+  SY_TRANSLATE_UNSUPPORTED: { status: 400, openaiType: 'invalid_request_error', anthropicType: 'invalid_request_error', openaiCode: null, means: "the request cannot be expressed in the upstream's protocol; `param` names the field" },
+  SY_CORS_ORIGIN_NOT_ALLOWED: {
+    status: 403, openaiType: 'invalid_request_error', anthropicType: 'permission_error', openaiCode: 'cors_origin_not_allowed',
+    message: 'CORS preflight refused: this origin is not allowed (cors filter allow_origins)', means: "a CORS preflight from an origin the cors filter's allow_origins does not list",
+  },
+  SY_NO_ENDPOINT: { status: 503, openaiType: 'server_error', anthropicType: 'overloaded_error', means: 'reserved, not raised today: a cluster whose endpoints are all unhealthy or ejected routes in panic mode instead' },
+  SY_UPSTREAM_CONNECT: { status: 502, openaiType: 'server_error', anthropicType: 'api_error', means: 'the upstream call failed (connect, reset, or a refused answer below) and no retry or fallback took over' },
+  SY_UPSTREAM_TIMEOUT: { status: 504, openaiType: 'timeout_error', anthropicType: 'timeout_error', means: 'the upstream did not answer within the route timeout, or stalled' },
+  SY_OVERFLOW: { status: 503, openaiType: 'server_error', anthropicType: 'overloaded_error', means: 'the cluster is at its concurrency limit (circuit breaker)' },
+  SY_SHUTTING_DOWN: { status: 503, openaiType: 'server_error', anthropicType: 'overloaded_error', means: 'the listener is being removed (a reload dropped it) while the request arrived' },
+  SY_INTERNAL: { status: 500, openaiType: 'server_error', anthropicType: 'api_error', means: 'a bug inside the gateway; logged with the request id' },
+} as const satisfies Record<string, CatalogEntry>
 
 export type RuntimeErrorCode = keyof typeof RuntimeErrors
+
+/** An error at a status the gateway does not choose (a configured one): its types follow the status. */
+export interface StatusTypedEntry {
+  /** OpenAI `error.code`. */
+  readonly openaiCode: string | null
+  readonly openaiType: (status: number) => string
+  readonly anthropicType: (status: number) => string
+  readonly means: string
+}
+
+export const StatusTypedErrors = {
+  // Coarser than a relayed upstream error's types (openAIErrorType): an injected 429 is an
+  // invalid_request_error in OpenAI JSON, as it has always been (test/integration/faults asserts it).
+  SY_FAULT_INJECTED: {
+    openaiCode: 'fault_injected',
+    openaiType: (status) => (status >= 500 ? 'server_error' : 'invalid_request_error'),
+    anthropicType: (status) => (status >= 500 ? 'api_error' : status === 429 ? 'rate_limit_error' : 'invalid_request_error'),
+    means: "the fault filter's abort, at its configured status",
+  },
+} as const satisfies Record<string, StatusTypedEntry>
+
+export type StatusTypedErrorCode = keyof typeof StatusTypedErrors
 
 /**
  * Why an upstream answer was refused although the transport delivered it. Each is an upstream
@@ -42,6 +88,21 @@ export const UpstreamFailures = {
 
 export type UpstreamFailureCode = keyof typeof UpstreamFailures
 
+/**
+ * A Bedrock event stream the decoder refuses (aws-event-stream.ts). Like a refused answer it is an
+ * upstream failure, answered as `SY_UPSTREAM_CONNECT`, but with the generic transport message: the
+ * code and byte offset are for the log only.
+ */
+export const EventStreamFailures = {
+  SY_EVS_PRELUDE_CRC: "a frame's prelude CRC does not match",
+  SY_EVS_MESSAGE_CRC: "a frame's message CRC does not match",
+  SY_EVS_LENGTH: "a frame's lengths are impossible (corrupt, or above 16 MiB)",
+  SY_EVS_HEADER: "a frame's headers cannot be read",
+  SY_EVS_TRUNCATED: 'the stream ended inside a frame',
+} as const
+
+export type EventStreamFailureCode = keyof typeof EventStreamFailures
+
 /** An upstream answer the gateway refuses (see UpstreamFailures); aborts the exchange with its code. */
 export class RefusedAnswer extends Error {
   constructor(readonly code: UpstreamFailureCode, message: string = UpstreamFailures[code]) {
@@ -53,27 +114,106 @@ export function isRefusedAnswer(e: unknown): e is RefusedAnswer {
   return e instanceof RefusedAnswer
 }
 
-const JSON_HEADERS = [['content-type', 'application/json']] as const
+// ---------------------------------------------------------------- status → type
 
-export function errorBody(protocol: Protocol, code: RuntimeErrorCode, message: string): string {
-  const e = RuntimeErrors[code]
-  if (protocol === 'anthropic') return JSON.stringify({ type: 'error', error: { type: e.anthropicType, message } })
-  return JSON.stringify({ error: { message, type: e.type, param: null, code: code.toLowerCase() } })
+/** The OpenAI error type an HTTP status stands for (relayed upstream errors, stream errors of translated streams). */
+export function openAIErrorType(status: number): string {
+  if (status === 401) return 'authentication_error'
+  if (status === 403) return 'permission_error'
+  if (status === 404) return 'not_found_error'
+  if (status === 429) return 'rate_limit_error'
+  if (status >= 500) return 'server_error'
+  return 'invalid_request_error'
 }
 
-export function errorReply(protocol: Protocol, code: RuntimeErrorCode, message: string): LocalReply {
-  return { status: RuntimeErrors[code].status, headers: JSON_HEADERS, body: Buffer.from(errorBody(protocol, code, message)) }
+/** The Anthropic error type an HTTP status stands for. */
+export function anthropicErrorType(status: number): string {
+  if (status === 401) return 'authentication_error'
+  if (status === 403) return 'permission_error'
+  if (status === 404) return 'not_found_error'
+  if (status === 413) return 'request_too_large'
+  if (status === 429) return 'rate_limit_error'
+  if (status === 529) return 'overloaded_error'
+  if (status === 408 || status === 504) return 'timeout_error'
+  if (status >= 500) return 'api_error'
+  return 'invalid_request_error'
+}
+
+// ---------------------------------------------------------------- the two shapes
+
+/** OpenAI error JSON: `{ error: { message, type, param, code } }`, in that key order. */
+export function openAIErrorBody(message: string, type: string, param: string | null, code: string | null): OpenAIErrorBody {
+  return { error: { message, type, param, code } }
+}
+
+/** Anthropic error JSON: `{ type: 'error', error: { type, message } }`. */
+export function anthropicErrorBody(type: string, message: string): AnthropicErrorBody {
+  return { type: 'error', error: { type, message } }
 }
 
 /**
- * The Responses API's `error` event, for a /v1/responses stream that broke after it started: the
- * fields flat as the API reference documents them and nested under `error` as the live API sends
- * them (the openai SDK raises on the nested form).
+ * The Responses API's `error` event fields: flat as the API reference documents them and nested
+ * under `error` as the live API sends them (the openai SDK raises on the nested form).
+ */
+export function responsesErrorFields(type: string, code: string, message: string) {
+  return { code, message, param: null, error: { type, code, message, param: null } }
+}
+
+const JSON_HEADERS = [['content-type', 'application/json']] as const
+
+/** A whole error answer: the status and the body, as JSON. */
+export function jsonErrorReply(status: number, body: OpenAIErrorBody | AnthropicErrorBody): LocalReply {
+  return { status, headers: JSON_HEADERS, body: Buffer.from(JSON.stringify(body)) }
+}
+
+// ---------------------------------------------------------------- catalog codes
+
+function openAICode(code: RuntimeErrorCode): string | null {
+  const e: CatalogEntry = RuntimeErrors[code]
+  return e.openaiCode !== undefined ? e.openaiCode : code.toLowerCase()
+}
+
+function catalogBody(protocol: Protocol, code: RuntimeErrorCode, message: string, param: string | null): OpenAIErrorBody | AnthropicErrorBody {
+  const e = RuntimeErrors[code]
+  return protocol === 'anthropic' ? anthropicErrorBody(e.anthropicType, message) : openAIErrorBody(message, e.openaiType, param, openAICode(code))
+}
+
+/** The codes whose message is always the same: callers may leave it out. */
+export type FixedMessageCode = { [K in RuntimeErrorCode]: (typeof RuntimeErrors)[K] extends { message: string } ? K : never }[RuntimeErrorCode]
+
+function messageOf(code: RuntimeErrorCode, message: string | undefined): string {
+  return message ?? (RuntimeErrors[code] as CatalogEntry).message ?? code
+}
+
+export function errorBody(protocol: Protocol, code: FixedMessageCode): string
+export function errorBody(protocol: Protocol, code: RuntimeErrorCode, message: string, param?: string | null): string
+export function errorBody(protocol: Protocol, code: RuntimeErrorCode, message?: string, param: string | null = null): string {
+  return JSON.stringify(catalogBody(protocol, code, messageOf(code, message), param))
+}
+
+/** The answer for `code` in the caller's protocol; `param` names the offending field (OpenAI only). */
+export function errorReply(protocol: Protocol, code: FixedMessageCode): LocalReply
+export function errorReply(protocol: Protocol, code: RuntimeErrorCode, message: string, param?: string | null): LocalReply
+export function errorReply(protocol: Protocol, code: RuntimeErrorCode, message?: string, param: string | null = null): LocalReply {
+  return jsonErrorReply(RuntimeErrors[code].status, catalogBody(protocol, code, messageOf(code, message), param))
+}
+
+/** The answer for a status-typed code (see StatusTypedErrors) at `status`. */
+export function statusErrorReply(protocol: Protocol, code: StatusTypedErrorCode, status: number, message: string): LocalReply {
+  const e: StatusTypedEntry = StatusTypedErrors[code]
+  const body = protocol === 'anthropic'
+    ? anthropicErrorBody(e.anthropicType(status), message)
+    : openAIErrorBody(message, e.openaiType(status), null, e.openaiCode)
+  return jsonErrorReply(status, body)
+}
+
+/**
+ * The Responses API's `error` event, for a /v1/responses stream that broke after it started (see
+ * responsesErrorFields).
  */
 export function responsesErrorEvent(code: RuntimeErrorCode, message: string): string {
-  const e = RuntimeErrors[code]
   const c = code.toLowerCase()
-  return `event: error\ndata: ${JSON.stringify({ type: 'error', code: c, message, param: null, error: { type: e.type, code: c, message, param: null } })}\n\n`
+  return `event: error\ndata: ${JSON.stringify({ type: 'error', ...responsesErrorFields(RuntimeErrors[code].openaiType, c, message) })}\n\n`
 }
 
 /** Body of an SSE event that ends a stream which broke after it started (OpenAI chunk-shaped error). */

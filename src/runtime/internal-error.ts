@@ -25,9 +25,10 @@ export function failInternally(ctx: RequestContext, where: string, e: unknown): 
   })
   try {
     if (ctx.finished) return
-    if (ctx.status === 0) return sendError(ctx, 'SY_INTERNAL', `internal gateway error (request ${ctx.id})`)
+    const message = `internal gateway error (request ${ctx.id})`
+    if (ctx.status === 0) return sendError(ctx, 'SY_INTERNAL', message)
     const type = ctx.responseHeaders.find(([k]) => k === 'content-type')?.[1] ?? ''
-    if (type.startsWith('text/event-stream')) return failStream(ctx, 'SY_INTERNAL', `internal gateway error (request ${ctx.id})`)
+    if (type.startsWith('text/event-stream')) return failStream(ctx, 'SY_INTERNAL', message)
     ctx.downstream.close()
     complete(ctx)
   } catch (again) {

@@ -1,9 +1,8 @@
 /** Shared by the issue-13 secrets tests: a config written to a temp dir, and the CLI run on it. */
-import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { BIN, type CliResult } from './run-cli.js'
+import { runCli, type CliResult } from './run-cli.js'
 
 /** Writes `files` (relative path → text) into a new temp dir and returns the dir. */
 export function tempDir(files: Record<string, string>): string {
@@ -22,19 +21,7 @@ export function tempDir(files: Record<string, string>): string {
 export function switchyard(args: readonly string[], opts: { cwd: string; env?: Record<string, string>; timeoutMs?: number }): Promise<CliResult> {
   const env: NodeJS.ProcessEnv = { ...process.env }
   for (const k of Object.keys(env)) if (k.startsWith('SY13_') || k === 'OPENAI_API_KEY') delete env[k]
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: { ...env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    // A command that should have stopped at the config but started serving instead.
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 15_000)
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
+  return runCli(args, { cwd: opts.cwd, env: { ...env, ...opts.env }, timeoutMs: opts.timeoutMs })
 }
 
 /** A minimal config around `endpoints` (YAML list items, indented 6) of one openai cluster. */

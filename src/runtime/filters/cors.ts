@@ -21,8 +21,8 @@
  *       allow_credentials: true
  *       max_age: 1h
  */
-import type { Protocol } from '../../compiler/ir.js'
 import { durationMs } from '../../shared/units.js'
+import { errorReply } from '../errors.js'
 import type { CompiledChain, CompiledRoute, Filter, FilterDeps, LocalReply, RequestContext, RequestHead, RouteTable } from '../types.js'
 
 /** As in schemas/filters/cors.schema.json (validated, defaults filled). */
@@ -118,14 +118,6 @@ function originOf(s: string): string | undefined {
   }
 }
 
-/** 403 for a preflight from an origin not allowed, shaped like the gateway's own errors. */
-function refusal(protocol: Protocol): LocalReply {
-  const message = 'CORS preflight refused: this origin is not allowed (cors filter allow_origins)'
-  const body = protocol === 'anthropic'
-    ? { type: 'error', error: { type: 'permission_error', message } }
-    : { error: { message, type: 'invalid_request_error', param: null, code: 'cors_origin_not_allowed' } }
-  return { status: 403, headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify(body)) }
-}
 
 const EMPTY = Buffer.alloc(0)
 /** An HTTP field name (RFC 9110 token), lower-case: nothing else is echoed back. */
@@ -145,7 +137,7 @@ export function create(config: CorsConfig, _deps: FilterDeps): Filter {
   // With `*` (never with credentials) the answer is the same for every origin; otherwise it echoes it.
   const fixedOrigin = origins.any ? '*' : undefined
   const vary = fixedOrigin === undefined
-  const refused = { openai: refusal('openai'), anthropic: refusal('anthropic') }
+  const refused = { openai: errorReply('openai', 'SY_CORS_ORIGIN_NOT_ALLOWED'), anthropic: errorReply('anthropic', 'SY_CORS_ORIGIN_NOT_ALLOWED') }
 
   const answerPreflight = (ctx: RequestContext): LocalReply => {
     const h = ctx.head.headers

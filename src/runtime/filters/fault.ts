@@ -13,7 +13,8 @@
  *       delay: { percent: 10, duration: 2s }
  *       abort: { percent: 5, status: 503, message: injected outage }
  */
-import type { Protocol } from '../../compiler/ir.js'
+import type { Protocol } from '../../protocols.js'
+import { statusErrorReply } from '../errors.js'
 import { durationMs } from '../../shared/units.js'
 import type { Filter, FilterDeps, LocalReply, RequestContext } from '../types.js'
 
@@ -46,14 +47,9 @@ export function compileFault(config: FaultConfig): CompiledFault {
   }
 }
 
-const JSON_HEADERS = [['content-type', 'application/json']] as const
-
-/** The injected error, shaped like the gateway's own errors (errors.ts) so clients parse it. */
+/** The injected error (SY_FAULT_INJECTED), typed by its status. */
 export function faultReply(protocol: Protocol, status: number, message: string): LocalReply {
-  const body = protocol === 'anthropic'
-    ? { type: 'error', error: { type: status >= 500 ? 'api_error' : status === 429 ? 'rate_limit_error' : 'invalid_request_error', message } }
-    : { error: { message, type: status >= 500 ? 'server_error' : 'invalid_request_error', param: null, code: 'fault_injected' } }
-  return { status, headers: JSON_HEADERS, body: Buffer.from(JSON.stringify(body)) }
+  return statusErrorReply(protocol, 'SY_FAULT_INJECTED', status, message)
 }
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))

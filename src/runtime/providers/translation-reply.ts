@@ -1,13 +1,12 @@
 /**
- * A request the translators refuse (TranslationError) as the 400 the caller's protocol expects;
- * Responses API callers get OpenAI error JSON.
+ * A request the translators refuse (TranslationError) as the catalog's SY_TRANSLATE_UNSUPPORTED
+ * in the caller's protocol; Responses API callers get OpenAI error JSON.
  */
 import type { LocalReply } from '../types.js'
-import { callerError, type CallerProtocol, type TranslationError } from './translate/index.js'
-
-const JSON_TYPE = [['content-type', 'application/json']] as const
+import type { CallerProtocol } from '../../protocols.js'
+import { errorReply } from '../errors.js'
+import type { TranslationError } from './translate/translation-error.js'
 
 export function translationErrorReply(caller: CallerProtocol, e: TranslationError): LocalReply {
-  const ce = callerError(caller === 'anthropic' ? 'anthropic' : 'openai', 400, e.message, e.param)
-  return { status: ce.status, headers: JSON_TYPE, body: Buffer.from(JSON.stringify(ce.body)) }
+  return errorReply(caller === 'anthropic' ? 'anthropic' : 'openai', e.code, e.message, e.param)
 }

@@ -12,6 +12,7 @@
 import { crc32 } from 'node:zlib'
 import { EventStreamCodec, Int64, type MessageHeaders, type MessageHeaderValue } from '@smithy/core/event-streams'
 import { fromUtf8, toUtf8 } from '@smithy/core/serde'
+import type { EventStreamFailureCode } from '../../errors.js'
 
 export type EventStreamHeaderValue =
   | { type: 'boolean'; value: boolean }
@@ -32,9 +33,10 @@ export interface EventStreamMessage {
 /** Headers given to the encoder: plain strings are the common case (`:event-type` and friends). */
 export type EventStreamHeaderInput = string | EventStreamHeaderValue
 
+/** A frame the decoder refuses; its code is catalogued in errors.ts (EventStreamFailures). */
 export class EventStreamError extends Error {
-  readonly code: 'SY_EVS_PRELUDE_CRC' | 'SY_EVS_MESSAGE_CRC' | 'SY_EVS_LENGTH' | 'SY_EVS_HEADER' | 'SY_EVS_TRUNCATED'
-  constructor(code: EventStreamError['code'], message: string) {
+  readonly code: EventStreamFailureCode
+  constructor(code: EventStreamFailureCode, message: string) {
     super(message)
     this.name = 'EventStreamError'
     this.code = code

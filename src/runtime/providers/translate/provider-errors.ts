@@ -6,7 +6,7 @@
  */
 import type { AnthropicErrorBody, OpenAIErrorBody } from './types.js'
 import type { Protocol, UpstreamProtocol } from '../../../protocols.js'
-
+import { anthropicErrorBody, anthropicErrorType, openAIErrorBody, openAIErrorType } from '../../errors.js'
 
 export type ErrorKind =
   | 'invalid_request'
@@ -243,27 +243,6 @@ export function statusOfBedrockException(name: string): number {
 
 // ---------------------------------------------------------------- caller side
 
-export function openAIErrorType(status: number): string {
-  if (status === 401) return 'authentication_error'
-  if (status === 403) return 'permission_error'
-  if (status === 404) return 'not_found_error'
-  if (status === 429) return 'rate_limit_error'
-  if (status >= 500) return 'server_error'
-  return 'invalid_request_error'
-}
-
-export function anthropicErrorType(status: number): string {
-  if (status === 401) return 'authentication_error'
-  if (status === 403) return 'permission_error'
-  if (status === 404) return 'not_found_error'
-  if (status === 413) return 'request_too_large'
-  if (status === 429) return 'rate_limit_error'
-  if (status === 529) return 'overloaded_error'
-  if (status === 408 || status === 504) return 'timeout_error'
-  if (status >= 500) return 'api_error'
-  return 'invalid_request_error'
-}
-
 function callerStatus(e: UpstreamError, overloaded: number): number {
   if (e.kind === 'overloaded') return overloaded
   // Keep the upstream's own 5xx (500/502/504…) where it says more than our kind does.
@@ -291,7 +270,7 @@ export function toOpenAIError(e: UpstreamError): CallerError<OpenAIErrorBody> {
   return {
     status,
     headers: retryHeaders(e),
-    body: { error: { message: e.message, type: openAIErrorType(status), param, code: OPENAI_CODES[e.kind] ?? null } },
+    body: openAIErrorBody(e.message, openAIErrorType(status), param, OPENAI_CODES[e.kind] ?? null),
   }
 }
 
@@ -300,7 +279,7 @@ export function toAnthropicError(e: UpstreamError): CallerError<AnthropicErrorBo
   return {
     status,
     headers: retryHeaders(e),
-    body: { type: 'error', error: { type: anthropicErrorType(status), message: e.message } },
+    body: anthropicErrorBody(anthropicErrorType(status), e.message),
   }
 }
 

@@ -4,7 +4,7 @@ import type { AnthropicContentBlock, AnthropicResponse, NormalizedUsage } from '
 import { stopToAnthropic } from './stop-reason.js'
 import { usageToAnthropic } from './usage.js'
 import { randomId } from './ids.js'
-import { anthropicErrorType } from './provider-errors.js'
+import { anthropicErrorBody, anthropicErrorType } from '../../errors.js'
 
 export interface AnthropicWriterOptions {
   /** The model name the caller asked for; defaults to the upstream's. */
@@ -177,7 +177,7 @@ export class AnthropicSseWriter implements SseWriter {
     if (this.done) return
     this.done = true
     this.failure = f
-    this.event('error', { type: 'error', error: { type: anthropicErrorType(f.status), message: f.message } })
+    this.event('error', anthropicErrorBody(anthropicErrorType(f.status), f.message))
   }
 
   close(): void {

@@ -4,7 +4,7 @@ import type { NormalizedUsage, OpenAIChatResponse, OpenAIChunk, OpenAIChunkDelta
 import { stopToOpenAI } from './stop-reason.js'
 import { usageToOpenAI } from './usage.js'
 import { nowSeconds, randomId } from './ids.js'
-import { openAIErrorType } from './provider-errors.js'
+import { openAIErrorBody, openAIErrorType } from '../../errors.js'
 
 export interface OpenAIWriterOptions {
   /** The model name the caller asked for; defaults to the upstream's. */
@@ -133,7 +133,7 @@ export class OpenAISseWriter implements SseWriter {
     if (this.done) return
     this.done = true
     this.failure = f
-    const body = { error: { message: f.message, type: openAIErrorType(f.status), param: null, code: null } }
+    const body = openAIErrorBody(f.message, openAIErrorType(f.status), null, null)
     this.out += 'data: ' + JSON.stringify(body) + '\n\n'
   }
 

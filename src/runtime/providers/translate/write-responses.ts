@@ -12,7 +12,7 @@ import {
   finalStatus, functionCallItemId, messageItemId, reasoningItemId, responseErrorCode, responsesEnvelope, usageToResponses,
   type ResponsesObjectOptions,
 } from './responses-envelope.js'
-import { openAIErrorType } from './provider-errors.js'
+import { openAIErrorType, responsesErrorFields } from '../../errors.js'
 
 export interface ResponsesWriterOptions extends ResponsesObjectOptions {
   /** Emit the upstream's reasoning as a reasoning item with a summary. Default true. */
@@ -187,8 +187,7 @@ export class ResponsesSseWriter implements SseWriter {
     res.error = { code, message: f.message }
     res.usage = usageToResponses(this.lastUsage)
     this.event('response.failed', { response: res })
-    const error = { type: openAIErrorType(f.status), code, message: f.message, param: null }
-    this.event('error', { code, message: f.message, param: null, error })
+    this.event('error', responsesErrorFields(openAIErrorType(f.status), code, f.message))
   }
 
   close(): void {

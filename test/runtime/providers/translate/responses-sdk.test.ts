@@ -1,38 +1,68 @@
-// End to end through a test-only gateway: the official openai SDK's `client.responses` reads what the
-// Responses translator makes of Anthropic, Gemini, Bedrock and chat-completions upstreams.
-import { test } from 'node:test'
+// End to end through the real gateway process: the official openai SDK's `client.responses` reads
+// what the Responses translator makes of Anthropic, Gemini and Bedrock upstreams, each test's mock
+// behind a cluster of its own (test/support/mocked-gateway.ts).
+import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import OpenAI from 'openai'
-import { startOpenAIMock } from '../../../support/mocks/openai-mock.js'
 import { startAnthropicMock } from '../../../support/mocks/anthropic-mock.js'
 import { startGeminiMock } from '../../../support/mocks/gemini-mock.js'
 import { startBedrockMock } from '../../../support/mocks/bedrock-mock.js'
-import { startMiniGateway } from '../../../support/mini-gateway.js'
+import type { MockOptions, ProviderMock } from '../../../support/mocks/mock-server.js'
+import { startMockedGateway, type MockedGateway } from '../../../support/mocked-gateway.js'
 import { receive, startHttpServer } from '../../../support/http-server.js'
+import type { UpstreamProtocol } from '../../../../src/protocols.js'
 
 const weather = {
   type: 'function' as const, name: 'get_weather', description: 'Weather in a city', strict: false,
   parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
 }
+// No OpenAI upstream: the gateway forwards /v1/responses to an OpenAI-format upstream untouched
+// (it serves the Responses API itself); test/regressions/issue-12-responses-api.test.ts covers that path.
 const upstreams = [
   ['anthropic', startAnthropicMock],
   ['gemini', startGeminiMock],
   ['bedrock', startBedrockMock],
-  ['openai', startOpenAIMock],
 ] as const
 
-async function setup(t: { after(fn: () => Promise<void>): void }, upstream: (typeof upstreams)[number], opts: Parameters<(typeof upstreams)[number][1]>[0] = {}) {
-  const mock = await upstream[1](opts)
-  const gw = await startMiniGateway('responses', upstream[0], mock.url)
-  t.after(async () => { await gw.close(); await mock.close() })
-  return { mock, gw, client: new OpenAI({ apiKey: 'caller', baseURL: gw.url, maxRetries: 0 }) }
+type Start = (opts?: MockOptions) => Promise<ProviderMock>
+/** Every test's mock: name → how to start it. A test finds its own by name (setup). */
+const wanted: Record<string, [UpstreamProtocol, Start, MockOptions?]> = {}
+for (const [name, start] of upstreams) {
+  wanted[`whole-${name}`] = [name, start, { reply: 'Héllo wörld ✓' }]
+  wanted[`stream-${name}`] = [name, start, { reply: 'Ciao ✓ mondo', fragmentWrites: true }]
+  wanted[`tools-${name}`] = [name, start, { reply: 'It is sunny in Paris.', toolArguments: { city: 'Paris' } }]
+  wanted[`limited-${name}`] = [name, start]
+  wanted[`midstream-${name}`] = [name, start, { reply: 'a b c d e f', chunks: 3 }]
 }
+wanted.refusing = [upstreams[0][0], upstreams[0][1]]
+
+const mocks: Record<string, ProviderMock> = {}
+let thinking: { url: string; close(): Promise<void> }
+let gw: MockedGateway
+
+before(async () => {
+  for (const [id, [, start, opts]] of Object.entries(wanted)) mocks[id] = await start(opts)
+  thinking = await startThinkingUpstream()
+  gw = await startMockedGateway({
+    ...Object.fromEntries(Object.entries(wanted).map(([id, [provider]]) => [id, { provider, url: mocks[id]!.url }])),
+    thinking: { provider: 'anthropic', url: thinking.url },
+  })
+})
+
+after(async () => {
+  await gw?.close()
+  for (const m of Object.values(mocks)) await m.close()
+  await thinking?.close()
+})
+
+const client = (id: string) => new OpenAI({ apiKey: 'caller', baseURL: `${gw.url}/v1`, defaultHeaders: gw.headers(id), maxRetries: 0 })
+const setup = (id: string) => ({ mock: mocks[id]!, client: client(id) })
 
 for (const up of upstreams) {
   const name = up[0]
 
-  test(`responses.create reads a whole answer from ${name}`, async (t) => {
-    const { client } = await setup(t, up, { reply: 'Héllo wörld ✓' })
+  test(`responses.create reads a whole answer from ${name}`, async () => {
+    const { client } = setup(`whole-${name}`)
     const r = await client.responses.create({ model: 'alias', instructions: 'be brief', input: 'hi', max_output_tokens: 50 })
     assert.equal(r.object, 'response')
     assert.equal(r.status, 'completed')
@@ -44,8 +74,8 @@ for (const up of upstreams) {
     assert.equal(r.max_output_tokens, 50)
   })
 
-  test(`responses.create({ stream: true }) yields typed events from ${name}, ending in response.completed`, async (t) => {
-    const { client } = await setup(t, up, { reply: 'Ciao ✓ mondo', fragmentWrites: true })
+  test(`responses.create({ stream: true }) yields typed events from ${name}, ending in response.completed`, async () => {
+    const { client } = setup(`stream-${name}`)
     const stream = await client.responses.create({ model: 'alias', input: [{ role: 'user', content: 'hi' }], stream: true })
     const types: string[] = []
     let text = ''
@@ -62,8 +92,8 @@ for (const up of upstreams) {
     assert.ok(completed!.usage!.output_tokens > 0)
   })
 
-  test(`a tool call round trip through ${name}: the SDK assembles the call, its output goes back, the answer comes`, async (t) => {
-    const { client, mock } = await setup(t, up, { reply: 'It is sunny in Paris.', toolArguments: { city: 'Paris' } })
+  test(`a tool call round trip through ${name}: the SDK assembles the call, its output goes back, the answer comes`, async () => {
+    const { client, mock } = setup(`tools-${name}`)
     const input: OpenAI.Responses.ResponseInput = [{ role: 'user', content: 'Weather in Paris?' }]
     const first = await client.responses.stream({ model: 'alias', input, tools: [weather], tool_choice: 'required' }).finalResponse()
     const call = first.output.find((o) => o.type === 'function_call')
@@ -82,8 +112,8 @@ for (const up of upstreams) {
     assert.ok(sent.includes('clear'), sent)
   })
 
-  test(`the SDK sees a 429 with retry-after when ${name} is rate limited`, async (t) => {
-    const { client, mock } = await setup(t, up)
+  test(`the SDK sees a 429 with retry-after when ${name} is rate limited`, async () => {
+    const { client, mock } = setup(`limited-${name}`)
     mock.failNext({ kind: 'rate_limit', retryAfterSeconds: 3 })
     await assert.rejects(
       client.responses.create({ model: 'alias', input: 'x' }),
@@ -91,8 +121,8 @@ for (const up of upstreams) {
     )
   })
 
-  test(`a failure in the middle of a ${name} stream makes the SDK throw, after response.failed`, async (t) => {
-    const { client, mock } = await setup(t, up, { reply: 'a b c d e f', chunks: 3 })
+  test(`a failure in the middle of a ${name} stream makes the SDK throw, after response.failed`, async () => {
+    const { client, mock } = setup(`midstream-${name}`)
     mock.failNext({ kind: 'midstream' })
     const seen: string[] = []
     await assert.rejects(
@@ -107,8 +137,8 @@ for (const up of upstreams) {
   })
 }
 
-test('what no non-OpenAI upstream can do is a 400 in OpenAI error JSON, naming the parameter', async (t) => {
-  const { client, mock } = await setup(t, upstreams[0])
+test('what no non-OpenAI upstream can do is a 400 in OpenAI error JSON, naming the parameter', async () => {
+  const { client, mock } = setup('refusing')
   const cases: [Record<string, unknown>, string][] = [
     [{ previous_response_id: 'resp_123' }, 'previous_response_id'],
     [{ tools: [{ type: 'web_search' }] }, 'tools[0]'],
@@ -154,11 +184,8 @@ async function startThinkingUpstream(): Promise<{ url: string; close(): Promise<
   return { url: server.origin, close: server.close }
 }
 
-test('Anthropic thinking reaches the SDK as a reasoning item with a summary, streamed and whole', async (t) => {
-  const up = await startThinkingUpstream()
-  const gw = await startMiniGateway('responses', 'anthropic', up.url)
-  t.after(async () => { await gw.close(); await up.close() })
-  const client = new OpenAI({ apiKey: 'caller', baseURL: gw.url, maxRetries: 0 })
+test('Anthropic thinking reaches the SDK as a reasoning item with a summary, streamed and whole', async () => {
+  const client = new OpenAI({ apiKey: 'caller', baseURL: `${gw.url}/v1`, defaultHeaders: gw.headers('thinking'), maxRetries: 0 })
   const params = { model: 'alias', input: 'hello', reasoning: { effort: 'medium' as const, summary: 'auto' as const } }
 
   const stream = client.responses.stream(params)
@@ -173,7 +200,7 @@ test('Anthropic thinking reaches the SDK as a reasoning item with a summary, str
   // The SDK sets output_text on create() results only, not on a stream's final response.
   assert.deepStrictEqual(final.output[1], { ...final.output[1], type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'Hello!', annotations: [], logprobs: [], parsed: null }] })
   assert.deepStrictEqual(final.usage, { input_tokens: 16, input_tokens_details: { cached_tokens: 4 }, output_tokens: 30, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 46 })
-  assert.deepStrictEqual(gw.dropped[0], ['reasoning.summary', 'reasoning.effort'])
+  assert.deepStrictEqual((await gw.dropped('thinking'))[0], ['reasoning.summary', 'reasoning.effort'])
 
   const whole = await client.responses.create(params)
   assert.deepStrictEqual(whole.output.map((o) => o.type), ['reasoning', 'message'])

@@ -8,16 +8,16 @@ import { createHash } from 'node:crypto'
 import type { Diagnostic } from './diagnostics.js'
 import { sortDiagnostics } from './diagnostics.js'
 import type { SnapshotIR } from './ir.js'
-import { loadSources, positionOf, type SourceText } from './load.js'
-import { resolveDocs } from './resolve.js'
+import { loadSources, type SourceText } from './load.js'
+import { resolveDocs, type SourcePositions } from './resolve/index.js'
+import { diagnosticAt } from './resolve/positions.js'
 import { validateDocs } from './validate.js'
-import { formatPath } from './diagnostics.js'
-import type { Reference, SecretMode } from './secrets.js'
+import type { Reference, SecretMode } from './references.js'
 
 export type { SourceText } from './load.js'
 export { readPathSources } from './load.js'
 export { formatDiagnostic } from './diagnostics.js'
-export type { SecretMode } from './secrets.js'
+export type { SecretMode } from './references.js'
 
 /** The references a config holds: environment variables by name, files by absolute path; sorted. */
 export interface SecretNeeds {
@@ -70,11 +70,11 @@ export function compileConfig(sources: readonly SourceText[], opts: CompileOptio
   }
   validateDocs(docs, diags)
   if (diags.length > 0) return { ok: false, diagnostics: sortDiagnostics(diags) }
-  const { body, needs } = resolveDocs(docs, diags, { env: opts.env ?? process.env, secrets: opts.secrets ?? 'resolve' })
+  const { body, needs, positions } = resolveDocs(docs, diags, { env: opts.env ?? process.env, secrets: opts.secrets ?? 'resolve' })
   if (diags.length > 0) return { ok: false, diagnostics: sortDiagnostics(diags) }
   const version = opts.version ?? createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 12)
   const ir: SnapshotIR = { version, source: opts.source, ...body }
-  if (opts.dryBuild) reportFilterProblems(docs, opts.dryBuild(ir), diags)
+  if (opts.dryBuild) reportFilterProblems(ir, positions, opts.dryBuild(ir), diags)
   if (diags.length > 0) return { ok: false, diagnostics: sortDiagnostics(diags) }
   return { ok: true, ir, needs: needsOf(needs), diagnostics: [] }
 }
@@ -84,23 +84,18 @@ function needsOf(refs: readonly Reference[]): SecretNeeds {
   return { env: names('env'), files: names('file') }
 }
 
-/** Each filter problem as a diagnostic at the config it rejects, in the document that holds it. */
-function reportFilterProblems(docs: ReturnType<typeof loadSources>, problems: readonly FilterProblem[], diags: Diagnostic[]): void {
-  if (problems.length === 0) return
-  const keyOf = (filter: string, table?: string, index?: number) => JSON.stringify([filter, table, index])
-  const byKey = new Map(problems.map((p) => [keyOf(p.filter, p.override?.table, p.override?.index), p]))
-  const report = (p: FilterProblem | undefined, d: (typeof docs)[number], at: (string | number)[]) => {
-    if (!p) return
-    const pos = positionOf(d, at)
-    diags.push({ code: 'SY_CFG_FILTER', source: d.source, ...pos, path: formatPath(at), message: `filter '${p.filter}'${p.override ? ` (override on rule '${p.override.rule}')` : ''}: ${p.message}` })
-  }
-  for (const d of docs) {
-    const v = d.value as { filters?: { name: string }[]; routes?: { name: string; rules?: { filter_overrides?: Record<string, unknown> }[] }[] }
-    ;(v?.filters ?? []).forEach((f, i) => report(byKey.get(keyOf(f.name)), d, ['filters', i, 'config']))
-    ;(v?.routes ?? []).forEach((t, ti) => {
-      ;(t.rules ?? []).forEach((r, ri) => {
-        for (const name of Object.keys(r.filter_overrides ?? {})) report(byKey.get(keyOf(name, t.name, ri)), d, ['routes', ti, 'rules', ri, 'filter_overrides', name, 'config'])
-      })
-    })
+/**
+ * Each filter problem as a diagnostic at the config it rejects: the IR path of that config
+ * (`filters[i].config`, or a rule's `filterOverrides.<name>.config`) leads back to where it was written.
+ */
+function reportFilterProblems(ir: SnapshotIR, positions: SourcePositions, problems: readonly FilterProblem[], diags: Diagnostic[]): void {
+  for (const p of problems) {
+    const o = p.override
+    const irPath = o
+      ? ['routeTables', ir.routeTables.findIndex((t) => t.name === o.table), 'rules', o.index, 'filterOverrides', p.filter, 'config']
+      : ['filters', ir.filters.findIndex((f) => f.name === p.filter), 'config']
+    const at = positions.locate(irPath)
+    if (!at) continue
+    diags.push(diagnosticAt('SY_CFG_FILTER', at, `filter '${p.filter}'${o ? ` (override on rule '${o.rule}')` : ''}: ${p.message}`))
   }
 }

@@ -46,7 +46,7 @@ export type ActionIR =
   | { readonly kind: 'fallback'; readonly clusters: readonly { readonly cluster: string; readonly modelRewrite?: string }[] }
 
 /** `connect_failure`, `reset`, `timeout`, `5xx`, `429`, `context_length`, or a status code. */
-export type FailureCondition = string | number
+export type FailureCondition = 'connect_failure' | 'reset' | 'timeout' | '5xx' | '429' | 'context_length' | number
 
 export interface RetryPolicyIR {
   readonly retryOn: readonly FailureCondition[]
@@ -56,6 +56,9 @@ export interface RetryPolicyIR {
   readonly maxIntervalMs: number
   readonly retryAfterCapMs: number
 }
+
+/** The backoff part of a retry policy (runtime/resilience/retry.ts): full jitter up to the ceiling. */
+export type BackoffConfig = Pick<RetryPolicyIR, 'baseIntervalMs' | 'maxIntervalMs'>
 
 export type FilterOverrideIR = { readonly disabled: true } | { readonly config: Record<string, unknown> }
 
@@ -104,14 +107,37 @@ export interface EndpointIR {
   readonly healthPath?: string
 }
 
-export interface DynamicWeightsIR {
+/** How `lb: dynamic_weighted` turns reported load into weights (runtime/lb/dynamic-weights.ts). */
+export interface DynamicWeightsConfig {
+  readonly intervalMs: number
+  /** Weight of the newest round in the smoothed load (0–1]; 1 = no smoothing. */
+  readonly smoothing: number
+  /** Lowest weight, as a fraction of the configured weight (0–1). */
+  readonly minWeightFraction: number
+}
+
+/** A cluster's `dynamic_weights`: where load comes from, and how it becomes weights. */
+export interface DynamicWeightsIR extends DynamicWeightsConfig {
   /** Response header carrying the endpoint's load (lower-cased). */
   readonly header?: string
   /** Prometheus gauge polled on every endpoint's origin. */
   readonly metrics?: { readonly path: string; readonly metric: string; readonly timeoutMs: number }
-  readonly intervalMs: number
-  readonly smoothing: number
-  readonly minWeightFraction: number
+}
+
+/** A cluster's `ring_hash` ring size (runtime/lb/ring-hash.ts). */
+export interface RingHashConfig {
+  /** Points of the lightest endpoint (so the ring has at least this many); more spreads keys more evenly. */
+  readonly minRingSize: number
+  /** Upper bound on virtual nodes, whatever the weights ask for. */
+  readonly maxRingSize: number
+}
+
+/** A cluster's `least_latency` (runtime/lb/least-latency.ts). */
+export interface LeastLatencyConfig {
+  /** Time constant of the EWMA; larger remembers longer. */
+  readonly decayMs: number
+  /** Estimate for an endpoint with no samples yet. */
+  readonly defaultLatencyMs: number
 }
 
 /** A cluster's `circuit_breaker`, per endpoint (runtime/resilience/circuit-breaker.ts). */
@@ -185,14 +211,12 @@ export interface ClusterIR {
   /** 0 = off. */
   readonly idleTimeoutMs: number
   readonly connectTimeoutMs: number
-  readonly ringHash: {
+  readonly ringHash: RingHashConfig & {
     readonly hashHeader?: string
     /** Path segments into the JSON body, e.g. ['metadata', 'user_id']. */
     readonly hashBodyField?: readonly string[]
-    readonly minRingSize: number
-    readonly maxRingSize: number
   }
-  readonly leastLatency: { readonly decayMs: number; readonly defaultLatencyMs: number }
+  readonly leastLatency: LeastLatencyConfig
   /** Default for routes to this cluster that have no retry_policy of their own. */
   readonly retry?: RetryPolicyIR
   /** Present with `lb: dynamic_weighted` (the schema requires it there). */

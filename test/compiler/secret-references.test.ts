@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { compileConfig, type SecretMode } from '../../src/compiler/index.js'
-import { referenceProblem } from '../../src/compiler/secrets.js'
+import { referenceProblem } from '../../src/compiler/references.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-refs-'))
 writeFileSync(join(dir, 'key.txt'), 'sk-from-file-1\n')

@@ -27,6 +27,15 @@ export function createFilters(filters: readonly FilterIR[], deps: FilterDeps): M
   return new Map(filters.map((f) => [f.name, createFilter(f, deps)]))
 }
 
+/**
+ * Instances made before the build (the dry build makes each one once, to report every rejected
+ * config): configured filters by name, override instances by rule (the RuleIR itself) and name.
+ */
+export interface PrebuiltFilters {
+  readonly configured: ReadonlyMap<string, Filter>
+  readonly overrides: ReadonlyMap<RuleIR, ReadonlyMap<string, Filter>>
+}
+
 export function buildChain(list: readonly Filter[]): CompiledChain {
   return {
     names: list.map((f) => f.name),
@@ -43,12 +52,13 @@ export function chainForRule(
   instances: ReadonlyMap<string, Filter>,
   irByName: ReadonlyMap<string, FilterIR>,
   deps: FilterDeps,
+  prebuilt?: PrebuiltFilters['overrides'],
 ): CompiledChain {
   const list: Filter[] = []
   for (const name of listener.filters) {
     const o = rule?.filterOverrides[name]
     if (o && 'disabled' in o) continue
-    if (o && 'config' in o) list.push(createFilter({ ...irByName.get(name)!, config: o.config }, deps, rule!.name))
+    if (o && 'config' in o) list.push(prebuilt?.get(rule!)?.get(name) ?? createFilter({ ...irByName.get(name)!, config: o.config }, deps, rule!.name))
     else list.push(instances.get(name)!)
   }
   return buildChain(list)

@@ -7,20 +7,21 @@ import type { RouteTableIR, SnapshotIR } from '../../compiler/ir.js'
 import type { CompiledCluster, CompiledListener, LocalReply, Snapshot, Stores } from '../types.js'
 import { compileCluster } from './clusters.js'
 import { compileRouteTable } from '../routing/routes.js'
-import { chainForRule, createFilters } from './filters.js'
+import { chainForRule, createFilters, type PrebuiltFilters } from './filters.js'
 import { createScrubber } from '../upstream/scrub.js'
 import { servedModels } from '../providers/mock.js'
 import { withCorsPreflight } from '../filters/cors.js'
 import { compileStringMatch } from '../routing/match.js'
 
-export function buildSnapshot(ir: SnapshotIR, stores: Stores): Snapshot {
+/** `prebuilt`: filter instances already made (the dry build), so no factory runs twice. */
+export function buildSnapshot(ir: SnapshotIR, stores: Stores, prebuilt?: PrebuiltFilters): Snapshot {
   const poolKeys: string[] = []
   try {
     const deps = { stores }
     const clusters = new Map<string, CompiledCluster>()
     const clusterIR = new Map(ir.clusters.map((c) => [c.name, c]))
     for (const c of ir.clusters) clusters.set(c.name, compileCluster(c, stores, poolKeys))
-    const instances = createFilters(ir.filters, deps)
+    const instances = prebuilt?.configured ?? createFilters(ir.filters, deps)
     const filterIR = new Map(ir.filters.map((f) => [f.name, f]))
     const tables = new Map(ir.routeTables.map((t) => [t.name, t]))
     // Rules with their own connect_timeout get a variant of each cluster they reach: same name,
@@ -39,7 +40,7 @@ export function buildSnapshot(ir: SnapshotIR, stores: Stores): Snapshot {
       const chain = chainForRule(l, undefined, instances, filterIR, deps)
       const table = withCorsPreflight(compileRouteTable(tables.get(l.routeTable)!, {
         cluster: clusterFor,
-        chainFor: (rule) => chainForRule(l, rule, instances, filterIR, deps),
+        chainFor: (rule) => chainForRule(l, rule, instances, filterIR, deps, prebuilt?.overrides),
       }), chain)
       listeners.set(l.port, {
         name: l.name,

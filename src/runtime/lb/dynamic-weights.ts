@@ -13,14 +13,9 @@
 import { request as undiciRequest, type Dispatcher } from 'undici'
 import type { CompiledEndpoint, LoadBalancer } from '../types.js'
 import type { EndpointStats } from '../../shared/shared-state.js'
+import type { DynamicWeightsConfig } from '../../compiler/ir.js'
 
-export interface DynamicWeightsConfig {
-  readonly intervalMs: number
-  /** Weight of the newest round in the smoothed load (0–1]; 1 = no smoothing. */
-  readonly smoothing: number
-  /** Lowest weight, as a fraction of the configured weight (0–1). */
-  readonly minWeightFraction: number
-}
+export type { DynamicWeightsConfig }
 
 /** Integer resolution handed to smooth WRR: the heaviest endpoint gets this weight. */
 const SCALE = 1000

@@ -6,14 +6,10 @@
  * than starved forever. Cost = estimate × (in-flight + 1): of two endpoints with the same latency
  * the less busy one wins, and a fast endpoint stops winning once its queue makes it slow.
  */
+import type { LeastLatencyConfig } from '../../compiler/ir.js'
 import type { CompiledEndpoint, LoadBalancer } from '../types.js'
 
-export interface LeastLatencyConfig {
-  /** Time constant of the EWMA; larger remembers longer. */
-  readonly decayMs: number
-  /** Estimate for an endpoint with no samples yet. */
-  readonly defaultLatencyMs: number
-}
+export type { LeastLatencyConfig }
 
 interface Estimate {
   ewma: number

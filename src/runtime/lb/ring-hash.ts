@@ -10,14 +10,10 @@
  * endpoint is eligible the owner of the key is returned anyway (Envoy's panic mode): the caller's
  * breaker or retry policy decides what to do with it, the LB always answers.
  */
+import type { RingHashConfig } from '../../compiler/ir.js'
 import type { CompiledEndpoint, LoadBalancer, RequestHead } from '../types.js'
 
-export interface RingHashConfig {
-  /** Points of the lightest endpoint (so the ring has at least this many); more spreads keys more evenly. */
-  readonly minRingSize: number
-  /** Upper bound on virtual nodes, whatever the weights ask for. */
-  readonly maxRingSize: number
-}
+export type { RingHashConfig }
 
 export interface RingHashOptions {
   /** The hash key of a request (header value, tenant, session id); undefined → random pick. */

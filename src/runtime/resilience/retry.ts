@@ -2,14 +2,10 @@
  * Retry building blocks: which failures count (for `retry_on` and `fallback.on`) and how long to
  * wait. The retry budget itself lives in the cluster's shared counters (shared-state.ts).
  */
+import type { BackoffConfig } from '../../compiler/ir.js'
 import type { UpstreamFailure } from '../types.js'
 
-export type RetryCondition = 'connect_failure' | 'reset' | 'timeout' | '5xx' | '429' | 'context_length' | number
-
-export interface BackoffConfig {
-  readonly baseIntervalMs: number
-  readonly maxIntervalMs: number
-}
+export type { BackoffConfig }
 
 /**
  * A `retry_on` / `fallback.on` list, compiled once: `test` judges a failure; `statuses` says which

@@ -1,0 +1,18 @@
+/**
+ * The effective config that admin `/config` and `validate` show: the merged documents with schema
+ * defaults filled in, secrets shown as their references and literal credentials masked.
+ */
+import type { SnapshotIR } from '../ir.js'
+import { redactConfig } from '../credentials.js'
+import type { MergedConfig } from './merge.js'
+
+export function effectiveConfig(config: MergedConfig, admin: SnapshotIR['admin']): unknown {
+  return redactConfig({
+    admin: { address: admin.address, port: admin.port, allowed_hosts: admin.allowedHosts },
+    runtime: config.runtime?.value ?? { drain_timeout: '30s' },
+    listeners: [...config.listeners.values()].map((l) => l.value),
+    routes: [...config.routes.values()].map((l) => l.value),
+    clusters: [...config.clusters.values()].map((l) => l.value),
+    filters: [...config.filters.values()].map((l) => l.value),
+  })
+}

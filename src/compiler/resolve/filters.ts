@@ -1,0 +1,17 @@
+/** Filters: each configured filter's type and its config with references resolved. */
+import type { FilterIR } from '../ir.js'
+import type { ResolveContext } from './context.js'
+import { below } from './positions.js'
+import type { MergedConfig } from './merge.js'
+
+export function resolveFilters(config: MergedConfig, ctx: ResolveContext): FilterIR[] {
+  const out: FilterIR[] = []
+  for (const [name, f] of config.filters) {
+    const at = ['filters', out.length]
+    const cfg = below(f, 'config')
+    ctx.positions.record(at, f)
+    ctx.positions.record([...at, 'config'], cfg)
+    out.push({ name, type: f.value.type, config: ctx.secrets.deep(f.value.config ?? {}, cfg) })
+  }
+  return out
+}

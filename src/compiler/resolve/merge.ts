@@ -1,0 +1,47 @@
+/**
+ * Documents → one config: each kind's objects by name, the admin and runtime sections, each with
+ * where it was written. A name defined twice (in any documents) is reported at the second
+ * definition, citing the first; the first one stays.
+ */
+import type { LoadedDoc } from '../load.js'
+import type { ResolveContext } from './context.js'
+import { where, type LocatedValue } from './positions.js'
+
+export type Obj = Record<string, any>
+
+export const KINDS = ['listeners', 'routes', 'clusters', 'filters'] as const
+export type Kind = (typeof KINDS)[number]
+
+export interface MergedConfig {
+  readonly listeners: Map<string, LocatedValue<Obj>>
+  readonly routes: Map<string, LocatedValue<Obj>>
+  readonly clusters: Map<string, LocatedValue<Obj>>
+  readonly filters: Map<string, LocatedValue<Obj>>
+  admin?: LocatedValue<Obj>
+  runtime?: LocatedValue<Obj>
+}
+
+export function emptyConfig(): MergedConfig {
+  return { listeners: new Map(), routes: new Map(), clusters: new Map(), filters: new Map() }
+}
+
+const SINGULAR: Readonly<Record<Kind, string>> = { listeners: 'listener', routes: 'route table', clusters: 'cluster', filters: 'filter' }
+
+/** Adds one validated document to `into`. */
+export function mergeDoc(into: MergedConfig, doc: LoadedDoc, ctx: Pick<ResolveContext, 'report'>): void {
+  const v = doc.value as Obj
+  if (v === null || typeof v !== 'object') return
+  for (const section of ['admin', 'runtime'] as const) {
+    if (!v[section]) continue
+    const first = into[section]
+    if (first) ctx.report('SY_CFG_DUPLICATE', { doc, at: [section] }, `duplicate ${section} section (first defined at ${where(first)})`)
+    else into[section] = { value: v[section], doc, at: [section] }
+  }
+  for (const kind of KINDS) {
+    ;((v[kind] ?? []) as Obj[]).forEach((item, i) => {
+      const first = into[kind].get(item.name)
+      if (first) ctx.report('SY_CFG_DUPLICATE', { doc, at: [kind, i, 'name'] }, `duplicate ${SINGULAR[kind]} '${item.name}' (first defined at ${where(first)})`)
+      else into[kind].set(item.name, { value: item, doc, at: [kind, i] })
+    })
+  }
+}

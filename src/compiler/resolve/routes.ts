@@ -1,0 +1,139 @@
+/**
+ * Route tables: each rule's match (regexes checked against the engine the runtime uses), its
+ * action (cluster references checked), per-rule timeouts and retry policy, and its filter
+ * overrides (checked against the filter's own schema, references resolved).
+ */
+import type { ActionIR, ClusterIR, FilterOverrideIR, KeyedMatchIR, MatchIR, RouteTableIR, RuleIR, StringMatchIR } from '../ir.js'
+import { durationMs } from '../../shared/units.js'
+import { routeRegexProblem } from '../../shared/route-regex.js'
+import { filterConfigValidator, validateAt } from '../validate.js'
+import type { ResolveContext } from './context.js'
+import { below, where, type Located, type SourcePositions } from './positions.js'
+import type { MergedConfig, Obj } from './merge.js'
+import { resolveRetryPolicy } from './retry-policy.js'
+
+/** `filterTypes`: every configured filter's name → type, in config order. */
+export function resolveRouteTables(config: MergedConfig, filterTypes: ReadonlyMap<string, string>, ctx: ResolveContext): RouteTableIR[] {
+  const out: RouteTableIR[] = []
+  for (const [name, t] of config.routes) {
+    const irPath = ['routeTables', out.length]
+    ctx.positions.record(irPath, t)
+    const rules = (t.value.rules as Obj[]).map((r, index) => resolveRule(`${name}[${index}]`, r, below(t, 'rules', index), [...irPath, 'rules', index], index, config, filterTypes, ctx))
+    out.push({ name, rules })
+  }
+  return out
+}
+
+function resolveRule(defaultName: string, r: Obj, at: Located, irPath: readonly (string | number)[], index: number, config: MergedConfig, filterTypes: ReadonlyMap<string, string>, ctx: ResolveContext): RuleIR {
+  ctx.positions.record(irPath, at)
+  const m = (r.match ?? {}) as Obj
+  const match: MatchIR = {
+    ...(m.methods && { methods: m.methods }),
+    ...(m.path && { path: stringMatch(m.path, below(at, 'match', 'path'), ctx) }),
+    headers: keyedMatches(m.headers, below(at, 'match', 'headers'), true, ctx),
+    query: keyedMatches(m.query, below(at, 'match', 'query'), false, ctx),
+    ...(m.model && { model: stringMatch(m.model, below(at, 'match', 'model'), ctx) }),
+  }
+  const action = resolveAction(r, at, config, ctx)
+  const filterOverrides: Record<string, FilterOverrideIR> = {}
+  for (const [fname, o] of Object.entries((r.filter_overrides ?? {}) as Obj)) {
+    const type = filterTypes.get(fname)
+    if (!type) {
+      ctx.report('SY_CFG_UNKNOWN_FILTER', below(at, 'filter_overrides'), `unknown filter '${fname}' (known: ${[...filterTypes.keys()].join(', ') || 'none'})`, fname)
+      continue
+    }
+    if (o.disabled) filterOverrides[fname] = { disabled: true }
+    else {
+      const cfg = below(at, 'filter_overrides', fname, 'config')
+      const validator = filterConfigValidator(type)
+      if (validator) validateAt(validator, o.config, cfg.doc, [...cfg.at], ctx.diags)
+      ctx.positions.record([...irPath, 'filterOverrides', fname, 'config'], cfg)
+      filterOverrides[fname] = { config: ctx.secrets.deep(o.config, cfg) }
+    }
+  }
+  return {
+    name: r.name ?? defaultName,
+    index,
+    match,
+    action,
+    ...(r.timeout !== undefined && { timeoutMs: durationMs(r.timeout) }),
+    ...(r.first_token_timeout !== undefined && { firstTokenTimeoutMs: durationMs(r.first_token_timeout) }),
+    ...(r.connect_timeout !== undefined && { connectTimeoutMs: durationMs(r.connect_timeout) }),
+    ...(r.idle_timeout !== undefined && { idleTimeoutMs: durationMs(r.idle_timeout) }),
+    ...(r.model_rewrite !== undefined && { modelRewrite: r.model_rewrite }),
+    ...(r.retry_policy !== undefined && { retry: resolveRetryPolicy(r.retry_policy) }),
+    ...(r.fallback !== undefined && { fallbackOn: r.fallback.on }),
+    streamRecovery: r.stream_recovery,
+    filterOverrides,
+  }
+}
+
+function resolveAction(r: Obj, at: Located, config: MergedConfig, ctx: ResolveContext): ActionIR {
+  const clusterRef = (name: string, loc: Located) => {
+    if (!config.clusters.has(name)) {
+      ctx.report('SY_CFG_UNKNOWN_CLUSTER', loc, `unknown cluster '${name}' (known: ${[...config.clusters.keys()].join(', ') || 'none'})`)
+    }
+  }
+  if (r.cluster !== undefined) {
+    clusterRef(r.cluster, below(at, 'cluster'))
+    return { kind: 'cluster', cluster: r.cluster }
+  }
+  if (r.weighted_clusters !== undefined) {
+    const wc = r.weighted_clusters as Obj
+    ;(wc.clusters as Obj[]).forEach((c, i) => clusterRef(c.name, below(at, 'weighted_clusters', 'clusters', i, 'name')))
+    const total = (wc.clusters as Obj[]).reduce((s, c) => s + c.weight, 0)
+    if (total === 0) ctx.report('SY_CFG_ZERO_WEIGHT', below(at, 'weighted_clusters', 'clusters'), 'weighted cluster weights sum to 0')
+    return {
+      kind: 'weighted',
+      clusters: (wc.clusters as Obj[]).map((c) => ({ name: c.name, weight: c.weight })),
+      ...(wc.hash_on && { hashHeader: String(wc.hash_on.header).toLowerCase() }),
+    }
+  }
+  if (r.fallback !== undefined) {
+    const fb = r.fallback as Obj
+    ;(fb.clusters as Obj[]).forEach((c, i) => clusterRef(c.cluster, below(at, 'fallback', 'clusters', i, 'cluster')))
+    return { kind: 'fallback', clusters: (fb.clusters as Obj[]).map((c) => ({ cluster: c.cluster, ...(c.model_rewrite !== undefined && { modelRewrite: c.model_rewrite }) })) }
+  }
+  const d = r.direct_response as Obj
+  return { kind: 'direct', status: d.status, body: ctx.secrets.secret(d.body, below(at, 'direct_response', 'body')), contentType: d.content_type }
+}
+
+function checkRegex(src: string, loc: Located, ctx: ResolveContext): void {
+  const problem = routeRegexProblem(src)
+  if (problem) ctx.report('SY_CFG_BAD_REGEX', loc, problem)
+}
+
+function stringMatch(m: Obj, loc: Located, ctx: ResolveContext): StringMatchIR {
+  const [kind, value] = Object.entries(m)[0] as [StringMatchIR['kind'], string]
+  if (kind === 'regex') checkRegex(value, below(loc, 'regex'), ctx)
+  return { kind, value }
+}
+
+/** Header (names lower-cased) or query matches. */
+function keyedMatches(list: Obj[] | undefined, loc: Located, lower: boolean, ctx: ResolveContext): KeyedMatchIR[] {
+  return (list ?? []).map((m, i) => {
+    const name = lower ? String(m.name).toLowerCase() : String(m.name)
+    if (m.regex !== undefined) checkRegex(m.regex, below(loc, i, 'regex'), ctx)
+    if (m.exact !== undefined) return { name, kind: 'exact', value: m.exact }
+    if (m.regex !== undefined) return { name, kind: 'regex', value: m.regex }
+    return { name, kind: m.present ? 'present' : 'absent' }
+  })
+}
+
+/** `stream_recovery: continue` routes whose later fallback clusters cannot prefill (verified, so safe, but often refused). */
+export function continuationWarnings(tables: readonly RouteTableIR[], clusters: readonly ClusterIR[], positions: SourcePositions): string[] {
+  const prefill = new Map(clusters.map((c) => [c.name, c.continuationPrefill]))
+  const out: string[] = []
+  tables.forEach((t, ti) => {
+    for (const r of t.rules) {
+      if (r.streamRecovery !== 'continue' || r.action.kind !== 'fallback') continue
+      const rule = positions.locate(['routeTables', ti, 'rules', r.index])
+      r.action.clusters.slice(1).forEach((c, i) => {
+        if (prefill.get(c.cluster) !== 'none') return
+        const at = rule ? `${where(below(rule, 'fallback', 'clusters', i + 1, 'cluster'))}: ` : ''
+        out.push(`${at}routes.${t.name}.rules[${r.index}]: stream_recovery continue falls back to cluster '${c.cluster}', which cannot prefill (continuation_prefill: none): its continuations are checked and discarded when they restart the answer; set continuation_prefill (vllm, deepseek) if the server supports it`)
+      })
+    }
+  })
+  return out
+}

@@ -1,10 +1,16 @@
 /**
- * Retries and fail-over for one request. The route's action gives an ordered list of clusters
- * (one for `cluster`/`weighted_clusters`, several for `fallback`); each gets `num_retries` retries
- * with full-jitter backoff, preferring another endpoint. Everything happens before the first byte
- * reaches the client — providers hand a failure to takeOver() only then.
+ * Retries and fail-over for one request, and the one way an attempt is sent (sendAttempt). The
+ * route's action gives an ordered list of clusters (one for `cluster`/`weighted_clusters`, several
+ * for `fallback`); each gets `num_retries` retries with full-jitter backoff, preferring another
+ * endpoint. Everything happens before the first byte reaches the client — providers hand a failure
+ * to takeOver() only then (continueStream() is the exception: a broken stream resumed elsewhere).
+ * The attempt lifecycle is reported to the request's observers (attempt-events.ts): the start of
+ * each attempt here, and what follows a failure (retry, fallback, continuation) where it is decided.
  */
 import type { AttemptControl, CompiledCluster, CompiledEndpoint, CompiledRetry, CompiledRoute, RequestContext, UpstreamFailure } from '../types.js'
+import { RETRY_COST } from '../../shared/shared-state.js'
+import { sendError } from '../http/respond.js'
+import { emitAttemptFailed, emitAttemptStart } from './attempt-events.js'
 import { log } from '../../shared/log.js'
 import { retryDelayMs } from '../resilience/retry.js'
 import { pickEligible, pickEndpoint } from '../lb/pick.js'
@@ -32,7 +38,6 @@ export class Attempts implements AttemptControl {
     private readonly ctx: RequestContext,
     private readonly route: CompiledRoute,
     private readonly candidates: readonly Candidate[],
-    private readonly forward: (ctx: RequestContext, cluster: CompiledCluster, endpoint: CompiledEndpoint, timeoutMs: number, modelRewrite: string | undefined) => void,
   ) {
     this.retriesLeft = this.policy()?.numRetries ?? 0
     // Continuation splices Chat Completions chunks only.
@@ -67,6 +72,7 @@ export class Attempts implements AttemptControl {
       if (wait !== 'fail_over' && wait < remaining && this.takeRetrySlot(cluster)) {
         this.retriesLeft--
         log('debug', 'retrying', { route: this.route.name, attempt: this.attempts + 1, failure: describe(f), wait_ms: Math.round(wait) })
+        emitAttemptFailed(this.ctx, f, 'retry')
         if (wait <= 0) this.send()
         else setTimeout(() => guarded(this.ctx, 'retry', () => this.send()), wait)
         return true
@@ -79,6 +85,7 @@ export class Attempts implements AttemptControl {
       this.retriesLeft = this.policy()?.numRetries ?? 0
       this.lastEndpoint = undefined
       log('info', 'failing over', { route: this.route.name, to: this.candidates[next].cluster.name, failure: describe(f) })
+      emitAttemptFailed(this.ctx, f, 'fallback')
       this.send()
       return true
     }
@@ -98,6 +105,7 @@ export class Attempts implements AttemptControl {
     this.ctx.body = Buffer.from(JSON.stringify(json))
     this.continuation = new ContinuationRewriter(rec, trimmedByPrefill(rec.text, nextCluster.continuationPrefill))
     log('warn', 'stream broke mid-answer; continuing on the next fallback', { route: this.route.name, to: nextCluster.name, received_chars: rec.text.length, failure: describe(f) })
+    emitAttemptFailed(this.ctx, f, 'continue')
     this.send()
     return true
   }
@@ -158,12 +166,54 @@ export class Attempts implements AttemptControl {
     }
     this.lastEndpoint = endpoint
     this.attempts++
-    ctx.cluster = c.cluster
-    ctx.endpoint = endpoint
     const remaining = Math.max(1, this.deadline - performance.now())
     const perTry = this.policy()?.perTryTimeoutMs
-    this.forward(ctx, c.cluster, endpoint, perTry !== undefined ? Math.min(perTry, remaining) : remaining, c.modelRewrite)
+    sendAttempt(ctx, c.cluster, endpoint, perTry !== undefined ? Math.min(perTry, remaining) : remaining, c.modelRewrite)
   }
+}
+
+/**
+ * Sends one attempt: the cluster's concurrency limits first, then the model rewrites for this
+ * cluster, then its provider. Every attempt of every request goes through here (dispatch calls it
+ * for a route without retries, Attempts for each try of one with them).
+ */
+export function sendAttempt(ctx: RequestContext, cluster: CompiledCluster, endpoint: CompiledEndpoint, timeoutMs: number, fallbackModel: string | undefined): void {
+  ctx.cluster = cluster
+  ctx.endpoint = endpoint
+  const attempt = ctx.attempt
+  emitAttemptStart(ctx, cluster, endpoint, attempt === undefined ? 1 : attempt.attempts)
+  const limits = cluster.limits
+  // Requests can only be pending once the endpoint's connections are all busy: check that first.
+  const busy = endpoint.pool !== undefined && endpoint.stats.inflight >= cluster.poolConnections
+  if (cluster.stats.inflight >= limits.maxRequests || (busy && pendingOf(endpoint) >= limits.maxPendingRequests)) {
+    // Circuit-breaker limit: fail fast (or move on to a fallback), never queue without bound.
+    cluster.stats.overflow()
+    if (attempt?.takeOver(OVERFLOW)) return
+    emitAttemptFailed(ctx, OVERFLOW, 'none')
+    return sendError(ctx, 'SY_OVERFLOW', `cluster '${cluster.name}' is at its concurrency limit`)
+  }
+  const budget = limits.retryBudget
+  if (budget !== undefined && (attempt === undefined || attempt.attempts === 1)) cluster.stats.deposit(budget.percent, RETRY_COST * 100)
+  const json = ctx.json
+  if (json !== undefined && json !== null && typeof json === 'object' && !Array.isArray(json)) {
+    // Which model (fallback entry, else route rewrite, else the caller's), then what this provider calls it.
+    const asked = ctx.head.model
+    let model = fallbackModel ?? ctx.route!.modelRewrite ?? asked
+    const mapped = typeof model === 'string' && Object.hasOwn(cluster.modelMap, model) ? cluster.modelMap[model] : undefined
+    if (mapped !== undefined) model = mapped
+    if (model !== json.model) {
+      json.model = model
+      ctx.body = Buffer.from(JSON.stringify(json))
+    }
+  }
+  cluster.provider.forward(ctx, endpoint, timeoutMs)
+}
+
+const OVERFLOW: UpstreamFailure = Object.freeze({ kind: 'overflow' })
+
+function pendingOf(endpoint: CompiledEndpoint): number {
+  // undici's Pool keeps one stats object; `pending` counts requests waiting for a connection.
+  return (endpoint.pool as unknown as { stats: { pending: number } }).stats.pending
 }
 
 

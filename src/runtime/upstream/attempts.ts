@@ -1,16 +1,14 @@
 /**
- * Retries and fail-over for one request, and the one way an attempt is sent (sendAttempt). The
- * route's action gives an ordered list of clusters (one for `cluster`/`weighted_clusters`, several
+ * Retries and fail-over for one request; each try goes out through sendAttempt. The route's action gives an ordered list of clusters (one for `cluster`/`weighted_clusters`, several
  * for `fallback`); each gets `num_retries` retries with full-jitter backoff, preferring another
  * endpoint. Everything happens before the first byte reaches the client — providers hand a failure
  * to takeOver() only then (continueStream() is the exception: a broken stream resumed elsewhere).
- * The attempt lifecycle is reported to the request's observers (attempt-events.ts): the start of
- * each attempt here, and what follows a failure (retry, fallback, continuation) where it is decided.
+ * What follows a failure (retry, fallback, continuation) is reported to the request's observers
+ * (attempt-events.ts) here, where it is decided.
  */
 import type { AttemptControl, CompiledCluster, CompiledEndpoint, CompiledRetry, CompiledRoute, RequestContext, UpstreamFailure } from '../types.js'
-import { RETRY_COST } from '../../shared/shared-state.js'
-import { sendError } from '../http/respond.js'
-import { emitAttemptFailed, emitAttemptStart } from './attempt-events.js'
+import { emitAttemptFailed } from './attempt-events.js'
+import { sendAttempt } from './send-attempt.js'
 import { log } from '../../shared/log.js'
 import { retryDelayMs } from '../resilience/retry.js'
 import { pickEligible, pickEndpoint } from '../lb/pick.js'
@@ -170,50 +168,6 @@ export class Attempts implements AttemptControl {
     const perTry = this.policy()?.perTryTimeoutMs
     sendAttempt(ctx, c.cluster, endpoint, perTry !== undefined ? Math.min(perTry, remaining) : remaining, c.modelRewrite)
   }
-}
-
-/**
- * Sends one attempt: the cluster's concurrency limits first, then the model rewrites for this
- * cluster, then its provider. Every attempt of every request goes through here (dispatch calls it
- * for a route without retries, Attempts for each try of one with them).
- */
-export function sendAttempt(ctx: RequestContext, cluster: CompiledCluster, endpoint: CompiledEndpoint, timeoutMs: number, fallbackModel: string | undefined): void {
-  ctx.cluster = cluster
-  ctx.endpoint = endpoint
-  const attempt = ctx.attempt
-  emitAttemptStart(ctx, cluster, endpoint, attempt === undefined ? 1 : attempt.attempts)
-  const limits = cluster.limits
-  // Requests can only be pending once the endpoint's connections are all busy: check that first.
-  const busy = endpoint.pool !== undefined && endpoint.stats.inflight >= cluster.poolConnections
-  if (cluster.stats.inflight >= limits.maxRequests || (busy && pendingOf(endpoint) >= limits.maxPendingRequests)) {
-    // Circuit-breaker limit: fail fast (or move on to a fallback), never queue without bound.
-    cluster.stats.overflow()
-    if (attempt?.takeOver(OVERFLOW)) return
-    emitAttemptFailed(ctx, OVERFLOW, 'none')
-    return sendError(ctx, 'SY_OVERFLOW', `cluster '${cluster.name}' is at its concurrency limit`)
-  }
-  const budget = limits.retryBudget
-  if (budget !== undefined && (attempt === undefined || attempt.attempts === 1)) cluster.stats.deposit(budget.percent, RETRY_COST * 100)
-  const json = ctx.json
-  if (json !== undefined && json !== null && typeof json === 'object' && !Array.isArray(json)) {
-    // Which model (fallback entry, else route rewrite, else the caller's), then what this provider calls it.
-    const asked = ctx.head.model
-    let model = fallbackModel ?? ctx.route!.modelRewrite ?? asked
-    const mapped = typeof model === 'string' && Object.hasOwn(cluster.modelMap, model) ? cluster.modelMap[model] : undefined
-    if (mapped !== undefined) model = mapped
-    if (model !== json.model) {
-      json.model = model
-      ctx.body = Buffer.from(JSON.stringify(json))
-    }
-  }
-  cluster.provider.forward(ctx, endpoint, timeoutMs)
-}
-
-const OVERFLOW: UpstreamFailure = Object.freeze({ kind: 'overflow' })
-
-function pendingOf(endpoint: CompiledEndpoint): number {
-  // undici's Pool keeps one stats object; `pending` counts requests waiting for a connection.
-  return (endpoint.pool as unknown as { stats: { pending: number } }).stats.pending
 }
 
 

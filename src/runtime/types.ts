@@ -80,6 +80,10 @@ export interface RequestContext {
   usageInjected: boolean
   /** Retry / fail-over control for this request (undefined when the route has neither). */
   attempt: AttemptControl | undefined
+  /** Who hears this request's attempt lifecycle (the route's list; a shared empty one by default). */
+  attemptObservers: CompiledAttemptObservers
+  /** The upstream exchange in progress, stopped when the client goes away (tokens cost money). */
+  exchange: { onClientAbort(): void } | undefined
   /** Called exactly once when the request is over: in-flight accounting, retirement of old snapshots. */
   onDone: (() => void) | undefined
 }
@@ -126,6 +130,41 @@ export interface UpstreamFailure {
   readonly contextLength?: boolean
 }
 
+/** How an attempt failed, as observers hear it: an upstream failure, or the client went away. */
+export type AttemptFailure = UpstreamFailure | { readonly kind: 'client_abort' }
+
+/** What follows a failed attempt: another try on the cluster, the next fallback, a continuation of the stream, or nothing. */
+export type AttemptNext = 'retry' | 'fallback' | 'continue' | 'none'
+
+/**
+ * Lifecycle of each upstream attempt of a request, for metrics, tracing, cache fill and usage
+ * accounting (all optional, like a Filter's hooks; compileAttemptObservers builds the lists).
+ * Each started attempt ends in exactly one onAttemptEnd or onAttemptFailed, except one the provider
+ * refuses before sending it (an unsupported operation, a request it cannot translate: the request's
+ * own onComplete sees that). In-process providers (mock) report the start only.
+ * Observers run on the request path: keep them cheap; one that throws is logged and skipped.
+ */
+export interface AttemptObserver {
+  /** `attempt` counts from 1 across retries and fallbacks. */
+  onAttemptStart?(ctx: RequestContext, cluster: CompiledCluster, endpoint: CompiledEndpoint, attempt: number): void
+  /** The upstream answered with this status (before the gateway decides to hold, retry or pass it on). */
+  onResponseStart?(ctx: RequestContext, status: number): void
+  /** A body chunk of `bytes` bytes arrived from the upstream. */
+  onResponseChunk?(ctx: RequestContext, bytes: number): void
+  /** The attempt's answer reached the client in full (ctx.status says which; usage when known). */
+  onAttemptEnd?(ctx: RequestContext, usage: Usage | undefined): void
+  onAttemptFailed?(ctx: RequestContext, failure: AttemptFailure, next: AttemptNext): void
+}
+
+/** One array per hook, so an unobserved request runs empty loops and allocates nothing. */
+export interface CompiledAttemptObservers {
+  readonly onAttemptStart: readonly AttemptObserver[]
+  readonly onResponseStart: readonly AttemptObserver[]
+  readonly onResponseChunk: readonly AttemptObserver[]
+  readonly onAttemptEnd: readonly AttemptObserver[]
+  readonly onAttemptFailed: readonly AttemptObserver[]
+}
+
 /**
  * Set on ctx when the route retries or fails over. Providers consult it before answering an
  * upstream failure; `takeOver` returning true means the gateway will try again and the provider
@@ -169,6 +208,8 @@ export interface CompiledRoute {
   readonly retry: CompiledRetry | undefined
   readonly fallbackOn: ((f: UpstreamFailure) => boolean) | undefined
   readonly streamRecovery: 'error' | 'continue'
+  /** Subscribers to this route's attempt lifecycle (none when undefined). */
+  readonly attemptObservers?: CompiledAttemptObservers
 }
 
 export interface RouteTable {

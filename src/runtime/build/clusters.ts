@@ -5,7 +5,7 @@ import { createClusterLoadBalancer } from '../lb/index.js'
 import { LatencyState } from '../lb/least-latency.js'
 import { createEndpointGuard } from '../resilience/endpoint-guard.js'
 import { createMockProvider } from '../providers/mock.js'
-import { createHttpProvider } from '../upstream/upstream-call.js'
+import { createHttpProvider } from '../upstream/forward.js'
 import { credentialHeaders } from '../upstream/targets.js'
 import { compileRetry } from './retry.js'
 

@@ -4,11 +4,12 @@
  *
  * hot path -- change with care: no config reads, no per-request closures beyond the unavoidable.
  */
-import type { CompiledCluster, CompiledEndpoint, CompiledListener, Downstream, LocalReply, RequestContext, RequestHead, Snapshot } from '../types.js'
+import type { CompiledListener, Downstream, LocalReply, RequestContext, RequestHead, Snapshot } from '../types.js'
 import { complete, sendError, sendReply } from './respond.js'
 import { protocolOf } from '../providers/caller.js'
 import { Attempts, type Candidate } from '../upstream/attempts.js'
-import { RETRY_COST } from '../../shared/shared-state.js'
+import { sendAttempt } from '../upstream/send-attempt.js'
+import { NO_ATTEMPT_OBSERVERS } from '../upstream/attempt-events.js'
 import { pickEndpoint } from '../lb/pick.js'
 import { randomBytes } from 'node:crypto'
 import { parseRequestBody, type ParsedBody } from './request-body.js'
@@ -60,10 +61,12 @@ export function dispatch(snapshot: Snapshot, listener: CompiledListener, req: In
     chain: listener.chain,
     finished: false,
     attempt: undefined,
+    attemptObservers: NO_ATTEMPT_OBSERVERS,
+    exchange: undefined,
     usageInjected: false,
     onDone,
   }
-  downstream.onAbort(() => complete(ctx))
+  downstream.onAbort(() => clientAborted(ctx))
   // The error boundary: nothing this request does may take the worker down.
   try {
     route(ctx, parsed.error)
@@ -71,6 +74,13 @@ export function dispatch(snapshot: Snapshot, listener: CompiledListener, req: In
     failInternally(ctx, 'dispatch', e)
   }
   return ctx
+}
+
+/** The client went away: the upstream exchange in progress stops (tokens cost money), the request ends. */
+function clientAborted(ctx: RequestContext): void {
+  const exchange = ctx.exchange
+  if (exchange !== undefined) exchange.onClientAbort()
+  complete(ctx)
 }
 
 function route(ctx: RequestContext, bodyError: ParsedBody['error']): void {
@@ -86,6 +96,7 @@ function route(ctx: RequestContext, bodyError: ParsedBody['error']): void {
   }
   ctx.route = route
   ctx.chain = route.chain
+  if (route.attemptObservers !== undefined) ctx.attemptObservers = route.attemptObservers
   // Pick the variant before filters run: a filter that rewrites headers must not move a sticky user.
   const action = route.action
   if (action.kind === 'cluster') ctx.cluster = action.cluster
@@ -128,47 +139,12 @@ function act(ctx: RequestContext): void {
   if (action.kind === 'direct') return sendReply(ctx, action.reply)
   if (action.kind === 'fallback' || route.retry !== undefined || ctx.cluster!.retry !== undefined) {
     const candidates: readonly Candidate[] = action.kind === 'fallback' ? action.clusters : [{ cluster: ctx.cluster!, modelRewrite: undefined }]
-    const attempts = new Attempts(ctx, route, candidates, forwardTo)
+    const attempts = new Attempts(ctx, route, candidates)
     ctx.attempt = attempts
     return attempts.start()
   }
   const cluster = ctx.cluster!
-  const endpoint = pickEndpoint(cluster, ctx.head)
-  ctx.endpoint = endpoint
-  forwardTo(ctx, cluster, endpoint, route.timeoutMs ?? cluster.timeoutMs, undefined)
-}
-
-/** Applies model rewrites for this cluster, then hands the request to its provider. */
-function forwardTo(ctx: RequestContext, cluster: CompiledCluster, endpoint: CompiledEndpoint, timeoutMs: number, fallbackModel: string | undefined): void {
-  const limits = cluster.limits
-  // Requests can only be pending once the endpoint's connections are all busy: check that first.
-  const busy = endpoint.pool !== undefined && endpoint.stats.inflight >= cluster.poolConnections
-  if (cluster.stats.inflight >= limits.maxRequests || (busy && pendingOf(endpoint) >= limits.maxPendingRequests)) {
-    // Circuit-breaker limit: fail fast (or move on to a fallback), never queue without bound.
-    cluster.stats.overflow()
-    if (ctx.attempt?.takeOver({ kind: 'overflow' })) return
-    return sendError(ctx, 'SY_OVERFLOW', `cluster '${cluster.name}' is at its concurrency limit`)
-  }
-  const budget = limits.retryBudget
-  if (budget !== undefined && (ctx.attempt === undefined || ctx.attempt.attempts === 1)) cluster.stats.deposit(budget.percent, RETRY_COST * 100)
-  const json = ctx.json
-  if (json !== undefined && json !== null && typeof json === 'object' && !Array.isArray(json)) {
-    // Which model (fallback entry, else route rewrite, else the caller's), then what this provider calls it.
-    const asked = ctx.head.model
-    let model = fallbackModel ?? ctx.route!.modelRewrite ?? asked
-    const mapped = typeof model === 'string' && Object.hasOwn(cluster.modelMap, model) ? cluster.modelMap[model] : undefined
-    if (mapped !== undefined) model = mapped
-    if (model !== json.model) {
-      json.model = model
-      ctx.body = Buffer.from(JSON.stringify(json))
-    }
-  }
-  cluster.provider.forward(ctx, endpoint, timeoutMs)
-}
-
-function pendingOf(endpoint: CompiledEndpoint): number {
-  // undici's Pool keeps one stats object; `pending` counts requests waiting for a connection.
-  return (endpoint.pool as unknown as { stats: { pending: number } }).stats.pending
+  sendAttempt(ctx, cluster, pickEndpoint(cluster, ctx.head), route.timeoutMs ?? cluster.timeoutMs, undefined)
 }
 
 /** The request id of a request refused before dispatch (413, bad framing): the same rule. */

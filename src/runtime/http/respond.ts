@@ -27,10 +27,15 @@ export function startResponse(ctx: RequestContext, status: number, headers: [str
   if (!ctx.downstream.aborted) ctx.downstream.writeHead(status, ctx.responseHeaders)
 }
 
-/** Returns false when the client is congested: pause the source until downstream.onWritable. */
-export function sendChunk(ctx: RequestContext, chunk: Uint8Array): boolean {
+/** The filters' onChunk hooks, for body bytes on their way to the client: the one place they run. */
+export function passChunk(ctx: RequestContext, chunk: Uint8Array): void {
   const hooks = ctx.chain.onChunk
   for (let i = 0; i < hooks.length; i++) hooks[i].onChunk!(ctx, chunk)
+}
+
+/** Returns false when the client is congested: pause the source until downstream.onWritable. */
+export function sendChunk(ctx: RequestContext, chunk: Uint8Array): boolean {
+  passChunk(ctx, chunk)
   if (ctx.downstream.aborted) return true
   return ctx.downstream.write(chunk)
 }

@@ -1,10 +1,14 @@
 /**
- * Retries and fail-over for one request. The route's action gives an ordered list of clusters
- * (one for `cluster`/`weighted_clusters`, several for `fallback`); each gets `num_retries` retries
- * with full-jitter backoff, preferring another endpoint. Everything happens before the first byte
- * reaches the client — providers hand a failure to takeOver() only then.
+ * Retries and fail-over for one request; each try goes out through sendAttempt. The route's action gives an ordered list of clusters (one for `cluster`/`weighted_clusters`, several
+ * for `fallback`); each gets `num_retries` retries with full-jitter backoff, preferring another
+ * endpoint. Everything happens before the first byte reaches the client — providers hand a failure
+ * to takeOver() only then (continueStream() is the exception: a broken stream resumed elsewhere).
+ * What follows a failure (retry, fallback, continuation) is reported to the request's observers
+ * (attempt-events.ts) here, where it is decided.
  */
 import type { AttemptControl, CompiledCluster, CompiledEndpoint, CompiledRetry, CompiledRoute, RequestContext, UpstreamFailure } from '../types.js'
+import { emitAttemptFailed } from './attempt-events.js'
+import { sendAttempt } from './send-attempt.js'
 import { log } from '../../shared/log.js'
 import { retryDelayMs } from '../resilience/retry.js'
 import { pickEligible, pickEndpoint } from '../lb/pick.js'
@@ -32,7 +36,6 @@ export class Attempts implements AttemptControl {
     private readonly ctx: RequestContext,
     private readonly route: CompiledRoute,
     private readonly candidates: readonly Candidate[],
-    private readonly forward: (ctx: RequestContext, cluster: CompiledCluster, endpoint: CompiledEndpoint, timeoutMs: number, modelRewrite: string | undefined) => void,
   ) {
     this.retriesLeft = this.policy()?.numRetries ?? 0
     // Continuation splices Chat Completions chunks only.
@@ -67,6 +70,7 @@ export class Attempts implements AttemptControl {
       if (wait !== 'fail_over' && wait < remaining && this.takeRetrySlot(cluster)) {
         this.retriesLeft--
         log('debug', 'retrying', { route: this.route.name, attempt: this.attempts + 1, failure: describe(f), wait_ms: Math.round(wait) })
+        emitAttemptFailed(this.ctx, f, 'retry')
         if (wait <= 0) this.send()
         else setTimeout(() => guarded(this.ctx, 'retry', () => this.send()), wait)
         return true
@@ -79,6 +83,7 @@ export class Attempts implements AttemptControl {
       this.retriesLeft = this.policy()?.numRetries ?? 0
       this.lastEndpoint = undefined
       log('info', 'failing over', { route: this.route.name, to: this.candidates[next].cluster.name, failure: describe(f) })
+      emitAttemptFailed(this.ctx, f, 'fallback')
       this.send()
       return true
     }
@@ -98,6 +103,7 @@ export class Attempts implements AttemptControl {
     this.ctx.body = Buffer.from(JSON.stringify(json))
     this.continuation = new ContinuationRewriter(rec, trimmedByPrefill(rec.text, nextCluster.continuationPrefill))
     log('warn', 'stream broke mid-answer; continuing on the next fallback', { route: this.route.name, to: nextCluster.name, received_chars: rec.text.length, failure: describe(f) })
+    emitAttemptFailed(this.ctx, f, 'continue')
     this.send()
     return true
   }
@@ -158,11 +164,9 @@ export class Attempts implements AttemptControl {
     }
     this.lastEndpoint = endpoint
     this.attempts++
-    ctx.cluster = c.cluster
-    ctx.endpoint = endpoint
     const remaining = Math.max(1, this.deadline - performance.now())
     const perTry = this.policy()?.perTryTimeoutMs
-    this.forward(ctx, c.cluster, endpoint, perTry !== undefined ? Math.min(perTry, remaining) : remaining, c.modelRewrite)
+    sendAttempt(ctx, c.cluster, endpoint, perTry !== undefined ? Math.min(perTry, remaining) : remaining, c.modelRewrite)
   }
 }
 

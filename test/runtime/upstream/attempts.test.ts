@@ -1,7 +1,7 @@
 /**
- * Retries and fail-over for one request (Attempts), with hand-built clusters and a forward callback
- * that records each attempt instead of calling an upstream: which cluster and endpoint each attempt
- * goes to, with what timeout, when a failure is taken over, and the limits on retries.
+ * Retries and fail-over for one request (Attempts), with hand-built clusters whose provider records
+ * each attempt instead of calling an upstream: which cluster and endpoint each attempt goes to,
+ * with what timeout and model, when a failure is taken over, and the limits on retries.
  */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Attempts, type Candidate } from '../../../src/runtime/upstream/attempts.js'
 import { compileConditions } from '../../../src/runtime/resilience/retry.js'
 import { continuationRequest } from '../../../src/runtime/upstream/stream-recovery.js'
+import { NO_ATTEMPT_OBSERVERS } from '../../../src/runtime/upstream/attempt-events.js'
 import type { CompiledCluster, CompiledRetry, CompiledRoute, RequestContext, UpstreamFailure } from '../../../src/runtime/types.js'
 import { fakeCluster, fakeGuard } from '../../support/fake-cluster.js'
 
@@ -26,7 +27,8 @@ interface Sent {
   readonly cluster: string
   readonly endpoint: string
   readonly timeoutMs: number
-  readonly modelRewrite: string | undefined
+  /** The request's model as the provider got it (a fallback's model rewrite applied). */
+  readonly model: string
 }
 
 interface Run {
@@ -47,12 +49,19 @@ function run(r: CompiledRoute, clusters: (CompiledCluster | Candidate)[], opts: 
     body: Buffer.from(JSON.stringify(json)),
     cluster: undefined,
     endpoint: undefined,
+    route: r,
+    attempt: undefined,
+    attemptObservers: NO_ATTEMPT_OBSERVERS,
   } as unknown as RequestContext
-  const candidates = clusters.map((c) => ('cluster' in c ? c : { cluster: c, modelRewrite: undefined }))
   const sent: Sent[] = []
-  const attempts = new Attempts(ctx, r, candidates, (_ctx, cluster, endpoint, timeoutMs, modelRewrite) => {
-    sent.push({ cluster: cluster.name, endpoint: endpoint.name, timeoutMs, modelRewrite })
+  // Each cluster's provider records the attempt it is given.
+  const recording = (c: CompiledCluster): CompiledCluster => ({
+    ...c,
+    provider: { forward: (ctx, endpoint, timeoutMs) => void sent.push({ cluster: c.name, endpoint: endpoint.name, timeoutMs, model: ctx.json.model }) },
   })
+  const candidates = clusters.map((c) => ('cluster' in c ? { ...c, cluster: recording(c.cluster) } : { cluster: recording(c), modelRewrite: undefined }))
+  const attempts = new Attempts(ctx, r, candidates)
+  ctx.attempt = attempts
   attempts.start()
   return { attempts, ctx, sent }
 }
@@ -84,7 +93,7 @@ describe('the first attempt', () => {
 
   test("a fallback candidate's model rewrite is passed to its attempt", () => {
     const { sent } = run(route(), [{ cluster: fakeCluster(), modelRewrite: 'gpt-4o-mini' }])
-    assert.equal(sent[0].modelRewrite, 'gpt-4o-mini')
+    assert.equal(sent[0].model, 'gpt-4o-mini')
   })
 })
 
@@ -188,7 +197,7 @@ describe('fail-over', () => {
   test('a failure the fallback list names moves the request to the next cluster, with its model rewrite', () => {
     const { attempts, sent } = run(route({ fallbackOn: onFailures }), [fakeCluster({ name: 'first' }), { cluster: fakeCluster({ name: 'second' }), modelRewrite: 'small' }])
     assert.equal(attempts.takeOver(s503), true)
-    assert.deepStrictEqual(sent.map((s) => [s.cluster, s.modelRewrite]), [['first', undefined], ['second', 'small']])
+    assert.deepStrictEqual(sent.map((s) => [s.cluster, s.model]), [['first', 'm'], ['second', 'small']])
   })
 
   test('a failure the fallback list does not name stays with the cluster', () => {

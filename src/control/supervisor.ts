@@ -15,6 +15,7 @@ import { uwsBuild } from '../shared/uws.js'
 import { clusterStatsAt, endpointStatsAt, SharedStateTable } from '../shared/shared-state.js'
 import { HealthChecks } from './health-checks.js'
 import { LoadScrapes } from './load-scrapes.js'
+import { workerOptions } from './worker-options.js'
 import { log } from '../shared/log.js'
 
 export class StartupError extends Error {
@@ -125,8 +126,7 @@ export async function runGateway(opts: RunOptions): Promise<{ stop: () => Promis
     })
 
   const spawn = () => {
-    const young = Number(process.env.SWITCHYARD_WORKER_YOUNG_MB ?? 0)
-    const worker = new Worker(workerUrl, { workerData: { shared: shared.buffer, workers: opts.workers }, ...(young > 0 && { resourceLimits: { maxYoungGenerationSizeMb: young } }) })
+    const worker = new Worker(workerUrl, workerOptions({ shared: shared.buffer, workers: opts.workers }))
     const ws: WorkerStatus = { id: worker.threadId, uws: 'unknown', version: undefined, ports: [], error: undefined }
     workers.set(worker.threadId, { worker, status: ws })
     worker.on('message', (m: FromWorker) => {

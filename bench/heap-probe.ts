@@ -18,8 +18,9 @@ export interface HeapSample {
   peakYoung: number
   oldUsed: number
   code: number
-  /** MB of memory V8 malloc'ed outside the heap (`malloced_memory`) and Buffers/ArrayBuffers (`external`). */
+  /** MB V8 malloc'ed outside the heap (parser and compiler zones: `malloced_memory`, and its peak) and Buffers/ArrayBuffers (`external`). */
   malloced: number
+  peakMalloced: number
   external: number
 }
 
@@ -46,6 +47,7 @@ if (dir) {
       oldUsed: mb(space('old_space')?.space_used_size ?? 0),
       code: mb((space('code_space')?.physical_space_size ?? 0) + (space('code_large_object_space')?.physical_space_size ?? 0)),
       malloced: mb(h.malloced_memory),
+      peakMalloced: mb(h.peak_malloced_memory),
       external: mb(process.memoryUsage().external),
     }
     // Written aside and renamed, so the soak never reads half a file.

@@ -6,6 +6,7 @@
 //                           pinned to one CPU the gateway would default to 1)
 //   SOAK_BASELINE=<dir>     also soak another built checkout (e.g. main) in the same run, rounds interleaved
 //   SOAK_TARGET=bare        soak the bare pass-through instead (harness check)
+//   SOAK_NODE_FLAGS="..."   extra node/V8 flags for the gateway under test (not the baseline), for experiments
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { join } from 'node:path'
@@ -65,6 +66,8 @@ interface Sample {
   workerHeaps?: number
   /** Young generation committed by the worker isolates together (MB). */
   workerYoung?: number
+  /** What V8 has malloc'ed outside the heaps (compiler zones), all isolates together (MB). */
+  malloced?: number
   rps?: number
   cpuUsPerReq?: number
   otherCores?: number
@@ -78,6 +81,8 @@ interface Target {
   samples: Sample[]
   url: string
   startupPeak: number
+  /** The highest-RSS moment seen by a 100 ms sampler while the rounds ran, with its breakdown. */
+  peakSample?: Sample
   done: number
 }
 
@@ -98,12 +103,12 @@ function sample(t: Target, label: string, round?: Partial<Sample>): Sample {
     rss: statusMb(pid, 'VmRSS'),
     anon: statusMb(pid, 'RssAnon'),
     file: statusMb(pid, 'RssFile'),
-    ...(h.length && { mainHeap: sum(h.filter((s) => s.threadId === 0), 'committed'), workerHeaps: sum(workers, 'committed'), workerYoung: sum(workers, 'young') }),
+    ...(h.length && { mainHeap: sum(h.filter((s) => s.threadId === 0), 'committed'), workerHeaps: sum(workers, 'committed'), workerYoung: sum(workers, 'young'), malloced: sum(h, 'malloced') }),
     ...round,
   }
 }
 
-async function startTarget(name: string, dir: string, cli: string | 'bare', ports: { mock: Record<'json' | 'sse', number[]> }): Promise<Target> {
+async function startTarget(name: string, dir: string, cli: string | 'bare', ports: { mock: Record<'json' | 'sse', number[]> }, nodeFlags: readonly string[] = []): Promise<Target> {
   const [listen, admin] = await freePorts(2)
   let server: Child
   let probeDir: string | undefined
@@ -117,7 +122,7 @@ async function startTarget(name: string, dir: string, cli: string | 'bare', port
     probeDir = join(dir, `probe-${name}`)
     mkdirSync(probeDir, { recursive: true })
     const workers = ['--workers', String(WORKERS)]
-    server = startChild(name, ...onProxyCpu(process.execPath, ['--import', PROBE, cli, 'run', '-c', file, ...workers]), { ...process.env, SOAK_PROBE_DIR: probeDir })
+    server = startChild(name, ...onProxyCpu(process.execPath, [...nodeFlags, '--import', PROBE, cli, 'run', '-c', file, ...workers]), { ...process.env, SOAK_PROBE_DIR: probeDir })
     await waitReady(server, `http://127.0.0.1:${admin}/ready`, { timeoutMs: 20_000 })
   }
   const t: Target = { name, server, probeDir, url: `http://127.0.0.1:${listen}${CHAT_PATH}`, samples: [], startupPeak: 0, done: 0 }
@@ -153,12 +158,12 @@ function report(t: Target, peak: number): string {
   const growth = last.rss - base.rss
   const probe = t.samples.some((s) => s.mainHeap !== undefined)
   const heapsOf = (probes: HeapSample[]) => probes.sort((a, b) => a.threadId - b.threadId)
-    .map((p) => `${p.threadId === 0 ? 'main' : `worker ${p.threadId}`} ${p.peakCommitted.toFixed(1)} (young ${p.peakYoung.toFixed(1)})`).join(', ')
+    .map((p) => `${p.threadId === 0 ? 'main' : `worker ${p.threadId}`} ${p.peakCommitted.toFixed(1)} (young ${p.peakYoung.toFixed(1)}; V8 malloc peak ${p.peakMalloced.toFixed(1)})`).join(', ')
   return `### ${t.name}
 
-| requests | RSS MB | anon | file | main heap | worker heaps | worker young | req/s | CPU µs/req | other cores | errors |
-|---|---|---|---|---|---|---|---|---|---|---|
-${t.samples.map((s) => `| ${s.label} | ${f1(s.rss)} | ${f1(s.anon)} | ${f1(s.file)} | ${f1(s.mainHeap)} | ${f1(s.workerHeaps)} | ${f1(s.workerYoung)} | ${s.rps ? Math.round(s.rps) : '—'} | ${f1(s.cpuUsPerReq)} | ${s.otherCores === undefined ? '—' : s.otherCores.toFixed(2)} | ${s.errors ?? '—'} |`).join('\n')}
+| requests | RSS MB | anon | file | main heap | worker heaps | worker young | V8 malloc | req/s | CPU µs/req | other cores | errors |
+|---|---|---|---|---|---|---|---|---|---|---|---|
+${[...t.samples, ...(t.peakSample ? [{ ...t.peakSample, label: `highest sampled (${t.peakSample.label})` }] : [])].map((s) => `| ${s.label} | ${f1(s.rss)} | ${f1(s.anon)} | ${f1(s.file)} | ${f1(s.mainHeap)} | ${f1(s.workerHeaps)} | ${f1(s.workerYoung)} | ${f1(s.malloced)} | ${s.rps ? Math.round(s.rps) : '—'} | ${f1(s.cpuUsPerReq)} | ${s.otherCores === undefined ? '—' : s.otherCores.toFixed(2)} | ${s.errors ?? '—'} |`).join('\n')}
 
 - ${peak <= PEAK_TARGET_MB ? 'PASS' : 'FAIL'} peak RSS (VmHWM) ≤ ${PEAK_TARGET_MB} MB: ${peak.toFixed(1)} MB (of which at startup: ${t.startupPeak.toFixed(1)} MB)
 - ${growth <= Math.max(5, base.rss * 0.05) ? 'PASS' : 'FAIL'} not growing: ${growth >= 0 ? '+' : ''}${growth.toFixed(1)} MB from ${base.label} to ${last.label} requests (allowed: 5 MB or 5%)
@@ -191,24 +196,32 @@ export async function runSoak(dir: string): Promise<void> {
     if (missing) throw new Error(`--soak needs Switchyard: ${missing}`)
     const baseline = process.env.SOAK_BASELINE
     if (baseline) targets.push(await startTarget('baseline', dir, join(baseline, 'bin', 'switchyard.js'), ports))
-    targets.push(await startTarget('switchyard', dir, CLI, ports))
+    targets.push(await startTarget('switchyard', dir, CLI, ports, process.env.SOAK_NODE_FLAGS?.split(/\s+/).filter(Boolean)))
   }
 
   const doneFile = join(dir, 'soak-done')
   const script = countedScript(dir, STEP / THREADS, doneFile)
   console.error(`soak: ${total.toLocaleString('en-US')} requests through ${targets.map((t) => t.name).join(' and ')}, RSS every ${STEP.toLocaleString('en-US')}`)
+  // VmHWM says how high RSS went, not what it was made of then: sample every 100 ms and keep the highest.
+  const watch = setInterval(() => {
+    for (const t of targets) {
+      const s = sample(t, `after ${t.done.toLocaleString('en-US')}`)
+      if (s.rss > (t.peakSample?.rss ?? 0)) t.peakSample = s
+    }
+  }, 100)
   // Rounds alternate between targets, and which goes first, so drift on a shared box lands on both alike.
   for (let i = 0; targets.some((t) => t.done < total); i++) {
     const order = i % 2 ? [...targets].reverse() : targets
     for (const t of order) if (t.done < total) await round(t, script, doneFile)
   }
+  clearInterval(watch)
   await new Promise((r) => setTimeout(r, IDLE_AFTER_MS))
   for (const t of targets) t.samples.push(sample(t, `idle ${IDLE_AFTER_MS / 1000} s later`))
   const peaks = targets.map((t) => statusMb(t.server.pid, 'VmHWM'))
 
   const md = `## Last soak run: ${total.toLocaleString('en-US')} requests through ${targets.map((t) => t.name).join(' and ')}
 
-${new Date().toISOString()}, wrk -t2 -c64, POST ${CHAT_PATH} (JSON lane), --workers ${WORKERS}${targets.length > 1 ? ', rounds interleaved' : ''}.
+${new Date().toISOString()}, wrk -t2 -c64, POST ${CHAT_PATH} (JSON lane), --workers ${WORKERS}${process.env.SOAK_NODE_FLAGS ? `, switchyard run with \`${process.env.SOAK_NODE_FLAGS}\`` : ''}${targets.length > 1 ? ', rounds interleaved' : ''}.
 Heaps are V8's committed bytes per isolate (\`heap-probe.ts\`), young = both semi-spaces; anon + file = RSS.
 
 ${targets.map((t, i) => report(t, peaks[i])).join('\n')}`

@@ -78,12 +78,13 @@ export function systemCpu(): { busy: number, steal: number } {
   return { busy: (user + nice + system) / CLK_TCK, steal: steal / CLK_TCK }
 }
 
-/** Peak resident set (VmHWM) summed over the tree, in MB. Shared pages count once per process. */
-export function peakRssMb(root: number): number {
-  return processTree(root).reduce((a, pid) => a + statusKb(pid, 'VmHWM'), 0) / 1024
+/** A `/proc/<pid>/status` figure (VmRSS, VmHWM, RssAnon, RssFile, …) summed over the tree, in MB. */
+export function statusMb(root: number, key: string): number {
+  return processTree(root).reduce((a, pid) => a + statusKb(pid, key), 0) / 1024
 }
 
+/** Peak resident set (VmHWM) summed over the tree, in MB. Shared pages count once per process. */
+export const peakRssMb = (root: number): number => statusMb(root, 'VmHWM')
+
 /** Current resident set (VmRSS) summed over the tree, in MB. */
-export function rssMb(root: number): number {
-  return processTree(root).reduce((a, pid) => a + statusKb(pid, 'VmRSS'), 0) / 1024
-}
+export const rssMb = (root: number): number => statusMb(root, 'VmRSS')

@@ -13,8 +13,9 @@
  */
 import { Worker } from 'node:worker_threads'
 import type { SnapshotIR } from '../compiler/ir.js'
-import type { FromWorker, SnapshotMessage, ToWorker, WorkerData, WorkerStatus } from './messages.js'
+import type { FromWorker, SnapshotMessage, ToWorker, WorkerStatus } from './messages.js'
 import { log } from '../shared/log.js'
+import { workerOptions } from './worker-options.js'
 
 const WORKER_ENTRY = new URL('../runtime/worker.js', import.meta.url)
 
@@ -124,8 +125,8 @@ export class WorkerPool {
   }
 
   private spawn(): void {
-    // The options stay one expression on this one line: worker-options.ts takes it over.
-    const worker = new Worker(this.opts.script ?? WORKER_ENTRY, { workerData: { shared: this.opts.shared, workers: this.opts.size } satisfies WorkerData, ...(Number(process.env.SWITCHYARD_WORKER_YOUNG_MB) > 0 && { resourceLimits: { maxYoungGenerationSizeMb: Number(process.env.SWITCHYARD_WORKER_YOUNG_MB) } }) })
+    // Isolate limits and WorkerData: worker-options.ts.
+    const worker = new Worker(this.opts.script ?? WORKER_ENTRY, workerOptions({ shared: this.opts.shared, workers: this.opts.size }))
     const status: WorkerStatus = { id: worker.threadId, uws: 'unknown', version: undefined, ports: [], error: undefined }
     this.members.set(status.id, { worker, status })
     worker.on('message', (m: FromWorker) => {

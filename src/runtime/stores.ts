@@ -4,7 +4,8 @@
  * closed when the last one retires, so a reload never drops warm connections of unchanged endpoints.
  */
 import type { Socket } from 'node:net'
-import { Pool, buildConnector, errors, type Dispatcher } from 'undici'
+import type { Dispatcher } from 'undici'
+import { Pool, buildConnector, errors, type Connector } from './undici.js'
 import type { PoolStore, Stores } from './types.js'
 import { CELLS_PER_ENDPOINT, ClusterStats, EndpointStats } from '../shared/shared-state.js'
 
@@ -13,7 +14,7 @@ import { CELLS_PER_ENDPOINT, ClusterStats, EndpointStats } from '../shared/share
  * (≈0.5 s steps, so a 150 ms timeout fires after 0.5–1 s); a route's connect_timeout means what
  * it says. One timer per new connection, not per request.
  */
-function connectorWithTimeout(timeoutMs: number): buildConnector.connector {
+function connectorWithTimeout(timeoutMs: number): Connector {
   const connect = buildConnector({ timeout: 0 })
   return (opts, callback) => {
     let timer: NodeJS.Timeout | undefined

@@ -10,7 +10,8 @@
  * weight — an overloaded endpoint keeps a trickle of traffic, or header-reported load could
  * never show it has recovered.
  */
-import { request as undiciRequest, type Dispatcher } from 'undici'
+import type { Dispatcher } from 'undici'
+import { request as undiciRequest } from '../undici.js'
 import type { CompiledEndpoint, LoadBalancer } from '../types.js'
 import type { EndpointStats } from '../../shared/shared-state.js'
 import type { DynamicWeightsConfig } from '../../compiler/ir.js'

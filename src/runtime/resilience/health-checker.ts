@@ -8,7 +8,8 @@
  * × interval to be usable), then `unhealthyThreshold` failures in a row mark it unhealthy and
  * `healthyThreshold` successes in a row mark it healthy again.
  */
-import { request as undiciRequest, type Dispatcher } from 'undici'
+import type { Dispatcher } from 'undici'
+import { request as undiciRequest } from '../undici.js'
 import type { HealthCheckConfig } from '../../compiler/ir.js'
 
 export type { HealthCheckConfig }

@@ -9,9 +9,11 @@
  * this module only cuts the byte stream into whole messages, refuses corrupt lengths as soon as
  * the 12-byte prelude is in, and maps the codec's shapes to plain ones (bigint, Buffer).
  */
+import { createRequire } from 'node:module'
 import { crc32 } from 'node:zlib'
-import { EventStreamCodec, Int64, type MessageHeaders, type MessageHeaderValue } from '@smithy/core/event-streams'
-import { fromUtf8, toUtf8 } from '@smithy/core/serde'
+import type * as EventStreams from '@smithy/core/event-streams'
+import type { MessageHeaders, MessageHeaderValue } from '@smithy/core/event-streams'
+import type * as Serde from '@smithy/core/serde'
 import type { EventStreamFailureCode } from '../../errors.js'
 
 export type EventStreamHeaderValue =
@@ -48,8 +50,18 @@ const OVERHEAD = 16
 /** Bedrock frames are small; anything above this is a corrupt length, not a real message. */
 const MAX_MESSAGE = 16 * 1024 * 1024
 const EMPTY = Buffer.alloc(0)
-// decode() and encode() keep no state (only feed() buffers), so one codec serves every stream.
-const codec = new EventStreamCodec(toUtf8, fromUtf8)
+const require = createRequire(import.meta.url)
+let smithy: { codec: EventStreams.EventStreamCodec; Int64: typeof EventStreams.Int64 } | undefined
+/**
+ * @smithy's codec, loaded with the first message, so a gateway without Bedrock clusters never holds
+ * its code. decode() and encode() keep no state (only feed() buffers), so one codec serves every stream.
+ */
+function eventStreams() {
+  if (smithy) return smithy
+  const { EventStreamCodec, Int64 } = require('@smithy/core/event-streams') as typeof EventStreams
+  const { fromUtf8, toUtf8 } = require('@smithy/core/serde') as typeof Serde
+  return (smithy = { codec: new EventStreamCodec(toUtf8, fromUtf8), Int64 })
+}
 
 /** Incremental decoder: feed chunks as they arrive, get whole verified messages back. */
 export class EventStreamDecoder {
@@ -102,7 +114,7 @@ function decodeMessage(frame: Buffer, at: number): EventStreamMessage {
   const own = new Uint8Array(frame)
   let decoded
   try {
-    decoded = codec.decode(own)
+    decoded = eventStreams().codec.decode(own)
   } catch (e) {
     // The codec checks the message CRC before it parses headers; tell the two apart off the hot path.
     if (crc32(frame.subarray(0, frame.length - 4)) !== frame.readUInt32BE(frame.length - 4)) {
@@ -129,7 +141,7 @@ function toCodec(input: EventStreamHeaderInput): MessageHeaderValue {
   if (input.type !== 'long') return input
   const bytes = Buffer.alloc(8)
   bytes.writeBigInt64BE(input.value)
-  return { type: 'long', value: new Int64(bytes) }
+  return { type: 'long', value: new (eventStreams().Int64)(bytes) }
 }
 
 /** Encodes one message. Header order follows the object's key order. */
@@ -140,7 +152,7 @@ export function encodeEventStreamMessage(
   const h: MessageHeaders = {}
   for (const name of Object.keys(headers)) h[name] = toCodec(headers[name]!)
   const body = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload
-  const out = codec.encode({ headers: h, body })
+  const out = eventStreams().codec.encode({ headers: h, body })
   return Buffer.from(out.buffer, out.byteOffset, out.byteLength)
 }
 

@@ -1,0 +1,172 @@
+/**
+ * Private redis-server processes (Debian's redis-server) on free ports, for one test file: a
+ * standalone server, or a 3-master Redis Cluster built with `redis-cli --cluster create`.
+ * Nothing is persisted except a cluster node's nodes.conf, so a killed node restarted with
+ * start() rejoins its cluster with the same slots. A missing binary fails loudly.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createConnection, createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { freePort } from './ports.js'
+
+export interface RedisServer {
+  readonly port: number
+  readonly url: string
+  /** SIGKILL (no goodbye to clients) and wait for the exit. */
+  kill(): Promise<void>
+  /** Start again on the same port (and, for a cluster node, the same node identity). */
+  start(): Promise<void>
+  /** SIGSTOP / SIGCONT: the server keeps its connections but answers nothing, like a hung host. */
+  pause(): void
+  resume(): void
+  /** Runs a redis-cli command against this server and returns its output. */
+  cli(...args: string[]): string
+  close(): Promise<void>
+}
+
+export interface RedisCluster {
+  readonly nodes: readonly RedisServer[]
+  readonly seeds: readonly { host: string; port: number }[]
+  /** The node serving `key`'s slot. */
+  nodeFor(key: string): RedisServer
+  /** Until every node reports cluster_state:ok again (after a restart). */
+  waitHealthy(timeoutMs?: number): Promise<void>
+  close(): Promise<void>
+}
+
+export function redisBinary(): string {
+  const bin = process.env.REDIS_SERVER_BIN ?? 'redis-server'
+  const r = spawnSync(bin, ['--version'], { encoding: 'utf8' })
+  if (r.error || r.status !== 0) {
+    throw new Error(`redis-server binary '${bin}' not found or not runnable (${r.error?.message ?? r.stderr}); install Debian's redis-server (apt-get install redis-server; npm run test:ci does this) or set REDIS_SERVER_BIN`)
+  }
+  return bin
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** One PING over a raw socket: true when the server answers +PONG. */
+function pings(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection({ host: '127.0.0.1', port })
+    const done = (ok: boolean) => {
+      s.destroy()
+      resolve(ok)
+    }
+    s.setTimeout(500, () => done(false))
+    s.once('error', () => done(false))
+    s.once('connect', () => s.write('PING\r\n'))
+    s.once('data', (d) => done(d.toString().startsWith('+PONG')))
+  })
+}
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer()
+    s.once('error', () => resolve(false))
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)))
+  })
+}
+
+async function startServer(extra: string[], opts: { cluster?: boolean } = {}): Promise<RedisServer> {
+  const bin = redisBinary()
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-redis-'))
+  let port = await freePort()
+  // A cluster node also listens on port + 10000 (the cluster bus).
+  while (opts.cluster && !(await bindable(port + 10000))) port = await freePort()
+  let child: ChildProcess | undefined
+  let out = ''
+  const args = [
+    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no',
+    '--protected-mode', 'no', '--loglevel', 'warning', '--daemonize', 'no',
+    ...(opts.cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '1000'] : []),
+    ...extra,
+  ]
+  const start = async () => {
+    const c = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    child = c
+    c.stdout!.on('data', (d) => (out += d))
+    c.stderr!.on('data', (d) => (out += d))
+    const deadline = Date.now() + 10_000
+    while (Date.now() < deadline) {
+      if (c.exitCode !== null) throw new Error(`redis-server exited with ${c.exitCode}:\n${out}`)
+      if (await pings(port)) return
+      await sleep(20)
+    }
+    c.kill('SIGKILL')
+    throw new Error(`redis-server did not answer PING on ${port}:\n${out}`)
+  }
+  const kill = async () => {
+    const c = child
+    child = undefined
+    if (!c || c.exitCode !== null) return
+    const exited = new Promise((r) => c.once('exit', r))
+    c.kill('SIGCONT')
+    c.kill('SIGKILL')
+    await exited
+  }
+  await start()
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    kill,
+    start,
+    pause: () => void child?.kill('SIGSTOP'),
+    resume: () => void child?.kill('SIGCONT'),
+    cli: (...a: string[]) => spawnSync('redis-cli', ['-p', String(port), ...a], { encoding: 'utf8' }).stdout.trim(),
+    async close() {
+      await kill()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** A standalone redis-server for one test file. */
+export function startRedis(): Promise<RedisServer> {
+  return startServer([])
+}
+
+/** Three masters, no replicas, every slot covered; resolves once all nodes say cluster_state:ok. */
+export async function startRedisCluster(): Promise<RedisCluster> {
+  const nodes: RedisServer[] = []
+  for (let i = 0; i < 3; i++) nodes.push(await startServer([], { cluster: true }))
+  const create = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' })
+  if (create.status !== 0) {
+    await Promise.all(nodes.map((n) => n.close()))
+    throw new Error(`redis-cli --cluster create failed:\n${create.stdout}\n${create.stderr}`)
+  }
+  const waitHealthy = async (timeoutMs = 10_000) => {
+    const deadline = Date.now() + timeoutMs
+    while (Date.now() < deadline) {
+      if (nodes.every((n) => /cluster_state:ok/.test(n.cli('cluster', 'info')))) return
+      await sleep(50)
+    }
+    throw new Error(`cluster not healthy after ${timeoutMs} ms:\n${nodes.map((n) => n.cli('cluster', 'info')).join('\n')}`)
+  }
+  await waitHealthy()
+  return {
+    nodes,
+    seeds: nodes.map((n) => ({ host: '127.0.0.1', port: n.port })),
+    nodeFor(key) {
+      const slot = Number(nodes[0].cli('cluster', 'keyslot', key))
+      const map = nodes[0].cli('cluster', 'slots').split('\n')
+      // `cluster slots` lists: start, end, ip, port, id for each range.
+      for (let i = 0; i + 3 < map.length; i++) {
+        const start = Number(map[i])
+        const end = Number(map[i + 1])
+        if (Number.isInteger(start) && Number.isInteger(end) && map[i + 2] === '127.0.0.1' && slot >= start && slot <= end) {
+          const port = Number(map[i + 3])
+          const n = nodes.find((x) => x.port === port)
+          if (n) return n
+        }
+      }
+      throw new Error(`no node serves slot ${slot}`)
+    },
+    waitHealthy,
+    async close() {
+      await Promise.all(nodes.map((n) => n.close()))
+    },
+  }
+}

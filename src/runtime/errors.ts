@@ -41,6 +41,12 @@ export const RuntimeErrors = {
   SY_OVERFLOW: { status: 503, openaiType: 'server_error', anthropicType: 'overloaded_error', means: 'the cluster is at its concurrency limit (circuit breaker)' },
   SY_SHUTTING_DOWN: { status: 503, openaiType: 'server_error', anthropicType: 'overloaded_error', means: 'the listener is being removed (a reload dropped it) while the request arrived' },
   SY_INTERNAL: { status: 500, openaiType: 'server_error', anthropicType: 'api_error', means: 'a bug inside the gateway; logged with the request id' },
+  // Identity (auth filters): OpenAI codes are the live API's own, so the SDKs' error objects read as they would there.
+  SY_UNAUTHENTICATED: { status: 401, openaiType: 'invalid_request_error', anthropicType: 'authentication_error', openaiCode: 'invalid_api_key', means: 'no credential, or one that is unknown, expired, disabled, mistyped or fails verification' },
+  SY_MODEL_FORBIDDEN: { status: 403, openaiType: 'invalid_request_error', anthropicType: 'permission_error', openaiCode: 'model_not_found', means: 'authenticated, but the tenant or key may not use the requested model' },
+  SY_FORBIDDEN: { status: 403, openaiType: 'invalid_request_error', anthropicType: 'permission_error', openaiCode: 'permission_denied', means: 'authenticated, but the tenant may not use this route' },
+  SY_AUTH_THROTTLED: { status: 429, openaiType: 'requests', anthropicType: 'rate_limit_error', openaiCode: 'rate_limit_exceeded', means: 'too many failed authentications from this source address' },
+  SY_AUTH_UNAVAILABLE: { status: 503, openaiType: 'server_error', anthropicType: 'api_error', openaiCode: 'auth_unavailable', means: "the credential could not be checked (the identity provider's keys are unreachable)" },
 } as const satisfies Record<string, CatalogEntry>
 
 export type RuntimeErrorCode = keyof typeof RuntimeErrors

@@ -8,9 +8,10 @@ import {
 } from '../../../src/runtime/errors.js'
 import { DiagnosticCodes } from '../../../src/compiler/diagnostics.js'
 
-/** Codes raised outside both catalogs (main-thread only, never an HTTP answer). */
+/** Codes raised outside both catalogs (internal conditions, never an HTTP answer of their own). */
 export const OTHER_CODES = {
   SY_ETCD_UNAVAILABLE: 'the etcd config source cannot be reached (src/control/sources/etcd.ts); the running config keeps serving',
+  SY_REDIS_UNAVAILABLE: 'Redis cannot be reached within its command timeout (src/runtime/limits/redis-connection.ts); each limit follows its failure_mode',
 } as const
 
 /** The statuses the status → type table shows. */

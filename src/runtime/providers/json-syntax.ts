@@ -49,6 +49,9 @@ function ws(b: Uint8Array, i: number, end: number): number {
 
 const isHex = (c: number) => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66)
 
+/** Set by string() when it met a backslash (member() clears it first: a key with escapes). */
+let escaped = false
+
 /** `i` at the opening quote; returns the index after the closing quote, or -1. */
 function string(b: Uint8Array, i: number, end: number): number {
   i++
@@ -56,6 +59,7 @@ function string(b: Uint8Array, i: number, end: number): number {
     const c = b[i]
     if (c === CH_QUOTE) return i + 1
     if (c === CH_BACKSLASH) {
+      escaped = true
       const x = b[i + 1]
       if (x === CH_U_LC) {
         if (i + 5 >= end || !isHex(b[i + 2]) || !isHex(b[i + 3]) || !isHex(b[i + 4]) || !isHex(b[i + 5])) return -1
@@ -127,9 +131,10 @@ export const TOO_DEEP = -2
 /**
  * Reads one JSON value starting at `from` (after spaces/tabs) and returns the index just after
  * it, -1 when the bytes are not one, or TOO_DEEP. Stops at the value's end: what follows (an
- * event's blank line) is the caller's business.
+ * event's blank line) is the caller's business. With `spot` (reset by the caller), the members
+ * whose keys it lists are noted on the way; its marks mean nothing unless the scan succeeded.
  */
-export function scanJsonLine(b: Uint8Array, from: number, end: number): number {
+export function scanJsonLine(b: Uint8Array, from: number, end: number, spot?: KeySpotter): number {
   let depth = 0
   let i = ws(b, from, end)
   // Each turn parses one value at i, then climbs out of every container it closes.
@@ -144,7 +149,11 @@ export function scanJsonLine(b: Uint8Array, from: number, end: number): number {
         depth--
         i++
       } else {
-        if (c === CH_LBRACE && (i = member(b, i, end)) < 0) return -1
+        if (c === CH_LBRACE) {
+          const key = i
+          if ((i = member(b, i, end)) < 0) return -1
+          if (spot !== undefined) spot.note(b, key, keyEnd, i, depth)
+        }
         continue
       }
     } else if (c === CH_QUOTE) i = string(b, i, end)
@@ -162,7 +171,11 @@ export function scanJsonLine(b: Uint8Array, from: number, end: number): number {
       const x = b[i]
       if (x === CH_COMMA) {
         i = ws(b, i + 1, end)
-        if (top === OBJ && (i = member(b, i, end)) < 0) return -1
+        if (top === OBJ) {
+          const key = i
+          if ((i = member(b, i, end)) < 0) return -1
+          if (spot !== undefined) spot.note(b, key, keyEnd, i, depth)
+        }
         break
       }
       if (x === (top === OBJ ? CH_RBRACE : CH_RBRACKET)) {
@@ -175,14 +188,79 @@ export function scanJsonLine(b: Uint8Array, from: number, end: number): number {
   }
 }
 
+/** Index after the last key member() read, and whether it had escapes: for the caller's KeySpotter. */
+let keyEnd = 0
+let keyEscaped = false
+
 /** `"key" :` then whitespace; returns the index of the value, or -1. */
 function member(b: Uint8Array, i: number, end: number): number {
   if (b[i] !== CH_QUOTE) return -1
+  escaped = false
   i = string(b, i, end)
   if (i < 0) return -1
+  keyEnd = i
+  keyEscaped = escaped
   i = ws(b, i, end)
   if (b[i] !== CH_COLON) return -1
   return ws(b, i + 1, end)
+}
+
+/**
+ * Object keys a caller wants noted while scanJsonLine reads a value, so that one pass both checks
+ * the syntax and finds what the caller looks for (an SSE event's `usage`, `finish_reason`, ...).
+ * Per key, by its index in the constructor's list: `top[k]`, where the value of the key's last
+ * member of the outermost object starts (-1: none; the last, as JSON.parse keeps the last
+ * duplicate), and `seen[k]`, how many members at any depth have a value other than `null`.
+ * Nothing is decoded: a caller that needs a value parses just that range, or the whole value.
+ *
+ * @example
+ * const spot = new KeySpotter(['usage'])
+ * spot.reset()
+ * const end = scanJsonLine(buf, from, to, spot)
+ * if (end >= 0 && spot.seen[0] > 0) ... // some "usage" is not null
+ */
+export class KeySpotter {
+  readonly top: Int32Array
+  readonly seen: Int32Array
+  /** Key indexes by byte length: most keys are rejected by their length and first byte. */
+  private readonly byLength: number[][] = []
+  private readonly bytes: Uint8Array[]
+
+  constructor(private readonly keys: readonly string[]) {
+    this.top = new Int32Array(keys.length)
+    this.seen = new Int32Array(keys.length)
+    this.bytes = keys.map((k) => Buffer.from(k))
+    for (const [k, key] of this.bytes.entries()) (this.byLength[key.length] ??= []).push(k)
+  }
+
+  reset(): void {
+    this.top.fill(-1)
+    this.seen.fill(0)
+  }
+
+  /** A member whose key is the string [keyStart, keyEnd) (quotes included) and whose value starts at `value`. */
+  note(b: Uint8Array, keyStart: number, keyEnd: number, value: number, depth: number): void {
+    const k = this.find(b, keyStart + 1, keyEnd - 1)
+    if (k < 0) return
+    if (depth === 1) this.top[k] = value
+    if (b[value] !== CH_N_LC) this.seen[k]++
+  }
+
+  private find(b: Uint8Array, from: number, to: number): number {
+    const candidates = this.byLength[to - from]
+    if (candidates !== undefined) {
+      for (let c = 0; c < candidates.length; c++) {
+        const key = this.bytes[candidates[c]]
+        if (b[from] !== key[0]) continue
+        let i = 1
+        while (i < key.length && b[from + i] === key[i]) i++
+        if (i === key.length) return candidates[c]
+      }
+    }
+    // A key written with escapes (`"usag\u0065"`) is the same key to JSON.parse: decoded, rarely.
+    if (!keyEscaped) return -1
+    return this.keys.indexOf(JSON.parse(Buffer.from(b.buffer, b.byteOffset + from - 1, to - from + 2).toString('utf8')))
+  }
 }
 
 function deepFallback(b: Uint8Array, from: number, end: number): boolean {

@@ -230,13 +230,15 @@ export class SseUsageTap {
       let j: unknown = UNREAD
       let drop = false
       if (k.seen[K_FINISH] > 0) this.noteFinishes((j = dataOf(b, ev)))
-      if (k.seen[K_USAGE] > 0) {
-        const at = k.top[K_USAGE]
-        if (j === UNREAD && k.seen[K_USAGE] === 1 && at >= 0 && b[at] === 0x7b) {
+      // Only the top-level usage counts, and only an object: `"usage":null` placeholders carry nothing.
+      const at = k.top[K_USAGE]
+      if (at >= 0 && b[at] === 0x7b) {
+        if (j !== UNREAD) drop = this.recordOpenAI(j)
+        else {
           // The usual usage chunk: only its usage object is decoded.
           this.usage = usageFromOpenAI(JSON.parse(b.toString('utf8', at, objectEnd(b, at, ev.dataEnd))))
           drop = this.strip && emptyArrayAt(b, k.top[K_CHOICES], ev.dataEnd)
-        } else drop = this.recordOpenAI(j === UNREAD ? (j = dataOf(b, ev)) : j)
+        }
       }
       // A chunk without a role is never an opening (most chunks): decoded only when it has one.
       if (this.judging && !drop && !(k.seen[K_ROLE] > 0 && isOpenAIOpening(j === UNREAD ? dataOf(b, ev) : j))) this.judging = false
@@ -339,7 +341,7 @@ export class SseUsageTap {
   }
 }
 
-const isObject = (v: unknown): v is any => v !== null && typeof v === 'object' && !Array.isArray(v)
+const isObject = (v: unknown): boolean => v !== null && typeof v === 'object' && !Array.isArray(v)
 
 /** An event scanEvent read, decoded after all (its JSON was checked, so this cannot throw). */
 const dataOf = (b: Buffer, ev: ScannedEvent): unknown => JSON.parse(b.toString('utf8', ev.dataStart, ev.dataEnd))

@@ -57,6 +57,11 @@ function string(b: Uint8Array, i: number, end: number): number {
   i++
   while (i < end) {
     const c = b[i]
+    // Lower-case letters and every byte of a non-ASCII character: most of a string, one compare.
+    if (c > CH_BACKSLASH) {
+      i++
+      continue
+    }
     if (c === CH_QUOTE) return i + 1
     if (c === CH_BACKSLASH) {
       escaped = true
@@ -97,10 +102,11 @@ function number(b: Uint8Array, i: number, end: number): number {
   return i
 }
 
-function literal(b: Uint8Array, i: number, end: number, word: string): number {
-  if (i + word.length > end) return -1
-  for (let k = 0; k < word.length; k++) if (b[i + k] !== word.charCodeAt(k)) return -1
-  return i + word.length
+/** `true`, `false`, `null` at i (its first letter already seen): the index after it, or -1. */
+function literal(b: Uint8Array, i: number, end: number, c: number): number {
+  if (c === CH_N_LC) return i + 4 <= end && b[i + 1] === CH_U_LC && b[i + 2] === 0x6c && b[i + 3] === 0x6c ? i + 4 : -1
+  if (c === CH_T_LC) return i + 4 <= end && b[i + 1] === 0x72 && b[i + 2] === CH_U_LC && b[i + 3] === CH_E_LC ? i + 4 : -1
+  return i + 5 <= end && b[i + 1] === 0x61 && b[i + 2] === 0x6c && b[i + 3] === 0x73 && b[i + 4] === CH_E_LC ? i + 5 : -1
 }
 
 /** Is [from, end) one JSON value on one line (spaces and tabs around it)? */
@@ -158,9 +164,7 @@ export function scanJsonLine(b: Uint8Array, from: number, end: number, spot?: Ke
       }
     } else if (c === CH_QUOTE) i = string(b, i, end)
     else if (c === CH_MINUS || (c >= CH_ZERO && c <= CH_NINE)) i = number(b, i, end)
-    else if (c === CH_T_LC) i = literal(b, i, end, 'true')
-    else if (c === CH_F_LC) i = literal(b, i, end, 'false')
-    else if (c === CH_N_LC) i = literal(b, i, end, 'null')
+    else if (c === CH_N_LC || c === CH_T_LC || c === CH_F_LC) i = literal(b, i, end, c)
     else return -1
     if (i < 0) return -1
     // After a value: a comma continues the container, a closer ends it (and maybe more).
@@ -222,45 +226,52 @@ function member(b: Uint8Array, i: number, end: number): number {
 export class KeySpotter {
   readonly top: Int32Array
   readonly seen: Int32Array
-  /** Key indexes by byte length: most keys are rejected by their length and first byte. */
-  private readonly byLength: number[][] = []
+  /**
+   * The first key index + 1 for each (byte length, first byte) below 32 × 256, 0 for none; `next`
+   * chains keys that share both. Most keys of an event are rejected by this one load.
+   */
+  private readonly first = new Uint8Array(32 * 256)
+  private readonly next: Uint8Array
   private readonly bytes: Uint8Array[]
 
   constructor(private readonly keys: readonly string[]) {
+    if (keys.length > 254) throw new Error('KeySpotter: at most 254 keys')
     this.top = new Int32Array(keys.length)
     this.seen = new Int32Array(keys.length)
+    this.next = new Uint8Array(keys.length)
     this.bytes = keys.map((k) => Buffer.from(k))
-    for (const [k, key] of this.bytes.entries()) (this.byLength[key.length] ??= []).push(k)
+    for (let k = keys.length - 1; k >= 0; k--) {
+      const b = this.bytes[k]
+      if (b.length === 0 || b.length >= 32) throw new Error(`KeySpotter: key '${keys[k]}' must be 1 to 31 bytes`)
+      const slot = (b.length << 8) | b[0]
+      this.next[k] = this.first[slot]
+      this.first[slot] = k + 1
+    }
   }
 
   reset(): void {
-    this.top.fill(-1)
-    this.seen.fill(0)
+    for (let k = 0; k < this.top.length; k++) {
+      this.top[k] = -1
+      this.seen[k] = 0
+    }
   }
 
   /** A member whose key is the string [keyStart, keyEnd) (quotes included) and whose value starts at `value`. */
   note(b: Uint8Array, keyStart: number, keyEnd: number, value: number, depth: number): void {
-    const k = this.find(b, keyStart + 1, keyEnd - 1)
+    const len = keyEnd - keyStart - 2
+    let k = len < 32 ? this.first[(len << 8) | b[keyStart + 1]] - 1 : -1
+    while (k >= 0 && !sameBytes(b, keyStart + 1, this.bytes[k])) k = this.next[k] - 1
+    // A key written with escapes (`"usag\u0065"`) is the same key to JSON.parse: decoded, rarely.
+    if (k < 0 && keyEscaped) k = this.keys.indexOf(JSON.parse(Buffer.from(b.buffer, b.byteOffset + keyStart, keyEnd - keyStart).toString('utf8')))
     if (k < 0) return
     if (depth === 1) this.top[k] = value
     if (b[value] !== CH_N_LC) this.seen[k]++
   }
+}
 
-  private find(b: Uint8Array, from: number, to: number): number {
-    const candidates = this.byLength[to - from]
-    if (candidates !== undefined) {
-      for (let c = 0; c < candidates.length; c++) {
-        const key = this.bytes[candidates[c]]
-        if (b[from] !== key[0]) continue
-        let i = 1
-        while (i < key.length && b[from + i] === key[i]) i++
-        if (i === key.length) return candidates[c]
-      }
-    }
-    // A key written with escapes (`"usag\u0065"`) is the same key to JSON.parse: decoded, rarely.
-    if (!keyEscaped) return -1
-    return this.keys.indexOf(JSON.parse(Buffer.from(b.buffer, b.byteOffset + from - 1, to - from + 2).toString('utf8')))
-  }
+function sameBytes(b: Uint8Array, at: number, s: Uint8Array): boolean {
+  for (let i = 1; i < s.length; i++) if (b[at + i] !== s[i]) return false
+  return true
 }
 
 function deepFallback(b: Uint8Array, from: number, end: number): boolean {

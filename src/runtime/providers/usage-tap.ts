@@ -77,6 +77,12 @@ const ANTHROPIC_OPENINGS = new Names(['message_start', 'ping'])
 const RESPONSES_TYPES = new Names(['response.completed', 'response.failed', 'response.incomplete', 'error', 'response.created', 'response.in_progress'])
 const RESPONSES_ENDS = 4
 
+/**
+ * One for every tap: an event's marks are read before the next event is scanned, and nothing in
+ * between yields, so taps cannot see each other's.
+ */
+const SCANNED = new ScannedEvent(new KeySpotter(KEYS))
+
 /** noteDecoded's answer for an event whose data is not JSON. */
 const BAD = -1
 /** Not decoded yet (scanEvent's events are decoded only when a rule needs their values). */
@@ -104,7 +110,6 @@ export class SseUsageTap {
   private carry: Buffer[] | undefined
   /** OpenAI choice indexes that reported a finish_reason. */
   private finished: Set<number> | undefined
-  private readonly ev = new ScannedEvent(new KeySpotter(KEYS))
   /** Every event forwarded so far was an opening: push() still judges each one. */
   private judging = true
   /** The last push() output judged whole, and whether it was all opening. */
@@ -143,7 +148,7 @@ export class SseUsageTap {
       this.carry = undefined
     }
     const judging = this.judging
-    const ev = this.ev
+    const ev = SCANNED
     const len = buf.length
     const openai = this.protocol === 'openai'
     let pieces: Buffer[] | undefined // only when an event is dropped
@@ -227,21 +232,17 @@ export class SseUsageTap {
     }
     const k = ev.keys
     if (this.protocol === 'openai') {
-      let j: unknown = UNREAD
+      // The rules read two top-level members: `choices` (decoded alone when one is needed) and `usage`.
+      let cs: unknown = UNREAD
       let drop = false
-      if (k.seen[K_FINISH] > 0) this.noteFinishes((j = dataOf(b, ev)))
-      // Only the top-level usage counts, and only an object: `"usage":null` placeholders carry nothing.
-      const at = k.top[K_USAGE]
-      if (at >= 0 && b[at] === 0x7b) {
-        if (j !== UNREAD) drop = this.recordOpenAI(j)
-        else {
-          // The usual usage chunk: only its usage object is decoded.
-          this.usage = usageFromOpenAI(JSON.parse(b.toString('utf8', at, objectEnd(b, at, ev.dataEnd))))
-          drop = this.strip && emptyArrayAt(b, k.top[K_CHOICES], ev.dataEnd)
-        }
+      if (k.seen[K_FINISH] > 0) this.noteFinishes((cs = memberOf(b, k.top[K_CHOICES], ev.dataEnd)))
+      const u = k.top[K_USAGE]
+      if (u >= 0 && b[u] === 0x7b) {
+        this.usage = usageFromOpenAI(memberOf(b, u, ev.dataEnd) as any)
+        drop = this.strip && emptyArrayAt(b, k.top[K_CHOICES], ev.dataEnd)
       }
-      // A chunk without a role is never an opening (most chunks): decoded only when it has one.
-      if (this.judging && !drop && !(k.seen[K_ROLE] > 0 && isOpenAIOpening(j === UNREAD ? dataOf(b, ev) : j))) this.judging = false
+      // A chunk without a role is never an opening (most chunks), nor one with usage.
+      if (this.judging && !drop && !(k.seen[K_ROLE] > 0 && (u < 0 || b[u] === 0x6e) && choicesOpening(cs === UNREAD ? memberOf(b, k.top[K_CHOICES], ev.dataEnd) : cs))) this.judging = false
       return drop
     }
     if (this.protocol === 'anthropic') {
@@ -293,7 +294,7 @@ export class SseUsageTap {
   /** The rules on a decoded event (`type`: its `event:` field); true when it must be dropped. */
   private noteParsed(type: string | undefined, j: any): boolean {
     if (this.protocol === 'openai') {
-      this.noteFinishes(j)
+      this.noteFinishes(j?.choices)
       return this.recordOpenAI(j)
     }
     if (this.protocol === 'anthropic') {
@@ -313,8 +314,7 @@ export class SseUsageTap {
     return RESPONSES_TYPES.strings.indexOf(type ?? j?.type) >= RESPONSES_ENDS
   }
 
-  private noteFinishes(j: any): void {
-    const cs = j?.choices
+  private noteFinishes(cs: unknown): void {
     if (!Array.isArray(cs)) return
     for (const c of cs) if (c?.finish_reason != null) (this.finished ??= new Set()).add(Number(c.index ?? 0))
   }
@@ -346,13 +346,17 @@ const isObject = (v: unknown): boolean => v !== null && typeof v === 'object' &&
 /** An event scanEvent read, decoded after all (its JSON was checked, so this cannot throw). */
 const dataOf = (b: Buffer, ev: ScannedEvent): unknown => JSON.parse(b.toString('utf8', ev.dataStart, ev.dataEnd))
 
-/**
- * Is this OpenAI chunk an opening: every choice's delta holds nothing but the role (at least one
- * does), empty content or a null refusal, and nothing has finished or reports usage?
- */
+/** Is this OpenAI chunk an opening? No usage, and choices that are (see choicesOpening). */
 function isOpenAIOpening(j: any): boolean {
-  const cs = j?.choices
-  if (!Array.isArray(cs) || cs.length === 0 || (j.usage !== undefined && j.usage !== null)) return false
+  return (j?.usage === undefined || j.usage === null) && choicesOpening(j?.choices)
+}
+
+/**
+ * Every choice's delta holds nothing but the role (at least one does), empty content or a null
+ * refusal, and none has finished.
+ */
+function choicesOpening(cs: unknown): boolean {
+  if (!Array.isArray(cs) || cs.length === 0) return false
   let role = false
   for (const c of cs) {
     const d = c?.delta
@@ -363,6 +367,13 @@ function isOpenAIOpening(j: any): boolean {
     }
   }
   return role
+}
+
+/** The decoded value of a member scanEvent spotted at `at` (undefined for -1: there is none). */
+function memberOf(b: Buffer, at: number, end: number): unknown {
+  if (at < 0) return undefined
+  const c = b[at]
+  return JSON.parse(b.toString('utf8', at, c === 0x7b || c === 0x5b ? containerEnd(b, at, end) : valueEnd(b, at, end)))
 }
 
 /** Every event of a block the byte-level path left alone, decoded by the project's SSE parser. */
@@ -393,5 +404,30 @@ function objectEnd(b: Buffer, open: number, to: number): number {
     else if (c === 0x7d && --depth === 0) return i + 1
   }
   return -1
+}
+
+/** Index just after the object or array opening at `open`, in JSON already checked (strings skipped). */
+function containerEnd(b: Buffer, open: number, to: number): number {
+  let depth = 0
+  for (let i = open; i < to; i++) {
+    const c = b[i]
+    if (c === 0x22) {
+      for (i++; b[i] !== 0x22; i++) if (b[i] === 0x5c) i++
+    } else if (c === 0x7b || c === 0x5b) depth++
+    else if ((c === 0x7d || c === 0x5d) && --depth === 0) return i + 1
+  }
+  return to
+}
+
+/** Index just after a string, number or literal at `at`, in JSON already checked. */
+function valueEnd(b: Buffer, at: number, to: number): number {
+  if (b[at] === 0x22) {
+    let i = at + 1
+    for (; b[i] !== 0x22; i++) if (b[i] === 0x5c) i++
+    return i + 1
+  }
+  let i = at
+  while (i < to && b[i] !== 0x2c && b[i] !== 0x7d && b[i] !== 0x5d && b[i] !== 0x20 && b[i] !== 0x09) i++
+  return i
 }
 

@@ -136,6 +136,8 @@ async function round(dir: string, build: string, cli: string, ports: { mock: num
     const checks = [...p.byFile].filter(([f]) => CHECKS.test(f)).sort((a, b) => b[1] - a[1])
     const checkUs = checks.reduce((a, [, t]) => a + t, 0)
     lines.push(`busy ${us(p.busy)} µs/stream, GC ${(100 * (p.byFile.get('(garbage collector)') ?? 0) / p.busy).toFixed(1)} %, event checks ${us(checkUs)} µs/stream = ${(100 * checkUs / p.busy).toFixed(1)} % (${checks.map(([f, t]) => `${f.replace(/^.*\//, '')} ${(100 * t / p.busy).toFixed(1)} %`).join(', ')})`)
+    const checkFns = [...p.byFn].filter(([f]) => /^\S+ (usage-tap|json-syntax|event-scan|sse-parser)\.js$/.test(f)).sort((a, b) => b[1] - a[1])
+    lines.push(`checks by function: ${checkFns.slice(0, 10).map(([f, t]) => `${f} ${us(t)}`).join(' · ')} (µs/stream)`)
     lines.push(`top: ${[...p.byFn].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([f, t]) => `${f} ${(100 * t / p.busy).toFixed(1)} %`).join(' · ')}`)
   } else if (MODE === 'gc') {
     const d = (k: 'scavenges' | 'markCompacts' | 'scavengeMs' | 'markMs') => gcAfter[k] - gcBefore[k]

@@ -13,7 +13,7 @@ export interface RowResult {
   /** Why the row has no numbers (skipped, failed to start, failed its sanity check). */
   skipped?: string
   json?: { rps: number, errors: number, cpuUsPerReq?: number, cores?: number }
-  sse?: { rps: number, errors: number }
+  sse?: { rps: number, errors: number, cpuUsPerReq?: number }
   latency?: OpenLoopResult
   ttft?: TtftResult
   peakRssMb?: number
@@ -54,7 +54,7 @@ export function table(rows: RowResult[]): string {
   const bareJson = bestBare(rows, (r) => r.json?.rps)
   const bareSse = bestBare(rows, (r) => r.sse?.rps)
   const head = ['row', 'JSON req/s', '×direct', '×nginx', '×bare', 'SSE streams/s', '×direct', '×nginx', '×bare',
-    'p50 ms', 'p99 ms', 'p99.9 ms', 'p99 −nginx', 'TTFT p50 ms', 'TTFT p99 ms', 'TTFT −direct p50 / p99', 'CPU µs/req', 'cores', 'peak RSS MB', 'noise cores']
+    'p50 ms', 'p99 ms', 'p99.9 ms', 'p99 −nginx', 'TTFT p50 ms', 'TTFT p99 ms', 'TTFT −direct p50 / p99', 'CPU µs/req', 'SSE CPU µs/stream', 'cores', 'peak RSS MB', 'noise cores']
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`]
   for (const r of rows) {
     if (r.skipped) { lines.push(`| ${r.label} | skipped: ${r.skipped.split('\n')[0]} |${' |'.repeat(head.length - 2)}`); continue }
@@ -67,7 +67,7 @@ export function table(rows: RowResult[]): string {
       f2(l?.p50), f2(l?.p99) + err(l?.errors), f2(l?.p999), r.key === 'direct' || r.key === 'nginx' ? '' : signed(l && nginx?.latency ? l.p99 - nginx.latency.p99 : undefined),
       f2(t?.p50), f2(t?.p99) + err(t?.errors),
       r.key === 'direct' ? '' : `${signed(t && direct?.ttft ? t.p50 - direct.ttft.p50 : undefined)} / ${signed(t && direct?.ttft ? t.p99 - direct.ttft.p99 : undefined)}`,
-      f1(r.json?.cpuUsPerReq), f2(r.json?.cores), f0(r.peakRssMb), f2(r.noiseCores) + ((r.noiseCores ?? 0) > 0.2 ? ' ⚠' : ''),
+      f1(r.json?.cpuUsPerReq), f1(r.sse?.cpuUsPerReq), f2(r.json?.cores), f0(r.peakRssMb), f2(r.noiseCores) + ((r.noiseCores ?? 0) > 0.2 ? ' ⚠' : ''),
     ].join(' | ')} |`)
   }
   return lines.join('\n')
@@ -101,7 +101,7 @@ function baselineComparison(rows: RowResult[], sy: RowResult): string[] {
   const pct = (a?: number, b?: number) => (a && b ? `${signed((a / b - 1) * 100)}%` : '—')
   return [
     `- (d) vs (d0) baseline, same run: JSON req/s ${pct(sy.json?.rps, base.json?.rps)}, SSE streams/s ${pct(sy.sse?.rps, base.sse?.rps)}, ` +
-      `JSON CPU µs/req ${pct(sy.json?.cpuUsPerReq, base.json?.cpuUsPerReq)} (negative CPU is better)`,
+      `JSON CPU µs/req ${pct(sy.json?.cpuUsPerReq, base.json?.cpuUsPerReq)}, SSE CPU µs/stream ${pct(sy.sse?.cpuUsPerReq, base.sse?.cpuUsPerReq)} (negative CPU is better)`,
   ]
 }
 
@@ -135,7 +135,7 @@ const METHOD = `How each column is measured (all rows hit the same mocks in the 
 - **SSE streams/s**: same, \`stream: true\`; the mock answers the 20-event \`chat.completion.chunk\` body + \`[DONE]\`.
 - **p50/p99/p99.9**: open-loop generator at a fixed rate every row sustains; latency from the *scheduled* send time.
 - **TTFT**: sequential streams against a Node mock that sends the first event (the role-only opening) after 50 ms, then one every 10 ms; measured to the first chunk carrying a token (≈60 ms direct).
-- **CPU µs/req, cores**: utime+stime of the proxy's process tree over the JSON run (/proc/<pid>/stat).
+- **CPU µs/req, cores**: utime+stime of the proxy's process tree over the JSON run (/proc/<pid>/stat); **SSE CPU µs/stream** the same over the SSE run.
 - **peak RSS**: VmHWM of the proxy's process tree at the end of the run.
 - **×bare** compares with the better of (c) and (c2) for that metric: the ceiling of the uWS + undici stack.
 - **noise cores**: CPU used by processes outside the bench (another build, a test run) plus hypervisor steal,

@@ -2,7 +2,9 @@
 // rows' SSE, ...) so slow drift on the box spreads over the rows instead of landing on one.
 //   BENCH_DURATION=3   seconds per measurement (default 10; 3 is a smoke check)
 //   BENCH_RATE=2000    fixed rate for the latency column (default: min(2000, half the slowest row's req/s))
-//   BENCH_ROWS=bare2,switchyard   measure only these rows (direct, nginx, bare, bare2, switchyard)
+//   BENCH_ROWS=bare2,switchyard   measure only these rows (direct, nginx, bare, bare2, switchyard, resilient, baseline)
+//   BENCH_LANES=sse    measure only these phases (json, sse, latency, ttft)
+//   BENCH_RESULTS=/tmp/r.md   write the results there instead of bench/RESULTS.md ('-': nowhere)
 //   BENCH_PIN=0        do not pin the proxy to its own CPU (see pinning.ts)
 //   --soak             1M requests through Switchyard, RSS every 100k (see bench/README.md)
 import { spawnSync } from 'node:child_process'
@@ -24,7 +26,8 @@ import { runSoak } from './soak.js'
 import { ttftSampler } from './ttft.js'
 import { warmUp, wrk, writePostScript } from './wrk.js'
 
-const RESULTS = fileURLToPath(new URL('../../bench/RESULTS.md', import.meta.url))
+const RESULTS = process.env.BENCH_RESULTS ?? fileURLToPath(new URL('../../bench/RESULTS.md', import.meta.url))
+const LANES = new Set((process.env.BENCH_LANES ?? 'json,sse,latency,ttft').split(','))
 const SECONDS = Number(process.env.BENCH_DURATION ?? 10)
 // Each measurement is split into rounds, interleaved across rows, and the median round is reported.
 const ROUNDS = SECONDS >= 6 ? 3 : 1
@@ -64,13 +67,13 @@ async function bench(dir: string, started: number): Promise<void> {
 
   // Phase 1: JSON throughput, plus the proxy's CPU over exactly the measured windows.
   const jsonLua = writePostScript(dir, 'json', REQUEST.json)
-  for (const row of active) {
+  for (const row of LANES.has('json') ? active : []) {
     await quiet()
     const w = await warmUp(row.lanes.json + CHAT_PATH, jsonLua, MAX_WARMUP)
     log(`${row.label}: JSON warm-up ${w.length}s (${w.map((r) => Math.round(r)).join(' → ')} req/s)`)
   }
   const jsonRounds = new Map<Row, { rps: number, requests: number, seconds: number, errors: number, cpu: number }[]>()
-  for (let round = 0; round < ROUNDS; round++) {
+  for (let round = 0; round < (LANES.has('json') ? ROUNDS : 0); round++) {
     for (const row of active) {
       log(`${row.label}: JSON throughput, round ${round + 1}/${ROUNDS}`)
       await quiet()
@@ -91,28 +94,34 @@ async function bench(dir: string, started: number): Promise<void> {
     }
   }
 
-  // Phase 2: SSE streams/s (the 20-event body in one piece from nginx).
+  // Phase 2: SSE streams/s (the 20-event body in one piece from nginx), and the CPU per stream.
   const sseLua = writePostScript(dir, 'sse', REQUEST.sse)
-  for (const row of active) { await quiet(); await warmUp(row.lanes.sse + CHAT_PATH, sseLua, Math.ceil(MAX_WARMUP / 2)) }
-  const sseRounds = new Map<Row, { rps: number, errors: number }[]>()
-  for (let round = 0; round < ROUNDS; round++) {
+  for (const row of LANES.has('sse') ? active : []) { await quiet(); await warmUp(row.lanes.sse + CHAT_PATH, sseLua, Math.ceil(MAX_WARMUP / 2)) }
+  const sseRounds = new Map<Row, { rps: number, requests: number, errors: number, cpu: number }[]>()
+  for (let round = 0; round < (LANES.has('sse') ? ROUNDS : 0); round++) {
     for (const row of active) {
       log(`${row.label}: SSE streams/s, round ${round + 1}/${ROUNDS}`)
       await quiet()
       const stop = noiseProbe(process.pid)
+      const cpu0 = row.server ? cpuSeconds(row.server.pid) : 0
       const w = await wrk(row.lanes.sse + CHAT_PATH, sseLua, { seconds: ROUND_SECONDS })
+      const cpu = row.server ? cpuSeconds(row.server.pid) - cpu0 : NaN
       noted(row, stop)
-      sseRounds.set(row, [...(sseRounds.get(row) ?? []), w])
+      sseRounds.set(row, [...(sseRounds.get(row) ?? []), { ...w, cpu }])
     }
   }
-  for (const [row, rs] of sseRounds) row.result.sse = { rps: median(rs.map((r) => r.rps)), errors: rs.reduce((a, r) => a + r.errors, 0) }
+  for (const [row, rs] of sseRounds) {
+    const sum = (f: (r: typeof rs[number]) => number) => rs.reduce((a, r) => a + f(r), 0)
+    row.result.sse = { rps: median(rs.map((r) => r.rps)), errors: sum((r) => r.errors), ...(row.server && { cpuUsPerReq: (sum((r) => r.cpu) / sum((r) => r.requests)) * 1e6 }) }
+    log(`${row.label}: SSE per round ${rs.map((r) => `${Math.round(r.rps)}/s ${((r.cpu / r.requests) * 1e6).toFixed(1)} µs`).join(', ')}`)
+  }
 
   // Phase 3: latency at one fixed rate that every row sustains, open loop.
-  const slowest = Math.min(...active.map((r) => r.result.json!.rps))
+  const slowest = Math.min(...active.map((r) => r.result.json?.rps ?? 4000))
   const rate = Number(process.env.BENCH_RATE) || Math.max(100, Math.min(2000, Math.floor(slowest / 2 / 100) * 100))
-  for (const row of active) await openLoop(row.lanes.json, CHAT_PATH, REQUEST.json, rate, 1)
+  for (const row of LANES.has('latency') ? active : []) await openLoop(row.lanes.json, CHAT_PATH, REQUEST.json, rate, 1)
   const latRounds = new Map<Row, OpenLoopResult[]>()
-  for (let round = 0; round < ROUNDS; round++) {
+  for (let round = 0; round < (LANES.has('latency') ? ROUNDS : 0); round++) {
     for (const row of active) {
       log(`${row.label}: latency at ${rate} req/s (open loop), round ${round + 1}/${ROUNDS}`)
       await quiet()
@@ -125,10 +134,10 @@ async function bench(dir: string, started: number): Promise<void> {
   for (const [row, rs] of latRounds) row.result.latency = mergeLatency(rs)
 
   // Phase 4: time to first token against the real-time mock, rows interleaved a few streams at a time.
-  const samplers = new Map(active.map((row) => [row, ttftSampler(row.lanes.ttft, CHAT_PATH, REQUEST.ttft, TTFT_CONCURRENCY)]))
+  const samplers = new Map((LANES.has('ttft') ? active : []).map((row) => [row, ttftSampler(row.lanes.ttft, CHAT_PATH, REQUEST.ttft, TTFT_CONCURRENCY)]))
   for (const s of samplers.values()) await s.run(TTFT_CONCURRENCY * 2, false)
-  log(`time to first token: ${TTFT_STREAMS} streams per row, interleaved`)
-  for (let done = 0; done < TTFT_STREAMS; done += TTFT_CONCURRENCY) {
+  if (samplers.size) log(`time to first token: ${TTFT_STREAMS} streams per row, interleaved`)
+  for (let done = 0; samplers.size && done < TTFT_STREAMS; done += TTFT_CONCURRENCY) {
     for (const [row, s] of samplers) {
       const stop = noiseProbe(process.pid)
       await s.run(Math.min(TTFT_CONCURRENCY, TTFT_STREAMS - done))
@@ -142,12 +151,14 @@ async function bench(dir: string, started: number): Promise<void> {
   const wrkVersion = (spawnSync('wrk', ['-v'], { encoding: 'utf8' }).stdout.split('\n')[0] ?? 'wrk').replace(/ \[.*$/, '').trim()
   const info: RunInfo = {
     date: new Date().toISOString(), seconds: ROUNDS * ROUND_SECONDS, rounds: ROUNDS, rate, node: process.version, nginx: nginxVersion(), wrk: wrkVersion,
-    pinning: pinningNote(), sendLagP99Ms: Math.max(...[...latRounds.values()].flat().map((r) => r.sendLagP99Ms)),
+    pinning: pinningNote(), sendLagP99Ms: Math.max(0, ...[...latRounds.values()].flat().map((r) => r.sendLagP99Ms)),
     elapsedS: (performance.now() - started) / 1000,
   }
   console.log(`\n${machine(info)}\n\n${table(results)}\n\n${targets(results)}\n`)
-  writeResults(RESULTS, results, info)
-  log(`wrote ${RESULTS}`)
+  if (RESULTS !== '-') {
+    writeResults(RESULTS, results, info)
+    log(`wrote ${RESULTS}`)
+  }
 }
 
 function median(xs: number[]): number {

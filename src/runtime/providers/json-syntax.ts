@@ -49,13 +49,22 @@ function ws(b: Uint8Array, i: number, end: number): number {
 
 const isHex = (c: number) => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66)
 
+/** Set by string() when it met a backslash (member() clears it first: a key with escapes). */
+let escaped = false
+
 /** `i` at the opening quote; returns the index after the closing quote, or -1. */
 function string(b: Uint8Array, i: number, end: number): number {
   i++
   while (i < end) {
     const c = b[i]
+    // Lower-case letters and every byte of a non-ASCII character: most of a string, one compare.
+    if (c > CH_BACKSLASH) {
+      i++
+      continue
+    }
     if (c === CH_QUOTE) return i + 1
     if (c === CH_BACKSLASH) {
+      escaped = true
       const x = b[i + 1]
       if (x === CH_U_LC) {
         if (i + 5 >= end || !isHex(b[i + 2]) || !isHex(b[i + 3]) || !isHex(b[i + 4]) || !isHex(b[i + 5])) return -1
@@ -93,10 +102,11 @@ function number(b: Uint8Array, i: number, end: number): number {
   return i
 }
 
-function literal(b: Uint8Array, i: number, end: number, word: string): number {
-  if (i + word.length > end) return -1
-  for (let k = 0; k < word.length; k++) if (b[i + k] !== word.charCodeAt(k)) return -1
-  return i + word.length
+/** `true`, `false`, `null` at i (its first letter already seen): the index after it, or -1. */
+function literal(b: Uint8Array, i: number, end: number, c: number): number {
+  if (c === CH_N_LC) return i + 4 <= end && b[i + 1] === CH_U_LC && b[i + 2] === 0x6c && b[i + 3] === 0x6c ? i + 4 : -1
+  if (c === CH_T_LC) return i + 4 <= end && b[i + 1] === 0x72 && b[i + 2] === CH_U_LC && b[i + 3] === CH_E_LC ? i + 4 : -1
+  return i + 5 <= end && b[i + 1] === 0x61 && b[i + 2] === 0x6c && b[i + 3] === 0x73 && b[i + 4] === CH_E_LC ? i + 5 : -1
 }
 
 /** Is [from, end) one JSON value on one line (spaces and tabs around it)? */
@@ -127,9 +137,10 @@ export const TOO_DEEP = -2
 /**
  * Reads one JSON value starting at `from` (after spaces/tabs) and returns the index just after
  * it, -1 when the bytes are not one, or TOO_DEEP. Stops at the value's end: what follows (an
- * event's blank line) is the caller's business.
+ * event's blank line) is the caller's business. With `spot` (reset by the caller), the members
+ * whose keys it lists are noted on the way; its marks mean nothing unless the scan succeeded.
  */
-export function scanJsonLine(b: Uint8Array, from: number, end: number): number {
+export function scanJsonLine(b: Uint8Array, from: number, end: number, spot?: KeySpotter): number {
   let depth = 0
   let i = ws(b, from, end)
   // Each turn parses one value at i, then climbs out of every container it closes.
@@ -144,14 +155,16 @@ export function scanJsonLine(b: Uint8Array, from: number, end: number): number {
         depth--
         i++
       } else {
-        if (c === CH_LBRACE && (i = member(b, i, end)) < 0) return -1
+        if (c === CH_LBRACE) {
+          const key = i
+          if ((i = member(b, i, end)) < 0) return -1
+          if (spot !== undefined) spot.note(b, key, keyEnd, i, depth)
+        }
         continue
       }
     } else if (c === CH_QUOTE) i = string(b, i, end)
     else if (c === CH_MINUS || (c >= CH_ZERO && c <= CH_NINE)) i = number(b, i, end)
-    else if (c === CH_T_LC) i = literal(b, i, end, 'true')
-    else if (c === CH_F_LC) i = literal(b, i, end, 'false')
-    else if (c === CH_N_LC) i = literal(b, i, end, 'null')
+    else if (c === CH_N_LC || c === CH_T_LC || c === CH_F_LC) i = literal(b, i, end, c)
     else return -1
     if (i < 0) return -1
     // After a value: a comma continues the container, a closer ends it (and maybe more).
@@ -162,7 +175,11 @@ export function scanJsonLine(b: Uint8Array, from: number, end: number): number {
       const x = b[i]
       if (x === CH_COMMA) {
         i = ws(b, i + 1, end)
-        if (top === OBJ && (i = member(b, i, end)) < 0) return -1
+        if (top === OBJ) {
+          const key = i
+          if ((i = member(b, i, end)) < 0) return -1
+          if (spot !== undefined) spot.note(b, key, keyEnd, i, depth)
+        }
         break
       }
       if (x === (top === OBJ ? CH_RBRACE : CH_RBRACKET)) {
@@ -175,14 +192,86 @@ export function scanJsonLine(b: Uint8Array, from: number, end: number): number {
   }
 }
 
+/** Index after the last key member() read, and whether it had escapes: for the caller's KeySpotter. */
+let keyEnd = 0
+let keyEscaped = false
+
 /** `"key" :` then whitespace; returns the index of the value, or -1. */
 function member(b: Uint8Array, i: number, end: number): number {
   if (b[i] !== CH_QUOTE) return -1
+  escaped = false
   i = string(b, i, end)
   if (i < 0) return -1
+  keyEnd = i
+  keyEscaped = escaped
   i = ws(b, i, end)
   if (b[i] !== CH_COLON) return -1
   return ws(b, i + 1, end)
+}
+
+/**
+ * Object keys a caller wants noted while scanJsonLine reads a value, so that one pass both checks
+ * the syntax and finds what the caller looks for (an SSE event's `usage`, `finish_reason`, ...).
+ * Per key, by its index in the constructor's list: `top[k]`, where the value of the key's last
+ * member of the outermost object starts (-1: none; the last, as JSON.parse keeps the last
+ * duplicate), and `seen[k]`, how many members at any depth have a value other than `null`.
+ * Nothing is decoded: a caller that needs a value parses just that range, or the whole value.
+ *
+ * @example
+ * const spot = new KeySpotter(['usage'])
+ * spot.reset()
+ * const end = scanJsonLine(buf, from, to, spot)
+ * if (end >= 0 && spot.seen[0] > 0) ... // some "usage" is not null
+ */
+export class KeySpotter {
+  readonly top: Int32Array
+  readonly seen: Int32Array
+  /**
+   * The first key index + 1 for each (byte length, first byte) below 32 × 256, 0 for none; `next`
+   * chains keys that share both. Most keys of an event are rejected by this one load.
+   */
+  private readonly first = new Uint8Array(32 * 256)
+  private readonly next: Uint8Array
+  private readonly bytes: Uint8Array[]
+
+  constructor(private readonly keys: readonly string[]) {
+    if (keys.length > 254) throw new Error('KeySpotter: at most 254 keys')
+    this.top = new Int32Array(keys.length)
+    this.seen = new Int32Array(keys.length)
+    this.next = new Uint8Array(keys.length)
+    this.bytes = keys.map((k) => Buffer.from(k))
+    for (let k = keys.length - 1; k >= 0; k--) {
+      const b = this.bytes[k]
+      if (b.length === 0 || b.length >= 32) throw new Error(`KeySpotter: key '${keys[k]}' must be 1 to 31 bytes`)
+      const slot = (b.length << 8) | b[0]
+      this.next[k] = this.first[slot]
+      this.first[slot] = k + 1
+    }
+  }
+
+  reset(): void {
+    for (let k = 0; k < this.top.length; k++) {
+      this.top[k] = -1
+      this.seen[k] = 0
+    }
+  }
+
+  /** A member whose key is the string [keyStart, keyEnd) (quotes included) and whose value starts at `value`. */
+  note(b: Uint8Array, keyStart: number, keyEnd: number, value: number, depth: number): void {
+    const len = keyEnd - keyStart - 2
+    let k = len < 32 ? this.first[(len << 8) | b[keyStart + 1]] - 1 : -1
+    while (k >= 0 && !sameBytes(b, keyStart + 1, this.bytes[k])) k = this.next[k] - 1
+    // A key written with escapes (`"usag\u0065"`) is the same key to JSON.parse: decoded, rarely.
+    if (k < 0 && keyEscaped) k = this.keys.indexOf(JSON.parse(Buffer.from(b.buffer, b.byteOffset + keyStart, keyEnd - keyStart).toString('utf8')))
+    if (k < 0) return
+    if (depth === 1) this.top[k] = value
+    if (b[value] !== CH_N_LC) this.seen[k]++
+  }
+}
+
+function sameBytes(b: Uint8Array, at: number, s: Uint8Array): boolean {
+  for (let i = 1; i < s.length; i++) if (b[at + i] !== s[i]) return false
+  return true
 }
 
 function deepFallback(b: Uint8Array, from: number, end: number): boolean {

@@ -1,6 +1,6 @@
 /**
- * Reads token usage out of responses that are otherwise forwarded byte for byte, without parsing
- * every event: only text that contains `"usage"` is looked at. For OpenAI streams where the
+ * Reads token usage out of responses that are otherwise forwarded byte for byte, and judges a
+ * streamed answer as it passes (whole events, JSON data, completion). For OpenAI streams where the
  * gateway itself asked for usage (`stream_options.include_usage`), the extra usage-only chunk is
  * removed again before the client sees it.
  */
@@ -8,18 +8,11 @@ import type { Usage } from '../types.js'
 import type { CallerProtocol } from '../../protocols.js'
 import { usageFromAnthropic, usageFromOpenAI } from './translate/usage.js'
 import { usageFromResponses } from './translate/responses-envelope.js'
-import { scanJsonLine } from './json-syntax.js'
+import { KeySpotter } from './json-syntax.js'
 import { createSseParser, type SseEvent } from './sse/sse-parser.js'
+import { bytesAt, ScannedEvent, scanEvent } from './sse/event-scan.js'
 
 const USAGE = Buffer.from('"usage"')
-const CHOICES = Buffer.from('"choices"')
-const ROLE = Buffer.from('"role"')
-const DELTA = Buffer.from('"delta"')
-const FINISH = Buffer.from('"finish_reason"')
-/** What an opening delta may hold: the role, empty content, no refusal — and separators. */
-const OPENING_DELTA = /"role"\s*:\s*"assistant"|"content"\s*:\s*(?:""|null)|"refusal"\s*:\s*null|[\s,]/g
-const DATA = Buffer.from('data:')
-const EVENT_END = Buffer.from('\n\n')
 
 /** Finds `"usage": {...}` in a JSON body and parses just that object. */
 export function usageFromJsonBody(body: Buffer, protocol: CallerProtocol): Usage | undefined {
@@ -37,53 +30,97 @@ export function usageFromJsonBody(body: Buffer, protocol: CallerProtocol): Usage
   }
 }
 
-const OPENAI_END = Buffer.from('data: [DONE]')
-/** Bytes at the end of a segment that can hold the final event(s). */
-const TAIL = 512
-const ANTHROPIC_END = Buffer.from('message_stop')
-/** The Responses API ends a stream with one of these events, as the provider decided. */
-const RESPONSES_ENDS = ['response.completed', 'response.failed', 'response.incomplete', 'event: error'].map((s) => Buffer.from(s))
+/** The members the tap looks for in an event's JSON, by their index in the spotter. */
+const KEYS = ['usage', 'finish_reason', 'role', 'choices', 'type']
+const K_USAGE = 0
+const K_FINISH = 1
+const K_ROLE = 2
+const K_CHOICES = 3
+const K_TYPE = 4
 
-const RESPONSES_END_TYPES = new Set(['response.completed', 'response.failed', 'response.incomplete', 'error'])
+const EVENT_END = Buffer.from('\n\n')
+const LF = 0x0a
 
-/**
- * Is one of these whole events a Responses terminal event? The markers are only candidates — the
- * model's text may mention `response.completed` — so the event holding one is decoded and judged
- * by its type (rare: once at the end, or when the text talks about the API).
- */
-function hasResponsesEnd(buf: Buffer): boolean {
-  for (const m of RESPONSES_ENDS) {
-    let at = buf.indexOf(m)
-    while (at >= 0) {
-      const start = buf.lastIndexOf(EVENT_END, at)
-      let end = buf.indexOf(EVENT_END, at)
-      if (end < 0) end = buf.length
-      const ev = decodeEvent(buf, start < 0 ? 0 : start + 2, end)
-      let type = ev?.event
-      if (type === undefined) try { type = JSON.parse(ev?.data ?? '')?.type } catch {}
-      if (typeof type === 'string' && RESPONSES_END_TYPES.has(type)) return true
-      at = buf.indexOf(m, end)
-    }
+/** Event types (the `event:` field, or the data's `type`) the completion and opening rules name. */
+class Names {
+  private readonly bytes: Buffer[]
+  constructor(readonly strings: readonly string[]) {
+    this.bytes = strings.map((s) => Buffer.from(s))
   }
-  return false
+
+  /** Index of the name that is exactly the bytes [from, to), or -1 (also for from = -1: no name). */
+  find(b: Buffer, from: number, to: number): number {
+    if (from < 0) return -1
+    for (let k = 0; k < this.bytes.length; k++) if (this.bytes[k].length === to - from && bytesAt(b, from, this.bytes[k])) return k
+    return -1
+  }
+
+  /** Index of the name the JSON value at `at` is (as a string), or -1; escapes are decoded, rarely. */
+  findString(b: Buffer, at: number, end: number): number {
+    if (at < 0 || b[at] !== 0x22) return -1
+    let i = at + 1
+    let escaped = false
+    while (i < end && b[i] !== 0x22) {
+      if (b[i] === 0x5c) {
+        escaped = true
+        i++
+      }
+      i++
+    }
+    return escaped ? this.strings.indexOf(JSON.parse(b.toString('utf8', at, i + 1))) : this.find(b, at + 1, i)
+  }
 }
 
-/** Whose stream this is: Chat Completions, Anthropic Messages, or the OpenAI Responses API. */
+const ANTHROPIC_STOP = new Names(['message_stop'])
+const ANTHROPIC_OPENINGS = new Names(['message_start', 'ping'])
+/** The Responses API ends a stream with one of the first four, as the provider decided; the last two open it. */
+const RESPONSES_TYPES = new Names(['response.completed', 'response.failed', 'response.incomplete', 'error', 'response.created', 'response.in_progress'])
+const RESPONSES_ENDS = 4
 
+/**
+ * One for every tap: an event's marks are read before the next event is scanned, and nothing in
+ * between yields, so taps cannot see each other's.
+ */
+const SCANNED = new ScannedEvent(new KeySpotter(KEYS))
+
+/** noteDecoded's answer for an event whose data is not JSON. */
+const BAD = -1
+/** Not decoded yet (scanEvent's events are decoded only when a rule needs their values). */
+const UNREAD = Symbol('unread')
+
+/**
+ * Follows one streamed answer event by event: forwards whole events only, checks that every
+ * event's data is JSON, and applies its protocol's rules — completion (`[DONE]`, `message_stop`,
+ * a Responses terminal event), finish_reasons per choice, usage, the usage-only chunk to strip,
+ * the opening to hold. One pass over each chunk: the usual event shape is read by scanEvent, which
+ * checks the JSON and spots the members these rules look at on the way, so an event is decoded
+ * only when one of them is there (the role chunk, a finish, usage: a few per stream). Any other
+ * shape is decoded with the SSE parser.
+ */
 export class SseUsageTap {
   usage: Usage | undefined
   /** The provider's end marker went by (`[DONE]` / `message_stop`): the answer is whole. */
   complete = false
-  private carry: Buffer | undefined
+  /**
+   * Set when an event's data is not JSON (nor OpenAI's `[DONE]`): what push() returned before it
+   * is whole and valid, nothing after it is forwarded, and the stream is an upstream failure.
+   */
+  malformed: string | undefined
+  /** Bytes after the last whole event, in the pieces they came in. */
+  private carry: Buffer[] | undefined
+  /** OpenAI choice indexes that reported a finish_reason. */
+  private finished: Set<number> | undefined
+  /** Every event forwarded so far was an opening: push() still judges each one. */
+  private judging = true
+  /** The last push() output judged whole, and whether it was all opening. */
+  private judgedOut: Buffer | undefined
+  private judgedOpening = false
 
   /**
    * `strip`: drop OpenAI usage-only chunks (the client did not ask for them). `choices` (the
    * request's `n`) and `usageRequested` judge a stream that ends without `[DONE]`.
    */
   constructor(private readonly protocol: CallerProtocol, private readonly strip: boolean, private readonly choices = 1, private readonly usageRequested = strip) {}
-
-  /** OpenAI choice indexes that reported a finish_reason. */
-  private finished: Set<number> | undefined
 
   /**
    * An OpenAI stream that closed without `[DONE]` is still whole when every choice reported its
@@ -94,173 +131,84 @@ export class SseUsageTap {
     return (this.finished?.size ?? 0) >= this.choices && (!this.usageRequested || this.usage !== undefined)
   }
 
-  /**
-   * Notes finish_reasons in these events. Only events whose finish_reason is not null are decoded:
-   * one per choice a stream.
-   */
-  private noteFinishes(buf: Buffer, from: number): void {
-    let at = buf.indexOf(FINISH, from)
-    while (at >= 0) {
-      const v = valueAfterKey(buf, FINISH, at, buf.length)
-      const next = at + FINISH.length
-      if (v >= 0 && buf[v] === 0x22 /* a string, not null */) {
-        const start = buf.lastIndexOf(EVENT_END, at)
-        let end = buf.indexOf(EVENT_END, at)
-        if (end < 0) end = buf.length
-        try {
-          const j = JSON.parse(decodeEvent(buf, start < 0 ? 0 : start + 2, end)?.data ?? '')
-          for (const c of j.choices ?? []) if (c?.finish_reason != null) (this.finished ??= new Set()).add(Number(c.index ?? 0))
-        } catch {}
-        at = buf.indexOf(FINISH, end)
-        continue
-      }
-      at = buf.indexOf(FINISH, next)
-    }
-  }
-
-  /**
-   * Set when an event's data is not JSON (nor OpenAI's `[DONE]`): what push() returned before it
-   * is whole and valid, nothing after it is forwarded, and the stream is an upstream failure.
-   */
-  malformed: string | undefined
-
   /** Returns the bytes to forward now: whole events only; a partial tail waits for its end. */
   push(chunk: Buffer): Buffer | undefined {
     if (this.malformed !== undefined) return undefined
-    let buf = this.carry ? Buffer.concat([this.carry, chunk]) : chunk
-    const end = buf.lastIndexOf(EVENT_END)
-    if (end < 0) {
-      this.carry = buf
-      return undefined
-    }
-    this.carry = end + 2 < buf.length ? buf.subarray(end + 2) : undefined
-    buf = buf.subarray(0, end + 2)
-    const bad = this.firstMalformed(buf)
-    if (bad >= 0) {
+    let buf = chunk
+    if (this.carry !== undefined) {
+      const carry = this.carry
+      const last = carry[carry.length - 1]
+      // Nothing can end before a blank line does: a long event is gathered, not rescanned per piece.
+      if (chunk.indexOf(EVENT_END) < 0 && !(last[last.length - 1] === LF && chunk[0] === LF)) {
+        carry.push(chunk)
+        return undefined
+      }
+      carry.push(chunk)
+      buf = Buffer.concat(carry)
       this.carry = undefined
-      buf = buf.subarray(0, bad)
-      if (buf.length === 0) return undefined
     }
-    // The end marker is always in the last event; OpenAI's usage in one of the last two (earlier
-    // `"usage":null` placeholders carry nothing). Anthropic reports usage at both ends.
-    if (!this.complete) {
-      // response.completed carries the whole response: its marker can be far from the end.
-      if (this.protocol === 'responses') this.complete = hasResponsesEnd(buf)
-      else if (buf.indexOf(this.protocol === 'openai' ? OPENAI_END : ANTHROPIC_END, Math.max(0, buf.length - TAIL)) >= 0) this.complete = true
-    }
-    const from = this.protocol === 'openai' ? Math.max(0, buf.length - 4 * TAIL) : 0
-    // With one choice its finish is in the last chunks (only usage follows); with several, one may
-    // finish long before the others, anywhere in a read.
-    if (this.protocol === 'openai' && !this.complete) this.noteFinishes(buf, this.choices > 1 ? 0 : from)
-    if (buf.indexOf(USAGE, from) < 0) return buf
-    return this.inspect(buf, from)
-  }
-
-  /**
-   * Offset of the first event whose data does not parse, or -1. Every event is parsed: a stream
-   * that carries garbage is a broken answer even when it ends with its marker (DESIGN: a stream is
-   * complete only when the provider says so, in events the client can read).
-   */
-  private firstMalformed(buf: Buffer): number {
-    let start = 0
+    const judging = this.judging
+    const ev = SCANNED
     const len = buf.length
-    while (start < len) {
-      // Fast path: `data: <json>\n\n`, after an `event:` line on Anthropic streams. The scan finds
-      // where the value ends, so the blank line is checked there instead of searched for.
-      let line = start
-      if (isEventLine(buf, line)) {
-        const nl = buf.indexOf(0x0a, line)
-        if (nl >= 0) line = nl + 1
+    const openai = this.protocol === 'openai'
+    let pieces: Buffer[] | undefined // only when an event is dropped
+    let from = 0 // start of the events to forward since the last dropped one
+    let at = 0
+    while (at < len) {
+      let end: number
+      let drop: boolean
+      if (scanEvent(buf, at, len, ev, openai)) {
+        end = ev.end
+        drop = this.noteScanned(buf, ev)
+      } else {
+        end = buf.indexOf(EVENT_END, at)
+        if (end < 0) break
+        end += 2
+        const d = this.noteDecoded(buf, at, end)
+        if (d === BAD) break
+        drop = d === 1
       }
-      if (isDataLine(buf, line)) {
-        const f = buf[line + 5] === 0x20 ? line + 6 : line + 5
-        let v = this.protocol === 'openai' && buf[f] === 0x5b && isDone(buf, f) ? f + 6 : scanJsonLine(buf, f, len)
-        if (v >= 0) {
-          if (buf[v] === 0x0d) v++
-          if (buf[v] === 0x0a && buf[v + 1] === 0x0a) {
-            start = v + 2
-            continue
-          }
-        }
+      if (drop) {
+        ;(pieces ??= []).push(buf.subarray(from, at))
+        from = end
       }
-      // Any other shape (several data lines, comments, other fields) is decoded as the spec says.
-      let end = buf.indexOf(EVENT_END, start)
-      if (end < 0) end = len
-      const data = decodeEvent(buf, start, end)?.data
-      if (data !== undefined && !this.dataOk(data)) {
-        this.malformed = data.length > 80 ? `${data.slice(0, 80)}…` : data
-        return start
-      }
-      start = end + 2
+      at = end
     }
-    return -1
-  }
-
-  private dataOk(data: string): boolean {
-    if (this.protocol === 'openai' && data === '[DONE]') return true
-    try {
-      JSON.parse(data)
-      return true
-    } catch {
-      return false
-    }
+    if (this.malformed === undefined && at < len) this.carry = [at === 0 ? buf : buf.subarray(at)]
+    let out: Buffer | undefined
+    if (pieces !== undefined) {
+      pieces.push(buf.subarray(from, at))
+      out = Buffer.concat(pieces)
+      if (out.length === 0) out = undefined
+    } else if (at > 0) out = at === len ? buf : buf.subarray(0, at)
+    this.judgedOut = judging ? out : undefined
+    this.judgedOpening = this.judging
+    return out
   }
 
   /**
    * Whether these whole events are only the stream's opening — OpenAI chunks whose deltas carry
-   * nothing but the role (empty content), Anthropic `message_start` / `ping`, comments — so the
-   * caller can hold them until real output follows. Called only before anything was written.
+   * nothing but the role (empty content), Anthropic `message_start` / `ping`, Responses
+   * `response.created` / `response.in_progress`, comments — so the caller can hold them until
+   * real output follows. Called only before anything was written; push() judged its own output
+   * on the way, so for that this is a lookup.
    */
   openingOnly(buf: Buffer): boolean {
+    if (buf === this.judgedOut) return this.judgedOpening
     let start = 0
     while (start < buf.length) {
       let end = buf.indexOf(EVENT_END, start)
-      if (end < 0) end = buf.length
-      // Cheap rejection first: an OpenAI chunk without a role is never an opening (most events).
-      if (this.protocol === 'openai' && !hasBytes(buf, ROLE, start, end) && hasBytes(buf, DATA, start, end)) return false
-      if (!this.isOpening(buf, start, end)) return false
-      start = end + 2
-    }
-    return true
-  }
-
-  private isOpening(buf: Buffer, start: number, end: number): boolean {
-    let data: string | undefined
-    let type: string | undefined
-    const nl = buf.indexOf(0x0a, start)
-    if (isDataLine(buf, start) && (nl < 0 || nl >= end)) {
-      // One data line, OpenAI's shape: judged on the bytes when it is the usual one-choice chunk.
-      if (this.protocol === 'openai') {
-        const quick = openAIOpening(buf, start, end)
-        if (quick !== undefined) return quick
+      end = end < 0 ? buf.length : end + 2
+      for (const e of decodeEvents(buf, start, end)) {
+        let j: unknown
+        try {
+          j = JSON.parse(e.data)
+        } catch {
+          return false
+        }
+        if (!this.isOpening(e.event, j)) return false
       }
-      data = buf.toString('utf8', buf[start + 5] === 0x20 ? start + 6 : start + 5, end)
-    } else {
-      const ev = decodeEvent(buf, start, end)
-      data = ev?.data
-      type = ev?.event
-    }
-    if (data === undefined) return true
-    if (this.protocol === 'anthropic') return type === 'message_start' || type === 'ping'
-    if (this.protocol === 'responses') {
-      let t = type
-      if (t === undefined) try { t = JSON.parse(data)?.type } catch {}
-      return t === 'response.created' || t === 'response.in_progress'
-    }
-    let j: any
-    try {
-      j = JSON.parse(data)
-    } catch {
-      return false
-    }
-    if (!Array.isArray(j?.choices) || j.choices.length === 0 || (j.usage !== undefined && j.usage !== null)) return false
-    for (const c of j.choices) {
-      if (c?.finish_reason != null || c?.delta === null || typeof c?.delta !== 'object') return false
-      for (const [k, v] of Object.entries(c.delta)) {
-        if (k === 'role') continue
-        if ((k === 'content' || k === 'refusal') && (v === '' || v === null)) continue
-        return false
-      }
+      start = end
     }
     return true
   }
@@ -269,143 +217,177 @@ export class SseUsageTap {
   flush(): Buffer | undefined {
     const rest = this.carry
     this.carry = undefined
-    return rest
+    return rest === undefined ? undefined : rest.length === 1 ? rest[0] : Buffer.concat(rest)
   }
 
   /**
-   * Only the events that mention "usage" are decoded (usually one, the last); the rest of the
-   * buffer is forwarded as is. An OpenAI usage-only chunk we asked for ourselves is cut out.
+   * The rules for one event read by scanEvent, decoding its data only when a spotted member needs
+   * it; true when the event must be dropped.
    */
-  private inspect(buf: Buffer, searchFrom: number): Buffer {
-    let out: Buffer[] | undefined
-    let from = 0
-    let at = buf.indexOf(USAGE, searchFrom)
-    while (at >= 0) {
-      const start = buf.lastIndexOf(EVENT_END, at)
-      const evStart = start < 0 ? 0 : start + 2
-      let evEnd = buf.indexOf(EVENT_END, at)
-      evEnd = evEnd < 0 ? buf.length : evEnd + 2
-      if (this.inspectEvent(buf, evStart, evEnd)) {
-        ;(out ??= []).push(buf.subarray(from, evStart))
-        from = evEnd
-      }
-      at = buf.indexOf(USAGE, evEnd)
-    }
-    if (!out) return buf
-    out.push(buf.subarray(from))
-    return Buffer.concat(out)
-  }
-
-  /**
-   * Records usage from one event; true when the event must be dropped. Only the `"usage"` object
-   * is decoded (the event as a whole was checked already); an event too odd for that — usage split
-   * over several data lines — is decoded whole.
-   */
-  private inspectEvent(buf: Buffer, from: number, to: number): boolean {
-    const u = objectAfterKey(buf, USAGE, from, to)
-    if (u === undefined) return this.inspectEventSlowly(buf, from, to)
-    if (u === null) return false
-    let usage
-    try {
-      usage = JSON.parse(buf.toString('utf8', u[0], u[1]))
-    } catch {
-      return this.inspectEventSlowly(buf, from, to)
-    }
-    if (this.protocol === 'openai') this.usage = usageFromOpenAI(usage)
-    else if (this.protocol === 'responses') this.usage = usageFromResponses(usage)
-    else this.recordAnthropic(usage)
-    return this.strip && this.protocol === 'openai' && emptyArrayAfterKey(buf, CHOICES, from, to)
-  }
-
-  private inspectEventSlowly(buf: Buffer, from: number, to: number): boolean {
-    try {
-      const j = JSON.parse(decodeEvent(buf, from, to)?.data ?? '')
-      this.record(j)
-      return this.strip && this.protocol === 'openai' && Array.isArray(j.choices) && j.choices.length === 0
-    } catch {
+  private noteScanned(b: Buffer, ev: ScannedEvent): boolean {
+    if (ev.done) {
+      this.complete = true
+      this.judging = false
       return false
     }
-  }
-
-  private record(j: any): void {
+    const k = ev.keys
     if (this.protocol === 'openai') {
-      if (j.usage) this.usage = usageFromOpenAI(j.usage)
-      return
+      // The rules read two top-level members: `choices` (decoded alone when one is needed) and `usage`.
+      let cs: unknown = UNREAD
+      let drop = false
+      if (k.seen[K_FINISH] > 0) this.noteFinishes((cs = memberOf(b, k.top[K_CHOICES], ev.dataEnd)))
+      const u = k.top[K_USAGE]
+      if (u >= 0 && b[u] === 0x7b) {
+        this.usage = usageFromOpenAI(memberOf(b, u, ev.dataEnd) as any)
+        drop = this.strip && emptyArrayAt(b, k.top[K_CHOICES], ev.dataEnd)
+      }
+      // A chunk without a role is never an opening (most chunks), nor one with usage.
+      if (this.judging && !drop && !(k.seen[K_ROLE] > 0 && (u < 0 || b[u] === 0x6e) && choicesOpening(cs === UNREAD ? memberOf(b, k.top[K_CHOICES], ev.dataEnd) : cs))) this.judging = false
+      return drop
     }
-    if (this.protocol === 'responses') {
-      if (j.response?.usage) this.usage = usageFromResponses(j.response.usage)
-      return
+    if (this.protocol === 'anthropic') {
+      if (ANTHROPIC_STOP.find(b, ev.nameStart, ev.nameEnd) >= 0 || ANTHROPIC_STOP.findString(b, k.top[K_TYPE], ev.dataEnd) >= 0) this.complete = true
+      if (k.seen[K_USAGE] > 0) this.recordAnthropicEvent(dataOf(b, ev))
+      if (this.judging && ANTHROPIC_OPENINGS.find(b, ev.nameStart, ev.nameEnd) < 0) this.judging = false
+      return false
     }
-    // Anthropic: input tokens arrive in message_start, output tokens in message_delta.
-    const u = j.type === 'message_start' ? j.message?.usage : j.usage
-    if (u) this.recordAnthropic(u)
+    const t = ev.nameStart >= 0 ? RESPONSES_TYPES.find(b, ev.nameStart, ev.nameEnd) : RESPONSES_TYPES.findString(b, k.top[K_TYPE], ev.dataEnd)
+    if (t >= 0 && t < RESPONSES_ENDS) this.complete = true
+    if (k.seen[K_USAGE] > 0) this.recordResponses(dataOf(b, ev))
+    if (this.judging && t < RESPONSES_ENDS) this.judging = false
+    return false
   }
 
-  private recordAnthropic(u: any): void {
+  /**
+   * The same rules for a block of any other shape [start, end), decoded with the SSE parser: 1 when
+   * the block must be dropped, 0 when forwarded, BAD (and `malformed` set) when an event's data is
+   * not JSON — then none of the block's events counts.
+   */
+  private noteDecoded(b: Buffer, start: number, end: number): number {
+    const events = decodeEvents(b, start, end)
+    const values: unknown[] = []
+    for (const e of events) {
+      if (this.protocol === 'openai' && e.data === '[DONE]') {
+        values.push(UNREAD)
+        continue
+      }
+      try {
+        values.push(JSON.parse(e.data))
+      } catch {
+        this.malformed = e.data.length > 80 ? `${e.data.slice(0, 80)}…` : e.data
+        this.carry = undefined
+        return BAD
+      }
+    }
+    let drop = false
+    for (let i = 0; i < events.length; i++) {
+      const j = values[i]
+      if (j === UNREAD) this.complete = true
+      else drop = this.noteParsed(events[i].event, j) || drop
+    }
+    if (this.judging && !drop) {
+      for (let i = 0; i < events.length; i++) if (values[i] === UNREAD || !this.isOpening(events[i].event, values[i])) this.judging = false
+    }
+    return drop ? 1 : 0
+  }
+
+  /** The rules on a decoded event (`type`: its `event:` field); true when it must be dropped. */
+  private noteParsed(type: string | undefined, j: any): boolean {
+    if (this.protocol === 'openai') {
+      this.noteFinishes(j?.choices)
+      return this.recordOpenAI(j)
+    }
+    if (this.protocol === 'anthropic') {
+      if (type === 'message_stop' || j?.type === 'message_stop') this.complete = true
+      this.recordAnthropicEvent(j)
+      return false
+    }
+    const t = RESPONSES_TYPES.strings.indexOf(type ?? j?.type)
+    if (t >= 0 && t < RESPONSES_ENDS) this.complete = true
+    this.recordResponses(j)
+    return false
+  }
+
+  private isOpening(type: string | undefined, j: any): boolean {
+    if (this.protocol === 'openai') return isOpenAIOpening(j)
+    if (this.protocol === 'anthropic') return type === 'message_start' || type === 'ping'
+    return RESPONSES_TYPES.strings.indexOf(type ?? j?.type) >= RESPONSES_ENDS
+  }
+
+  private noteFinishes(cs: unknown): void {
+    if (!Array.isArray(cs)) return
+    for (const c of cs) if (c?.finish_reason != null) (this.finished ??= new Set()).add(Number(c.index ?? 0))
+  }
+
+  /** True when this is the usage-only chunk the gateway asked for itself. */
+  private recordOpenAI(j: any): boolean {
+    const u = j?.usage
+    if (!isObject(u)) return false
+    this.usage = usageFromOpenAI(u)
+    return this.strip && Array.isArray(j.choices) && j.choices.length === 0
+  }
+
+  /** Anthropic: input tokens arrive in message_start, output tokens in message_delta. */
+  private recordAnthropicEvent(j: any): void {
+    const u = j?.type === 'message_start' ? j.message?.usage : j?.usage
+    if (!isObject(u)) return
     const next = usageFromAnthropic(u)
-    this.usage = this.usage
-      ? { ...this.usage, ...next, inputTokens: next.inputTokens || this.usage.inputTokens }
-      : next
+    this.usage = this.usage ? { ...this.usage, ...next, inputTokens: next.inputTokens || this.usage.inputTokens } : next
+  }
+
+  private recordResponses(j: any): void {
+    const u = j?.response?.usage
+    if (isObject(u)) this.usage = usageFromResponses(u)
   }
 }
 
-const DONE = Buffer.from('[DONE]')
-const isDone = (b: Buffer, at: number) => b.length >= at + 6 && b[at + 1] === 0x44 && DONE.equals(b.subarray(at, at + 6))
+const isObject = (v: unknown): boolean => v !== null && typeof v === 'object' && !Array.isArray(v)
 
-/** `event:` at this offset. */
-function isEventLine(b: Buffer, at: number): boolean {
-  return b[at] === 0x65 && b[at + 1] === 0x76 && b[at + 2] === 0x65 && b[at + 3] === 0x6e && b[at + 4] === 0x74 && b[at + 5] === 0x3a
+/** An event scanEvent read, decoded after all (its JSON was checked, so this cannot throw). */
+const dataOf = (b: Buffer, ev: ScannedEvent): unknown => JSON.parse(b.toString('utf8', ev.dataStart, ev.dataEnd))
+
+/** Is this OpenAI chunk an opening? No usage, and choices that are (see choicesOpening). */
+function isOpenAIOpening(j: any): boolean {
+  return (j?.usage === undefined || j.usage === null) && choicesOpening(j?.choices)
 }
 
 /**
- * One whole event decoded by the project's SSE parser — for the shapes the byte-level fast paths
- * leave alone (several data lines, comments, other fields). Undefined for an event without data.
+ * Every choice's delta holds nothing but the role (at least one does), empty content or a null
+ * refusal, and none has finished.
  */
-function decodeEvent(b: Buffer, from: number, to: number): SseEvent | undefined {
+function choicesOpening(cs: unknown): boolean {
+  if (!Array.isArray(cs) || cs.length === 0) return false
+  let role = false
+  for (const c of cs) {
+    const d = c?.delta
+    if (c?.finish_reason != null || d === null || typeof d !== 'object') return false
+    for (const [k, v] of Object.entries(d)) {
+      if (k === 'role') role ||= v != null
+      else if (!((k === 'content' || k === 'refusal') && (v === '' || v === null))) return false
+    }
+  }
+  return role
+}
+
+/** The decoded value of a member scanEvent spotted at `at` (undefined for -1: there is none). */
+function memberOf(b: Buffer, at: number, end: number): unknown {
+  if (at < 0) return undefined
+  const c = b[at]
+  return JSON.parse(b.toString('utf8', at, c === 0x7b || c === 0x5b ? containerEnd(b, at, end) : valueEnd(b, at, end)))
+}
+
+/** Every event of a block the byte-level path left alone, decoded by the project's SSE parser. */
+function decodeEvents(b: Buffer, from: number, to: number): SseEvent[] {
   const parser = createSseParser({ dispatchIncompleteOnEnd: true })
-  return parser.push(b.subarray(from, to))[0] ?? parser.end()[0]
+  return [...parser.push(b.subarray(from, to)), ...parser.end()]
 }
 
-/** `data:` at this offset. */
-function isDataLine(b: Buffer, at: number): boolean {
-  return b[at] === 0x64 && b[at + 1] === 0x61 && b[at + 2] === 0x74 && b[at + 3] === 0x61 && b[at + 4] === 0x3a
-}
-
-function skipWs(b: Buffer, i: number, end: number): number {
-  while (i < end && (b[i] === 0x20 || b[i] === 0x09 || b[i] === 0x0d || b[i] === 0x0a)) i++
-  return i
-}
-
-/**
- * Where the value of the first `key` member in [from, to) starts, or -1. A key is the quoted name
- * followed by a colon — inside a JSON string the quotes would be escaped, so text never matches.
- */
-function valueAfterKey(b: Buffer, key: Buffer, from: number, to: number): number {
-  let at = b.indexOf(key, from)
-  while (at >= 0 && at < to) {
-    const colon = skipWs(b, at + key.length, to)
-    if (b[colon] === 0x3a) return skipWs(b, colon + 1, to)
-    at = b.indexOf(key, at + key.length)
-  }
-  return -1
-}
-
-/**
- * [start, end) of the object that is the value of `key`; null when the value is not an object
- * (`"usage": null`); undefined when the key is absent or the object does not close in range.
- */
-function objectAfterKey(b: Buffer, key: Buffer, from: number, to: number): [number, number] | null | undefined {
-  const open = valueAfterKey(b, key, from, to)
-  if (open < 0) return undefined
-  if (b[open] !== 0x7b) return null
-  const end = objectEnd(b, open, to)
-  return end < 0 ? undefined : [open, end]
-}
-
-/** Is the value of `key` an empty array? (OpenAI's usage-only chunk has `"choices":[]`.) */
-function emptyArrayAfterKey(b: Buffer, key: Buffer, from: number, to: number): boolean {
-  const at = valueAfterKey(b, key, from, to)
-  return at >= 0 && b[at] === 0x5b && b[skipWs(b, at + 1, to)] === 0x5d
+/** Is the JSON value at `at` an empty array? (OpenAI's usage-only chunk has `"choices":[]`.) */
+function emptyArrayAt(b: Buffer, at: number, to: number): boolean {
+  if (at < 0 || b[at] !== 0x5b) return false
+  let i = at + 1
+  while (i < to && (b[i] === 0x20 || b[i] === 0x09)) i++
+  return b[i] === 0x5d
 }
 
 /** Index just after the `}` that closes the object opening at `open` (strings skipped), or -1. */
@@ -424,24 +406,28 @@ function objectEnd(b: Buffer, open: number, to: number): number {
   return -1
 }
 
-function hasBytes(b: Buffer, needle: Buffer, from: number, to: number): boolean {
-  const at = b.indexOf(needle, from)
-  return at >= 0 && at + needle.length <= to
+/** Index just after the object or array opening at `open`, in JSON already checked (strings skipped). */
+function containerEnd(b: Buffer, open: number, to: number): number {
+  let depth = 0
+  for (let i = open; i < to; i++) {
+    const c = b[i]
+    if (c === 0x22) {
+      for (i++; b[i] !== 0x22; i++) if (b[i] === 0x5c) i++
+    } else if (c === 0x7b || c === 0x5b) depth++
+    else if ((c === 0x7d || c === 0x5d) && --depth === 0) return i + 1
+  }
+  return to
 }
 
-/**
- * Is this one-choice OpenAI chunk an opening (role, empty content, no finish, no usage)? Judged on
- * the bytes; undefined when the shape is unusual (several choices, odd nesting) and the caller
- * should decode it.
- */
-function openAIOpening(b: Buffer, from: number, to: number): boolean | undefined {
-  const d = valueAfterKey(b, DELTA, from, to)
-  if (d < 0 || b[d] !== 0x7b) return undefined
-  const e = objectEnd(b, d, to)
-  if (e < 0 || hasBytes(b, DELTA, e, to)) return undefined
-  if (b.toString('latin1', d + 1, e - 1).replace(OPENING_DELTA, '') !== '') return false
-  const f = valueAfterKey(b, FINISH, from, to)
-  if (f >= 0 && b[f] !== 0x6e /* null */) return false
-  const u = valueAfterKey(b, USAGE, from, to)
-  return u < 0 || b[u] === 0x6e
+/** Index just after a string, number or literal at `at`, in JSON already checked. */
+function valueEnd(b: Buffer, at: number, to: number): number {
+  if (b[at] === 0x22) {
+    let i = at + 1
+    for (; b[i] !== 0x22; i++) if (b[i] === 0x5c) i++
+    return i + 1
+  }
+  let i = at
+  while (i < to && b[i] !== 0x2c && b[i] !== 0x7d && b[i] !== 0x5d && b[i] !== 0x20 && b[i] !== 0x09) i++
+  return i
 }
+

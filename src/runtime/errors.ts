@@ -35,6 +35,27 @@ export const RuntimeErrors = {
     status: 403, openaiType: 'invalid_request_error', anthropicType: 'permission_error', openaiCode: 'cors_origin_not_allowed',
     message: 'CORS preflight refused: this origin is not allowed (cors filter allow_origins)', means: "a CORS preflight from an origin the cors filter's allow_origins does not list",
   },
+  // The auth filters' answers: the providers' own codes (an SDK shows `code`), so each is explicit.
+  SY_UNAUTHENTICATED: {
+    status: 401, openaiType: 'invalid_request_error', anthropicType: 'authentication_error', openaiCode: 'invalid_api_key',
+    means: 'no credential, or an API key or JWT that is unknown, expired, disabled, mistyped or fails verification (api_key, jwt filters), or a tenant header from an untrusted source (trusted_header); carries `WWW-Authenticate`',
+  },
+  SY_MODEL_FORBIDDEN: {
+    status: 403, openaiType: 'invalid_request_error', anthropicType: 'permission_error', openaiCode: 'model_not_found',
+    means: "the caller's tenant or key may not use the requested model (`tenants[].models`, `keys[].models`); OpenAI answers a project that may not use a model the same way",
+  },
+  SY_FORBIDDEN: {
+    status: 403, openaiType: 'invalid_request_error', anthropicType: 'permission_error', openaiCode: 'permission_denied',
+    means: "the caller authenticated, but no rule of the listener serves its tenant for this request (a rule would match another tenant)",
+  },
+  SY_AUTH_THROTTLED: {
+    status: 429, openaiType: 'requests', anthropicType: 'rate_limit_error', openaiCode: 'rate_limit_exceeded',
+    means: 'too many failed authentications from this source address (the auth filter\'s `failures`); carries `Retry-After`',
+  },
+  SY_AUTH_UNAVAILABLE: {
+    status: 503, openaiType: 'server_error', anthropicType: 'api_error', openaiCode: 'auth_unavailable',
+    means: "a JWT cannot be checked because the identity provider's keys (JWKS) cannot be fetched: not the caller's fault",
+  },
   SY_NO_ENDPOINT: { status: 503, openaiType: 'server_error', anthropicType: 'overloaded_error', means: 'reserved, not raised today: a cluster whose endpoints are all unhealthy or ejected routes in panic mode instead' },
   SY_UPSTREAM_CONNECT: { status: 502, openaiType: 'server_error', anthropicType: 'api_error', means: 'the upstream call failed (connect, reset, or a refused answer below) and no retry or fallback took over' },
   SY_UPSTREAM_TIMEOUT: { status: 504, openaiType: 'timeout_error', anthropicType: 'timeout_error', means: 'the upstream did not answer within the route timeout, or stalled' },

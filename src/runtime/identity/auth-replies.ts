@@ -11,25 +11,21 @@
  *   project that may not use a model; for anything else `code: "permission_denied"`.
  * - Anthropic: `{"type":"error","error":{"type":"authentication_error"|"permission_error"|"rate_limit_error"|"api_error","message":…}}`.
  *
- * Kept apart from errors.ts (the runtime catalog) until the auth filters are wired: the catalog's
- * OpenAI `code` is the lower-cased catalog name, and these codes must be the providers' own.
+ * The codes, statuses and types are entries of the runtime catalog (errors.ts), which also writes
+ * the bodies; this module adds the headers the answers need and the default messages.
  * Factories prebuild their replies with these once per snapshot; only the 403 naming a model and
  * the 429 with its Retry-After are built per request, and only on refusal.
  */
 import type { Protocol } from '../../protocols.js'
 import type { LocalReply } from '../types.js'
+import { RuntimeErrors, errorBody, errorReply } from '../errors.js'
 
 export const IdentityErrors = {
-  /** No credential, or one that is unknown, expired, disabled, mistyped or fails verification. */
-  SY_UNAUTHENTICATED: { status: 401, type: 'invalid_request_error', code: 'invalid_api_key', anthropicType: 'authentication_error' },
-  /** Authenticated, but the tenant or key may not use the requested model. */
-  SY_MODEL_FORBIDDEN: { status: 403, type: 'invalid_request_error', code: 'model_not_found', anthropicType: 'permission_error' },
-  /** Authenticated, but the tenant may not use this route. */
-  SY_FORBIDDEN: { status: 403, type: 'invalid_request_error', code: 'permission_denied', anthropicType: 'permission_error' },
-  /** Too many failed authentications from this source address. */
-  SY_AUTH_THROTTLED: { status: 429, type: 'requests', code: 'rate_limit_exceeded', anthropicType: 'rate_limit_error' },
-  /** The credential could not be checked (the IdP's keys are unreachable): not the caller's fault. */
-  SY_AUTH_UNAVAILABLE: { status: 503, type: 'server_error', code: 'auth_unavailable', anthropicType: 'api_error' },
+  SY_UNAUTHENTICATED: RuntimeErrors.SY_UNAUTHENTICATED,
+  SY_MODEL_FORBIDDEN: RuntimeErrors.SY_MODEL_FORBIDDEN,
+  SY_FORBIDDEN: RuntimeErrors.SY_FORBIDDEN,
+  SY_AUTH_THROTTLED: RuntimeErrors.SY_AUTH_THROTTLED,
+  SY_AUTH_UNAVAILABLE: RuntimeErrors.SY_AUTH_UNAVAILABLE,
 } as const
 
 export type IdentityErrorCode = keyof typeof IdentityErrors
@@ -46,9 +42,7 @@ export const IdentityMessages = {
 } as const
 
 export function identityErrorBody(protocol: Protocol, code: IdentityErrorCode, message: string): string {
-  const e = IdentityErrors[code]
-  if (protocol === 'anthropic') return JSON.stringify({ type: 'error', error: { type: e.anthropicType, message } })
-  return JSON.stringify({ error: { message, type: e.type, param: null, code: e.code } })
+  return errorBody(protocol, code, message)
 }
 
 /**
@@ -56,8 +50,9 @@ export function identityErrorBody(protocol: Protocol, code: IdentityErrorCode, m
  * a 429 carries `Retry-After` in whole seconds (at least 1).
  */
 export function identityReply(protocol: Protocol, code: IdentityErrorCode, message: string, retryAfterSec?: number): LocalReply {
-  const headers: [string, string][] = [['content-type', 'application/json']]
+  const base = errorReply(protocol, code, message)
+  const headers: [string, string][] = [...base.headers as [string, string][]]
   if (code === 'SY_UNAUTHENTICATED') headers.push(['www-authenticate', 'Bearer realm="switchyard"'])
   if (retryAfterSec !== undefined) headers.push(['retry-after', String(Math.max(1, Math.ceil(retryAfterSec)))])
-  return { status: IdentityErrors[code].status, headers, body: Buffer.from(identityErrorBody(protocol, code, message)) }
+  return { status: base.status, headers, body: base.body }
 }

@@ -2,7 +2,7 @@
 // rows' SSE, ...) so slow drift on the box spreads over the rows instead of landing on one.
 //   BENCH_DURATION=3   seconds per measurement (default 10; 3 is a smoke check)
 //   BENCH_RATE=2000    fixed rate for the latency column (default: min(2000, half the slowest row's req/s))
-//   BENCH_ROWS=bare2,switchyard   measure only these rows (direct, nginx, bare, bare2, switchyard)
+//   BENCH_ROWS=bare2,switchyard   measure only these rows (direct, nginx, bare, bare2, switchyard, resilient, auth)
 //   BENCH_PIN=0        do not pin the proxy to its own CPU (see pinning.ts)
 //   --soak             1M requests through Switchyard, RSS every 100k (see bench/README.md)
 import { spawnSync } from 'node:child_process'

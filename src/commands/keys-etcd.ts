@@ -8,7 +8,7 @@ import { createEtcdClient } from '../control/sources/etcd-client.js'
 import { etcdErrorMessage } from '../control/sources/etcd-layout.js'
 import { createKeyRecord, keyRecordYaml, type KeyListing, type KeyRecord } from '../shared/key-records.js'
 import type { EtcdTarget } from './etcd-options.js'
-import { announce, printListing, type CreateOptions } from './keys.js'
+import { announce, printListing, type CreateOptions } from './keys-output.js'
 
 export async function etcdKeys(sub: 'create' | 'list' | 'revoke', target: EtcdTarget, options: { create?: CreateOptions; id?: string }): Promise<number> {
   const client = createEtcdClient(target.connect)

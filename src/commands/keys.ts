@@ -10,19 +10,15 @@ import { existsSync, statSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parse as parseYaml, parseDocument } from 'yaml'
 import { compileConfig, formatDiagnostic, readPathSources, type SourceText } from '../compiler/index.js'
-import { addKeyRecord, createKeyRecord, listKeyRecords, revokeKeyRecord, type KeyListing, type KeyRecord } from '../shared/key-records.js'
+import { addKeyRecord, createKeyRecord, listKeyRecords, revokeKeyRecord } from '../shared/key-records.js'
 import { KEY_ID_RE } from '../shared/api-key-format.js'
 import { UsageError } from './flags.js'
 import type { EtcdTarget } from './etcd-options.js'
+import { announce, printListing, type CreateOptions } from './keys-output.js'
+export type { CreateOptions } from './keys-output.js'
 
 export type KeysTarget = { readonly file: string } | { readonly etcd: EtcdTarget }
 
-export interface CreateOptions {
-  readonly tenant: string
-  readonly id?: string
-  readonly models?: readonly string[]
-  readonly expires?: string
-}
 
 export async function keysCommand(sub: 'create' | 'list' | 'revoke', target: KeysTarget, options: { create?: CreateOptions; id?: string }): Promise<number> {
   try {
@@ -97,25 +93,6 @@ export function compiles(sources: readonly SourceText[], outcome: string): boole
   for (const d of r.diagnostics) console.error(formatDiagnostic(d))
   console.error(`${r.diagnostics.length} error${r.diagnostics.length === 1 ? '' : 's'}; ${outcome}`)
   return false
-}
-
-/** The key alone on stdout (so `KEY=$(switchyard keys create …)` works), the rest on stderr. */
-export function announce(key: string, record: KeyRecord, where: string): void {
-  console.log(key)
-  console.error(`key '${record.id}' for tenant '${record.tenant}' written to ${where} (only its hash). It is shown only this once: store it now.`)
-}
-
-export function printListing(keys: readonly KeyListing[]): number {
-  const now = Date.now()
-  const rows = keys.map((k) => [
-    k.id, k.tenant,
-    k.disabled ? 'disabled' : k.expires_at !== null && Date.parse(k.expires_at) <= now ? 'expired' : 'active',
-    k.models ? k.models.join(',') : '-', k.expires_at ?? '-',
-  ])
-  const all = [['ID', 'TENANT', 'STATE', 'MODELS', 'EXPIRES'], ...rows]
-  const widths = all[0].map((_, i) => Math.max(...all.map((r) => r[i].length)))
-  for (const r of all) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd())
-  return 0
 }
 
 /** `--models a,b --models c` → [a, b, c]. */

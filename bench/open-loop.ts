@@ -4,6 +4,7 @@
 // should have gone out meanwhile, instead of silently lowering the rate (coordinated omission).
 // Timers fire with ~1 ms granularity, so sends are batched per tick; that lateness is part of every row's
 // numbers alike and is reported separately as `sendLagP99Ms`.
+import { AUTH_HEADER } from './payloads.js'
 import { performance } from 'node:perf_hooks'
 import { Pool, type Dispatcher } from 'undici'
 
@@ -28,7 +29,7 @@ export function percentile(sorted: Float64Array | number[], p: number): number {
 
 export async function openLoop(origin: string, path: string, body: string, rate: number, seconds: number): Promise<OpenLoopResult> {
   const pool = new Pool(origin, { connections: 256 })
-  const headers = ['content-type', 'application/json']
+  const headers = ['content-type', 'application/json', ...AUTH_HEADER]
   const total = Math.round(rate * seconds)
   const interval = 1000 / rate
   const latency = new Float64Array(total)

@@ -56,7 +56,7 @@ interface Measured { lane: string; config: 'd' | 'e'; requests: number; busyUs: 
 
 async function profileRun(dir: string, config: 'd' | 'e', lane: 'json' | 'sse', ports: { mock: number[]; listen: number; admin: number }): Promise<Measured> {
   const yaml = join(dir, `${config}.yaml`)
-  writeFileSync(yaml, switchyardConfig({ admin: ports.admin, listen: ports.listen, json: ports.mock, sse: ports.mock, ttft: ports.mock }, config === 'e'))
+  writeFileSync(yaml, switchyardConfig({ admin: ports.admin, listen: ports.listen, json: ports.mock, sse: ports.mock, ttft: ports.mock }, config === 'e' ? 'resilient' : 'plain'))
   const profDir = join(dir, `prof-${config}-${lane}`)
   const gw = startChild(`switchyard-${config}`, process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, CLI, 'run', '-c', yaml, '--workers', '1'])
   await waitReady(gw, `http://127.0.0.1:${ports.admin}/ready`, { timeoutMs: 20_000 })

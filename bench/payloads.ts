@@ -1,5 +1,6 @@
 // The bytes every row sends and every mock answers. Built once, shared by the mocks, the load generators and the
 // sanity checks, so a row cannot pass by answering something cheaper than the others.
+import { generateApiKey } from '../src/shared/api-key-format.js'
 
 /** Model names select the lane inside Switchyard's route table; plain proxies get one port per lane instead. */
 export const MODEL = { json: 'gpt-4o-mini', sse: 'bench-sse', ttft: 'bench-ttft' } as const
@@ -13,6 +14,14 @@ export const REQUEST = {
 } as const
 
 export const CHAT_PATH = '/v1/chat/completions'
+
+/**
+ * Every load generator sends this API key to every row, so all rows see the same bytes; row (f)
+ * checks it (api_key filter), the others ignore it (Switchyard drops a client credential when the
+ * endpoint has its own). Random per run: the config with its hash is written per run too.
+ */
+export const BENCH_API_KEY = generateApiKey('bench').key
+export const AUTH_HEADER = ['authorization', `Bearer ${BENCH_API_KEY}`] as const
 export const SSE_CHUNKS = 20
 
 const created = 1_700_000_000

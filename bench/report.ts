@@ -5,7 +5,7 @@ import { cpus, release } from 'node:os'
 import type { OpenLoopResult } from './open-loop.js'
 import type { TtftResult } from './ttft.js'
 
-export type RowKey = 'direct' | 'nginx' | 'bare' | 'bare2' | 'switchyard' | 'resilient' | 'baseline'
+export type RowKey = 'direct' | 'nginx' | 'bare' | 'bare2' | 'switchyard' | 'resilient' | 'auth' | 'baseline'
 
 export interface RowResult {
   key: RowKey
@@ -90,6 +90,7 @@ export function targets(rows: RowResult[]): string {
     check('added TTFT (p50) ≤ 0.5 ms over direct', sy.ttft && direct?.ttft ? sy.ttft.p50 - direct.ttft.p50 : undefined, (v) => v <= 0.5, (v) => `${signed(v)} ms (p99 ${signed(sy.ttft!.p99 - direct!.ttft!.p99)} ms)`),
     check('peak RSS ≤ 150 MB', sy.peakRssMb, (v) => v <= 150, (v) => `${v.toFixed(0)} MB`),
     ...resilienceTargets(rows, sy, check),
+    ...authTargets(rows, sy, check),
     ...baselineComparison(rows, sy),
   ].join('\n')
 }
@@ -114,6 +115,17 @@ function resilienceTargets(rows: RowResult[], sy: RowResult, check: (name: strin
     check('(e) resilience overhead on JSON throughput ≤ 5% vs (d)', overhead(re.json?.rps, sy.json?.rps), (v) => v <= 0.05, (v) => `${(v * 100).toFixed(1)}%`),
     check('(e) resilience overhead on SSE streams/s ≤ 5% vs (d)', overhead(re.sse?.rps, sy.sse?.rps), (v) => v <= 0.05, (v) => `${(v * 100).toFixed(1)}%`),
     '  (throughput of two rows this close is within this box\'s run-to-run noise; `npm run bench:overhead` measures the same cost from CPU profiles: bench/OVERHEAD.md)',
+  ]
+}
+
+/** Issue 14: api_key auth (and, later, local limits) keeps ≥ 0.95× row (d) throughput. */
+function authTargets(rows: RowResult[], sy: RowResult, check: (name: string, v: number | undefined, ok: (v: number) => boolean, show: (v: number) => string) => string): string[] {
+  const au = rows.find((r) => r.key === 'auth' && !r.skipped)
+  if (!au) return []
+  const ratio = (a?: number, b?: number) => (a && b ? a / b : undefined)
+  return [
+    check('(f) api_key auth JSON throughput ≥ 0.95× (d)', ratio(au.json?.rps, sy.json?.rps), (v) => v >= 0.95, (v) => `${v.toFixed(3)}×`),
+    check('(f) api_key auth SSE streams/s ≥ 0.95× (d)', ratio(au.sse?.rps, sy.sse?.rps), (v) => v >= 0.95, (v) => `${v.toFixed(3)}×`),
   ]
 }
 

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
 import { freePorts, startChild, waitReady, type Child } from './children.js'
 import { mockConf, proxyConf, startNginx } from './nginx.js'
-import { CHAT_PATH, COMPLETION_JSON, REQUEST, SSE_CHUNKS } from './payloads.js'
+import { AUTH_HEADER, CHAT_PATH, COMPLETION_JSON, REQUEST, SSE_CHUNKS } from './payloads.js'
 import { onProxyCpu, pinningNote } from './pinning.js'
 import type { RowKey, RowResult } from './report.js'
 import { baselineCli, startSwitchyard, switchyardMissing } from './switchyard.js'
@@ -24,7 +24,7 @@ export interface Row {
 }
 
 export async function startRows(dir: string, log: (msg: string) => void): Promise<Row[]> {
-  const [j1, j2, s1, s2, t1, t2, nJ, nS, nT, cJ, cS, cT, c2J, c2S, c2T, gw, admin, gw2, admin2, gw0, admin0] = await freePorts(21)
+  const [j1, j2, s1, s2, t1, t2, nJ, nS, nT, cJ, cS, cT, c2J, c2S, c2T, gw, admin, gw2, admin2, gw0, admin0, gw3, admin3] = await freePorts(23)
   const at = (port: number) => `http://127.0.0.1:${port}`
 
   log(`starting mocks and proxies (${pinningNote()})`)
@@ -49,6 +49,7 @@ export async function startRows(dir: string, log: (msg: string) => void): Promis
     { key: 'bare2', label: '(c2) bare uWS+undici dispatch()', lanes: lanes(c2J, c2S, c2T), server: bare2 },
     { key: 'switchyard', label: '(d) Switchyard', lanes: lanes(gw, gw, gw) },
     { key: 'resilient', label: '(e) Switchyard + retries/breakers', lanes: lanes(gw2, gw2, gw2) },
+    { key: 'auth', label: '(f) Switchyard + api_key auth', lanes: lanes(gw3, gw3, gw3) },
     ...(baselineCli() ? [{ key: 'baseline', label: `(d0) Switchyard baseline (${process.env.BENCH_BASELINE})`, lanes: lanes(gw0, gw0, gw0) }] : []),
   ] as Omit<Row, 'result'>[]).map((r) => ({ ...r, result: { key: r.key, label: r.label } }))
 
@@ -73,17 +74,28 @@ export async function startRows(dir: string, log: (msg: string) => void): Promis
   if (!re.result.skipped && (missing || sy.result.skipped)) re.result.skipped = sy.result.skipped ?? missing ?? 'Switchyard not available'
   if (!re.result.skipped) {
     try {
-      re.server = await startSwitchyard(dir, { admin: admin2, listen: gw2, json: [j1, j2], sse: [s1, s2], ttft: [t1, t2] }, [], true)
+      re.server = await startSwitchyard(dir, { admin: admin2, listen: gw2, json: [j1, j2], sse: [s1, s2], ttft: [t1, t2] }, [], 'resilient')
     } catch (err) {
       re.result.skipped = `failed to start: ${(err as Error).message}`
       log(`skipping (e): ${(err as Error).message}`)
     }
   }
 
+  const au = rows.find((r) => r.key === 'auth')!
+  if (!au.result.skipped && (missing || sy.result.skipped)) au.result.skipped = sy.result.skipped ?? missing ?? 'Switchyard not available'
+  if (!au.result.skipped) {
+    try {
+      au.server = await startSwitchyard(dir, { admin: admin3, listen: gw3, json: [j1, j2], sse: [s1, s2], ttft: [t1, t2] }, [], 'auth')
+    } catch (err) {
+      au.result.skipped = `failed to start: ${(err as Error).message}`
+      log(`skipping (f): ${(err as Error).message}`)
+    }
+  }
+
   const base = rows.find((r) => r.key === 'baseline')
   if (base && !base.result.skipped) {
     try {
-      base.server = await startSwitchyard(dir, { admin: admin0, listen: gw0, json: [j1, j2], sse: [s1, s2], ttft: [t1, t2] }, [], false, baselineCli())
+      base.server = await startSwitchyard(dir, { admin: admin0, listen: gw0, json: [j1, j2], sse: [s1, s2], ttft: [t1, t2] }, [], 'plain', baselineCli())
     } catch (err) {
       base.result.skipped = `failed to start: ${(err as Error).message}`
       log(`skipping (d0): ${(err as Error).message}`)
@@ -101,7 +113,7 @@ export async function startRows(dir: string, log: (msg: string) => void): Promis
 /** One request per lane, checked against what the mock sends: a fast 404 must not pass for throughput. */
 async function sanity(row: Row): Promise<string | null> {
   const post = async (origin: string, body: string) => {
-    const r = await request(origin + CHAT_PATH, { method: 'POST', body, headers: { 'content-type': 'application/json' } })
+    const r = await request(origin + CHAT_PATH, { method: 'POST', body, headers: { 'content-type': 'application/json', [AUTH_HEADER[0]]: AUTH_HEADER[1] } })
     return { status: r.statusCode, type: String(r.headers['content-type'] ?? ''), text: await r.body.text() }
   }
   try {

@@ -5,6 +5,7 @@
 // anyway. The rest of the stream is read to the end so connections are reused as in production.
 // A few sequential clients run side by side only to fit a few hundred 250 ms streams into seconds; at this
 // concurrency nothing queues, so each sample is still an unloaded measurement.
+import { AUTH_HEADER } from './payloads.js'
 import { performance } from 'node:perf_hooks'
 import { Pool, type Dispatcher } from 'undici'
 import { percentile } from './open-loop.js'
@@ -42,7 +43,7 @@ function once(pool: Pool, path: string, body: string, headers: string[]): Promis
  */
 export function ttftSampler(origin: string, path: string, body: string, concurrency: number) {
   const pool = new Pool(origin, { connections: concurrency })
-  const headers = ['content-type', 'application/json']
+  const headers = ['content-type', 'application/json', ...AUTH_HEADER]
   const samples: number[] = []
   let errors = 0
   return {

@@ -1,6 +1,7 @@
 // Closed-loop throughput with wrk (C, multi-threaded: the load generator must not be the slowest part).
 // wrk reports the latency of a closed loop, which hides queueing; we keep only its rate and error counts.
 // Latency under load comes from open-loop.ts instead.
+import { AUTH_HEADER } from './payloads.js'
 import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -21,6 +22,7 @@ export function writePostScript(dir: string, name: string, body: string): string
   writeFileSync(file, `wrk.method = "POST"
 wrk.body = [==[${body}]==]
 wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "${AUTH_HEADER[1]}"
 `)
   return file
 }

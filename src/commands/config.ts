@@ -77,7 +77,8 @@ export function readDesired(path: string): Map<string, Desired> | undefined {
   const put = (kind: ObjectKind, value: unknown, name?: string) => out.set(relKeyOf(kind, name), { value, text: stringifyYaml(value) })
   for (const doc of loadSources(sources, [])) {
     const v = doc.value as Record<string, unknown>
-    for (const kind of LIST_KINDS) for (const item of (v[kind] as { name: string }[] | undefined) ?? []) put(kind, item, item.name)
+    // Keys are named by their public id; every other kind by its name.
+    for (const kind of LIST_KINDS) for (const item of (v[kind] as { name?: string; id?: string }[] | undefined) ?? []) put(kind, item, kind === 'keys' ? item.id : item.name)
     for (const kind of SINGLETONS) if (v[kind] !== undefined) put(kind, v[kind])
   }
   return out

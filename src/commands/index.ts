@@ -7,7 +7,8 @@ import { registerCommand } from './dispatch.js'
 import { etcdTargetFrom } from './etcd-options.js'
 import type { Parsed } from './flags.js'
 import { etcdSourceFactory } from './run-etcd.js'
-import { CONFIG_DIFF, CONFIG_PULL, CONFIG_PUSH, type RunValues } from './specs.js'
+import { CONFIG_DIFF, CONFIG_PULL, CONFIG_PUSH, KEYS_CREATE, KEYS_LIST, KEYS_REVOKE, type RunValues } from './specs.js'
+import { UsageError } from './flags.js'
 
 /** A config source other than files, when `run`'s flags ask for one (else undefined). */
 export type SourceFactory = (values: RunValues, given: ReadonlySet<string>) => ConfigSource | undefined
@@ -22,3 +23,20 @@ const configCommand = (sub: 'push' | 'diff' | 'pull') => async ({ values, operan
 registerCommand(CONFIG_PUSH, configCommand('push'))
 registerCommand(CONFIG_DIFF, configCommand('diff'))
 registerCommand(CONFIG_PULL, configCommand('pull'))
+
+/** `--config` or `--etcd`/`--prefix`, exactly one. */
+function keysTarget(values: { config?: string; etcd?: string; prefix?: string; 'etcd-timeout': number }) {
+  if (values.config !== undefined && values.etcd !== undefined) throw new UsageError('give --config or --etcd, not both')
+  if (values.config !== undefined) return { file: values.config }
+  if (values.etcd === undefined) throw new UsageError('where are the keys? give --config <file|dir>, or --etcd <url> with --prefix')
+  return { etcd: etcdTargetFrom(values) }
+}
+registerCommand(KEYS_CREATE, async ({ values }: Parsed<typeof KEYS_CREATE>) => {
+  const { keysCommand, modelList } = await import('./keys.js')
+  const models = modelList(values.models)
+  return keysCommand('create', keysTarget(values), {
+    create: { tenant: values.tenant!, ...(values.id !== undefined && { id: values.id }), ...(models && { models }), ...(values.expires !== undefined && { expires: values.expires }) },
+  })
+})
+registerCommand(KEYS_LIST, async ({ values }: Parsed<typeof KEYS_LIST>) => (await import('./keys.js')).keysCommand('list', keysTarget(values), {}))
+registerCommand(KEYS_REVOKE, async ({ values, operand }: Parsed<typeof KEYS_REVOKE>) => (await import('./keys.js')).keysCommand('revoke', keysTarget(values), { id: operand! }))

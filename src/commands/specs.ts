@@ -99,7 +99,49 @@ export const CONFIG_PULL = {
   example: `switchyard config pull ./dev-config ${ETCD_EXAMPLE}`,
 } as const satisfies CommandSpec
 
+/** Where `keys` commands keep the records: a config file or directory, or an etcd prefix. */
+const KEYS_TARGET_FLAGS = [
+  { ...CONFIG, description: 'config file, or directory of *.yaml files, holding the keys: list (or --etcd and --prefix)' },
+  ...ETCD_FLAGS,
+] as const
+
+export const KEYS_CREATE = {
+  name: 'keys create',
+  summary: 'generate an API key for a tenant, print it once, store only its hash',
+  description:
+    'Generates a random API key (sy-<id>_<secret><check>), prints it once on stdout and writes only its SHA-256 into the ' +
+    'config: appended to the keys: list of the file (comments kept; in a directory, the file that already has one, else ' +
+    'keys.yaml), or as one etcd key <prefix>keys/<id>. The config with the new key is compiled first: an unknown tenant ' +
+    'writes nothing. A running gateway picks the key up within a second.',
+  flags: [
+    ...KEYS_TARGET_FLAGS,
+    { name: 'tenant', type: 'string', value: '<name>', required: true, description: 'tenant the key belongs to (under tenants:)' },
+    { name: 'id', type: 'string', value: '<id>', defaultText: 'a generated 12-character id', description: "the key's public id (a-z, 0-9, -)" },
+    { name: 'models', type: 'list', value: '<model|glob>', description: "models the key may use, narrowing the tenant's; repeat or separate with commas" },
+    { name: 'expires', type: 'string', value: '<when>', description: 'expiry: a lifetime (90d, 12h, 30m), a date (2026-06-30) or a date-time with a zone' },
+  ],
+  example: 'switchyard keys create --tenant free --config examples/tenants.yaml',
+} as const satisfies CommandSpec
+
+export const KEYS_LIST = {
+  name: 'keys list',
+  summary: 'list the API keys (ids, tenants, state; never a hash)',
+  description: 'Lists the keys of a config file or directory, or of an etcd prefix: id, tenant, state (active, expired, disabled), models and expiry. Hashes are never shown.',
+  flags: KEYS_TARGET_FLAGS,
+  example: 'switchyard keys list --config examples/tenants.yaml',
+} as const satisfies CommandSpec
+
+export const KEYS_REVOKE = {
+  name: 'keys revoke',
+  summary: 'disable an API key (live within a second)',
+  description: 'Sets disabled: true on the key (it stays listed, so logs and /keys can name it). A running gateway refuses it within a second, on every host reading the same file or etcd prefix.',
+  operand: { name: '<id>', description: 'the id of the key to revoke', required: true },
+  flags: KEYS_TARGET_FLAGS,
+  example: 'switchyard keys revoke k7f2m9q4x1ab --config examples/tenants.yaml',
+} as const satisfies CommandSpec
+
 /** Words that only name a group of commands (`switchyard config …`), with what the group is for. */
 export const GROUPS: Readonly<Record<string, string>> = {
   config: "Keeps one environment's config (an etcd key prefix) in step with local files.",
+  keys: 'Issues, lists and revokes the API keys of tenants, in a config file or directory or under an etcd prefix.',
 }

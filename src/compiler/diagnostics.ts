@@ -19,7 +19,10 @@ export const DiagnosticCodes = {
   SY_CFG_BAD_URL: 'invalid endpoint URL',
   SY_CFG_FILTER: 'filter config rejected by the filter',
   SY_CFG_EMPTY: 'no configuration found',
-  SY_CFG_ADMIN_EXPOSED: 'admin API on a non-loopback address without authentication',
+  SY_CFG_ADMIN_EXPOSED: 'admin API on a non-loopback address without admin.token',
+  SY_CFG_UNKNOWN_TENANT: 'reference to an unknown tenant',
+  SY_CFG_BAD_KEY: 'an API key entry that cannot be used (hash, expires_at, a secret shared by two ids)',
+  SY_CFG_AUTH_PHASE: 'an auth filter where it cannot run (a rule override, a route-only place)',
 } as const
 
 export type DiagnosticCode = keyof typeof DiagnosticCodes

@@ -33,6 +33,12 @@ export interface MatchIR {
   readonly headers: readonly KeyedMatchIR[]
   readonly query: readonly KeyedMatchIR[]
   readonly model?: StringMatchIR
+  /** The authenticated tenant's name (`exact` or `glob`); a request without identity never matches. */
+  readonly tenant?: StringMatchIR
+  /** Conditions on the tenant's labels (absent: none). */
+  readonly tenantLabels?: readonly KeyedMatchIR[]
+  /** Conditions on the JWT's claims; `name` is a claim name or dotted path (absent: none). */
+  readonly claims?: readonly KeyedMatchIR[]
 }
 
 export type ActionIR =
@@ -41,6 +47,8 @@ export type ActionIR =
       readonly kind: 'weighted'
       readonly clusters: readonly { readonly name: string; readonly weight: number }[]
       readonly hashHeader?: string
+      /** `hash_on: tenant`: sticky by the authenticated tenant's name. */
+      readonly hashTenant?: boolean
     }
   | { readonly kind: 'direct'; readonly status: number; readonly body: string; readonly contentType: string }
   | { readonly kind: 'fallback'; readonly clusters: readonly { readonly cluster: string; readonly modelRewrite?: string }[] }
@@ -215,6 +223,8 @@ export interface ClusterIR {
     readonly hashHeader?: string
     /** Path segments into the JSON body, e.g. ['metadata', 'user_id']. */
     readonly hashBodyField?: readonly string[]
+    /** `hash_on: tenant`: the authenticated tenant's name is the key. */
+    readonly hashTenant?: boolean
   }
   readonly leastLatency: LeastLatencyConfig
   /** Default for routes to this cluster that have no retry_policy of their own. */
@@ -249,6 +259,29 @@ export interface FilterIR {
   readonly config: Record<string, unknown>
 }
 
+/** A tenant: labels for routing, the models its callers may use. */
+export interface TenantIR {
+  readonly name: string
+  readonly labels: Readonly<Record<string, string>>
+  /** Exact names and globs; undefined: no restriction. */
+  readonly models?: readonly string[]
+}
+
+/**
+ * An API key, only ever as its hash (a `secret:` reference is hashed by the compiler). Same shape
+ * as runtime/identity/key-table.ts's KeyEntry. Never shown: /config, /keys and logs name it by id.
+ */
+export interface KeyIR {
+  readonly id: string
+  readonly tenant: string
+  /** `sha256:<64 lower-case hex>`. */
+  readonly hash: string
+  readonly models?: readonly string[]
+  /** RFC 3339. */
+  readonly expiresAt?: string
+  readonly disabled: boolean
+}
+
 /** `assistant`: a final assistant/model turn is a real prefill (Anthropic, Bedrock, Gemini). */
 export type ContinuationPrefill = 'assistant' | 'vllm' | 'deepseek' | 'none'
 
@@ -258,7 +291,13 @@ export interface SnapshotIR {
   /** Where the config came from, e.g. `file:examples/quickstart.yaml`. */
   readonly source: string
   /** allowedHosts: extra Host values (lower-cased) the admin API answers besides loopback ones. */
-  readonly admin: { readonly address: string; readonly port: number; readonly allowedHosts: readonly string[] }
+  readonly admin: {
+    readonly address: string
+    readonly port: number
+    readonly allowedHosts: readonly string[]
+    /** `admin.token`, resolved: every endpoint but /healthz and /ready needs it as a Bearer. Never printed. */
+    readonly token?: string
+  }
   readonly drainTimeoutMs: number
   /** `runtime.require_native`: refuse uWebSockets.js's JavaScript fallback. */
   readonly requireNative: boolean
@@ -266,6 +305,8 @@ export interface SnapshotIR {
   readonly routeTables: readonly RouteTableIR[]
   readonly clusters: readonly ClusterIR[]
   readonly filters: readonly FilterIR[]
+  readonly tenants: readonly TenantIR[]
+  readonly keys: readonly KeyIR[]
   /** The effective config (defaults filled in) with secrets shown as their references, for /config. */
   readonly effective: unknown
   /**

@@ -105,8 +105,9 @@ function foldAlternatives(alt: ErrorObject, members: Item[], resolve: RefResolve
     return [{ error: alt, message: `matches more than one of: ${branches.map((b) => expected(b, resolve)).join('; ')}` }]
   }
   const listAll = (): Item => ({ error: alt, message: `must be ${orList(branches.map((b) => expected(b, resolve)))} (got ${show(got)}${suggestion(got, branches.flatMap((b) => b.enum ?? []))})` })
-  // Plain values (an enum, a number, a pattern): one line that lists every form allowed.
-  if (members.every((m) => m.error.instancePath === alt.instancePath)) return [listAll()]
+  // Plain values (an enum, a number, a pattern): one line that lists every form allowed. A map is
+  // never a plain value: its alternatives (`tenant` or `{ header }`) are sorted out by type below.
+  if (!isMap(got) && members.every((m) => m.error.instancePath === alt.instancePath)) return [listAll()]
   // Structured alternatives: keep the branch of the right type, the one whose errors got deepest.
   const byBranch = new Map<number, Item[]>()
   for (const m of members) {

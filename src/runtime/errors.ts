@@ -35,18 +35,33 @@ export const RuntimeErrors = {
     status: 403, openaiType: 'invalid_request_error', anthropicType: 'permission_error', openaiCode: 'cors_origin_not_allowed',
     message: 'CORS preflight refused: this origin is not allowed (cors filter allow_origins)', means: "a CORS preflight from an origin the cors filter's allow_origins does not list",
   },
+  // The auth filters' answers: the providers' own codes (an SDK shows `code`), so each is explicit.
+  SY_UNAUTHENTICATED: {
+    status: 401, openaiType: 'invalid_request_error', anthropicType: 'authentication_error', openaiCode: 'invalid_api_key',
+    means: 'no credential, or an API key or JWT that is unknown, expired, disabled, mistyped or fails verification (api_key, jwt filters), or a tenant header from an untrusted source (trusted_header); carries `WWW-Authenticate`',
+  },
+  SY_MODEL_FORBIDDEN: {
+    status: 403, openaiType: 'invalid_request_error', anthropicType: 'permission_error', openaiCode: 'model_not_found',
+    means: "the caller's tenant or key may not use the requested model (`tenants[].models`, `keys[].models`); OpenAI answers a project that may not use a model the same way",
+  },
+  SY_FORBIDDEN: {
+    status: 403, openaiType: 'invalid_request_error', anthropicType: 'permission_error', openaiCode: 'permission_denied',
+    means: "the caller authenticated, but no rule of the listener serves its tenant for this request (a rule would match another tenant)",
+  },
+  SY_AUTH_THROTTLED: {
+    status: 429, openaiType: 'requests', anthropicType: 'rate_limit_error', openaiCode: 'rate_limit_exceeded',
+    means: 'too many failed authentications from this source address (the auth filter\'s `failures`); carries `Retry-After`',
+  },
+  SY_AUTH_UNAVAILABLE: {
+    status: 503, openaiType: 'server_error', anthropicType: 'api_error', openaiCode: 'auth_unavailable',
+    means: "a JWT cannot be checked because the identity provider's keys (JWKS) cannot be fetched: not the caller's fault",
+  },
   SY_NO_ENDPOINT: { status: 503, openaiType: 'server_error', anthropicType: 'overloaded_error', means: 'reserved, not raised today: a cluster whose endpoints are all unhealthy or ejected routes in panic mode instead' },
   SY_UPSTREAM_CONNECT: { status: 502, openaiType: 'server_error', anthropicType: 'api_error', means: 'the upstream call failed (connect, reset, or a refused answer below) and no retry or fallback took over' },
   SY_UPSTREAM_TIMEOUT: { status: 504, openaiType: 'timeout_error', anthropicType: 'timeout_error', means: 'the upstream did not answer within the route timeout, or stalled' },
   SY_OVERFLOW: { status: 503, openaiType: 'server_error', anthropicType: 'overloaded_error', means: 'the cluster is at its concurrency limit (circuit breaker)' },
   SY_SHUTTING_DOWN: { status: 503, openaiType: 'server_error', anthropicType: 'overloaded_error', means: 'the listener is being removed (a reload dropped it) while the request arrived' },
   SY_INTERNAL: { status: 500, openaiType: 'server_error', anthropicType: 'api_error', means: 'a bug inside the gateway; logged with the request id' },
-  // Identity (auth filters): OpenAI codes are the live API's own, so the SDKs' error objects read as they would there.
-  SY_UNAUTHENTICATED: { status: 401, openaiType: 'invalid_request_error', anthropicType: 'authentication_error', openaiCode: 'invalid_api_key', means: 'no credential, or one that is unknown, expired, disabled, mistyped or fails verification' },
-  SY_MODEL_FORBIDDEN: { status: 403, openaiType: 'invalid_request_error', anthropicType: 'permission_error', openaiCode: 'model_not_found', means: 'authenticated, but the tenant or key may not use the requested model' },
-  SY_FORBIDDEN: { status: 403, openaiType: 'invalid_request_error', anthropicType: 'permission_error', openaiCode: 'permission_denied', means: 'authenticated, but the tenant may not use this route' },
-  SY_AUTH_THROTTLED: { status: 429, openaiType: 'requests', anthropicType: 'rate_limit_error', openaiCode: 'rate_limit_exceeded', means: 'too many failed authentications from this source address' },
-  SY_AUTH_UNAVAILABLE: { status: 503, openaiType: 'server_error', anthropicType: 'api_error', openaiCode: 'auth_unavailable', means: "the credential could not be checked (the identity provider's keys are unreachable)" },
 } as const satisfies Record<string, CatalogEntry>
 
 export type RuntimeErrorCode = keyof typeof RuntimeErrors

@@ -8,6 +8,8 @@ import type { Dispatcher } from 'undici'
 import { Pool, buildConnector, errors, type Connector } from './undici.js'
 import type { PoolStore, Stores } from './types.js'
 import { CELLS_PER_ENDPOINT, ClusterStats, EndpointStats } from '../shared/shared-state.js'
+import { createAuthFailureLimiter, type AuthFailureLimiter } from './identity/auth-failures.js'
+import { createJwksSource, type JwksSource } from './identity/jwks-source.js'
 
 /**
  * undici's connector with our own connect timer: undici times connects on its coarse timer wheel
@@ -86,6 +88,8 @@ export function createStores(shared?: { buffer: SharedArrayBuffer; slots: Record
   const stats = new Map<string, EndpointStats>()
   const clusters = new Map<string, ClusterStats>()
   const lb = new Map<string, unknown>()
+  const failures = new Map<string, AuthFailureLimiter>()
+  const jwks = new Map<string, JwksSource>()
   const cells = shared ? new Int32Array(shared.buffer) : undefined
   let slots = shared?.slots ?? {}
   return {
@@ -115,6 +119,20 @@ export function createStores(shared?: { buffer: SharedArrayBuffer; slots: Record
     lbState<T>(key: string, init: () => T): T {
       let s = lb.get(key) as T | undefined
       if (s === undefined) lb.set(key, (s = init()))
+      return s
+    },
+    // Keyed by config as well as name: changing a filter's limits starts its counts afresh, a
+    // reload that keeps them keeps every block.
+    authFailures(key, config) {
+      const k = `${key}|${JSON.stringify(config)}`
+      let s = failures.get(k)
+      if (!s) failures.set(k, (s = createAuthFailureLimiter(config)))
+      return s
+    },
+    jwks(options) {
+      const k = JSON.stringify(options)
+      let s = jwks.get(k)
+      if (!s) jwks.set(k, (s = createJwksSource(options)))
       return s
     },
   }

@@ -17,6 +17,24 @@ export interface RequestHead {
   readonly model: string | undefined
   /** The parsed JSON body (undefined when there is none), for keys such as ring_hash body fields. */
   readonly json?: unknown
+  /**
+   * Who the caller is, set by the listener's pre-route (auth) filters before the route match, so
+   * rules, sticky splits and balancers can use it. Undefined without auth or before it ran.
+   */
+  identity?: Identity
+}
+
+/** An authenticated caller: its tenant and the key or token that proved it. Never holds a secret. */
+export interface Identity {
+  readonly tenant: string
+  /** The tenant's labels (config), for route matches. */
+  readonly labels: Readonly<Record<string, string>>
+  /** How the caller authenticated. */
+  readonly via: 'api_key' | 'jwt' | 'trusted_header'
+  /** The API key's public id (api_key only). */
+  readonly keyId: string | undefined
+  /** The verified JWT's claims (jwt only). */
+  readonly claims: Readonly<Record<string, unknown>> | undefined
 }
 
 /** A response produced by the gateway itself (direct response, filter reply, error). */
@@ -56,6 +74,10 @@ export interface RequestContext {
   /** Front-door protocol of this request (errors are answered in it). */
   readonly protocol: Protocol
   readonly head: RequestHead
+  /** The TCP peer's address as text ('' when the listener has no auth filter, which is the only reader). */
+  readonly peer: string
+  /** The caller's identity (same object as head.identity): set by the listener's auth filters. */
+  identity: Identity | undefined
   /** Request headers as they will be forwarded upstream; filters may change them. */
   readonly headers: Record<string, string>
   body: Buffer | undefined
@@ -93,6 +115,11 @@ export type HookResult = LocalReply | undefined | void | Promise<LocalReply | un
 /** A filter instance built once per snapshot by its factory; per-request state lives on ctx. */
 export interface Filter {
   readonly name: string
+  /**
+   * `pre_route`: runs once per request before the route match (auth filters, which set
+   * ctx.identity for the match); only its onRequest runs, and rules cannot override it.
+   */
+  readonly phase?: 'pre_route'
   onRequest?(ctx: RequestContext): HookResult
   onResponse?(ctx: RequestContext): void
   onChunk?(ctx: RequestContext, chunk: Uint8Array): void
@@ -101,6 +128,8 @@ export interface Filter {
 
 export interface FilterDeps {
   readonly stores: Stores
+  /** The snapshot's tenants and keys (auth filters need them; absent in unit tests of other filters). */
+  readonly identity?: import('./identity/tables.js').IdentityTables
 }
 
 export type FilterFactory = (config: any, deps: FilterDeps) => Filter
@@ -116,7 +145,7 @@ export interface CompiledChain {
 
 export type CompiledAction =
   | { readonly kind: 'cluster'; readonly cluster: CompiledCluster }
-  | { readonly kind: 'weighted'; pick(head: RequestHead): CompiledCluster; readonly describe: readonly { name: string; weight: number }[]; readonly hashHeader?: string }
+  | { readonly kind: 'weighted'; pick(head: RequestHead): CompiledCluster; readonly describe: readonly { name: string; weight: number }[]; readonly hashHeader?: string; readonly hashTenant?: boolean }
   | { readonly kind: 'direct'; readonly reply: LocalReply }
   | { readonly kind: 'fallback'; readonly clusters: readonly { readonly cluster: CompiledCluster; readonly modelRewrite: string | undefined }[] }
 
@@ -231,6 +260,10 @@ export interface CompiledListener {
   readonly modelsReply: LocalReply
   /** Chain used before a route matches (404s, 413s, filter replies). */
   readonly chain: CompiledChain
+  /** The listener's pre-route (auth) filters' onRequest hooks, run before the route match. */
+  readonly preRoute: readonly Filter[]
+  /** Whether anything on this listener reads the TCP peer's address (the server reads it only then). */
+  readonly readsPeer: boolean
 }
 
 
@@ -319,6 +352,8 @@ export interface Snapshot {
   readonly poolKeys: readonly string[]
   /** Masks the config's secret values in anything an upstream sends back (errors, headers). */
   readonly scrub: import('./upstream/scrub.js').Scrubber
+  /** The tenants and the key table (never holding a secret), for the auth filters. */
+  readonly identity: import('./identity/tables.js').IdentityTables
 }
 
 /** Long-lived state keyed by stable identity; outlives snapshots (DESIGN invariant 3). */
@@ -331,6 +366,10 @@ export interface Stores {
   clusterStats(name: string): ClusterStats
   /** LB state (e.g. smooth-WRR current weights) keyed by cluster + endpoint set. */
   lbState<T>(key: string, init: () => T): T
+  /** Failed-authentication counts of one auth filter (by its name and limits): they outlive snapshots. */
+  authFailures(key: string, config: import('./identity/auth-failures.js').AuthFailureLimitConfig): import('./identity/auth-failures.js').AuthFailureLimiter
+  /** The JWKS source of one URL (with its options): a reload keeps the fetched keys. */
+  jwks(options: import('./identity/jwks-source.js').JwksSourceOptions): import('./identity/jwks-source.js').JwksSource
 }
 
 export interface PoolStore {

@@ -28,6 +28,19 @@ function keyedMatches(m: KeyedMatchIR, value: string | undefined): boolean {
   return m.kind === 'exact' ? value === m.value : new RegExp(m.value!).test(value)
 }
 
+/** A claim by exact name, else by dotted path; strings, numbers, booleans as text, anything else present but unmatchable. */
+function claimAsText(claims: Readonly<Record<string, unknown>> | undefined, name: string): string | undefined {
+  if (claims === undefined) return undefined
+  let v: unknown
+  if (name in claims) v = claims[name]
+  else {
+    v = claims
+    for (const part of name.split('.')) v = v !== null && typeof v === 'object' && part in v ? (v as Record<string, unknown>)[part] : undefined
+  }
+  if (v === undefined) return undefined
+  return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : '\u0000'
+}
+
 export function ruleMatches(rule: RuleIR, head: RequestHead): boolean {
   const m = rule.match
   const query = new URLSearchParams(head.query)
@@ -36,6 +49,10 @@ export function ruleMatches(rule: RuleIR, head: RequestHead): boolean {
   if (!m.headers.every((h) => keyedMatches(h, head.headers[h.name]))) return false
   if (!m.query.every((q) => keyedMatches(q, query.get(q.name) ?? undefined))) return false
   if (m.model && (head.model === undefined || !stringMatches(m.model, head.model))) return false
+  const id = head.identity
+  if (m.tenant && (id === undefined || !stringMatches(m.tenant, id.tenant))) return false
+  if (!(m.tenantLabels ?? []).every((l) => keyedMatches(l, id && l.name in id.labels ? id.labels[l.name] : undefined))) return false
+  if (!(m.claims ?? []).every((c) => keyedMatches(c, claimAsText(id?.claims, c.name)))) return false
   return true
 }
 

@@ -62,6 +62,7 @@ function resolveCluster(name: string, c: LocatedValue<Obj>, irPath: readonly (st
     forwardResponseHeaders: (v.forward_response_headers as string[]).map((h) => h.toLowerCase()),
     continuationPrefill: continuationPrefillOf(v.continuation_prefill, v.provider, preset.protocol),
     ringHash: {
+      ...(v.ring_hash.hash_on === 'tenant' && { hashTenant: true }),
       ...(v.ring_hash.hash_on?.header !== undefined && { hashHeader: String(v.ring_hash.hash_on.header).toLowerCase() }),
       ...(v.ring_hash.hash_on?.body_field !== undefined && { hashBodyField: String(v.ring_hash.hash_on.body_field).split('.') }),
       minRingSize: v.ring_hash.min_ring_size,

@@ -19,6 +19,8 @@ import { resolveFilters } from './filters.js'
 import { resolveClusters } from './clusters.js'
 import { continuationWarnings, resolveRouteTables } from './routes.js'
 import { resolveListeners } from './listeners.js'
+import { resolveTenants } from './tenants.js'
+import { resolveKeys } from './keys.js'
 import { effectiveConfig } from './effective.js'
 import type { SourcePositions } from './positions.js'
 
@@ -50,10 +52,12 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
   const clusters = resolveClusters(config, ctx)
   const routeTables = resolveRouteTables(config, new Map(filters.map((f) => [f.name, f.type])), ctx)
   const listeners = resolveListeners(config, admin, ctx)
+  const tenants = resolveTenants(config, ctx)
+  const keys = resolveKeys(config, ctx)
   diags.push(...syntax)
   const effective = effectiveConfig(config, admin)
   const warnings = continuationWarnings(routeTables, clusters, ctx.positions)
   const secrets = collectSecrets({ clusters, filters, routeTables }, ctx.secrets.declared)
-  const body = { admin, drainTimeoutMs, requireNative, listeners, routeTables, clusters, filters, effective, secrets, warnings }
+  const body = { admin, drainTimeoutMs, requireNative, listeners, routeTables, clusters, filters, tenants, keys, effective, secrets, warnings }
   return { body, needs: ctx.secrets.needs, positions: ctx.positions }
 }

@@ -9,7 +9,7 @@ import { where, type LocatedValue } from './positions.js'
 
 export type Obj = Record<string, any>
 
-export const KINDS = ['listeners', 'routes', 'clusters', 'filters'] as const
+export const KINDS = ['listeners', 'routes', 'clusters', 'filters', 'tenants', 'keys'] as const
 export type Kind = (typeof KINDS)[number]
 
 export interface MergedConfig {
@@ -17,15 +17,20 @@ export interface MergedConfig {
   readonly routes: Map<string, LocatedValue<Obj>>
   readonly clusters: Map<string, LocatedValue<Obj>>
   readonly filters: Map<string, LocatedValue<Obj>>
+  readonly tenants: Map<string, LocatedValue<Obj>>
+  /** By key id. */
+  readonly keys: Map<string, LocatedValue<Obj>>
   admin?: LocatedValue<Obj>
   runtime?: LocatedValue<Obj>
 }
 
 export function emptyConfig(): MergedConfig {
-  return { listeners: new Map(), routes: new Map(), clusters: new Map(), filters: new Map() }
+  return { listeners: new Map(), routes: new Map(), clusters: new Map(), filters: new Map(), tenants: new Map(), keys: new Map() }
 }
 
-const SINGULAR: Readonly<Record<Kind, string>> = { listeners: 'listener', routes: 'route table', clusters: 'cluster', filters: 'filter' }
+const SINGULAR: Readonly<Record<Kind, string>> = { listeners: 'listener', routes: 'route table', clusters: 'cluster', filters: 'filter', tenants: 'tenant', keys: 'key id' }
+/** The field that names an object of each kind: keys are named by their public id. */
+const NAME_FIELD: Readonly<Record<Kind, string>> = { listeners: 'name', routes: 'name', clusters: 'name', filters: 'name', tenants: 'name', keys: 'id' }
 
 /** Adds one validated document to `into`. */
 export function mergeDoc(into: MergedConfig, doc: LoadedDoc, ctx: Pick<ResolveContext, 'report'>): void {
@@ -38,10 +43,12 @@ export function mergeDoc(into: MergedConfig, doc: LoadedDoc, ctx: Pick<ResolveCo
     else into[section] = { value: v[section], doc, at: [section] }
   }
   for (const kind of KINDS) {
+    const field = NAME_FIELD[kind]
     ;((v[kind] ?? []) as Obj[]).forEach((item, i) => {
-      const first = into[kind].get(item.name)
-      if (first) ctx.report('SY_CFG_DUPLICATE', { doc, at: [kind, i, 'name'] }, `duplicate ${SINGULAR[kind]} '${item.name}' (first defined at ${where(first)})`)
-      else into[kind].set(item.name, { value: item, doc, at: [kind, i] })
+      const name = item[field]
+      const first = into[kind].get(name)
+      if (first) ctx.report('SY_CFG_DUPLICATE', { doc, at: [kind, i, field] }, `duplicate ${SINGULAR[kind]} '${name}' (first defined at ${where(first)})`)
+      else into[kind].set(name, { value: item, doc, at: [kind, i] })
     })
   }
 }

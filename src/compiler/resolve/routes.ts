@@ -11,6 +11,7 @@ import type { ResolveContext } from './context.js'
 import { below, where, type Located, type SourcePositions } from './positions.js'
 import type { MergedConfig, Obj } from './merge.js'
 import { resolveRetryPolicy } from './retry-policy.js'
+import { PRE_ROUTE_FILTER_TYPES } from '../../shared/filter-phases.js'
 
 /** `filterTypes`: every configured filter's name → type, in config order. */
 export function resolveRouteTables(config: MergedConfig, filterTypes: ReadonlyMap<string, string>, ctx: ResolveContext): RouteTableIR[] {
@@ -33,6 +34,9 @@ function resolveRule(defaultName: string, r: Obj, at: Located, irPath: readonly 
     headers: keyedMatches(m.headers, below(at, 'match', 'headers'), true, ctx),
     query: keyedMatches(m.query, below(at, 'match', 'query'), false, ctx),
     ...(m.model && { model: stringMatch(m.model, below(at, 'match', 'model'), ctx) }),
+    ...(m.tenant && { tenant: stringMatch(m.tenant, below(at, 'match', 'tenant'), ctx) }),
+    ...(m.tenant_labels?.length && { tenantLabels: keyedMatches(m.tenant_labels, below(at, 'match', 'tenant_labels'), false, ctx) }),
+    ...(m.claims?.length && { claims: keyedMatches(m.claims, below(at, 'match', 'claims'), false, ctx) }),
   }
   const action = resolveAction(r, at, config, ctx)
   const filterOverrides: Record<string, FilterOverrideIR> = {}
@@ -40,6 +44,10 @@ function resolveRule(defaultName: string, r: Obj, at: Located, irPath: readonly 
     const type = filterTypes.get(fname)
     if (!type) {
       ctx.report('SY_CFG_UNKNOWN_FILTER', below(at, 'filter_overrides'), `unknown filter '${fname}' (known: ${[...filterTypes.keys()].join(', ') || 'none'})`, fname)
+      continue
+    }
+    if (PRE_ROUTE_FILTER_TYPES.has(type)) {
+      ctx.report('SY_CFG_AUTH_PHASE', below(at, 'filter_overrides'), `filter '${fname}' (${type}) runs before routing, so a rule cannot override it; give the listener that needs other auth its own filter`, fname)
       continue
     }
     if (o.disabled) filterOverrides[fname] = { disabled: true }
@@ -86,7 +94,7 @@ function resolveAction(r: Obj, at: Located, config: MergedConfig, ctx: ResolveCo
     return {
       kind: 'weighted',
       clusters: (wc.clusters as Obj[]).map((c) => ({ name: c.name, weight: c.weight })),
-      ...(wc.hash_on && { hashHeader: String(wc.hash_on.header).toLowerCase() }),
+      ...(wc.hash_on === 'tenant' ? { hashTenant: true } : wc.hash_on && { hashHeader: String(wc.hash_on.header).toLowerCase() }),
     }
   }
   if (r.fallback !== undefined) {

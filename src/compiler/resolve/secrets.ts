@@ -59,12 +59,14 @@ export function resolvesReferences(at: Segs): boolean {
   const [kind, , a, b, c] = at
   if (kind === 'clusters') return (a === 'endpoints' && (c === 'url' || c === 'api_key')) || (a === 'bedrock' && BEDROCK_SECRETS.has(b as string)) || (a === 'health_check' && b === 'headers')
   if (kind === 'filters') return a === 'config'
+  if (kind === 'keys') return a === 'secret'
+  if (kind === 'admin') return at[1] === 'token'
   if (kind === 'routes') return a === 'rules' && ((at[4] === 'direct_response' && at[5] === 'body') || (at[4] === 'filter_overrides' && at[6] === 'config'))
   return false
 }
 const BEDROCK_SECRETS = new Set(['access_key_id', 'secret_access_key', 'session_token'])
 /** The same, for the message about a reference anywhere else. */
-const RESOLVING_FIELDS = 'endpoint url and api_key, bedrock credentials, health_check headers, filter configs and direct_response bodies'
+const RESOLVING_FIELDS = 'endpoint url and api_key, bedrock credentials, health_check headers, filter configs, direct_response bodies, keys[].secret and admin.token'
 
 /** Every string of a document, wherever it sits: a reference look-alike, or a reference where none is resolved. */
 export function referenceSyntaxProblems(doc: LoadedDoc): Diagnostic[] {

@@ -3,14 +3,19 @@
  * /healthz, /ready, /config (version, source, reload state, effective config, secrets redacted),
  * /runtime (uWS build per thread).
  *
- * It has no authentication yet, so the compiler only lets it bind a loopback address, and every
- * request must carry a loopback `Host` (or one from admin.allowed_hosts): otherwise a web page
- * could point its own DNS name at 127.0.0.1 (DNS rebinding) and read /config from the browser.
+ * /tenants and /keys (by id: never a secret or a hash).
+ *
+ * Without `admin.token` the compiler only lets it bind a loopback address, and every request must
+ * carry a loopback `Host` (or one from admin.allowed_hosts): otherwise a web page could point its
+ * own DNS name at 127.0.0.1 (DNS rebinding) and read /config from the browser. With a token, every
+ * endpoint but /healthz and /ready needs `Authorization: Bearer <token>` instead (a page cannot
+ * know it), and the address may be any.
  */
 import type { GatewayStatus } from '../messages.js'
 import { adminHostAllowed } from '../../shared/loopback.js'
 import { uws, uwsBuild, statusLine } from '../../shared/uws.js'
 import { log } from '../../shared/log.js'
+import { adminTokenAccepted, describeKeys, describeTenants } from './identity.js'
 
 const UWS_FALLBACK_WARNING = 'uWebSockets.js runs its slow JavaScript fallback, not its native addon: expect a fraction of the throughput'
 
@@ -27,7 +32,14 @@ export async function startAdmin(address: string, port: number, status: GatewayS
   type Handler = (res: import('uWebSockets.js').HttpResponse, req: import('uWebSockets.js').HttpRequest) => void
   // Every route goes through the Host check. allowed_hosts is read from the current snapshot, so a
   // reload that changes it applies at once.
-  const guarded = (handler: Handler): Handler => (res, req) => {
+  // The token, like allowed_hosts, is read from the current snapshot: a reload that sets or
+  // rotates it applies at once.
+  const guarded = (handler: Handler, open = false): Handler => (res, req) => {
+    const token = status.ir.admin.token
+    if (token !== undefined) {
+      if (open || adminTokenAccepted(req.getHeader('authorization'), token)) return handler(res, req)
+      return res.cork(() => res.writeStatus(statusLine(401)).writeHeader('content-type', 'application/json').writeHeader('www-authenticate', 'Bearer realm="switchyard-admin"').end(JSON.stringify({ error: 'unauthorized: send Authorization: Bearer <admin.token>' })))
+    }
     if (adminHostAllowed(req.getHeader('host'), status.ir.admin.allowedHosts)) handler(res, req)
     else json(res, 403, { error: 'forbidden: the admin API answers only requests whose Host header is a loopback name or address, or listed in admin.allowed_hosts' })
   }
@@ -42,11 +54,13 @@ export async function startAdmin(address: string, port: number, status: GatewayS
       uws: uwsBuild, ...(uwsBuild !== 'native' && { warnings: [UWS_FALLBACK_WARNING] }), ...(source && { source }),
     }
   }
-  app.get('/healthz', guarded((res) => json(res, 200, { status: 'ok' })))
+  app.get('/healthz', guarded((res) => json(res, 200, { status: 'ok' }), true))
   app.get('/ready', guarded((res) => {
     const r = ready()
     json(res, r.ready ? 200 : 503, r)
-  }))
+  }, true))
+  app.get('/tenants', guarded((res) => json(res, 200, describeTenants(status.ir))))
+  app.get('/keys', guarded((res) => json(res, 200, describeKeys(status.ir, Date.now()))))
   app.get('/config', guarded((res) =>
     json(res, 200, {
       version: status.ir.version,
@@ -79,7 +93,7 @@ export async function startAdmin(address: string, port: number, status: GatewayS
       (e) => { if (!aborted) json(res, 500, { error: String(e) }) },
     )
   }))
-  app.any('/*', guarded((res) => json(res, 404, { error: 'not found', endpoints: ['/healthz', '/ready', '/config', '/runtime', '/clusters'] })))
+  app.any('/*', guarded((res) => json(res, 404, { error: 'not found', endpoints: ['/healthz', '/ready', '/config', '/runtime', '/clusters', '/tenants', '/keys'] })))
   const held: { socket: import('uWebSockets.js').us_listen_socket | false } = { socket: false }
   // The native addon calls back before listen() returns; the JavaScript fallback only later.
   await new Promise<void>((resolve) => {

@@ -1,7 +1,7 @@
 /**
  * How config objects sit in etcd: one key per object under a prefix,
  *   <prefix>listeners/<name>  <prefix>routes/<name>  <prefix>clusters/<name>  <prefix>filters/<name>
- *   <prefix>admin             <prefix>runtime
+ *   <prefix>tenants/<name>    <prefix>keys/<id>      <prefix>admin             <prefix>runtime
  * each value one YAML (or JSON) document holding that object alone. Other keys under the prefix
  * are ignored (and never deleted by `config push`).
  *
@@ -12,7 +12,7 @@
  */
 import type { Diagnostic } from '../../compiler/diagnostics.js'
 
-export const LIST_KINDS = ['listeners', 'routes', 'clusters', 'filters'] as const
+export const LIST_KINDS = ['listeners', 'routes', 'clusters', 'filters', 'tenants', 'keys'] as const
 export const SINGLETONS = ['admin', 'runtime'] as const
 export type ListKind = (typeof LIST_KINDS)[number]
 export type Singleton = (typeof SINGLETONS)[number]
@@ -63,7 +63,7 @@ export function unwrapDiagnostic(d: Diagnostic, wrapped: ReadonlySet<string>): D
   })
   if (!wrapped.has(d.source)) return message === d.message ? d : { ...d, message }
   const { line, col } = unwrapPos(d.line, d.col)
-  const path = d.path.replace(/^(?:(?:listeners|routes|clusters|filters)\[0\]|admin|runtime)(?:\.|(?=\[)|$)/, '')
+  const path = d.path.replace(/^(?:(?:listeners|routes|clusters|filters|tenants|keys)\[0\]|admin|runtime)(?:\.|(?=\[)|$)/, '')
   return { ...d, line, col, path, message }
 }
 

@@ -36,6 +36,16 @@ export interface PrebuiltFilters {
   readonly overrides: ReadonlyMap<RuleIR, ReadonlyMap<string, Filter>>
 }
 
+/** The listener's pre-route (auth) filters, in its order: they run before the route match. */
+export function preRouteFilters(listener: ListenerIR, instances: ReadonlyMap<string, Filter>): Filter[] {
+  const out: Filter[] = []
+  for (const name of listener.filters) {
+    const f = instances.get(name)
+    if (f?.phase === 'pre_route' && f.onRequest) out.push(f)
+  }
+  return out
+}
+
 export function buildChain(list: readonly Filter[]): CompiledChain {
   return {
     names: list.map((f) => f.name),
@@ -56,6 +66,8 @@ export function chainForRule(
 ): CompiledChain {
   const list: Filter[] = []
   for (const name of listener.filters) {
+    // Pre-route filters ran before the match: they are the listener's, not the route's.
+    if (instances.get(name)?.phase === 'pre_route') continue
     const o = rule?.filterOverrides[name]
     if (o && 'disabled' in o) continue
     if (o && 'config' in o) list.push(prebuilt?.get(rule!)?.get(name) ?? createFilter({ ...irByName.get(name)!, config: o.config }, deps, rule!.name))

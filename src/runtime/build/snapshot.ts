@@ -7,7 +7,8 @@ import type { RouteTableIR, SnapshotIR } from '../../compiler/ir.js'
 import type { CompiledCluster, CompiledListener, LocalReply, Snapshot, Stores } from '../types.js'
 import { compileCluster } from './clusters.js'
 import { compileRouteTable } from '../routing/routes.js'
-import { chainForRule, createFilters, type PrebuiltFilters } from './filters.js'
+import { chainForRule, createFilters, preRouteFilters, type PrebuiltFilters } from './filters.js'
+import { compileIdentity } from '../identity/tables.js'
 import { createScrubber } from '../upstream/scrub.js'
 import { servedModels } from '../providers/mock.js'
 import { withCorsPreflight } from '../filters/cors.js'
@@ -17,7 +18,8 @@ import { compileStringMatch } from '../routing/match.js'
 export function buildSnapshot(ir: SnapshotIR, stores: Stores, prebuilt?: PrebuiltFilters): Snapshot {
   const poolKeys: string[] = []
   try {
-    const deps = { stores }
+    const identity = compileIdentity(ir.tenants, ir.keys)
+    const deps = { stores, identity }
     const clusters = new Map<string, CompiledCluster>()
     const clusterIR = new Map(ir.clusters.map((c) => [c.name, c]))
     for (const c of ir.clusters) clusters.set(c.name, compileCluster(c, stores, poolKeys))
@@ -38,6 +40,7 @@ export function buildSnapshot(ir: SnapshotIR, stores: Stores, prebuilt?: Prebuil
     const listeners = new Map<number, CompiledListener>()
     for (const l of ir.listeners) {
       const chain = chainForRule(l, undefined, instances, filterIR, deps)
+      const preRoute = preRouteFilters(l, instances)
       const table = withCorsPreflight(compileRouteTable(tables.get(l.routeTable)!, {
         cluster: clusterFor,
         chainFor: (rule) => chainForRule(l, rule, instances, filterIR, deps, prebuilt?.overrides),
@@ -52,10 +55,12 @@ export function buildSnapshot(ir: SnapshotIR, stores: Stores, prebuilt?: Prebuil
         table,
         filterNames: l.filters,
         chain,
+        preRoute,
+        readsPeer: preRoute.length > 0,
         modelsReply: modelsReply(tables.get(l.routeTable)!, ir),
       })
     }
-    return Object.freeze({ version: ir.version, source: ir.source, loadedAt: new Date().toISOString(), listeners, clusters, poolKeys, scrub: createScrubber(ir.secrets ?? []) })
+    return Object.freeze({ version: ir.version, source: ir.source, loadedAt: new Date().toISOString(), listeners, clusters, poolKeys, scrub: createScrubber(ir.secrets ?? []), identity })
   } catch (e) {
     for (const k of poolKeys) stores.pools.release(k)
     throw e

@@ -1,11 +1,17 @@
 /** Filter registry: type name (as in filter.schema.json) → factory. */
 import type { FilterFactory } from '../types.js'
+import { create as apiKey } from './api-key.js'
 import { create as cors } from './cors.js'
 import { create as fault } from './fault.js'
 import { create as headers } from './headers.js'
+import { create as jwt } from './jwt.js'
+import { create as trustedHeader } from './trusted-header.js'
 
 export const filterFactories: Readonly<Record<string, FilterFactory>> = {
+  api_key: apiKey,
   cors,
   fault,
   headers,
+  jwt,
+  trusted_header: trustedHeader,
 }

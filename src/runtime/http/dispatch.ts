@@ -32,12 +32,14 @@ export interface IncomingRequest {
   readonly query: string
   readonly headers: Record<string, string>
   readonly body: Buffer | undefined
+  /** The TCP peer's address as text; read only for listeners with auth filters. */
+  readonly peer?: string
 }
 
 export function dispatch(snapshot: Snapshot, listener: CompiledListener, req: IncomingRequest, downstream: Downstream, onDone?: () => void): RequestContext {
   if (CRASH_HEADER !== undefined && req.headers[CRASH_HEADER] !== undefined) setTimeout(() => { throw new Error('test crash requested') }, 0)
   const parsed = parseRequestBody(req.body, req.headers['content-type'])
-  const head: RequestHead = { method: req.method, path: req.path, query: req.query, headers: req.headers, model: parsed.model, json: parsed.json }
+  const head: RequestHead = { method: req.method, path: req.path, query: req.query, headers: req.headers, model: parsed.model, json: parsed.json, identity: undefined }
   const id = ID_PREFIX + (nextId++).toString(36)
   const ctx: RequestContext = {
     id,
@@ -46,6 +48,8 @@ export function dispatch(snapshot: Snapshot, listener: CompiledListener, req: In
     listener,
     protocol: protocolOf(req.path, listener.protocol),
     head,
+    peer: req.peer ?? '',
+    identity: undefined,
     headers: req.headers,
     body: req.body,
     json: parsed.json,
@@ -88,6 +92,40 @@ function route(ctx: RequestContext, bodyError: ParsedBody['error']): void {
   if (bodyError !== undefined) return sendError(ctx, bodyError.code, bodyError.message)
   const badPath = refusePath(head.path)
   if (badPath !== undefined) return sendError(ctx, 'SY_BAD_REQUEST', badPath)
+  const pre = ctx.listener.preRoute
+  for (let i = 0; i < pre.length; i++) {
+    const r = pre[i].onRequest!(ctx)
+    if (r === undefined) continue
+    if (isPromise(r)) {
+      r.then((reply) => (reply ? sendReply(ctx, reply) : continuePreRoute(ctx, i + 1)), (e) => preRouteFailed(ctx, e)).catch((e) => failInternally(ctx, 'pre-route filters', e))
+      return
+    }
+    return sendReply(ctx, r as LocalReply)
+  }
+  matchRoute(ctx)
+}
+
+/** The rest of the pre-route filters after one answered asynchronously (a JWT check), then the match. */
+async function continuePreRoute(ctx: RequestContext, from: number): Promise<void> {
+  const pre = ctx.listener.preRoute
+  try {
+    for (let i = from; i < pre.length; i++) {
+      if (ctx.finished) return
+      const reply = await pre[i].onRequest!(ctx)
+      if (reply) return sendReply(ctx, reply)
+    }
+  } catch (e) {
+    return preRouteFailed(ctx, e)
+  }
+  if (!ctx.finished) matchRoute(ctx)
+}
+
+function preRouteFailed(ctx: RequestContext, e: unknown): void {
+  failInternally(ctx, `pre-route filter on listener '${ctx.listener.name}'`, e)
+}
+
+function matchRoute(ctx: RequestContext): void {
+  const head = ctx.head
   const listener = ctx.listener
   const route = listener.table.match(head)
   if (route === undefined) {

@@ -122,6 +122,9 @@ export class ListenerSet {
       res.cork(() => res.writeStatus(statusLine(LISTENER_GONE.status)).writeHeader('content-type', 'application/json').end(LISTENER_GONE.body, true))
       return
     }
+    // uWS's request and response are valid only in this call: the peer is read now, and only when
+    // an auth filter of the listener needs it (failure counting, trusted proxies).
+    const peer = listener.readsPeer ? Buffer.from(res.getRemoteAddressAsText()).toString() : undefined
     const live = this.gateway.enter()
     const down = new UwsDownstream(res, () => this.draining)
     const onDone = () => this.gateway.leave(live)
@@ -132,7 +135,7 @@ export class ListenerSet {
     const transferEncoding = headers['transfer-encoding']
     if (contentLength === undefined && transferEncoding === undefined) {
       if (NO_BODY_METHODS.has(method)) {
-        const head: IncomingRequest = { method, path, query, headers, body: undefined }
+        const head: IncomingRequest = { method, path, query, headers, body: undefined, peer }
         afterRead(down, () => dispatch(live.snapshot, listener, head, down, onDone))
         return
       }
@@ -159,7 +162,7 @@ export class ListenerSet {
         return
       }
       const body = parts === undefined ? chunk : Buffer.concat([...parts, chunk])
-      const head: IncomingRequest = { method, path, query, headers, body }
+      const head: IncomingRequest = { method, path, query, headers, body, peer }
       afterRead(down, () => dispatch(live.snapshot, listener, head, down, onDone))
     })
   }

@@ -11,15 +11,24 @@
  *   project that may not use a model; for anything else `code: "permission_denied"`.
  * - Anthropic: `{"type":"error","error":{"type":"authentication_error"|"permission_error"|"rate_limit_error"|"api_error","message":…}}`.
  *
- * The codes, statuses and types live in the runtime catalog (errors.ts) like every other error.
+ * The codes, statuses and types are entries of the runtime catalog (errors.ts), which also writes
+ * the bodies; this module adds the headers the answers need and the default messages.
  * Factories prebuild their replies with these once per snapshot; only the 403 naming a model and
  * the 429 with its Retry-After are built per request, and only on refusal.
  */
 import type { Protocol } from '../../protocols.js'
 import type { LocalReply } from '../types.js'
-import { errorBody, RuntimeErrors } from '../errors.js'
+import { RuntimeErrors, errorBody, errorReply } from '../errors.js'
 
-export type IdentityErrorCode = 'SY_UNAUTHENTICATED' | 'SY_MODEL_FORBIDDEN' | 'SY_FORBIDDEN' | 'SY_AUTH_THROTTLED' | 'SY_AUTH_UNAVAILABLE'
+export const IdentityErrors = {
+  SY_UNAUTHENTICATED: RuntimeErrors.SY_UNAUTHENTICATED,
+  SY_MODEL_FORBIDDEN: RuntimeErrors.SY_MODEL_FORBIDDEN,
+  SY_FORBIDDEN: RuntimeErrors.SY_FORBIDDEN,
+  SY_AUTH_THROTTLED: RuntimeErrors.SY_AUTH_THROTTLED,
+  SY_AUTH_UNAVAILABLE: RuntimeErrors.SY_AUTH_UNAVAILABLE,
+} as const
+
+export type IdentityErrorCode = keyof typeof IdentityErrors
 
 /** Default messages; a filter may pass its own (never one quoting a credential). */
 export const IdentityMessages = {
@@ -41,8 +50,9 @@ export function identityErrorBody(protocol: Protocol, code: IdentityErrorCode, m
  * a 429 carries `Retry-After` in whole seconds (at least 1).
  */
 export function identityReply(protocol: Protocol, code: IdentityErrorCode, message: string, retryAfterSec?: number): LocalReply {
-  const headers: [string, string][] = [['content-type', 'application/json']]
+  const base = errorReply(protocol, code, message)
+  const headers: [string, string][] = [...base.headers as [string, string][]]
   if (code === 'SY_UNAUTHENTICATED') headers.push(['www-authenticate', 'Bearer realm="switchyard"'])
   if (retryAfterSec !== undefined) headers.push(['retry-after', String(Math.max(1, Math.ceil(retryAfterSec)))])
-  return { status: RuntimeErrors[code].status, headers, body: Buffer.from(identityErrorBody(protocol, code, message)) }
+  return { status: base.status, headers, body: base.body }
 }

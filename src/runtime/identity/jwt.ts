@@ -18,6 +18,7 @@
  */
 import { createLocalJWKSet, importJWK, jwtVerify, errors, type CryptoKey, type JWK, type JWSHeaderParameters, type JWTPayload, type JWTVerifyGetKey } from 'jose'
 import { JwksUnavailable, type JwksSource } from './jwks-source.js'
+import { claimAt } from './claims.js'
 
 /** Asymmetric algorithms only by default: an HMAC secret would have to be shared with every verifier. */
 export const DEFAULT_JWT_ALGORITHMS: readonly string[] = Object.freeze(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'])
@@ -66,16 +67,6 @@ export interface JwtVerifier {
 
 /** A compact JWS is three base64url parts; anything far longer than a real token is refused unparsed. */
 const MAX_TOKEN_LENGTH = 16 * 1024
-
-function claimAt(payload: JWTPayload, claim: string): unknown {
-  if (Object.hasOwn(payload, claim)) return payload[claim]
-  let v: unknown = payload
-  for (const part of claim.split('.')) {
-    if (v === null || typeof v !== 'object' || !Object.hasOwn(v, part)) return undefined
-    v = (v as Record<string, unknown>)[part]
-  }
-  return v
-}
 
 /**
  * Inline keys: public keys through jose's local JWK set; `oct` (HMAC) secrets, which a JWK set

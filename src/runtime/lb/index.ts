@@ -14,7 +14,10 @@ export function createClusterLoadBalancer(c: ClusterIR, endpoints: readonly Comp
   if (c.lb === 'ring_hash') {
     const header = c.ringHash.hashHeader
     const field = c.ringHash.hashBodyField
-    const keyOf = header !== undefined ? (head: RequestHead) => head.headers[header] : field !== undefined ? (head: RequestHead) => bodyKey(head.json, field) : undefined
+    const keyOf = header !== undefined ? (head: RequestHead) => head.headers[header]
+      : field !== undefined ? (head: RequestHead) => bodyKey(head.json, field)
+      : c.ringHash.hashTenant ? (head: RequestHead) => head.identity?.tenant
+      : undefined
     // The ring itself skips ineligible owners clockwise, spreading their keys over the others.
     return createRingHash(endpoints, c.ringHash, { ...(keyOf && { keyOf }), ...(guard && { eligible: (e: CompiledEndpoint) => guard.eligible(e) }) })
   }

@@ -1,10 +1,12 @@
 /**
  * Turns a rule's MatchIR into one predicate over RequestHead. Conditions run cheapest first:
- * method, path, headers, query, model.
+ * method, path, headers, query, model, then the identity the pre-route filters found (tenant,
+ * tenant labels, JWT claims).
  */
 import type { KeyedMatchIR, MatchIR, StringMatchIR } from '../../compiler/ir.js'
 import type { RequestHead } from '../types.js'
 import { compileGlob, compileRouteRegex } from '../../shared/route-regex.js'
+import { claimText } from '../identity/claims.js'
 
 type Pred = (h: RequestHead) => boolean
 
@@ -44,6 +46,9 @@ function queryOf(h: RequestHead, name: string): string | undefined {
   return new URLSearchParams(h.query).get(name) ?? undefined
 }
 
+const labelOf = (h: RequestHead, name: string) => { const id = h.identity; return id === undefined || !Object.hasOwn(id.labels, name) ? undefined : id.labels[name] }
+const claimOf = (h: RequestHead, name: string) => { const claims = h.identity?.claims; return claims === undefined ? undefined : claimText(claims, name) }
+
 export function compileMatch(m: MatchIR): Pred {
   const preds: Pred[] = []
   if (m.methods) {
@@ -54,6 +59,10 @@ export function compileMatch(m: MatchIR): Pred {
   for (const hm of m.headers) preds.push(compileKeyed(hm, headerOf))
   for (const qm of m.query) preds.push(compileKeyed(qm, queryOf))
   if (m.model) { const f = compileStringMatch(m.model); preds.push((h) => h.model !== undefined && f(h.model)) }
+  // Identity conditions: set by the listener's pre-route filters; a request without one never matches them.
+  if (m.tenant) { const f = compileStringMatch(m.tenant); preds.push((h) => h.identity !== undefined && f(h.identity.tenant)) }
+  for (const lm of m.tenantLabels ?? []) preds.push(compileKeyed(lm, labelOf))
+  for (const cm of m.claims ?? []) preds.push(compileKeyed(cm, claimOf))
   switch (preds.length) {
     case 0: return () => true
     case 1: return preds[0]

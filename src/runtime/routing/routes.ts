@@ -100,6 +100,12 @@ function compileWeighted(a: Extract<ActionIR, { kind: 'weighted' }>, deps: Route
         const key = head.headers[header]
         return at(key === undefined ? Math.random() * total : fnv1a(key) % total)
       }
-    : () => at(Math.random() * total)
-  return { kind: 'weighted', pick, describe: a.clusters.map((c) => ({ ...c })), ...(header && { hashHeader: header }) }
+    : a.hashTenant
+      ? (head: RequestHead) => {
+          // Identity is resolved before routing, so the tenant is known when the variant is picked.
+          const tenant = head.identity?.tenant
+          return at(tenant === undefined ? Math.random() * total : fnv1a(tenant) % total)
+        }
+      : () => at(Math.random() * total)
+  return { kind: 'weighted', pick, describe: a.clusters.map((c) => ({ ...c })), ...(header && { hashHeader: header }), ...(a.hashTenant && { hashTenant: true }) }
 }

@@ -10,7 +10,7 @@ import { compileConfig } from '../../../src/compiler/index.js'
 import type { SnapshotIR } from '../../../src/compiler/ir.js'
 import { buildSnapshot, releaseSnapshot } from '../../../src/runtime/build/snapshot.js'
 import { createStores } from '../../../src/runtime/stores.js'
-import type { RequestHead } from '../../../src/runtime/types.js'
+import type { Identity, RequestHead } from '../../../src/runtime/types.js'
 import { createLinearRouter } from '../../support/linear-router.js'
 
 type Rule = Record<string, unknown>
@@ -54,14 +54,18 @@ const implementations: { name: string; build(rules: Rule[]): Matcher }[] = [
   },
 ]
 
-interface Req { method?: string; path?: string; query?: string; headers?: Record<string, string>; model?: string }
+interface Req { method?: string; path?: string; query?: string; headers?: Record<string, string>; model?: string; identity?: Identity }
 const head = (r: Req): RequestHead => ({
   method: r.method ?? 'POST',
   path: r.path ?? '/v1/chat/completions',
   query: r.query ?? '',
   headers: r.headers ?? {},
   model: r.model,
+  ...(r.identity && { identity: r.identity }),
 })
+
+const who = (tenant: string, labels: Record<string, string> = {}, claims?: Record<string, unknown>): Identity =>
+  ({ tenant, labels, via: claims ? 'jwt' : 'api_key', keyId: claims ? undefined : 'k1', claims })
 
 interface Case {
   readonly name: string
@@ -71,6 +75,44 @@ interface Case {
 }
 
 const cases: Case[] = [
+  {
+    name: 'a tenant match needs an identity with that tenant (exact or glob)',
+    rules: [{ name: 'acme', match: { tenant: { exact: 'acme' } } }, { name: 'teams', match: { tenant: { glob: 'team-*' } } }],
+    requests: [[{ identity: who('acme') }, 'acme'], [{ identity: who('team-a') }, 'teams'], [{ identity: who('other') }, undefined], [{}, undefined]],
+  },
+  {
+    name: 'tenant label conditions test the labels of the identity; without one only absent holds',
+    rules: [
+      { name: 'ent', match: { tenant_labels: [{ name: 'tier', exact: 'enterprise' }] } },
+      { name: 'eu', match: { tenant_labels: [{ name: 'region', regex: '^eu' }, { name: 'beta', absent: true }] } },
+      { name: 'labelled', match: { tenant_labels: [{ name: 'tier', present: true }] } },
+    ],
+    requests: [
+      [{ identity: who('a', { tier: 'enterprise' }) }, 'ent'],
+      [{ identity: who('b', { tier: 'free', region: 'eu-west' }) }, 'eu'],
+      [{ identity: who('c', { tier: 'free', region: 'eu-west', beta: 'yes' }) }, 'labelled'],
+      [{ identity: who('d') }, undefined],
+      [{}, undefined],
+    ],
+  },
+  {
+    name: 'claim conditions read top-level and dotted claims; numbers and booleans compare as text, objects only as present',
+    rules: [
+      { name: 'admin', match: { claims: [{ name: 'role', exact: 'admin' }] } },
+      { name: 'plan', match: { claims: [{ name: 'org.plan', exact: 'pro' }] } },
+      { name: 'level', match: { claims: [{ name: 'level', regex: '^[0-9]+$' }, { name: 'beta', exact: 'true' }] } },
+      { name: 'has-org', match: { claims: [{ name: 'org', present: true }] } },
+    ],
+    requests: [
+      [{ identity: who('t', {}, { role: 'admin' }) }, 'admin'],
+      [{ identity: who('t', {}, { org: { plan: 'pro' } }) }, 'plan'],
+      [{ identity: who('t', {}, { 'org.plan': 'pro' }) }, 'plan'],
+      [{ identity: who('t', {}, { level: 3, beta: true }) }, 'level'],
+      [{ identity: who('t', {}, { org: { plan: 'free' } }) }, 'has-org'],
+      [{ identity: who('t') }, undefined],
+      [{}, undefined],
+    ],
+  },
   {
     name: 'a rule listing one method matches only that method',
     rules: [{ name: 'get', match: { methods: ['GET'] } }],
@@ -352,6 +394,67 @@ function generate(rand: () => number) {
   }
   return { rules: Array.from({ length: 4 + ((rand() * 12) | 0) }, (_, i) => rule(i)), request }
 }
+
+const TENANTS = ['acme', 'beta', 'team-a', 'team-b']
+const LABELS = ['tier', 'region']
+const CLAIMS = ['role', 'org.plan', 'level']
+
+/** The base generator's tables and requests, with identity conditions and identities added. */
+function generateWithIdentity(rand: () => number) {
+  const base = generate(rand)
+  const pick = <T>(xs: readonly T[]): T => xs[(rand() * xs.length) | 0]
+  const maybe = (p: number) => rand() < p
+  const keyed = (names: readonly string[]) => {
+    const name = pick(names)
+    switch ((rand() * 4) | 0) {
+      case 0: return { name, exact: pick(['free', 'pro', 'admin', '3']) }
+      case 1: return { name, regex: pick(['^p', 'r', '^[0-9]+$']) }
+      case 2: return { name, present: true }
+      default: return { name, absent: true }
+    }
+  }
+  const rules = base.rules.map((r) => {
+    const match = { ...(r.match as Record<string, unknown>) }
+    if (maybe(0.4)) match.tenant = maybe(0.5) ? { exact: pick(TENANTS) } : { glob: pick(['team-*', '*a*', 'acm?']) }
+    if (maybe(0.3)) match.tenant_labels = [keyed(LABELS)]
+    if (maybe(0.3)) match.claims = [keyed(CLAIMS)]
+    return { ...r, match }
+  })
+  const request = (): RequestHead => {
+    const h = base.request()
+    if (maybe(0.2)) return h
+    const labels: Record<string, string> = {}
+    for (const l of LABELS) if (maybe(0.5)) labels[l] = pick(['free', 'pro', 'eu'])
+    const claims = maybe(0.5) ? { role: pick(['admin', 'user']), org: { plan: pick(['pro', 'free']) }, level: pick([3, 'x', true]) } : undefined
+    return { ...h, identity: who(pick(TENANTS), labels, claims) }
+  }
+  return { rules, request }
+}
+
+test('the compiled table and the linear oracle agree on generated identity conditions (tenant, labels, claims)', async () => {
+  const disagreements: unknown[] = []
+  let matched = 0
+  let total = 0
+  for (let seed = 1; seed <= 30; seed++) {
+    const { rules, request } = generateWithIdentity(prng(1000 + seed))
+    const compiled = implementations[0].build(rules)
+    const oracle = implementations[1].build(rules)
+    try {
+      for (let i = 0; i < 100; i++) {
+        const h = request()
+        const [a, b] = [compiled.match(h), oracle.match(h)]
+        total++
+        if (a !== undefined) matched++
+        if (a !== b && disagreements.length < 5) disagreements.push({ seed, request: h, compiled: a, oracle: b, rules })
+      }
+    } finally {
+      await compiled.close()
+      await oracle.close()
+    }
+  }
+  assert.deepStrictEqual(disagreements, [])
+  assert.ok(matched > total * 0.1 && matched < total * 0.98, `matched ${matched} of ${total}`)
+})
 
 test('the compiled table and the linear oracle agree on generated tables and requests', async () => {
   const disagreements: unknown[] = []

@@ -264,6 +264,8 @@ export interface CompiledListener {
   readonly preRoute: readonly Filter[]
   /** Whether anything on this listener reads the TCP peer's address (the server reads it only then). */
   readonly readsPeer: boolean
+  /** A cors filter on this listener answers CORS preflights (which never carry credentials: Fetch spec). */
+  readonly answersPreflights: boolean
 }
 
 

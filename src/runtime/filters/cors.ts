@@ -199,7 +199,21 @@ const NO_HOOKS: readonly Filter[] = []
 const UNREACHED: LocalReply = { status: 204, headers: [], body: EMPTY }
 
 /** A route that runs only `answer`: no provider, no other filter (a preflight carries no credentials). */
+/** The routes that only answer a preflight (made below): auth may let exactly these through. */
+const PREFLIGHT_ROUTES = new WeakSet<CompiledRoute>()
+
+/** Is this the cors filter's preflight answer (not a route that forwards anything)? */
+export function isPreflightAnswer(route: CompiledRoute | undefined): boolean {
+  return route !== undefined && PREFLIGHT_ROUTES.has(route)
+}
+
 function preflightRoute(base: CompiledRoute | undefined, name: string, answer: (ctx: RequestContext) => LocalReply): CompiledRoute {
+  const route = preflightRouteOf(base, name, answer)
+  PREFLIGHT_ROUTES.add(route)
+  return route
+}
+
+function preflightRouteOf(base: CompiledRoute | undefined, name: string, answer: (ctx: RequestContext) => LocalReply): CompiledRoute {
   const chain: CompiledChain = { names: [name], onRequest: [{ name, onRequest: answer }], onResponse: NO_HOOKS, onChunk: NO_HOOKS, onComplete: NO_HOOKS }
   return {
     name: base?.name ?? 'cors-preflight',

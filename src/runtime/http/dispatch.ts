@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto'
 import { parseRequestBody, type ParsedBody } from './request-body.js'
 import { refusePath } from './request-path.js'
 import { failInternally } from '../internal-error.js'
+import { isPreflightAnswer } from '../filters/cors.js'
 
 /**
  * Test-only: a request carrying this header throws outside every request boundary, to prove that a
@@ -93,6 +94,9 @@ function route(ctx: RequestContext, bodyError: ParsedBody['error']): void {
   const badPath = refusePath(head.path)
   if (badPath !== undefined) return sendError(ctx, 'SY_BAD_REQUEST', badPath)
   const pre = ctx.listener.preRoute
+  // A browser sends a preflight without credentials: the cors filter's preflight answer (and only it) comes
+  // before auth, which would refuse it. Any other route an OPTIONS matches still authenticates.
+  if (pre.length > 0 && ctx.listener.answersPreflights && isPreflight(head) && isPreflightAnswer(ctx.listener.table.match(head))) return matchRoute(ctx)
   for (let i = 0; i < pre.length; i++) {
     const r = pre[i].onRequest!(ctx)
     if (r === undefined) continue
@@ -103,6 +107,10 @@ function route(ctx: RequestContext, bodyError: ParsedBody['error']): void {
     return sendReply(ctx, r as LocalReply)
   }
   matchRoute(ctx)
+}
+
+function isPreflight(head: RequestContext['head']): boolean {
+  return head.method === 'OPTIONS' && head.headers.origin !== undefined && head.headers['access-control-request-method'] !== undefined
 }
 
 /** The rest of the pre-route filters after one answered asynchronously (a JWT check), then the match. */

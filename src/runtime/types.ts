@@ -76,8 +76,6 @@ export interface RequestContext {
   readonly head: RequestHead
   /** The TCP peer's address as text ('' when the listener has no auth filter, which is the only reader). */
   readonly peer: string
-  /** The caller's identity (same object as head.identity): set by the listener's auth filters. */
-  identity: Identity | undefined
   /** Request headers as they will be forwarded upstream; filters may change them. */
   readonly headers: Record<string, string>
   body: Buffer | undefined
@@ -117,7 +115,7 @@ export interface Filter {
   readonly name: string
   /**
    * `pre_route`: runs once per request before the route match (auth filters, which set
-   * ctx.identity for the match); only its onRequest runs, and rules cannot override it.
+   * ctx.head.identity for the match); only its onRequest runs, and rules cannot override it.
    */
   readonly phase?: 'pre_route'
   onRequest?(ctx: RequestContext): HookResult
@@ -264,8 +262,6 @@ export interface CompiledListener {
   readonly preRoute: readonly Filter[]
   /** Whether anything on this listener reads the TCP peer's address (the server reads it only then). */
   readonly readsPeer: boolean
-  /** A cors filter on this listener answers CORS preflights (which never carry credentials: Fetch spec). */
-  readonly answersPreflights: boolean
 }
 
 

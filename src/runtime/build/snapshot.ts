@@ -41,11 +41,10 @@ export function buildSnapshot(ir: SnapshotIR, stores: Stores, prebuilt?: Prebuil
     for (const l of ir.listeners) {
       const chain = chainForRule(l, undefined, instances, filterIR, deps)
       const preRoute = preRouteFilters(l, instances)
-      const routes = compileRouteTable(tables.get(l.routeTable)!, {
+      const table = withCorsPreflight(compileRouteTable(tables.get(l.routeTable)!, {
         cluster: clusterFor,
         chainFor: (rule) => chainForRule(l, rule, instances, filterIR, deps, prebuilt?.overrides),
-      })
-      const table = withCorsPreflight(routes, chain)
+      }), chain)
       listeners.set(l.port, {
         name: l.name,
         address: l.address,
@@ -58,7 +57,6 @@ export function buildSnapshot(ir: SnapshotIR, stores: Stores, prebuilt?: Prebuil
         chain,
         preRoute,
         readsPeer: preRoute.length > 0,
-        answersPreflights: table !== routes,
         modelsReply: modelsReply(tables.get(l.routeTable)!, ir),
       })
     }

@@ -50,7 +50,6 @@ export function dispatch(snapshot: Snapshot, listener: CompiledListener, req: In
     protocol: protocolOf(req.path, listener.protocol),
     head,
     peer: req.peer ?? '',
-    identity: undefined,
     headers: req.headers,
     body: req.body,
     json: parsed.json,
@@ -96,7 +95,7 @@ function route(ctx: RequestContext, bodyError: ParsedBody['error']): void {
   const pre = ctx.listener.preRoute
   // A browser sends a preflight without credentials: the cors filter's preflight answer (and only it) comes
   // before auth, which would refuse it. Any other route an OPTIONS matches still authenticates.
-  if (pre.length > 0 && ctx.listener.answersPreflights && isPreflight(head) && isPreflightAnswer(ctx.listener.table.match(head))) return matchRoute(ctx)
+  if (pre.length > 0 && isPreflight(head) && isPreflightAnswer(ctx.listener.table.match(head))) return matchRoute(ctx)
   for (let i = 0; i < pre.length; i++) {
     const r = pre[i].onRequest!(ctx)
     if (r === undefined) continue

@@ -91,7 +91,6 @@ export function admit(
     return identityReply(ctx.protocol, 'SY_MODEL_FORBIDDEN', IdentityMessages.model(model))
   }
   const identity: Identity = { tenant: tenant.name, labels: tenant.labels, via, keyId, claims }
-  ctx.identity = identity
   ctx.head.identity = identity
   stripCredentials(ctx.headers, strip)
   return undefined

@@ -14,7 +14,7 @@
  *   tenant: { claim: 'org' },
  * })
  * const v = await verifier.verify(token)
- * if (v.ok) ctx.identity = { tenant: v.tenant, claims: v.claims }
+ * if (v.ok) ctx.head.identity = { tenant: v.tenant, claims: v.claims }
  */
 import { createLocalJWKSet, importJWK, jwtVerify, errors, type CryptoKey, type JWK, type JWSHeaderParameters, type JWTPayload, type JWTVerifyGetKey } from 'jose'
 import { JwksUnavailable, type JwksSource } from './jwks-source.js'

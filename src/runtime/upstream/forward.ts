@@ -78,7 +78,7 @@ export function createHttpProvider(c: ClusterIR): ProviderAdapter {
         headers = endpoint.baseHeaders.concat(JSON_TYPE, target.headers, 'x-request-id', ctx.requestId)
         // Without configured credentials, the caller's own key is passed on (never alongside a SigV4
         // signature, and never when an auth filter took it as the caller's proof of identity).
-        if (!endpoint.hasCredentials && !signer && ctx.identity === undefined) copyClientCredential(ctx.headers, headers)
+        if (!endpoint.hasCredentials && !signer && ctx.head.identity === undefined) copyClientCredential(ctx.headers, headers)
       } else {
         if (stream && op === 'chat' && json.stream_options?.include_usage !== true) {
           // Ask for usage so it can be accounted; the extra chunk is stripped on the way back.

@@ -4,12 +4,10 @@
  */
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { compileConfig } from '../../../src/compiler/index.js'
-import { buildSnapshot, releaseSnapshot } from '../../../src/runtime/build/snapshot.js'
 import { dispatch } from '../../../src/runtime/http/dispatch.js'
-import { createStores } from '../../../src/runtime/stores.js'
 import type { CompiledAction, RequestHead, Snapshot } from '../../../src/runtime/types.js'
 import { MemoryDownstream } from '../../support/memory-downstream.js'
+import { builtSnapshot } from '../../support/built-snapshot.js'
 
 const N = 10_000
 
@@ -29,15 +27,7 @@ clusters:
   - { name: b, provider: mock, mock: { reply: "variant b" } }
   - { name: c, provider: mock, mock: { reply: "variant c" } }
 `
-  const r = compileConfig([{ name: 'split.yaml', text }], { source: 'test', env: {} })
-  if (!r.ok) assert.fail(r.diagnostics.map((d) => `${d.line}:${d.col} ${d.path}: ${d.message}`).join('\n'))
-  const stores = createStores()
-  const snap = buildSnapshot(r.ir, stores)
-  t.after(async () => {
-    releaseSnapshot(snap, stores)
-    await stores.pools.closeAll()
-  })
-  return snap
+  return builtSnapshot(t, 'split.yaml', text)
 }
 
 function weighted(snap: Snapshot): Extract<CompiledAction, { kind: 'weighted' }> {

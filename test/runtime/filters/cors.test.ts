@@ -6,13 +6,13 @@
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { compileConfig } from '../../../src/compiler/index.js'
-import { buildSnapshot, releaseSnapshot } from '../../../src/runtime/build/snapshot.js'
 import { dryBuild } from '../../../src/runtime/build/dry-build.js'
+import { createStores } from '../../../src/runtime/stores.js'
 import { compileOrigins, create, type CorsConfig } from '../../../src/runtime/filters/cors.js'
 import { dispatch } from '../../../src/runtime/http/dispatch.js'
-import { createStores } from '../../../src/runtime/stores.js'
 import type { Snapshot } from '../../../src/runtime/types.js'
 import { MemoryDownstream } from '../../support/memory-downstream.js'
+import { builtSnapshot } from '../../support/built-snapshot.js'
 
 const DEFAULTS: Omit<CorsConfig, 'allow_origins'> = {
   allow_methods: ['GET', 'POST', 'OPTIONS'], allow_headers: ['authorization', 'content-type'], expose_headers: [],
@@ -133,15 +133,7 @@ filters:
 `
 
 function setup(t: TestContext): Snapshot {
-  const r = compileConfig([{ name: 'cors.yaml', text: CONFIG }], { source: 'test', env: {} })
-  if (!r.ok) assert.fail(r.diagnostics.map((d) => `${d.line}:${d.col} ${d.path}: ${d.message}`).join('\n'))
-  const stores = createStores()
-  const snap = buildSnapshot(r.ir, stores)
-  t.after(async () => {
-    releaseSnapshot(snap, stores)
-    await stores.pools.closeAll()
-  })
-  return snap
+  return builtSnapshot(t, 'cors.yaml', CONFIG)
 }
 
 async function send(snap: Snapshot, req: { method: string; path?: string; headers?: Record<string, string>; body?: object }, port = 8080) {

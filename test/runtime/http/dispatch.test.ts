@@ -5,12 +5,10 @@
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { setImmediate as tick } from 'node:timers/promises'
-import { compileConfig } from '../../../src/compiler/index.js'
-import { buildSnapshot, releaseSnapshot } from '../../../src/runtime/build/snapshot.js'
 import { dispatch, type IncomingRequest } from '../../../src/runtime/http/dispatch.js'
-import { createStores } from '../../../src/runtime/stores.js'
 import type { Snapshot } from '../../../src/runtime/types.js'
 import { MemoryDownstream, type MemoryDownstreamOptions } from '../../support/memory-downstream.js'
+import { builtSnapshot } from '../../support/built-snapshot.js'
 
 const CONFIG = `
 admin: { port: 0 }
@@ -100,15 +98,7 @@ filters:
 `
 
 function setup(t: TestContext): Snapshot {
-  const r = compileConfig([{ name: 'dispatch.yaml', text: CONFIG }], { source: 'test', env: {} })
-  if (!r.ok) assert.fail(r.diagnostics.map((d) => `${d.line}:${d.col} ${d.path}: ${d.message}`).join('\n'))
-  const stores = createStores()
-  const snap = buildSnapshot(r.ir, stores)
-  t.after(async () => {
-    releaseSnapshot(snap, stores)
-    await stores.pools.closeAll()
-  })
-  return snap
+  return builtSnapshot(t, 'dispatch.yaml', CONFIG)
 }
 
 interface Req {

@@ -5,12 +5,10 @@
  */
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { compileConfig } from '../../../src/compiler/index.js'
-import { buildSnapshot, releaseSnapshot } from '../../../src/runtime/build/snapshot.js'
 import { dispatch } from '../../../src/runtime/http/dispatch.js'
-import { createStores } from '../../../src/runtime/stores.js'
 import type { Snapshot } from '../../../src/runtime/types.js'
 import { MemoryDownstream } from '../../support/memory-downstream.js'
+import { builtSnapshot } from '../../support/built-snapshot.js'
 
 const CONFIG = (cors: string) => `
 admin: { port: 0 }
@@ -28,15 +26,7 @@ clusters: [{ name: m, provider: mock, mock: { reply: hi } }]
 `
 
 function setup(t: TestContext, cors: boolean): Snapshot {
-  const r = compileConfig([{ name: 'preflight.yaml', text: CONFIG(cors ? ', browser' : '') }], { source: 'test', env: {} })
-  if (!r.ok) assert.fail(r.diagnostics.map((d) => `${d.line}:${d.col} ${d.path}: ${d.message}`).join('\n'))
-  const stores = createStores()
-  const snap = buildSnapshot(r.ir, stores)
-  t.after(async () => {
-    releaseSnapshot(snap, stores)
-    await stores.pools.closeAll()
-  })
-  return snap
+  return builtSnapshot(t, 'preflight.yaml', CONFIG(cors ? ', browser' : ''))
 }
 
 async function send(snap: Snapshot, method: string, headers: Record<string, string>, body?: object): Promise<MemoryDownstream> {

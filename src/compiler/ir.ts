@@ -259,12 +259,45 @@ export interface FilterIR {
   readonly config: Record<string, unknown>
 }
 
-/** A tenant: labels for routing, the models its callers may use. */
+/**
+ * Rates as the schema names them (`requests_per_second`, `tokens_per_minute`,
+ * `concurrent_requests`, …: schemas/limits.schema.json); runtime/limits/rates.ts turns them into rules.
+ */
+export type RatesIR = Readonly<Record<string, number>>
+
+/** Spend allowed per UTC period, in the currency of the price table (units, not nanos). */
+export interface BudgetIR {
+  readonly day?: number
+  readonly month?: number
+}
+
+/** A tenant: labels for routing, the models its callers may use, its own rates and budget. */
 export interface TenantIR {
   readonly name: string
   readonly labels: Readonly<Record<string, string>>
   /** Exact names and globs; undefined: no restriction. */
   readonly models?: readonly string[]
+  readonly limits?: RatesIR
+  readonly budget?: BudgetIR
+}
+
+/** The top-level `redis` block, resolved (password from its secret). Never printed. */
+export interface RedisIR {
+  readonly url?: string
+  readonly cluster?: readonly { readonly host: string; readonly port: number }[]
+  readonly sentinel?: { readonly master: string; readonly nodes: readonly { readonly host: string; readonly port: number }[] }
+  readonly password?: string
+  readonly tls: boolean
+  readonly keyPrefix: string
+  readonly commandTimeoutMs: number
+}
+
+/** One row of the price table: per million tokens. */
+export interface PriceIR {
+  readonly model: string
+  readonly input: number
+  readonly output: number
+  readonly cachedInput?: number
 }
 
 /**
@@ -280,6 +313,8 @@ export interface KeyIR {
   /** RFC 3339. */
   readonly expiresAt?: string
   readonly disabled: boolean
+  readonly limits?: RatesIR
+  readonly budget?: BudgetIR
 }
 
 /** `assistant`: a final assistant/model turn is a real prefill (Anthropic, Bedrock, Gemini). */
@@ -307,6 +342,9 @@ export interface SnapshotIR {
   readonly filters: readonly FilterIR[]
   readonly tenants: readonly TenantIR[]
   readonly keys: readonly KeyIR[]
+  /** Where `scope: global` limits and budgets live; undefined without a `redis` block. */
+  readonly redis?: RedisIR
+  readonly prices: readonly PriceIR[]
   /** The effective config (defaults filled in) with secrets shown as their references, for /config. */
   readonly effective: unknown
   /**

@@ -10,6 +10,8 @@ export interface WorkerData {
   readonly shared: SharedArrayBuffer
   /** Worker threads in this process: cluster-wide caps (max_connections) are split over them. */
   readonly workers: number
+  /** The process's `scope: local` limit buckets (LimitTable), shared by every worker. */
+  readonly limits?: SharedArrayBuffer
 }
 
 /** A snapshot to build and serve, with the shared-state slot of every cluster and endpoint key it uses. */

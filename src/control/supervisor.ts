@@ -14,6 +14,7 @@ import type { GatewayStatus } from './messages.js'
 import { startAdmin, type AdminHandle } from './admin/server.js'
 import { uwsBuild } from '../shared/uws.js'
 import { SharedStateTable } from '../shared/shared-state.js'
+import { LimitTable } from '../runtime/limits/local-limiter.js'
 import { HealthChecks } from './health-checks.js'
 import { LoadScrapes } from './load-scrapes.js'
 import { WorkerPool } from './worker-pool.js'
@@ -47,6 +48,8 @@ export class Supervisor {
   /** What the admin API reads; every field is read through to the part that owns it. */
   readonly status: GatewayStatus
   private readonly shared = new SharedStateTable()
+  /** The `scope: local` limit buckets every worker shares (1 MiB: 65,536 cells); they outlive every snapshot. */
+  private readonly limits = { buffer: LimitTable.createBuffer() }
   private readonly health: HealthChecks
   private readonly scrapes: LoadScrapes
   private readonly pool: WorkerPool
@@ -80,7 +83,7 @@ export class Supervisor {
     this.slots = this.slotsFor(first)
     this.health = new HealthChecks(this.shared.buffer)
     this.scrapes = new LoadScrapes(this.shared.buffer)
-    this.pool = new WorkerPool({ size: opts.workers, shared: this.shared.buffer })
+    this.pool = new WorkerPool({ size: opts.workers, shared: this.shared.buffer, limits: this.limits.buffer })
     this.reloads = new ReloadQueue(first, { compile: () => compileSource(opts.source), apply: (ir) => this.apply(ir) })
     const { reloads, pool } = this
     const stopping = () => this.stopping !== undefined

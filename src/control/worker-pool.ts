@@ -24,6 +24,8 @@ export interface WorkerPoolOptions {
   readonly size: number
   /** The cross-worker counters (shared-state.ts), handed to every worker at spawn. */
   readonly shared: SharedArrayBuffer
+  /** The `scope: local` limit buckets (LimitTable.createBuffer), handed to every worker at spawn. */
+  readonly limits?: SharedArrayBuffer
   /** The worker entry; tests pass a small stand-in that speaks the same messages. */
   readonly script?: URL
 }
@@ -126,7 +128,7 @@ export class WorkerPool {
 
   private spawn(): void {
     // Isolate limits and WorkerData: worker-options.ts.
-    const worker = new Worker(this.opts.script ?? WORKER_ENTRY, workerOptions({ shared: this.opts.shared, workers: this.opts.size }))
+    const worker = new Worker(this.opts.script ?? WORKER_ENTRY, workerOptions({ shared: this.opts.shared, workers: this.opts.size, ...(this.opts.limits && { limits: this.opts.limits }) }))
     const status: WorkerStatus = { id: worker.threadId, uws: 'unknown', version: undefined, ports: [], error: undefined }
     this.members.set(status.id, { worker, status })
     worker.on('message', (m: FromWorker) => {

@@ -56,6 +56,27 @@ export const RuntimeErrors = {
     status: 503, openaiType: 'server_error', anthropicType: 'api_error', openaiCode: 'auth_unavailable',
     means: "a JWT cannot be checked because the identity provider's keys (JWKS) cannot be fetched: not the caller's fault",
   },
+  // The rate_limit filter's answers, shaped as OpenAI's and Anthropic's own (the SDKs' RateLimitError, whose retry honours retry-after-ms).
+  SY_RATE_LIMITED: {
+    status: 429, openaiType: 'requests', anthropicType: 'rate_limit_error', openaiCode: 'rate_limit_exceeded',
+    means: 'a request limit of the `rate_limit` filter, the tenant or the key is reached; carries `Retry-After`, `retry-after-ms` and the rate-limit headers',
+  },
+  SY_TOKENS_LIMITED: {
+    status: 429, openaiType: 'tokens', anthropicType: 'rate_limit_error', openaiCode: 'rate_limit_exceeded',
+    means: "a token or concurrency limit is reached: the request's reservation (estimated input + its output ceiling) does not fit now; carries `Retry-After`",
+  },
+  SY_REQUEST_TOO_LARGE: {
+    status: 429, openaiType: 'tokens', anthropicType: 'rate_limit_error', openaiCode: 'rate_limit_exceeded',
+    means: "the request's token reservation alone exceeds a token limit, so no wait helps (OpenAI's \"Request too large\"); carries `x-should-retry: false`: lower max_tokens or the input",
+  },
+  SY_QUOTA_EXCEEDED: {
+    status: 429, openaiType: 'insufficient_quota', anthropicType: 'rate_limit_error', openaiCode: 'insufficient_quota',
+    means: "the tenant's or key's budget for the day or month is spent (`budget`, priced by `prices`); carries `x-should-retry: false`",
+  },
+  SY_LIMITS_UNAVAILABLE: {
+    status: 503, openaiType: 'server_error', anthropicType: 'api_error', openaiCode: 'limits_unavailable',
+    means: "Redis cannot answer within `redis.command_timeout` and the `rate_limit` filter's `failure_mode` is `closed` (or the limit table is full)",
+  },
   SY_NO_ENDPOINT: { status: 503, openaiType: 'server_error', anthropicType: 'overloaded_error', means: 'reserved, not raised today: a cluster whose endpoints are all unhealthy or ejected routes in panic mode instead' },
   SY_UPSTREAM_CONNECT: { status: 502, openaiType: 'server_error', anthropicType: 'api_error', means: 'the upstream call failed (connect, reset, or a refused answer below) and no retry or fallback took over' },
   SY_UPSTREAM_TIMEOUT: { status: 504, openaiType: 'timeout_error', anthropicType: 'timeout_error', means: 'the upstream did not answer within the route timeout, or stalled' },

@@ -10,6 +10,9 @@ import type { PoolStore, Stores } from './types.js'
 import { CELLS_PER_ENDPOINT, ClusterStats, EndpointStats } from '../shared/shared-state.js'
 import { createAuthFailureLimiter, type AuthFailureLimiter } from './identity/auth-failures.js'
 import { createJwksSource, type JwksSource } from './identity/jwks-source.js'
+import { LimitTable } from './limits/local-limiter.js'
+import { RedisConnection } from './limits/redis-connection.js'
+import type { RedisIR } from '../compiler/ir.js'
 
 /**
  * undici's connector with our own connect timer: undici times connects on its coarse timer wheel
@@ -80,11 +83,28 @@ class RefCountedPools implements PoolStore {
   }
 }
 
+/** What a worker's stores share with the other threads of the process. */
+export interface SharedMemory {
+  /** The counters (shared-state.ts), slots assigned by the main thread. */
+  readonly buffer: SharedArrayBuffer
+  readonly slots: Record<string, number>
+  readonly workers?: number
+  /** The `scope: local` limit buckets (LimitTable.createBuffer). */
+  readonly limits?: SharedArrayBuffer
+}
+
+export type WorkerStores = Stores & {
+  setSlots(slots: Record<string, number>): void
+  /** Closes what the stores hold open beyond pools (Redis connections). */
+  close(): Promise<void>
+}
+
 /**
- * `shared`: the process-wide SharedArrayBuffer and the main thread's key → slot table (updated
- * with every snapshot); without it (dry builds, unit tests) counters are local to this store.
+ * `shared`: the process-wide SharedArrayBuffers and the main thread's key → slot table (updated
+ * with every snapshot); without it (dry builds, unit tests) counters and limits are local to this
+ * store, and Redis connections do not connect until first used (a dry build never uses them).
  */
-export function createStores(shared?: { buffer: SharedArrayBuffer; slots: Record<string, number>; workers?: number }): Stores & { setSlots(slots: Record<string, number>): void } {
+export function createStores(shared?: SharedMemory): WorkerStores {
   const stats = new Map<string, EndpointStats>()
   const clusters = new Map<string, ClusterStats>()
   const lb = new Map<string, unknown>()
@@ -92,6 +112,8 @@ export function createStores(shared?: { buffer: SharedArrayBuffer; slots: Record
   const jwks = new Map<string, JwksSource>()
   const cells = shared ? new Int32Array(shared.buffer) : undefined
   let slots = shared?.slots ?? {}
+  let limitTable: LimitTable | undefined
+  const redis = new Map<string, RedisConnection>()
   return {
     pools: new RefCountedPools(),
     workers: shared?.workers ?? 1,
@@ -134,6 +156,23 @@ export function createStores(shared?: { buffer: SharedArrayBuffer; slots: Record
       let s = jwks.get(k)
       if (!s) jwks.set(k, (s = createJwksSource(options)))
       return s
+    },
+    limitTable() {
+      return (limitTable ??= shared?.limits ? new LimitTable(shared.limits) : LimitTable.local())
+    },
+    // By every setting: a reload that keeps the block keeps the connection (and its scripts);
+    // one that changes it gets a new one. Connections of blocks no snapshot uses any more stay
+    // open until the worker exits: a redis block changes rarely.
+    redis(config: RedisIR) {
+      const k = JSON.stringify(config)
+      let c = redis.get(k)
+      if (!c) redis.set(k, (c = new RedisConnection({ ...config, name: 'redis', lazy: shared === undefined })))
+      return c
+    },
+    async close() {
+      const all = [...redis.values()]
+      redis.clear()
+      await Promise.all(all.map((c) => c.close()))
     },
   }
 }

@@ -90,6 +90,8 @@ export interface RequestContext {
   readonly downstream: Downstream
   readonly startedAt: number
   usage: Usage | undefined
+  /** The model the last attempt sent upstream (after rewrites and the cluster's model_map); undefined before one. */
+  servedModel: string | undefined
   /** Per-request filter state, keyed by filter name. */
   filterState: Record<string, unknown> | undefined
   /** The listener's chain until a route matches, then the route's. */
@@ -128,6 +130,10 @@ export interface FilterDeps {
   readonly stores: Stores
   /** The snapshot's tenants and keys (auth filters need them; absent in unit tests of other filters). */
   readonly identity?: import('./identity/tables.js').IdentityTables
+  /** The top-level `redis` block (global limits, budgets); absent without one. */
+  readonly redis?: import('../compiler/ir.js').RedisIR
+  /** The snapshot's price table (budgets, spend); absent: nothing is priced. */
+  readonly prices?: import('./limits/budget.js').PriceTable
 }
 
 export type FilterFactory = (config: any, deps: FilterDeps) => Filter
@@ -368,6 +374,10 @@ export interface Stores {
   authFailures(key: string, config: import('./identity/auth-failures.js').AuthFailureLimitConfig): import('./identity/auth-failures.js').AuthFailureLimiter
   /** The JWKS source of one URL (with its options): a reload keeps the fetched keys. */
   jwks(options: import('./identity/jwks-source.js').JwksSourceOptions): import('./identity/jwks-source.js').JwksSource
+  /** The process's table of `scope: local` limit buckets (shared by its workers); buckets outlive snapshots. */
+  limitTable(): import('./limits/local-limiter.js').LimitTable
+  /** One Redis connection per `redis` block (by its settings); it outlives snapshots that keep the block. */
+  redis(config: import('../compiler/ir.js').RedisIR): import('./limits/redis-connection.js').RedisConnection
 }
 
 export interface PoolStore {

@@ -15,7 +15,8 @@ import type { FromWorker, ToWorker, WorkerData } from '../control/messages.js'
 import type { Pool } from 'undici'
 
 const port = parentPort!
-const stores = createStores({ buffer: (workerData as WorkerData).shared, slots: {}, workers: (workerData as WorkerData).workers })
+const data = workerData as WorkerData
+const stores = createStores({ buffer: data.shared, slots: {}, workers: data.workers, ...(data.limits && { limits: data.limits }) })
 const gateway = new Gateway(stores)
 const listeners = new ListenerSet(gateway)
 const send = (m: FromWorker) => port.postMessage(m)

@@ -17,5 +17,7 @@ export function effectiveConfig(config: MergedConfig, admin: SnapshotIR['admin']
     filters: [...config.filters.values()].map((l) => l.value),
     tenants: [...config.tenants.values()].map((l) => l.value),
     keys: [...config.keys.values()].map((l) => (l.value.hash === undefined ? l.value : { ...l.value, hash: MASK })),
+    ...(config.redis && { redis: { key_prefix: 'sy:', command_timeout: '50ms', tls: false, ...config.redis.value } }),
+    ...(config.prices && { prices: config.prices.value }),
   })
 }

@@ -21,6 +21,8 @@ import { continuationWarnings, resolveRouteTables } from './routes.js'
 import { resolveListeners } from './listeners.js'
 import { resolveTenants } from './tenants.js'
 import { resolveKeys } from './keys.js'
+import { reportRedisNeeds, resolveRedis } from './redis.js'
+import { resolvePrices } from './prices.js'
 import { effectiveConfig } from './effective.js'
 import type { SourcePositions } from './positions.js'
 
@@ -54,10 +56,13 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
   const listeners = resolveListeners(config, admin, ctx)
   const tenants = resolveTenants(config, ctx)
   const keys = resolveKeys(config, ctx)
+  const redis = resolveRedis(config, ctx)
+  reportRedisNeeds(config, redis, ctx)
+  const prices = resolvePrices(config, ctx)
   diags.push(...syntax)
   const effective = effectiveConfig(config, admin)
   const warnings = continuationWarnings(routeTables, clusters, ctx.positions)
   const secrets = collectSecrets({ clusters, filters, routeTables }, ctx.secrets.declared)
-  const body = { admin, drainTimeoutMs, requireNative, listeners, routeTables, clusters, filters, tenants, keys, effective, secrets, warnings }
+  const body = { admin, drainTimeoutMs, requireNative, listeners, routeTables, clusters, filters, tenants, keys, ...(redis !== undefined && { redis }), prices, effective, secrets, warnings }
   return { body, needs: ctx.secrets.needs, positions: ctx.positions }
 }

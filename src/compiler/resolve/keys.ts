@@ -38,6 +38,8 @@ export function resolveKeys(config: MergedConfig, ctx: ResolveContext): KeyIR[] 
       ...(v.models !== undefined && { models: [...v.models] }),
       ...(v.expires_at !== undefined && { expiresAt: v.expires_at }),
       disabled: v.disabled === true,
+      ...(v.limits !== undefined && { limits: { ...v.limits } }),
+      ...(v.budget !== undefined && { budget: { ...v.budget } }),
     })
   }
   return out

@@ -1,5 +1,5 @@
 /**
- * Documents → one config: each kind's objects by name, the admin and runtime sections, each with
+ * Documents → one config: each kind's objects by name, the admin, runtime, redis and prices sections, each with
  * where it was written. A name defined twice (in any documents) is reported at the second
  * definition, citing the first; the first one stays.
  */
@@ -22,6 +22,9 @@ export interface MergedConfig {
   readonly keys: Map<string, LocatedValue<Obj>>
   admin?: LocatedValue<Obj>
   runtime?: LocatedValue<Obj>
+  redis?: LocatedValue<Obj>
+  /** The `prices` list (a section like admin: one document sets it). */
+  prices?: LocatedValue<Obj[]>
 }
 
 export function emptyConfig(): MergedConfig {
@@ -32,15 +35,19 @@ const SINGULAR: Readonly<Record<Kind, string>> = { listeners: 'listener', routes
 /** The field that names an object of each kind: keys are named by their public id. */
 const NAME_FIELD: Readonly<Record<Kind, string>> = { listeners: 'name', routes: 'name', clusters: 'name', filters: 'name', tenants: 'name', keys: 'id' }
 
+/** Sections that one document at most may set. */
+const SECTIONS = ['admin', 'runtime', 'redis', 'prices'] as const
+type Section = (typeof SECTIONS)[number]
+
 /** Adds one validated document to `into`. */
 export function mergeDoc(into: MergedConfig, doc: LoadedDoc, ctx: Pick<ResolveContext, 'report'>): void {
   const v = doc.value as Obj
   if (v === null || typeof v !== 'object') return
-  for (const section of ['admin', 'runtime'] as const) {
+  for (const section of SECTIONS) {
     if (!v[section]) continue
     const first = into[section]
     if (first) ctx.report('SY_CFG_DUPLICATE', { doc, at: [section] }, `duplicate ${section} section (first defined at ${where(first)})`)
-    else into[section] = { value: v[section], doc, at: [section] }
+    else (into as Record<Section, LocatedValue<unknown>>)[section] = { value: v[section], doc, at: [section] }
   }
   for (const kind of KINDS) {
     const field = NAME_FIELD[kind]

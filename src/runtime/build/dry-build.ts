@@ -9,16 +9,19 @@ import type { FilterProblem } from '../../compiler/index.js'
 import type { RuleIR, SnapshotIR } from '../../compiler/ir.js'
 import type { Filter, FilterDeps } from '../types.js'
 import { createStores } from '../stores.js'
-import { compileIdentity } from '../identity/tables.js'
-import { buildSnapshot, releaseSnapshot } from './snapshot.js'
+import { buildSnapshot, filterDeps, releaseSnapshot } from './snapshot.js'
 import { FilterBuildError, createFilter, type PrebuiltFilters } from './filters.js'
 
 export function dryBuild(ir: SnapshotIR): FilterProblem[] {
   const stores = createStores()
-  const { filters, problems } = createEveryFilter(ir, { stores, identity: compileIdentity(ir.tenants, ir.keys) })
-  if (problems.length > 0) return problems
+  const { filters, problems } = createEveryFilter(ir, filterDeps(ir, stores))
+  if (problems.length > 0) {
+    void stores.close()
+    return problems
+  }
   releaseSnapshot(buildSnapshot(ir, stores, filters), stores)
   void stores.pools.closeAll()
+  void stores.close()
   return []
 }
 

@@ -4,11 +4,12 @@
  * same thing from the same IR. If building fails, acquired pools are released again.
  */
 import type { RouteTableIR, SnapshotIR } from '../../compiler/ir.js'
-import type { CompiledCluster, CompiledListener, LocalReply, Snapshot, Stores } from '../types.js'
+import type { CompiledCluster, CompiledListener, FilterDeps, LocalReply, Snapshot, Stores } from '../types.js'
 import { compileCluster } from './clusters.js'
 import { compileRouteTable } from '../routing/routes.js'
 import { chainForRule, createFilters, preRouteFilters, type PrebuiltFilters } from './filters.js'
 import { compileIdentity } from '../identity/tables.js'
+import { compilePriceTable } from '../limits/budget.js'
 import { createScrubber } from '../upstream/scrub.js'
 import { servedModels } from '../providers/mock.js'
 import { withCorsPreflight } from '../filters/cors.js'
@@ -19,7 +20,7 @@ export function buildSnapshot(ir: SnapshotIR, stores: Stores, prebuilt?: Prebuil
   const poolKeys: string[] = []
   try {
     const identity = compileIdentity(ir.tenants, ir.keys)
-    const deps = { stores, identity }
+    const deps = filterDeps(ir, stores, identity)
     const clusters = new Map<string, CompiledCluster>()
     const clusterIR = new Map(ir.clusters.map((c) => [c.name, c]))
     for (const c of ir.clusters) clusters.set(c.name, compileCluster(c, stores, poolKeys))
@@ -65,6 +66,11 @@ export function buildSnapshot(ir: SnapshotIR, stores: Stores, prebuilt?: Prebuil
     for (const k of poolKeys) stores.pools.release(k)
     throw e
   }
+}
+
+/** What filter factories get besides their config: the stores, the tenants and keys, the redis block, the prices. */
+export function filterDeps(ir: SnapshotIR, stores: Stores, identity = compileIdentity(ir.tenants, ir.keys)): FilterDeps {
+  return { stores, identity, ...(ir.redis !== undefined && { redis: ir.redis }), prices: compilePriceTable(ir.prices ?? []) }
 }
 
 /**

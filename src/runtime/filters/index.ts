@@ -5,6 +5,7 @@ import { create as cors } from './cors.js'
 import { create as fault } from './fault.js'
 import { create as headers } from './headers.js'
 import { create as jwt } from './jwt.js'
+import { create as rateLimit } from './rate-limit.js'
 import { create as trustedHeader } from './trusted-header.js'
 
 export const filterFactories: Readonly<Record<string, FilterFactory>> = {
@@ -13,5 +14,6 @@ export const filterFactories: Readonly<Record<string, FilterFactory>> = {
   fault,
   headers,
   jwt,
+  rate_limit: rateLimit,
   trusted_header: trustedHeader,
 }

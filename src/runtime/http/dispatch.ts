@@ -61,6 +61,7 @@ export function dispatch(snapshot: Snapshot, listener: CompiledListener, req: In
     downstream,
     startedAt: performance.now(),
     usage: undefined,
+    servedModel: undefined,
     filterState: undefined,
     chain: listener.chain,
     finished: false,

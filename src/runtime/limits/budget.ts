@@ -14,7 +14,7 @@
 import { encodeKeyPart } from './descriptor.js'
 import type { RedisConnection } from './redis-connection.js'
 import type { FailureMode } from './redis-limiter.js'
-import type { Usage } from '../types.js'
+import type { NormalizedUsage as Usage } from '../providers/translate/types.js'
 
 /** Prices per million tokens, in currency units (e.g. USD). */
 export interface ModelPrice {

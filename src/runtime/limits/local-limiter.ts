@@ -195,7 +195,7 @@ export class LocalLimiter implements Limiter {
           if (Number(this.table.add(cell, 1n)) >= r.limit) {
             this.table.add(cell, -1n)
             this.undo(taken)
-            return { ok: false, reason: 'limited', limit: limit.name, retryAfterMs: CONCURRENCY_RETRY_MS, ...report }
+            return { ok: false, reason: 'limited', limit: limit.name, kind: 'concurrent', retryAfterMs: CONCURRENCY_RETRY_MS, ...report }
           }
           taken.push({ p, cell, units: 1, inc: 0n })
           continue
@@ -203,7 +203,7 @@ export class LocalLimiter implements Limiter {
         const units = r.kind === 'requests' ? 1 : tokensFor(r.count, ask)
         if (units > r.limit) {
           this.undo(taken)
-          return { ok: false, reason: 'too_large', limit: limit.name, retryAfterMs: r.periodMs, ...report }
+          return { ok: false, reason: 'too_large', limit: limit.name, kind: r.kind, retryAfterMs: r.periodMs, ...report }
         }
         const inc = BigInt(Math.round(units * p.nsPerUnit))
         for (;;) {
@@ -213,7 +213,7 @@ export class LocalLimiter implements Limiter {
           if (next - now > p.periodNs) {
             this.undo(taken)
             report[p.slot!] = tighter(report[p.slot!], statusOf(p, tat - now))
-            return { ok: false, reason: 'limited', limit: limit.name, retryAfterMs: Math.ceil(Number(next - now - p.periodNs) / NS_PER_MS), ...report }
+            return { ok: false, reason: 'limited', limit: limit.name, kind: r.kind, retryAfterMs: Math.ceil(Number(next - now - p.periodNs) / NS_PER_MS), ...report }
           }
           if (this.table.swap(cell, old, next)) {
             report[p.slot!] = tighter(report[p.slot!], statusOf(p, next - now))

@@ -18,6 +18,10 @@ export interface RedisConnectionConfig {
   readonly url?: string
   /** Seed nodes of a Redis Cluster. */
   readonly cluster?: readonly { readonly host: string; readonly port: number }[]
+  /** A master found through Redis Sentinel (ioredis follows failovers). */
+  readonly sentinel?: { readonly master: string; readonly nodes: readonly { readonly host: string; readonly port: number }[] }
+  /** Do not connect until the first call (dry builds, which never make one). */
+  readonly lazy?: boolean
   /** Overrides the URL's password (resolved from a secret). */
   readonly password?: string
   readonly tls?: boolean
@@ -68,7 +72,7 @@ export class RedisConnection {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       enableAutoPipelining: true,
-      lazyConnect: false,
+      lazyConnect: config.lazy === true,
       ...(config.password !== undefined && { password: config.password }),
       ...(config.tls && { tls: {} }),
     }
@@ -85,6 +89,8 @@ export class RedisConnection {
         retryDelayOnTryAgain: 50,
         slotsRefreshTimeout: Math.max(1000, config.commandTimeoutMs),
       })
+    } else if (config.sentinel) {
+      this.client = new Redis({ ...common, retryStrategy, sentinels: config.sentinel.nodes.map((n) => ({ host: n.host, port: n.port })), name: config.sentinel.master })
     } else {
       this.client = new Redis(config.url ?? 'redis://127.0.0.1:6379', { ...common, retryStrategy })
     }
@@ -140,6 +146,8 @@ export class RedisConnection {
   async close(): Promise<void> {
     this.client.removeAllListeners('ready')
     this.client.removeAllListeners('close')
+    // A lazy connection that never connected has nothing to say goodbye to.
+    if (this.client.status === 'wait') return void this.client.disconnect()
     try {
       await this.client.quit()
     } catch {

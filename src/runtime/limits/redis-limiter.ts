@@ -193,7 +193,7 @@ export class RedisLimiter implements Limiter {
       const failed = g.steps[r[2] - 1]
       const wait = failed.rule.kind === 'concurrent' ? CONCURRENCY_RETRY_MS : r[0] === -1 ? failed.rule.periodMs : r[1]
       if (!refusal || (!refusal.ok && wait > refusal.retryAfterMs)) {
-        refusal = { ok: false, reason: r[0] === -1 ? 'too_large' : 'limited', limit: failed.limitName, retryAfterMs: wait }
+        refusal = { ok: false, reason: r[0] === -1 ? 'too_large' : 'limited', limit: failed.limitName, kind: failed.rule.kind, retryAfterMs: wait }
       }
     })
     if (refusal || failure !== undefined) {

@@ -91,6 +91,8 @@ export interface Refused extends RateReport {
   readonly reason: RefusalReason
   /** The limit that refused (for logs and the error message). */
   readonly limit: string
+  /** The kind of rule that refused (undefined for `unavailable`). */
+  readonly kind?: LimitRule['kind']
   readonly retryAfterMs: number
 }
 

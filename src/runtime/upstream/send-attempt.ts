@@ -35,6 +35,7 @@ export function sendAttempt(ctx: RequestContext, cluster: CompiledCluster, endpo
     let model = fallbackModel ?? ctx.route!.modelRewrite ?? asked
     const mapped = typeof model === 'string' && Object.hasOwn(cluster.modelMap, model) ? cluster.modelMap[model] : undefined
     if (mapped !== undefined) model = mapped
+    if (typeof model === 'string') ctx.servedModel = model
     if (model !== json.model) {
       json.model = model
       ctx.body = Buffer.from(JSON.stringify(json))

@@ -51,5 +51,10 @@ export interface GatewayStatus {
   readonly shuttingDown: boolean
   /** Per-cluster, per-endpoint state for the admin API. */
   readonly clusters?: () => Promise<Record<string, unknown>>
+  /** Limits and spend of a tenant (and key), and Redis health (limit-usage.ts). */
+  readonly limits?: {
+    describe(ir: SnapshotIR, tenant: string, keyId: string | undefined): Promise<unknown>
+    health(ir: SnapshotIR): { ready: boolean; required: boolean } | undefined
+  }
   readonly source: ConfigSource
 }

@@ -15,6 +15,7 @@ import { startAdmin, type AdminHandle } from './admin/server.js'
 import { uwsBuild } from '../shared/uws.js'
 import { SharedStateTable } from '../shared/shared-state.js'
 import { LimitTable } from '../runtime/limits/local-limiter.js'
+import { LimitUsage } from './limit-usage.js'
 import { HealthChecks } from './health-checks.js'
 import { LoadScrapes } from './load-scrapes.js'
 import { WorkerPool } from './worker-pool.js'
@@ -50,6 +51,7 @@ export class Supervisor {
   private readonly shared = new SharedStateTable()
   /** The `scope: local` limit buckets every worker shares (1 MiB: 65,536 cells); they outlive every snapshot. */
   private readonly limits = { buffer: LimitTable.createBuffer() }
+  private readonly usage = new LimitUsage(this.limits.buffer)
   private readonly health: HealthChecks
   private readonly scrapes: LoadScrapes
   private readonly pool: WorkerPool
@@ -95,6 +97,7 @@ export class Supervisor {
       get workers() { return pool.statuses },
       get shuttingDown() { return stopping() },
       clusters: () => this.describeClusters(),
+      limits: this.usage,
     }
   }
 
@@ -113,6 +116,8 @@ export class Supervisor {
     }
     log('info', 'serving', { version: first.version, source: first.source, workers: opts.workers, listeners: first.listeners.map((l) => `${l.name}@${l.address}:${l.port}`).join(',') })
     opts.source.watch(() => void this.reload())
+    // Connected now, so /ready can tell at once whether Redis answers.
+    this.usage.connection(first)
     const adminPort = opts.adminPort ?? first.admin.port
     if (adminPort !== 0) this.admin = await startAdmin(first.admin.address, adminPort, this.status)
   }
@@ -138,6 +143,7 @@ export class Supervisor {
     await this.pool.drain(timeoutMs)
     await this.pool.terminate()
     this.admin?.close()
+    await this.usage.close()
     log('info', 'stopped')
   }
 
@@ -146,6 +152,7 @@ export class Supervisor {
     this.slots = this.slotsFor(ir)
     this.health.apply(ir, this.slots)
     this.scrapes.apply(ir, this.slots)
+    this.usage.connection(ir)
     this.pool.publish(ir, this.slots)
     await this.pool.whenAllOn(ir.version, RELOAD_WAIT_MS)
   }

@@ -8,7 +8,7 @@ import type { SnapshotIR } from '../../compiler/ir.js'
 export function describeTenants(ir: SnapshotIR) {
   const keys = new Map<string, number>()
   for (const k of ir.keys ?? []) keys.set(k.tenant, (keys.get(k.tenant) ?? 0) + 1)
-  return { tenants: (ir.tenants ?? []).map((t) => ({ name: t.name, labels: t.labels, models: t.models ?? null, keys: keys.get(t.name) ?? 0 })) }
+  return { tenants: (ir.tenants ?? []).map((t) => ({ name: t.name, labels: t.labels, models: t.models ?? null, keys: keys.get(t.name) ?? 0, limits: t.limits ?? null, budget: t.budget ?? null })) }
 }
 
 export function describeKeys(ir: SnapshotIR, nowMs: number) {
@@ -16,7 +16,7 @@ export function describeKeys(ir: SnapshotIR, nowMs: number) {
     keys: (ir.keys ?? []).map((k) => {
       const expires = k.expiresAt === undefined ? undefined : Date.parse(k.expiresAt)
       const state = k.disabled ? 'disabled' : expires !== undefined && nowMs >= expires ? 'expired' : 'active'
-      return { id: k.id, tenant: k.tenant, models: k.models ?? null, expires_at: expires === undefined ? null : new Date(expires).toISOString(), state }
+      return { id: k.id, tenant: k.tenant, models: k.models ?? null, expires_at: expires === undefined ? null : new Date(expires).toISOString(), state, limits: k.limits ?? null, budget: k.budget ?? null }
     }),
   }
 }

@@ -3,7 +3,8 @@
  * /healthz, /ready, /config (version, source, reload state, effective config, secrets redacted),
  * /runtime (uWS build per thread).
  *
- * /tenants and /keys (by id: never a secret or a hash).
+ * /tenants and /keys (by id: never a secret or a hash); /tenants/<name> and /keys/<id> add where
+ * their limits stand and what they have spent.
  *
  * Without `admin.token` the compiler only lets it bind a loopback address, and every request must
  * carry a loopback `Host` (or one from admin.allowed_hosts): otherwise a web page could point its
@@ -49,9 +50,13 @@ export async function startAdmin(address: string, port: number, status: GatewayS
     // A source that cannot reach its backend (etcd down) does not make us unready: the last good
     // snapshot keeps serving. Its state is reported for operators.
     const source = status.source.health?.()
+    // Redis away makes the host unready only where that refuses everything anyway (failure_mode closed).
+    const redis = status.limits?.health(status.ir)
     return {
-      ready: !status.shuttingDown && status.workers.length > 0 && behind.length === 0, version: v, shutting_down: status.shuttingDown, workers: status.workers,
+      ready: !status.shuttingDown && status.workers.length > 0 && behind.length === 0 && !(redis && redis.required && !redis.ready),
+      version: v, shutting_down: status.shuttingDown, workers: status.workers,
       uws: uwsBuild, ...(uwsBuild !== 'native' && { warnings: [UWS_FALLBACK_WARNING] }), ...(source && { source }),
+      ...(redis && { redis: redis.ready ? 'ready' : 'unavailable' }),
     }
   }
   app.get('/healthz', guarded((res) => json(res, 200, { status: 'ok' }), true))
@@ -61,6 +66,28 @@ export async function startAdmin(address: string, port: number, status: GatewayS
   }, true))
   app.get('/tenants', guarded((res) => json(res, 200, describeTenants(status.ir))))
   app.get('/keys', guarded((res) => json(res, 200, describeKeys(status.ir, Date.now()))))
+  // One tenant or key with where its limits stand and what it has spent (read-only).
+  const usage = (find: (ir: typeof status.ir, name: string) => { tenant: string; keyId?: string; view: unknown } | undefined): Handler => (res, req) => {
+    const name = decodeURIComponent(req.getParameter(0) ?? '')
+    const ir = status.ir
+    const found = find(ir, name)
+    if (found === undefined) return json(res, 404, { error: `not found: '${name}'` })
+    let aborted = false
+    res.onAborted(() => (aborted = true))
+    const limits = status.limits ? status.limits.describe(ir, found.tenant, found.keyId) : Promise.resolve({ usage: [] })
+    limits.then(
+      (u) => { if (!aborted) json(res, 200, { ...(found.view as object), ...(u as object) }) },
+      (e) => { if (!aborted) json(res, 500, { error: String((e as Error)?.message ?? e) }) },
+    )
+  }
+  app.get('/tenants/:name', guarded(usage((ir, name) => {
+    const view = describeTenants(ir).tenants.find((t) => t.name === name)
+    return view && { tenant: name, view }
+  })))
+  app.get('/keys/:id', guarded(usage((ir, id) => {
+    const view = describeKeys(ir, Date.now()).keys.find((k) => k.id === id)
+    return view && { tenant: view.tenant, keyId: id, view }
+  })))
   app.get('/config', guarded((res) =>
     json(res, 200, {
       version: status.ir.version,
@@ -93,7 +120,7 @@ export async function startAdmin(address: string, port: number, status: GatewayS
       (e) => { if (!aborted) json(res, 500, { error: String(e) }) },
     )
   }))
-  app.any('/*', guarded((res) => json(res, 404, { error: 'not found', endpoints: ['/healthz', '/ready', '/config', '/runtime', '/clusters', '/tenants', '/keys'] })))
+  app.any('/*', guarded((res) => json(res, 404, { error: 'not found', endpoints: ['/healthz', '/ready', '/config', '/runtime', '/clusters', '/tenants', '/tenants/<name>', '/keys', '/keys/<id>'] })))
   const held: { socket: import('uWebSockets.js').us_listen_socket | false } = { socket: false }
   // The native addon calls back before listen() returns; the JavaScript fallback only later.
   await new Promise<void>((resolve) => {

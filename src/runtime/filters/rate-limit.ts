@@ -20,30 +20,15 @@
  *   - { name: public, port: 8080, route_table: main, filters: [keys, limits] }
  */
 import type { Filter, FilterDeps, Identity, LocalReply, RequestContext } from '../types.js'
-import { compileDescriptor, type DescriptorPart } from '../limits/descriptor.js'
-import { LimiterSet, type FilterLimit, type PairLimiter } from '../limits/limiter-set.js'
-import { ratesIn, rulesOf } from '../limits/rates.js'
-import { BudgetLedger, NANOS_PER_UNIT, type BudgetOwner, type BudgetVerdict } from '../limits/budget.js'
+export type { RateLimitConfig } from '../limits/filter-limits.js'
+import { LimiterSet, type PairLimiter } from '../limits/limiter-set.js'
+import { compileFilterLimits, type RateLimitConfig } from '../limits/filter-limits.js'
+import { BudgetLedger, budgetNanos, type BudgetOwner, type BudgetVerdict } from '../limits/budget.js'
 import { estimateAsk } from '../limits/token-estimate.js'
 import { rateLimitHeaders } from '../limits/headers.js'
 import { budgetReply, refusedReply } from '../limits/replies.js'
 import type { Admitted, Decision, Lease, RequestFacts, TokenAsk } from '../limits/types.js'
-import type { BudgetIR } from '../../compiler/ir.js'
 import { log } from '../../shared/log.js'
-
-interface LimitConfig extends Readonly<Record<string, unknown>> {
-  readonly name: string
-  readonly descriptor?: readonly (string | { readonly header: string })[]
-  readonly tenant_labels?: Readonly<Record<string, string>>
-}
-
-export interface RateLimitConfig {
-  readonly scope?: 'local' | 'global'
-  readonly failure_mode?: 'open' | 'closed'
-  readonly default_max_output_tokens?: number
-  readonly tenant_limits?: boolean
-  readonly limits?: readonly LimitConfig[]
-}
 
 /** What an admitted request carries to its end. */
 interface Admission {
@@ -61,15 +46,7 @@ export function create(config: RateLimitConfig, deps: FilterDeps): Filter {
   const failureMode = config.failure_mode ?? 'open'
   const ownLimits = config.tenant_limits !== false
   const prefix = deps.redis?.keyPrefix ?? 'sy:'
-  const names = new Set<string>()
-  const limits: FilterLimit[] = (config.limits ?? []).map((l) => {
-    if (names.has(l.name)) throw new Error(`limit '${l.name}' is defined twice`)
-    names.add(l.name)
-    const rules = rulesOf(ratesIn(l))
-    if (rules.length === 0) throw new Error(`limit '${l.name}' has no rate (e.g. requests_per_second: 10)`)
-    const parts: DescriptorPart[] = (l.descriptor ?? []).map((p) => (typeof p === 'string' ? (p as DescriptorPart) : { header: p.header }))
-    return { limit: { name: l.name, keyOf: compileDescriptor(l.name, parts, prefix), rules }, tenantLabels: l.tenant_labels }
-  })
+  const limits = compileFilterLimits(config.limits ?? [], prefix)
   const redis = deps.redis === undefined ? undefined : deps.stores.redis(deps.redis)
   const set = new LimiterSet(limits, { scope, failureMode, prefix, table: deps.stores.limitTable(), redis, ownLimits, identity: deps.identity })
   // Spend is recorded whenever there is a Redis to keep it in (the admin API shows it), budgets checked where declared.
@@ -83,8 +60,8 @@ export function create(config: RateLimitConfig, deps: FilterDeps): Filter {
     const k = id.keyId === undefined ? id.tenant : id.tenant + '\n' + id.keyId
     let o = owners.get(k)
     if (o === undefined) {
-      const tenantBudget = nanos(deps.identity?.tenants.get(id.tenant)?.budget)
-      const keyBudget = id.keyId === undefined ? undefined : nanos(deps.identity?.keyQuotas.get(id.keyId)?.budget)
+      const tenantBudget = budgetNanos(deps.identity?.tenants.get(id.tenant)?.budget)
+      const keyBudget = id.keyId === undefined ? undefined : budgetNanos(deps.identity?.keyQuotas.get(id.keyId)?.budget)
       owners.set(k, (o = { tenant: id.tenant, ...(id.keyId !== undefined && { keyId: id.keyId }), ...(tenantBudget && { tenantBudget }), ...(keyBudget && { keyBudget }) }))
     }
     return o
@@ -146,7 +123,3 @@ function finishQuietly(lease: Lease | undefined, usage: RequestContext['usage'])
   if (r instanceof Promise) r.catch(() => {})
 }
 
-function nanos(b: BudgetIR | undefined): { day?: number; month?: number } | undefined {
-  if (b === undefined) return undefined
-  return { ...(b.day !== undefined && { day: Math.round(b.day * NANOS_PER_UNIT) }), ...(b.month !== undefined && { month: Math.round(b.month * NANOS_PER_UNIT) }) }
-}

@@ -67,6 +67,12 @@ export function compilePriceTable(entries: readonly PriceEntry[]): PriceTable {
 
 export type BudgetPeriod = 'day' | 'month'
 
+/** A config budget (currency units) in the ledger's nanos. */
+export function budgetNanos(b: { readonly day?: number; readonly month?: number } | undefined): BudgetLimits | undefined {
+  if (b === undefined) return undefined
+  return { ...(b.day !== undefined && { day: Math.round(b.day * NANOS_PER_UNIT) }), ...(b.month !== undefined && { month: Math.round(b.month * NANOS_PER_UNIT) }) }
+}
+
 /** Budgets in nanos per period; a missing period is unlimited. */
 export interface BudgetLimits {
   readonly day?: number

@@ -22,6 +22,8 @@ export interface FilterLimit {
   readonly limit: CompiledLimit
   /** Applies only to tenants carrying all these labels; undefined: to every request. */
   readonly tenantLabels: Readonly<Record<string, string>> | undefined
+  /** What its buckets are keyed by (the admin API can show a bucket only when that is the tenant or key alone). */
+  readonly parts: readonly DescriptorPart[]
 }
 
 /** A pair's limiter and whether any of its rules counts tokens (only then is the body estimated). */
@@ -64,24 +66,24 @@ export class LimiterSet {
     return p
   }
 
-  /** Every limit a (tenant, key) pair is held to, for the admin API. */
-  limitsOf(tenant: string, keyId: string | undefined): CompiledLimit[] {
+  /** Every limit a (tenant, key) pair is held to, with what it is keyed by (the admin API's usage view). */
+  limitsOf(tenant: string, keyId: string | undefined): FilterLimit[] {
     const labels = this.opts.identity?.tenants.get(tenant)?.labels ?? {}
-    const out = this.limits.filter((l) => matches(l.tenantLabels, labels)).map((l) => l.limit)
+    const out = this.limits.filter((l) => matches(l.tenantLabels, labels))
     if (!this.opts.ownLimits) return out
     const own = this.opts.identity?.tenants.get(tenant)?.limits
-    if (own !== undefined) out.push(this.compile(TENANT_LIMIT, ['tenant'], own))
+    if (own !== undefined) out.push(this.own(TENANT_LIMIT, 'tenant', own))
     const keyOwn = keyId === undefined ? undefined : this.opts.identity?.keyQuotas.get(keyId)?.limits
-    if (keyOwn !== undefined) out.push(this.compile(KEY_LIMIT, ['key'], keyOwn))
+    if (keyOwn !== undefined) out.push(this.own(KEY_LIMIT, 'key', keyOwn))
     return out
   }
 
   private forPair(tenant: string, keyId: string | undefined): PairLimiter | null {
-    return this.build(this.limitsOf(tenant, keyId))
+    return this.build(this.limitsOf(tenant, keyId).map((l) => l.limit))
   }
 
-  private compile(name: string, parts: DescriptorPart[], rates: RatesIR): CompiledLimit {
-    return { name, keyOf: compileDescriptor(name, parts, this.opts.prefix), rules: rulesOf(rates) }
+  private own(name: string, part: 'tenant' | 'key', rates: RatesIR): FilterLimit {
+    return { limit: { name, keyOf: compileDescriptor(name, [part], this.opts.prefix), rules: rulesOf(rates) }, tenantLabels: undefined, parts: [part] }
   }
 
   private build(limits: readonly CompiledLimit[]): PairLimiter | null {

@@ -249,6 +249,11 @@ export interface RouteTable {
   readonly name: string
   readonly routes: readonly CompiledRoute[]
   match(head: RequestHead): CompiledRoute | undefined
+  /**
+   * For a request no rule matched: whether a rule would have, but for its tenant, label or claim
+   * conditions (then the caller is refused 403 rather than told there is no route). Off the hot path.
+   */
+  servesOtherIdentities?(head: RequestHead): boolean
 }
 
 export interface CompiledListener {

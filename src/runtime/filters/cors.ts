@@ -248,6 +248,7 @@ export function withCorsPreflight(table: RouteTable, listenerChain: CompiledChai
   return {
     name: table.name,
     routes: table.routes,
+    ...(table.servesOtherIdentities && { servesOtherIdentities: table.servesOtherIdentities }),
     match(head: RequestHead): CompiledRoute | undefined {
       const route = table.match(head)
       if (head.method !== 'OPTIONS' || head.headers['access-control-request-method'] === undefined || head.headers.origin === undefined) return route

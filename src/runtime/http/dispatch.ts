@@ -16,6 +16,7 @@ import { parseRequestBody, type ParsedBody } from './request-body.js'
 import { refusePath } from './request-path.js'
 import { failInternally } from '../internal-error.js'
 import { isPreflightAnswer } from '../filters/cors.js'
+import { IdentityMessages } from '../identity/auth-replies.js'
 
 /**
  * Test-only: a request carrying this header throws outside every request boundary, to prove that a
@@ -138,6 +139,7 @@ function matchRoute(ctx: RequestContext): void {
   const route = listener.table.match(head)
   if (route === undefined) {
     if (head.path === '/v1/models' && head.method === 'GET') return sendReply(ctx, listener.modelsReply)
+    if (head.identity !== undefined && listener.table.servesOtherIdentities?.(head)) return sendError(ctx, 'SY_FORBIDDEN', IdentityMessages.route)
     return sendError(ctx, 'SY_NO_ROUTE', `no route for ${head.method} ${head.path}${head.model !== undefined ? ` with model '${head.model}'` : ''}`)
   }
   ctx.route = route

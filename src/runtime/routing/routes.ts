@@ -41,9 +41,16 @@ export function compileRouteTable(ir: RouteTableIR, deps: RouteBuildDeps): Route
     byExactPath.set(p, routes.filter((_, i) => pathCouldMatch(ir.rules[i], p)))
   }
   const rest = routes.filter((_, i) => ir.rules[i].match.path?.kind !== 'exact')
+  // Rules that name identities, tested without those conditions (built once; used only on a 404).
+  const withoutIdentity = ir.rules
+    .filter((r) => r.match.tenant !== undefined || (r.match.tenantLabels?.length ?? 0) > 0 || (r.match.claims?.length ?? 0) > 0)
+    .map((r) => compileMatch({ ...r.match, tenant: undefined, tenantLabels: [], claims: [] }))
   return {
     name: ir.name,
     routes,
+    servesOtherIdentities(head: RequestHead): boolean {
+      return withoutIdentity.some((test) => test(head))
+    },
     match(head: RequestHead): CompiledRoute | undefined {
       const candidates = byExactPath.get(head.path) ?? rest
       for (let i = 0; i < candidates.length; i++) if (candidates[i].test(head)) return candidates[i]

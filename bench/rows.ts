@@ -1,6 +1,7 @@
 // The systems under test, started side by side for one run: the mocks, nginx as proxy, the two bare
 // pass-throughs and Switchyard. A row that cannot start or answers wrongly is kept with the reason, so the
 // table says why it has no numbers instead of silently dropping it.
+import { connect } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
@@ -13,6 +14,22 @@ import { baselineCli, startSwitchyard, switchyardMissing } from './switchyard.js
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
 
+/** Row (g)'s private Redis (Debian's redis-server, no persistence), answering PING before the row starts. */
+async function startRedis(port: number): Promise<Child> {
+  const redis = startChild('redis', process.env.REDIS_SERVER_BIN ?? 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'])
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1', () => s.write('PING\r\n'))
+      s.once('data', (b) => { s.destroy(); resolve(b.toString().startsWith('+PONG')) })
+      s.once('error', () => resolve(false))
+    })
+    if (ok) return redis
+    if (Date.now() > deadline) throw new Error(`redis-server on ${port} did not answer PING: ${redis.output()}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
 /** Where a row receives each kind of traffic. Plain proxies have a port per lane; Switchyard routes by model. */
 export interface Row {
   key: RowKey
@@ -24,7 +41,7 @@ export interface Row {
 }
 
 export async function startRows(dir: string, log: (msg: string) => void): Promise<Row[]> {
-  const [j1, j2, s1, s2, t1, t2, nJ, nS, nT, cJ, cS, cT, c2J, c2S, c2T, gw, admin, gw2, admin2, gw0, admin0, gw3, admin3] = await freePorts(23)
+  const [j1, j2, s1, s2, t1, t2, nJ, nS, nT, cJ, cS, cT, c2J, c2S, c2T, gw, admin, gw2, admin2, gw0, admin0, gw3, admin3, gw4, admin4, redisPort] = await freePorts(26)
   const at = (port: number) => `http://127.0.0.1:${port}`
 
   log(`starting mocks and proxies (${pinningNote()})`)
@@ -49,7 +66,8 @@ export async function startRows(dir: string, log: (msg: string) => void): Promis
     { key: 'bare2', label: '(c2) bare uWS+undici dispatch()', lanes: lanes(c2J, c2S, c2T), server: bare2 },
     { key: 'switchyard', label: '(d) Switchyard', lanes: lanes(gw, gw, gw) },
     { key: 'resilient', label: '(e) Switchyard + retries/breakers', lanes: lanes(gw2, gw2, gw2) },
-    { key: 'auth', label: '(f) Switchyard + api_key auth', lanes: lanes(gw3, gw3, gw3) },
+    { key: 'auth', label: '(f) Switchyard + api_key + local limits', lanes: lanes(gw3, gw3, gw3) },
+    { key: 'global', label: '(g) Switchyard + api_key + global limits (Redis)', lanes: lanes(gw4, gw4, gw4) },
     ...(baselineCli() ? [{ key: 'baseline', label: `(d0) Switchyard baseline (${process.env.BENCH_BASELINE})`, lanes: lanes(gw0, gw0, gw0) }] : []),
   ] as Omit<Row, 'result'>[]).map((r) => ({ ...r, result: { key: r.key, label: r.label } }))
 
@@ -89,6 +107,18 @@ export async function startRows(dir: string, log: (msg: string) => void): Promis
     } catch (err) {
       au.result.skipped = `failed to start: ${(err as Error).message}`
       log(`skipping (f): ${(err as Error).message}`)
+    }
+  }
+
+  const gl = rows.find((r) => r.key === 'global')!
+  if (!gl.result.skipped && (missing || sy.result.skipped)) gl.result.skipped = sy.result.skipped ?? missing ?? 'Switchyard not available'
+  if (!gl.result.skipped) {
+    try {
+      await startRedis(redisPort)
+      gl.server = await startSwitchyard(dir, { admin: admin4, listen: gw4, json: [j1, j2], sse: [s1, s2], ttft: [t1, t2], redis: redisPort }, [], 'global')
+    } catch (err) {
+      gl.result.skipped = `failed to start: ${(err as Error).message}`
+      log(`skipping (g): ${(err as Error).message}`)
     }
   }
 

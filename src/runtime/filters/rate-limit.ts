@@ -101,8 +101,11 @@ export function create(config: RateLimitConfig, deps: FilterDeps): Filter {
       const a = ctx.filterState?.[state] as Admission | undefined
       const d = a?.decision
       if (d === undefined) return
+      const out = ctx.responseHeaders
+      // The provider's own rate-limit headers describe the gateway's provider key, not this caller: ours replace them.
+      for (let i = out.length - 1; i >= 0; i--) if (isRateLimitHeader(out[i][0])) out.splice(i, 1)
       const headers = rateLimitHeaders(ctx.protocol, d)
-      for (let i = 0; i < headers.length; i++) ctx.responseHeaders.push(headers[i])
+      for (let i = 0; i < headers.length; i++) out.push(headers[i])
     },
     onComplete(ctx: RequestContext) {
       const a = ctx.filterState?.[state] as Admission | undefined
@@ -115,6 +118,10 @@ export function create(config: RateLimitConfig, deps: FilterDeps): Filter {
       if (cost !== undefined && cost > 0) void ledger!.record(a.owner, cost)
     },
   }
+}
+
+function isRateLimitHeader(name: string): boolean {
+  return name.startsWith('x-ratelimit-') || name.startsWith('anthropic-ratelimit-')
 }
 
 function finishQuietly(lease: Lease | undefined, usage: RequestContext['usage']): void {

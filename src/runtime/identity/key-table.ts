@@ -79,6 +79,9 @@ export class KeyTableError extends Error {
   }
 }
 
+/** Verified keys remembered per table; past this the memory starts afresh (a table rarely has more keys). */
+const VERIFIED_CACHE_LIMIT = 10_000
+
 interface Slot {
   readonly digest: Buffer
   readonly key: CompiledKey
@@ -123,9 +126,29 @@ export function compileKeyTable(entries: readonly KeyEntry[]): KeyTable {
   const stateOf = (k: CompiledKey, nowMs: number): KeyDescription['state'] =>
     k.disabled ? 'disabled' : k.expiresAtMs !== undefined && nowMs >= k.expiresAtMs ? 'expired' : 'active'
 
+  // Keys that verified, by their text: a caller presents the same key on every request, and the
+  // parse, checksum and SHA-256 cost more than the rest of authentication together. Only accepted
+  // keys are remembered (guesses cannot fill it), for this table's life (a reload that revokes a key
+  // builds a new table), and the entry's state is checked again on every use. A string-keyed Map
+  // compares a seeded hash first, so no guess is compared byte by byte against a remembered key
+  // unless it already collides with it on a hash the attacker cannot see.
+  const verified = new Map<string, Slot>()
+  const remember = (credential: string, slot: Slot) => {
+    if (verified.size >= VERIFIED_CACHE_LIMIT) verified.clear()
+    verified.set(credential, slot)
+  }
+  const admit = (slot: Slot, nowMs: number): KeyVerdict => {
+    const key = slot.key
+    if (key.disabled) return { ok: false, reason: 'disabled', keyId: key.id }
+    if (key.expiresAtMs !== undefined && nowMs >= key.expiresAtMs) return { ok: false, reason: 'expired', keyId: key.id }
+    return slot.accepted
+  }
+
   return {
     size: byId.size,
     verify(credential, nowMs) {
+      const known = verified.get(credential)
+      if (known !== undefined) return admit(known, nowMs)
       const parsed = parseApiKey(credential)
       if (parsed.kind === 'invalid') return { ok: false, reason: parsed.problem === 'checksum' ? 'checksum' : 'malformed' }
       const digest = apiKeyDigest(credential)
@@ -136,10 +159,8 @@ export function compileKeyTable(entries: readonly KeyEntry[]): KeyTable {
       if (slot === undefined || !timingSafeEqual(slot.digest, digest)) {
         return parsed.kind === 'switchyard' ? { ok: false, reason: 'unknown', keyId: parsed.id } : { ok: false, reason: 'unknown' }
       }
-      const key = slot.key
-      if (key.disabled) return { ok: false, reason: 'disabled', keyId: key.id }
-      if (key.expiresAtMs !== undefined && nowMs >= key.expiresAtMs) return { ok: false, reason: 'expired', keyId: key.id }
-      return slot.accepted
+      remember(credential, slot)
+      return admit(slot, nowMs)
     },
     get: (id) => byId.get(id),
     describe: (nowMs) =>

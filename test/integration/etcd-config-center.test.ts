@@ -268,3 +268,23 @@ test('promote dev to prod with pull + push; two gateways on one prefix converge 
     assert.equal(await gw2.stop(), 0, gw2.output())
   }
 })
+
+test('the redis and prices sections round-trip through etcd (push, pull, validate)', async () => {
+  const prefix = '/switchyard/limits/'
+  const withLimits = `${config(100, 0)}
+redis: { url: "redis://127.0.0.1:6379", command_timeout: 50ms }
+prices:
+  - { model: gpt-4o, input: 2.5, output: 10 }
+tenants: [{ name: acme, budget: { day: 5 } }]
+`
+  const r = await push(writeConfig('limits.yaml', withLimits), prefix)
+  assert.equal(r.code, 0, r.stderr)
+  const rels = (await etcd.client.getAll().prefix(prefix).keys()).map((k) => k.slice(prefix.length)).sort()
+  assert.ok(rels.includes('redis') && rels.includes('prices'), rels.join(','))
+  const pulled = join(dir, 'pulled-limits')
+  const p = await runCli(['config', 'pull', pulled, '--etcd', etcd.url, '--prefix', prefix])
+  assert.equal(p.code, 0, p.stderr)
+  assert.ok(readdirSync(pulled).includes('redis.yaml') && readdirSync(pulled).includes('prices.yaml'), readdirSync(pulled).join(','))
+  const v = await runCli(['validate', pulled])
+  assert.equal(v.code, 0, v.stderr + v.stdout)
+})

@@ -8,20 +8,22 @@
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { hostname, userInfo } from 'node:os'
 import { isDeepStrictEqual } from 'node:util'
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml'
 import type { Etcd3, ICompare, IRequestOp } from 'etcd3'
 import { compilePathReporting } from './compile-path.js'
 import { loadSources } from '../compiler/load.js'
 import { createEtcdClient } from '../control/sources/etcd-client.js'
-import { LIST_KINDS, SINGLETONS, etcdErrorMessage, prefixEnd, parseRelKey, relKeyOf, wrapValue, type ObjectKind } from '../control/sources/etcd-layout.js'
+import { LIST_KINDS, PUSH_META_KEY, SINGLETONS, etcdErrorMessage, prefixEnd, parseRelKey, relKeyOf, wrapValue, type ObjectKind } from '../control/sources/etcd-layout.js'
 import type { EtcdTarget } from './etcd-options.js'
+import type { PushMeta } from '../control/config-history.js'
 
 /** etcd's default --max-txn-ops: the most compares, and the most writes, in one transaction. */
 const MAX_TXN_OPS = 128
 
 /** Runs `config push|diff|pull` on flags already parsed and checked. */
-export async function configCommand(sub: 'push' | 'diff' | 'pull', path: string, target: EtcdTarget): Promise<number> {
+export async function configCommand(sub: 'push' | 'diff' | 'pull', path: string, target: EtcdTarget, message?: string): Promise<number> {
   if (sub === 'pull' && existsSync(path) && readdirSync(path).length > 0) {
     console.error(`switchyard config pull: ${path} is not empty; pull into a new or empty directory (stale files would be pushed back)`)
     return 1
@@ -34,7 +36,7 @@ export async function configCommand(sub: 'push' | 'diff' | 'pull', path: string,
     if (sub === 'pull') return pull(current, path, target.prefix)
     const plan = planChanges(current, desired!)
     if (sub === 'diff') return printDiff(plan, current, target.prefix)
-    const r = await commitPush(client, plan, current, target.prefix)
+    const r = await commitPush(client, plan, current, target.prefix, pushMeta(message))
     if (r.ok) console.log(r.message)
     else console.error(`switchyard config push: ${r.message}`)
     return r.ok ? 0 : 1
@@ -121,7 +123,16 @@ export type PushResult = { readonly ok: true; readonly revision: number; readonl
  * Writes `plan` if the prefix is still exactly as `current` saw it: no key modified or created
  * since (one range compare on mod_revision), none deleted (each key read keeps its mod_revision).
  */
-export async function commitPush(client: Etcd3, plan: Plan, current: Current, prefix: string): Promise<PushResult> {
+/** Who pushes, from where and why: stored beside the objects in the same transaction. */
+export function pushMeta(message: string | undefined): PushMeta {
+  let user = process.env.USER ?? ''
+  try {
+    user = userInfo().username
+  } catch {}
+  return { ...(message !== undefined && { message }), ...(user && { user }), host: hostname(), at: new Date().toISOString() }
+}
+
+export async function commitPush(client: Etcd3, plan: Plan, current: Current, prefix: string, meta?: PushMeta): Promise<PushResult> {
   if (plan.add.size + plan.change.size + plan.remove.length === 0) {
     return { ok: true, revision: current.revision, message: `${prefix}: up to date (etcd revision ${current.revision}); nothing pushed` }
   }
@@ -132,6 +143,7 @@ export async function commitPush(client: Etcd3, plan: Plan, current: Current, pr
   const success: IRequestOp[] = [
     ...[...plan.add, ...plan.change].map(([rel, d]): IRequestOp => ({ request_put: { key: Buffer.from(prefix + rel), value: Buffer.from(d.text) } })),
     ...plan.remove.map((rel): IRequestOp => ({ request_delete_range: { key: Buffer.from(prefix + rel) } })),
+    ...(meta ? [{ request_put: { key: Buffer.from(prefix + PUSH_META_KEY), value: Buffer.from(JSON.stringify(meta)) } }] : []),
   ]
   if (compare.length > MAX_TXN_OPS || success.length > MAX_TXN_OPS) {
     return { ok: false, message: `${Math.max(compare.length, success.length)} operations exceed one etcd transaction (${MAX_TXN_OPS} by default, etcd's --max-txn-ops); nothing pushed` }
@@ -149,7 +161,7 @@ export async function commitPush(client: Etcd3, plan: Plan, current: Current, pr
   return { ok: true, revision, message: `${prefix}: pushed at etcd revision ${revision}: ${summary(plan)}` }
 }
 
-function printDiff(plan: Plan, current: Current, prefix: string): number {
+export function printDiff(plan: Plan, current: Current, prefix: string): number {
   const keys = [...plan.add.keys(), ...plan.change.keys(), ...plan.remove].sort()
   for (const rel of keys) {
     if (plan.add.has(rel)) {
@@ -176,10 +188,10 @@ function pull(current: Current, dir: string, prefix: string): number {
   return 0
 }
 
-const lines = (text: string) => text.replace(/\n$/, '').split('\n')
+export const lines = (text: string) => text.replace(/\n$/, '').split('\n')
 
 /** Line diff (LCS) of two short texts: unchanged lines indented, others marked -/+. */
-function lineDiff(a: string[], b: string[]): string[] {
+export function lineDiff(a: string[], b: string[]): string[] {
   const n = a.length
   const m = b.length
   const lcs = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0))

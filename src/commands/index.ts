@@ -7,7 +7,7 @@ import { registerCommand } from './dispatch.js'
 import { etcdTargetFrom } from './etcd-options.js'
 import type { Parsed } from './flags.js'
 import { etcdSourceFactory } from './run-etcd.js'
-import { CONFIG_DIFF, CONFIG_PULL, CONFIG_PUSH, KEYS_CREATE, KEYS_LIST, KEYS_REVOKE, type RunValues } from './specs.js'
+import { CONFIG_DIFF, CONFIG_HISTORY, CONFIG_PULL, CONFIG_PUSH, CONFIG_ROLLBACK, KEYS_CREATE, KEYS_LIST, KEYS_REVOKE, type RunValues } from './specs.js'
 import { UsageError } from './flags.js'
 
 /** A config source other than files, when `run`'s flags ask for one (else undefined). */
@@ -16,13 +16,22 @@ export type SourceFactory = (values: RunValues, given: ReadonlySet<string>) => C
 export const sourceFactories: readonly SourceFactory[] = [etcdSourceFactory]
 
 // Loaded on use: etcd3 brings gRPC, which every other command can do without.
-const configCommand = (sub: 'push' | 'diff' | 'pull') => async ({ values, operand }: Parsed<typeof CONFIG_PUSH>) => {
-  const target = etcdTargetFrom(values)
-  return (await import('./config.js')).configCommand(sub, operand!, target)
-}
-registerCommand(CONFIG_PUSH, configCommand('push'))
-registerCommand(CONFIG_DIFF, configCommand('diff'))
-registerCommand(CONFIG_PULL, configCommand('pull'))
+registerCommand(CONFIG_PUSH, async ({ values, operand }: Parsed<typeof CONFIG_PUSH>) => (await import('./config.js')).configCommand('push', operand!, etcdTargetFrom(values), values.message))
+registerCommand(CONFIG_DIFF, async ({ values, operand }: Parsed<typeof CONFIG_DIFF>) => {
+  if (values.from !== undefined || values.to !== undefined) {
+    if (values.from === undefined || values.to === undefined) throw new UsageError('give both --from and --to (versions from config history)')
+    if (operand !== undefined || values.etcd !== undefined) throw new UsageError('--from/--to compare two applied versions; give them without a config or --etcd')
+    return (await import('./config-history.js')).diffVersions(values.admin, values.from, values.to)
+  }
+  if (operand === undefined) throw new UsageError('missing config: give the config to compare with the prefix (or --from and --to)')
+  return (await import('./config.js')).configCommand('diff', operand, etcdTargetFrom(values))
+})
+registerCommand(CONFIG_PULL, async ({ values, operand }: Parsed<typeof CONFIG_PULL>) => (await import('./config.js')).configCommand('pull', operand!, etcdTargetFrom(values)))
+registerCommand(CONFIG_HISTORY, async ({ values }: Parsed<typeof CONFIG_HISTORY>) => (await import('./config-history.js')).historyCommand(values.admin, values.json === true))
+registerCommand(CONFIG_ROLLBACK, async ({ values }: Parsed<typeof CONFIG_ROLLBACK>) => {
+  const h = await import('./config-history.js')
+  return values.etcd !== undefined ? h.rollbackEtcd(etcdTargetFrom(values), values.to!, values.message) : h.rollbackFiles(values.admin, values.to!)
+})
 
 /** `--config` or `--etcd`/`--prefix`, exactly one. */
 function keysTarget(values: { config?: string; etcd?: string; prefix?: string; 'etcd-timeout': number }) {

@@ -77,17 +77,43 @@ export const CONFIG_PUSH = {
     'the prefix changed meanwhile, nothing is written and push fails. Secret references are pushed as written and ' +
     'resolved by each gateway host, so no secret is needed where push runs.',
   operand: { name: '<file|dir>', description: 'the config to push', required: true },
-  flags: ETCD_TARGET_FLAGS,
-  example: `switchyard config push examples/quickstart.yaml ${ETCD_EXAMPLE}`,
+  flags: [...ETCD_TARGET_FLAGS, { name: 'message', type: 'string', value: '<text>', description: "why: stored with the push (user and host too) and shown by every gateway's config history and audit log" }],
+  example: `switchyard config push examples/quickstart.yaml ${ETCD_EXAMPLE} --message "gpt-4o to 20 %"`,
 } as const satisfies CommandSpec
+
+const ADMIN_FLAG = { name: 'admin', type: 'string', value: '<url>', default: 'http://127.0.0.1:9901', description: "a running gateway's admin API (with admin.token set, put the token in SWITCHYARD_ADMIN_TOKEN)" } as const
 
 export const CONFIG_DIFF = {
   name: 'config diff',
-  summary: "show what 'config push' would change",
-  description: "Shows what 'config push' would add, change and delete under the prefix, without writing anything.",
-  operand: { name: '<file|dir>', description: 'the config to compare', required: true },
-  flags: ETCD_TARGET_FLAGS,
+  summary: "show what a push would change, or what two versions changed",
+  description:
+    "With a config and --etcd/--prefix: shows what 'config push' would add, change and delete under the prefix, without writing anything. " +
+    "With --from and --to: asks a running gateway (--admin) for two versions of its config history and shows which objects changed and how, " +
+    'line by line (secrets as their references, literal credentials masked).',
+  operand: { name: '<file|dir>', description: 'the config to compare (not with --from/--to)' },
+  flags: [...ETCD_FLAGS, { name: 'from', type: 'string', value: '<version>', description: 'an applied version (config history)' }, { name: 'to', type: 'string', value: '<version>', description: 'a later applied version' }, ADMIN_FLAG],
   example: `switchyard config diff examples/quickstart.yaml ${ETCD_EXAMPLE}`,
+} as const satisfies CommandSpec
+
+export const CONFIG_HISTORY = {
+  name: 'config history',
+  summary: 'list the config versions a gateway applied, with what changed',
+  description:
+    "Asks a running gateway's admin API (GET /config/history) for the versions it applied since it started (the last 50): when, from which " +
+    "source, which objects were added (+), removed (-) or changed (~), and for etcd pushes made with --message who pushed it and why.",
+  flags: [ADMIN_FLAG, { name: 'json', type: 'boolean', description: "print the admin API's JSON" }],
+  example: 'switchyard config history --admin http://127.0.0.1:9901',
+} as const satisfies CommandSpec
+
+export const CONFIG_ROLLBACK = {
+  name: 'config rollback',
+  summary: 'put an earlier config version back in service',
+  description:
+    'With --etcd/--prefix: reads the objects under the prefix as they were at the etcd revision --to names (the version a gateway shows for an etcd ' +
+    "source) and writes them back in one transaction guarded like 'config push' (a new push, in every gateway's history; --message says why). " +
+    'Without etcd: asks the gateway (--admin) for that version and prints its config, secrets as their references, to restore into the files.',
+  flags: [...ETCD_FLAGS, { name: 'to', type: 'string', value: '<version>', required: true, description: 'the version to go back to' }, { name: 'message', type: 'string', value: '<text>', description: 'why (etcd)' }, ADMIN_FLAG],
+  example: `switchyard config rollback --to 1042 ${ETCD_EXAMPLE} --message "canary misbehaved"`,
 } as const satisfies CommandSpec
 
 export const CONFIG_PULL = {

@@ -51,6 +51,8 @@ export interface GatewayStatus {
   readonly shuttingDown: boolean
   /** Per-cluster, per-endpoint state for the admin API. */
   readonly clusters?: () => Promise<Record<string, unknown>>
+  /** The configs applied, newest first (config-history.ts). */
+  readonly history?: import('./config-history.js').ConfigHistory
   /** Limits and spend of a tenant (and key), and Redis health (limit-usage.ts). */
   readonly limits?: {
     describe(ir: SnapshotIR, tenant: string, keyId: string | undefined): Promise<unknown>

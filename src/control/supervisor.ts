@@ -16,6 +16,7 @@ import { uwsBuild } from '../shared/uws.js'
 import { SharedStateTable } from '../shared/shared-state.js'
 import { LimitTable } from '../runtime/limits/local-limiter.js'
 import { LimitUsage } from './limit-usage.js'
+import { ConfigHistory, describeChanges } from './config-history.js'
 import { HealthChecks } from './health-checks.js'
 import { LoadScrapes } from './load-scrapes.js'
 import { WorkerPool } from './worker-pool.js'
@@ -52,6 +53,8 @@ export class Supervisor {
   /** The `scope: local` limit buckets every worker shares (1 MiB: 65,536 cells); they outlive every snapshot. */
   private readonly limits = { buffer: LimitTable.createBuffer() }
   private readonly usage = new LimitUsage(this.limits.buffer)
+  /** The configs applied, newest first (admin /config/history). */
+  private readonly history = new ConfigHistory()
   private readonly health: HealthChecks
   private readonly scrapes: LoadScrapes
   private readonly pool: WorkerPool
@@ -83,6 +86,7 @@ export class Supervisor {
 
   private constructor(private readonly opts: RunOptions, first: SnapshotIR) {
     this.slots = this.slotsFor(first)
+    this.recordHistory(first)
     this.health = new HealthChecks(this.shared.buffer)
     this.scrapes = new LoadScrapes(this.shared.buffer)
     this.pool = new WorkerPool({ size: opts.workers, shared: this.shared.buffer, limits: this.limits.buffer })
@@ -98,6 +102,7 @@ export class Supervisor {
       get shuttingDown() { return stopping() },
       clusters: () => this.describeClusters(),
       limits: this.usage,
+      history: this.history,
     }
   }
 
@@ -148,7 +153,17 @@ export class Supervisor {
   }
 
   /** A newly accepted snapshot: slots for its keys, checks and scrapes for its endpoints, then the workers. */
+  /** The audit line of a config change: which objects, from where, pushed by whom. */
+  private recordHistory(ir: SnapshotIR): void {
+    const e = this.history.record(ir, new Date().toISOString(), this.opts.source.lastPush?.())
+    log('info', 'config change', {
+      version: e.version, source: e.source, changes: describeChanges(e.changes),
+      ...(e.pushed?.user && { pushed_by: `${e.pushed.user}@${e.pushed.host ?? '?'}` }), ...(e.pushed?.message && { message: e.pushed.message }),
+    })
+  }
+
   private async apply(ir: SnapshotIR): Promise<void> {
+    this.recordHistory(ir)
     this.slots = this.slotsFor(ir)
     this.health.apply(ir, this.slots)
     this.scrapes.apply(ir, this.slots)

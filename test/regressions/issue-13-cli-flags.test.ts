@@ -80,7 +80,7 @@ test('switchyard with no command prints the overview on stderr and exits 2', asy
 test('a misspelled command or config subcommand names the closest one', async () => {
   assertUsageError(await runCli(['valdiate', QUICKSTART]), '', "unknown command 'valdiate' (did you mean validate?)")
   assertUsageError(await runCli(['config', 'psuh']), 'config', "unknown command 'psuh' (did you mean push?)")
-  assertUsageError(await runCli(['config']), 'config', 'missing command: push, diff or pull')
+  assertUsageError(await runCli(['config']), 'config', 'missing command: push, diff, pull, history or rollback')
 })
 
 test('explain -c x.yaml --modle m names --model', async () => {

@@ -1,6 +1,7 @@
 /**
  * Admin API on its own port (default 127.0.0.1:9901), served by the main thread:
  * /healthz, /ready, /config (version, source, reload state, effective config, secrets redacted),
+ * /config/history (the versions applied, newest first, what changed, who pushed; each with its config),
  * /runtime (uWS build per thread).
  *
  * /tenants and /keys (by id: never a secret or a hash); /tenants/<name> and /keys/<id> add where
@@ -100,6 +101,13 @@ export async function startAdmin(address: string, port: number, status: GatewayS
       config: status.ir.effective,
     }),
   ))
+  app.get('/config/history', guarded((res) => json(res, 200, { history: status.history?.list() ?? [] })))
+  app.get('/config/history/:version', guarded((res, req) => {
+    const version = decodeURIComponent(req.getParameter(0) ?? '')
+    const found = status.history?.get(version)
+    if (found === undefined) return json(res, 404, { error: `version '${version}' is not in this gateway's history (the versions applied since it started, the last 50)` })
+    json(res, 200, found)
+  }))
   app.get('/runtime', guarded((res) =>
     json(res, 200, {
       uws: uwsBuild,
@@ -120,7 +128,7 @@ export async function startAdmin(address: string, port: number, status: GatewayS
       (e) => { if (!aborted) json(res, 500, { error: String(e) }) },
     )
   }))
-  app.any('/*', guarded((res) => json(res, 404, { error: 'not found', endpoints: ['/healthz', '/ready', '/config', '/runtime', '/clusters', '/tenants', '/tenants/<name>', '/keys', '/keys/<id>'] })))
+  app.any('/*', guarded((res) => json(res, 404, { error: 'not found', endpoints: ['/healthz', '/ready', '/config', '/runtime', '/clusters', '/tenants', '/tenants/<name>', '/keys', '/keys/<id>', '/config/history', '/config/history/<version>'] })))
   const held: { socket: import('uWebSockets.js').us_listen_socket | false } = { socket: false }
   // The native addon calls back before listen() returns; the JavaScript fallback only later.
   await new Promise<void>((resolve) => {

@@ -18,6 +18,12 @@ export type ListKind = (typeof LIST_KINDS)[number]
 export type Singleton = (typeof SINGLETONS)[number]
 export type ObjectKind = ListKind | Singleton
 
+/**
+ * Beside the objects, `config push` records who pushed and why (JSON: message, user, host, at)
+ * under this key; sources read it for the config history, the compiler never sees it.
+ */
+export const PUSH_META_KEY = '.meta/push'
+
 /** `/switchyard/prod` → `/switchyard/prod/`: prefixes always end in `/` so `prod` never matches `prod2`. */
 export function normalizePrefix(prefix: string): string {
   return prefix.endsWith('/') ? prefix : `${prefix}/`

@@ -16,7 +16,8 @@ import { readPathSources, type SourceText } from '../../compiler/index.js'
 import type { Diagnostic } from '../../compiler/diagnostics.js'
 import { log } from '../../shared/log.js'
 import type { ConfigSource } from './source.js'
-import { etcdErrorMessage, normalizePrefix, parseRelKey, unwrapDiagnostic, wrapValue } from './etcd-layout.js'
+import { PUSH_META_KEY, etcdErrorMessage, normalizePrefix, parseRelKey, unwrapDiagnostic, wrapValue } from './etcd-layout.js'
+import type { PushMeta } from '../config-history.js'
 
 export interface EtcdSourceOptions {
   /** A client, or how to make one on first use (keeps the gRPC stack out of processes that never load). */
@@ -55,6 +56,7 @@ export function createEtcdSource(opts: EtcdSourceOptions): EtcdSource {
 
   let last: PrefixState | undefined
   let wrapped = new Set<string>()
+  let pushed: PushMeta | undefined
   let servingFallback = false
   let down: { since: number; error: string } | undefined
   let watcher: Watcher | undefined
@@ -93,8 +95,13 @@ export function createEtcdSource(opts: EtcdSourceOptions): EtcdSource {
     const revision = Number(res.header.revision)
     const sources: SourceText[] = []
     const names = new Set<string>()
+    pushed = undefined
     for (const kv of res.kvs) {
       const key = kv.key.toString()
+      if (key === prefix + PUSH_META_KEY) {
+        pushed = pushMetaOf(kv.value.toString())
+        continue
+      }
       const parsed = parseRelKey(key.slice(prefix.length))
       if (!parsed) {
         if (!ignoredKeys.has(key)) log('warn', 'etcd key outside the config layout ignored', { key })
@@ -199,6 +206,7 @@ export function createEtcdSource(opts: EtcdSourceOptions): EtcdSource {
 
   return {
     description: `etcd:${opts.endpoints.join(',')}${prefix}`,
+    lastPush: () => pushed,
     load,
     watch(cb) {
       onChange = cb
@@ -222,5 +230,16 @@ export function createEtcdSource(opts: EtcdSourceOptions): EtcdSource {
       if (w) await Promise.race([w.cancel().catch(() => {}), new Promise((r) => setTimeout(r, 500))])
       client?.close()
     },
+  }
+}
+
+/** The push record, if it is one (a hand-written value is ignored rather than trusted). */
+function pushMetaOf(text: string): PushMeta | undefined {
+  try {
+    const v = JSON.parse(text) as Record<string, unknown>
+    const str = (k: string) => (typeof v[k] === 'string' && (v[k] as string).length <= 500 ? { [k]: v[k] as string } : {})
+    return { ...str('message'), ...str('user'), ...str('host'), ...str('at') }
+  } catch {
+    return undefined
   }
 }

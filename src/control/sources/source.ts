@@ -12,6 +12,8 @@ export interface ConfigSource {
   close(): Promise<void>
   /** Connection state for /ready (e.g. etcd reachable or not); absent for sources that cannot fail. */
   health?(): { ok: boolean; detail: string }
+  /** Who pushed what the last load() read, when the source records it (etcd: `config push --message`). */
+  lastPush?(): import('../config-history.js').PushMeta | undefined
   /** Maps diagnostics on the texts of the last load() back to what the user wrote (etcd wraps each value). */
   mapDiagnostic?(d: Diagnostic): Diagnostic
 }

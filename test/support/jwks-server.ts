@@ -1,7 +1,7 @@
 /**
  * A local identity provider for JWT tests: a node:http JWKS endpoint serving real keys generated
- * with jose, which it can rotate (a new `kid` replaces the old), stop answering (`hang`) or refuse
- * (`fail`), and a signer for tokens under any of its keys. It counts fetches so tests can assert
+ * with jose, which it can rotate (a new `kid` replaces the old), stop answering (`hang`), refuse
+ * (`fail`) or take off the network (`down()`: connections refused until `up()`), and a signer for tokens under any of its keys. It counts fetches so tests can assert
  * caching and rate-limited refetches.
  *
  * @example
@@ -48,6 +48,9 @@ export interface JwksServer {
   rotate(): Promise<SigningKey>
   /** Publishes `extra` beside the current key (for overlap periods). */
   publish(...extra: SigningKey[]): void
+  /** Stops listening (connections are refused) and drops open connections; `up()` listens on the same port again. */
+  down(): Promise<void>
+  up(): Promise<void>
   sign(claims: JWTPayload, options?: SignOptions): Promise<string>
   close(): Promise<void>
 }
@@ -96,10 +99,19 @@ export async function startJwksServer(alg: 'RS256' | 'ES256' = 'ES256'): Promise
       return current
     },
     publish(...extra) { published = [current, ...extra] },
+    down: () => new Promise<void>((resolve) => {
+      for (const res of hung.splice(0)) res.destroy()
+      server.server.closeAllConnections()
+      server.server.close(() => resolve())
+    }),
+    up: () => new Promise<void>((resolve, reject) => {
+      server.server.once('error', reject)
+      server.server.listen(server.port, '127.0.0.1', () => (server.server.off('error', reject), resolve()))
+    }),
     sign: (claims, options = {}) => signToken(options.key ?? current, claims, options),
     close: () => {
       for (const res of hung) res.destroy()
-      return server.close()
+      return server.server.listening ? server.close() : Promise.resolve()
     },
   }
 }

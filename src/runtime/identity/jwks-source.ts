@@ -132,8 +132,15 @@ export function createJwksSource(options: JwksSourceOptions): JwksSource {
       return await local!(header, token)
     } catch (e) {
       // A kid we have not seen: the IdP may have rotated. Refetch, but not for every invented kid.
-      if (!(e instanceof errors.JWKSNoMatchingKey) || Date.now() - attemptedAt < cooldownMs) throw e
-      await refresh()
+      if (!(e instanceof errors.JWKSNoMatchingKey)) throw e
+      if (Date.now() - attemptedAt < cooldownMs) {
+        // Within the cooldown the kid is unknown for sure only if the last fetch succeeded. While
+        // one runs, its answer decides; after a failed one the keys cannot be checked (503, which
+        // the SDKs retry), not "invalid token" (401, counted against the caller's address).
+        if (pending) await pending
+        else if (failure) throw failure
+        else throw e
+      } else await refresh()
       return local!(header, token)
     }
   }

@@ -110,6 +110,33 @@ test('unknown kids refetch at most once per cooldown', async (t) => {
   assert.equal(s.fetches, 1, 'the set was fetched recently, so invented kids do not reach the IdP')
 })
 
+test('within the cooldown an unknown kid is unknown_key only after a successful fetch: a failed one makes it jwks_unavailable, a running one decides', async (t) => {
+  const s = await idp(t)
+  const { verifier } = verifierFor(s.url, { maxAgeMs: 0, cooldownMs: 60_000, retryMs: 60_000, timeoutMs: 300 })
+  assert.ok((await verifier.verify(await s.sign({ org: 'acme' }))).ok)
+  const rotated = await newSigningKey()
+  const fresh = await signToken(rotated, { org: 'acme' })
+  // The set is aged (maxAge 0): a known token starts a background refresh, which fails.
+  s.mode = 'fail'
+  assert.ok((await verifier.verify(await s.sign({ org: 'acme' }))).ok)
+  await new Promise((r) => setTimeout(r, 50))
+  assert.equal(((await verifier.verify(fresh)) as { reason: string }).reason, 'jwks_unavailable')
+  // A refresh in flight (hanging until its timeout) decides for an unknown kid that arrives meanwhile.
+  s.mode = 'ok'
+  const hanging = verifierFor(s.url, { maxAgeMs: 0, cooldownMs: 60_000, timeoutMs: 300 })
+  assert.ok((await hanging.verifier.verify(await s.sign({ org: 'acme' }))).ok)
+  s.mode = 'hang'
+  const started = performance.now()
+  assert.equal(((await hanging.verifier.verify(fresh)) as { reason: string }).reason, 'jwks_unavailable')
+  assert.ok(performance.now() - started < 1000)
+  // The same with the IdP answering (and now publishing the rotated key): the refresh brings it.
+  s.mode = 'ok'
+  s.publish(rotated)
+  const answering = verifierFor(s.url, { maxAgeMs: 0, cooldownMs: 60_000 })
+  assert.ok((await answering.verifier.verify(await s.sign({ org: 'acme' }))).ok)
+  assert.ok((await answering.verifier.verify(fresh)).ok)
+})
+
 test('a token signed by another key under a published kid fails its signature check', async (t) => {
   const s = await idp(t)
   const { verifier } = verifierFor(s.url)

@@ -107,7 +107,7 @@ function check(r: Run, what: string): void {
 function doc(scope: 'local' | 'global', tag: string, keys: { rq: ReturnType<typeof keyFor>; tk: ReturnType<typeof keyFor> }): LimitsDoc {
   return {
     upstream: up.url,
-    ...(scope === 'global' && { redis: { url: redis.url, command_timeout: '500ms', key_prefix: `ex${process.pid}:` } }),
+    ...(scope === 'global' && { redis: { url: redis.url, command_timeout: '2s', key_prefix: `ex${process.pid}:` } }),
     rateLimit: { scope, failure_mode: 'closed', default_max_output_tokens: MAX_TOKENS },
     tenants: [
       { name: `rq-${tag}`, limits: { requests_per_second: REQUESTS_PER_SECOND } },

@@ -36,7 +36,7 @@ before(async () => {
   up = await startOpenAIUpstream('up', { usage: (b) => ({ prompt_tokens: 5, completion_tokens: b?.max_completion_tokens ?? b?.max_tokens ?? 4 }) })
   g = await startLimitsGateway({
     upstream: up.url,
-    redis: { url: redis.url, command_timeout: '200ms', key_prefix: PREFIX },
+    redis: { url: redis.url, command_timeout: '2s', key_prefix: PREFIX },
     // 5 prompt + 4 completion tokens (the upstream's usage) at 1 per million each: 9,000 nanos per answer.
     prices: [{ model: 'gpt-4o-mini', input: 1, output: 1 }],
     rateLimit: { scope: 'global', failure_mode: 'closed', default_max_output_tokens: 64 },

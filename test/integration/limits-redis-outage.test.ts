@@ -4,7 +4,7 @@
  * own tenant's global limit of 20 requests per second, while official-SDK clients keep calling.
  *   killed (SIGKILL) and restarted: `open` keeps serving, bounded by its local fallback; `closed`
  *     answers 503 `limits_unavailable` (the SDK's InternalServerError); nothing hangs (every answer
- *     within 2 s), nothing crashes, and once Redis is back the limits are enforced through it again
+ *     within 2.5 s, shorter than the outage), nothing crashes, and once Redis is back the limits are enforced through it again
  *     without restarting either gateway.
  *   paused (SIGSTOP): every answer within the command timeout plus slack.
  */
@@ -18,8 +18,8 @@ import { bucketBound, chatOnce, hammer, keyFor, openaiClient, sleep, startLimits
 
 const RPS = 20
 const COMMAND_TIMEOUT_MS = 50
-/** No answer may take longer, outage or not. */
-const HANG_MS = 2000
+/** No answer may take longer, outage or not (the outages below last longer, so a request that waited for Redis fails this). */
+const HANG_MS = 2500
 const PREFIX = `ro${process.pid}:`
 
 let up: Upstream
@@ -99,10 +99,10 @@ async function expect503(p: Pair): Promise<void> {
 async function expectEnforcedThroughRedis(p: Pair, cliFor: (key: string) => (...a: string[]) => string): Promise<void> {
   for (const [mode, tenant, port, key] of [['open', p.tenants.open, p.open.port, p.keys.open], ['closed', p.tenants.closed, p.closed.port, p.keys.closed]] as const) {
     const c = openaiClient(port, key)
-    // Back to 200s (the closed one answered 503 until its connection came back).
-    await eventually(async () => (await chatOnce(c, 'gpt-4o-mini')) === 200, 5000, `${mode}: served again`)
     const bucket = `${PREFIX}{${tenant}}:@tenant:req:1000`
     const cli = cliFor(bucket)
+    // Back to 200s counted in Redis (the open one served from its fallback until its connection came back).
+    await eventually(async () => (await chatOnce(c, 'gpt-4o-mini')) === 200 && cli('exists', bucket) === '1', 8000, `${mode}: served through Redis again`)
     const [sec, usec] = cli('time').split('\n').map(Number)
     // 1000 requests in debt: 50 s before one more fits. Only Redis holds this; the local fallback does not.
     cli('hset', bucket, 'l', '-1000', 't', String(sec * 1000 + usec / 1000))
@@ -127,7 +127,9 @@ function checkOutage(r: { open: Outcome[]; closed: Outcome[] }, down: number, up
   const windowMs = upAt - down
   // The local fallback starts full when Redis goes: its burst plus its rate, plus what Redis's own bucket had left.
   const bound = bucketBound(RPS, 1000, windowMs) + RPS
-  assert.ok(openDuring >= 0.5 * (RPS * (windowMs - 100)) / 1000, `open keeps serving: ${openDuring} admitted; ${line}`)
+  // Keeps serving: half the rate, or (when a loaded machine offered less) nearly every call.
+  const offered = within(r.open, down + 100, upAt).length
+  assert.ok(openDuring >= Math.min(0.5 * (RPS * (windowMs - 100)) / 1000, 0.9 * offered) && openDuring > 0, `open keeps serving: ${openDuring} admitted; ${line}`)
   assert.ok(openDuring <= bound, `open is bounded by its local fallback: ${openDuring} > ${bound}; ${line}`)
   const closedDuring = within(r.closed, down + 300, upAt)
   assert.ok(closedDuring.length > 0 && closedDuring.every((o) => o.status === 503), `closed refuses with 503 while Redis is away; ${line}`)
@@ -150,10 +152,10 @@ describe('standalone redis', () => {
   test('killed under load and restarted: open serves bounded by its fallback, closed answers 503, nothing hangs, limits go back to Redis', async () => {
     let down = 0
     let upAt = 0
-    const r = await underLoad(p, 6000, [
+    const r = await underLoad(p, 7000, [
       { at: 1500, run: async () => { await redis.kill(); down = Date.now() } },
       { at: 2500, run: () => expect503(p) },
-      { at: 4000, run: async () => { upAt = Date.now(); await redis.start() } },
+      { at: 4500, run: async () => { upAt = Date.now(); await redis.start() } },
     ])
     checkOutage(r, down, upAt, 'standalone kill')
     await expectEnforcedThroughRedis(p, () => (...a) => redis.cli(...a))
@@ -167,13 +169,16 @@ describe('standalone redis', () => {
       { at: 3000, run: () => { redis.resume(); resumed = Date.now() } },
     ])
     const during = { open: within(r.open, paused, resumed), closed: within(r.closed, paused, resumed) }
-    console.log(`standalone pause: open ${summary(during.open)}; closed ${summary(during.closed)}`)
-    // One command timeout per probe interval at most, plus a loaded machine's scheduling.
-    const bound = COMMAND_TIMEOUT_MS + 450
+    const baseline = slowest([...within(r.open, paused - 1000, paused), ...within(r.closed, paused - 1000, paused)])
+    console.log(`standalone pause: open ${summary(during.open)}; closed ${summary(during.closed)}; slowest in the second before ${baseline} ms`)
+    // One command timeout per probe interval at most over what answers took before the pause (a
+    // loaded machine's scheduling); a request that waited for Redis would take the whole 2 s pause.
+    const bound = Math.min(baseline + COMMAND_TIMEOUT_MS + 400, 1500)
     assert.ok(slowest(during.open) < bound && slowest(during.closed) < bound, `answers within ${bound} ms`)
     assert.deepEqual(statuses(during.open).filter((s) => s !== 200 && s !== 429), [])
     assert.ok(during.open.some((o) => o.status === 200), 'open keeps serving')
-    const late = during.closed.filter((o) => o.startedAt > paused + 200)
+    // Answers that began once the pause had taken hold and ended before SIGCONT.
+    const late = during.closed.filter((o) => o.startedAt > paused + 200 && o.startedAt + o.ms < resumed)
     assert.ok(late.every((o) => o.status === 503), `closed refuses: ${JSON.stringify(late.filter((o) => o.status !== 503).map((o) => ({ ...o, startedAt: o.startedAt - paused })))}`)
     await expectEnforcedThroughRedis(p, () => (...a) => redis.cli(...a))
   })
@@ -201,10 +206,10 @@ describe('redis cluster (3 masters)', () => {
     const node = cluster.nodeFor(`${PREFIX}{co-open}:x`)
     let down = 0
     let upAt = 0
-    const r = await underLoad(p, 7000, [
+    const r = await underLoad(p, 7500, [
       { at: 1500, run: async () => { await node.kill(); down = Date.now() } },
       { at: 2500, run: () => expect503(p) },
-      { at: 4000, run: async () => { upAt = Date.now(); await node.start(); await cluster.waitHealthy() } },
+      { at: 4500, run: async () => { upAt = Date.now(); await node.start(); await cluster.waitHealthy() } },
     ])
     checkOutage(r, down, upAt, 'cluster kill')
     await expectEnforcedThroughRedis(p, (key) => (...a) => cluster.nodeFor(key).cli(...a))

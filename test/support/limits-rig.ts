@@ -50,7 +50,7 @@ export interface LimitsGateway {
 export async function startLimitsGateway(d: LimitsDoc, opts: { workers?: number } = {}): Promise<LimitsGateway> {
   const port = await freePort()
   let admin = 0
-  const gw = await startGateway((a) => limitsConfig((admin = a), port, d), { workers: opts.workers ?? 1, readyTimeoutMs: 20_000 })
+  const gw = await startGateway((a) => limitsConfig((admin = a), port, d), { workers: opts.workers ?? 1, readyTimeoutMs: 60_000 })
   return { gw, port, rewrite: (nd) => gw.writeConfig(limitsConfig(admin, port, nd)) }
 }
 

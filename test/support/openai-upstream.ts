@@ -7,6 +7,8 @@
  *   cut-stream   2 chunks, then the socket is destroyed mid-stream
  *   anything else: a normal answer, streamed when `stream: true`.
  * `failNext(...)` queues per-request behaviour on top of that (see Upstream.failNext).
+ * With `opts.usage`, normal answers report that usage (JSON `usage`; streams asked for
+ * `stream_options.include_usage` end with OpenAI's usage-only chunk) and record it on the request.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { receive, startHttpServer } from './http-server.js'
@@ -20,6 +22,13 @@ export interface RecordedRequest {
   aborted: boolean
   /** The gateway-side port of the TCP connection: equal ports mean a reused keep-alive connection. */
   remotePort: number
+  /** The usage a normal answer reported (only with `opts.usage`; a stream's once its usage chunk is written). */
+  usage?: ReportedUsage
+}
+
+export interface ReportedUsage {
+  prompt_tokens: number
+  completion_tokens: number
 }
 
 export interface Upstream {
@@ -51,7 +60,13 @@ export interface Upstream {
   close(): Promise<void>
 }
 
-export async function startOpenAIUpstream(name: string, opts: { chunkDelayMs?: number } = {}): Promise<Upstream> {
+export interface UpstreamOptions {
+  chunkDelayMs?: number
+  /** The usage a normal answer reports, from the request body (default: 5 prompt + 4 completion tokens, JSON only). */
+  usage?: (body: any) => ReportedUsage
+}
+
+export async function startOpenAIUpstream(name: string, opts: UpstreamOptions = {}): Promise<Upstream> {
   const requests: RecordedRequest[] = []
   const queued: string[] = []
   let healthy = true
@@ -73,7 +88,7 @@ export async function startOpenAIUpstream(name: string, opts: { chunkDelayMs?: n
         if (!res.writableFinished) rec.aborted = true
       })
       const failure = rec.url.includes('/chat/completions') ? queued.shift() : undefined
-      const normal = () => answer(name, rec, req, res, opts.chunkDelayMs ?? 0)
+      const normal = () => answer(name, rec, req, res, opts.chunkDelayMs ?? 0, opts.usage)
       if (failure !== undefined) return fail(failure, req, res, rec, normal)
       normal()
     })
@@ -89,7 +104,7 @@ export async function startOpenAIUpstream(name: string, opts: { chunkDelayMs?: n
   }
 }
 
-function answer(name: string, rec: RecordedRequest, req: IncomingMessage, res: ServerResponse, chunkDelayMs: number): void {
+function answer(name: string, rec: RecordedRequest, req: IncomingMessage, res: ServerResponse, chunkDelayMs: number, usageOf?: (body: any) => ReportedUsage): void {
   if (rec.url.startsWith('/v1/models')) {
     return json(res, 200, { object: 'list', data: [{ id: 'gpt-4o', object: 'model', created: 0, owned_by: name }] })
   }
@@ -109,11 +124,14 @@ function answer(name: string, rec: RecordedRequest, req: IncomingMessage, res: S
   }
   if (model === 'error-500') return json(res, 500, { error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: null } })
   const text = `Hello from ${name}.`
+  const reported = usageOf?.(rec.body)
+  const usage = reported ? { ...reported, total_tokens: reported.prompt_tokens + reported.completion_tokens } : { prompt_tokens: 5, completion_tokens: 4, total_tokens: 9 }
   if (rec.body?.stream !== true) {
+    if (reported) rec.usage = reported
     return json(res, 200, {
       id: 'chatcmpl-up1', object: 'chat.completion', created: 1700000000, model,
       choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: 'stop' }],
-      usage: { prompt_tokens: 5, completion_tokens: 4, total_tokens: 9 },
+      usage,
     })
   }
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-upstream': name })
@@ -136,6 +154,10 @@ function answer(name: string, rec: RecordedRequest, req: IncomingMessage, res: S
       return
     }
     res.write(chunk({}, 'stop'))
+    if (reported && rec.body?.stream_options?.include_usage === true) {
+      res.write(`data: ${JSON.stringify({ id: 'chatcmpl-up1', object: 'chat.completion.chunk', created: 1700000000, model, choices: [], usage })}\n\n`)
+      rec.usage = reported
+    }
     res.end('data: [DONE]\n\n')
   }
   next()

@@ -119,14 +119,23 @@ interface Prepared {
   /** Window length in ns (the bucket's tolerance); 0 for concurrent rules. */
   readonly periodNs: bigint
   readonly nsPerUnit: number
+  /** The limit as float64 bits, kept in the bucket's rate cell (see keepConsumed). */
+  readonly limitBits: bigint
 }
+
+const f64 = new Float64Array(1)
+const i64 = new BigInt64Array(f64.buffer)
+const bitsOf = (x: number): bigint => ((f64[0] = x), i64[0])
+const numberOf = (bits: bigint): number => ((i64[0] = bits), f64[0])
+/** Suffix of a bucket's rate cell: the limit its TAT was last reckoned in. */
+const RATE = '#limit'
 
 function prepare(rule: LimitRule): Prepared {
   if (!(rule.limit > 0 && Number.isFinite(rule.limit))) throw new Error(`limit ${rule.limit} must be a positive number`)
-  if (rule.kind === 'concurrent') return { rule, suffix: ruleSuffix(rule), slot: undefined, periodNs: 0n, nsPerUnit: 0 }
+  if (rule.kind === 'concurrent') return { rule, suffix: ruleSuffix(rule), slot: undefined, periodNs: 0n, nsPerUnit: 0, limitBits: 0n }
   if (!(rule.periodMs > 0)) throw new Error(`period ${rule.periodMs} ms must be positive`)
   const periodNs = Math.round(rule.periodMs * NS_PER_MS)
-  return { rule, suffix: ruleSuffix(rule), slot: reportSlot(rule), periodNs: BigInt(periodNs), nsPerUnit: periodNs / rule.limit }
+  return { rule, suffix: ruleSuffix(rule), slot: reportSlot(rule), periodNs: BigInt(periodNs), nsPerUnit: periodNs / rule.limit, limitBits: bitsOf(rule.limit) }
 }
 
 /** One applied step of a check, kept so a later refusal can undo it and the lease can finish it. */
@@ -206,6 +215,7 @@ export class LocalLimiter implements Limiter {
           return { ok: false, reason: 'too_large', limit: limit.name, kind: r.kind, retryAfterMs: r.periodMs, ...report }
         }
         const inc = BigInt(Math.round(units * p.nsPerUnit))
+        this.keepConsumed(p, cell, ns + key + p.suffix + RATE, now)
         for (;;) {
           const old = this.table.load(cell)
           const tat = old > now ? old : now
@@ -224,6 +234,26 @@ export class LocalLimiter implements Limiter {
       }
     }
     return { ok: true, lease: taken.length === 0 ? NO_LEASE : new LocalLease(this.table, taken), ...report }
+  }
+
+  /**
+   * The TAT counts consumed units in this limit's time per unit. When a reload changed the limit
+   * (the key stays: the rule suffix holds no number), the rate cell still names the old one; the
+   * thread that swaps it rescales the TAT so the consumed level is kept, as Redis keeps it
+   * (redis-limiter.ts). Threads still on the old snapshot swap it back the same way, so a rolling
+   * change loses nothing. A full table skips this: the bucket then reads in the new limit.
+   */
+  private keepConsumed(p: Prepared, cell: number, rateKey: string, now: bigint): void {
+    const rateCell = this.table.cellOf(rateKey)
+    if (rateCell < 0) return
+    const was = this.table.load(rateCell)
+    if (was === p.limitBits || !this.table.swap(rateCell, was, p.limitBits) || was === 0n) return
+    const scale = numberOf(was) / p.rule.limit
+    for (;;) {
+      const old = this.table.load(cell)
+      if (old <= now) return
+      if (this.table.swap(cell, old, now + BigInt(Math.round(Number(old - now) * scale)))) return
+    }
   }
 
   /** Gives back what a check took before a later rule refused it. Conservative: never admits more than without the undo. */

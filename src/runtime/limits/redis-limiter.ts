@@ -9,7 +9,8 @@
  * tenant limit next to a global per-model one) are checked by one script call per tag, sent in
  * the same write; if one refuses, the others' reservations are given back.
  *
- * State: a bucket is a hash {l: level, t: ms}, expiring when it would be full again (a missing
+ * State: a bucket is a hash {l: level, t: ms, c: the limit it was stored under, so a reload that
+ * changes only the number keeps the consumed level}, expiring when it would be full again (a missing
  * key is a full bucket); concurrency is a sorted set of lease ids scored by expiry, so a host that
  * dies holding slots frees them after `leaseTtlMs`.
  *
@@ -31,16 +32,21 @@ if redis.replicate_commands then pcall(redis.replicate_commands) end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local function level_of(key, cap, period)
-  local v = redis.call('HMGET', key, 'l', 't')
+  local v = redis.call('HMGET', key, 'l', 't', 'c')
   local l = tonumber(v[1])
   if not l then return cap end
-  l = l + (now - tonumber(v[2])) * cap / period
+  -- c: the limit the level was stored under. Refill at that rate, then keep what was consumed
+  -- (c - l) under a changed limit (a reload); a bucket without c was stored under this limit.
+  local c = tonumber(v[3]) or cap
+  l = l + (now - tonumber(v[2])) * c / period
+  if l > c then l = c end
+  l = l + cap - c
   if l > cap then l = cap end
   return l
 end
 local function store(key, l, cap, period)
   if l >= cap then redis.call('DEL', key) return end
-  redis.call('HSET', key, 'l', string.format('%.17g', l), 't', string.format('%.17g', now))
+  redis.call('HSET', key, 'l', string.format('%.17g', l), 't', string.format('%.17g', now), 'c', string.format('%.17g', cap))
   redis.call('PEXPIRE', key, math.ceil((cap - l) * period / cap) + 1000)
 end
 `

@@ -125,6 +125,23 @@ test('a full table refuses new keys as unavailable (closed) or admits them unlim
   assert.equal(told, 2)
 })
 
+test('a limit changed by a reload keeps the consumed level, and changing it back gives the same bucket', () => {
+  const table = LimitTable.local()
+  const at = (n: number) => new LocalLimiter([limit([{ kind: 'requests', limit: n, periodMs: MINUTE }])], table)
+  const remaining = (d: Decision) => (admittedOf(d), d.requests!.remaining)
+  const ten = at(10)
+  for (let i = 0; i < 5; i++) admittedOf(ten.check(facts('acme'), NONE))
+  assert.equal(remaining(ten.check(facts('acme'), NONE)), 4, '6 of 10 consumed')
+  const twenty = at(20)
+  assert.equal(remaining(twenty.check(facts('acme'), NONE)), 13, '7 of 20 consumed: raised, not refilled and not rescaled')
+  // A thread still on the old snapshot sees 7 of 10, then the new one 8 of 20 (nothing lost either way).
+  assert.equal(remaining(ten.check(facts('acme'), NONE)), 2)
+  assert.equal(remaining(twenty.check(facts('acme'), NONE)), 11)
+  const five = at(5)
+  const d = five.check(facts('acme'), NONE)
+  assert.equal(d.ok, false, '9 consumed is over a lowered limit of 5')
+})
+
 test('the same key in two namespaces of one table is two buckets', () => {
   const table = LimitTable.local()
   const rules: LimitRule[] = [{ kind: 'requests', limit: 1, periodMs: MINUTE }]

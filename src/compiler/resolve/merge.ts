@@ -22,6 +22,7 @@ export interface MergedConfig {
   readonly keys: Map<string, LocatedValue<Obj>>
   admin?: LocatedValue<Obj>
   runtime?: LocatedValue<Obj>
+  telemetry?: LocatedValue<Obj>
 }
 
 export function emptyConfig(): MergedConfig {
@@ -36,7 +37,7 @@ const NAME_FIELD: Readonly<Record<Kind, string>> = { listeners: 'name', routes: 
 export function mergeDoc(into: MergedConfig, doc: LoadedDoc, ctx: Pick<ResolveContext, 'report'>): void {
   const v = doc.value as Obj
   if (v === null || typeof v !== 'object') return
-  for (const section of ['admin', 'runtime'] as const) {
+  for (const section of ['admin', 'runtime', 'telemetry'] as const) {
     if (!v[section]) continue
     const first = into[section]
     if (first) ctx.report('SY_CFG_DUPLICATE', { doc, at: [section] }, `duplicate ${section} section (first defined at ${where(first)})`)

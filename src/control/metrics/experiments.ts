@@ -4,7 +4,7 @@
  * `variant`): requests and their observed share beside the configured weight, errors (5xx
  * answers, and requests the client abandoned before a status), latency p50/p95, TTFT p50 (streams),
  * tokens, and for sticky splits (hash_on) the distinct keys the variant has seen (HyperLogLog,
- * ±3 %). Latency quantiles come from the histogram buckets, as histogram_quantile() computes them.
+ * ±2 %). Latency quantiles come from the histogram buckets, as histogram_quantile() computes them.
  */
 import type { SnapshotIR } from '../../compiler/ir.js'
 import type { MetricValueJSON } from '../../runtime/telemetry/metric-store.js'

@@ -5,7 +5,7 @@ import { cpus, release } from 'node:os'
 import type { OpenLoopResult } from './open-loop.js'
 import type { TtftResult } from './ttft.js'
 
-export type RowKey = 'direct' | 'nginx' | 'bare' | 'bare2' | 'switchyard' | 'resilient' | 'auth' | 'baseline'
+export type RowKey = 'direct' | 'nginx' | 'bare' | 'bare2' | 'switchyard' | 'resilient' | 'auth' | 'nometrics' | 'baseline'
 
 export interface RowResult {
   key: RowKey
@@ -91,6 +91,7 @@ export function targets(rows: RowResult[]): string {
     check('peak RSS ≤ 150 MB', sy.peakRssMb, (v) => v <= 150, (v) => `${v.toFixed(0)} MB`),
     ...resilienceTargets(rows, sy, check),
     ...authTargets(rows, sy, check),
+    ...metricsTargets(rows, sy, check),
     ...baselineComparison(rows, sy),
   ].join('\n')
 }
@@ -126,6 +127,17 @@ function authTargets(rows: RowResult[], sy: RowResult, check: (name: string, v: 
   return [
     check('(f) api_key auth JSON throughput ≥ 0.95× (d)', ratio(au.json?.rps, sy.json?.rps), (v) => v >= 0.95, (v) => `${v.toFixed(3)}×`),
     check('(f) api_key auth SSE streams/s ≥ 0.95× (d)', ratio(au.sse?.rps, sy.sse?.rps), (v) => v >= 0.95, (v) => `${v.toFixed(3)}×`),
+  ]
+}
+
+/** Issue 15: metrics on (row (d), the default) keep ≥ 0.95× the throughput of the same config with metrics off (d-). */
+function metricsTargets(rows: RowResult[], sy: RowResult, check: (name: string, v: number | undefined, ok: (v: number) => boolean, show: (v: number) => string) => string): string[] {
+  const off = rows.find((r) => r.key === 'nometrics' && !r.skipped)
+  if (!off) return []
+  const ratio = (a?: number, b?: number) => (a && b ? a / b : undefined)
+  return [
+    check('(d) metrics on: JSON throughput ≥ 0.95× (d-) metrics off', ratio(sy.json?.rps, off.json?.rps), (v) => v >= 0.95, (v) => `${v.toFixed(3)}×`),
+    check('(d) metrics on: SSE streams/s ≥ 0.95× (d-) metrics off', ratio(sy.sse?.rps, off.sse?.rps), (v) => v >= 0.95, (v) => `${v.toFixed(3)}×`),
   ]
 }
 

@@ -24,7 +24,7 @@ export interface Row {
 }
 
 export async function startRows(dir: string, log: (msg: string) => void): Promise<Row[]> {
-  const [j1, j2, s1, s2, t1, t2, nJ, nS, nT, cJ, cS, cT, c2J, c2S, c2T, gw, admin, gw2, admin2, gw0, admin0, gw3, admin3] = await freePorts(23)
+  const [j1, j2, s1, s2, t1, t2, nJ, nS, nT, cJ, cS, cT, c2J, c2S, c2T, gw, admin, gw2, admin2, gw0, admin0, gw3, admin3, gw4, admin4] = await freePorts(25)
   const at = (port: number) => `http://127.0.0.1:${port}`
 
   log(`starting mocks and proxies (${pinningNote()})`)
@@ -50,6 +50,7 @@ export async function startRows(dir: string, log: (msg: string) => void): Promis
     { key: 'switchyard', label: '(d) Switchyard', lanes: lanes(gw, gw, gw) },
     { key: 'resilient', label: '(e) Switchyard + retries/breakers', lanes: lanes(gw2, gw2, gw2) },
     { key: 'auth', label: '(f) Switchyard + api_key auth', lanes: lanes(gw3, gw3, gw3) },
+    { key: 'nometrics', label: '(d-) Switchyard, metrics off', lanes: lanes(gw4, gw4, gw4) },
     ...(baselineCli() ? [{ key: 'baseline', label: `(d0) Switchyard baseline (${process.env.BENCH_BASELINE})`, lanes: lanes(gw0, gw0, gw0) }] : []),
   ] as Omit<Row, 'result'>[]).map((r) => ({ ...r, result: { key: r.key, label: r.label } }))
 
@@ -89,6 +90,17 @@ export async function startRows(dir: string, log: (msg: string) => void): Promis
     } catch (err) {
       au.result.skipped = `failed to start: ${(err as Error).message}`
       log(`skipping (f): ${(err as Error).message}`)
+    }
+  }
+
+  const nm = rows.find((r) => r.key === 'nometrics')!
+  if (!nm.result.skipped && (missing || sy.result.skipped)) nm.result.skipped = sy.result.skipped ?? missing ?? 'Switchyard not available'
+  if (!nm.result.skipped) {
+    try {
+      nm.server = await startSwitchyard(dir, { admin: admin4, listen: gw4, json: [j1, j2], sse: [s1, s2], ttft: [t1, t2] }, [], 'no-metrics')
+    } catch (err) {
+      nm.result.skipped = `failed to start: ${(err as Error).message}`
+      log(`skipping (d-): ${(err as Error).message}`)
     }
   }
 

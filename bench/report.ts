@@ -5,7 +5,7 @@ import { cpus, release } from 'node:os'
 import type { OpenLoopResult } from './open-loop.js'
 import type { TtftResult } from './ttft.js'
 
-export type RowKey = 'direct' | 'nginx' | 'bare' | 'bare2' | 'switchyard' | 'resilient' | 'auth' | 'global' | 'baseline'
+export type RowKey = 'direct' | 'nginx' | 'bare' | 'bare2' | 'switchyard' | 'resilient' | 'auth' | 'global' | 'nometrics' | 'baseline'
 
 export interface RowResult {
   key: RowKey
@@ -91,6 +91,7 @@ export function targets(rows: RowResult[]): string {
     check('peak RSS ≤ 150 MB', sy.peakRssMb, (v) => v <= 150, (v) => `${v.toFixed(0)} MB`),
     ...resilienceTargets(rows, sy, check),
     ...authTargets(rows, sy, check),
+    ...metricsTargets(rows, sy, check),
     ...baselineComparison(rows, sy),
   ].join('\n')
 }
@@ -136,6 +137,17 @@ function globalTargets(rows: RowResult[], sy: RowResult, check: (name: string, v
   return [
     check(`(g) global limits (Redis) p50 at ${sy.latency?.rate ?? '?'} req/s ≤ +0.3 ms over (d)`, gl.latency && sy.latency ? gl.latency.p50 - sy.latency.p50 : undefined, (v) => v <= 0.3, (v) => `${signed(v)} ms`),
     check('(g) global limits JSON throughput vs (d) (no target; for the record)', gl.json?.rps && sy.json?.rps ? gl.json.rps / sy.json.rps : undefined, () => true, (v) => `${v.toFixed(3)}×`),
+  ]
+}
+
+/** Issue 15: metrics on (row (d), the default) keep ≥ 0.95× the throughput of the same config with metrics off (d-). */
+function metricsTargets(rows: RowResult[], sy: RowResult, check: (name: string, v: number | undefined, ok: (v: number) => boolean, show: (v: number) => string) => string): string[] {
+  const off = rows.find((r) => r.key === 'nometrics' && !r.skipped)
+  if (!off) return []
+  const ratio = (a?: number, b?: number) => (a && b ? a / b : undefined)
+  return [
+    check('(d) metrics on: JSON throughput ≥ 0.95× (d-) metrics off', ratio(sy.json?.rps, off.json?.rps), (v) => v >= 0.95, (v) => `${v.toFixed(3)}×`),
+    check('(d) metrics on: SSE streams/s ≥ 0.95× (d-) metrics off', ratio(sy.sse?.rps, off.sse?.rps), (v) => v >= 0.95, (v) => `${v.toFixed(3)}×`),
   ]
 }
 

@@ -41,7 +41,7 @@ export interface Row {
 }
 
 export async function startRows(dir: string, log: (msg: string) => void): Promise<Row[]> {
-  const [j1, j2, s1, s2, t1, t2, nJ, nS, nT, cJ, cS, cT, c2J, c2S, c2T, gw, admin, gw2, admin2, gw0, admin0, gw3, admin3, gw4, admin4, redisPort] = await freePorts(26)
+  const [j1, j2, s1, s2, t1, t2, nJ, nS, nT, cJ, cS, cT, c2J, c2S, c2T, gw, admin, gw2, admin2, gw0, admin0, gw3, admin3, gw4, admin4, redisPort, gw5, admin5] = await freePorts(28)
   const at = (port: number) => `http://127.0.0.1:${port}`
 
   log(`starting mocks and proxies (${pinningNote()})`)
@@ -68,6 +68,7 @@ export async function startRows(dir: string, log: (msg: string) => void): Promis
     { key: 'resilient', label: '(e) Switchyard + retries/breakers', lanes: lanes(gw2, gw2, gw2) },
     { key: 'auth', label: '(f) Switchyard + api_key + local limits', lanes: lanes(gw3, gw3, gw3) },
     { key: 'global', label: '(g) Switchyard + api_key + global limits (Redis)', lanes: lanes(gw4, gw4, gw4) },
+    { key: 'nometrics', label: '(d-) Switchyard, metrics off', lanes: lanes(gw5, gw5, gw5) },
     ...(baselineCli() ? [{ key: 'baseline', label: `(d0) Switchyard baseline (${process.env.BENCH_BASELINE})`, lanes: lanes(gw0, gw0, gw0) }] : []),
   ] as Omit<Row, 'result'>[]).map((r) => ({ ...r, result: { key: r.key, label: r.label } }))
 
@@ -119,6 +120,17 @@ export async function startRows(dir: string, log: (msg: string) => void): Promis
     } catch (err) {
       gl.result.skipped = `failed to start: ${(err as Error).message}`
       log(`skipping (g): ${(err as Error).message}`)
+    }
+  }
+
+  const nm = rows.find((r) => r.key === 'nometrics')!
+  if (!nm.result.skipped && (missing || sy.result.skipped)) nm.result.skipped = sy.result.skipped ?? missing ?? 'Switchyard not available'
+  if (!nm.result.skipped) {
+    try {
+      nm.server = await startSwitchyard(dir, { admin: admin5, listen: gw5, json: [j1, j2], sse: [s1, s2], ttft: [t1, t2] }, [], 'no-metrics')
+    } catch (err) {
+      nm.result.skipped = `failed to start: ${(err as Error).message}`
+      log(`skipping (d-): ${(err as Error).message}`)
     }
   }
 

@@ -7,7 +7,7 @@ import { registerCommand } from './dispatch.js'
 import { etcdTargetFrom } from './etcd-options.js'
 import type { Parsed } from './flags.js'
 import { etcdSourceFactory } from './run-etcd.js'
-import { CONFIG_DIFF, CONFIG_HISTORY, CONFIG_PULL, CONFIG_PUSH, CONFIG_ROLLBACK, KEYS_CREATE, KEYS_LIST, KEYS_REVOKE, type RunValues } from './specs.js'
+import { CONFIG_DIFF, CONFIG_HISTORY, CONFIG_PULL, CONFIG_PUSH, CONFIG_ROLLBACK, EXPERIMENTS, KEYS_CREATE, KEYS_LIST, KEYS_REVOKE, type RunValues } from './specs.js'
 import { UsageError } from './flags.js'
 
 /** A config source other than files, when `run`'s flags ask for one (else undefined). */
@@ -49,3 +49,4 @@ registerCommand(KEYS_CREATE, async ({ values }: Parsed<typeof KEYS_CREATE>) => {
 })
 registerCommand(KEYS_LIST, async ({ values }: Parsed<typeof KEYS_LIST>) => (await import('./keys.js')).keysCommand('list', keysTarget(values), {}))
 registerCommand(KEYS_REVOKE, async ({ values, operand }: Parsed<typeof KEYS_REVOKE>) => (await import('./keys.js')).keysCommand('revoke', keysTarget(values), { id: operand! }))
+registerCommand(EXPERIMENTS, async ({ values }: Parsed<typeof EXPERIMENTS>) => (await import('./experiments.js')).experimentsCommand(values.admin!, values.json === true))

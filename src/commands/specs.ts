@@ -166,6 +166,22 @@ export const KEYS_REVOKE = {
   example: 'switchyard keys revoke k7f2m9q4x1ab --config examples/tenants.yaml',
 } as const satisfies CommandSpec
 
+export const EXPERIMENTS = {
+  name: 'experiments',
+  summary: "print a running gateway's A/B results: every weighted split, per variant",
+  description:
+    'Asks a running gateway\'s admin API (GET /experiments) for every weighted_clusters rule and prints one table ' +
+    'per experiment: per variant its configured weight beside the observed share, requests, error rate (5xx and ' +
+    'abandoned), latency p50/p95, TTFT p50 (streams), tokens, and for sticky splits the distinct keys seen. ' +
+    'Numbers count since the gateway started, summed over its workers. With admin.token set, put the token in ' +
+    'SWITCHYARD_ADMIN_TOKEN.',
+  flags: [
+    { name: 'admin', type: 'string', value: '<url>', default: 'http://127.0.0.1:9901', description: "the gateway's admin API" },
+    { name: 'json', type: 'boolean', description: 'print the admin API\'s JSON instead of tables' },
+  ],
+  example: 'switchyard experiments --admin http://127.0.0.1:9901',
+} as const satisfies CommandSpec
+
 /** Words that only name a group of commands (`switchyard config …`), with what the group is for. */
 export const GROUPS: Readonly<Record<string, string>> = {
   config: "Keeps one environment's config (an etcd key prefix) in step with local files.",

@@ -355,4 +355,11 @@ export interface SnapshotIR {
   readonly secrets: readonly string[]
   /** Not errors, but worth saying at validate and at startup (`source:line:col: path: message`). */
   readonly warnings: readonly string[]
+  /** The `telemetry` section; absent means every default (metrics enabled). */
+  readonly telemetry?: TelemetryIR
+}
+
+/** `telemetry` (schemas/telemetry.schema.json): which signals the workers record. */
+export interface TelemetryIR {
+  readonly metrics: { readonly enabled: boolean }
 }

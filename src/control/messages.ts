@@ -5,6 +5,7 @@
  */
 import type { SnapshotIR } from '../compiler/ir.js'
 import type { ConfigSource } from './sources/source.js'
+import type { WorkerMetricsReport } from '../runtime/telemetry/request-metrics.js'
 
 export interface WorkerData {
   readonly shared: SharedArrayBuffer
@@ -16,13 +17,14 @@ export interface WorkerData {
 
 /** A snapshot to build and serve, with the shared-state slot of every cluster and endpoint key it uses. */
 export type SnapshotMessage = { type: 'snapshot'; ir: SnapshotIR; slots: Record<string, number> }
-export type ToWorker = SnapshotMessage | { type: 'drain' } | { type: 'destroy' } | { type: 'clusters'; id: number }
+export type ToWorker = SnapshotMessage | { type: 'drain' } | { type: 'destroy' } | { type: 'clusters'; id: number } | { type: 'metrics'; id: number }
 export type FromWorker =
   | { type: 'started'; worker: number; uws: 'native' | 'fallback' }
   | { type: 'applied'; worker: number; version: string; ports: number[]; failed: { port: number; error: string }[] }
   | { type: 'apply-failed'; worker: number; version: string; error: string }
   | { type: 'drained'; worker: number }
   | { type: 'clusters'; worker: number; id: number; data: Record<string, unknown> }
+  | { type: 'metrics'; worker: number; id: number; data: WorkerMetricsReport }
 
 export interface WorkerStatus {
   id: number
@@ -58,5 +60,9 @@ export interface GatewayStatus {
     describe(ir: SnapshotIR, tenant: string, keyId: string | undefined): Promise<unknown>
     health(ir: SnapshotIR): { ready: boolean; required: boolean } | undefined
   }
+  /** GET /metrics: Prometheus text over every worker and the main thread. */
+  readonly metrics?: () => Promise<string>
+  /** GET /experiments: the weighted splits with what each variant got. */
+  readonly experiments?: () => Promise<unknown>
   readonly source: ConfigSource
 }

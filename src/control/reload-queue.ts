@@ -27,6 +27,8 @@ export class ReloadQueue {
   private pass: Promise<void> | undefined
   private again = false
   private closed = false
+  /** Passes by outcome since start, for /metrics. */
+  readonly counts = { applied: 0, unchanged: 0, rejected: 0 }
 
   constructor(first: SnapshotIR, private readonly opts: ReloadQueueOptions) {
     this.good = first
@@ -79,12 +81,17 @@ export class ReloadQueue {
     if (!r.ok) {
       const errors = r.diagnostics.map(formatDiagnostic)
       this.last = { at, ok: false, errors }
+      this.counts.rejected++
       log('error', `config rejected; still serving version ${this.good.version}`, { errors: errors.length })
       for (const e of errors) log('error', e)
       return
     }
     this.last = { at, ok: true, version: r.ir.version }
-    if (r.ir.version === this.good.version) return
+    if (r.ir.version === this.good.version) {
+      this.counts.unchanged++
+      return
+    }
+    this.counts.applied++
     for (const w of r.ir.warnings) log('warn', w)
     this.good = r.ir
     this.goodSince = at

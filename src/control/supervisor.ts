@@ -22,6 +22,10 @@ import { LoadScrapes } from './load-scrapes.js'
 import { WorkerPool } from './worker-pool.js'
 import { ReloadQueue } from './reload-queue.js'
 import { describeClusters } from './cluster-status.js'
+import { renderMetrics } from './metrics/scrape.js'
+import { controlFamilies } from './metrics/control-families.js'
+import { clusterFamilies } from './metrics/cluster-gauges.js'
+import { describeExperiments } from './metrics/experiments.js'
 import { compileSource } from './compile-source.js'
 import { log } from '../shared/log.js'
 
@@ -103,6 +107,8 @@ export class Supervisor {
       clusters: () => this.describeClusters(),
       limits: this.usage,
       history: this.history,
+      metrics: () => this.renderMetrics(),
+      experiments: () => this.describeExperiments(),
     }
   }
 
@@ -176,6 +182,24 @@ export class Supervisor {
     const slots = this.shared.assign(ir.clusters.flatMap((c) => [`cluster:${c.name}`, ...c.endpoints.map((e) => `${c.name}|${e.url}`)]))
     if (this.shared.exhausted) log('warn', 'shared state table is full; new endpoints count in-flight requests per worker')
     return slots
+  }
+
+  /** /metrics: every worker's series (when metrics are on), the cluster state as /clusters shows it, config and reloads. */
+  private async renderMetrics(): Promise<string> {
+    const ir = this.reloads.current
+    const [reports, clusters] = await Promise.all([ir.telemetry?.metrics.enabled === false ? new Map() : this.pool.queryMetrics(), this.describeClusters()])
+    const own = [
+      ...controlFamilies({ ir, loadedAt: this.reloads.loadedAt, reloads: this.reloads.counts, lastReloadOk: this.reloads.lastReload?.ok, workers: this.pool.statuses.length }),
+      ...clusterFamilies(ir, clusters),
+    ]
+    return renderMetrics(reports.values(), own)
+  }
+
+  /** /experiments: the current config's weighted splits with the workers' numbers. */
+  private async describeExperiments(): Promise<unknown> {
+    const ir = this.reloads.current
+    const reports = ir.telemetry?.metrics.enabled === false ? new Map() : await this.pool.queryMetrics()
+    return describeExperiments(ir, [...reports.values()])
   }
 
   /** /clusters: the workers are asked first, so the config and counters read after are as fresh as their replies. */

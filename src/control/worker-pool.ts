@@ -14,6 +14,7 @@
 import { Worker } from 'node:worker_threads'
 import type { SnapshotIR } from '../compiler/ir.js'
 import type { FromWorker, SnapshotMessage, ToWorker, WorkerStatus } from './messages.js'
+import type { WorkerMetricsReport } from '../runtime/telemetry/request-metrics.js'
 import { log } from '../shared/log.js'
 import { workerOptions } from './worker-options.js'
 
@@ -39,7 +40,8 @@ export class WorkerPool {
   private readonly members = new Map<number, Member>()
   /** Called after every report and every exit; each re-checks its own condition. */
   private readonly waiters = new Set<() => void>()
-  private readonly clusterQueries = new Map<number, (worker: number, data: Record<string, unknown>) => void>()
+  /** Pending clusters / metrics queries by id: each reply goes to its query's collector. */
+  private readonly queries = new Map<number, (worker: number, data: unknown) => void>()
   private queryId = 0
   private latest: SnapshotMessage | undefined
   private retired = false
@@ -74,13 +76,23 @@ export class WorkerPool {
   }
 
   /** Each worker's view of its clusters (eligibility, balancer state, connections), by worker id; a worker that does not answer within `ms` is left out. */
-  async queryClusters(ms = 1000): Promise<Map<number, Record<string, unknown>>> {
+  queryClusters(ms = 1000): Promise<Map<number, Record<string, unknown>>> {
+    return this.ask('clusters', ms) as Promise<Map<number, Record<string, unknown>>>
+  }
+
+  /** Each worker's metric series (telemetry/request-metrics.ts), by worker id; a worker that does not answer within `ms` is left out. */
+  queryMetrics(ms = 1000): Promise<Map<number, WorkerMetricsReport>> {
+    return this.ask('metrics', ms) as Promise<Map<number, WorkerMetricsReport>>
+  }
+
+  /** Posts a query to every worker and collects the replies that arrive within `ms`. */
+  private async ask(type: 'clusters' | 'metrics', ms: number): Promise<Map<number, unknown>> {
     const id = ++this.queryId
-    const replies = new Map<number, Record<string, unknown>>()
+    const replies = new Map<number, unknown>()
     await new Promise<void>((resolve) => {
       const t = setTimeout(done, ms)
       let left = this.members.size
-      const queries = this.clusterQueries
+      const queries = this.queries
       function done() {
         clearTimeout(t)
         queries.delete(id)
@@ -90,7 +102,7 @@ export class WorkerPool {
         replies.set(worker, data)
         if (--left === 0) done()
       })
-      this.post({ type: 'clusters', id })
+      this.post({ type, id })
       if (left === 0) done()
     })
     return replies
@@ -161,7 +173,8 @@ export class WorkerPool {
         status.error = m.error
         return
       case 'clusters':
-        this.clusterQueries.get(m.id)?.(m.worker, m.data)
+      case 'metrics':
+        this.queries.get(m.id)?.(m.worker, m.data)
         return
       case 'drained':
         status.drained = true

@@ -8,6 +8,7 @@ import { buildSnapshot } from './build/snapshot.js'
 import { Gateway } from './gateway.js'
 import { ListenerSet } from './http/server.js'
 import { createStores } from './stores.js'
+import { RequestMetrics } from './telemetry/request-metrics.js'
 import { uwsBuild } from '../shared/uws.js'
 import { log } from '../shared/log.js'
 import type { CompiledCluster } from './types.js'
@@ -19,6 +20,7 @@ const data = workerData as WorkerData
 const stores = createStores({ buffer: data.shared, slots: {}, workers: data.workers, ...(data.limits && { limits: data.limits }) })
 const gateway = new Gateway(stores)
 const listeners = new ListenerSet(gateway)
+const metrics = new RequestMetrics(() => gateway.inflight)
 const send = (m: FromWorker) => port.postMessage(m)
 
 send({ type: 'started', worker: threadId, uws: uwsBuild })
@@ -76,7 +78,7 @@ port.on('message', (m: ToWorker) => {
       if (listeners.draining) return
       try {
         stores.setSlots(m.slots)
-        const snap = buildSnapshot(m.ir, stores)
+        const snap = buildSnapshot(m.ir, stores, undefined, metrics.forSnapshot(m.ir))
         gateway.swap(snap)
         const failed = listeners.reconcile(snap)
         const applied = (f: { port: number; error: string }[]) => send({ type: 'applied', worker: threadId, version: snap.version, ports: listeners.ports, failed: f })
@@ -94,6 +96,9 @@ port.on('message', (m: ToWorker) => {
       send({ type: 'clusters', worker: threadId, id: m.id, data })
       return
     }
+    case 'metrics':
+      send({ type: 'metrics', worker: threadId, id: m.id, data: metrics.report() })
+      return
     case 'drain':
       listeners.draining = true
       listeners.closeAll()

@@ -11,6 +11,7 @@ export function effectiveConfig(config: MergedConfig, admin: SnapshotIR['admin']
   return redactConfig({
     admin: { address: admin.address, port: admin.port, allowed_hosts: admin.allowedHosts, ...(config.admin?.value.token !== undefined && { token: config.admin.value.token }) },
     runtime: config.runtime?.value ?? { drain_timeout: '30s' },
+    telemetry: config.telemetry?.value ?? { metrics: { enabled: true } },
     listeners: [...config.listeners.values()].map((l) => l.value),
     routes: [...config.routes.values()].map((l) => l.value),
     clusters: [...config.clusters.values()].map((l) => l.value),

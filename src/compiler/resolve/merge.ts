@@ -25,6 +25,7 @@ export interface MergedConfig {
   redis?: LocatedValue<Obj>
   /** The `prices` list (a section like admin: one document sets it). */
   prices?: LocatedValue<Obj[]>
+  telemetry?: LocatedValue<Obj>
 }
 
 export function emptyConfig(): MergedConfig {
@@ -36,7 +37,7 @@ const SINGULAR: Readonly<Record<Kind, string>> = { listeners: 'listener', routes
 const NAME_FIELD: Readonly<Record<Kind, string>> = { listeners: 'name', routes: 'name', clusters: 'name', filters: 'name', tenants: 'name', keys: 'id' }
 
 /** Sections that one document at most may set. */
-const SECTIONS = ['admin', 'runtime', 'redis', 'prices'] as const
+const SECTIONS = ['admin', 'runtime', 'redis', 'prices', 'telemetry'] as const
 type Section = (typeof SECTIONS)[number]
 
 /** Adds one validated document to `into`. */

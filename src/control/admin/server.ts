@@ -7,6 +7,9 @@
  * /tenants and /keys (by id: never a secret or a hash); /tenants/<name> and /keys/<id> add where
  * their limits stand and what they have spent.
  *
+ * /metrics (Prometheus text, every worker summed) and /experiments (weighted splits per variant):
+ * control/metrics/.
+ *
  * Without `admin.token` the compiler only lets it bind a loopback address, and every request must
  * carry a loopback `Host` (or one from admin.allowed_hosts): otherwise a web page could point its
  * own DNS name at 127.0.0.1 (DNS rebinding) and read /config from the browser. With a token, every
@@ -18,12 +21,25 @@ import { adminHostAllowed } from '../../shared/loopback.js'
 import { uws, uwsBuild, statusLine } from '../../shared/uws.js'
 import { log } from '../../shared/log.js'
 import { adminTokenAccepted, describeKeys, describeTenants } from './identity.js'
+import { METRICS_CONTENT_TYPE } from '../metrics/scrape.js'
 
 const UWS_FALLBACK_WARNING = 'uWebSockets.js runs its slow JavaScript fallback, not its native addon: expect a fraction of the throughput'
 
 export interface AdminHandle {
   readonly port: number
   close(): void
+}
+
+/** Answers with what `query` resolves to, unless the client left meanwhile; 404 when this gateway has no such query. */
+function answerLater<T>(res: import('uWebSockets.js').HttpResponse, query: (() => Promise<T>) | undefined, send: (body: T) => void): void {
+  let aborted = false
+  res.onAborted(() => (aborted = true))
+  const fail = (code: number, error: string) => res.writeStatus(statusLine(code)).writeHeader('content-type', 'application/json').end(JSON.stringify({ error }))
+  if (query === undefined) return void res.cork(() => fail(404, 'not served by this gateway'))
+  query().then(
+    (body) => { if (!aborted) res.cork(() => send(body)) },
+    (e) => { if (!aborted) res.cork(() => fail(500, String((e as Error)?.message ?? e))) },
+  )
 }
 
 export async function startAdmin(address: string, port: number, status: GatewayStatus): Promise<AdminHandle> {
@@ -128,7 +144,9 @@ export async function startAdmin(address: string, port: number, status: GatewayS
       (e) => { if (!aborted) json(res, 500, { error: String(e) }) },
     )
   }))
-  app.any('/*', guarded((res) => json(res, 404, { error: 'not found', endpoints: ['/healthz', '/ready', '/config', '/runtime', '/clusters', '/tenants', '/tenants/<name>', '/keys', '/keys/<id>', '/config/history', '/config/history/<version>'] })))
+  app.get('/metrics', guarded((res) => answerLater(res, status.metrics, (body) => res.writeStatus('200 OK').writeHeader('content-type', METRICS_CONTENT_TYPE).end(body))))
+  app.get('/experiments', guarded((res) => answerLater(res, status.experiments, (body) => res.writeStatus('200 OK').writeHeader('content-type', 'application/json').end(JSON.stringify(body, null, 2)))))
+  app.any('/*', guarded((res) => json(res, 404, { error: 'not found', endpoints: ['/healthz', '/ready', '/config', '/runtime', '/clusters', '/tenants', '/tenants/<name>', '/keys', '/keys/<id>', '/config/history', '/config/history/<version>', '/metrics', '/experiments'] })))
   const held: { socket: import('uWebSockets.js').us_listen_socket | false } = { socket: false }
   // The native addon calls back before listen() returns; the JavaScript fallback only later.
   await new Promise<void>((resolve) => {

@@ -4,7 +4,8 @@
  * same thing from the same IR. If building fails, acquired pools are released again.
  */
 import type { RouteTableIR, SnapshotIR } from '../../compiler/ir.js'
-import type { CompiledCluster, CompiledListener, FilterDeps, LocalReply, Snapshot, Stores } from '../types.js'
+import type { CompiledChain, CompiledCluster, CompiledListener, Filter, FilterDeps, LocalReply, Snapshot, Stores } from '../types.js'
+import type { SnapshotTelemetry } from '../telemetry/request-metrics.js'
 import { compileCluster } from './clusters.js'
 import { compileRouteTable } from '../routing/routes.js'
 import { chainForRule, createFilters, preRouteFilters, type PrebuiltFilters } from './filters.js'
@@ -15,8 +16,12 @@ import { servedModels } from '../providers/mock.js'
 import { withCorsPreflight } from '../filters/cors.js'
 import { compileStringMatch } from '../routing/match.js'
 
-/** `prebuilt`: filter instances already made (the dry build), so no factory runs twice. */
-export function buildSnapshot(ir: SnapshotIR, stores: Stores, prebuilt?: PrebuiltFilters): Snapshot {
+/**
+ * `prebuilt`: filter instances already made (the dry build), so no factory runs twice.
+ * `telemetry`: the worker's metric hooks for this snapshot (telemetry/request-metrics.ts), installed
+ * on every chain and route; undefined when metrics are off or outside a worker.
+ */
+export function buildSnapshot(ir: SnapshotIR, stores: Stores, prebuilt?: PrebuiltFilters, telemetry?: SnapshotTelemetry): Snapshot {
   const poolKeys: string[] = []
   try {
     const identity = compileIdentity(ir.tenants, ir.keys)
@@ -39,12 +44,14 @@ export function buildSnapshot(ir: SnapshotIR, stores: Stores, prebuilt?: Prebuil
       return v
     }
     const listeners = new Map<number, CompiledListener>()
+    const observed = telemetry === undefined ? (c: CompiledChain) => c : (c: CompiledChain) => withCompletion(c, telemetry.filter)
     for (const l of ir.listeners) {
-      const chain = chainForRule(l, undefined, instances, filterIR, deps)
+      const chain = observed(chainForRule(l, undefined, instances, filterIR, deps))
       const preRoute = preRouteFilters(l, instances)
       const table = withCorsPreflight(compileRouteTable(tables.get(l.routeTable)!, {
         cluster: clusterFor,
-        chainFor: (rule) => chainForRule(l, rule, instances, filterIR, deps, prebuilt?.overrides),
+        chainFor: (rule) => observed(chainForRule(l, rule, instances, filterIR, deps, prebuilt?.overrides)),
+        attemptObservers: telemetry?.observers,
       }), chain)
       listeners.set(l.port, {
         name: l.name,
@@ -99,6 +106,11 @@ function modelsReply(table: RouteTableIR, ir: SnapshotIR): LocalReply {
   }
   const data = [...seen].map(([id, owned_by]) => ({ id, object: 'model', created: 0, owned_by }))
   return { status: 200, headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify({ object: 'list', data })) }
+}
+
+/** The chain with `filter`'s onComplete last: it sees what the other filters settled (usage, status). */
+function withCompletion(chain: CompiledChain, filter: Filter): CompiledChain {
+  return { ...chain, onComplete: [...chain.onComplete, filter] }
 }
 
 export function releaseSnapshot(s: Snapshot, stores: Stores): void {

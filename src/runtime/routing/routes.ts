@@ -7,12 +7,14 @@ import type { RouteTableIR, RuleIR, ActionIR } from '../../compiler/ir.js'
 import { compileMatch, compileStringMatch } from './match.js'
 import { compileRetry } from '../build/retry.js'
 import { compileConditions } from '../resilience/retry.js'
-import type { CompiledAction, CompiledChain, CompiledCluster, CompiledRoute, LocalReply, RequestHead, RouteTable } from '../types.js'
+import type { CompiledAction, CompiledAttemptObservers, CompiledChain, CompiledCluster, CompiledRoute, LocalReply, RequestHead, RouteTable } from '../types.js'
 
 export interface RouteBuildDeps {
   /** The compiled cluster; with `connectTimeoutMs`, a variant using pools with that connect timeout. */
   readonly cluster: (name: string, connectTimeoutMs?: number) => CompiledCluster
   readonly chainFor: (rule: RuleIR) => CompiledChain
+  /** Who hears every route's attempt lifecycle (telemetry); none when undefined. */
+  readonly attemptObservers?: CompiledAttemptObservers
 }
 
 export function compileRouteTable(ir: RouteTableIR, deps: RouteBuildDeps): RouteTable {
@@ -31,6 +33,7 @@ export function compileRouteTable(ir: RouteTableIR, deps: RouteBuildDeps): Route
       retry: compileRetry(rule.retry),
       fallbackOn: rule.fallbackOn ? compileConditions(rule.fallbackOn).test : undefined,
       streamRecovery: rule.streamRecovery ?? 'error',
+      ...(deps.attemptObservers && { attemptObservers: deps.attemptObservers }),
     }
   })
   const byExactPath = new Map<string, CompiledRoute[]>()

@@ -160,15 +160,16 @@ test('without identity, a descriptor-less limit is one bucket; concurrency slots
   assert.match(third.body.error.message, /'everyone'/)
 })
 
-test('buckets outlive the snapshot: a reload keeps what was used; a raised limit refills at its new rate', async (t) => {
+test('buckets outlive the snapshot: a reload keeps what was used; a raised limit gives the difference at once', async (t) => {
   const stores = createStores()
   const before = build(t, stores)
   for (let i = 0; i < 3; i++) assert.equal((await send(before, { key: free.key })).status, 200)
   const same = build(t, stores)
   assert.equal((await send(same, { key: free.key })).status, 429, 'a reload does not reset a bucket')
-  const raised = build(t, stores, config({ freeRps: 20 }))
-  assert.equal((await send(raised, { key: free.key })).status, 429, 'the bucket is still spent right after the raise')
-  // At 3/s one request refills in 333 ms, at 20/s in 50 ms.
-  await new Promise((r) => setTimeout(r, 120))
-  assert.equal((await send(raised, { key: free.key })).status, 200)
+  const raised = build(t, stores, config({ freeRps: 5 }))
+  // 3 of 5 used (plus what refilled meanwhile): about two more fit, not five.
+  const codes: number[] = []
+  for (let i = 0; i < 5; i++) codes.push((await send(raised, { key: free.key })).status)
+  const admitted = codes.filter((c) => c === 200).length
+  assert.ok(admitted >= 2 && admitted <= 4 && codes.at(-1) === 429, `codes ${codes}`)
 })

@@ -39,6 +39,11 @@ test('limits hold through the master the sentinel names, and again after a failo
   }
   assert.deepEqual(await codes('acme', 4), ['ok', 'ok', 'ok', 'limited'])
   assert.equal(sentinel.primary.cli('exists', 'sy:{acme}:per-tenant:req:60000'), '1', 'the bucket lives on the sentinel\'s master')
+  // Replication is asynchronous: fail over only once the replica holds the bucket.
+  for (const until = Date.now() + 5000; sentinel.replica.cli('exists', 'sy:{acme}:per-tenant:req:60000') !== '1'; ) {
+    if (Date.now() > until) assert.fail('the replica never received the bucket')
+    await new Promise((r) => setTimeout(r, 20))
+  }
   await sentinel.failover()
   // The promoted replica has the bucket (replicated); the connection finds it without a restart.
   let after: string[] = []

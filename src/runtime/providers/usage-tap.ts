@@ -83,6 +83,13 @@ const RESPONSES_ENDS = 4
  */
 const SCANNED = new ScannedEvent(new KeySpotter(KEYS))
 
+/**
+ * OpenAI role chunks of the read push() is in, not decoded yet: (choices value, data end) pairs. The
+ * opening verdict is the AND over the read's events, so they are judged only while it is still true.
+ * Shared like SCANNED: push() empties it before it returns.
+ */
+const PENDING_ROLES: number[] = []
+
 /** noteDecoded's answer for an event whose data is not JSON. */
 const BAD = -1
 /** Not decoded yet (scanEvent's events are decoded only when a rule needs their values). */
@@ -174,6 +181,11 @@ export class SseUsageTap {
       }
       at = end
     }
+    const roles = PENDING_ROLES
+    if (roles.length > 0) {
+      for (let i = 0; i < roles.length && this.judging; i += 2) this.judging = choicesOpening(memberOf(buf, roles[i], roles[i + 1]))
+      roles.length = 0
+    }
     if (this.malformed === undefined && at < len) this.carry = [at === 0 ? buf : buf.subarray(at)]
     let out: Buffer | undefined
     if (pieces !== undefined) {
@@ -241,8 +253,14 @@ export class SseUsageTap {
         this.usage = usageFromOpenAI(memberOf(b, u, ev.dataEnd) as any)
         drop = this.strip && emptyArrayAt(b, k.top[K_CHOICES], ev.dataEnd)
       }
-      // A chunk without a role is never an opening (most chunks), nor one with usage.
-      if (this.judging && !drop && !(k.seen[K_ROLE] > 0 && (u < 0 || b[u] === 0x6e) && choicesOpening(cs === UNREAD ? memberOf(b, k.top[K_CHOICES], ev.dataEnd) : cs))) this.judging = false
+      // A chunk without a role is never an opening (most chunks), nor one with usage. One with a
+      // role is decoded only if the verdict still depends on it when the read is done (PENDING_ROLES):
+      // in a read that also carries real output, it does not.
+      if (this.judging && !drop) {
+        if (!(k.seen[K_ROLE] > 0 && (u < 0 || b[u] === 0x6e))) this.judging = false
+        else if (cs !== UNREAD) this.judging = choicesOpening(cs)
+        else PENDING_ROLES.push(k.top[K_CHOICES], ev.dataEnd)
+      }
       return drop
     }
     if (this.protocol === 'anthropic') {

@@ -172,7 +172,7 @@ export function scanJsonLine(b: Uint8Array, from: number, end: number, spot?: Ke
       // Most keys are rejected by the spotter's one table load, without a call.
       if (spot !== undefined) {
         const len = keyEnd - keyStart - 2
-        if (keyEscaped || (len < 32 && spot.first[(len << 8) | b[keyStart + 1]] !== 0)) spot.note(b, keyStart, keyEnd, keyEscaped, i, depth)
+        if (keyEscaped || (len < 32 && spot.first[spotSlot(len, b[keyStart + 1], b[keyEnd - 2])] !== 0)) spot.note(b, keyStart, keyEnd, keyEscaped, i, depth)
       }
     }
     if (i >= end) return -1
@@ -239,9 +239,10 @@ export class KeySpotter {
   readonly top: Int32Array
   readonly seen: Int32Array
   /**
-   * The first key index + 1 for each (byte length, first byte) below 32 × 256, 0 for none; `next`
-   * chains keys that share both. Most keys of an event are rejected by this one load (scanJsonLine
-   * reads it before calling note()).
+   * The first key index + 1 for each spotSlot (byte length below 32, a hash of the first and last
+   * byte), 0 for none; `next` chains keys that share one. Most keys of an event are rejected by this
+   * one load (scanJsonLine reads it before calling note()): OpenAI's `created` and `content` share
+   * length and first byte with `choices`, not the slot.
    */
   readonly first = new Uint8Array(32 * 256)
   private readonly next: Uint8Array
@@ -256,7 +257,7 @@ export class KeySpotter {
     for (let k = keys.length - 1; k >= 0; k--) {
       const b = this.bytes[k]
       if (b.length === 0 || b.length >= 32) throw new Error(`KeySpotter: key '${keys[k]}' must be 1 to 31 bytes`)
-      const slot = (b.length << 8) | b[0]
+      const slot = spotSlot(b.length, b[0], b[b.length - 1])
       this.next[k] = this.first[slot]
       this.first[slot] = k + 1
     }
@@ -272,7 +273,7 @@ export class KeySpotter {
   /** A member whose key is the string [keyStart, keyEnd) (quotes included) and whose value starts at `value`. */
   note(b: Uint8Array, keyStart: number, keyEnd: number, keyEscaped: boolean, value: number, depth: number): void {
     const len = keyEnd - keyStart - 2
-    let k = len < 32 ? this.first[(len << 8) | b[keyStart + 1]] - 1 : -1
+    let k = len < 32 ? this.first[spotSlot(len, b[keyStart + 1], b[keyEnd - 2])] - 1 : -1
     while (k >= 0 && !sameBytes(b, keyStart + 1, this.bytes[k])) k = this.next[k] - 1
     // A key written with escapes (`"usag\u0065"`) is the same key to JSON.parse: decoded, rarely.
     if (k < 0 && keyEscaped) k = this.keys.indexOf(JSON.parse(Buffer.from(b.buffer, b.byteOffset + keyStart, keyEnd - keyStart).toString('utf8')))
@@ -280,6 +281,11 @@ export class KeySpotter {
     if (depth === 1) this.top[k] = value
     if (b[value] !== CH_N_LC) this.seen[k]++
   }
+}
+
+/** KeySpotter's table slot for a key of `len` bytes (1–31) starting with `c0` and ending with `cLast`. */
+function spotSlot(len: number, c0: number, cLast: number): number {
+  return (len << 8) | ((c0 ^ (cLast << 3) ^ (cLast >> 5)) & 0xff)
 }
 
 function sameBytes(b: Uint8Array, at: number, s: Uint8Array): boolean {

@@ -117,6 +117,8 @@ export class SseUsageTap {
   private carry: Buffer[] | undefined
   /** OpenAI choice indexes that reported a finish_reason. */
   private finished: Set<number> | undefined
+  /** Events scanEvent saw a non-null finish_reason in: their `choices` value, decoded by finishedWithoutMarker(). */
+  private unreadFinishes: { b: Buffer; at: number; end: number }[] | undefined
   /** Every event forwarded so far was an opening: push() still judges each one. */
   private judging = true
   /** The last push() output judged whole, and whether it was all opening. */
@@ -135,6 +137,11 @@ export class SseUsageTap {
    */
   finishedWithoutMarker(): boolean {
     if (this.protocol !== 'openai' || this.malformed !== undefined) return false
+    const unread = this.unreadFinishes
+    if (unread !== undefined) {
+      this.unreadFinishes = undefined
+      for (const f of unread) this.noteFinishes(memberOf(f.b, f.at, f.end))
+    }
     return (this.finished?.size ?? 0) >= this.choices && (!this.usageRequested || this.usage !== undefined)
   }
 
@@ -245,9 +252,9 @@ export class SseUsageTap {
     const k = ev.keys
     if (this.protocol === 'openai') {
       // The rules read two top-level members: `choices` (decoded alone when one is needed) and `usage`.
-      let cs: unknown = UNREAD
       let drop = false
-      if (k.seen[K_FINISH] > 0) this.noteFinishes((cs = memberOf(b, k.top[K_CHOICES], ev.dataEnd)))
+      // Finishes matter only to a stream that ends without its marker: decoded then, if ever.
+      if (k.seen[K_FINISH] > 0) (this.unreadFinishes ??= []).push({ b, at: k.top[K_CHOICES], end: ev.dataEnd })
       const u = k.top[K_USAGE]
       if (u >= 0 && b[u] === 0x7b) {
         this.usage = usageFromOpenAI(memberOf(b, u, ev.dataEnd) as any)
@@ -258,7 +265,6 @@ export class SseUsageTap {
       // in a read that also carries real output, it does not.
       if (this.judging && !drop) {
         if (!(k.seen[K_ROLE] > 0 && (u < 0 || b[u] === 0x6e))) this.judging = false
-        else if (cs !== UNREAD) this.judging = choicesOpening(cs)
         else PENDING_ROLES.push(k.top[K_CHOICES], ev.dataEnd)
       }
       return drop

@@ -172,7 +172,9 @@ export function scanJsonLine(b: Uint8Array, from: number, end: number, spot?: Ke
       // Most keys are rejected by the spotter's one table load, without a call.
       if (spot !== undefined) {
         const len = keyEnd - keyStart - 2
-        if (keyEscaped || (len < 32 && spot.first[spotSlot(len, b[keyStart + 1], b[keyEnd - 2])] !== 0)) spot.note(b, keyStart, keyEnd, keyEscaped, i, depth)
+        // spotSlot() written out: TurboFan does not always inline it here.
+        const last = b[keyEnd - 2]
+        if (keyEscaped || (len < 32 && spot.first[(len << 8) | ((b[keyStart + 1] ^ (last << 3) ^ (last >> 5)) & 0xff)] !== 0)) spot.note(b, keyStart, keyEnd, keyEscaped, i, depth)
       }
     }
     if (i >= end) return -1
@@ -203,8 +205,12 @@ export function scanJsonLine(b: Uint8Array, from: number, end: number, spot?: Ke
     // After a value: a comma continues the container, a closer ends it (and maybe more).
     for (;;) {
       if (depth === 0) return i
-      while (i < end && w[b[i]] === 1) i++
-      const x = b[i]
+      let x = b[i]
+      // Compact JSON (most providers') has no whitespace here: look for it only when needed.
+      if (w[x] === 1) {
+        while (i < end && w[b[i]] === 1) i++
+        x = b[i]
+      }
       if (x === CH_COMMA) {
         i++
         while (i < end && w[b[i]] === 1) i++
@@ -283,7 +289,7 @@ export class KeySpotter {
   }
 }
 
-/** KeySpotter's table slot for a key of `len` bytes (1–31) starting with `c0` and ending with `cLast`. */
+/** KeySpotter's table slot for a key of `len` bytes (1–31) starting with `c0` and ending with `cLast` (scanJsonLine has a copy). */
 function spotSlot(len: number, c0: number, cLast: number): number {
   return (len << 8) | ((c0 ^ (cLast << 3) ^ (cLast >> 5)) & 0xff)
 }

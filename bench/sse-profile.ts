@@ -8,6 +8,8 @@
 // Fresh processes per round are the point: run-to-run variance comes from what a process does while it warms up.
 //   npm run build && BENCH_BASELINE=/tmp/sse-base PROFILE_MODE=prof node dist/bench/sse-profile.js
 //   PROFILE_ROUNDS=4 PROFILE_SECONDS=8 PROFILE_WARMUP=3 SWITCHYARD_WORKER_YOUNG_MB=32 ...   (young gen of the worker)
+//   PROFILE_BASE_ENV="K=V ..."  environment for the baseline's gateway only, e.g. BENCH_BASELINE=$PWD (this build
+//                       again) PROFILE_BASE_ENV=SWITCHYARD_WORKER_YOUNG_MB=16 to compare young-generation sizes
 //   PROFILE_BARE=1      also profile the bare dispatch() proxy (row c2) in the same rounds
 //   PROFILE_KEEP=1      keep the temp dir with the .cpuprofile files (its path is printed)
 //   PROFILE_MODE=windows PROFILE_WINDOWS=6   no flags: CPU µs/stream of consecutive windows in one process, each
@@ -101,7 +103,8 @@ async function round(dir: string, build: string, cli: string, ports: { mock: num
   const url = `http://127.0.0.1:${ports.listen}${CHAT_PATH}`
   // The bare dispatch() proxy (row c2) under the same load and flags: what the stack itself costs per stream.
   const args = build === 'bare2' ? [BARE2, `${ports.listen}=http://127.0.0.1:${ports.mock}`] : [cli, 'run', '-c', yaml, '--workers', '1']
-  const gw = startChild(`switchyard-${build}`, ...onProxyCpu(process.execPath, [...flags, ...args]))
+  const env = build === 'base' && process.env.PROFILE_BASE_ENV ? { ...process.env, ...Object.fromEntries(process.env.PROFILE_BASE_ENV.split(' ').map((kv) => kv.split('='))) } : process.env
+  const gw = startChild(`switchyard-${build}`, ...onProxyCpu(process.execPath, [...flags, ...args]), env)
   let out = ''
   gw.proc.stdout!.on('data', (b: Buffer) => { out += b })
   if (build === 'bare2') await waitReady(gw, url, { method: 'POST', body: REQUEST.sse })

@@ -31,8 +31,8 @@ export function workerOptions(data: WorkerData, env: NodeJS.ProcessEnv = process
  * line (which `switchyard run` cannot rely on). bench/SOAK.md has the measurements.
  * - `--liftoff-only`: undici's HTTP parser (llhttp, wasm) stays on V8's baseline compiler. Its
  *   TurboFan tier-up malloc'ed ≈40 MB per isolate for a few seconds of the first load (a third of
- *   the peak RSS) for a parser that takes ≈1 % of a worker's time; no CPU difference measured.
- *   `SWITCHYARD_WASM_TURBOFAN=1` keeps the tier-up.
+ *   the peak RSS) for a parser that takes a few % of a worker's time: no CPU difference measured on
+ *   the JSON lane, ≈1.5 % of worker time on the SSE lane. `SWITCHYARD_WASM_TURBOFAN=1` keeps the tier-up.
  * - `--semi-space-growth-factor=1` until the first worker starts (workersStarting()): the
  *   startup compile's garbage does not grow the main thread's young generation to its 16 MB
  *   maximum, which V8 gave back only ≈10 s after the gateway was ready, under load or not.

@@ -108,3 +108,6 @@ for (const arg of process.argv.slice(2)) {
   const eq = arg.indexOf('=')
   proxy(Number(arg.slice(0, eq)), arg.slice(eq + 1))
 }
+
+// A clean exit on SIGTERM, so `--cpu-prof` writes its profile (bench/sse-profile.ts PROFILE_BARE=1).
+process.on('SIGTERM', () => process.exit(0))

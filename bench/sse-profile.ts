@@ -8,6 +8,10 @@
 // Fresh processes per round are the point: run-to-run variance comes from what a process does while it warms up.
 //   npm run build && BENCH_BASELINE=/tmp/sse-base PROFILE_MODE=prof node dist/bench/sse-profile.js
 //   PROFILE_ROUNDS=4 PROFILE_SECONDS=8 PROFILE_WARMUP=3 SWITCHYARD_WORKER_YOUNG_MB=32 ...   (young gen of the worker)
+//   PROFILE_BASE_ENV="K=V ..."  environment for the baseline's gateway only, e.g. BENCH_BASELINE=$PWD (this build
+//                       again) PROFILE_BASE_ENV=SWITCHYARD_WORKER_YOUNG_MB=16 to compare young-generation sizes
+//   PROFILE_BARE=1      also profile the bare dispatch() proxy (row c2) in the same rounds
+//   PROFILE_KEEP=1      keep the temp dir with the .cpuprofile files (its path is printed)
 //   PROFILE_MODE=windows PROFILE_WINDOWS=6   no flags: CPU µs/stream of consecutive windows in one process, each
 //                       after a calibration (a fixed JS workload timed on the proxy CPU while the gateway idles),
 //                       to tell a slower machine from a slower process
@@ -15,6 +19,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { freePorts, killChildrenOnExit, startChild, stopAll, stopChild, waitReady } from './children.js'
 import { mockConf, startNginx } from './nginx.js'
 import { CHAT_PATH, REQUEST } from './payloads.js'
@@ -36,6 +41,7 @@ function calibrate(): number {
   const r = spawnSync(...onProxyCpu(process.execPath, ['-e', CALIBRATION]), { encoding: 'utf8' })
   return Number(r.stdout.trim())
 }
+const BARE2 = fileURLToPath(new URL('./bare-passthrough-dispatch.js', import.meta.url))
 const CHECKS = /providers\/(usage-tap|json-syntax|sse\/[^/]+)\.js$/
 
 interface Profile { nodes: { id: number; callFrame: { functionName: string; url: string } }[]; samples: number[]; timeDeltas: number[] }
@@ -94,11 +100,15 @@ async function round(dir: string, build: string, cli: string, ports: { mock: num
   writeFileSync(yaml, switchyardConfig({ admin: ports.admin, listen: ports.listen, json: [ports.mock, ports.mock], sse: [ports.mock, ports.mock], ttft: [ports.mock, ports.mock] }))
   const profDir = join(dir, `prof-${build}-${n}`)
   const flags = MODE === 'prof' ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : MODE === 'gc' ? ['--trace-gc'] : MODE === 'deopt' ? ['--trace-deopt'] : []
-  const gw = startChild(`switchyard-${build}`, ...onProxyCpu(process.execPath, [...flags, cli, 'run', '-c', yaml, '--workers', '1']))
+  const url = `http://127.0.0.1:${ports.listen}${CHAT_PATH}`
+  // The bare dispatch() proxy (row c2) under the same load and flags: what the stack itself costs per stream.
+  const args = build === 'bare2' ? [BARE2, `${ports.listen}=http://127.0.0.1:${ports.mock}`] : [cli, 'run', '-c', yaml, '--workers', '1']
+  const env = build === 'base' && process.env.PROFILE_BASE_ENV ? { ...process.env, ...Object.fromEntries(process.env.PROFILE_BASE_ENV.split(' ').map((kv) => kv.split('='))) } : process.env
+  const gw = startChild(`switchyard-${build}`, ...onProxyCpu(process.execPath, [...flags, ...args]), env)
   let out = ''
   gw.proc.stdout!.on('data', (b: Buffer) => { out += b })
-  await waitReady(gw, `http://127.0.0.1:${ports.admin}/ready`, { timeoutMs: 30_000 })
-  const url = `http://127.0.0.1:${ports.listen}${CHAT_PATH}`
+  if (build === 'bare2') await waitReady(gw, url, { method: 'POST', body: REQUEST.sse })
+  else await waitReady(gw, `http://127.0.0.1:${ports.admin}/ready`, { timeoutMs: 30_000 })
   const script = writePostScript(dir, 'sse', REQUEST.sse)
   if (WARMUP > 0) await wrk(url, script, { seconds: WARMUP })
   if (MODE === 'windows') {
@@ -149,7 +159,8 @@ async function round(dir: string, build: string, cli: string, ports: { mock: num
       lines.push(`${when}: ${ds.reduce((a, [, c]) => a + c, 0)} deopts: ${ds.slice(0, 10).map(([k, c]) => `${c}× ${k}`).join(' · ')}`)
     }
   }
-  rmSync(profDir, { recursive: true, force: true })
+  if (process.env.PROFILE_KEEP) lines.push(`profile kept in ${profDir}`)
+  else rmSync(profDir, { recursive: true, force: true })
   return { build, streams: r.requests, rps: r.rps, cpuUs, noise: otherCores + stealCores, lines }
 }
 
@@ -161,7 +172,7 @@ async function main(): Promise<void> {
     const [jsonMock, mock, listen, admin] = await freePorts(4)
     const mockDir = join(dir, 'mock')
     await startNginx('mock-nginx', mockDir, mockConf(mockDir, { json: [jsonMock], sse: [mock] }), jsonMock)
-    const builds: [string, string][] = [['this', CLI], ...(baselineCli() ? [['base', baselineCli()!] as [string, string]] : [])]
+    const builds: [string, string][] = [['this', CLI], ...(baselineCli() ? [['base', baselineCli()!] as [string, string]] : []), ...(process.env.PROFILE_BARE === '1' ? [['bare2', BARE2] as [string, string]] : [])]
     for (let n = 0; n < ROUNDS; n++) {
       for (const [build, cli] of builds) {
         const r = await round(dir, build, cli, { mock, listen, admin }, n)
@@ -170,7 +181,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await stopAll()
-    rmSync(dir, { recursive: true, force: true })
+    if (!process.env.PROFILE_KEEP) rmSync(dir, { recursive: true, force: true })
   }
 }
 

@@ -6,7 +6,8 @@
  * request garbage dies young: a smaller nursery is scavenged more often, each scavenge copying
  * about the same few hundred KB of live request state. bench/SOAK.md has the measurements.
  */
-import type { WorkerOptions } from 'node:worker_threads'
+import { setFlagsFromString } from 'node:v8'
+import { isMainThread, type WorkerOptions } from 'node:worker_threads'
 import type { WorkerData } from './messages.js'
 
 /** V8 sizes a semi-space at a third of the young generation, so 6 MB means 2 MB semi-spaces. */
@@ -21,3 +22,40 @@ export function workerOptions(data: WorkerData, env: NodeJS.ProcessEnv = process
   const young = set === undefined || set === '' || !(Number(set) >= 0) ? DEFAULT_YOUNG_GENERATION_MB : Number(set)
   return { workerData: data, ...(young > 0 && { resourceLimits: { maxYoungGenerationSizeMb: young } }) }
 }
+
+/**
+ * Process-wide V8 settings, set when this module loads: in the main thread, before the first
+ * compile and before any WebAssembly is compiled. Node calls changing V8 flags after start
+ * unsupported in general; these two are read only when a wasm module is compiled and when a new
+ * space grows, so setting them before either happens is the same as passing them on the command
+ * line (which `switchyard run` cannot rely on). bench/SOAK.md has the measurements.
+ * - `--liftoff-only`: undici's HTTP parser (llhttp, wasm) stays on V8's baseline compiler. Its
+ *   TurboFan tier-up malloc'ed ≈40 MB per isolate for a few seconds of the first load (a third of
+ *   the peak RSS) for a parser that takes a few % of a worker's time: no CPU difference measured on
+ *   the JSON lane, ≈1.5 % of worker time on the SSE lane. `SWITCHYARD_WASM_TURBOFAN=1` keeps the tier-up.
+ * - `--semi-space-growth-factor=1` until the first worker starts (workersStarting()): the
+ *   startup compile's garbage does not grow the main thread's young generation to its 16 MB
+ *   maximum, which V8 gave back only ≈10 s after the gateway was ready, under load or not.
+ *   Workers are sized by their resourceLimits and grow as usual.
+ */
+export function applyProcessV8Flags(env: NodeJS.ProcessEnv = process.env): string[] {
+  if (!isMainThread) return []
+  const flags = env.SWITCHYARD_WASM_TURBOFAN === '1' ? [] : ['--liftoff-only']
+  if (!workersStarted) flags.push('--semi-space-growth-factor=1')
+  for (const f of flags) setFlagsFromString(f)
+  return flags
+}
+
+let workersStarted = false
+
+/** The startup compile is over: new spaces grow again as V8 decides (the workers' are about to). */
+export function workersStarting(): void {
+  if (workersStarted || !isMainThread) return
+  workersStarted = true
+  setFlagsFromString(`--semi-space-growth-factor=${V8_SEMI_SPACE_GROWTH_FACTOR}`)
+}
+
+/** V8's default for --semi-space-growth-factor (node --v8-options). */
+const V8_SEMI_SPACE_GROWTH_FACTOR = 2
+
+applyProcessV8Flags()

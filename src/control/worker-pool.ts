@@ -16,7 +16,7 @@ import type { SnapshotIR } from '../compiler/ir.js'
 import type { FromWorker, SnapshotMessage, ToWorker, WorkerStatus } from './messages.js'
 import type { WorkerMetricsReport } from '../runtime/telemetry/request-metrics.js'
 import { log } from '../shared/log.js'
-import { workerOptions } from './worker-options.js'
+import { workerOptions, workersStarting } from './worker-options.js'
 
 const WORKER_ENTRY = new URL('../runtime/worker.js', import.meta.url)
 
@@ -140,6 +140,7 @@ export class WorkerPool {
 
   private spawn(): void {
     // Isolate limits and WorkerData: worker-options.ts.
+    workersStarting()
     const worker = new Worker(this.opts.script ?? WORKER_ENTRY, workerOptions({ shared: this.opts.shared, workers: this.opts.size, ...(this.opts.limits && { limits: this.opts.limits }) }))
     const status: WorkerStatus = { id: worker.threadId, uws: 'unknown', version: undefined, ports: [], error: undefined }
     this.members.set(status.id, { worker, status })

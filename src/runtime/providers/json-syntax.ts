@@ -37,67 +37,74 @@ const CH_U_LC = 0x75
 /** isJsonDocument is scanning: CR and LF are whitespace too. */
 let multiline = false
 
-/** Whitespace within a line: CR and LF end an SSE line, so inside a data line they are errors. */
+/**
+ * Byte classes, one load per byte instead of a chain of compares. WS_LINE: whitespace within a line
+ * (CR and LF end an SSE line, so inside a data line they are errors); WS_DOC adds them back for
+ * isJsonDocument. STRING_STOP: the bytes that end a run of ordinary string bytes (`"`, `\`, and the
+ * control characters JSON forbids unescaped).
+ */
+const WS_LINE = new Uint8Array(256)
+WS_LINE[CH_SPACE] = WS_LINE[CH_TAB] = 1
+const WS_DOC = WS_LINE.slice()
+WS_DOC[0x0a] = WS_DOC[0x0d] = 1
+const STRING_STOP = new Uint8Array(256)
+for (let c = 0; c < 0x20; c++) STRING_STOP[c] = 1
+STRING_STOP[CH_QUOTE] = STRING_STOP[CH_BACKSLASH] = 1
+
+/** Whitespace (of the current mode) from i; returns the first other index. */
 function ws(b: Uint8Array, i: number, end: number): number {
-  while (i < end) {
-    const c = b[i]
-    if (c !== CH_SPACE && c !== CH_TAB && (!multiline || (c !== 0x0a && c !== 0x0d))) break
-    i++
-  }
+  const w = multiline ? WS_DOC : WS_LINE
+  while (i < end && w[b[i]] === 1) i++
   return i
 }
 
 const isHex = (c: number) => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66)
 
-/** Set by string() when it met a backslash (member() clears it first: a key with escapes). */
+/** Set by stringEnd() when it met a backslash (the caller clears it first: a key with escapes). */
 let escaped = false
 
-/** `i` at the opening quote; returns the index after the closing quote, or -1. */
-function string(b: Uint8Array, i: number, end: number): number {
-  i++
-  while (i < end) {
+/** `i` just after an opening quote; returns the index after the closing quote, or -1. */
+function stringEnd(b: Uint8Array, i: number, end: number): number {
+  for (;;) {
+    while (i < end && STRING_STOP[b[i]] === 0) i++
+    if (i >= end) return -1
     const c = b[i]
-    // Lower-case letters and every byte of a non-ASCII character: most of a string, one compare.
-    if (c > CH_BACKSLASH) {
-      i++
-      continue
-    }
     if (c === CH_QUOTE) return i + 1
-    if (c === CH_BACKSLASH) {
-      escaped = true
-      const x = b[i + 1]
-      if (x === CH_U_LC) {
-        if (i + 5 >= end || !isHex(b[i + 2]) || !isHex(b[i + 3]) || !isHex(b[i + 4]) || !isHex(b[i + 5])) return -1
-        i += 6
-        continue
-      }
-      // " \ / b f n r t
-      if (x !== CH_QUOTE && x !== CH_BACKSLASH && x !== 0x2f && x !== 0x62 && x !== CH_F_LC && x !== CH_N_LC && x !== 0x72 && x !== CH_T_LC) return -1
-      i += 2
-      continue
-    }
-    if (c < 0x20) return -1
-    i++
+    if (c !== CH_BACKSLASH) return -1 // a raw control character
+    if ((i = escapeEnd(b, i, end)) < 0) return -1
   }
-  return -1
 }
 
-function digits(b: Uint8Array, i: number, end: number): number {
-  const start = i
-  while (i < end && b[i] >= CH_ZERO && b[i] <= CH_NINE) i++
-  return i === start ? -1 : i
+/** `i` at a backslash inside a string: the index after its escape, or -1 (rare: kept out of stringEnd). */
+function escapeEnd(b: Uint8Array, i: number, end: number): number {
+  escaped = true
+  const x = b[i + 1]
+  if (x === CH_U_LC) return i + 5 < end && isHex(b[i + 2]) && isHex(b[i + 3]) && isHex(b[i + 4]) && isHex(b[i + 5]) ? i + 6 : -1
+  // " \ / b f n r t
+  return x === CH_QUOTE || x === CH_BACKSLASH || x === 0x2f || x === 0x62 || x === CH_F_LC || x === CH_N_LC || x === 0x72 || x === CH_T_LC ? i + 2 : -1
 }
 
+/** After a number's first digit or its minus sign: the index after the number, or -1. */
 function number(b: Uint8Array, i: number, end: number): number {
   if (b[i] === CH_MINUS) i++
   if (i >= end) return -1
-  if (b[i] === CH_ZERO) i++
-  else if ((i = digits(b, i, end)) < 0) return -1
-  if (i < end && b[i] === CH_DOT && (i = digits(b, i + 1, end)) < 0) return -1
-  if (i < end && (b[i] === CH_E_LC || b[i] === CH_E)) {
+  let c = b[i]
+  if (c === CH_ZERO) i++
+  else if (c > CH_ZERO && c <= CH_NINE) {
+    i++
+    while (i < end && (c = b[i]) >= CH_ZERO && c <= CH_NINE) i++
+  } else return -1
+  if (i < end && b[i] === CH_DOT) {
+    const d = ++i
+    while (i < end && (c = b[i]) >= CH_ZERO && c <= CH_NINE) i++
+    if (i === d) return -1
+  }
+  if (i < end && ((c = b[i]) === CH_E_LC || c === CH_E)) {
     i++
     if (i < end && (b[i] === CH_PLUS || b[i] === CH_MINUS)) i++
-    if ((i = digits(b, i, end)) < 0) return -1
+    const d = i
+    while (i < end && (c = b[i]) >= CH_ZERO && c <= CH_NINE) i++
+    if (i === d) return -1
   }
   return i
 }
@@ -141,48 +148,76 @@ export const TOO_DEEP = -2
  * whose keys it lists are noted on the way; its marks mean nothing unless the scan succeeded.
  */
 export function scanJsonLine(b: Uint8Array, from: number, end: number, spot?: KeySpotter): number {
+  // hot path -- change with care: every event of a pass-through stream is read here, byte by byte.
+  const w = multiline ? WS_DOC : WS_LINE
   let depth = 0
-  let i = ws(b, from, end)
-  // Each turn parses one value at i, then climbs out of every container it closes.
+  let i = from
+  while (i < end && w[b[i]] === 1) i++
+  // Each turn reads a member's key (inside an object) and then one value at i, then climbs out of
+  // every container that value closes.
+  let key = false
   for (;;) {
+    if (key) {
+      key = false
+      if (b[i] !== CH_QUOTE) return -1
+      const keyStart = i
+      escaped = false
+      if ((i = stringEnd(b, i + 1, end)) < 0) return -1
+      const keyEnd = i
+      const keyEscaped = escaped
+      while (i < end && w[b[i]] === 1) i++
+      if (b[i] !== CH_COLON) return -1
+      i++
+      while (i < end && w[b[i]] === 1) i++
+      // Most keys are rejected by the spotter's one table load, without a call.
+      if (spot !== undefined) {
+        const len = keyEnd - keyStart - 2
+        // spotSlot() written out: TurboFan does not always inline it here.
+        const last = b[keyEnd - 2]
+        if (keyEscaped || (len < 32 && spot.first[(len << 8) | ((b[keyStart + 1] ^ (last << 3) ^ (last >> 5)) & 0xff)] !== 0)) spot.note(b, keyStart, keyEnd, keyEscaped, i, depth)
+      }
+    }
     if (i >= end) return -1
     const c = b[i]
-    if (c === CH_LBRACE || c === CH_LBRACKET) {
+    if (c === CH_QUOTE) {
+      if ((i = stringEnd(b, i + 1, end)) < 0) return -1
+    } else if (c === CH_LBRACE || c === CH_LBRACKET) {
       if (depth === MAX_DEPTH) return TOO_DEEP
-      stack[depth++] = c === CH_LBRACE ? OBJ : ARR
-      i = ws(b, i + 1, end)
-      if (b[i] === (c === CH_LBRACE ? CH_RBRACE : CH_RBRACKET)) {
-        depth--
-        i++
-      } else {
-        if (c === CH_LBRACE) {
-          const key = i
-          if ((i = member(b, i, end)) < 0) return -1
-          if (spot !== undefined) spot.note(b, key, keyEnd, i, depth)
+      i++
+      while (i < end && w[b[i]] === 1) i++
+      if (c === CH_LBRACE) {
+        stack[depth++] = OBJ
+        if (b[i] !== CH_RBRACE) {
+          key = true
+          continue
         }
-        continue
+      } else {
+        stack[depth++] = ARR
+        if (b[i] !== CH_RBRACKET) continue
       }
-    } else if (c === CH_QUOTE) i = string(b, i, end)
-    else if (c === CH_MINUS || (c >= CH_ZERO && c <= CH_NINE)) i = number(b, i, end)
-    else if (c === CH_N_LC || c === CH_T_LC || c === CH_F_LC) i = literal(b, i, end, c)
-    else return -1
-    if (i < 0) return -1
+      depth--
+      i++
+    } else if (c === CH_MINUS || (c >= CH_ZERO && c <= CH_NINE)) {
+      if ((i = number(b, i, end)) < 0) return -1
+    } else if (c === CH_N_LC || c === CH_T_LC || c === CH_F_LC) {
+      if ((i = literal(b, i, end, c)) < 0) return -1
+    } else return -1
     // After a value: a comma continues the container, a closer ends it (and maybe more).
     for (;;) {
       if (depth === 0) return i
-      i = ws(b, i, end)
-      const top = stack[depth - 1]
-      const x = b[i]
+      let x = b[i]
+      // Compact JSON (most providers') has no whitespace here: look for it only when needed.
+      if (w[x] === 1) {
+        while (i < end && w[b[i]] === 1) i++
+        x = b[i]
+      }
       if (x === CH_COMMA) {
-        i = ws(b, i + 1, end)
-        if (top === OBJ) {
-          const key = i
-          if ((i = member(b, i, end)) < 0) return -1
-          if (spot !== undefined) spot.note(b, key, keyEnd, i, depth)
-        }
+        i++
+        while (i < end && w[b[i]] === 1) i++
+        key = stack[depth - 1] === OBJ
         break
       }
-      if (x === (top === OBJ ? CH_RBRACE : CH_RBRACKET)) {
+      if (x === (stack[depth - 1] === OBJ ? CH_RBRACE : CH_RBRACKET)) {
         depth--
         i++
         continue
@@ -190,23 +225,6 @@ export function scanJsonLine(b: Uint8Array, from: number, end: number, spot?: Ke
       return -1
     }
   }
-}
-
-/** Index after the last key member() read, and whether it had escapes: for the caller's KeySpotter. */
-let keyEnd = 0
-let keyEscaped = false
-
-/** `"key" :` then whitespace; returns the index of the value, or -1. */
-function member(b: Uint8Array, i: number, end: number): number {
-  if (b[i] !== CH_QUOTE) return -1
-  escaped = false
-  i = string(b, i, end)
-  if (i < 0) return -1
-  keyEnd = i
-  keyEscaped = escaped
-  i = ws(b, i, end)
-  if (b[i] !== CH_COLON) return -1
-  return ws(b, i + 1, end)
 }
 
 /**
@@ -227,10 +245,12 @@ export class KeySpotter {
   readonly top: Int32Array
   readonly seen: Int32Array
   /**
-   * The first key index + 1 for each (byte length, first byte) below 32 × 256, 0 for none; `next`
-   * chains keys that share both. Most keys of an event are rejected by this one load.
+   * The first key index + 1 for each spotSlot (byte length below 32, a hash of the first and last
+   * byte), 0 for none; `next` chains keys that share one. Most keys of an event are rejected by this
+   * one load (scanJsonLine reads it before calling note()): OpenAI's `created` and `content` share
+   * length and first byte with `choices`, not the slot.
    */
-  private readonly first = new Uint8Array(32 * 256)
+  readonly first = new Uint8Array(32 * 256)
   private readonly next: Uint8Array
   private readonly bytes: Uint8Array[]
 
@@ -243,7 +263,7 @@ export class KeySpotter {
     for (let k = keys.length - 1; k >= 0; k--) {
       const b = this.bytes[k]
       if (b.length === 0 || b.length >= 32) throw new Error(`KeySpotter: key '${keys[k]}' must be 1 to 31 bytes`)
-      const slot = (b.length << 8) | b[0]
+      const slot = spotSlot(b.length, b[0], b[b.length - 1])
       this.next[k] = this.first[slot]
       this.first[slot] = k + 1
     }
@@ -257,9 +277,9 @@ export class KeySpotter {
   }
 
   /** A member whose key is the string [keyStart, keyEnd) (quotes included) and whose value starts at `value`. */
-  note(b: Uint8Array, keyStart: number, keyEnd: number, value: number, depth: number): void {
+  note(b: Uint8Array, keyStart: number, keyEnd: number, keyEscaped: boolean, value: number, depth: number): void {
     const len = keyEnd - keyStart - 2
-    let k = len < 32 ? this.first[(len << 8) | b[keyStart + 1]] - 1 : -1
+    let k = len < 32 ? this.first[spotSlot(len, b[keyStart + 1], b[keyEnd - 2])] - 1 : -1
     while (k >= 0 && !sameBytes(b, keyStart + 1, this.bytes[k])) k = this.next[k] - 1
     // A key written with escapes (`"usag\u0065"`) is the same key to JSON.parse: decoded, rarely.
     if (k < 0 && keyEscaped) k = this.keys.indexOf(JSON.parse(Buffer.from(b.buffer, b.byteOffset + keyStart, keyEnd - keyStart).toString('utf8')))
@@ -267,6 +287,11 @@ export class KeySpotter {
     if (depth === 1) this.top[k] = value
     if (b[value] !== CH_N_LC) this.seen[k]++
   }
+}
+
+/** KeySpotter's table slot for a key of `len` bytes (1–31) starting with `c0` and ending with `cLast` (scanJsonLine has a copy). */
+function spotSlot(len: number, c0: number, cLast: number): number {
+  return (len << 8) | ((c0 ^ (cLast << 3) ^ (cLast >> 5)) & 0xff)
 }
 
 function sameBytes(b: Uint8Array, at: number, s: Uint8Array): boolean {

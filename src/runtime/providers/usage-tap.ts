@@ -83,6 +83,13 @@ const RESPONSES_ENDS = 4
  */
 const SCANNED = new ScannedEvent(new KeySpotter(KEYS))
 
+/**
+ * OpenAI role chunks of the read push() is in, not decoded yet: (choices value, data end) pairs. The
+ * opening verdict is the AND over the read's events, so they are judged only while it is still true.
+ * Shared like SCANNED: push() empties it before it returns.
+ */
+const PENDING_ROLES: number[] = []
+
 /** noteDecoded's answer for an event whose data is not JSON. */
 const BAD = -1
 /** Not decoded yet (scanEvent's events are decoded only when a rule needs their values). */
@@ -110,6 +117,8 @@ export class SseUsageTap {
   private carry: Buffer[] | undefined
   /** OpenAI choice indexes that reported a finish_reason. */
   private finished: Set<number> | undefined
+  /** Events scanEvent saw a non-null finish_reason in: their `choices` value, decoded by finishedWithoutMarker(). */
+  private unreadFinishes: { b: Buffer; at: number; end: number }[] | undefined
   /** Every event forwarded so far was an opening: push() still judges each one. */
   private judging = true
   /** The last push() output judged whole, and whether it was all opening. */
@@ -128,6 +137,11 @@ export class SseUsageTap {
    */
   finishedWithoutMarker(): boolean {
     if (this.protocol !== 'openai' || this.malformed !== undefined) return false
+    const unread = this.unreadFinishes
+    if (unread !== undefined) {
+      this.unreadFinishes = undefined
+      for (const f of unread) this.noteFinishes(memberOf(f.b, f.at, f.end))
+    }
     return (this.finished?.size ?? 0) >= this.choices && (!this.usageRequested || this.usage !== undefined)
   }
 
@@ -173,6 +187,11 @@ export class SseUsageTap {
         from = end
       }
       at = end
+    }
+    const roles = PENDING_ROLES
+    if (roles.length > 0) {
+      for (let i = 0; i < roles.length && this.judging; i += 2) this.judging = choicesOpening(memberOf(buf, roles[i], roles[i + 1]))
+      roles.length = 0
     }
     if (this.malformed === undefined && at < len) this.carry = [at === 0 ? buf : buf.subarray(at)]
     let out: Buffer | undefined
@@ -233,16 +252,21 @@ export class SseUsageTap {
     const k = ev.keys
     if (this.protocol === 'openai') {
       // The rules read two top-level members: `choices` (decoded alone when one is needed) and `usage`.
-      let cs: unknown = UNREAD
       let drop = false
-      if (k.seen[K_FINISH] > 0) this.noteFinishes((cs = memberOf(b, k.top[K_CHOICES], ev.dataEnd)))
+      // Finishes matter only to a stream that ends without its marker: decoded then, if ever.
+      if (k.seen[K_FINISH] > 0) (this.unreadFinishes ??= []).push({ b, at: k.top[K_CHOICES], end: ev.dataEnd })
       const u = k.top[K_USAGE]
       if (u >= 0 && b[u] === 0x7b) {
         this.usage = usageFromOpenAI(memberOf(b, u, ev.dataEnd) as any)
         drop = this.strip && emptyArrayAt(b, k.top[K_CHOICES], ev.dataEnd)
       }
-      // A chunk without a role is never an opening (most chunks), nor one with usage.
-      if (this.judging && !drop && !(k.seen[K_ROLE] > 0 && (u < 0 || b[u] === 0x6e) && choicesOpening(cs === UNREAD ? memberOf(b, k.top[K_CHOICES], ev.dataEnd) : cs))) this.judging = false
+      // A chunk without a role is never an opening (most chunks), nor one with usage. One with a
+      // role is decoded only if the verdict still depends on it when the read is done (PENDING_ROLES):
+      // in a read that also carries real output, it does not.
+      if (this.judging && !drop) {
+        if (!(k.seen[K_ROLE] > 0 && (u < 0 || b[u] === 0x6e))) this.judging = false
+        else PENDING_ROLES.push(k.top[K_CHOICES], ev.dataEnd)
+      }
       return drop
     }
     if (this.protocol === 'anthropic') {

@@ -1,0 +1,115 @@
+/**
+ * What telemetry costs one request, in process: dispatch() in a tight loop on the mock provider
+ * (answers synchronously, so a request is pure gateway CPU), one snapshot per variant, variants
+ * interleaved round by round and the median CPU µs per request reported (CPU time, not wall time: on
+ * a shared machine a descheduled round would otherwise count other tenants' work). Socket-free, so it isolates
+ * the request path from the kernel and the load generator; `npm run bench` rows (d) / (d-) measure
+ * the same through uWS and undici.
+ *
+ *   npm run build && node dist/bench/telemetry-cost.js            # 21 rounds × 10k requests per variant
+ *   TELEMETRY_ROUNDS=15 TELEMETRY_REQUESTS=50000 node dist/bench/telemetry-cost.js
+ *   TELEMETRY_VARIANTS=off,metrics node dist/bench/telemetry-cost.js
+ */
+import { compileConfig } from '../src/compiler/index.js'
+import { buildSnapshot } from '../src/runtime/build/snapshot.js'
+import { createStores } from '../src/runtime/stores.js'
+import { dispatch } from '../src/runtime/http/dispatch.js'
+import { RequestMetrics } from '../src/runtime/telemetry/request-metrics.js'
+import type { Downstream, Snapshot } from '../src/runtime/types.js'
+
+const PORT = 18777
+
+/** A downstream that drops everything: the cheapest client there is. */
+class NullDownstream implements Downstream {
+  aborted = false
+  onAbort(): void {}
+  onWritable(): void {}
+  write(): boolean {
+    return true
+  }
+  end(): void {}
+  writeHead(): void {}
+  close(): void {}
+}
+
+export interface Variant {
+  readonly name: string
+  /** The `telemetry:` section (YAML flow), or '' for none. */
+  readonly telemetry: string
+}
+
+export const VARIANTS: readonly Variant[] = [
+  { name: 'off', telemetry: 'telemetry: { metrics: { enabled: false } }' },
+  { name: 'metrics', telemetry: '' },
+  /** The first variant again: how far apart two identical snapshots measure (the noise floor). */
+  { name: 'off-again', telemetry: 'telemetry: { metrics: { enabled: false } }' },
+]
+
+function config(telemetry: string): string {
+  return `${telemetry}
+listeners: [{ name: api, port: ${PORT}, route_table: main }]
+routes:
+  - name: main
+    rules:
+      - name: chat
+        match: { path: { exact: /v1/chat/completions } }
+        cluster: m
+clusters: [{ name: m, provider: mock, models: [gpt-4o-mini], mock: { chunks: 8 } }]
+`
+}
+
+function build(v: Variant): Snapshot {
+  const r = compileConfig([{ name: `${v.name}.yaml`, text: config(v.telemetry) }], { source: 'bench', env: {} })
+  if (!r.ok) throw new Error(r.diagnostics.map((d) => `${d.line}:${d.col} ${d.message}`).join('\n'))
+  const metrics = new RequestMetrics(() => 0)
+  return buildSnapshot(r.ir, createStores(), undefined, metrics.forSnapshot(r.ir))
+}
+
+const BODIES = {
+  json: Buffer.from(JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'one two three' }] })),
+  sse: Buffer.from(JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'one two three' }] })),
+}
+
+function round(snap: Snapshot, body: Buffer, n: number): number {
+  const listener = snap.listeners.get(PORT)!
+  const down = new NullDownstream()
+  const c0 = process.cpuUsage()
+  for (let i = 0; i < n; i++) {
+    dispatch(snap, listener, { method: 'POST', path: '/v1/chat/completions', query: '', headers: { 'content-type': 'application/json' }, body }, down)
+  }
+  const c = process.cpuUsage(c0)
+  return (c.user + c.system) / n
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+export function measure(variants: readonly Variant[], rounds: number, requests: number): Map<string, Record<'json' | 'sse', number>> {
+  const snaps = variants.map((v) => ({ v, snap: build(v), json: [] as number[], sse: [] as number[] }))
+  for (const s of snaps) {
+    round(s.snap, BODIES.json, requests / 4)
+    round(s.snap, BODIES.sse, requests / 4)
+  }
+  for (let r = 0; r < rounds; r++) {
+    for (const lane of ['json', 'sse'] as const) {
+      // rotate the order each round so no variant always runs right after GC-heavy work
+      for (let k = 0; k < snaps.length; k++) {
+        const s = snaps[(k + r) % snaps.length]
+        s[lane].push(round(s.snap, BODIES[lane], requests))
+      }
+    }
+  }
+  return new Map(snaps.map((s) => [s.v.name, { json: median(s.json), sse: median(s.sse) }]))
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const rounds = Number(process.env.TELEMETRY_ROUNDS ?? 21)
+  const requests = Number(process.env.TELEMETRY_REQUESTS ?? 10_000)
+  const pick = process.env.TELEMETRY_VARIANTS?.split(',')
+  const variants = pick ? VARIANTS.filter((v) => pick.includes(v.name)) : VARIANTS
+  const result = measure(variants, rounds, requests)
+  const base = result.get(variants[0].name)!
+  console.log(`median of ${rounds} interleaved rounds × ${requests} requests (CPU µs per request; ratio to '${variants[0].name}')`)
+  for (const [name, r] of result) {
+    console.log(`${name.padEnd(16)} json ${r.json.toFixed(2).padStart(7)} µs (${(r.json / base.json).toFixed(3)}×)   sse ${r.sse.toFixed(2).padStart(7)} µs (${(r.sse / base.sse).toFixed(3)}×)`)
+  }
+}

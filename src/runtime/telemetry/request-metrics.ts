@@ -22,7 +22,7 @@
  * port.postMessage(metrics.report())      // on the main thread's scrape
  */
 import type { SnapshotIR } from '../../compiler/ir.js'
-import type { AttemptFailure, AttemptNext, AttemptObserver, CompiledAttemptObservers, Filter, RequestContext } from '../types.js'
+import type { AttemptFailure, AttemptNext, AttemptObserver, Filter, RequestContext } from '../types.js'
 import { compileAttemptObservers } from '../upstream/attempt-events.js'
 import { fnv1a } from '../routing/routes.js'
 import { addHash } from '../../shared/hyperloglog.js'
@@ -42,11 +42,8 @@ export interface WorkerMetricsReport {
   readonly sketches: { readonly route: string; readonly variant: string; readonly registers: Uint8Array }[]
 }
 
-/** What a snapshot installs: attempt observers on every route, and onComplete filters last on every chain. */
-export interface SnapshotTelemetry {
-  readonly observers: CompiledAttemptObservers
-  readonly filters: readonly Filter[]
-}
+export type { SnapshotTelemetry } from './snapshot-telemetry.js'
+import type { SnapshotTelemetry } from './snapshot-telemetry.js'
 
 /** Per-request state, on ctx.filterState under a name no configured filter can have (names are identifiers). */
 const STATE = '$metrics'

@@ -362,4 +362,22 @@ export interface SnapshotIR {
 /** `telemetry` (schemas/telemetry.schema.json): which signals the workers record. */
 export interface TelemetryIR {
   readonly metrics: { readonly enabled: boolean }
+  /** Absent: no tracing (nothing on the request path). */
+  readonly tracing?: TracingIR
+}
+
+/** `telemetry.tracing`: OpenTelemetry spans exported over OTLP/HTTP by each worker. */
+export interface TracingIR {
+  /** The collector's OTLP/HTTP traces URL (references resolved). */
+  readonly endpoint: string
+  /** Export headers, references resolved (secrets). */
+  readonly headers: Readonly<Record<string, string>>
+  readonly sampleRatio: number
+  readonly parentBased: boolean
+  readonly serviceName: string
+  readonly resourceAttributes: Readonly<Record<string, string>>
+  readonly maxBatchSize: number
+  readonly batchIntervalMs: number
+  readonly maxQueueSize: number
+  readonly exportTimeoutMs: number
 }

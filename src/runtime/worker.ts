@@ -8,7 +8,10 @@ import { buildSnapshot } from './build/snapshot.js'
 import { Gateway } from './gateway.js'
 import { ListenerSet } from './http/server.js'
 import { createStores } from './stores.js'
-import { RequestMetrics } from './telemetry/request-metrics.js'
+import { RequestMetrics, type WorkerMetricsReport } from './telemetry/request-metrics.js'
+import { combineTelemetry } from './telemetry/snapshot-telemetry.js'
+import { RequestTracing } from './telemetry/tracing/request-tracing.js'
+import { TracerHost } from './telemetry/tracing/tracer-host.js'
 import { uwsBuild } from '../shared/uws.js'
 import { log } from '../shared/log.js'
 import type { CompiledCluster } from './types.js'
@@ -21,6 +24,8 @@ const stores = createStores({ buffer: data.shared, slots: {}, workers: data.work
 const gateway = new Gateway(stores)
 const listeners = new ListenerSet(gateway)
 const metrics = new RequestMetrics(() => gateway.inflight)
+const tracer = new TracerHost()
+const tracing = new RequestTracing(tracer)
 const send = (m: FromWorker) => port.postMessage(m)
 
 send({ type: 'started', worker: threadId, uws: uwsBuild })
@@ -72,13 +77,18 @@ function describeCluster(c: CompiledCluster): Record<string, unknown> {
   return out
 }
 
+/** The tracer's span counters join the worker's metric series (they exist once tracing was ever configured). */
+function withTraceCounts(report: WorkerMetricsReport): WorkerMetricsReport {
+  return tracer.everUsed ? { ...report, families: [...report.families, ...tracer.families()] } : report
+}
+
 port.on('message', (m: ToWorker) => {
   switch (m.type) {
     case 'snapshot': {
       if (listeners.draining) return
       try {
         stores.setSlots(m.slots)
-        const snap = buildSnapshot(m.ir, stores, undefined, metrics.forSnapshot(m.ir))
+        const snap = buildSnapshot(m.ir, stores, undefined, combineTelemetry(metrics.forSnapshot(m.ir), tracing.forSnapshot(m.ir)))
         gateway.swap(snap)
         const failed = listeners.reconcile(snap)
         const applied = (f: { port: number; error: string }[]) => send({ type: 'applied', worker: threadId, version: snap.version, ports: listeners.ports, failed: f })
@@ -97,7 +107,7 @@ port.on('message', (m: ToWorker) => {
       return
     }
     case 'metrics':
-      send({ type: 'metrics', worker: threadId, id: m.id, data: metrics.report() })
+      send({ type: 'metrics', worker: threadId, id: m.id, data: withTraceCounts(metrics.report()) })
       return
     case 'drain':
       listeners.draining = true
@@ -105,6 +115,7 @@ port.on('message', (m: ToWorker) => {
       gateway.idle().then(async () => {
         listeners.destroy()
         await stores.pools.closeAll()
+        await tracer.flush().catch(() => {})
         send({ type: 'drained', worker: threadId })
       })
       return

@@ -60,11 +60,12 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
   const redis = resolveRedis(config, ctx)
   reportRedisNeeds(config, redis, ctx)
   const prices = resolvePrices(config, ctx)
+  // Before collectSecrets: the tracing export headers are secrets too.
+  const telemetry = resolveTelemetry(config, ctx)
   diags.push(...syntax)
   const effective = effectiveConfig(config, admin)
   const warnings = continuationWarnings(routeTables, clusters, ctx.positions)
   const secrets = collectSecrets({ clusters, filters, routeTables }, ctx.secrets.declared)
-  const telemetry = resolveTelemetry(config, ctx)
   const body = { admin, drainTimeoutMs, requireNative, listeners, routeTables, clusters, filters, tenants, keys, ...(redis !== undefined && { redis }), prices, effective, secrets, warnings, telemetry }
   return { body, needs: ctx.secrets.needs, positions: ctx.positions }
 }

@@ -61,12 +61,13 @@ export function resolvesReferences(at: Segs): boolean {
   if (kind === 'filters') return a === 'config'
   if (kind === 'keys') return a === 'secret'
   if (kind === 'admin') return at[1] === 'token'
+  if (kind === 'telemetry') return at[1] === 'tracing' && (at[2] === 'endpoint' || at[2] === 'headers')
   if (kind === 'routes') return a === 'rules' && ((at[4] === 'direct_response' && at[5] === 'body') || (at[4] === 'filter_overrides' && at[6] === 'config'))
   return false
 }
 const BEDROCK_SECRETS = new Set(['access_key_id', 'secret_access_key', 'session_token'])
 /** The same, for the message about a reference anywhere else. */
-const RESOLVING_FIELDS = 'endpoint url and api_key, bedrock credentials, health_check headers, filter configs, direct_response bodies, keys[].secret and admin.token'
+const RESOLVING_FIELDS = 'endpoint url and api_key, bedrock credentials, health_check headers, filter configs, direct_response bodies, keys[].secret, admin.token and telemetry.tracing endpoint and headers'
 
 /** Every string of a document, wherever it sits: a reference look-alike, or a reference where none is resolved. */
 export function referenceSyntaxProblems(doc: LoadedDoc): Diagnostic[] {

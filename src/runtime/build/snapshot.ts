@@ -44,7 +44,7 @@ export function buildSnapshot(ir: SnapshotIR, stores: Stores, prebuilt?: Prebuil
       return v
     }
     const listeners = new Map<number, CompiledListener>()
-    const observed = telemetry === undefined ? (c: CompiledChain) => c : (c: CompiledChain) => withCompletion(c, telemetry.filter)
+    const observed = telemetry === undefined ? (c: CompiledChain) => c : (c: CompiledChain) => withCompletion(c, telemetry.filters)
     for (const l of ir.listeners) {
       const chain = observed(chainForRule(l, undefined, instances, filterIR, deps))
       const preRoute = preRouteFilters(l, instances)
@@ -108,9 +108,9 @@ function modelsReply(table: RouteTableIR, ir: SnapshotIR): LocalReply {
   return { status: 200, headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify({ object: 'list', data })) }
 }
 
-/** The chain with `filter`'s onComplete last: it sees what the other filters settled (usage, status). */
-function withCompletion(chain: CompiledChain, filter: Filter): CompiledChain {
-  return { ...chain, onComplete: [...chain.onComplete, filter] }
+/** The chain with the telemetry filters' onComplete last: they see what the other filters settled (usage, status). */
+function withCompletion(chain: CompiledChain, filters: readonly Filter[]): CompiledChain {
+  return { ...chain, onComplete: [...chain.onComplete, ...filters] }
 }
 
 export function releaseSnapshot(s: Snapshot, stores: Stores): void {

@@ -62,3 +62,19 @@ test('each request counts once, with unknown models folded into other, tokens an
   assert.equal(report.sketches.length, 1)
   assert.equal(report.sketches[0].registers.filter((r) => r > 0).length, 2)
 })
+
+test('a reload keeps counting into the same series, and an unmatched request counts under its listener with no route', async (t) => {
+  const metrics = new RequestMetrics(() => 0)
+  const first = built(t, true, metrics)
+  const second = built(t, true, metrics)
+  await chat(first, 'known-model', 'u1')
+  await chat(second, 'known-model', 'u1')
+  const down = new MemoryDownstream()
+  dispatch(second, second.listeners.get(18999)!, { method: 'POST', path: '/v1/nowhere', query: '', headers: {}, body: undefined }, down)
+  await down.done
+  const requests = metrics.report().families.find((f) => f.name === 'switchyard_requests_total')!.values
+  assert.deepStrictEqual(requests.map((v) => [v.labels, v.value]), [
+    [{ listener: 'api', route: 'ab', cluster: 'm', endpoint: '0', model: 'known-model', status_class: '2xx', protocol: 'openai', variant: 'm' }, 2],
+    [{ listener: 'api', status_class: '4xx', protocol: 'openai' }, 1],
+  ])
+})

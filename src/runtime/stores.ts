@@ -13,6 +13,7 @@ import { createJwksSource, type JwksSource } from './identity/jwks-source.js'
 import { LimitTable } from './limits/local-limiter.js'
 import { RedisConnection } from './limits/redis-connection.js'
 import type { RedisIR } from '../compiler/ir.js'
+import { CacheStore } from './cache/cache-store.js'
 
 /**
  * undici's connector with our own connect timer: undici times connects on its coarse timer wheel
@@ -114,6 +115,7 @@ export function createStores(shared?: SharedMemory): WorkerStores {
   let slots = shared?.slots ?? {}
   let limitTable: LimitTable | undefined
   const redis = new Map<string, RedisConnection>()
+  const caches = new Map<number, CacheStore>()
   return {
     pools: new RefCountedPools(),
     workers: shared?.workers ?? 1,
@@ -167,6 +169,12 @@ export function createStores(shared?: SharedMemory): WorkerStores {
       const k = JSON.stringify(config)
       let c = redis.get(k)
       if (!c) redis.set(k, (c = new RedisConnection({ ...config, name: 'redis', lazy: shared === undefined })))
+      return c
+    },
+    // By size: filters (and reloads) that ask for the same size share the entries.
+    responseCache(maxBytes) {
+      let c = caches.get(maxBytes)
+      if (!c) caches.set(maxBytes, (c = new CacheStore(maxBytes)))
       return c
     },
     async close() {

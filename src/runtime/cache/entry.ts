@@ -1,0 +1,52 @@
+/**
+ * What the cache keeps for an answer, and how it is encoded (JSON in a Buffer: the memory tier's
+ * byte bound counts exactly this, the Redis tier compresses it).
+ *
+ * A chat or messages answer is kept as the translation hub's canonical turn (text, tool calls,
+ * reasoning, stop reason, usage), so it can be replayed to either protocol, streamed or whole. An
+ * embeddings or Responses answer is kept as the caller's JSON body, replayed to the same operation only.
+ */
+import type { CanonicalResponse } from '../providers/translate/canonical.js'
+
+export interface CacheEntry {
+  /** Format version: an entry of another version is treated as absent. */
+  readonly v: 1
+  /** When it was stored (ms since the epoch): its age on a hit. */
+  readonly storedAt: number
+  /** The route and tenant that filled it (admin counts and invalidation). */
+  readonly route: string
+  readonly tenant: string
+  readonly answer: TurnAnswer | JsonAnswer
+}
+
+export interface TurnAnswer {
+  readonly kind: 'turn'
+  readonly response: CanonicalResponse
+}
+
+export interface JsonAnswer {
+  readonly kind: 'json'
+  /** The body as the caller received it. */
+  readonly body: string
+}
+
+export function encodeEntry(e: CacheEntry): Buffer {
+  return Buffer.from(JSON.stringify(e))
+}
+
+/** undefined for anything that is not an entry of this version (a corrupt or foreign value). */
+export function decodeEntry(b: Buffer): CacheEntry | undefined {
+  try {
+    const e = JSON.parse(b.toString('utf8')) as CacheEntry
+    if (e?.v !== 1 || typeof e.storedAt !== 'number' || (e.answer?.kind !== 'turn' && e.answer?.kind !== 'json')) return undefined
+    return e
+  } catch {
+    return undefined
+  }
+}
+
+/** Cheap reads for admin invalidation, without decoding every entry's answer. */
+export function entryOwner(b: Buffer): { route: string; tenant: string } | undefined {
+  const e = decodeEntry(b)
+  return e === undefined ? undefined : { route: e.route, tenant: e.tenant }
+}

@@ -32,7 +32,6 @@ export class SingleFlight {
     if (f === undefined) {
       const lead = new Flight(key)
       lead.timer = setTimeout(releaseFlight, waitMs, this, lead)
-      lead.timer.unref?.()
       this.flights.set(key, lead)
       return lead
     }

@@ -13,6 +13,8 @@ export interface CacheEntry {
   readonly v: 1
   /** When it was stored (ms since the epoch): its age on a hit. */
   readonly storedAt: number
+  /** When it stops being served (ms since the epoch): a copy taken from Redis into memory keeps it. */
+  readonly expiresAt: number
   /** The route and tenant that filled it (admin counts and invalidation). */
   readonly route: string
   readonly tenant: string
@@ -38,7 +40,7 @@ export function encodeEntry(e: CacheEntry): Buffer {
 export function decodeEntry(b: Buffer): CacheEntry | undefined {
   try {
     const e = JSON.parse(b.toString('utf8')) as CacheEntry
-    if (e?.v !== 1 || typeof e.storedAt !== 'number' || (e.answer?.kind !== 'turn' && e.answer?.kind !== 'json')) return undefined
+    if (e?.v !== 1 || typeof e.storedAt !== 'number' || typeof e.expiresAt !== 'number' || (e.answer?.kind !== 'turn' && e.answer?.kind !== 'json')) return undefined
     return e
   } catch {
     return undefined

@@ -17,7 +17,7 @@ export interface CacheConfig {
   caller_controls?: boolean
   memory?: { max_bytes?: string }
   single_flight?: { enabled?: boolean; wait?: string; max_waiters?: number }
-  redis?: { enabled?: boolean; timeout?: string; compress_over?: string }
+  redis?: { enabled?: boolean }
 }
 
 export interface CachePolicy {
@@ -29,6 +29,8 @@ export interface CachePolicy {
   readonly callerControls: boolean
   readonly memoryBytes: number
   readonly singleFlight: { readonly waitMs: number; readonly maxWaiters: number } | undefined
+  /** Entries also go to (and come from) Redis, through the top-level redis block. */
+  readonly redis: boolean
 }
 
 /** What the filter must not forward upstream: the caller's instruction to the cache. */
@@ -52,6 +54,7 @@ export function compilePolicy(c: CacheConfig): CachePolicy {
     callerControls: c.caller_controls !== false,
     memoryBytes,
     singleFlight: sf?.enabled === false ? undefined : { waitMs: durationMs(sf?.wait ?? '30s'), maxWaiters: sf?.max_waiters ?? 1000 },
+    redis: c.redis?.enabled === true,
   }
 }
 

@@ -31,6 +31,7 @@ import { answerOf } from '../cache/capture.js'
 import { replay, type ReplayRequest } from '../cache/replay.js'
 import type { CacheStore, RouteCounts } from '../cache/cache-store.js'
 import { Flight } from '../cache/single-flight.js'
+import { RedisTier } from '../cache/redis-tier.js'
 export type { CacheConfig } from '../cache/policy.js'
 
 /** One request's cache state (ctx.filterState), from onRequest to onComplete. */
@@ -59,6 +60,8 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
   const store: CacheStore = deps.stores.responseCache(policy.memoryBytes)
   // A changed config starts its namespace afresh: the config's own hash is part of every key.
   const namespace = `${config.namespace ?? 'default'}#${createHash('sha256').update(canonicalJson(config)).digest('base64url').slice(0, 12)}`
+  if (policy.redis && deps.redis === undefined) throw new Error('redis: { enabled: true } needs the top-level redis block')
+  const shared = policy.redis && deps.redis !== undefined ? new RedisTier(deps.stores.redis(deps.redis), deps.redis.keyPrefix) : undefined
   const state = `cache#${instances++}`
   const countsOf = new Map<string, RouteCounts>()
   const counts = (ctx: RequestContext): RouteCounts => {
@@ -99,18 +102,15 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
       if (decision.mode === 'refresh') return lead(ctx, pending)
       const hit = hitReply(ctx, op, store.memory.get(key), decision.ttlCeilingMs)
       if (hit !== undefined) return served(ctx, hit)
-      const sf = policy.singleFlight
-      if (sf === undefined) return lead(ctx, pending)
-      const joined = store.flights.join(key, sf.waitMs, sf.maxWaiters)
-      if (joined instanceof Flight) {
-        pending.flight = joined
-        return lead(ctx, pending)
-      }
-      return joined.then((buf) => {
+      if (shared === undefined) return missed(ctx, pending, decision.ttlCeilingMs)
+      return shared.get(key).then((buf) => {
         if (ctx.finished) return undefined
         const reply = hitReply(ctx, op, buf, decision.ttlCeilingMs)
-        // The leader stored nothing, or the wait ran out: this one goes upstream itself (and may store).
-        return reply !== undefined ? served(ctx, reply) : lead(ctx, pending)
+        if (reply === undefined) return missed(ctx, pending, decision.ttlCeilingMs)
+        // Kept in this worker's memory too, until the entry's own expiry.
+        const left = decodeEntry(buf!)!.expiresAt - Date.now()
+        if (left > 0) store.memory.set(key, buf!, left)
+        return served(ctx, reply)
       })
     },
     onResponse(ctx) {
@@ -136,12 +136,30 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
         buf = storable(ctx, p)
         if (buf !== undefined) {
           store.memory.set(p.key, buf, p.ttlMs)
+          shared?.set(p.key, buf, p.ttlMs)
           counts(ctx).stored++
         }
       } finally {
         if (p.flight !== undefined) store.flights.settle(p.flight, buf)
       }
     },
+  }
+
+  /** Not in any tier: lead the request upstream, or wait for the identical one already there. */
+  function missed(ctx: RequestContext, pending: Pending, ceilingMs: number | undefined): LocalReply | undefined | Promise<LocalReply | undefined> {
+    const sf = policy.singleFlight
+    if (sf === undefined) return lead(ctx, pending)
+    const joined = store.flights.join(pending.key, sf.waitMs, sf.maxWaiters)
+    if (joined instanceof Flight) {
+      pending.flight = joined
+      return lead(ctx, pending)
+    }
+    return joined.then((buf) => {
+      if (ctx.finished) return undefined
+      const reply = hitReply(ctx, pending.op, buf, ceilingMs)
+      // The leader stored nothing, or the wait ran out: this one goes upstream itself (and may store).
+      return reply !== undefined ? served(ctx, reply) : lead(ctx, pending)
+    })
   }
 
   function bypass(ctx: RequestContext): undefined {
@@ -166,7 +184,8 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
     const streamed = contentTypeOf(ctx).startsWith('text/event-stream')
     const answer = answerOf(p.op, streamed, parts.length === 1 ? parts[0] : Buffer.concat(parts))
     if (answer === undefined) return undefined
-    const entry: CacheEntry = { v: 1, storedAt: Date.now(), route: ctx.route?.name ?? '-', tenant: p.tenant, answer }
+    const now = Date.now()
+    const entry: CacheEntry = { v: 1, storedAt: now, expiresAt: now + p.ttlMs, route: ctx.route?.name ?? '-', tenant: p.tenant, answer }
     const buf = encodeEntry(entry)
     return buf.length <= policy.maxEntryBytes ? buf : undefined
   }

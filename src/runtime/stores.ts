@@ -96,6 +96,8 @@ export interface SharedMemory {
 
 export type WorkerStores = Stores & {
   setSlots(slots: Record<string, number>): void
+  /** Every response cache this worker holds (the admin API's view and invalidation). */
+  responseCaches(): CacheStore[]
   /** Closes what the stores hold open beyond pools (Redis connections). */
   close(): Promise<void>
 }
@@ -176,6 +178,9 @@ export function createStores(shared?: SharedMemory): WorkerStores {
       let c = caches.get(maxBytes)
       if (!c) caches.set(maxBytes, (c = new CacheStore(maxBytes)))
       return c
+    },
+    responseCaches() {
+      return [...caches.values()]
     },
     async close() {
       const all = [...redis.values()]

@@ -201,3 +201,20 @@ test('single flight: 50 concurrent identical misses make exactly one upstream ca
   assert.deepStrictEqual(all.map((a) => a.cache).sort((x, y) => x!.localeCompare(y!)).filter((v, i, a) => a.indexOf(v) === i), ['hit', 'miss'])
   assert.equal(all.filter((a) => a.cache === 'miss').length, 1)
 })
+
+test('admin /cache counts per route and DELETE /cache?tenant= removes only that tenant\'s entries', async () => {
+  await ask(openai('tenant-a'), 'admin question')
+  await ask(openai('tenant-b'), 'admin question')
+  await ask(openai('tenant-a'), 'admin question')
+  const view = (await (await fetch(`${gw.admin}/cache`)).json()) as { entries: number; bytes: number; routes: Record<string, { hit: number; miss: number; bypass: number; stored: number }> }
+  assert.ok(view.entries >= 2 && view.bytes > 0)
+  assert.ok(view.routes.chat.hit >= 1 && view.routes.chat.miss >= 2 && view.routes.chat.bypass >= 1 && view.routes.chat.stored >= 2, JSON.stringify(view.routes.chat))
+  const purged = (await (await fetch(`${gw.admin}/cache?tenant=tenant-a`, { method: 'DELETE' })).json()) as { removed: number; entries: number }
+  assert.ok(purged.removed >= 1)
+  assert.equal(purged.entries, view.entries - purged.removed)
+  assert.equal((await ask(openai('tenant-a'), 'admin question')).cache, 'miss')
+  assert.equal((await ask(openai('tenant-b'), 'admin question')).cache, 'hit')
+  const all = (await (await fetch(`${gw.admin}/cache?route=chat`, { method: 'DELETE' })).json()) as { removed: number }
+  assert.ok(all.removed >= 2)
+  assert.equal((await ask(openai('tenant-b'), 'admin question')).cache, 'miss')
+})

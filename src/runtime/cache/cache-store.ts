@@ -5,6 +5,7 @@
  */
 import { MemoryTier } from './memory-tier.js'
 import { SingleFlight } from './single-flight.js'
+import { entryOwner } from './entry.js'
 
 export type CacheOutcome = 'hit' | 'miss' | 'bypass' | 'refresh'
 
@@ -31,6 +32,14 @@ export class CacheStore {
     let c = this.counts.get(route)
     if (c === undefined) this.counts.set(route, (c = { hit: 0, miss: 0, bypass: 0, refresh: 0, stored: 0 }))
     return c
+  }
+
+  /** Removes this worker's memory entries filled by `route` and/or for `tenant` (both unset: all). */
+  purge(by: { route?: string; tenant?: string }): number {
+    return this.memory.deleteWhere((v) => {
+      const o = entryOwner(v)
+      return o !== undefined && (by.route === undefined || o.route === by.route) && (by.tenant === undefined || o.tenant === by.tenant)
+    })
   }
 
   describe(): { memory: ReturnType<MemoryTier['stats']>; inFlight: number; routes: Record<string, RouteCounts> } {

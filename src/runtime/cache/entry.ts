@@ -33,11 +33,27 @@ export interface JsonAnswer {
 }
 
 export function encodeEntry(e: CacheEntry): Buffer {
-  return Buffer.from(JSON.stringify(e))
+  const b = Buffer.from(JSON.stringify(e))
+  decoded.set(b, e)
+  return b
 }
+
+/**
+ * Entries decoded once per stored Buffer: a hit on the memory tier gets the same Buffer again, and
+ * parsing it per hit would be most of the hit's cost. Weak: an entry the LRU drops is forgotten.
+ */
+const decoded = new WeakMap<Buffer, CacheEntry>()
 
 /** undefined for anything that is not an entry of this version (a corrupt or foreign value). */
 export function decodeEntry(b: Buffer): CacheEntry | undefined {
+  const known = decoded.get(b)
+  if (known !== undefined) return known
+  const e = parseEntry(b)
+  if (e !== undefined) decoded.set(b, e)
+  return e
+}
+
+function parseEntry(b: Buffer): CacheEntry | undefined {
   try {
     const e = JSON.parse(b.toString('utf8')) as CacheEntry
     if (e?.v !== 1 || typeof e.storedAt !== 'number' || typeof e.expiresAt !== 'number' || (e.answer?.kind !== 'turn' && e.answer?.kind !== 'json')) return undefined

@@ -10,7 +10,7 @@
  * upstream request would be the same. Parameters the hub cannot carry (Anthropic's top_k, thinking…)
  * stay in the key verbatim: never a hit across a difference the upstream would have seen.
  */
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import type { Operation } from '../providers/caller.js'
 import { anthropicToOpenAIRequest } from '../providers/translate/anthropic-request-to-openai.js'
 import type { AnthropicRequest } from '../providers/translate/types.js'
@@ -37,14 +37,8 @@ export interface KeyParts {
 export function requestKey(p: KeyParts): string {
   // chat and messages are one family: their canonical bodies are both OpenAI chat requests.
   const family = p.op === 'messages' ? 'chat' : p.op
-  return createHash('sha256')
-    .update(p.namespace).update('\n')
-    .update(p.tenant).update('\n')
-    .update(family).update('\n')
-    .update(p.cluster).update('\n')
-    .update(p.model).update('\n')
-    .update(canonicalJson(p.body))
-    .digest('base64url')
+  // One-shot hash of one string: cheaper than a Hash object fed part by part.
+  return hash('sha256', `${p.namespace}\n${p.tenant}\n${family}\n${p.cluster}\n${p.model}\n${canonicalJson(p.body)}`, 'base64url')
 }
 
 /**

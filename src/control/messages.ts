@@ -17,7 +17,10 @@ export interface WorkerData {
 
 /** A snapshot to build and serve, with the shared-state slot of every cluster and endpoint key it uses. */
 export type SnapshotMessage = { type: 'snapshot'; ir: SnapshotIR; slots: Record<string, number> }
-export type ToWorker = SnapshotMessage | { type: 'drain' } | { type: 'destroy' } | { type: 'clusters'; id: number } | { type: 'metrics'; id: number }
+export type ToWorker = SnapshotMessage | { type: 'drain' } | { type: 'destroy' } | { type: 'clusters'; id: number } | { type: 'metrics'; id: number } | CacheQuery
+/** The response caches' state, after removing the entries of `purge` (a route and/or a tenant; `{}` is all). */
+export type CacheQuery = { type: 'cache'; id: number; purge?: CachePurge }
+export interface CachePurge { readonly route?: string; readonly tenant?: string }
 export type FromWorker =
   | { type: 'started'; worker: number; uws: 'native' | 'fallback' }
   | { type: 'applied'; worker: number; version: string; ports: number[]; failed: { port: number; error: string }[] }
@@ -25,6 +28,7 @@ export type FromWorker =
   | { type: 'drained'; worker: number }
   | { type: 'clusters'; worker: number; id: number; data: Record<string, unknown> }
   | { type: 'metrics'; worker: number; id: number; data: WorkerMetricsReport }
+  | { type: 'cache'; worker: number; id: number; data: Record<string, unknown> }
 
 export interface WorkerStatus {
   id: number
@@ -55,6 +59,8 @@ export interface GatewayStatus {
   readonly clusters?: () => Promise<Record<string, unknown>>
   /** The configs applied, newest first (config-history.ts). */
   readonly history?: import('./config-history.js').ConfigHistory
+  /** The response caches of every worker (counts per route, bytes and entries), after an optional purge. */
+  readonly cache?: (purge?: CachePurge) => Promise<Record<string, unknown>>
   /** Limits and spend of a tenant (and key), and Redis health (limit-usage.ts). */
   readonly limits?: {
     describe(ir: SnapshotIR, tenant: string, keyId: string | undefined): Promise<unknown>

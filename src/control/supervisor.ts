@@ -10,7 +10,7 @@
 import type { Diagnostic } from '../compiler/diagnostics.js'
 import type { SnapshotIR } from '../compiler/ir.js'
 import type { ConfigSource } from './sources/source.js'
-import type { GatewayStatus } from './messages.js'
+import type { CachePurge, GatewayStatus } from './messages.js'
 import { startAdmin, type AdminHandle } from './admin/server.js'
 import { uwsBuild } from '../shared/uws.js'
 import { SharedStateTable } from '../shared/shared-state.js'
@@ -105,6 +105,7 @@ export class Supervisor {
       get workers() { return pool.statuses },
       get shuttingDown() { return stopping() },
       clusters: () => this.describeClusters(),
+      cache: (purge) => this.describeCache(purge),
       limits: this.usage,
       history: this.history,
       metrics: () => this.renderMetrics(),
@@ -200,6 +201,33 @@ export class Supervisor {
     const ir = this.reloads.current
     const reports = ir.telemetry?.metrics.enabled === false ? new Map() : await this.pool.queryMetrics()
     return describeExperiments(ir, [...reports.values()])
+  }
+
+  /**
+   * /cache: every worker's response caches, and the per-route counts summed over them. Each worker
+   * has its own memory tier, so entries and bytes are listed per worker (and summed).
+   */
+  private async describeCache(purge?: CachePurge): Promise<Record<string, unknown>> {
+    const replies = await this.pool.queryCache(purge)
+    const routes: Record<string, Record<string, number>> = {}
+    let entries = 0
+    let bytes = 0
+    let removed = 0
+    const workers: Record<string, unknown> = {}
+    for (const [id, r] of replies) {
+      const data = r as { removed: number; caches: { memory: { entries: number; bytes: number }; routes: Record<string, Record<string, number>> }[] }
+      workers[id] = data.caches
+      removed += data.removed
+      for (const c of data.caches) {
+        entries += c.memory.entries
+        bytes += c.memory.bytes
+        for (const [route, counts] of Object.entries(c.routes)) {
+          const sum = (routes[route] ??= {})
+          for (const [k, v] of Object.entries(counts)) sum[k] = (sum[k] ?? 0) + v
+        }
+      }
+    }
+    return { tier: 'memory (per worker thread)', entries, bytes, routes, workers, ...(purge && { removed }) }
   }
 
   /** /clusters: the workers are asked first, so the config and counters read after are as fresh as their replies. */

@@ -13,7 +13,7 @@
  */
 import { Worker } from 'node:worker_threads'
 import type { SnapshotIR } from '../compiler/ir.js'
-import type { FromWorker, SnapshotMessage, ToWorker, WorkerStatus } from './messages.js'
+import type { CachePurge, FromWorker, SnapshotMessage, ToWorker, WorkerStatus } from './messages.js'
 import type { WorkerMetricsReport } from '../runtime/telemetry/request-metrics.js'
 import { log } from '../shared/log.js'
 import { workerOptions, workersStarting } from './worker-options.js'
@@ -43,6 +43,7 @@ export class WorkerPool {
   /** Pending clusters / metrics queries by id: each reply goes to its query's collector. */
   private readonly queries = new Map<number, (worker: number, data: unknown) => void>()
   private queryId = 0
+  private readonly cacheQueries = new Map<number, (worker: number, data: Record<string, unknown>) => void>()
   private latest: SnapshotMessage | undefined
   private retired = false
 
@@ -103,6 +104,29 @@ export class WorkerPool {
         if (--left === 0) done()
       })
       this.post({ type, id })
+      if (left === 0) done()
+    })
+    return replies
+  }
+
+  /** Each worker's response caches (after removing `purge`'s entries), by worker id; a worker that does not answer within `ms` is left out. */
+  async queryCache(purge?: CachePurge, ms = 1000): Promise<Map<number, Record<string, unknown>>> {
+    const id = ++this.queryId
+    const replies = new Map<number, Record<string, unknown>>()
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(done, ms)
+      let left = this.members.size
+      const queries = this.cacheQueries
+      function done() {
+        clearTimeout(t)
+        queries.delete(id)
+        resolve()
+      }
+      queries.set(id, (worker, data) => {
+        replies.set(worker, data)
+        if (--left === 0) done()
+      })
+      this.post({ type: 'cache', id, ...(purge && { purge }) })
       if (left === 0) done()
     })
     return replies
@@ -176,6 +200,9 @@ export class WorkerPool {
       case 'clusters':
       case 'metrics':
         this.queries.get(m.id)?.(m.worker, m.data)
+        return
+      case 'cache':
+        this.cacheQueries.get(m.id)?.(m.worker, m.data)
         return
       case 'drained':
         status.drained = true

@@ -13,6 +13,7 @@ import { createJwksSource, type JwksSource } from './identity/jwks-source.js'
 import { LimitTable } from './limits/local-limiter.js'
 import { RedisConnection } from './limits/redis-connection.js'
 import type { RedisIR } from '../compiler/ir.js'
+import { CacheStore } from './cache/cache-store.js'
 
 /**
  * undici's connector with our own connect timer: undici times connects on its coarse timer wheel
@@ -95,6 +96,8 @@ export interface SharedMemory {
 
 export type WorkerStores = Stores & {
   setSlots(slots: Record<string, number>): void
+  /** Every response cache this worker holds (the admin API's view and invalidation). */
+  responseCaches(): CacheStore[]
   /** Closes what the stores hold open beyond pools (Redis connections). */
   close(): Promise<void>
 }
@@ -114,6 +117,7 @@ export function createStores(shared?: SharedMemory): WorkerStores {
   let slots = shared?.slots ?? {}
   let limitTable: LimitTable | undefined
   const redis = new Map<string, RedisConnection>()
+  const caches = new Map<number, CacheStore>()
   return {
     pools: new RefCountedPools(),
     workers: shared?.workers ?? 1,
@@ -168,6 +172,15 @@ export function createStores(shared?: SharedMemory): WorkerStores {
       let c = redis.get(k)
       if (!c) redis.set(k, (c = new RedisConnection({ ...config, name: 'redis', lazy: shared === undefined })))
       return c
+    },
+    // By size: filters (and reloads) that ask for the same size share the entries.
+    responseCache(maxBytes) {
+      let c = caches.get(maxBytes)
+      if (!c) caches.set(maxBytes, (c = new CacheStore(maxBytes)))
+      return c
+    },
+    responseCaches() {
+      return [...caches.values()]
     },
     async close() {
       const all = [...redis.values()]

@@ -383,6 +383,8 @@ export interface Stores {
   limitTable(): import('./limits/local-limiter.js').LimitTable
   /** One Redis connection per `redis` block (by its settings); it outlives snapshots that keep the block. */
   redis(config: import('../compiler/ir.js').RedisIR): import('./limits/redis-connection.js').RedisConnection
+  /** The worker's response cache (memory tier of `maxBytes`, single flight, counts); outlives snapshots. */
+  responseCache(maxBytes: number): import('./cache/cache-store.js').CacheStore
 }
 
 export interface PoolStore {

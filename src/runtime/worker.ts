@@ -100,6 +100,13 @@ port.on('message', (m: ToWorker) => {
       }
       return
     }
+    case 'cache': {
+      const caches = stores.responseCaches()
+      let removed = 0
+      if (m.purge !== undefined) for (const c of caches) removed += c.purge(m.purge)
+      send({ type: 'cache', worker: threadId, id: m.id, data: { removed, caches: caches.map((c) => c.describe()) } })
+      return
+    }
     case 'clusters': {
       const data: Record<string, unknown> = {}
       for (const [name, c] of gateway.current?.clusters ?? []) data[name] = describeCluster(c)

@@ -4,6 +4,9 @@
  * /config/history (the versions applied, newest first, what changed, who pushed; each with its config),
  * /runtime (uWS build per thread).
  *
+ * /cache: the response caches (hit / miss / bypass / refresh per route, entries and bytes per
+ * worker); DELETE /cache?route=<rule>&tenant=<name> invalidates.
+ *
  * /tenants and /keys (by id: never a secret or a hash); /tenants/<name> and /keys/<id> add where
  * their limits stand and what they have spent.
  *
@@ -18,7 +21,7 @@
  */
 import type { GatewayStatus } from '../messages.js'
 import { adminHostAllowed } from '../../shared/loopback.js'
-import { uws, uwsBuild, statusLine } from '../../shared/uws.js'
+import { requestLineOf, uws, uwsBuild, statusLine } from '../../shared/uws.js'
 import { log } from '../../shared/log.js'
 import { adminTokenAccepted, describeKeys, describeTenants } from './identity.js'
 import { METRICS_CONTENT_TYPE } from '../metrics/scrape.js'
@@ -146,7 +149,23 @@ export async function startAdmin(address: string, port: number, status: GatewayS
   }))
   app.get('/metrics', guarded((res) => answerLater(res, status.metrics, (body) => res.writeStatus('200 OK').writeHeader('content-type', METRICS_CONTENT_TYPE).end(body))))
   app.get('/experiments', guarded((res) => answerLater(res, status.experiments, (body) => res.writeStatus('200 OK').writeHeader('content-type', 'application/json').end(JSON.stringify(body, null, 2)))))
-  app.any('/*', guarded((res) => json(res, 404, { error: 'not found', endpoints: ['/healthz', '/ready', '/config', '/runtime', '/clusters', '/tenants', '/tenants/<name>', '/keys', '/keys/<id>', '/config/history', '/config/history/<version>', '/metrics', '/experiments'] })))
+
+  // /cache: the response caches' counts and sizes; DELETE /cache?route=&tenant= removes the entries
+  // a route filled and/or a tenant's (neither: all) from every worker's memory tier.
+  const cache = (purge: boolean): Handler => (res, req) => {
+    const q = purge ? new URLSearchParams(requestLineOf(req).query) : undefined
+    const by = q === undefined ? undefined : { ...(q.get('route') && { route: q.get('route')! }), ...(q.get('tenant') && { tenant: q.get('tenant')! }) }
+    let aborted = false
+    res.onAborted(() => (aborted = true))
+    const query = status.cache ? status.cache(by) : Promise.resolve({})
+    query.then(
+      (body) => { if (!aborted) json(res, 200, body) },
+      (e) => { if (!aborted) json(res, 500, { error: String(e) }) },
+    )
+  }
+  app.get('/cache', guarded(cache(false)))
+  app.del('/cache', guarded(cache(true)))
+  app.any('/*', guarded((res) => json(res, 404, { error: 'not found', endpoints: ['/healthz', '/ready', '/config', '/runtime', '/clusters', '/tenants', '/tenants/<name>', '/keys', '/keys/<id>', '/config/history', '/config/history/<version>', '/metrics', '/experiments', '/cache'] })))
   const held: { socket: import('uWebSockets.js').us_listen_socket | false } = { socket: false }
   // The native addon calls back before listen() returns; the JavaScript fallback only later.
   await new Promise<void>((resolve) => {

@@ -1,6 +1,7 @@
 /** Filter registry: type name (as in filter.schema.json) → factory. */
 import type { FilterFactory } from '../types.js'
 import { create as apiKey } from './api-key.js'
+import { create as cache } from './cache.js'
 import { create as cors } from './cors.js'
 import { create as fault } from './fault.js'
 import { create as headers } from './headers.js'
@@ -10,6 +11,7 @@ import { create as trustedHeader } from './trusted-header.js'
 
 export const filterFactories: Readonly<Record<string, FilterFactory>> = {
   api_key: apiKey,
+  cache,
   cors,
   fault,
   headers,

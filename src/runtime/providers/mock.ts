@@ -6,7 +6,7 @@
  */
 import type { ClusterIR } from '../../compiler/ir.js'
 import type { CompiledEndpoint, ProviderAdapter, RequestContext } from '../types.js'
-import { complete, finishResponse, sendChunk, sendError, sendReply, startResponse } from '../http/respond.js'
+import { complete, finishResponse, passChunk, sendChunk, sendError, sendReply, startResponse } from '../http/respond.js'
 import { guarded } from '../internal-error.js'
 import { ResponsesSseWriter, toResponsesResponse } from './translate/write-responses.js'
 import { assertResponsesRequest, shapeError } from './translate/request-shape.js'
@@ -52,7 +52,7 @@ export function createMockProvider(cluster: ClusterIR): ProviderAdapter {
         if (req.stream === true) streamAnswer(ctx, { id, created, model, text, usage, chunks, chunkDelayMs, includeUsage: req.stream_options?.include_usage === true }, done)
         else {
           startResponse(ctx, 200, [['content-type', 'application/json']])
-          finishResponse(ctx, JSON.stringify({
+          endWith(ctx, JSON.stringify({
             id, object: 'chat.completion', created, model,
             choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: 'stop' }],
             usage,
@@ -96,7 +96,7 @@ function streamAnswer(ctx: RequestContext, p: StreamPlan, done: () => void): voi
     }
     sendChunk(ctx, event({}, 'stop'))
     if (p.includeUsage) sendChunk(ctx, event({}, 'none', p.usage))
-    finishResponse(ctx, 'data: [DONE]\n\n')
+    endWith(ctx, 'data: [DONE]\n\n')
     done()
   }
   const guardedStep = () => guarded(ctx, 'mock provider', step)
@@ -128,7 +128,7 @@ function answerResponses(ctx: RequestContext, endpoint: CompiledEndpoint, mock: 
     if (req.stream !== true) {
       const body = toResponsesResponse({ id: `mock-${ctx.id}`, model, parts: [{ type: 'text', text }], stop: 'stop', usage }, opts)
       startResponse(ctx, 200, [['content-type', 'application/json']])
-      finishResponse(ctx, JSON.stringify(body))
+      endWith(ctx, JSON.stringify(body))
       return done()
     }
     const w = new ResponsesSseWriter(opts)
@@ -148,7 +148,7 @@ function answerResponses(ctx: RequestContext, endpoint: CompiledEndpoint, mock: 
       w.finish('stop')
       w.usage(usage)
       w.close()
-      finishResponse(ctx, w.take())
+      endWith(ctx, w.take())
       done()
     }
     step()
@@ -193,4 +193,11 @@ function countWords(v: unknown): number {
   if (typeof v === 'string') return v.split(/\s+/).filter(Boolean).length
   if (Array.isArray(v)) return v.reduce((n, m) => n + countWords(typeof m === 'string' ? m : m?.content ?? m?.text), 0)
   return 0
+}
+
+/** Ends the answer with its last bytes, which pass the filters' onChunk hooks as a proxied answer's do. */
+function endWith(ctx: RequestContext, last: string | Buffer): void {
+  const b = typeof last === 'string' ? Buffer.from(last) : last
+  passChunk(ctx, b)
+  finishResponse(ctx, b)
 }

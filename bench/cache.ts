@@ -1,0 +1,130 @@
+// `node dist/bench/cache.js`: what the response cache costs on a miss and gives on a hit, against row (d) in
+// the same run. Additive to the main bench (its own processes and report, bench/CACHE.md), so the table in
+// RESULTS.md and its rows stay as they are.
+//
+// Rows, all one worker pinned to the proxy CPU, in front of the same nginx mock as row (d):
+//   (d)        the bench config
+//   (d+c 0%)   the same with a `cache` filter (only_when: always), every request a new question: the miss
+//              path (key hash, single-flight entry, capture, parse, store, LRU eviction) on every request
+//   (d+c 100%) the same filter, one question asked again and again: the hit path (no upstream at all)
+// The 0 % rows of (d) and (d+c) send the same varying bodies; the 100 % rows the same fixed body. Rounds are
+// interleaved (d, d+c, d, d+c…) and each ratio is the median over rounds, so drift on a shared VM hits both.
+//
+//   npm run build && node dist/bench/cache.js          # ~1 min; CACHE_SECONDS=8 CACHE_ROUNDS=5 for longer
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { freePorts, killChildrenOnExit, startChild, stopAll, waitReady, type Child } from './children.js'
+import { mockConf, startNginx } from './nginx.js'
+import { AUTH_HEADER, CHAT_PATH, MODEL, REQUEST } from './payloads.js'
+import { onProxyCpu, pinSelf, pinningNote } from './pinning.js'
+import { CLI, switchyardConfig } from './switchyard.js'
+import { wrk, writePostScript, type WrkResult } from './wrk.js'
+
+const SECONDS = Number(process.env.CACHE_SECONDS ?? 5)
+const ROUNDS = Number(process.env.CACHE_ROUNDS ?? 3)
+
+/** Row (d)'s config with the cache filter on its listener. */
+function withCache(config: string): string {
+  const out = config.replace(/route_table: main \}/, 'route_table: main, filters: [answers] }')
+  if (out === config) throw new Error('bench config changed shape: cannot add the cache filter')
+  return `${out}filters:\n  - { name: answers, type: cache, config: { only_when: always, ttl: 10m, memory: { max_bytes: 64mb } } }\n`
+}
+
+/** A wrk script whose every request asks a new question (a counter in the message), same size as REQUEST.json. */
+function writeVaryingScript(dir: string, name: string): string {
+  const file = join(dir, `${name}.lua`)
+  writeFileSync(file, `wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "${AUTH_HEADER[1]}"
+local n = 0
+local prefix = ${JSON.stringify(JSON.stringify({ model: MODEL.json, messages: [{ role: 'user', content: 'Say hello to the benchmark in one short sentence. #' }] }).split('. #')[0] + '. #')}
+local suffix = ${JSON.stringify('"}]}')}
+request = function()
+  n = n + 1
+  return wrk.format(nil, nil, nil, prefix .. tostring(n) .. "-" .. tostring(math.random(1, 1000000000)) .. suffix)
+end
+`)
+  return file
+}
+
+async function startGateway(dir: string, name: string, yaml: string, admin: number): Promise<Child> {
+  const file = join(dir, `${name}.yaml`)
+  writeFileSync(file, yaml)
+  const child = startChild(name, ...onProxyCpu(process.execPath, [CLI, 'run', '-c', file, '--workers', '1']))
+  await waitReady(child, `http://127.0.0.1:${admin}/ready`, { timeoutMs: 20_000 })
+  return child
+}
+
+async function main(): Promise<void> {
+  killChildrenOnExit()
+  pinSelf()
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-cache-bench-'))
+  try {
+    const [j1, j2, s1, s2, gwD, adminD, gwC, adminC] = await freePorts(8)
+    const mockDir = join(dir, 'mock')
+    await startNginx('mock-nginx', mockDir, mockConf(mockDir, { json: [j1, j2], sse: [s1, s2] }), j1)
+    const ports = (listen: number, admin: number) => ({ admin, listen, json: [j1, j2], sse: [s1, s2], ttft: [s1, s2] })
+    await startGateway(dir, 'switchyard-d', switchyardConfig(ports(gwD, adminD)), adminD)
+    await startGateway(dir, 'switchyard-cache', withCache(switchyardConfig(ports(gwC, adminC))), adminC)
+    const fixed = writePostScript(dir, 'fixed', REQUEST.json)
+    const varying = writeVaryingScript(dir, 'varying')
+    const url = (port: number) => `http://127.0.0.1:${port}${CHAT_PATH}`
+    const run = async (port: number, script: string, label: string): Promise<WrkResult> => {
+      const r = await wrk(url(port), script, { seconds: SECONDS, connections: 64, threads: 2 })
+      if (r.errors > 0) throw new Error(`${label}: ${r.errors} errors\n${r.raw}`)
+      console.error(`cache bench: ${label} ${r.rps.toFixed(0)} req/s`)
+      return r
+    }
+    // Warm-up (JIT, connection pools) for both gateways and both scripts.
+    for (const [p, s] of [[gwD, fixed], [gwC, fixed], [gwD, varying], [gwC, varying]] as const) await wrk(url(p), s, { seconds: 2, connections: 64, threads: 2 })
+    const rows: { d0: number; c0: number; d100: number; c100: number }[] = []
+    for (let i = 0; i < ROUNDS; i++) {
+      const d0 = (await run(gwD, varying, `round ${i + 1} (d) 0%`)).rps
+      const c0 = (await run(gwC, varying, `round ${i + 1} (d+c) 0%`)).rps
+      const d100 = (await run(gwD, fixed, `round ${i + 1} (d) 100%`)).rps
+      const c100 = (await run(gwC, fixed, `round ${i + 1} (d+c) 100%`)).rps
+      rows.push({ d0, c0, d100, c100 })
+    }
+    const view = (await (await fetch(`http://127.0.0.1:${adminC}/cache`)).json()) as { entries: number; bytes: number; routes: Record<string, unknown> }
+    const text = report(rows, view)
+    writeFileSync(join(fileURLToPath(new URL('../../bench/', import.meta.url)), 'CACHE.md'), text)
+    console.log(text)
+  } finally {
+    await stopAll()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
+
+function report(rows: { d0: number; c0: number; d100: number; c100: number }[], view: { entries: number; bytes: number; routes: Record<string, unknown> }): string {
+  const miss = median(rows.map((r) => r.c0 / r.d0))
+  const hit = median(rows.map((r) => r.c100 / r.d100))
+  const lines = [
+    '# Response cache: miss cost and hit gain against row (d), same run',
+    '',
+    `- date: ${new Date().toISOString()}; ${ROUNDS} interleaved rounds of ${SECONDS}s wrk (-t2 -c64) per row; gateways --workers 1; ${pinningNote()}`,
+    '- (d) = the bench config; (d+c) = the same with `cache` on the listener (`only_when: always`, memory tier 64 MiB)',
+    '- 0 %: every request a new question (both rows get the same varying bodies); 100 %: the bench request again and again',
+    '',
+    '| round | (d) 0 % req/s | (d+c) 0 % req/s | ratio | (d) 100 % req/s | (d+c) 100 % req/s | ratio |',
+    '|---|---|---|---|---|---|---|',
+    ...rows.map((r, i) => `| ${i + 1} | ${r.d0.toFixed(0)} | ${r.c0.toFixed(0)} | ${(r.c0 / r.d0).toFixed(3)} | ${r.d100.toFixed(0)} | ${r.c100.toFixed(0)} | ${(r.c100 / r.d100).toFixed(2)} |`),
+    '',
+    `- miss path: (d+c) 0 % at ${(100 * miss).toFixed(1)} % of (d) (median ratio) — target ≥ 97 %: ${miss >= 0.97 ? 'PASS' : 'FAIL'}`,
+    `- hit path: (d+c) 100 % at ${hit.toFixed(2)}× (d) (median ratio) — target ≥ 1.5×: ${hit >= 1.5 ? 'PASS' : 'FAIL'}`,
+    `- after the run the cache held ${view.entries} entries in ${(view.bytes / 1048576).toFixed(1)} MiB; counts: ${JSON.stringify(view.routes)}`,
+    '',
+  ]
+  return lines.join('\n')
+}
+
+main().catch((e) => {
+  console.error(e)
+  void stopAll().finally(() => process.exit(1))
+})

@@ -1,0 +1,48 @@
+/**
+ * A worker's response cache state, kept in its stores (outliving snapshots, so a reload keeps the
+ * entries): the memory tier, the single-flight table and per-route counts. One per worker thread
+ * and memory size; the workers of a process each have their own.
+ */
+import { MemoryTier } from './memory-tier.js'
+import { SingleFlight } from './single-flight.js'
+import { entryOwner } from './entry.js'
+
+export type CacheOutcome = 'hit' | 'miss' | 'bypass' | 'refresh'
+
+export interface RouteCounts {
+  hit: number
+  miss: number
+  bypass: number
+  refresh: number
+  /** Answers stored (misses and refreshes that completed well). */
+  stored: number
+}
+
+export class CacheStore {
+  readonly memory: MemoryTier
+  readonly flights = new SingleFlight()
+  private readonly counts = new Map<string, RouteCounts>()
+
+  constructor(maxBytes: number) {
+    this.memory = new MemoryTier(maxBytes)
+  }
+
+  /** The counts of one route, created on first use (the filter keeps the object: no lookup per request). */
+  routeCounts(route: string): RouteCounts {
+    let c = this.counts.get(route)
+    if (c === undefined) this.counts.set(route, (c = { hit: 0, miss: 0, bypass: 0, refresh: 0, stored: 0 }))
+    return c
+  }
+
+  /** Removes this worker's memory entries filled by `route` and/or for `tenant` (both unset: all). */
+  purge(by: { route?: string; tenant?: string }): number {
+    return this.memory.deleteWhere((v) => {
+      const o = entryOwner(v)
+      return o !== undefined && (by.route === undefined || o.route === by.route) && (by.tenant === undefined || o.tenant === by.tenant)
+    })
+  }
+
+  describe(): { memory: ReturnType<MemoryTier['stats']>; inFlight: number; routes: Record<string, RouteCounts> } {
+    return { memory: this.memory.stats(), inFlight: this.flights.size, routes: Object.fromEntries(this.counts) }
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * A route's cache policy, compiled once from the filter's config (schemas/filters/cache.schema.json),
+ * and the per-request decision: look up, refresh (skip the lookup, store the answer), or bypass
+ * (neither) — from the operation, the request's determinism and the caller's own controls.
+ */
+import { durationMs, sizeBytes } from '../../shared/units.js'
+import type { CacheOperation } from './key.js'
+
+/** As in schemas/filters/cache.schema.json (validated, defaults filled by the compiler). */
+export interface CacheConfig {
+  ttl?: string
+  max_entry_size?: string
+  operations?: CacheOperation[]
+  only_when?: 'deterministic' | 'always'
+  namespace?: string
+  ignored_parameters?: string[]
+  caller_controls?: boolean
+  memory?: { max_bytes?: string }
+  single_flight?: { enabled?: boolean; wait?: string; max_waiters?: number }
+  redis?: { enabled?: boolean }
+}
+
+export interface CachePolicy {
+  readonly ttlMs: number
+  readonly maxEntryBytes: number
+  readonly operations: ReadonlySet<CacheOperation>
+  readonly onlyDeterministic: boolean
+  readonly ignored: ReadonlySet<string>
+  readonly callerControls: boolean
+  readonly memoryBytes: number
+  readonly singleFlight: { readonly waitMs: number; readonly maxWaiters: number } | undefined
+  /** Entries also go to (and come from) Redis, through the top-level redis block. */
+  readonly redis: boolean
+}
+
+/** What the filter must not forward upstream: the caller's instruction to the cache. */
+export const TTL_HEADER = 'x-switchyard-cache-ttl'
+
+export const DEFAULT_IGNORED = ['stream', 'stream_options', 'user', 'metadata', 'store', 'service_tier', 'prompt_cache_key', 'safety_identifier']
+
+export function compilePolicy(c: CacheConfig): CachePolicy {
+  const ttlMs = durationMs(c.ttl ?? '1h')
+  if (!(ttlMs > 0)) throw new Error('ttl must be greater than 0')
+  const maxEntryBytes = sizeBytes(c.max_entry_size ?? '1mb')
+  const memoryBytes = sizeBytes(c.memory?.max_bytes ?? '64mb')
+  if (maxEntryBytes > memoryBytes) throw new Error(`max_entry_size (${c.max_entry_size}) is larger than memory.max_bytes (${c.memory?.max_bytes ?? '64mb'})`)
+  const sf = c.single_flight
+  return {
+    ttlMs,
+    maxEntryBytes,
+    operations: new Set(c.operations ?? ['chat', 'messages', 'embeddings']),
+    onlyDeterministic: (c.only_when ?? 'deterministic') === 'deterministic',
+    ignored: new Set(c.ignored_parameters ?? DEFAULT_IGNORED),
+    callerControls: c.caller_controls !== false,
+    memoryBytes,
+    singleFlight: sf?.enabled === false ? undefined : { waitMs: durationMs(sf?.wait ?? '30s'), maxWaiters: sf?.max_waiters ?? 1000 },
+    redis: c.redis?.enabled === true,
+  }
+}
+
+/** lookup: answer from the cache if it can, else store; refresh: skip the lookup, store; bypass: neither. */
+export type CacheMode = 'lookup' | 'refresh' | 'bypass'
+
+export interface CallerDecision {
+  readonly mode: CacheMode
+  /** The caller's x-switchyard-cache-ttl in ms: no older entry is served, none is stored longer. */
+  readonly ttlCeilingMs: number | undefined
+}
+
+const LOOKUP: CallerDecision = Object.freeze({ mode: 'lookup', ttlCeilingMs: undefined })
+const REFRESH: CallerDecision = Object.freeze({ mode: 'refresh', ttlCeilingMs: undefined })
+const BYPASS: CallerDecision = Object.freeze({ mode: 'bypass', ttlCeilingMs: undefined })
+
+/** `Cache-Control: no-store` bypasses, `no-cache` refreshes; `x-switchyard-cache-ttl: <seconds>` caps the age. */
+export function callerDecision(headers: Record<string, string>): CallerDecision {
+  const cc = headers['cache-control']
+  let d = LOOKUP
+  if (cc !== undefined) {
+    const v = cc.toLowerCase()
+    if (v.includes('no-store')) return BYPASS
+    if (v.includes('no-cache')) d = REFRESH
+  }
+  const ttl = headers[TTL_HEADER]
+  if (ttl === undefined) return d
+  const s = Number(ttl)
+  if (!(Number.isFinite(s) && s >= 0)) return d
+  if (s === 0) return BYPASS
+  return { mode: d.mode, ttlCeilingMs: s * 1000 }
+}
+
+/**
+ * Whether the request looks deterministic: temperature 0, or a seed. Embeddings always are. Chat
+ * answers with several choices or log-probabilities are never kept (an entry holds one choice).
+ */
+export function cacheable(op: CacheOperation, body: Record<string, unknown>, onlyDeterministic: boolean): boolean {
+  if (op === 'chat' || op === 'messages') {
+    const n = body.n
+    if ((typeof n === 'number' && n > 1) || body.logprobs === true) return false
+  }
+  if (!onlyDeterministic || op === 'embeddings') return true
+  return body.temperature === 0 || typeof body.seed === 'number'
+}

@@ -1,0 +1,218 @@
+/**
+ * `cache` filter: answers repeated requests from a response cache without calling a provider.
+ * Config: schemas/filters/cache.schema.json; the parts live in src/runtime/cache/.
+ *
+ * Per request (onRequest): the policy decides lookup / refresh / bypass (operation, determinism,
+ * the caller's Cache-Control and x-switchyard-cache-ttl); the key is the hash of the canonical
+ * request plus tenant (the listener's name without identity) and namespace. A hit is replayed as a
+ * local reply in the caller's protocol, streamed or whole. A miss either leads (goes upstream) or,
+ * when an identical request is already upstream in this worker, waits for that one's answer
+ * (single flight, bounded). A leader's answer is captured as it reaches the client (onChunk) and,
+ * when the request ended as a complete success, stored (onComplete) and handed to its waiters.
+ *
+ * Place it after rate_limit in a listener's filters: a hit then still counts against request
+ * limits; it carries no usage, so it costs no tokens and no budget.
+ *
+ * @example
+ * filters:
+ *   - name: answers
+ *     type: cache
+ *     config: { ttl: 10m, max_entry_size: 256kb, memory: { max_bytes: 128mb } }
+ * listeners:
+ *   - { name: public, port: 8080, route_table: main, filters: [answers] }
+ */
+import { createHash } from 'node:crypto'
+import type { Filter, FilterDeps, LocalReply, RequestContext } from '../types.js'
+import { operationOf } from '../providers/caller.js'
+import { canonicalJson, canonicalRequest, isCacheOperation, requestKey, type CacheOperation } from '../cache/key.js'
+import { cacheable, callerDecision, compilePolicy, TTL_HEADER, type CacheConfig, type CacheMode } from '../cache/policy.js'
+import { decodeEntry, encodeEntry, type CacheEntry } from '../cache/entry.js'
+import { answerOf } from '../cache/capture.js'
+import { replay, type ReplayRequest } from '../cache/replay.js'
+import type { CacheStore, RouteCounts } from '../cache/cache-store.js'
+import { Flight } from '../cache/single-flight.js'
+import { RedisTier } from '../cache/redis-tier.js'
+export type { CacheConfig } from '../cache/policy.js'
+
+/** One request's cache state (ctx.filterState), from onRequest to onComplete. */
+interface Pending {
+  readonly key: string
+  readonly op: CacheOperation
+  readonly mode: CacheMode
+  readonly tenant: string
+  readonly ttlMs: number
+  /** This request leads a single flight: settle it when the request ends. */
+  flight: Flight | undefined
+  /** The answer's bytes so far (undefined once it outgrew max_entry_size: not stored). */
+  parts: Buffer[] | undefined
+  size: number
+  /** A hit: nothing to capture. */
+  hit: boolean
+}
+
+/** A request that is not cached at all, but is answered `x-switchyard-cache: bypass`. */
+const BYPASSED = Object.freeze({ bypass: true as const })
+
+let instances = 0
+
+export function create(config: CacheConfig, deps: FilterDeps): Filter {
+  const policy = compilePolicy(config)
+  const store: CacheStore = deps.stores.responseCache(policy.memoryBytes)
+  // A changed config starts its namespace afresh: the config's own hash is part of every key.
+  const namespace = `${config.namespace ?? 'default'}#${createHash('sha256').update(canonicalJson(config)).digest('base64url').slice(0, 12)}`
+  if (policy.redis && deps.redis === undefined) throw new Error('redis: { enabled: true } needs the top-level redis block')
+  const shared = policy.redis && deps.redis !== undefined ? new RedisTier(deps.stores.redis(deps.redis), deps.redis.keyPrefix) : undefined
+  const state = `cache#${instances++}`
+  const countsOf = new Map<string, RouteCounts>()
+  const counts = (ctx: RequestContext): RouteCounts => {
+    const name = ctx.route?.name ?? '-'
+    let c = countsOf.get(name)
+    if (c === undefined) countsOf.set(name, (c = store.routeCounts(name)))
+    return c
+  }
+
+  const hitReply = (ctx: RequestContext, op: CacheOperation, buf: Buffer | undefined, ceilingMs: number | undefined): LocalReply | undefined => {
+    if (buf === undefined) return undefined
+    const entry = decodeEntry(buf)
+    if (entry === undefined) return undefined
+    const ageMs = Date.now() - entry.storedAt
+    if (ceilingMs !== undefined && ageMs > ceilingMs) return undefined
+    return replay(entry, replayRequestOf(ctx, op), 'hit', Math.max(0, Math.floor(ageMs / 1000)))
+  }
+
+  const lead = (ctx: RequestContext, p: Pending): undefined => {
+    ;(ctx.filterState ??= {})[state] = p
+    counts(ctx)[p.mode === 'refresh' ? 'refresh' : 'miss']++
+    return undefined
+  }
+
+  return {
+    name: 'cache',
+    onRequest(ctx) {
+      const op = operationOf(ctx.head.path)
+      if (!isCacheOperation(op) || !policy.operations.has(op) || ctx.head.method !== 'POST') return undefined
+      const decision = policy.callerControls ? callerDecision(ctx.head.headers) : { mode: 'lookup' as const, ttlCeilingMs: undefined }
+      if (ctx.headers[TTL_HEADER] !== undefined) delete ctx.headers[TTL_HEADER]
+      const body = decision.mode === 'bypass' ? undefined : canonicalRequest(op, ctx.json, policy.ignored)
+      if (body === undefined || !cacheable(op, body, policy.onlyDeterministic)) return bypass(ctx)
+      const tenant = ctx.head.identity?.tenant ?? `listener:${ctx.listener.name}`
+      const key = requestKey({ namespace, tenant, op, cluster: ctx.cluster?.name ?? '', model: servedModel(ctx), body })
+      const ttlMs = decision.ttlCeilingMs === undefined ? policy.ttlMs : Math.min(policy.ttlMs, decision.ttlCeilingMs)
+      const pending: Pending = { key, op, mode: decision.mode, tenant, ttlMs, flight: undefined, parts: [], size: 0, hit: false }
+      if (decision.mode === 'refresh') return lead(ctx, pending)
+      const hit = hitReply(ctx, op, store.memory.get(key), decision.ttlCeilingMs)
+      if (hit !== undefined) return served(ctx, hit)
+      if (shared === undefined) return missed(ctx, pending, decision.ttlCeilingMs)
+      return shared.get(key).then((buf) => {
+        if (ctx.finished) return undefined
+        const reply = hitReply(ctx, op, buf, decision.ttlCeilingMs)
+        if (reply === undefined) return missed(ctx, pending, decision.ttlCeilingMs)
+        // Kept in this worker's memory too, until the entry's own expiry.
+        const left = decodeEntry(buf!)!.expiresAt - Date.now()
+        if (left > 0) store.memory.set(key, buf!, left)
+        return served(ctx, reply)
+      })
+    },
+    onResponse(ctx) {
+      const p = ctx.filterState?.[state] as Pending | typeof BYPASSED | undefined
+      if (p === undefined) return
+      if ('bypass' in p) return void ctx.responseHeaders.push(['x-switchyard-cache', 'bypass'])
+      if (p.hit) return
+      ctx.responseHeaders.push(['x-switchyard-cache', p.mode === 'refresh' ? 'refresh' : 'miss'])
+      if (ctx.status < 200 || ctx.status >= 300) p.parts = undefined
+    },
+    onChunk(ctx, chunk) {
+      const p = ctx.filterState?.[state] as Pending | typeof BYPASSED | undefined
+      if (p === undefined || 'bypass' in p || p.parts === undefined) return
+      p.size += chunk.length
+      if (p.size > policy.maxEntryBytes) p.parts = undefined
+      else p.parts.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk))
+    },
+    onComplete(ctx) {
+      const p = ctx.filterState?.[state] as Pending | typeof BYPASSED | undefined
+      if (p === undefined || 'bypass' in p || p.hit) return
+      let buf: Buffer | undefined
+      try {
+        buf = storable(ctx, p)
+        if (buf !== undefined) {
+          store.memory.set(p.key, buf, p.ttlMs)
+          shared?.set(p.key, buf, p.ttlMs)
+          counts(ctx).stored++
+        }
+      } finally {
+        if (p.flight !== undefined) store.flights.settle(p.flight, buf)
+      }
+    },
+  }
+
+  /** Not in any tier: lead the request upstream, or wait for the identical one already there. */
+  function missed(ctx: RequestContext, pending: Pending, ceilingMs: number | undefined): LocalReply | undefined | Promise<LocalReply | undefined> {
+    const sf = policy.singleFlight
+    if (sf === undefined) return lead(ctx, pending)
+    const joined = store.flights.join(pending.key, sf.waitMs, sf.maxWaiters)
+    if (joined instanceof Flight) {
+      pending.flight = joined
+      return lead(ctx, pending)
+    }
+    return joined.then((buf) => {
+      if (ctx.finished) return undefined
+      const reply = hitReply(ctx, pending.op, buf, ceilingMs)
+      // The leader stored nothing, or the wait ran out: this one goes upstream itself (and may store).
+      return reply !== undefined ? served(ctx, reply) : lead(ctx, pending)
+    })
+  }
+
+  function bypass(ctx: RequestContext): undefined {
+    ;(ctx.filterState ??= {})[state] = BYPASSED
+    counts(ctx).bypass++
+    return undefined
+  }
+
+  function served(ctx: RequestContext, reply: LocalReply): LocalReply {
+    ;(ctx.filterState ??= {})[state] = { hit: true } as Pending
+    counts(ctx).hit++
+    return reply
+  }
+
+  /** The encoded entry when the request ended as a complete success, else undefined. */
+  function storable(ctx: RequestContext, p: Pending): Buffer | undefined {
+    const parts = p.parts
+    if (parts === undefined || parts.length === 0 || ctx.status < 200 || ctx.status >= 300) return undefined
+    // A broken stream resumed elsewhere is not one clean answer. (A client that went away needs no
+    // check here: the bytes captured then lack their end, and downstream.aborted is also set by a normal end.)
+    if (ctx.attempt?.continuation !== undefined) return undefined
+    const streamed = contentTypeOf(ctx).startsWith('text/event-stream')
+    const answer = answerOf(p.op, streamed, parts.length === 1 ? parts[0] : Buffer.concat(parts))
+    if (answer === undefined) return undefined
+    const now = Date.now()
+    const entry: CacheEntry = { v: 1, storedAt: now, expiresAt: now + p.ttlMs, route: ctx.route?.name ?? '-', tenant: p.tenant, answer }
+    const buf = encodeEntry(entry)
+    return buf.length <= policy.maxEntryBytes ? buf : undefined
+  }
+}
+
+/** The model the upstream will be asked for: the fallback's or route's rewrite, then the cluster's model_map. */
+function servedModel(ctx: RequestContext): string {
+  const route = ctx.route
+  const action = route?.action
+  let model = (action?.kind === 'fallback' ? action.clusters[0].modelRewrite : undefined) ?? route?.modelRewrite ?? ctx.head.model ?? ''
+  const map = ctx.cluster?.modelMap
+  if (map !== undefined && Object.hasOwn(map, model)) model = map[model]
+  return model
+}
+
+/** The body's format follows the operation (an Anthropic listener may serve chat completions too). */
+function replayRequestOf(ctx: RequestContext, op: CacheOperation): ReplayRequest {
+  const json = ctx.json
+  return {
+    protocol: op === 'messages' ? 'anthropic' : 'openai',
+    stream: json?.stream === true,
+    includeUsage: json?.stream_options?.include_usage === true,
+  }
+}
+
+function contentTypeOf(ctx: RequestContext): string {
+  const h = ctx.responseHeaders
+  for (let i = 0; i < h.length; i++) if (h[i][0].toLowerCase() === 'content-type') return h[i][1]
+  return ''
+}

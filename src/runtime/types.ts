@@ -383,6 +383,8 @@ export interface Stores {
   limitTable(): import('./limits/local-limiter.js').LimitTable
   /** One Redis connection per `redis` block (by its settings); it outlives snapshots that keep the block. */
   redis(config: import('../compiler/ir.js').RedisIR): import('./limits/redis-connection.js').RedisConnection
+  /** The live candidate share of a rollout (`<table>/<rule>`), set by the main thread; 0 % without shared state. */
+  rolloutShare?(key: string): import('../shared/shared-state.js').RolloutShare
 }
 
 export interface PoolStore {

@@ -2,7 +2,7 @@
  * Admin API on its own port (default 127.0.0.1:9901), served by the main thread:
  * /healthz, /ready, /config (version, source, reload state, effective config, secrets redacted),
  * /config/history (the versions applied, newest first, what changed, who pushed; each with its config),
- * /runtime (uWS build per thread).
+ * /runtime (uWS build per thread), /rollouts (progressive canaries; POST …/pause|resume|abort).
  *
  * /tenants and /keys (by id: never a secret or a hash); /tenants/<name> and /keys/<id> add where
  * their limits stand and what they have spent.
@@ -146,7 +146,18 @@ export async function startAdmin(address: string, port: number, status: GatewayS
   }))
   app.get('/metrics', guarded((res) => answerLater(res, status.metrics, (body) => res.writeStatus('200 OK').writeHeader('content-type', METRICS_CONTENT_TYPE).end(body))))
   app.get('/experiments', guarded((res) => answerLater(res, status.experiments, (body) => res.writeStatus('200 OK').writeHeader('content-type', 'application/json').end(JSON.stringify(body, null, 2)))))
-  app.any('/*', guarded((res) => json(res, 404, { error: 'not found', endpoints: ['/healthz', '/ready', '/config', '/runtime', '/clusters', '/tenants', '/tenants/<name>', '/keys', '/keys/<id>', '/config/history', '/config/history/<version>', '/metrics', '/experiments'] })))
+  // Progressive canaries (control/rollouts.ts). The commands change traffic, so a request a web
+  // page could send (it carries Origin) is refused even from a loopback Host: POSTs are CLI-only.
+  app.get('/rollouts', guarded((res) => json(res, 200, { rollouts: status.rollouts?.list() ?? [] })))
+  app.post('/rollouts/:table/:rule/:command', guarded((res, req) => {
+    if (req.getHeader('origin') !== '') return json(res, 403, { error: 'forbidden: rollout commands are not accepted from browsers (the request carried Origin); use switchyard rollout' })
+    const command = req.getParameter(2)
+    if (command !== 'pause' && command !== 'resume' && command !== 'abort') return json(res, 404, { error: `unknown rollout command '${command}' (pause, resume, abort)` })
+    const id = `${decodeURIComponent(req.getParameter(0) ?? '')}/${decodeURIComponent(req.getParameter(1) ?? '')}`
+    const r = status.rollouts?.command(id, command) ?? { ok: false as const, status: 404, error: 'no rollouts in this gateway' }
+    json(res, r.ok ? 200 : r.status, r.ok ? r.rollout : { error: r.error })
+  }))
+  app.any('/*', guarded((res) => json(res, 404, { error: 'not found', endpoints: ['/healthz', '/ready', '/config', '/runtime', '/clusters', '/tenants', '/tenants/<name>', '/keys', '/keys/<id>', '/config/history', '/config/history/<version>', '/metrics', '/experiments', '/rollouts', 'POST /rollouts/<table>/<rule>/{pause,resume,abort}'] })))
   const held: { socket: import('uWebSockets.js').us_listen_socket | false } = { socket: false }
   // The native addon calls back before listen() returns; the JavaScript fallback only later.
   await new Promise<void>((resolve) => {

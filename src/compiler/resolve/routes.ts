@@ -115,7 +115,7 @@ function resolveRollout(ro: Obj, clusters: Obj[], at: Located, ctx: ResolveConte
   }
   if (ro.candidate === ro.baseline) ctx.report('SY_CFG_ROLLOUT', below(at, 'baseline'), `rollout baseline and candidate are both '${ro.candidate}': give two clusters of the split`)
   const pair = clusters.filter((c) => c.name === ro.candidate || c.name === ro.baseline).reduce((s, c) => s + c.weight, 0)
-  if (pair === 0 && names.includes(ro.candidate) && names.includes(ro.baseline)) {
+  if (pair === 0 && ro.candidate !== ro.baseline && names.includes(ro.candidate) && names.includes(ro.baseline)) {
     ctx.report('SY_CFG_ROLLOUT', below(at, 'baseline'), `the weights of '${ro.baseline}' and '${ro.candidate}' sum to 0, so the rollout has no traffic to move: give the baseline the pair's weight (e.g. 100) and the candidate 0`)
   }
   const steps = ro.steps as number[]

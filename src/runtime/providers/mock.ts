@@ -8,6 +8,7 @@ import type { ClusterIR } from '../../compiler/ir.js'
 import type { CompiledEndpoint, ProviderAdapter, RequestContext } from '../types.js'
 import { complete, finishResponse, sendChunk, sendError, sendReply, startResponse } from '../http/respond.js'
 import { guarded } from '../internal-error.js'
+import { jsonErrorReply, openAIErrorBody } from '../errors.js'
 import { ResponsesSseWriter, toResponsesResponse } from './translate/write-responses.js'
 import { assertResponsesRequest, shapeError } from './translate/request-shape.js'
 import { translationErrorReply } from './translation-reply.js'
@@ -70,9 +71,9 @@ export function createMockProvider(cluster: ClusterIR): ProviderAdapter {
 
 /** `mock.fail`: which requests fail, and the error they get (OpenAI's error shape, as an upstream would send). */
 function mockFailure(f: NonNullable<ClusterIR['mock']['fail']>) {
-  const body = Buffer.from(JSON.stringify({ error: { message: `mock failure (mock.fail, ${f.percent}% of requests${f.onlyWithHeader ? ` with ${f.onlyWithHeader}` : ''})`, type: 'server_error', param: null, code: 'mock_failure' } }))
+  const message = `mock failure (mock.fail, ${f.percent}% of requests${f.onlyWithHeader ? ` with ${f.onlyWithHeader}` : ''})`
   return {
-    reply: { status: f.status, headers: JSON_HEADERS, body },
+    reply: jsonErrorReply(f.status, openAIErrorBody(message, 'server_error', null, 'mock_failure')),
     fails: (ctx: RequestContext) => (f.onlyWithHeader === undefined || ctx.head.headers[f.onlyWithHeader] !== undefined) && Math.random() * 100 < f.percent,
   }
 }

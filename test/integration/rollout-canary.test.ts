@@ -94,7 +94,9 @@ clusters:
 
 describe('a healthy canary', () => {
   let c: Awaited<ReturnType<typeof canary>>
-  before(async () => { c = await canary('{ max_error_rate: { over_baseline: 0.02 }, max_p95_latency_ratio: 5, min_requests: 3 }') })
+  // The latency guard is wired but loose: a p95 over a few requests on a busy machine can spike
+  // (its arithmetic is pinned in test/control/rollouts.test.ts).
+  before(async () => { c = await canary('{ max_error_rate: { over_baseline: 0.02 }, max_p95_latency_ratio: 20, min_requests: 5 }') })
   after(async () => { await c.gw.stop(); await c.stable.close(); await c.candidate.close() })
 
   test('walks every step to 100 % with no failed request, and no user moves back', async () => {
@@ -104,6 +106,7 @@ describe('a healthy canary', () => {
       await eventually(async () => {
         const r = await rollout(c.gw)
         if (shares[shares.length - 1] !== r.share_percent) shares.push(r.share_percent)
+        if (r.state === 'rolled_back') assert.fail(`a healthy canary was rolled back: ${JSON.stringify(r.decisions)}`)
         return r.state === 'complete'
       }, 25_000, 'the rollout to complete')
       // Traffic after completion all goes to the candidate.

@@ -60,11 +60,11 @@ function moves(outcomes: readonly Outcome[]): Map<string, string[]> {
   return out
 }
 
-async function canary(guards: string): Promise<{ gw: GatewayProcess; stable: Upstream; candidate: Upstream; client: OpenAI }> {
+async function canary(guards: string): Promise<{ gw: GatewayProcess; stable: Upstream; candidate: Upstream; client: OpenAI; reloadOtherChange: () => void }> {
   const stable = await startOpenAIUpstream('stable')
   const candidate = await startOpenAIUpstream('candidate')
   const port = await freePort()
-  const gw = await startGateway((admin) => `
+  const config = (admin: number, clusterTimeout = '120s') => `
 admin: { port: ${admin} }
 listeners:
   - { name: api, address: 127.0.0.1, port: ${port}, route_table: main }
@@ -86,10 +86,13 @@ routes:
             guards: ${guards}
 clusters:
   - { name: stable, provider: openai, models: [gpt-4o], endpoints: [{ name: s0, url: "${stable.url}", api_key: sk-stable-secret }] }
-  - { name: candidate, provider: openai, models: [gpt-4o], endpoints: [{ name: c0, url: "${candidate.url}", api_key: sk-candidate-secret }] }
-`, { workers: 2 })
+  - { name: candidate, provider: openai, models: [gpt-4o], timeout: ${clusterTimeout}, endpoints: [{ name: c0, url: "${candidate.url}", api_key: sk-candidate-secret }] }
+`
+  const gw = await startGateway((admin) => config(admin), { workers: 2 })
+  /** A reload that changes a cluster, not the rule: the rollout must carry on where it is. */
+  const reloadOtherChange = () => gw.writeConfig(config(gw.adminPort, '90s'))
   const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'sk-client', maxRetries: 0 })
-  return { gw, stable, candidate, client }
+  return { gw, stable, candidate, client, reloadOtherChange }
 }
 
 describe('a healthy canary', () => {
@@ -102,7 +105,16 @@ describe('a healthy canary', () => {
   test('walks every step to 100 % with no failed request, and no user moves back', async () => {
     const t = traffic(c.client)
     const shares: number[] = []
+    let reloaded: string | undefined
     try {
+      await eventually(async () => (await rollout(c.gw)).share_percent >= 25, 15_000, 'the 25 % step')
+      const before = (await (await fetch(`${c.gw.admin}/config`)).json()) as { version: string }
+      c.reloadOtherChange()
+      await eventually(async () => {
+        const now = (await (await fetch(`${c.gw.admin}/config`)).json()) as { version: string }
+        return now.version !== before.version && (reloaded = now.version) !== undefined
+      }, 5000, 'the reload')
+      assert.ok((await rollout(c.gw)).share_percent >= 25, 'the reload kept the rollout where it was')
       await eventually(async () => {
         const r = await rollout(c.gw)
         if (shares[shares.length - 1] !== r.share_percent) shares.push(r.share_percent)
@@ -121,6 +133,7 @@ describe('a healthy canary', () => {
     assert.deepStrictEqual(r.configured_weights, { stable: 100, candidate: 0 })
     assert.deepStrictEqual(shares.filter((s) => s !== 100).concat(100), [...new Set(shares)].filter((s) => s !== 100).concat(100))
     for (let i = 1; i < shares.length; i++) assert.ok(shares[i] > shares[i - 1], `shares only grow: ${shares}`)
+    assert.ok(reloaded)
     assert.deepStrictEqual(r.decisions.map((d) => `${d.event} ${d.share_percent}`), ['started 1', 'step passed 5', 'step passed 25', 'step passed 50', 'step passed 100', 'complete 100'])
 
     const failed = t.outcomes.filter((o) => o.status !== 200)

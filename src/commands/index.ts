@@ -7,7 +7,7 @@ import { registerCommand } from './dispatch.js'
 import { etcdTargetFrom } from './etcd-options.js'
 import type { Parsed } from './flags.js'
 import { etcdSourceFactory } from './run-etcd.js'
-import { CONFIG_DIFF, CONFIG_HISTORY, CONFIG_PULL, CONFIG_PUSH, CONFIG_ROLLBACK, EXPERIMENTS, KEYS_CREATE, KEYS_LIST, KEYS_REVOKE, type RunValues } from './specs.js'
+import { CONFIG_DIFF, CONFIG_HISTORY, CONFIG_PULL, CONFIG_PUSH, CONFIG_ROLLBACK, EXPERIMENTS, KEYS_CREATE, KEYS_LIST, KEYS_REVOKE, ROLLOUT_ABORT, ROLLOUT_PAUSE, ROLLOUT_RESUME, ROLLOUT_STATUS, type RunValues } from './specs.js'
 import { UsageError } from './flags.js'
 
 /** A config source other than files, when `run`'s flags ask for one (else undefined). */
@@ -50,3 +50,7 @@ registerCommand(KEYS_CREATE, async ({ values }: Parsed<typeof KEYS_CREATE>) => {
 registerCommand(KEYS_LIST, async ({ values }: Parsed<typeof KEYS_LIST>) => (await import('./keys.js')).keysCommand('list', keysTarget(values), {}))
 registerCommand(KEYS_REVOKE, async ({ values, operand }: Parsed<typeof KEYS_REVOKE>) => (await import('./keys.js')).keysCommand('revoke', keysTarget(values), { id: operand! }))
 registerCommand(EXPERIMENTS, async ({ values }: Parsed<typeof EXPERIMENTS>) => (await import('./experiments.js')).experimentsCommand(values.admin!, values.json === true))
+registerCommand(ROLLOUT_STATUS, async ({ values, operand }: Parsed<typeof ROLLOUT_STATUS>) => (await import('./rollout.js')).rolloutStatus(values.admin!, operand, values.json === true))
+for (const spec of [ROLLOUT_PAUSE, ROLLOUT_RESUME, ROLLOUT_ABORT]) {
+  registerCommand(spec, async ({ values, operand }: Parsed<typeof spec>) => (await import('./rollout.js')).rolloutCommand(values.admin!, spec.name.split(' ')[1] as 'pause' | 'resume' | 'abort', operand))
+}

@@ -182,8 +182,54 @@ export const EXPERIMENTS = {
   example: 'switchyard experiments --admin http://127.0.0.1:9901',
 } as const satisfies CommandSpec
 
+const ROLLOUT_FLAGS = [
+  { name: 'admin', type: 'string', value: '<url>', default: 'http://127.0.0.1:9901', description: "the gateway's admin API" },
+] as const
+const ROLLOUT_OPERAND = { name: '<rollout>', description: 'which rollout: <route table>/<rule>, or the rule name (default: the only one)' } as const
+
+export const ROLLOUT_STATUS = {
+  name: 'rollout status',
+  summary: "print a running gateway's progressive canaries: step, share, guards' numbers, decisions",
+  description:
+    'Asks a running gateway\'s admin API (GET /rollouts) for every weighted_clusters rule with a rollout and prints ' +
+    'per rollout its state (running, paused, rolled back, aborted, complete), the step and the candidate\'s share, ' +
+    'configured beside effective weights, the current window\'s numbers for candidate and baseline, and the ' +
+    'decisions taken so far with their numbers. With admin.token set, put the token in SWITCHYARD_ADMIN_TOKEN.',
+  operand: ROLLOUT_OPERAND,
+  flags: [...ROLLOUT_FLAGS, { name: 'json', type: 'boolean', description: "print the admin API's JSON instead of text" }],
+  example: 'switchyard rollout status --admin http://127.0.0.1:9901',
+} as const satisfies CommandSpec
+
+export const ROLLOUT_PAUSE = {
+  name: 'rollout pause',
+  summary: 'hold a rollout at its current share (the step clock stops)',
+  description: 'Holds the candidate at its current share; no step passes and no guard is judged until `rollout resume`. Acts on this gateway only.',
+  operand: ROLLOUT_OPERAND,
+  flags: ROLLOUT_FLAGS,
+  example: 'switchyard rollout pause main/chat',
+} as const satisfies CommandSpec
+
+export const ROLLOUT_RESUME = {
+  name: 'rollout resume',
+  summary: 'continue a paused rollout, or start a rolled-back or aborted one again',
+  description: 'A paused rollout continues its step with a fresh window (what happened while paused is not judged); a rolled-back or aborted one starts again from its first step. Acts on this gateway only.',
+  operand: ROLLOUT_OPERAND,
+  flags: ROLLOUT_FLAGS,
+  example: 'switchyard rollout resume main/chat',
+} as const satisfies CommandSpec
+
+export const ROLLOUT_ABORT = {
+  name: 'rollout abort',
+  summary: 'send the candidate back to 0 % now',
+  description: 'Sets the candidate\'s share to 0 % at once, on every worker, and logs it. `rollout resume` starts it again from its first step. Acts on this gateway only.',
+  operand: ROLLOUT_OPERAND,
+  flags: ROLLOUT_FLAGS,
+  example: 'switchyard rollout abort main/chat',
+} as const satisfies CommandSpec
+
 /** Words that only name a group of commands (`switchyard config …`), with what the group is for. */
 export const GROUPS: Readonly<Record<string, string>> = {
   config: "Keeps one environment's config (an etcd key prefix) in step with local files.",
   keys: 'Issues, lists and revokes the API keys of tenants, in a config file or directory or under an etcd prefix.',
+  rollout: "Watches and steers a running gateway's progressive canaries (weighted_clusters rollout:).",
 }

@@ -24,6 +24,7 @@ export const DiagnosticCodes = {
   SY_CFG_BAD_KEY: 'an API key entry that cannot be used (hash, expires_at, a secret shared by two ids)',
   SY_CFG_AUTH_PHASE: 'an auth filter where it cannot run (a rule override, a route-only place)',
   SY_CFG_NEEDS_REDIS: 'a budget or a global limit without the top-level redis block',
+  SY_CFG_ROLLOUT: 'a rollout whose candidate, baseline or steps do not fit its weighted split',
 } as const
 
 export type DiagnosticCode = keyof typeof DiagnosticCodes

@@ -49,9 +49,26 @@ export type ActionIR =
       readonly hashHeader?: string
       /** `hash_on: tenant`: sticky by the authenticated tenant's name. */
       readonly hashTenant?: boolean
+      /** A progressive canary between two of the clusters (control/rollouts.ts drives it). */
+      readonly rollout?: RolloutIR
     }
   | { readonly kind: 'direct'; readonly status: number; readonly body: string; readonly contentType: string }
   | { readonly kind: 'fallback'; readonly clusters: readonly { readonly cluster: string; readonly modelRewrite?: string }[] }
+
+/** `rollout:` of a weighted split: steps are percent of the baseline + candidate pair. */
+export interface RolloutIR {
+  readonly candidate: string
+  readonly baseline: string
+  readonly steps: readonly number[]
+  readonly stepMs: number
+  readonly guards: {
+    /** Absolute, or relative (`overBaseline`: at most the baseline's rate plus this). */
+    readonly maxErrorRate?: { readonly absolute: number } | { readonly overBaseline: number }
+    readonly maxP95LatencyRatio?: number
+    readonly maxP95TtftRatio?: number
+    readonly minRequests: number
+  }
+}
 
 /** `connect_failure`, `reset`, `timeout`, `5xx`, `429`, `context_length`, or a status code. */
 export type FailureCondition = 'connect_failure' | 'reset' | 'timeout' | '5xx' | '429' | 'context_length' | number
@@ -249,7 +266,11 @@ export interface ClusterIR {
   readonly forwardResponseHeaders: readonly string[]
   readonly pool: { readonly connections: number; readonly keepAliveMs: number }
   readonly endpoints: readonly EndpointIR[]
-  readonly mock: { readonly reply?: string; readonly chunks: number; readonly chunkDelayMs: number; readonly latencyMs: number }
+  readonly mock: {
+    readonly reply?: string; readonly chunks: number; readonly chunkDelayMs: number; readonly latencyMs: number
+    /** `mock.fail`: answer this share of requests (those with the header, if named) with this error status. */
+    readonly fail?: { readonly percent: number; readonly status: number; readonly onlyWithHeader?: string }
+  }
 }
 
 export interface FilterIR {

@@ -70,5 +70,7 @@ export interface GatewayStatus {
   readonly metrics?: () => Promise<string>
   /** GET /experiments: the weighted splits with what each variant got. */
   readonly experiments?: () => Promise<unknown>
+  /** GET /rollouts and its commands: the progressive canaries (rollouts.ts). */
+  readonly rollouts?: import('./rollouts.js').Rollouts
   readonly source: ConfigSource
 }

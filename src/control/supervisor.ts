@@ -26,6 +26,7 @@ import { renderMetrics } from './metrics/scrape.js'
 import { controlFamilies } from './metrics/control-families.js'
 import { clusterFamilies } from './metrics/cluster-gauges.js'
 import { describeExperiments } from './metrics/experiments.js'
+import { Rollouts, rolloutSlotKeys } from './rollouts.js'
 import { compileSource } from './compile-source.js'
 import { log } from '../shared/log.js'
 
@@ -63,6 +64,8 @@ export class Supervisor {
   private readonly scrapes: LoadScrapes
   private readonly pool: WorkerPool
   private readonly reloads: ReloadQueue
+  /** Progressive canaries: their shares in the shared table, their steps judged from the workers' metrics. */
+  private readonly rollouts: Rollouts
   private slots: Record<string, number>
   private admin: AdminHandle | undefined
   private stopping: Promise<void> | undefined
@@ -89,6 +92,7 @@ export class Supervisor {
   }
 
   private constructor(private readonly opts: RunOptions, first: SnapshotIR) {
+    this.rollouts = new Rollouts({ cells: new Int32Array(this.shared.buffer), query: () => this.pool.queryMetrics(), workers: () => this.pool.statuses.length })
     this.slots = this.slotsFor(first)
     this.recordHistory(first)
     this.health = new HealthChecks(this.shared.buffer)
@@ -110,6 +114,7 @@ export class Supervisor {
       history: this.history,
       metrics: () => this.renderMetrics(),
       experiments: () => this.describeExperiments(),
+      rollouts: this.rollouts,
     }
   }
 
@@ -117,6 +122,7 @@ export class Supervisor {
     const { opts } = this
     this.health.apply(first, this.slots)
     this.scrapes.apply(first, this.slots)
+    this.rollouts.apply(first, this.slots)
     this.pool.start(first, this.slots)
     await this.pool.whenAllOn(first.version, START_TIMEOUT_MS)
     const failed = this.pool.behind(first.version)
@@ -146,6 +152,7 @@ export class Supervisor {
 
   private async drain(): Promise<void> {
     this.reloads.close()
+    this.rollouts.stop()
     this.pool.retire()
     this.health.stop()
     this.scrapes.stop()
@@ -175,12 +182,13 @@ export class Supervisor {
     this.health.apply(ir, this.slots)
     this.scrapes.apply(ir, this.slots)
     this.usage.connection(ir)
+    this.rollouts.apply(ir, this.slots)
     this.pool.publish(ir, this.slots)
     await this.pool.whenAllOn(ir.version, RELOAD_WAIT_MS)
   }
 
   private slotsFor(ir: SnapshotIR): Record<string, number> {
-    const slots = this.shared.assign(ir.clusters.flatMap((c) => [`cluster:${c.name}`, ...c.endpoints.map((e) => `${c.name}|${e.url}`)]))
+    const slots = this.shared.assign([...ir.clusters.flatMap((c) => [`cluster:${c.name}`, ...c.endpoints.map((e) => `${c.name}|${e.url}`)]), ...rolloutSlotKeys(ir)])
     if (this.shared.exhausted) log('warn', 'shared state table is full; new endpoints count in-flight requests per worker')
     return slots
   }
@@ -200,7 +208,7 @@ export class Supervisor {
   private async describeExperiments(): Promise<unknown> {
     const ir = this.reloads.current
     const reports = ir.telemetry?.metrics.enabled === false ? new Map() : await this.pool.queryMetrics()
-    return describeExperiments(ir, [...reports.values()])
+    return describeExperiments(ir, [...reports.values()], (id) => this.rollouts.effectiveWeights(id))
   }
 
   /**

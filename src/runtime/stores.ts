@@ -7,7 +7,7 @@ import type { Socket } from 'node:net'
 import type { Dispatcher } from 'undici'
 import { Pool, buildConnector, errors, type Connector } from './undici.js'
 import type { PoolStore, Stores } from './types.js'
-import { CELLS_PER_ENDPOINT, ClusterStats, EndpointStats } from '../shared/shared-state.js'
+import { CELLS_PER_ENDPOINT, ClusterStats, EndpointStats, RolloutShare } from '../shared/shared-state.js'
 import { createAuthFailureLimiter, type AuthFailureLimiter } from './identity/auth-failures.js'
 import { createJwksSource, type JwksSource } from './identity/jwks-source.js'
 import { LimitTable } from './limits/local-limiter.js'
@@ -181,6 +181,11 @@ export function createStores(shared?: SharedMemory): WorkerStores {
     },
     responseCaches() {
       return [...caches.values()]
+    },
+    // Not cached: a rule's slot is fixed, and this runs once per rollout per snapshot build.
+    rolloutShare(key) {
+      const slot = slots[`rollout:${key}`]
+      return cells && slot !== undefined ? new RolloutShare(cells, slot * CELLS_PER_ENDPOINT) : RolloutShare.local()
     },
     async close() {
       const all = [...redis.values()]

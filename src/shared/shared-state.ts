@@ -127,6 +127,33 @@ export class EndpointStats {
   }
 }
 
+/** A rollout's share at full: 10,000 basis points (100 %). */
+export const ROLLOUT_FULL = 10_000
+
+/**
+ * A progressive canary's candidate share of its baseline + candidate pair, in basis points, in
+ * the slot `rollout:<table>/<rule>`: the main thread (control/rollouts.ts) writes it, every
+ * worker's weighted pick reads it per request, so a step reaches all workers at once.
+ */
+export class RolloutShare {
+  constructor(private readonly cells: Int32Array, private readonly at: number) {}
+
+  static local(): RolloutShare {
+    return new RolloutShare(new Int32Array(1), 0)
+  }
+
+  get basisPoints(): number {
+    return Atomics.load(this.cells, this.at)
+  }
+  set basisPoints(v: number) {
+    Atomics.store(this.cells, this.at, Math.max(0, Math.min(ROLLOUT_FULL, Math.round(v))))
+  }
+}
+
+export function rolloutShareAt(cells: Int32Array, slot: number | undefined): RolloutShare | undefined {
+  return slot === undefined ? undefined : new RolloutShare(cells, slot * CELLS_PER_ENDPOINT)
+}
+
 /** Main-thread view of the counters in `slot` of the table; undefined for a key without one. */
 export function endpointStatsAt(cells: Int32Array, slot: number | undefined): EndpointStats | undefined {
   return slot === undefined ? undefined : new EndpointStats(cells, slot * CELLS_PER_ENDPOINT)

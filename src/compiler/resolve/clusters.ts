@@ -135,6 +135,7 @@ function resolveCluster(name: string, c: LocatedValue<Obj>, irPath: readonly (st
       chunks: v.mock.chunks,
       chunkDelayMs: durationMs(v.mock.chunk_delay),
       latencyMs: durationMs(v.mock.latency),
+      ...(v.mock.fail !== undefined && { fail: { percent: v.mock.fail.percent ?? 100, status: v.mock.fail.status ?? 503, ...(v.mock.fail.only_with_header !== undefined && { onlyWithHeader: String(v.mock.fail.only_with_header).toLowerCase() }) } }),
     },
   }
 }

@@ -3,7 +3,7 @@
  * action (cluster references checked), per-rule timeouts and retry policy, and its filter
  * overrides (checked against the filter's own schema, references resolved).
  */
-import type { ActionIR, ClusterIR, FilterOverrideIR, KeyedMatchIR, MatchIR, RouteTableIR, RuleIR, StringMatchIR } from '../ir.js'
+import type { ActionIR, ClusterIR, RolloutIR, FilterOverrideIR, KeyedMatchIR, MatchIR, RouteTableIR, RuleIR, StringMatchIR } from '../ir.js'
 import { durationMs } from '../../shared/units.js'
 import { routeRegexProblem } from '../../shared/route-regex.js'
 import { filterConfigValidator, validateAt } from '../validate.js'
@@ -95,6 +95,7 @@ function resolveAction(r: Obj, at: Located, config: MergedConfig, ctx: ResolveCo
       kind: 'weighted',
       clusters: (wc.clusters as Obj[]).map((c) => ({ name: c.name, weight: c.weight })),
       ...(wc.hash_on === 'tenant' ? { hashTenant: true } : wc.hash_on && { hashHeader: String(wc.hash_on.header).toLowerCase() }),
+      ...(wc.rollout !== undefined && { rollout: resolveRollout(wc.rollout as Obj, wc.clusters as Obj[], below(at, 'weighted_clusters', 'rollout'), ctx) }),
     }
   }
   if (r.fallback !== undefined) {
@@ -104,6 +105,35 @@ function resolveAction(r: Obj, at: Located, config: MergedConfig, ctx: ResolveCo
   }
   const d = r.direct_response as Obj
   return { kind: 'direct', status: d.status, body: ctx.secrets.secret(d.body, below(at, 'direct_response', 'body')), contentType: d.content_type }
+}
+
+/** The canary's two clusters must be two of the split's, with traffic between them to move. */
+function resolveRollout(ro: Obj, clusters: Obj[], at: Located, ctx: ResolveContext): RolloutIR {
+  const names = clusters.map((c) => c.name as string)
+  for (const side of ['candidate', 'baseline'] as const) {
+    if (!names.includes(ro[side])) ctx.report('SY_CFG_ROLLOUT', below(at, side), `rollout ${side} '${ro[side]}' is not one of this split's clusters (${names.join(', ')})`)
+  }
+  if (ro.candidate === ro.baseline) ctx.report('SY_CFG_ROLLOUT', below(at, 'baseline'), `rollout baseline and candidate are both '${ro.candidate}': give two clusters of the split`)
+  const pair = clusters.filter((c) => c.name === ro.candidate || c.name === ro.baseline).reduce((s, c) => s + c.weight, 0)
+  if (pair === 0 && ro.candidate !== ro.baseline && names.includes(ro.candidate) && names.includes(ro.baseline)) {
+    ctx.report('SY_CFG_ROLLOUT', below(at, 'baseline'), `the weights of '${ro.baseline}' and '${ro.candidate}' sum to 0, so the rollout has no traffic to move: give the baseline the pair's weight (e.g. 100) and the candidate 0`)
+  }
+  const steps = ro.steps as number[]
+  if (steps.some((s, i) => i > 0 && s <= steps[i - 1])) ctx.report('SY_CFG_ROLLOUT', below(at, 'steps'), `rollout steps must increase: ${steps.join(', ')}`)
+  const g = (ro.guards ?? {}) as Obj
+  const er = g.max_error_rate
+  return {
+    candidate: ro.candidate,
+    baseline: ro.baseline,
+    steps,
+    stepMs: durationMs(ro.step_duration ?? '5m'),
+    guards: {
+      ...(er !== undefined && { maxErrorRate: typeof er === 'number' ? { absolute: er } : { overBaseline: er.over_baseline } }),
+      ...(g.max_p95_latency_ratio !== undefined && { maxP95LatencyRatio: g.max_p95_latency_ratio }),
+      ...(g.max_p95_ttft_ratio !== undefined && { maxP95TtftRatio: g.max_p95_ttft_ratio }),
+      minRequests: g.min_requests ?? 1,
+    },
+  }
 }
 
 function checkRegex(src: string, loc: Located, ctx: ResolveContext): void {

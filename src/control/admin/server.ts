@@ -2,7 +2,7 @@
  * Admin API on its own port (default 127.0.0.1:9901), served by the main thread:
  * /healthz, /ready, /config (version, source, reload state, effective config, secrets redacted),
  * /config/history (the versions applied, newest first, what changed, who pushed; each with its config),
- * /runtime (uWS build per thread).
+ * /runtime (uWS build per thread), /rollouts (progressive canaries; POST …/pause|resume|abort).
  *
  * /cache: the response caches (hit / miss / bypass / refresh per route, entries and bytes per
  * worker); DELETE /cache?route=<rule>&tenant=<name> invalidates.
@@ -165,7 +165,18 @@ export async function startAdmin(address: string, port: number, status: GatewayS
   }
   app.get('/cache', guarded(cache(false)))
   app.del('/cache', guarded(cache(true)))
-  app.any('/*', guarded((res) => json(res, 404, { error: 'not found', endpoints: ['/healthz', '/ready', '/config', '/runtime', '/clusters', '/tenants', '/tenants/<name>', '/keys', '/keys/<id>', '/config/history', '/config/history/<version>', '/metrics', '/experiments', '/cache'] })))
+  // Progressive canaries (control/rollouts.ts). The commands change traffic, so a request a web
+  // page could send (it carries Origin) is refused even from a loopback Host: POSTs are CLI-only.
+  app.get('/rollouts', guarded((res) => json(res, 200, { rollouts: status.rollouts?.list() ?? [] })))
+  app.post('/rollouts/:table/:rule/:command', guarded((res, req) => {
+    if (req.getHeader('origin') !== '') return json(res, 403, { error: 'forbidden: rollout commands are not accepted from browsers (the request carried Origin); use switchyard rollout' })
+    const command = req.getParameter(2)
+    if (command !== 'pause' && command !== 'resume' && command !== 'abort') return json(res, 404, { error: `unknown rollout command '${command}' (pause, resume, abort)` })
+    const id = `${decodeURIComponent(req.getParameter(0) ?? '')}/${decodeURIComponent(req.getParameter(1) ?? '')}`
+    const r = status.rollouts?.command(id, command) ?? { ok: false as const, status: 404, error: 'no rollouts in this gateway' }
+    json(res, r.ok ? 200 : r.status, r.ok ? r.rollout : { error: r.error })
+  }))
+  app.any('/*', guarded((res) => json(res, 404, { error: 'not found', endpoints: ['/healthz', '/ready', '/config', '/runtime', '/clusters', '/tenants', '/tenants/<name>', '/keys', '/keys/<id>', '/config/history', '/config/history/<version>', '/metrics', '/experiments', '/cache', '/rollouts', 'POST /rollouts/<table>/<rule>/{pause,resume,abort}'] })))
   const held: { socket: import('uWebSockets.js').us_listen_socket | false } = { socket: false }
   // The native addon calls back before listen() returns; the JavaScript fallback only later.
   await new Promise<void>((resolve) => {

@@ -29,6 +29,8 @@ export interface VariantResult {
   readonly output_tokens: number
   /** Sticky splits only. */
   readonly distinct_keys?: number
+  /** Under a rollout: the weight the workers pick by now (the configured one moved by the rollout's share). */
+  readonly effective_weight?: number
 }
 
 export interface ExperimentResult {
@@ -41,7 +43,7 @@ export interface ExperimentResult {
 }
 
 /** The experiments of `ir`, with what the workers' series say about each variant. */
-export function describeExperiments(ir: SnapshotIR, reports: readonly WorkerMetricsReport[]): { metrics_enabled: boolean; experiments: ExperimentResult[] } {
+export function describeExperiments(ir: SnapshotIR, reports: readonly WorkerMetricsReport[], effectiveWeights?: (id: string) => Record<string, number> | undefined): { metrics_enabled: boolean; experiments: ExperimentResult[] } {
   const byName = new Map<string, MetricValueJSON[]>()
   for (const r of reports) for (const f of r.families) byName.set(f.name, [...(byName.get(f.name) ?? []), ...f.values])
   const values = (name: string) => byName.get(name) ?? []
@@ -53,6 +55,7 @@ export function describeExperiments(ir: SnapshotIR, reports: readonly WorkerMetr
       const route = rule.name
       const total = a.clusters.reduce((n, c) => n + c.weight, 0)
       const sticky = a.hashHeader !== undefined || a.hashTenant === true
+      const effective = a.rollout ? effectiveWeights?.(`${table.name}/${route}`) : undefined
       const of = (v: MetricValueJSON, variant: string) => v.labels.route === route && v.labels.variant === variant
       const rows = a.clusters.map((c) => {
         const mine = (name: string) => values(name).filter((v) => of(v, c.name))
@@ -74,6 +77,7 @@ export function describeExperiments(ir: SnapshotIR, reports: readonly WorkerMetr
           input_tokens: sum(tokens.filter((v) => v.labels.gen_ai_token_type === 'input')),
           output_tokens: sum(tokens.filter((v) => v.labels.gen_ai_token_type === 'output')),
           ...(sticky && { distinct_keys: distinctKeys(reports, route, c.name) }),
+          ...(effective && { effective_weight: effective[c.name] }),
         }
         return row
       })

@@ -52,6 +52,7 @@ export function buildSnapshot(ir: SnapshotIR, stores: Stores, prebuilt?: Prebuil
         cluster: clusterFor,
         chainFor: (rule) => observed(chainForRule(l, rule, instances, filterIR, deps, prebuilt?.overrides)),
         attemptObservers: telemetry?.observers,
+        ...(stores.rolloutShare && { rolloutShare: (key: string) => stores.rolloutShare!(key) }),
       }), chain)
       listeners.set(l.port, {
         name: l.name,

@@ -8,6 +8,7 @@ import type { ClusterIR } from '../../compiler/ir.js'
 import type { CompiledEndpoint, ProviderAdapter, RequestContext } from '../types.js'
 import { complete, finishResponse, passChunk, sendChunk, sendError, sendReply, startResponse } from '../http/respond.js'
 import { guarded } from '../internal-error.js'
+import { jsonErrorReply, openAIErrorBody } from '../errors.js'
 import { ResponsesSseWriter, toResponsesResponse } from './translate/write-responses.js'
 import { assertResponsesRequest, shapeError } from './translate/request-shape.js'
 import { translationErrorReply } from './translation-reply.js'
@@ -29,10 +30,12 @@ const modelObject = (id: string, owner: string) => ({ id, object: 'model', creat
 
 export function createMockProvider(cluster: ClusterIR): ProviderAdapter {
   const { reply, chunks, chunkDelayMs, latencyMs } = cluster.mock
+  const failure = cluster.mock.fail && mockFailure(cluster.mock.fail)
   const list = { status: 200, headers: JSON_HEADERS, body: Buffer.from(JSON.stringify({ object: 'list', data: servedModels(cluster).map((id) => modelObject(id, cluster.name)) })) }
   return {
     forward(ctx: RequestContext, endpoint: CompiledEndpoint): void {
       if (ctx.head.method === 'GET' && ctx.head.path.endsWith('/models')) return sendReply(ctx, list)
+      if (failure && ctx.head.method === 'POST' && failure.fails(ctx)) return sendReply(ctx, failure.reply)
       if (ctx.head.method === 'POST' && ctx.head.path.endsWith('/responses')) return answerResponses(ctx, endpoint, cluster.mock)
       if (!ctx.head.path.endsWith('/chat/completions') || ctx.head.method !== 'POST') {
         return sendError(ctx, 'SY_UNSUPPORTED', `the mock provider only serves POST /v1/chat/completions, POST /v1/responses and GET /v1/models (got ${ctx.head.method} ${ctx.head.path})`)
@@ -63,6 +66,15 @@ export function createMockProvider(cluster: ClusterIR): ProviderAdapter {
       if (latencyMs > 0) setTimeout(() => guarded(ctx, 'mock provider', run), latencyMs)
       else run()
     },
+  }
+}
+
+/** `mock.fail`: which requests fail, and the error they get (OpenAI's error shape, as an upstream would send). */
+function mockFailure(f: NonNullable<ClusterIR['mock']['fail']>) {
+  const message = `mock failure (mock.fail, ${f.percent}% of requests${f.onlyWithHeader ? ` with ${f.onlyWithHeader}` : ''})`
+  return {
+    reply: jsonErrorReply(f.status, openAIErrorBody(message, 'server_error', null, 'mock_failure')),
+    fails: (ctx: RequestContext) => (f.onlyWithHeader === undefined || ctx.head.headers[f.onlyWithHeader] !== undefined) && Math.random() * 100 < f.percent,
   }
 }
 

@@ -76,3 +76,46 @@ test('stream_recovery continue falling back to a cluster that cannot prefill is 
   assert.equal(warnings.length, 1)
   assert.match(warnings[0], /^r\.yaml:4:59: routes\.main\.rules\[0\]: stream_recovery continue falls back to cluster 'b', which cannot prefill/)
 })
+
+test('a rollout lowers its guards and step duration; defaults: 5m steps, min_requests 1', () => {
+  const { tables, ctx } = resolved(`routes:
+  - name: main
+    rules:
+      - name: chat
+        weighted_clusters:
+          clusters: [{ name: a, weight: 100 }, { name: b, weight: 0 }]
+          rollout: { candidate: b, baseline: a, steps: [1, 50, 100], step_duration: 30s, guards: { max_error_rate: { over_baseline: 0.01 }, max_p95_latency_ratio: 1.5, max_p95_ttft_ratio: 2, min_requests: 50 } }
+      - name: plain
+        weighted_clusters:
+          clusters: [{ name: a, weight: 1 }, { name: b, weight: 1 }]
+          rollout: { candidate: b, baseline: a, steps: [100], guards: { max_error_rate: 0.05 } }
+`)
+  assert.deepStrictEqual(ctx.diags, [])
+  const [chat, plain] = tables[0].rules.map((r) => (r.action.kind === 'weighted' ? r.action.rollout : undefined))
+  assert.deepStrictEqual(chat, { candidate: 'b', baseline: 'a', steps: [1, 50, 100], stepMs: 30_000, guards: { maxErrorRate: { overBaseline: 0.01 }, maxP95LatencyRatio: 1.5, maxP95TtftRatio: 2, minRequests: 50 } })
+  assert.deepStrictEqual(plain, { candidate: 'b', baseline: 'a', steps: [100], stepMs: 300_000, guards: { maxErrorRate: { absolute: 0.05 }, minRequests: 1 } })
+})
+
+test("a rollout's clusters must be two of its split's, with weight between them, and its steps must increase", () => {
+  const { ctx } = resolved(`routes:
+  - name: main
+    rules:
+      - weighted_clusters:
+          clusters: [{ name: a, weight: 1 }]
+          rollout: { candidate: b, baseline: a, steps: [5, 5] }
+      - weighted_clusters:
+          clusters: [{ name: a, weight: 0 }, { name: b, weight: 0 }]
+          rollout: { candidate: a, baseline: a, steps: [5] }
+      - weighted_clusters:
+          clusters: [{ name: a, weight: 0 }, { name: b, weight: 0 }]
+          rollout: { candidate: b, baseline: a, steps: [5] }
+`)
+  assert.deepStrictEqual(shown(ctx.diags).map((s) => s.replace(/^r\.yaml:\d+:\d+ /, '')), [
+    "SY_CFG_ROLLOUT routes[0].rules[0].weighted_clusters.rollout.candidate: rollout candidate 'b' is not one of this split's clusters (a)",
+    'SY_CFG_ROLLOUT routes[0].rules[0].weighted_clusters.rollout.steps: rollout steps must increase: 5, 5',
+    'SY_CFG_ZERO_WEIGHT routes[0].rules[1].weighted_clusters.clusters: weighted cluster weights sum to 0',
+    "SY_CFG_ROLLOUT routes[0].rules[1].weighted_clusters.rollout.baseline: rollout baseline and candidate are both 'a': give two clusters of the split",
+    'SY_CFG_ZERO_WEIGHT routes[0].rules[2].weighted_clusters.clusters: weighted cluster weights sum to 0',
+    "SY_CFG_ROLLOUT routes[0].rules[2].weighted_clusters.rollout.baseline: the weights of 'a' and 'b' sum to 0, so the rollout has no traffic to move: give the baseline the pair's weight (e.g. 100) and the candidate 0",
+  ])
+})

@@ -18,14 +18,20 @@ after(async () => {
   await redis?.close()
 })
 
-const written = () => new Promise((r) => setTimeout(r, 50))
+/** Writes are fire-and-forget: wait until the key is there (bounded), not a fixed time. */
+async function written(...keys: string[]): Promise<void> {
+  for (const until = Date.now() + 3000; (await conn.client.exists(...keys)) !== keys.length; ) {
+    if (Date.now() > until) assert.fail(`never written: ${keys.join(', ')}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
 
 test('a big entry is stored compressed and read back as it was; a small one as it is', async () => {
   const tier = new RedisTier(conn, 't1:')
   const big = Buffer.from(JSON.stringify({ text: 'the same words again '.repeat(200) }))
   tier.set('big', big, 60_000)
   tier.set('small', Buffer.from('{"a":1}'), 60_000)
-  await written()
+  await written('t1:cache:big', 't1:cache:small')
   assert.deepStrictEqual(await tier.get('big'), big)
   assert.equal((await tier.get('small'))?.toString(), '{"a":1}')
   const raw = await conn.client.getBuffer('t1:cache:big')
@@ -36,11 +42,11 @@ test('a big entry is stored compressed and read back as it was; a small one as i
 
 test('the TTL is Redis\'s own', async () => {
   const tier = new RedisTier(conn, 't2:')
-  tier.set('short', Buffer.from('x'), 60)
-  await written()
+  tier.set('short', Buffer.from('x'), 1500)
+  await written('t2:cache:short')
   const pttl = await conn.client.pttl('t2:cache:short')
-  assert.ok(pttl > 0 && pttl <= 60, `pttl ${pttl}`)
-  await new Promise((r) => setTimeout(r, 80))
+  assert.ok(pttl > 0 && pttl <= 1500, `pttl ${pttl}`)
+  await new Promise((r) => setTimeout(r, pttl + 50))
   assert.equal(await tier.get('short'), undefined)
 })
 

@@ -17,7 +17,9 @@ export interface WorkerData {
 
 /** A snapshot to build and serve, with the shared-state slot of every cluster and endpoint key it uses. */
 export type SnapshotMessage = { type: 'snapshot'; ir: SnapshotIR; slots: Record<string, number> }
-export type ToWorker = SnapshotMessage | { type: 'drain' } | { type: 'destroy' } | { type: 'clusters'; id: number } | { type: 'metrics'; id: number }
+export type ToWorker = SnapshotMessage | { type: 'drain' } | { type: 'destroy' } | { type: 'clusters'; id: number } | { type: 'metrics'; id: number } | ProfileMessage
+/** Admin /debug/profile and /debug/heap: one worker profiles itself (runtime/profiler.ts). */
+export type ProfileMessage = { type: 'profile'; id: number } & import('../runtime/profiler.js').ProfileRequest
 export type FromWorker =
   | { type: 'started'; worker: number; uws: 'native' | 'fallback' }
   | { type: 'applied'; worker: number; version: string; ports: number[]; failed: { port: number; error: string }[] }
@@ -25,6 +27,7 @@ export type FromWorker =
   | { type: 'drained'; worker: number }
   | { type: 'clusters'; worker: number; id: number; data: Record<string, unknown> }
   | { type: 'metrics'; worker: number; id: number; data: WorkerMetricsReport }
+  | ({ type: 'profile'; worker: number; id: number } & import('../runtime/profiler.js').ProfileResult)
 
 export interface WorkerStatus {
   id: number
@@ -64,5 +67,7 @@ export interface GatewayStatus {
   readonly metrics?: () => Promise<string>
   /** GET /experiments: the weighted splits with what each variant got. */
   readonly experiments?: () => Promise<unknown>
+  /** POST /debug/profile and /debug/heap: one worker's CPU profile or heap snapshot (undefined worker: the first). */
+  readonly profile?: (worker: number | undefined, request: import('../runtime/profiler.js').ProfileRequest) => Promise<import('../runtime/profiler.js').ProfileResult & { worker?: number }>
   readonly source: ConfigSource
 }

@@ -77,6 +77,7 @@ export class Supervisor {
   static async start(opts: RunOptions): Promise<Supervisor> {
     const first = await compileSource(opts.source)
     if (!first.ok) throw new StartupError('invalid configuration', first.diagnostics)
+    applyLogSettings(first.ir)
     for (const w of first.ir.warnings) log('warn', w)
     log('info', 'uWebSockets.js loaded', { build: uwsBuild })
     if (uwsBuild !== 'native') {
@@ -91,7 +92,6 @@ export class Supervisor {
   }
 
   private constructor(private readonly opts: RunOptions, first: SnapshotIR) {
-    applyLogSettings(first)
     this.slots = this.slotsFor(first)
     this.recordHistory(first)
     this.health = new HealthChecks(this.shared.buffer)

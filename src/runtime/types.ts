@@ -112,6 +112,8 @@ export interface RequestContext {
   firstByteAt: number
   /** Body bytes sent to the caller; counted only on access-logged listeners. */
   bytesOut: number
+  /** Size of the request body as the caller sent it (ctx.body may be rewritten since). */
+  readonly bytesIn: number
 }
 
 export type HookResult = LocalReply | undefined | void | Promise<LocalReply | undefined | void>

@@ -73,7 +73,7 @@ export function createAccessLog(prices: PriceTable | undefined): AccessLog {
         duration_ms: round1(performance.now() - ctx.startedAt),
         ...(u && { input_tokens: u.inputTokens, output_tokens: u.outputTokens, ...(u.cachedInputTokens && { cached_tokens: u.cachedInputTokens }), ...(u.reasoningTokens && { reasoning_tokens: u.reasoningTokens }) }),
         ...(cost !== undefined && { cost_nanos: cost }),
-        bytes_in: ctx.body?.length ?? 0,
+        bytes_in: ctx.bytesIn,
         bytes_out: ctx.bytesOut,
       })
     },

@@ -22,6 +22,7 @@
  */
 import { threadId } from 'node:worker_threads'
 import { hostname } from 'node:os'
+import { writeSync } from 'node:fs'
 import pino from 'pino'
 
 export type Level = 'debug' | 'info' | 'warn' | 'error'
@@ -55,7 +56,15 @@ dest.on('drop', () => dropped++)
 // pino flushes its asynchronous destination at exit on the main thread only; a worker does it here.
 if (threadId !== 0) process.on('exit', () => flushLog())
 let scrub: (line: string) => string = (s) => s
-let sink: (line: string) => void = (line) => void dest.write(line)
+/** Set while an `error` line is written: it goes out synchronously (see toStderr). */
+let urgent = false
+const toStderr = (line: string): void => {
+  if (!urgent) return void dest.write(line)
+  // Error lines are rare and often the last words of a thread that is about to exit, when an
+  // asynchronous write still queued would be lost: write them now (a full pipe drops the line).
+  try { writeSync(2, line) } catch {}
+}
+let sink: (line: string) => void = toStderr
 const logger = pino(
   {
     level: 'trace',
@@ -104,14 +113,19 @@ export function audit(event: string, fields: Record<string, unknown>): void {
 
 function write(level: Level, message: string, fields: Record<string, unknown> | undefined, stream?: 'access' | 'audit'): void {
   const clean = fields === undefined ? undefined : redactFields(fields, 0)
-  if (format === 'json') {
-    const obj = stream === undefined ? clean ?? {} : { log: stream, ...clean }
-    logger[level === 'warn' ? 'warn' : level](obj, message)
-    return
+  urgent = level === 'error'
+  try {
+    if (format === 'json') logger[level](stream === undefined ? clean ?? {} : { log: stream, ...clean }, message)
+    else sink(scrub(prettyLine(level, message, clean, stream)))
+  } finally {
+    urgent = false
   }
+}
+
+function prettyLine(level: Level, message: string, clean: Record<string, unknown> | undefined, stream?: 'access' | 'audit'): string {
   let line = `${new Date().toISOString()} ${level} [${THREAD}] ${stream === 'audit' ? 'audit ' : ''}${message}`
   if (clean) for (const k in clean) { const v = clean[k]; if (v !== undefined) line += ` ${k}=${typeof v === 'string' && v !== '' && !/\s/.test(v) ? v : JSON.stringify(v)}` }
-  sink(scrub(line + '\n'))
+  return line + '\n'
 }
 
 /** Masks credential-named fields at any depth; returns `fields` itself when nothing needed masking. */
@@ -138,7 +152,7 @@ export function redactQuery(urlOrQuery: string): string {
 
 /** Tests: every line this thread writes goes to `fn` instead; undefined sends them to stderr again. */
 export function redirectLog(fn: ((line: string) => void) | undefined): void {
-  sink = fn ?? ((line) => void dest.write(line))
+  sink = fn ?? toStderr
 }
 
 /** Writes what this thread has buffered now (before a deliberate exit). */

@@ -14,6 +14,7 @@ import type { GatewayStatus } from '../messages.js'
 import type { ProfileRequest } from '../../runtime/profiler.js'
 import { statusLine } from '../../shared/uws.js'
 import { log } from '../../shared/log.js'
+import { queryOf } from './request-query.js'
 
 type Res = import('uWebSockets.js').HttpResponse
 type Req = import('uWebSockets.js').HttpRequest
@@ -35,7 +36,7 @@ export function mountDebug(app: import('uWebSockets.js').TemplatedApp, guarded: 
   }
   const take = (kind: ProfileRequest['kind']): Handler => (res, req) => {
     if (status.ir.admin.token === undefined) return fail(res, 403, 'profiling is off: /debug/profile and /debug/heap need admin.token to be set')
-    const params = new URLSearchParams(req.getQuery() ?? '')
+    const params = new URLSearchParams(queryOf(req))
     const w = params.get('worker')
     const worker = w === null || w === '' ? undefined : Number(w)
     if (worker !== undefined && !Number.isInteger(worker)) return fail(res, 400, `worker must be a worker id (as /ready lists them), got '${w}'`)

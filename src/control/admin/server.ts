@@ -24,6 +24,7 @@ import { adminTokenAccepted, describeKeys, describeTenants } from './identity.js
 import { METRICS_CONTENT_TYPE } from '../metrics/scrape.js'
 import { auditAdminRequest } from '../audit-records.js'
 import { mountDebug } from './debug.js'
+import { peerOf, queryOf } from './request-query.js'
 
 const UWS_FALLBACK_WARNING = 'uWebSockets.js runs its slow JavaScript fallback, not its native addon: expect a fraction of the throughput'
 
@@ -54,8 +55,8 @@ const QUIET_PATHS = new Set(['/healthz', '/ready', '/metrics'])
 function audited(res: import('uWebSockets.js').HttpResponse, req: import('uWebSockets.js').HttpRequest, authenticated: boolean): void {
   const path = req.getUrl()
   const method = req.getMethod().toUpperCase()
-  const query = req.getQuery() ?? ''
-  const peer = Buffer.from(res.getRemoteAddressAsText()).toString()
+  const query = queryOf(req)
+  const peer = peerOf(res)
   const startedAt = performance.now()
   const writeStatus = res.writeStatus
   res.writeStatus = function (line: string) {

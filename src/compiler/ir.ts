@@ -18,6 +18,8 @@ export interface ListenerIR {
   /** `routing_headers`: proxied answers carry x-switchyard-cluster / -endpoint / -attempts. */
   readonly routingHeaders: boolean
   readonly protocol: Protocol
+  /** `access_log`: one access-log record per request (runtime/http/access-log.ts). */
+  readonly accessLog?: boolean
 }
 
 export type StringMatchIR = { readonly kind: 'exact' | 'prefix' | 'regex' | 'glob'; readonly value: string }
@@ -378,6 +380,14 @@ export interface SnapshotIR {
   readonly warnings: readonly string[]
   /** The `telemetry` section; absent means every default (metrics enabled). */
   readonly telemetry?: TelemetryIR
+  /** The `log` section (schemas/log.schema.json); absent: info, pretty. */
+  readonly log?: LogIR
+}
+
+/** `log`: what every thread writes (src/shared/log.ts applies it on each snapshot). */
+export interface LogIR {
+  readonly level: 'debug' | 'info' | 'warn' | 'error'
+  readonly format: 'json' | 'pretty'
 }
 
 /** `telemetry` (schemas/telemetry.schema.json): which signals the workers record. */

@@ -17,10 +17,12 @@ export interface WorkerData {
 
 /** A snapshot to build and serve, with the shared-state slot of every cluster and endpoint key it uses. */
 export type SnapshotMessage = { type: 'snapshot'; ir: SnapshotIR; slots: Record<string, number> }
-export type ToWorker = SnapshotMessage | { type: 'drain' } | { type: 'destroy' } | { type: 'clusters'; id: number } | { type: 'metrics'; id: number } | CacheQuery
+export type ToWorker = SnapshotMessage | { type: 'drain' } | { type: 'destroy' } | { type: 'clusters'; id: number } | { type: 'metrics'; id: number } | CacheQuery | ProfileMessage
 /** The response caches' state, after removing the entries of `purge` (a route and/or a tenant; `{}` is all). */
 export type CacheQuery = { type: 'cache'; id: number; purge?: CachePurge }
 export interface CachePurge { readonly route?: string; readonly tenant?: string }
+/** Admin /debug/profile and /debug/heap: one worker profiles itself (runtime/profiler.ts). */
+export type ProfileMessage = { type: 'profile'; id: number } & import('../runtime/profiler.js').ProfileRequest
 export type FromWorker =
   | { type: 'started'; worker: number; uws: 'native' | 'fallback' }
   | { type: 'applied'; worker: number; version: string; ports: number[]; failed: { port: number; error: string }[] }
@@ -29,6 +31,7 @@ export type FromWorker =
   | { type: 'clusters'; worker: number; id: number; data: Record<string, unknown> }
   | { type: 'metrics'; worker: number; id: number; data: WorkerMetricsReport }
   | { type: 'cache'; worker: number; id: number; data: Record<string, unknown> }
+  | ({ type: 'profile'; worker: number; id: number } & import('../runtime/profiler.js').ProfileResult)
 
 export interface WorkerStatus {
   id: number
@@ -72,5 +75,7 @@ export interface GatewayStatus {
   readonly experiments?: () => Promise<unknown>
   /** GET /rollouts and its commands: the progressive canaries (rollouts.ts). */
   readonly rollouts?: import('./rollouts.js').Rollouts
+  /** POST /debug/profile and /debug/heap: one worker's CPU profile or heap snapshot (undefined worker: the first). */
+  readonly profile?: (worker: number | undefined, request: import('../runtime/profiler.js').ProfileRequest) => Promise<import('../runtime/profiler.js').ProfileResult & { worker?: number }>
   readonly source: ConfigSource
 }

@@ -16,7 +16,8 @@ import { uwsBuild } from '../shared/uws.js'
 import { SharedStateTable } from '../shared/shared-state.js'
 import { LimitTable } from '../runtime/limits/local-limiter.js'
 import { LimitUsage } from './limit-usage.js'
-import { ConfigHistory, describeChanges } from './config-history.js'
+import { ConfigHistory } from './config-history.js'
+import { auditConfigChange } from './audit-records.js'
 import { HealthChecks } from './health-checks.js'
 import { LoadScrapes } from './load-scrapes.js'
 import { WorkerPool } from './worker-pool.js'
@@ -28,7 +29,8 @@ import { clusterFamilies } from './metrics/cluster-gauges.js'
 import { describeExperiments } from './metrics/experiments.js'
 import { Rollouts, rolloutSlotKeys } from './rollouts.js'
 import { compileSource } from './compile-source.js'
-import { log } from '../shared/log.js'
+import { configureLog, log, setLogScrubber } from '../shared/log.js'
+import { createScrubber } from '../runtime/upstream/scrub.js'
 
 export class StartupError extends Error {
   constructor(message: string, readonly diagnostics: readonly Diagnostic[] = []) {
@@ -78,6 +80,7 @@ export class Supervisor {
   static async start(opts: RunOptions): Promise<Supervisor> {
     const first = await compileSource(opts.source)
     if (!first.ok) throw new StartupError('invalid configuration', first.diagnostics)
+    applyLogSettings(first.ir)
     for (const w of first.ir.warnings) log('warn', w)
     log('info', 'uWebSockets.js loaded', { build: uwsBuild })
     if (uwsBuild !== 'native') {
@@ -115,6 +118,8 @@ export class Supervisor {
       metrics: () => this.renderMetrics(),
       experiments: () => this.describeExperiments(),
       rollouts: this.rollouts,
+      // The request's own duration plus time to write and ship the result.
+      profile: (worker, request) => pool.profile(worker, request, request.seconds * 1000 + 60_000),
     }
   }
 
@@ -166,17 +171,17 @@ export class Supervisor {
     log('info', 'stopped')
   }
 
-  /** A newly accepted snapshot: slots for its keys, checks and scrapes for its endpoints, then the workers. */
-  /** The audit line of a config change: which objects, from where, pushed by whom. */
+  /** The audit record of a config change (audit-records.ts): which objects, from where, pushed by whom. */
   private recordHistory(ir: SnapshotIR): void {
+    const previous = this.history.list()[0]?.version
     const e = this.history.record(ir, new Date().toISOString(), this.opts.source.lastPush?.())
-    log('info', 'config change', {
-      version: e.version, source: e.source, changes: describeChanges(e.changes),
-      ...(e.pushed?.user && { pushed_by: `${e.pushed.user}@${e.pushed.host ?? '?'}` }), ...(e.pushed?.message && { message: e.pushed.message }),
-    })
+    auditConfigChange(e, previous)
   }
 
+  /** A newly accepted snapshot: slots for its keys, checks and scrapes for its endpoints, then the workers. */
+
   private async apply(ir: SnapshotIR): Promise<void> {
+    applyLogSettings(ir)
     this.recordHistory(ir)
     this.slots = this.slotsFor(ir)
     this.health.apply(ir, this.slots)
@@ -250,4 +255,11 @@ export class Supervisor {
       workers,
     })
   }
+}
+
+/** The main thread's own log lines follow the config too: its level and format, its secrets masked. */
+function applyLogSettings(ir: SnapshotIR): void {
+  configureLog(ir.log)
+  const scrub = createScrubber(ir.secrets ?? [])
+  setLogScrubber(scrub.active ? (s) => scrub.text(s) : undefined)
 }

@@ -15,6 +15,7 @@ import { Worker } from 'node:worker_threads'
 import type { SnapshotIR } from '../compiler/ir.js'
 import type { CachePurge, FromWorker, SnapshotMessage, ToWorker, WorkerStatus } from './messages.js'
 import type { WorkerMetricsReport } from '../runtime/telemetry/request-metrics.js'
+import type { ProfileRequest, ProfileResult } from '../runtime/profiler.js'
 import { log } from '../shared/log.js'
 import { workerOptions, workersStarting } from './worker-options.js'
 
@@ -84,6 +85,28 @@ export class WorkerPool {
   /** Each worker's metric series (telemetry/request-metrics.ts), by worker id; a worker that does not answer within `ms` is left out. */
   queryMetrics(ms = 1000): Promise<Map<number, WorkerMetricsReport>> {
     return this.ask('metrics', ms) as Promise<Map<number, WorkerMetricsReport>>
+  }
+
+  /**
+   * One worker's CPU profile or heap snapshot (runtime/profiler.ts); `worker` undefined: the first.
+   * Resolves with an error result when there is no such worker or it does not answer within `ms`.
+   */
+  profile(worker: number | undefined, request: ProfileRequest, ms: number): Promise<ProfileResult & { worker?: number }> {
+    const member = worker === undefined ? this.members.values().next().value : this.members.get(worker)
+    if (member === undefined) return Promise.resolve({ ok: false, error: `no worker ${worker ?? ''} (workers: ${[...this.members.keys()].join(', ') || 'none'})`.replace('  ', ' ') })
+    const id = ++this.queryId
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.queries.delete(id)
+        resolve({ ok: false, error: `worker ${member.status.id} did not answer within ${ms} ms` })
+      }, ms)
+      this.queries.set(id, (_worker, data) => {
+        clearTimeout(t)
+        this.queries.delete(id)
+        resolve({ ...(data as ProfileResult), worker: member.status.id })
+      })
+      member.worker.postMessage({ type: 'profile', id, ...request } satisfies ToWorker)
+    })
   }
 
   /** Posts a query to every worker and collects the replies that arrive within `ms`. */
@@ -203,6 +226,8 @@ export class WorkerPool {
         return
       case 'cache':
         this.cacheQueries.get(m.id)?.(m.worker, m.data)
+      case 'profile':
+        this.queries.get(m.id)?.(m.worker, m)
         return
       case 'drained':
         status.drained = true

@@ -108,6 +108,12 @@ export interface RequestContext {
   exchange: { onClientAbort(): void } | undefined
   /** Called exactly once when the request is over: in-flight accounting, retirement of old snapshots. */
   onDone: (() => void) | undefined
+  /** performance.now() when the first body bytes went to the caller (0: none yet); counted only on access-logged listeners. */
+  firstByteAt: number
+  /** Body bytes sent to the caller; counted only on access-logged listeners. */
+  bytesOut: number
+  /** Size of the request body as the caller sent it (ctx.body may be rewritten since). */
+  readonly bytesIn: number
 }
 
 export type HookResult = LocalReply | undefined | void | Promise<LocalReply | undefined | void>
@@ -273,6 +279,8 @@ export interface CompiledListener {
   readonly preRoute: readonly Filter[]
   /** Whether anything on this listener reads the TCP peer's address (the server reads it only then). */
   readonly readsPeer: boolean
+  /** `access_log` (or SWITCHYARD_ACCESS_LOG=1): writes one record per request; undefined when off. */
+  readonly accessLog?: { write(ctx: RequestContext): void }
 }
 
 

@@ -13,7 +13,8 @@ import { combineTelemetry } from './telemetry/snapshot-telemetry.js'
 import { RequestTracing } from './telemetry/tracing/request-tracing.js'
 import { TracerHost } from './telemetry/tracing/tracer-host.js'
 import { uwsBuild } from '../shared/uws.js'
-import { log } from '../shared/log.js'
+import { takeProfile } from './profiler.js'
+import { configureLog, log, setLogScrubber } from '../shared/log.js'
 import type { CompiledCluster } from './types.js'
 import type { FromWorker, ToWorker, WorkerData } from '../control/messages.js'
 import type { Pool } from 'undici'
@@ -90,6 +91,9 @@ port.on('message', (m: ToWorker) => {
         stores.setSlots(m.slots)
         const snap = buildSnapshot(m.ir, stores, undefined, combineTelemetry(metrics.forSnapshot(m.ir), tracing.forSnapshot(m.ir)))
         gateway.swap(snap)
+        // This thread's own log lines: the new level at once, and the new config's secrets masked.
+        configureLog(m.ir.log)
+        setLogScrubber(snap.scrub.active ? (s) => snap.scrub.text(s) : undefined)
         const failed = listeners.reconcile(snap)
         const applied = (f: { port: number; error: string }[]) => send({ type: 'applied', worker: threadId, version: snap.version, ports: listeners.ports, failed: f })
         if (Array.isArray(failed)) applied(failed)
@@ -115,6 +119,9 @@ port.on('message', (m: ToWorker) => {
     }
     case 'metrics':
       send({ type: 'metrics', worker: threadId, id: m.id, data: withTraceCounts(metrics.report()) })
+      return
+    case 'profile':
+      void takeProfile(m).then((r) => port.postMessage({ type: 'profile', worker: threadId, id: m.id, ...r } satisfies FromWorker, r.ok ? r.chunks : []))
       return
     case 'drain':
       listeners.draining = true

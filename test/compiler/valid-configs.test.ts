@@ -154,7 +154,7 @@ test('the effective config carries the schema defaults', () => {
   assert.deepStrictEqual(
     { listener: effective.listeners[0], cluster: pick(effective.clusters[0], clusterKeys) },
     {
-      listener: { name: 'public', port: 8080, route_table: 'main', address: '0.0.0.0', filters: [], max_body: '4mb', routing_headers: true, protocol: 'openai' },
+      listener: { name: 'public', port: 8080, route_table: 'main', address: '0.0.0.0', filters: [], max_body: '4mb', access_log: false, routing_headers: true, protocol: 'openai' },
       cluster: {
         name: 'local', provider: 'mock', lb: 'round_robin', timeout: '120s', connect_timeout: '5s',
         pool: { connections: 64, keep_alive: '60s' }, endpoints: [], mock: { chunks: 4, chunk_delay: '0ms', latency: '0ms' },

@@ -3,6 +3,7 @@
  * (and during) passes, and an apply that records what it was given.
  */
 import { test } from 'node:test'
+import { redirectLog } from '../../src/shared/log.js'
 import assert from 'node:assert/strict'
 import { compileConfig, type CompileResult } from '../../src/compiler/index.js'
 import type { SnapshotIR } from '../../src/compiler/ir.js'
@@ -48,15 +49,14 @@ function gate(): { wait: Promise<void>; open(): void } {
   return { wait, open }
 }
 
-/** The log lines written while `fn` runs (log() writes to stderr). */
+/** The log lines this thread writes while `fn` runs (shared/log.ts redirectLog). */
 async function logged(fn: () => Promise<void>): Promise<string> {
-  const write = process.stderr.write
   let out = ''
-  process.stderr.write = ((chunk: string) => { out += chunk; return true }) as typeof write
+  redirectLog((line) => void (out += line))
   try {
     await fn()
   } finally {
-    process.stderr.write = write
+    redirectLog(undefined)
   }
   return out
 }

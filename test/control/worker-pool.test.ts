@@ -3,6 +3,7 @@
  * tells it how to behave), and once against the real worker entry serving a real listener.
  */
 import { test } from 'node:test'
+import { redirectLog } from '../../src/shared/log.js'
 import assert from 'node:assert/strict'
 import { compileConfig } from '../../src/compiler/index.js'
 import type { SnapshotIR } from '../../src/compiler/ir.js'
@@ -46,15 +47,14 @@ function standInPool(t: { after(fn: () => Promise<void>): void }, size = 2): Wor
   return pool
 }
 
-/** The log lines written while `fn` runs (log() writes to stderr). */
+/** The log lines this thread writes while `fn` runs (shared/log.ts redirectLog). */
 async function logged(fn: () => Promise<void>): Promise<string> {
-  const write = process.stderr.write
   let out = ''
-  process.stderr.write = ((chunk: string) => { out += chunk; return true }) as typeof write
+  redirectLog((line) => void (out += line))
   try {
     await fn()
   } finally {
-    process.stderr.write = write
+    redirectLog(undefined)
   }
   return out
 }

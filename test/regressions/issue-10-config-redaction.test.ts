@@ -109,6 +109,6 @@ test('switchyard explain shows the redacted URL', () => {
 test('nothing the gateway printed (access log, health checks) shows a secret', async () => {
   await eventually(() => / access .*cluster=up /.test(gw.output()), 3000, 'an access log line')
   const out = gw.output()
-  assert.ok(out.includes(`endpoint=${upUrl}`), out)
+  assert.ok(out.includes(`endpoint_url=${upUrl}`), out)
   assertNoSecret('gateway output', out)
 })

@@ -20,5 +20,6 @@ export function effectiveConfig(config: MergedConfig, admin: SnapshotIR['admin']
     keys: [...config.keys.values()].map((l) => (l.value.hash === undefined ? l.value : { ...l.value, hash: MASK })),
     ...(config.redis && { redis: { key_prefix: 'sy:', command_timeout: '50ms', tls: false, ...config.redis.value } }),
     ...(config.prices && { prices: config.prices.value }),
+    ...(config.log && { log: config.log.value }),
   })
 }

@@ -16,6 +16,7 @@ import { emptyConfig, mergeDoc } from './merge.js'
 import { referenceSyntaxProblems } from './secrets.js'
 import { resolveAdmin } from './admin.js'
 import { resolveTelemetry } from './telemetry.js'
+import { resolveLog } from './log.js'
 import { resolveFilters } from './filters.js'
 import { resolveClusters } from './clusters.js'
 import { continuationWarnings, resolveRouteTables } from './routes.js'
@@ -66,6 +67,7 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
   const effective = effectiveConfig(config, admin)
   const warnings = continuationWarnings(routeTables, clusters, ctx.positions)
   const secrets = collectSecrets({ clusters, filters, routeTables }, ctx.secrets.declared)
-  const body = { admin, drainTimeoutMs, requireNative, listeners, routeTables, clusters, filters, tenants, keys, ...(redis !== undefined && { redis }), prices, effective, secrets, warnings, telemetry }
+  const log = resolveLog(config, ctx)
+  const body = { admin, drainTimeoutMs, requireNative, listeners, routeTables, clusters, filters, tenants, keys, ...(redis !== undefined && { redis }), prices, effective, secrets, warnings, telemetry, log }
   return { body, needs: ctx.secrets.needs, positions: ctx.positions }
 }

@@ -27,7 +27,7 @@ export function resolveListeners(config: MergedConfig, admin: SnapshotIR['admin'
     ;(v.filters as string[]).forEach((f, i) => {
       if (!config.filters.has(f)) ctx.report('SY_CFG_UNKNOWN_FILTER', below(l, 'filters', i), `unknown filter '${f}' (known: ${filterNames.join(', ') || 'none'})`)
     })
-    out.push({ name, address: v.address, port: v.port, routeTable: v.route_table, filters: v.filters, maxBodyBytes: sizeBytes(v.max_body), protocol: v.protocol, routingHeaders: v.routing_headers !== false })
+    out.push({ name, address: v.address, port: v.port, routeTable: v.route_table, filters: v.filters, maxBodyBytes: sizeBytes(v.max_body), protocol: v.protocol, routingHeaders: v.routing_headers !== false, ...(v.access_log === true && { accessLog: true }) })
   }
   if (config.admin === undefined && admin.port !== 0 && ports.has(admin.port)) {
     ctx.report('SY_CFG_PORT_CLASH', below(ports.get(admin.port)!, 'port'), `port ${admin.port} is the admin API's default port; set admin.port`)

@@ -26,6 +26,7 @@ export interface MergedConfig {
   /** The `prices` list (a section like admin: one document sets it). */
   prices?: LocatedValue<Obj[]>
   telemetry?: LocatedValue<Obj>
+  log?: LocatedValue<Obj>
 }
 
 export function emptyConfig(): MergedConfig {
@@ -37,7 +38,7 @@ const SINGULAR: Readonly<Record<Kind, string>> = { listeners: 'listener', routes
 const NAME_FIELD: Readonly<Record<Kind, string>> = { listeners: 'name', routes: 'name', clusters: 'name', filters: 'name', tenants: 'name', keys: 'id' }
 
 /** Sections that one document at most may set. */
-const SECTIONS = ['admin', 'runtime', 'redis', 'prices', 'telemetry'] as const
+const SECTIONS = ['admin', 'runtime', 'redis', 'prices', 'telemetry', 'log'] as const
 type Section = (typeof SECTIONS)[number]
 
 /** Adds one validated document to `into`. */

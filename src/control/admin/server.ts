@@ -25,6 +25,9 @@ import { requestLineOf, uws, uwsBuild, statusLine } from '../../shared/uws.js'
 import { log } from '../../shared/log.js'
 import { adminTokenAccepted, describeKeys, describeTenants } from './identity.js'
 import { METRICS_CONTENT_TYPE } from '../metrics/scrape.js'
+import { auditAdminRequest } from '../audit-records.js'
+import { mountDebug } from './debug.js'
+import { peerOf, queryOf } from './request-query.js'
 
 const UWS_FALLBACK_WARNING = 'uWebSockets.js runs its slow JavaScript fallback, not its native addon: expect a fraction of the throughput'
 
@@ -45,6 +48,28 @@ function answerLater<T>(res: import('uWebSockets.js').HttpResponse, query: (() =
   )
 }
 
+/** Probes and scrapes, audited only when refused: they come every few seconds and change nothing. */
+const QUIET_PATHS = new Set(['/healthz', '/ready', '/metrics'])
+
+/**
+ * Audits this admin request once its status is written (admin-audit: audit-records.ts). uWS gives
+ * no hook for that, so this response's writeStatus is wrapped; every answer here writes one.
+ */
+function audited(res: import('uWebSockets.js').HttpResponse, req: import('uWebSockets.js').HttpRequest, authenticated: boolean): void {
+  const path = req.getUrl()
+  const method = req.getMethod().toUpperCase()
+  const query = queryOf(req)
+  const peer = peerOf(res)
+  const startedAt = performance.now()
+  const writeStatus = res.writeStatus
+  res.writeStatus = function (line: string) {
+    res.writeStatus = writeStatus
+    const status = parseInt(line, 10)
+    if (!(QUIET_PATHS.has(path) && status !== 401 && status !== 403)) auditAdminRequest({ method, path, query, peer, authenticated, status, startedAt })
+    return writeStatus.call(res, line)
+  }
+}
+
 export async function startAdmin(address: string, port: number, status: GatewayStatus): Promise<AdminHandle> {
   const app = uws.App()
   const json = (res: import('uWebSockets.js').HttpResponse, code: number, body: unknown) => {
@@ -57,8 +82,10 @@ export async function startAdmin(address: string, port: number, status: GatewayS
   // rotates it applies at once.
   const guarded = (handler: Handler, open = false): Handler => (res, req) => {
     const token = status.ir.admin.token
+    const authenticated = token !== undefined && adminTokenAccepted(req.getHeader('authorization'), token)
+    audited(res, req, authenticated)
     if (token !== undefined) {
-      if (open || adminTokenAccepted(req.getHeader('authorization'), token)) return handler(res, req)
+      if (open || authenticated) return handler(res, req)
       return res.cork(() => res.writeStatus(statusLine(401)).writeHeader('content-type', 'application/json').writeHeader('www-authenticate', 'Bearer realm="switchyard-admin"').end(JSON.stringify({ error: 'unauthorized: send Authorization: Bearer <admin.token>' })))
     }
     if (adminHostAllowed(req.getHeader('host'), status.ir.admin.allowedHosts)) handler(res, req)
@@ -176,7 +203,8 @@ export async function startAdmin(address: string, port: number, status: GatewayS
     const r = status.rollouts?.command(id, command) ?? { ok: false as const, status: 404, error: 'no rollouts in this gateway' }
     json(res, r.ok ? 200 : r.status, r.ok ? r.rollout : { error: r.error })
   }))
-  app.any('/*', guarded((res) => json(res, 404, { error: 'not found', endpoints: ['/healthz', '/ready', '/config', '/runtime', '/clusters', '/tenants', '/tenants/<name>', '/keys', '/keys/<id>', '/config/history', '/config/history/<version>', '/metrics', '/experiments', '/cache', '/rollouts', 'POST /rollouts/<table>/<rule>/{pause,resume,abort}'] })))
+  mountDebug(app, guarded, status)
+  app.any('/*', guarded((res) => json(res, 404, { error: 'not found', endpoints: ['/healthz', '/ready', '/config', '/runtime', '/clusters', '/tenants', '/tenants/<name>', '/keys', '/keys/<id>', '/config/history', '/config/history/<version>', '/metrics', '/experiments', '/cache', '/rollouts', 'POST /rollouts/<table>/<rule>/{pause,resume,abort}', 'POST /debug/profile', 'POST /debug/heap'] })))
   const held: { socket: import('uWebSockets.js').us_listen_socket | false } = { socket: false }
   // The native addon calls back before listen() returns; the JavaScript fallback only later.
   await new Promise<void>((resolve) => {

@@ -15,6 +15,7 @@ import { createScrubber } from '../upstream/scrub.js'
 import { servedModels } from '../providers/mock.js'
 import { withCorsPreflight } from '../filters/cors.js'
 import { compileStringMatch } from '../routing/match.js'
+import { ACCESS_LOG_EVERYWHERE, createAccessLog } from '../http/access-log.js'
 
 /**
  * `prebuilt`: filter instances already made (the dry build), so no factory runs twice.
@@ -67,6 +68,7 @@ export function buildSnapshot(ir: SnapshotIR, stores: Stores, prebuilt?: Prebuil
         preRoute,
         readsPeer: preRoute.length > 0,
         modelsReply: modelsReply(tables.get(l.routeTable)!, ir),
+        ...((l.accessLog || ACCESS_LOG_EVERYWHERE) && { accessLog: createAccessLog(deps.prices) }),
       })
     }
     return Object.freeze({ version: ir.version, source: ir.source, loadedAt: new Date().toISOString(), listeners, clusters, poolKeys, scrub: createScrubber(ir.secrets ?? []), identity })

@@ -71,6 +71,9 @@ export function dispatch(snapshot: Snapshot, listener: CompiledListener, req: In
     exchange: undefined,
     usageInjected: false,
     onDone,
+    firstByteAt: 0,
+    bytesOut: 0,
+    bytesIn: req.body?.length ?? 0,
   }
   downstream.onAbort(() => clientAborted(ctx))
   // The error boundary: nothing this request does may take the worker down.

@@ -5,10 +5,6 @@
 import type { RequestContext, LocalReply } from '../types.js'
 import { errorReply, responsesErrorEvent, streamErrorEvent, type RuntimeErrorCode } from '../errors.js'
 import { operationOf } from '../providers/caller.js'
-import { log } from '../../shared/log.js'
-
-/** SWITCHYARD_ACCESS_LOG=1: one line per request with route, cluster, status, time and usage. */
-const ACCESS_LOG = process.env.SWITCHYARD_ACCESS_LOG === '1'
 
 export function startResponse(ctx: RequestContext, status: number, headers: [string, string][]): void {
   ctx.status = status
@@ -37,12 +33,16 @@ export function passChunk(ctx: RequestContext, chunk: Uint8Array): void {
 export function sendChunk(ctx: RequestContext, chunk: Uint8Array): boolean {
   passChunk(ctx, chunk)
   if (ctx.downstream.aborted) return true
+  if (ctx.listener.accessLog !== undefined) countOut(ctx, chunk.length)
   return ctx.downstream.write(chunk)
 }
 
 export function finishResponse(ctx: RequestContext, last?: Uint8Array | string): void {
   if (ctx.finished) return
-  if (!ctx.downstream.aborted) ctx.downstream.end(last)
+  if (!ctx.downstream.aborted) {
+    if (last !== undefined && ctx.listener.accessLog !== undefined) countOut(ctx, typeof last === 'string' ? Buffer.byteLength(last) : last.length)
+    ctx.downstream.end(last)
+  }
   complete(ctx)
 }
 
@@ -59,7 +59,7 @@ export function complete(ctx: RequestContext): void {
     }
   }
   ctx.attempt?.release()
-  if (ACCESS_LOG) accessLog(ctx)
+  ctx.listener.accessLog?.write(ctx)
   const done = ctx.onDone
   ctx.onDone = undefined
   done?.()
@@ -81,19 +81,9 @@ export function failStream(ctx: RequestContext, code: RuntimeErrorCode, message:
   finishResponse(ctx, operationOf(ctx.head.path) === 'responses' ? responsesErrorEvent(code, message) : streamErrorEvent(ctx.protocol, code, message))
 }
 
-function accessLog(ctx: RequestContext): void {
-  const u = ctx.usage
-  log('info', 'access', {
-    id: ctx.id,
-    request_id: ctx.requestId,
-    method: ctx.head.method,
-    path: ctx.head.path,
-    status: ctx.downstream.aborted && ctx.status === 0 ? 'aborted' : ctx.status,
-    route: ctx.route?.name ?? '-',
-    cluster: ctx.cluster?.name ?? '-',
-    endpoint: ctx.endpoint?.url ?? '-',
-    attempts: ctx.attempt?.attempts ?? (ctx.endpoint ? 1 : 0),
-    ms: Math.round((performance.now() - ctx.startedAt) * 10) / 10,
-    ...(u && { input_tokens: u.inputTokens, output_tokens: u.outputTokens, ...(u.cachedInputTokens && { cached_tokens: u.cachedInputTokens }), ...(u.reasoningTokens && { reasoning_tokens: u.reasoningTokens }) }),
-  })
+/** Access-log accounting: when the first body bytes left, and how many. */
+function countOut(ctx: RequestContext, n: number): void {
+  if (n === 0) return
+  if (ctx.firstByteAt === 0) ctx.firstByteAt = performance.now()
+  ctx.bytesOut += n
 }

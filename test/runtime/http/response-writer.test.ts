@@ -15,7 +15,7 @@ function setup(opts: MemoryDownstreamOptions = {}) {
   const hooked: string[] = []
   const tap: Filter = { name: 'tap', onChunk: (_ctx, c) => void hooked.push(Buffer.from(c).toString()) }
   const ctx = {
-    downstream: down, finished: false, attempt: undefined, onDone: undefined,
+    downstream: down, finished: false, attempt: undefined, onDone: undefined, listener: {},
     chain: { names: ['tap'], onRequest: [], onResponse: [], onChunk: [tap], onComplete: [] },
   } as unknown as RequestContext
   const source: WriteSource & { events: string[] } = {

@@ -41,10 +41,9 @@ export class WorkerPool {
   private readonly members = new Map<number, Member>()
   /** Called after every report and every exit; each re-checks its own condition. */
   private readonly waiters = new Set<() => void>()
-  /** Pending clusters / metrics queries by id: each reply goes to its query's collector. */
+  /** Pending clusters / metrics / cache queries by id: each reply goes to its query's collector. */
   private readonly queries = new Map<number, (worker: number, data: unknown) => void>()
   private queryId = 0
-  private readonly cacheQueries = new Map<number, (worker: number, data: Record<string, unknown>) => void>()
   private latest: SnapshotMessage | undefined
   private retired = false
 
@@ -79,12 +78,12 @@ export class WorkerPool {
 
   /** Each worker's view of its clusters (eligibility, balancer state, connections), by worker id; a worker that does not answer within `ms` is left out. */
   queryClusters(ms = 1000): Promise<Map<number, Record<string, unknown>>> {
-    return this.ask('clusters', ms) as Promise<Map<number, Record<string, unknown>>>
+    return this.ask({ type: 'clusters' }, ms) as Promise<Map<number, Record<string, unknown>>>
   }
 
   /** Each worker's metric series (telemetry/request-metrics.ts), by worker id; a worker that does not answer within `ms` is left out. */
   queryMetrics(ms = 1000): Promise<Map<number, WorkerMetricsReport>> {
-    return this.ask('metrics', ms) as Promise<Map<number, WorkerMetricsReport>>
+    return this.ask({ type: 'metrics' }, ms) as Promise<Map<number, WorkerMetricsReport>>
   }
 
   /**
@@ -110,7 +109,7 @@ export class WorkerPool {
   }
 
   /** Posts a query to every worker and collects the replies that arrive within `ms`. */
-  private async ask(type: 'clusters' | 'metrics', ms: number): Promise<Map<number, unknown>> {
+  private async ask(query: { type: 'clusters' | 'metrics' } | { type: 'cache'; purge?: CachePurge }, ms: number): Promise<Map<number, unknown>> {
     const id = ++this.queryId
     const replies = new Map<number, unknown>()
     await new Promise<void>((resolve) => {
@@ -126,33 +125,15 @@ export class WorkerPool {
         replies.set(worker, data)
         if (--left === 0) done()
       })
-      this.post({ type, id })
+      this.post({ ...query, id })
       if (left === 0) done()
     })
     return replies
   }
 
   /** Each worker's response caches (after removing `purge`'s entries), by worker id; a worker that does not answer within `ms` is left out. */
-  async queryCache(purge?: CachePurge, ms = 1000): Promise<Map<number, Record<string, unknown>>> {
-    const id = ++this.queryId
-    const replies = new Map<number, Record<string, unknown>>()
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(done, ms)
-      let left = this.members.size
-      const queries = this.cacheQueries
-      function done() {
-        clearTimeout(t)
-        queries.delete(id)
-        resolve()
-      }
-      queries.set(id, (worker, data) => {
-        replies.set(worker, data)
-        if (--left === 0) done()
-      })
-      this.post({ type: 'cache', id, ...(purge && { purge }) })
-      if (left === 0) done()
-    })
-    return replies
+  queryCache(purge?: CachePurge, ms = 1000): Promise<Map<number, Record<string, unknown>>> {
+    return this.ask({ type: 'cache', ...(purge && { purge }) }, ms) as Promise<Map<number, Record<string, unknown>>>
   }
 
   /** From now on a worker that exits is not replaced: shutdown has begun. */
@@ -225,7 +206,7 @@ export class WorkerPool {
         this.queries.get(m.id)?.(m.worker, m.data)
         return
       case 'cache':
-        this.cacheQueries.get(m.id)?.(m.worker, m.data)
+        this.queries.get(m.id)?.(m.worker, m.data)
       case 'profile':
         this.queries.get(m.id)?.(m.worker, m)
         return

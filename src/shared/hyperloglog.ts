@@ -4,6 +4,8 @@
  * register. Workers add the sticky-split keys they see; the main thread merges the workers'
  * registers for /experiments. Standard error ≈ 1.04 / sqrt(2^PRECISION) ≈ 1.6 %.
  */
+import { mix32 } from './string-hash.js'
+
 export const HLL_PRECISION = 12
 const M = 1 << HLL_PRECISION
 const ALPHA = 0.7213 / (1 + 1.079 / M)
@@ -12,19 +14,11 @@ export function createRegisters(): Uint8Array {
   return new Uint8Array(M)
 }
 
-/** murmur3's finalizer: spreads FNV-1a's weak low bits over the whole word before we split it. */
-function mix(h: number): number {
-  h ^= h >>> 16
-  h = Math.imul(h, 0x85ebca6b)
-  h ^= h >>> 13
-  h = Math.imul(h, 0xc2b2ae35)
-  h ^= h >>> 16
-  return h >>> 0
-}
 
 /** Adds one key, given as a 32-bit hash (routing's fnv1a). */
 export function addHash(registers: Uint8Array, hash: number): void {
-  const h = mix(hash)
+  // Spread FNV-1a's weak low bits over the whole word before the hash is split.
+  const h = mix32(hash)
   const index = h >>> (32 - HLL_PRECISION)
   const rest = (h << HLL_PRECISION) >>> 0
   // Position of the first 1 bit in the remaining 22 bits (1-based); all zero counts as 23.

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { addHash, createRegisters, estimate, mergeRegisters } from '../../src/shared/hyperloglog.js'
-import { fnv1a } from '../../src/runtime/routing/routes.js'
+import { fnv1a } from '../../src/shared/string-hash.js'
 
 test('distinct keys are estimated within 5 % at 100, 10k and 200k keys; repeats do not count', () => {
   for (const n of [100, 10_000, 200_000]) {

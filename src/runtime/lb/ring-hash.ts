@@ -12,6 +12,7 @@
  */
 import type { RingHashConfig } from '../../compiler/ir.js'
 import type { CompiledEndpoint, LoadBalancer, RequestHead } from '../types.js'
+import { fnv1a, mix32 } from '../../shared/string-hash.js'
 
 export type { RingHashConfig }
 
@@ -31,17 +32,7 @@ export interface RingHashBalancer extends LoadBalancer {
 
 /** FNV-1a over UTF-16 code units with murmur3's fmix32 finalizer: fast, and well spread on a ring. */
 export function hash32(text: string): number {
-  let h = 0x811c9dc5
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i)
-    h = Math.imul(h, 0x01000193)
-  }
-  h ^= h >>> 16
-  h = Math.imul(h, 0x85ebca6b)
-  h ^= h >>> 13
-  h = Math.imul(h, 0xc2b2ae35)
-  h ^= h >>> 16
-  return h >>> 0
+  return mix32(fnv1a(text))
 }
 
 export function createRingHash(endpoints: readonly CompiledEndpoint[], config: RingHashConfig, opts: RingHashOptions = {}): RingHashBalancer {

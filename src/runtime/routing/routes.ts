@@ -9,6 +9,7 @@ import { compileRetry } from '../build/retry.js'
 import { ROLLOUT_FULL, RolloutShare } from '../../shared/shared-state.js'
 import { compileConditions } from '../resilience/retry.js'
 import type { CompiledAction, CompiledAttemptObservers, CompiledChain, CompiledCluster, CompiledRoute, LocalReply, RequestHead, RouteTable } from '../types.js'
+import { fnv1a, mix32 } from '../../shared/string-hash.js'
 
 export interface RouteBuildDeps {
   /** The compiled cluster; with `connectTimeoutMs`, a variant using pools with that connect timeout. */
@@ -88,15 +89,6 @@ export function directReply(status: number, body: string, contentType: string): 
   return { status, headers: [['content-type', contentType]], body: Buffer.from(body) }
 }
 
-/** FNV-1a, 32 bit: stable across processes and workers, so a sticky key maps the same everywhere. */
-export function fnv1a(s: string): number {
-  let h = 0x811c9dc5
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i)
-    h = Math.imul(h, 0x01000193)
-  }
-  return h >>> 0
-}
 
 function compileWeighted(a: Extract<ActionIR, { kind: 'weighted' }>, deps: RouteBuildDeps): CompiledAction {
   const live = a.clusters.filter((c) => c.weight > 0)
@@ -167,12 +159,3 @@ function compileRollout(a: Extract<ActionIR, { kind: 'weighted' }>, ro: RolloutI
   return { kind: 'weighted', pick, describe, ...(header && { hashHeader: header }), ...(a.hashTenant && { hashTenant: true }) }
 }
 
-/** murmur3's finalizer: FNV-1a leaves similar short keys close together in the high bits. */
-function mix32(h: number): number {
-  h ^= h >>> 16
-  h = Math.imul(h, 0x85ebca6b)
-  h ^= h >>> 13
-  h = Math.imul(h, 0xc2b2ae35)
-  h ^= h >>> 16
-  return h >>> 0
-}

@@ -24,7 +24,7 @@
 import type { SnapshotIR } from '../../compiler/ir.js'
 import type { AttemptFailure, AttemptNext, AttemptObserver, Filter, RequestContext } from '../types.js'
 import { compileAttemptObservers } from '../upstream/attempt-events.js'
-import { fnv1a } from '../routing/routes.js'
+import { fnv1a } from '../../shared/string-hash.js'
 import { addHash } from '../../shared/hyperloglog.js'
 import { CounterFamily, HistogramFamily, type MetricJSON } from './metric-store.js'
 import { isStreaming } from './labels.js'

@@ -125,6 +125,9 @@ test('within the cooldown an unknown kid is unknown_key only after a successful 
   s.mode = 'ok'
   const hanging = verifierFor(s.url, { maxAgeMs: 0, cooldownMs: 60_000, timeoutMs: 300 })
   assert.ok((await hanging.verifier.verify(await s.sign({ org: 'acme' }))).ok)
+  // The set must be older than maxAge (0 ms) when the unknown kid arrives: within the same
+  // millisecond as the fetch it is still fresh, no refresh starts, and the kid is unknown_key.
+  await new Promise((r) => setTimeout(r, 5))
   s.mode = 'hang'
   const started = performance.now()
   assert.equal(((await hanging.verifier.verify(fresh)) as { reason: string }).reason, 'jwks_unavailable')
@@ -134,6 +137,7 @@ test('within the cooldown an unknown kid is unknown_key only after a successful 
   s.publish(rotated)
   const answering = verifierFor(s.url, { maxAgeMs: 0, cooldownMs: 60_000 })
   assert.ok((await answering.verifier.verify(await s.sign({ org: 'acme' }))).ok)
+  await new Promise((r) => setTimeout(r, 5))
   assert.ok((await answering.verifier.verify(fresh)).ok)
 })
 

@@ -34,8 +34,6 @@ export interface IncomingRequest {
   readonly query: string
   readonly headers: Record<string, string>
   readonly body: Buffer | undefined
-  /** The TCP peer's address as text; read only for listeners with auth filters. */
-  readonly peer?: string
 }
 
 export function dispatch(snapshot: Snapshot, listener: CompiledListener, req: IncomingRequest, downstream: Downstream, onDone?: () => void): RequestContext {
@@ -50,7 +48,7 @@ export function dispatch(snapshot: Snapshot, listener: CompiledListener, req: In
     listener,
     protocol: protocolOf(req.path, listener.protocol),
     head,
-    peer: req.peer ?? '',
+    peer: undefined,
     headers: req.headers,
     body: req.body,
     json: parsed.json,

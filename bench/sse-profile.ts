@@ -10,6 +10,7 @@
 //   PROFILE_ROUNDS=4 PROFILE_SECONDS=8 PROFILE_WARMUP=3 SWITCHYARD_WORKER_YOUNG_MB=32 ...   (young gen of the worker)
 //   PROFILE_BASE_ENV="K=V ..."  environment for the baseline's gateway only, e.g. BENCH_BASELINE=$PWD (this build
 //                       again) PROFILE_BASE_ENV=SWITCHYARD_WORKER_YOUNG_MB=16 to compare young-generation sizes
+//   PROFILE_BASE_VARIANT=auth  the baseline build's variant (default plain)
 //   PROFILE_BARE=1      also profile the bare dispatch() proxy (row c2) in the same rounds
 //   PROFILE_VARIANTS=plain,auth   several bench variants (bench/switchyard.ts: plain, auth, global, no-metrics…) of
 //                       this build in the same interleaved rounds, e.g. to see what row (f)'s filters cost
@@ -178,7 +179,7 @@ async function main(): Promise<void> {
     const [jsonMock, mock, listen, admin] = await freePorts(4)
     const mockDir = join(dir, 'mock')
     await startNginx('mock-nginx', mockDir, mockConf(mockDir, { json: [jsonMock], sse: [mock] }), jsonMock)
- const builds: [string, string, Variant][] = [...VARIANTS.map((v): [string, string, Variant] => [v === 'plain' ? 'this' : `this-${v}`, CLI, v]), ...(baselineCli() ? [['base', baselineCli()!, 'plain'] as [string, string, Variant]] : []), ...(process.env.PROFILE_BARE === '1' ? [['bare2', BARE2, 'plain'] as [string, string, Variant]] : [])]
+ const builds: [string, string, Variant][] = [...VARIANTS.map((v): [string, string, Variant] => [v === 'plain' ? 'this' : `this-${v}`, CLI, v]), ...(baselineCli() ? [['base', baselineCli()!, (process.env.PROFILE_BASE_VARIANT ?? 'plain') as Variant] as [string, string, Variant]] : []), ...(process.env.PROFILE_BARE === '1' ? [['bare2', BARE2, 'plain'] as [string, string, Variant]] : [])]
     for (let n = 0; n < ROUNDS; n++) {
       for (const [build, cli, variant] of builds) {
         const r = await round(dir, build, cli, { mock, jsonMock, listen, admin }, n, variant)

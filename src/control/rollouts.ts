@@ -353,6 +353,8 @@ export class Rollouts {
       l.window = undefined
       l.waitingFor = undefined
     }
+    // Another host's resume makes this one judge again.
+    if (next.state === 'running') this.schedule()
   }
 
   /**

@@ -479,7 +479,7 @@ export class Rollouts {
       return
     }
     for (const d of r.decisions) {
-      if (d.host !== this.host && !known.has(JSON.stringify(d))) log('info', `rollout ${d.event} by another host`, { rollout: l.id, host: d.host, share_percent: d.share_percent, ...(d.reason && { reason: d.reason }) })
+      if (d.host !== this.host && !known.has(JSON.stringify(d))) log(d.event === 'rolled back' || d.event === 'aborted' ? 'warn' : 'info', `rollout ${d.event} by another host`, { rollout: l.id, host: d.host, share_percent: d.share_percent, ...(d.reason && { reason: d.reason }) })
     }
   }
 

@@ -131,6 +131,7 @@ export class Rollouts {
   private readonly live = new Map<string, Live>()
   private timer: NodeJS.Timeout | undefined
   private reading = false
+  private closed = false
   private metricsOn = true
   private readonly now: () => number
   private readonly store: RolloutStore | undefined
@@ -241,6 +242,7 @@ export class Rollouts {
 
   /** Stops the schedule and the store's watch (before the source closes the etcd client). */
   async close(): Promise<void> {
+    this.closed = true
     this.stop()
     await this.store?.close().catch(() => {})
   }
@@ -248,7 +250,7 @@ export class Rollouts {
   /** One reading a quarter step apart (between 100 ms and 1 s) while any rollout runs or has state to store. */
   private schedule(): void {
     const due = [...this.live.values()].filter((l) => l.rec.state === 'running' || (this.store && (l.rev === undefined || l.unstored)))
-    if (due.length === 0 || this.timer !== undefined) return
+    if (due.length === 0 || this.timer !== undefined || this.closed) return
     const every = Math.max(100, Math.min(1000, Math.min(...due.map((l) => l.ro.stepMs)) / 4))
     this.timer = setTimeout(() => {
       this.timer = undefined
@@ -354,7 +356,7 @@ export class Rollouts {
       l.waitingFor = undefined
     }
     // Another host's resume makes this one judge again.
-    if (next.state === 'running') this.schedule()
+    if (this.store && next.state === 'running') this.schedule()
   }
 
   /**

@@ -15,6 +15,11 @@ import { STATE_DIR, etcdErrorMessage, normalizePrefix } from './etcd-layout.js'
 
 const ROLLOUTS = `${STATE_DIR}rollouts/`
 
+/** etcd3/grpc errors without the library's boilerplate, for /rollouts and the log. */
+function plainError(e: unknown): never {
+  throw new Error(etcdErrorMessage(e))
+}
+
 export interface EtcdRolloutStoreOptions {
   readonly client: Etcd3
   readonly prefix: string
@@ -62,7 +67,7 @@ export function createEtcdRolloutStore(opts: EtcdRolloutStoreOptions): RolloutSt
   return {
     describe: (id) => `etcd ${opts.endpoints.join(',')} ${keyOf(id)}`,
     async read(id) {
-      const res = await client.get(keyOf(id)).exec()
+      const res = await client.get(keyOf(id)).exec().catch(plainError)
       return storedOf(res.kvs[0])
     },
     async write(id: string, record: RolloutRecord, expectRev: string): Promise<RolloutWrite> {
@@ -71,7 +76,7 @@ export function createEtcdRolloutStore(opts: EtcdRolloutStoreOptions): RolloutSt
         compare: [{ key, target: 'Mod', result: 'Equal', mod_revision: expectRev }],
         success: [{ request_put: { key, value: Buffer.from(JSON.stringify(record)) } }],
         failure: [{ request_range: { key } }],
-      })
+      }).catch(plainError)
       if (res.succeeded) return { ok: true, rev: res.header.revision }
       return { ok: false, current: storedOf(res.responses[0]?.response_range?.kvs[0]) }
     },

@@ -69,11 +69,13 @@ function host(prefix: string, name: string, opts: { deaf?: boolean } = {}) {
   const counters = new Counters()
   const shared: RolloutStore = opts.deaf ? { ...store, watch: () => {} } : store
   const rollouts = new Rollouts({ cells, query: async () => new Map([[1, counters.report()]]), workers: () => 1, now: () => clock, store: shared, host: name })
+  // Readings only when the test says so (the schedule's own timer would read on the real clock).
+  ;(rollouts as unknown as { schedule(): void }).schedule = () => {}
   const slots = table.assign(rolloutSlotKeys(ir('1')))
   return {
     rollouts, counters,
-    apply: async (snapshot: SnapshotIR) => { await rollouts.apply(snapshot, slots); rollouts.stop() },
-    read: async () => { await (rollouts as unknown as { read(): Promise<void> }).read(); rollouts.stop() },
+    apply: (snapshot: SnapshotIR) => rollouts.apply(snapshot, slots),
+    read: () => (rollouts as unknown as { read(): Promise<void> }).read(),
     share: () => rolloutShareAt(cells, slots['rollout:main/chat'])!.basisPoints / 100,
     status: (): RolloutStatus => rollouts.list()[0],
   }
@@ -226,4 +228,29 @@ test('the config source skips .state/ keys: not loaded, no reload, no new versio
   assert.equal(second.version, first.version)
   await etcd.client.put(`${prefix}clusters/b`).value('{ name: b, provider: mock }')
   await eventually(() => reloads > 0, 1000, 'a config write to reload')
+})
+
+test('while etcd is down an abort stands on this host and is stored when etcd is back; pause changes nothing', async () => {
+  const prefix = freshPrefix()
+  const a = host(prefix, 'host-a')
+  await a.apply(ir('7'))
+  await etcd.stop()
+  try {
+    const paused = await a.rollouts.command('chat', 'pause')
+    assert.equal(paused.ok, false)
+    assert.match((paused as { error: string }).error, /^cannot store rollout main\/chat in etcd http:\/\/127\.0\.0\.1:\d+ \/switchyard\/rollouts-\d+\/\.state\/rollouts\/main\/chat: .+; nothing changed$/)
+    assert.equal(a.status().state, 'running')
+    const aborted = await a.rollouts.command('chat', 'abort')
+    assert.equal(aborted.ok, true)
+    assert.equal(a.share(), 0)
+    assert.equal(a.status().shared?.stored, false)
+  } finally {
+    await etcd.start()
+  }
+  await eventually(async () => {
+    await a.read() // catches up what etcd does not have
+    return a.status().shared?.stored === true
+  }, 10_000, 'the abort to be stored')
+  const s = await stored(prefix)
+  assert.deepStrictEqual([s.record.state, s.record.decisions.at(-1)?.event], ['aborted', 'aborted'])
 })

@@ -166,6 +166,8 @@ export class Rollouts {
       const before = this.live.get(id)
       if (before?.fingerprint === fingerprint) {
         before.configVersion = ir.version
+        // Behind a config this host has now passed (it was pushed and undone): the rule's run is written again.
+        if (this.store && before.behind !== undefined && newerConfig(before.behind, ir.version) !== true) syncs.push(this.serial(before, () => this.sync(before)))
         continue
       }
       const cell = rolloutShareAt(this.opts.cells, slots[`rollout:${id}`]) ?? RolloutShare.local()
@@ -371,6 +373,7 @@ export class Rollouts {
       if (r.ok) {
         this.take(l, next, r.rev)
         l.unstored = undefined
+        l.behind = undefined
         this.announce(l)
         return 'stored'
       }

@@ -210,6 +210,25 @@ test('a changed rule starts a new run; a host still on the older config does not
   assert.equal(b.status().shared?.run, 2)
 })
 
+test('a host behind a rule change that was then undone starts the rule\'s new run when it reaches the newer config', async () => {
+  const prefix = freshPrefix()
+  const a = host(prefix, 'host-a')
+  const b = host(prefix, 'host-b')
+  await a.apply(ir('7'))
+  await b.apply(ir('7'))
+  await a.apply(ir('8', { ...ROLLOUT, steps: [20, 100] }))
+  await eventually(() => b.status().waiting_for?.includes('to reach version 8') ?? false, 1000, 'b to notice it is behind')
+  // Config 9 puts the first rule back: for b the rule is unchanged, for the prefix it is a new run.
+  await b.apply(ir('9'))
+  const s = await stored(prefix)
+  assert.deepStrictEqual([s.record.run, s.record.config_version, s.record.state, s.record.step], [3, '9', 'running', 0])
+  assert.equal(b.share(), 10)
+  assert.equal(b.status().waiting_for, undefined)
+  await eventually(() => a.status().waiting_for?.includes('to reach version 9') ?? false, 1000, 'a to notice it is behind')
+  await a.apply(ir('9'))
+  assert.deepStrictEqual([a.share(), a.status().shared?.run, a.status().shared?.revision], [10, 3, s.rev])
+})
+
 test('the config source skips .state/ keys: not loaded, no reload, no new version', async () => {
   const prefix = freshPrefix()
   await etcd.client.put(`${prefix}clusters/a`).value('{ name: a, provider: mock }')

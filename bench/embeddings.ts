@@ -16,7 +16,7 @@
 //   npm run build && node dist/bench/embeddings.js     # ~1 min; EMB_SECONDS=8 EMB_ROUNDS=5 for longer
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { performance } from 'node:perf_hooks'
@@ -170,6 +170,7 @@ function report(closed: { plain: Row; batched: Row }[], open: { plain: Row; batc
     '# Embedding micro-batching: upstream requests and caller latency, same run',
     '',
     `- date: ${new Date().toISOString()}; ${ROUNDS} interleaved rounds of ${SECONDS}s per row, medians; gateway --workers 1; ${pinningNote()}`,
+    `- load average at the end (other engineers' work on this box): ${loadavg().map((x) => x.toFixed(1)).join(' / ')}`,
     `- upstream: a mock that answers every request after ${UPSTREAM_MS} ms whatever its size (the per-request cost), counting requests and inputs`,
     `- plain = cluster without batching; batched = the same with \`embedding_batching: {}\` (window ${WINDOW_MS} ms, 100 inputs)`,
     '',

@@ -32,6 +32,9 @@ routes:
       - name: slow
         match: { headers: [{ name: x-case, exact: slow }] }
         cluster: slow-window
+      - name: sized
+        match: { headers: [{ name: x-case, exact: sized }] }
+        cluster: sized
       - name: direct
         match: { headers: [{ name: x-case, exact: direct }] }
         cluster: unbatched
@@ -43,6 +46,7 @@ clusters:
     embedding_batching: { window: 40ms, max_inputs: 16 }
     circuit_breakers: { max_retries: 100 }
   - { name: slow-window, provider: openai, endpoints: [{ url: "${up.url}/v1", api_key: up-key }], embedding_batching: { window: 400ms } }
+  - { name: sized, provider: openai, endpoints: [{ url: "${up.url}/v1", api_key: up-key }], embedding_batching: { window: 1s, max_inputs: 16 } }
   - { name: unbatched, provider: openai, endpoints: [{ url: "${up.url}/v1", api_key: up-key }] }
 `, { workers: 1 })
 })
@@ -92,23 +96,25 @@ test('a caller with several inputs gets them in its own order, the SDK default (
   assert.equal(c.data.length, 2)
 })
 
-test('a batch below max_inputs waits for its window; another model is a batch of its own', async () => {
+test('a batch below max_inputs waits for its window', async () => {
+  const started = performance.now()
+  const answers = await Promise.all(texts('window', 5).map((input) => client({ 'x-case': 'slow' }).embeddings.create({ model: 'text-embedding-3-small', input })))
+  assert.equal(answers.length, 5)
+  assert.ok(performance.now() - started >= 350, 'sent when its 400 ms window ended')
+})
+
+test('a full batch goes at once; another model is a batch of its own', async () => {
   const before = upstreamCalls().length
   const started = performance.now()
-  const answers = await Promise.all([
-    ...texts('full', 16).map((input) => client({ 'x-case': 'slow' }).embeddings.create({ model: 'text-embedding-3-small', input })),
-  ])
-  // slow-window batches up to 100 inputs over 400 ms: 16 inputs wait for the window.
-  assert.ok(performance.now() - started >= 350, 'a batch below max_inputs waits for the window')
-  assert.equal(answers.length, 16)
-  const t0 = performance.now()
-  await Promise.all([
-    ...texts('m1', 16).map((input) => client().embeddings.create({ model: 'model-one', input })),
-    ...texts('m2', 3).map((input) => client().embeddings.create({ model: 'model-two', input })),
-  ])
-  const sent = upstreamCalls().slice(before + 1)
+  let fullDoneAt = 0
+  const full = Promise.all(texts('m1', 16).map((input) => client({ 'x-case': 'sized' }).embeddings.create({ model: 'model-one', input }))).then(() => (fullDoneAt = performance.now() - started))
+  const other = Promise.all(texts('m2', 3).map((input) => client({ 'x-case': 'sized' }).embeddings.create({ model: 'model-two', input })))
+  await Promise.all([full, other])
+  const otherDoneAt = performance.now() - started
+  const sent = upstreamCalls().slice(before)
   assert.deepEqual(sent.map((r) => [r.json.model, r.json.input.length]).sort(), [['model-one', 16], ['model-two', 3]])
-  assert.ok(performance.now() - t0 < 400)
+  assert.ok(fullDoneAt < 900, `16 inputs (max_inputs) went before the 1 s window: ${fullDoneAt.toFixed(0)} ms`)
+  assert.ok(otherDoneAt >= 950, `3 inputs waited for the window: ${otherDoneAt.toFixed(0)} ms`)
 })
 
 test('a failed batch fails every member alike, in the OpenAI format', async () => {

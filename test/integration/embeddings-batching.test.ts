@@ -10,13 +10,29 @@ import { startOpenAIMock } from '../support/mocks/openai-mock.js'
 import type { ProviderMock } from '../support/mocks/mock-server.js'
 import { startGateway, type GatewayProcess } from '../support/gateway-process.js'
 import { freePort } from '../support/ports.js'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 
 let up: ProviderMock
 let gw: GatewayProcess
 let port: number
+/** An upstream that never answers, recording when each request's connection closes. */
+let hold: Server
+const held: { inputs: unknown; closed: boolean }[] = []
 
 before(async () => {
   up = await startOpenAIMock({ apiKey: 'up-key' })
+  hold = createServer((req, res) => {
+    const parts: Buffer[] = []
+    req.on('data', (c: Buffer) => parts.push(c))
+    req.on('end', () => {
+      const entry = { inputs: JSON.parse(Buffer.concat(parts).toString()).input, closed: false }
+      held.push(entry)
+      res.on('close', () => (entry.closed = true))
+    })
+  })
+  await new Promise<void>((resolve) => hold.listen(0, '127.0.0.1', resolve))
+  const holdUrl = `http://127.0.0.1:${(hold.address() as AddressInfo).port}/v1`
   port = await freePort()
   gw = await startGateway((admin) => `
 admin: { port: ${admin} }
@@ -35,6 +51,9 @@ routes:
       - name: sized
         match: { headers: [{ name: x-case, exact: sized }] }
         cluster: sized
+      - name: held
+        match: { headers: [{ name: x-case, exact: held }] }
+        cluster: held
       - name: direct
         match: { headers: [{ name: x-case, exact: direct }] }
         cluster: unbatched
@@ -47,6 +66,7 @@ clusters:
     circuit_breakers: { max_retries: 100 }
   - { name: slow-window, provider: openai, endpoints: [{ url: "${up.url}/v1", api_key: up-key }], embedding_batching: { window: 400ms } }
   - { name: sized, provider: openai, endpoints: [{ url: "${up.url}/v1", api_key: up-key }], embedding_batching: { window: 1s, max_inputs: 16 } }
+  - { name: held, provider: openai, endpoints: [{ url: "${holdUrl}", api_key: k }], embedding_batching: { window: 30ms } }
   - { name: unbatched, provider: openai, endpoints: [{ url: "${up.url}/v1", api_key: up-key }] }
 `, { workers: 1 })
 })
@@ -54,6 +74,8 @@ clusters:
 after(async () => {
   await gw?.stop()
   await up?.close()
+  hold?.closeAllConnections()
+  await new Promise((resolve) => hold?.close(resolve))
 })
 
 const client = (headers: Record<string, string> = {}) => new OpenAI({ apiKey: 'caller', baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0, defaultHeaders: headers })
@@ -153,4 +175,22 @@ test('a member whose client left before the flush is not sent upstream', async (
   const sent = upstreamCalls().slice(before)
   assert.equal(sent.length, 1, JSON.stringify(sent.map((r) => r.json)))
   assert.deepEqual(sent[0].json.input.sort(), texts('stay', 3).sort())
+})
+
+test('when every member of a batch in flight has left, the upstream call is aborted', async () => {
+  const controllers = [new AbortController(), new AbortController()]
+  // Settled at once: each rejects (aborted) while the test goes on.
+  const calls = controllers.map((c, i) => client({ 'x-case': 'held' }).embeddings.create({ model: 'm', input: `left ${i}` }, { signal: c.signal }).then(() => 'answered', () => 'aborted'))
+  const deadline = Date.now() + 3000
+  while (held.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+  assert.equal(held.length, 1, 'one batched request reached the upstream')
+  assert.deepEqual(held[0].inputs, ['left 0', 'left 1'])
+  controllers[0].abort()
+  await new Promise((r) => setTimeout(r, 100))
+  assert.equal(held[0].closed, false, 'one member still waits: the call goes on')
+  controllers[1].abort()
+  assert.deepEqual(await Promise.all(calls), ['aborted', 'aborted'])
+  const until = Date.now() + 3000
+  while (!held[0].closed && Date.now() < until) await new Promise((r) => setTimeout(r, 10))
+  assert.equal(held[0].closed, true, 'nobody left to answer: the upstream request was aborted')
 })

@@ -21,7 +21,7 @@ import type {
 import { operationOf } from '../providers/caller.js'
 import { complete, finishResponse, sendError, startResponse } from '../http/respond.js'
 import { guarded } from '../internal-error.js'
-import { emitAttemptEnd, NO_ATTEMPT_OBSERVERS } from './attempt-events.js'
+import { emitAttemptEnd, emitAttemptFailed, NO_ATTEMPT_OBSERVERS } from './attempt-events.js'
 import { batchKey, memberBody, memberInputs, readBatchAnswer, shares, type MemberInputs } from './embedding-batch.js'
 
 export interface EmbeddingBatchingOptions {
@@ -40,6 +40,7 @@ interface Member {
 
 const NO_HOOKS: CompiledChain = Object.freeze({ names: [], onRequest: [], onResponse: [], onChunk: [], onComplete: [] })
 const JSON_HEADERS: readonly [string, string] = ['content-type', 'application/json']
+const CUT_OFF: UpstreamFailure = Object.freeze({ kind: 'reset' })
 
 /**
  * @example
@@ -185,6 +186,8 @@ class Batch {
       for (const m of members) {
         m.live = false
         m.ctx.exchange = undefined
+        // Each member's observers (metrics, tracing) hear its attempt fail as the batch's did.
+        emitAttemptFailed(m.ctx, collected.ended ? { kind: 'status', status } : CUT_OFF, 'none')
         if (!collected.ended) sendError(m.ctx, 'SY_UPSTREAM_CONNECT', 'the batched embeddings request was cut off')
         else answerWith(m.ctx, status, [JSON_HEADERS], body)
       }

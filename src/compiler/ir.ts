@@ -273,6 +273,8 @@ export interface ClusterIR {
     /** `mock.fail`: answer this share of requests (those with the header, if named) with this error status. */
     readonly fail?: { readonly percent: number; readonly status: number; readonly onlyWithHeader?: string }
   }
+  /** `embedding_batching` when enabled: concurrent embeddings requests share one upstream call. */
+  readonly embeddingBatching?: { readonly windowMs: number; readonly maxInputs: number }
 }
 
 export interface FilterIR {

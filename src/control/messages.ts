@@ -13,6 +13,8 @@ export interface WorkerData {
   readonly workers: number
   /** The process's `scope: local` limit buckets (LimitTable), shared by every worker. */
   readonly limits?: SharedArrayBuffer
+  /** The worker's port to the main thread's session memory stores (src/shared/session-memory.ts). */
+  readonly sessions?: import('node:worker_threads').MessagePort
 }
 
 /** A snapshot to build and serve, with the shared-state slot of every cluster and endpoint key it uses. */
@@ -69,6 +71,8 @@ export interface GatewayStatus {
     describe(ir: SnapshotIR, tenant: string, keyId: string | undefined): Promise<unknown>
     health(ir: SnapshotIR): { ready: boolean; required: boolean } | undefined
   }
+  /** GET / DELETE /sessions/<id>?tenant=: the `session` filters' conversations (session-admin.ts). */
+  readonly sessions?: import('./session-admin.js').SessionAdmin
   /** GET /metrics: Prometheus text over every worker and the main thread. */
   readonly metrics?: () => Promise<string>
   /** GET /experiments: the weighted splits with what each variant got. */

@@ -29,6 +29,8 @@ import { clusterFamilies } from './metrics/cluster-gauges.js'
 import { describeExperiments } from './metrics/experiments.js'
 import { Rollouts, rolloutSlotKeys } from './rollouts.js'
 import { compileSource } from './compile-source.js'
+import { SessionMemoryHost } from '../shared/session-memory.js'
+import { SessionAdmin } from './session-admin.js'
 import { configureLog, log, setLogScrubber } from '../shared/log.js'
 import { createScrubber } from '../runtime/upstream/scrub.js'
 
@@ -60,6 +62,8 @@ export class Supervisor {
   /** The `scope: local` limit buckets every worker shares (1 MiB: 65,536 cells); they outlive every snapshot. */
   private readonly limits = { buffer: LimitTable.createBuffer() }
   private readonly usage = new LimitUsage(this.limits.buffer)
+  /** The `session` filters' memory stores, one per process: every worker reaches them over its port. */
+  private readonly sessionMemory = new SessionMemoryHost()
   /** The configs applied, newest first (admin /config/history). */
   private readonly history = new ConfigHistory()
   private readonly health: HealthChecks
@@ -102,7 +106,7 @@ export class Supervisor {
     this.recordHistory(first)
     this.health = new HealthChecks(this.shared.buffer)
     this.scrapes = new LoadScrapes(this.shared.buffer)
-    this.pool = new WorkerPool({ size: opts.workers, shared: this.shared.buffer, limits: this.limits.buffer })
+    this.pool = new WorkerPool({ size: opts.workers, shared: this.shared.buffer, limits: this.limits.buffer, sessions: this.sessionMemory })
     this.reloads = new ReloadQueue(first, { compile: () => compileSource(opts.source), apply: (ir) => this.apply(ir) })
     const { reloads, pool } = this
     const stopping = () => this.stopping !== undefined
@@ -116,6 +120,7 @@ export class Supervisor {
       clusters: () => this.describeClusters(),
       cache: (purge) => this.describeCache(purge),
       limits: this.usage,
+      sessions: new SessionAdmin(this.sessionMemory, (ir) => this.usage.connection(ir)),
       history: this.history,
       metrics: () => this.renderMetrics(),
       experiments: () => this.describeExperiments(),

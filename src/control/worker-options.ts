@@ -20,7 +20,7 @@ export const DEFAULT_YOUNG_GENERATION_MB = 6
 export function workerOptions(data: WorkerData, env: NodeJS.ProcessEnv = process.env): WorkerOptions {
   const set = env.SWITCHYARD_WORKER_YOUNG_MB
   const young = set === undefined || set === '' || !(Number(set) >= 0) ? DEFAULT_YOUNG_GENERATION_MB : Number(set)
-  return { workerData: data, ...(young > 0 && { resourceLimits: { maxYoungGenerationSizeMb: young } }) }
+  return { workerData: data, ...(data.sessions && { transferList: [data.sessions] }), ...(young > 0 && { resourceLimits: { maxYoungGenerationSizeMb: young } }) }
 }
 
 /**

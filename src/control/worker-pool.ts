@@ -11,7 +11,7 @@
  * await pool.drain(30_000)
  * await pool.terminate()
  */
-import { Worker } from 'node:worker_threads'
+import { MessageChannel, Worker } from 'node:worker_threads'
 import type { SnapshotIR } from '../compiler/ir.js'
 import type { CachePurge, FromWorker, SnapshotMessage, ToWorker, WorkerStatus } from './messages.js'
 import type { WorkerMetricsReport } from '../runtime/telemetry/request-metrics.js'
@@ -30,6 +30,8 @@ export interface WorkerPoolOptions {
   readonly limits?: SharedArrayBuffer
   /** The worker entry; tests pass a small stand-in that speaks the same messages. */
   readonly script?: URL
+  /** The session memory stores: each worker gets a port to them (src/shared/session-memory.ts). */
+  readonly sessions?: import('../shared/session-memory.js').SessionMemoryHost
 }
 
 interface Member {
@@ -169,7 +171,9 @@ export class WorkerPool {
   private spawn(): void {
     // Isolate limits and WorkerData: worker-options.ts.
     workersStarting()
-    const worker = new Worker(this.opts.script ?? WORKER_ENTRY, workerOptions({ shared: this.opts.shared, workers: this.opts.size, ...(this.opts.limits && { limits: this.opts.limits }) }))
+    const channel = this.opts.sessions !== undefined ? new MessageChannel() : undefined
+    if (channel !== undefined) this.opts.sessions!.serve(channel.port1)
+    const worker = new Worker(this.opts.script ?? WORKER_ENTRY, workerOptions({ shared: this.opts.shared, workers: this.opts.size, ...(this.opts.limits && { limits: this.opts.limits }), ...(channel && { sessions: channel.port2 }) }))
     const status: WorkerStatus = { id: worker.threadId, uws: 'unknown', version: undefined, ports: [], error: undefined }
     this.members.set(status.id, { worker, status })
     worker.on('message', (m: FromWorker) => {
@@ -178,6 +182,7 @@ export class WorkerPool {
     })
     worker.on('error', (e) => log('error', 'worker crashed', { worker: status.id, error: e.message }))
     worker.on('exit', (code) => {
+      channel?.port1.close()
       this.members.delete(status.id)
       this.notify()
       if (this.retired) return

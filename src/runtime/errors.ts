@@ -83,6 +83,18 @@ export const RuntimeErrors = {
   SY_OVERFLOW: { status: 503, openaiType: 'server_error', anthropicType: 'overloaded_error', means: 'the cluster is at its concurrency limit (circuit breaker)' },
   SY_SHUTTING_DOWN: { status: 503, openaiType: 'server_error', anthropicType: 'overloaded_error', means: 'the listener is being removed (a reload dropped it) while the request arrived' },
   SY_INTERNAL: { status: 500, openaiType: 'server_error', anthropicType: 'api_error', means: 'a bug inside the gateway; logged with the request id' },
+  SY_SESSION_NOT_FOUND: {
+    status: 400, openaiType: 'invalid_request_error', anthropicType: 'invalid_request_error', openaiCode: 'previous_response_not_found',
+    means: "the Responses API request's `previous_response_id` is not in the `session` filter's store (never stored, expired, evicted, deleted, or another tenant's)",
+  },
+  SY_SESSION_INVALID: {
+    status: 400, openaiType: 'invalid_request_error', anthropicType: 'invalid_request_error',
+    means: 'the session id header (or `previous_response_id`) is empty, longer than 256 characters or has control characters',
+  },
+  SY_SESSION_UNAVAILABLE: {
+    status: 503, openaiType: 'server_error', anthropicType: 'api_error', openaiCode: 'session_store_unavailable',
+    means: "the `session` filter's store (Redis, or the process's memory store) did not answer in time: the turn is refused rather than answered without its history",
+  },
 } as const satisfies Record<string, CatalogEntry>
 
 export type RuntimeErrorCode = keyof typeof RuntimeErrors

@@ -14,6 +14,9 @@ import { LimitTable } from './limits/local-limiter.js'
 import { RedisConnection } from './limits/redis-connection.js'
 import type { RedisIR } from '../compiler/ir.js'
 import { CacheStore } from './cache/cache-store.js'
+import type { MessagePort } from 'node:worker_threads'
+import { SessionMemory } from '../shared/session-memory.js'
+import { LocalSessionStore, PortSessionChannel, type SessionStore } from './sessions/session-store.js'
 
 /**
  * undici's connector with our own connect timer: undici times connects on its coarse timer wheel
@@ -92,6 +95,8 @@ export interface SharedMemory {
   readonly workers?: number
   /** The `scope: local` limit buckets (LimitTable.createBuffer). */
   readonly limits?: SharedArrayBuffer
+  /** This worker's port to the main thread's session memory stores. */
+  readonly sessions?: MessagePort
 }
 
 export type WorkerStores = Stores & {
@@ -118,6 +123,8 @@ export function createStores(shared?: SharedMemory): WorkerStores {
   let limitTable: LimitTable | undefined
   const redis = new Map<string, RedisConnection>()
   const caches = new Map<number, CacheStore>()
+  const sessionChannel = shared?.sessions !== undefined ? new PortSessionChannel(shared.sessions) : undefined
+  const sessions = new Map<number, SessionStore>()
   return {
     pools: new RefCountedPools(),
     workers: shared?.workers ?? 1,
@@ -186,6 +193,13 @@ export function createStores(shared?: SharedMemory): WorkerStores {
     rolloutShare(key) {
       const slot = slots[`rollout:${key}`]
       return cells && slot !== undefined ? new RolloutShare(cells, slot * CELLS_PER_ENDPOINT) : RolloutShare.local()
+    },
+    // One per size, like the response cache; in a gateway the records live on the main thread, so
+    // every worker sees the same conversations.
+    sessions(maxBytes) {
+      let s = sessions.get(maxBytes)
+      if (!s) sessions.set(maxBytes, (s = sessionChannel?.store(maxBytes) ?? new LocalSessionStore(new SessionMemory(maxBytes))))
+      return s
     },
     async close() {
       const all = [...redis.values()]

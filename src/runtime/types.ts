@@ -398,6 +398,8 @@ export interface Stores {
   responseCache(maxBytes: number): import('./cache/cache-store.js').CacheStore
   /** The live candidate share of a rollout (`<table>/<rule>`), set by the main thread; 0 % without shared state. */
   rolloutShare?(key: string): import('../shared/shared-state.js').RolloutShare
+  /** The process's session memory store of `maxBytes` (held by the main thread when there is one). */
+  sessions?(maxBytes: number): import('./sessions/session-store.js').SessionStore
 }
 
 export interface PoolStore {

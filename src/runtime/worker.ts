@@ -21,7 +21,7 @@ import type { Pool } from 'undici'
 
 const port = parentPort!
 const data = workerData as WorkerData
-const stores = createStores({ buffer: data.shared, slots: {}, workers: data.workers, ...(data.limits && { limits: data.limits }) })
+const stores = createStores({ buffer: data.shared, slots: {}, workers: data.workers, ...(data.limits && { limits: data.limits }), ...(data.sessions && { sessions: data.sessions }) })
 const gateway = new Gateway(stores)
 const listeners = new ListenerSet(gateway)
 const metrics = new RequestMetrics(() => gateway.inflight)

@@ -43,6 +43,10 @@ function resolveCluster(name: string, c: LocatedValue<Obj>, irPath: readonly (st
   if (v.provider === 'bedrock' && (b.access_key_id === undefined || b.secret_access_key === undefined)) {
     ctx.report('SY_CFG_SECRET', below(c, 'provider'), `cluster '${name}': provider 'bedrock' needs bedrock.access_key_id and bedrock.secret_access_key (e.g. \${env:AWS_ACCESS_KEY_ID})`)
   }
+  const batching = v.embedding_batching as Obj | undefined
+  if (batching !== undefined && batching.enabled !== false && (preset.protocol !== 'openai' || v.provider === 'mock')) {
+    ctx.report('SY_CFG_UNSUPPORTED', below(c, 'embedding_batching'), `cluster '${name}': embedding_batching needs an OpenAI-format provider with an embeddings API; provider '${v.provider}' has none`)
+  }
   return {
     name,
     provider: v.provider,
@@ -137,6 +141,7 @@ function resolveCluster(name: string, c: LocatedValue<Obj>, irPath: readonly (st
       latencyMs: durationMs(v.mock.latency),
       ...(v.mock.fail !== undefined && { fail: { percent: v.mock.fail.percent ?? 100, status: v.mock.fail.status ?? 503, ...(v.mock.fail.only_with_header !== undefined && { onlyWithHeader: String(v.mock.fail.only_with_header).toLowerCase() }) } }),
     },
+    ...(batching !== undefined && batching.enabled !== false && { embeddingBatching: { windowMs: durationMs(batching.window), maxInputs: batching.max_inputs } }),
   }
 }
 

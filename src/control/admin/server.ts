@@ -5,7 +5,8 @@
  * /runtime (uWS build per thread), /rollouts (progressive canaries; POST …/pause|resume|abort).
  *
  * /cache: the response caches (hit / miss / bypass / refresh per route, entries and bytes per
- * worker); DELETE /cache?route=<rule>&tenant=<name> invalidates.
+ * worker); DELETE /cache?route=<rule>&tenant=<name> invalidates. /sessions/<id>?tenant=<name>: a
+ * conversation of the session filters; DELETE removes it.
  *
  * /tenants and /keys (by id: never a secret or a hash); /tenants/<name> and /keys/<id> add where
  * their limits stand and what they have spent.
@@ -192,6 +193,20 @@ export async function startAdmin(address: string, port: number, status: GatewayS
   }
   app.get('/cache', guarded(cache(false)))
   app.del('/cache', guarded(cache(true)))
+  // /sessions/<id>?tenant=<name>: a conversation of the session filters (id: a session header's value or
+  // a stored Responses answer's id; tenant `-`, the default, for listeners without auth). DELETE removes it.
+  const session = (remove: boolean): Handler => (res, req) => {
+    const id = decodeURIComponent(req.getParameter(0) ?? '')
+    const tenant = new URLSearchParams(requestLineOf(req).query).get('tenant') || '-'
+    const admin = status.sessions
+    answerLater<unknown>(res, admin && ((): Promise<unknown> => (remove ? admin.remove(status.ir, id, tenant).then((n) => ({ id, tenant, deleted: n })) : admin.find(status.ir, id, tenant))), (body) => {
+      const missing = Array.isArray(body) && body.length === 0
+      res.writeStatus(statusLine(missing ? 404 : 200)).writeHeader('content-type', 'application/json')
+        .end(JSON.stringify(missing ? { error: `no conversation '${id}' for tenant '${tenant}' in any session filter's store` } : Array.isArray(body) ? { id, tenant, found: body } : body, null, 2))
+    })
+  }
+  app.get('/sessions/:id', guarded(session(false)))
+  app.del('/sessions/:id', guarded(session(true)))
   // Progressive canaries (control/rollouts.ts). The commands change traffic, so a request a web
   // page could send (it carries Origin) is refused even from a loopback Host: POSTs are CLI-only.
   app.get('/rollouts', guarded((res) => json(res, 200, { rollouts: status.rollouts?.list() ?? [] })))
@@ -210,7 +225,7 @@ export async function startAdmin(address: string, port: number, status: GatewayS
     )
   }))
   mountDebug(app, guarded, status)
-  app.any('/*', guarded((res) => json(res, 404, { error: 'not found', endpoints: ['/healthz', '/ready', '/config', '/runtime', '/clusters', '/tenants', '/tenants/<name>', '/keys', '/keys/<id>', '/config/history', '/config/history/<version>', '/metrics', '/experiments', '/cache', '/rollouts', 'POST /rollouts/<table>/<rule>/{pause,resume,abort}', 'POST /debug/profile', 'POST /debug/heap'] })))
+  app.any('/*', guarded((res) => json(res, 404, { error: 'not found', endpoints: ['/healthz', '/ready', '/config', '/runtime', '/clusters', '/tenants', '/tenants/<name>', '/keys', '/keys/<id>', '/config/history', '/config/history/<version>', '/metrics', '/experiments', '/cache', '/sessions/<id>?tenant=', '/rollouts', 'POST /rollouts/<table>/<rule>/{pause,resume,abort}', 'POST /debug/profile', 'POST /debug/heap'] })))
   const held: { socket: import('uWebSockets.js').us_listen_socket | false } = { socket: false }
   // The native addon calls back before listen() returns; the JavaScript fallback only later.
   await new Promise<void>((resolve) => {

@@ -8,6 +8,7 @@ import { createMockProvider } from '../providers/mock.js'
 import { createHttpProvider } from '../upstream/forward.js'
 import { credentialHeaders } from '../upstream/targets.js'
 import { compileRetry } from './retry.js'
+import { withEmbeddingBatching } from '../upstream/embedding-batcher.js'
 
 export function poolKey(c: ClusterIR, origin: string, connections: number): string {
   return `${origin}|c${connections}|k${c.pool.keepAliveMs}|t${c.connectTimeoutMs}`
@@ -49,7 +50,8 @@ export function compileCluster(c: ClusterIR, stores: Stores, poolKeys: string[])
       stats: stores.endpointStats(key, clusterStats),
     }
   })
-  const provider: ProviderAdapter = c.provider === 'mock' ? createMockProvider(c) : createHttpProvider(c)
+  const direct: ProviderAdapter = c.provider === 'mock' ? createMockProvider(c) : createHttpProvider(c)
+  const provider = c.embeddingBatching !== undefined ? withEmbeddingBatching(direct, c.embeddingBatching) : direct
   const latency = c.lb === 'least_latency' ? stores.lbState(`latency|${c.name}|${JSON.stringify(c.leastLatency)}`, () => new LatencyState(c.leastLatency)) : undefined
   const guard = createEndpointGuard(c, endpoints, stores, latency)
   return { name: c.name, limits: c.limits, panicThreshold: c.panicThreshold, loadHeader: c.dynamicWeights?.header, connectTimeoutMs: c.connectTimeoutMs, endpoints, lb: createClusterLoadBalancer(c, endpoints, stores, latency, guard), guard, provider, timeoutMs: c.timeoutMs, firstTokenTimeoutMs: c.firstTokenTimeoutMs, idleTimeoutMs: c.idleTimeoutMs, modelMap: c.modelMap, continuationPrefill: c.continuationPrefill ?? 'none', stats: clusterStats, poolConnections: connections, retry: compileRetry(c.retry) }

@@ -7,6 +7,7 @@ import { create as fault } from './fault.js'
 import { create as headers } from './headers.js'
 import { create as jwt } from './jwt.js'
 import { create as rateLimit } from './rate-limit.js'
+import { create as session } from './session.js'
 import { create as trustedHeader } from './trusted-header.js'
 
 export const filterFactories: Readonly<Record<string, FilterFactory>> = {
@@ -17,5 +18,6 @@ export const filterFactories: Readonly<Record<string, FilterFactory>> = {
   headers,
   jwt,
   rate_limit: rateLimit,
+  session,
   trusted_header: trustedHeader,
 }

@@ -87,6 +87,7 @@ async function handle(req: RecordedRequest, res: ServerResponse, ctx: MockContex
 /** POST /v1/embeddings: one deterministic 8-dimensional vector per input. */
 function embeddings(req: RecordedRequest, res: ServerResponse, ctx: MockContext): void {
   if (req.headers.authorization !== `Bearer ${ctx.opts.apiKey}`) return sendJson(res, 401, err('Incorrect API key provided.', 'invalid_request_error', 'invalid_api_key'))
+  if (fail(res, ctx.takeFailure())) return
   const inputs: string[] = Array.isArray(req.json?.input) ? req.json.input : [String(req.json?.input ?? '')]
   const vector = (text: string) => Array.from({ length: 8 }, (_, i) => ((text.charCodeAt(i % Math.max(1, text.length)) || 0) % 17) / 17)
   // encoding_format: base64 (what the official SDK asks for) is little-endian float32, base64-encoded.

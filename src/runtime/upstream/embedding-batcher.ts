@@ -261,6 +261,10 @@ class CollectedAnswer implements Downstream {
     this.ended = true
   }
   close(): void {}
+  /** An internal answer has no client connection. */
+  remoteAddress(): string {
+    return ''
+  }
   body(): Buffer {
     return this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts)
   }

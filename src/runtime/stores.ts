@@ -14,6 +14,7 @@ import { LimitTable } from './limits/local-limiter.js'
 import { RedisConnection } from './limits/redis-connection.js'
 import type { RedisIR } from '../compiler/ir.js'
 import { CacheStore } from './cache/cache-store.js'
+import type { SemanticState } from './cache/semantic/semantic-cache.js'
 
 /**
  * undici's connector with our own connect timer: undici times connects on its coarse timer wheel
@@ -118,6 +119,7 @@ export function createStores(shared?: SharedMemory): WorkerStores {
   let limitTable: LimitTable | undefined
   const redis = new Map<string, RedisConnection>()
   const caches = new Map<number, CacheStore>()
+  const semantic = new Map<string, SemanticState>()
   return {
     pools: new RefCountedPools(),
     workers: shared?.workers ?? 1,
@@ -181,6 +183,11 @@ export function createStores(shared?: SharedMemory): WorkerStores {
     },
     responseCaches() {
       return [...caches.values()]
+    },
+    semanticIndex(key, create) {
+      let s = semantic.get(key)
+      if (!s) semantic.set(key, (s = create()))
+      return s
     },
     // Not cached: a rule's slot is fixed, and this runs once per rollout per snapshot build.
     rolloutShare(key) {

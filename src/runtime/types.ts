@@ -140,6 +140,8 @@ export interface FilterDeps {
   readonly redis?: import('../compiler/ir.js').RedisIR
   /** The snapshot's price table (budgets, spend); absent: nothing is priced. */
   readonly prices?: import('./limits/budget.js').PriceTable
+  /** The snapshot's cluster names, for filters that name a cluster (the semantic cache's embeddings); absent in unit tests. */
+  readonly clusterNames?: ReadonlySet<string>
 }
 
 export type FilterFactory = (config: any, deps: FilterDeps) => Filter
@@ -393,6 +395,8 @@ export interface Stores {
   redis(config: import('../compiler/ir.js').RedisIR): import('./limits/redis-connection.js').RedisConnection
   /** The worker's response cache (memory tier of `maxBytes`, single flight, counts); outlives snapshots. */
   responseCache(maxBytes: number): import('./cache/cache-store.js').CacheStore
+  /** The worker's semantic-cache index of one namespace and bounds (`key`), made by `create` on first use; outlives snapshots. */
+  semanticIndex(key: string, create: () => import('./cache/semantic/semantic-cache.js').SemanticState): import('./cache/semantic/semantic-cache.js').SemanticState
   /** The live candidate share of a rollout (`<table>/<rule>`), set by the main thread; 0 % without shared state. */
   rolloutShare?(key: string): import('../shared/shared-state.js').RolloutShare
 }

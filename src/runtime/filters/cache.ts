@@ -110,7 +110,7 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
       const pending: Pending = { key, op, mode: decision.mode, tenant, ttlMs, flight: undefined, parts: [], size: 0, hit: false }
       if (semantic !== undefined && (op === 'chat' || op === 'messages')) {
         const question = semanticQuestion({ namespace, tenant, op, cluster: ctx.cluster?.name ?? '', model: servedModel(ctx), body }, semantic.policy.embed)
-        if (question !== undefined) pending.semantic = { question, vector: undefined }
+        if (question !== undefined) pending.semantic = { question, vector: undefined, looked: false }
       }
       if (decision.mode === 'refresh') return lead(ctx, pending)
       const hit = hitReply(ctx, op, store.memory.get(key), decision.ttlCeilingMs)

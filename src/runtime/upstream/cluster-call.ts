@@ -84,7 +84,9 @@ export function callCluster(snapshot: Snapshot, cluster: CompiledCluster, req: C
     const timer = setTimeout(() => down.timeOut(), req.timeoutMs)
     down.onSettled = () => clearTimeout(timer)
     try {
-      sendAttempt(ctx, cluster, pickEndpoint(cluster, head), req.timeoutMs, undefined)
+      // No exchange timeout of its own (0): the side call's timer above ends it, so a timeout is
+      // always reported as one (the exchange's own would answer a 504 that would race it).
+      sendAttempt(ctx, cluster, pickEndpoint(cluster, head), 0, undefined)
     } catch (e) {
       failInternally(ctx, 'cluster side call', e)
       down.fail()

@@ -42,6 +42,8 @@ export class SemanticState {
 export interface SemanticLookup {
   readonly question: SemanticQuestion
   vector: Float32Array | undefined
+  /** A lookup embedded (or tried to): a failed embedding is not tried again to store the answer. */
+  looked: boolean
 }
 
 export interface SemanticDeps {
@@ -66,6 +68,7 @@ export class SemanticCache {
 
   /** The nearest stored prompt at or above the threshold (undefined: a miss); fills `l.vector`. */
   async lookup(ctx: RequestContext, l: SemanticLookup): Promise<Nearest | undefined> {
+    l.looked = true
     const warming = this.warm()
     // A long warm-up goes on in the background: this lookup waits for it no longer than for its embedding.
     const [vector] = await Promise.all([this.embedder.embed(ctx, l.question.text), warming && Promise.race([warming, delay(this.policy.timeoutMs)])])
@@ -94,6 +97,7 @@ export class SemanticCache {
   /** The answer to `l`'s question was stored under `key` until `expiresAt`: index it (in the background when it still needs its vector). */
   remember(ctx: RequestContext, l: SemanticLookup, key: string, expiresAt: number): void {
     if (l.vector !== undefined) return this.add(l.question.scope, key, l.vector, expiresAt)
+    if (l.looked) return
     void this.embedder.embed(ctx, l.question.text).then((v) => {
       if (v !== undefined) this.add(l.question.scope, key, v, expiresAt)
     })

@@ -37,7 +37,6 @@ import { Flight } from '../cache/single-flight.js'
 import { RedisTier } from '../cache/redis-tier.js'
 import { compileSemanticPolicy } from '../cache/semantic/semantic-policy.js'
 import { SemanticCache, type SemanticLookup } from '../cache/semantic/semantic-cache.js'
-import { semanticQuestion } from '../cache/semantic/prompt-text.js'
 export type { CacheConfig } from '../cache/policy.js'
 
 /** One request's cache state (ctx.filterState), from onRequest to onComplete. */
@@ -54,7 +53,7 @@ interface Pending {
   size: number
   /** A hit: nothing to capture. */
   hit: boolean
-  /** The semantic tier's question (and its vector once embedded), when the route has one. */
+  /** The semantic tier's view of the request (question, vector once embedded), when the route has one. */
   semantic?: SemanticLookup
 }
 
@@ -105,13 +104,11 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
       const body = decision.mode === 'bypass' ? undefined : canonicalRequest(op, ctx.json, policy.ignored)
       if (body === undefined || !cacheable(op, body, policy.onlyDeterministic)) return bypass(ctx)
       const tenant = ctx.head.identity?.tenant ?? `listener:${ctx.listener.name}`
-      const key = requestKey({ namespace, tenant, op, cluster: ctx.cluster?.name ?? '', model: servedModel(ctx), body })
+      const parts = { namespace, tenant, op, cluster: ctx.cluster?.name ?? '', model: servedModel(ctx), body }
+      const key = requestKey(parts)
       const ttlMs = decision.ttlCeilingMs === undefined ? policy.ttlMs : Math.min(policy.ttlMs, decision.ttlCeilingMs)
       const pending: Pending = { key, op, mode: decision.mode, tenant, ttlMs, flight: undefined, parts: [], size: 0, hit: false }
-      if (semantic !== undefined && (op === 'chat' || op === 'messages')) {
-        const question = semanticQuestion({ namespace, tenant, op, cluster: ctx.cluster?.name ?? '', model: servedModel(ctx), body }, semantic.policy.embed)
-        if (question !== undefined) pending.semantic = { question, vector: undefined, looked: false }
-      }
+      if (semantic !== undefined && (op === 'chat' || op === 'messages')) pending.semantic = semantic.prepare(parts)
       if (decision.mode === 'refresh') return lead(ctx, pending)
       const hit = hitReply(ctx, op, store.memory.get(key), decision.ttlCeilingMs)
       if (hit !== undefined) return served(ctx, hit)

@@ -15,7 +15,8 @@ import { Embedder } from './embedder.js'
 import { VectorIndex, type Nearest } from './vector-index.js'
 import { RedisVectors } from './redis-vectors.js'
 import type { SemanticPolicy } from './semantic-policy.js'
-import type { SemanticQuestion } from './prompt-text.js'
+import { semanticQuestion, type SemanticQuestion } from './prompt-text.js'
+import type { KeyParts } from '../key.js'
 
 /** A failed warm-up is tried again after this long (Redis was still connecting, or away). */
 const WARM_RETRY_MS = 1000
@@ -38,12 +39,23 @@ export class SemanticState {
   constructor(readonly index: VectorIndex) {}
 }
 
-/** What onRequest learned, kept on the request until onComplete stores its answer. */
-export interface SemanticLookup {
-  readonly question: SemanticQuestion
+/**
+ * One request's view, kept from onRequest until onComplete stores its answer. The question is
+ * worked out only when needed (an exact hit never needs it).
+ */
+export class SemanticLookup {
   vector: Float32Array | undefined
   /** A lookup embedded (or tried to): a failed embedding is not tried again to store the answer. */
-  looked: boolean
+  looked = false
+  private q: SemanticQuestion | null | undefined
+
+  constructor(private readonly parts: KeyParts, private readonly embed: SemanticPolicy['embed']) {}
+
+  /** undefined when the request has nothing comparable (prompt-text.ts). */
+  get question(): SemanticQuestion | undefined {
+    if (this.q === undefined) this.q = semanticQuestion(this.parts, this.embed) ?? null
+    return this.q ?? undefined
+  }
 }
 
 export interface SemanticDeps {
@@ -66,18 +78,24 @@ export class SemanticCache {
     this.vectors = deps.redis === undefined ? undefined : new RedisVectors(deps.redis.connection, deps.redis.prefix, deps.namespace)
   }
 
+  prepare(parts: KeyParts): SemanticLookup {
+    return new SemanticLookup(parts, this.policy.embed)
+  }
+
   /** The nearest stored prompt at or above the threshold (undefined: a miss); fills `l.vector`. */
   async lookup(ctx: RequestContext, l: SemanticLookup): Promise<Nearest | undefined> {
+    const question = l.question
+    if (question === undefined) return undefined
     l.looked = true
     const warming = this.warm()
     // A long warm-up goes on in the background: this lookup waits for it no longer than for its embedding.
-    const [vector] = await Promise.all([this.embedder.embed(ctx, l.question.text), warming && Promise.race([warming, delay(this.policy.timeoutMs)])])
+    const [vector] = await Promise.all([this.embedder.embed(ctx, question.text), warming && Promise.race([warming, delay(this.policy.timeoutMs)])])
     l.vector = vector
     if (vector === undefined) {
       this.state.counts.unembedded++
       return undefined
     }
-    const near = this.state.index.nearest(l.question.scope, vector)
+    const near = this.state.index.nearest(question.scope, vector)
     if (near === undefined || near.similarity < this.policy.threshold) {
       this.state.counts.misses++
       return undefined
@@ -96,10 +114,12 @@ export class SemanticCache {
 
   /** The answer to `l`'s question was stored under `key` until `expiresAt`: index it (in the background when it still needs its vector). */
   remember(ctx: RequestContext, l: SemanticLookup, key: string, expiresAt: number): void {
-    if (l.vector !== undefined) return this.add(l.question.scope, key, l.vector, expiresAt)
+    const question = l.question
+    if (question === undefined) return
+    if (l.vector !== undefined) return this.add(question.scope, key, l.vector, expiresAt)
     if (l.looked) return
-    void this.embedder.embed(ctx, l.question.text).then((v) => {
-      if (v !== undefined) this.add(l.question.scope, key, v, expiresAt)
+    void this.embedder.embed(ctx, question.text).then((v) => {
+      if (v !== undefined) this.add(question.scope, key, v, expiresAt)
     })
   }
 

@@ -14,7 +14,7 @@ import { LimitTable } from './limits/local-limiter.js'
 import { RedisConnection } from './limits/redis-connection.js'
 import type { RedisIR } from '../compiler/ir.js'
 import { CacheStore } from './cache/cache-store.js'
-import type { SemanticState } from './cache/semantic/semantic-cache.js'
+import type { SemanticState } from './cache/semantic/semantic-state.js'
 
 /**
  * undici's connector with our own connect timer: undici times connects on its coarse timer wheel

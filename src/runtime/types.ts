@@ -396,7 +396,7 @@ export interface Stores {
   /** The worker's response cache (memory tier of `maxBytes`, single flight, counts); outlives snapshots. */
   responseCache(maxBytes: number): import('./cache/cache-store.js').CacheStore
   /** The worker's semantic-cache index of one namespace and bounds (`key`), made by `create` on first use; outlives snapshots. */
-  semanticIndex(key: string, create: () => import('./cache/semantic/semantic-cache.js').SemanticState): import('./cache/semantic/semantic-cache.js').SemanticState
+  semanticIndex(key: string, create: () => import('./cache/semantic/semantic-state.js').SemanticState): import('./cache/semantic/semantic-state.js').SemanticState
   /** The live candidate share of a rollout (`<table>/<rule>`), set by the main thread; 0 % without shared state. */
   rolloutShare?(key: string): import('../shared/shared-state.js').RolloutShare
 }

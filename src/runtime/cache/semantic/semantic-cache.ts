@@ -13,6 +13,7 @@ import type { RequestContext, Stores } from '../../types.js'
 import type { RedisConnection } from '../../limits/redis-connection.js'
 import { Embedder } from './embedder.js'
 import { VectorIndex, type Nearest } from './vector-index.js'
+import { SemanticState } from './semantic-state.js'
 import { RedisVectors } from './redis-vectors.js'
 import type { SemanticPolicy } from './semantic-policy.js'
 import { semanticQuestion, type SemanticQuestion } from './prompt-text.js'
@@ -20,24 +21,6 @@ import type { KeyParts } from '../key.js'
 
 /** A failed warm-up is tried again after this long (Redis was still connecting, or away). */
 const WARM_RETRY_MS = 1000
-
-export interface SemanticCounts {
-  hits: number
-  misses: number
-  /** The embedding call timed out or failed: answered as a miss. */
-  unembedded: number
-  remembered: number
-  warmed: number
-}
-
-/** A worker's index of one namespace, kept in its stores: a reload keeps it. */
-export class SemanticState {
-  readonly counts: SemanticCounts = { hits: 0, misses: 0, unembedded: 0, remembered: 0, warmed: 0 }
-  warming: Promise<void> | undefined
-  warmed = false
-  retryWarmAt = 0
-  constructor(readonly index: VectorIndex) {}
-}
 
 /**
  * One request's view, kept from onRequest until onComplete stores its answer. The question is

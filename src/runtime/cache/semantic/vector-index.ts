@@ -122,7 +122,7 @@ export class VectorIndex {
     p.entries.set(e.id, e)
     p.byKey.set(key, e)
     this.bytes += bytes
-    if (p.hnsw !== undefined) p.hnsw.add(BigInt(e.id), v)
+    if (p.hnsw !== undefined) p.hnsw.add(BigInt(e.id), v, 1)
     else if (p.entries.size > EXACT_UP_TO) this.promote(p)
     while (this.entries.size > this.maxEntries || this.bytes > this.maxBytes) {
       const oldest = this.entries.values().next().value as Entry
@@ -154,7 +154,7 @@ export class VectorIndex {
 
   private promote(p: Partition): void {
     const ix = newUsearchIndex(this.dimensions!)
-    for (const e of p.entries.values()) ix.add(BigInt(e.id), e.vector)
+    for (const e of p.entries.values()) ix.add(BigInt(e.id), e.vector, 1)
     p.hnsw = ix
     this.hnswCount++
     this.bytes += HNSW_INDEX_BYTES
@@ -186,7 +186,8 @@ function dot(a: Float32Array, b: Float32Array): number {
 
 /** The part of usearch's Index this module uses. */
 interface UsearchIndex {
-  add(key: bigint, vector: Float32Array): void
+  /** `threads: 1`: a worker thread is one core's share; usearch must not fan out over the others. */
+  add(key: bigint, vector: Float32Array, threads: number): void
   search(vector: Float32Array, k: number, threads: number): { keys: BigUint64Array; distances: Float32Array }
   remove(key: bigint): number
 }

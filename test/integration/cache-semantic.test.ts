@@ -7,6 +7,7 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import OpenAI from 'openai'
+import Anthropic from '@anthropic-ai/sdk'
 import { startOpenAIUpstream, type Upstream } from '../support/openai-upstream.js'
 import { startEmbeddingsUpstream, type EmbeddingsUpstream } from '../support/embeddings-upstream.js'
 import { startGateway, type GatewayProcess } from '../support/gateway-process.js'
@@ -26,6 +27,8 @@ const FRANCE_STREAMED = 'capital of France, please'
 const GERMANY = 'What is the capital of Germany?'
 const SPAIN = 'What is the capital of Spain?'
 const SPAIN_REWORDED = 'Which city is the capital of Spain?'
+const ITALY = 'What is the capital of Italy?'
+const ITALY_REWORDED = 'Name the capital of Italy'
 const SLOW = 'a question whose embedding never comes in time'
 
 let chat: Upstream
@@ -67,6 +70,8 @@ before(async () => {
       [GERMANY]: at(0.8),
       [SPAIN]: [0, 0, 0, 1],
       [SPAIN_REWORDED]: [0, 0, 0.2, 0.98],
+      [ITALY]: [0, 1, 0, 0],
+      [ITALY_REWORDED]: [0, 0.96, 0.28, 0],
     },
     fallback: [0, 0, 1, 0],
     slow: [SLOW],
@@ -147,6 +152,17 @@ test('a streaming caller is served a semantic hit as a well-formed stream', asyn
   assert.deepStrictEqual([response.headers.get('x-switchyard-cache'), response.headers.get('x-switchyard-cache-similarity'), calls() - before], ['semantic-hit', '0.9500', 0])
   assert.deepStrictEqual([text, finish], [first.text, 'stop'])
   assert.equal(usage?.prompt_tokens_details?.cached_tokens, usage?.prompt_tokens)
+})
+
+test('an Anthropic caller is served a semantic hit filled by an OpenAI caller', async () => {
+  const { data } = await client().chat.completions.create({ ...question(ITALY), max_tokens: 100 }).withResponse()
+  const before = calls()
+  const anthropic = new Anthropic({ apiKey: 'k', baseURL: `http://127.0.0.1:${port}`, maxRetries: 0, defaultHeaders: { 'x-auth-tenant': 'tenant-a' } })
+  const { data: msg, response } = await anthropic.messages
+    .create({ model: 'gpt-4o', max_tokens: 100, temperature: 0, system: 'Answer briefly.', messages: [{ role: 'user', content: ITALY_REWORDED }] })
+    .withResponse()
+  assert.deepStrictEqual([response.headers.get('x-switchyard-cache'), response.headers.get('x-switchyard-cache-similarity'), calls() - before], ['semantic-hit', '0.9600', 0])
+  assert.equal(msg.content[0].type === 'text' && msg.content[0].text, data.choices[0].message.content)
 })
 
 test('a restarted gateway warms its index from Redis and answers a reworded question', async () => {

@@ -14,6 +14,8 @@ import type { RedisConnection } from '../../limits/redis-connection.js'
 const FORMAT = 1
 /** Keys fetched per SCAN round (and per pipelined batch of GETs). */
 const SCAN_COUNT = 500
+/** How long a warm-up waits for a connection that is still being made. */
+const READY_WAIT_MS = 5000
 
 export interface StoredVector {
   readonly scope: string
@@ -29,6 +31,11 @@ export class RedisVectors {
   constructor(private readonly redis: RedisConnection, prefix: string, namespace: string) {
     // A hash: a namespace may hold characters SCAN's MATCH would read as a pattern.
     this.base = `${prefix}cache:semantic:${hash('sha256', namespace, 'base64url').slice(0, 16)}:`
+  }
+
+  /** False for a lazy connection nobody has used (the compiler's dry build): it is never woken for a warm-up. */
+  get live(): boolean {
+    return this.redis.client.status !== 'wait'
   }
 
   keyOf(answerKey: string): string {
@@ -52,6 +59,8 @@ export class RedisVectors {
     let loaded = 0
     try {
       const client = this.redis.client
+      // A worker's connection may still be connecting when its first snapshot is built.
+      if (client.status !== 'ready') await readyWithin(client, READY_WAIT_MS)
       // A Redis Cluster is scanned node by node (SCAN sees one node's keys).
       const nodes = 'nodes' in client && typeof client.nodes === 'function' ? client.nodes('master') : [client]
       for (const node of nodes) {
@@ -79,6 +88,21 @@ export class RedisVectors {
     }
     return loaded
   }
+}
+
+/** Resolves when the client is ready; rejects after `ms` (the warm-up then counts a failure and is tried again later). */
+function readyWithin(client: RedisConnection['client'], ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off('ready', onReady)
+      reject(new Error('redis not ready'))
+    }, ms)
+    const onReady = () => {
+      clearTimeout(timer)
+      resolve()
+    }
+    client.once('ready', onReady)
+  })
 }
 
 /** [format][u32 header length][header JSON][float32 LE vector] */

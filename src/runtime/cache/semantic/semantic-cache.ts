@@ -5,9 +5,10 @@
  * exact-cache entry, found in the memory tier or Redis — answers. An answer stored after a miss is
  * remembered under the vector computed for the lookup (a refresh embeds it in the background).
  *
- * With the Redis tier on, every remembered vector also goes to Redis (redis-vectors.ts), and the
- * first lookup of a worker's index warms it from there (concurrently with its own embedding call,
- * so it waits no longer than that call's timeout).
+ * With the Redis tier on, every remembered vector also goes to Redis (redis-vectors.ts), and a
+ * worker's index is warmed from there once: when the first snapshot using it is built (a lazy,
+ * unused connection — the compiler's dry build — is left alone), else on the first lookup. A
+ * lookup waits for a warm-up under way no longer than its own embedding call's timeout.
  */
 import type { RequestContext, Stores } from '../../types.js'
 import type { RedisConnection } from '../../limits/redis-connection.js'
@@ -59,6 +60,8 @@ export class SemanticCache {
     this.state = deps.stores.semanticIndex(key, () => new SemanticState(new VectorIndex(policy.maxEntries, policy.maxBytes)))
     this.embedder = new Embedder(policy)
     this.vectors = deps.redis === undefined ? undefined : new RedisVectors(deps.redis.connection, deps.redis.prefix, deps.namespace)
+    // Warm as soon as the worker builds the snapshot, so the first lookups find what other hosts stored.
+    if (this.vectors?.live) void this.warm()
   }
 
   prepare(parts: KeyParts): SemanticLookup {

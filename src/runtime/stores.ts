@@ -17,6 +17,7 @@ import { CacheStore } from './cache/cache-store.js'
 import type { MessagePort } from 'node:worker_threads'
 import { SessionMemory } from '../shared/session-memory.js'
 import { LocalSessionStore, PortSessionChannel, type SessionStore } from './sessions/session-store.js'
+import type { SemanticState } from './cache/semantic/semantic-state.js'
 
 /**
  * undici's connector with our own connect timer: undici times connects on its coarse timer wheel
@@ -125,6 +126,7 @@ export function createStores(shared?: SharedMemory): WorkerStores {
   const caches = new Map<number, CacheStore>()
   const sessionChannel = shared?.sessions !== undefined ? new PortSessionChannel(shared.sessions) : undefined
   const sessions = new Map<number, SessionStore>()
+  const semantic = new Map<string, SemanticState>()
   return {
     pools: new RefCountedPools(),
     workers: shared?.workers ?? 1,
@@ -188,6 +190,11 @@ export function createStores(shared?: SharedMemory): WorkerStores {
     },
     responseCaches() {
       return [...caches.values()]
+    },
+    semanticIndex(key, create) {
+      let s = semantic.get(key)
+      if (!s) semantic.set(key, (s = create()))
+      return s
     },
     // Not cached: a rule's slot is fixed, and this runs once per rollout per snapshot build.
     rolloutShare(key) {

@@ -59,8 +59,11 @@ export interface Downstream {
   writeHead(status: number, headers: readonly (readonly [string, string])[]): void
   /** Tear the connection down: used when a non-SSE body cannot be finished. */
   close(): void
-  /** The client's address as text; '' once the response ended or the client left (the connection is gone). */
-  remoteAddress(): string
+  /**
+   * The client's address as text; '' once the response ended or the client left (the connection is
+   * gone). Absent on internal downstreams (batch members, filter-made calls): they have no client.
+   */
+  remoteAddress?(): string
 }
 
 /** Normalized token usage: input includes cached tokens, output includes reasoning tokens. */
@@ -145,6 +148,8 @@ export interface FilterDeps {
   readonly redis?: import('../compiler/ir.js').RedisIR
   /** The snapshot's price table (budgets, spend); absent: nothing is priced. */
   readonly prices?: import('./limits/budget.js').PriceTable
+  /** The snapshot's cluster names, for filters that name a cluster (the semantic cache's embeddings); absent in unit tests. */
+  readonly clusterNames?: ReadonlySet<string>
 }
 
 export type FilterFactory = (config: any, deps: FilterDeps) => Filter
@@ -396,6 +401,8 @@ export interface Stores {
   redis(config: import('../compiler/ir.js').RedisIR): import('./limits/redis-connection.js').RedisConnection
   /** The worker's response cache (memory tier of `maxBytes`, single flight, counts); outlives snapshots. */
   responseCache(maxBytes: number): import('./cache/cache-store.js').CacheStore
+  /** The worker's semantic-cache index of one namespace and bounds (`key`), made by `create` on first use; outlives snapshots. */
+  semanticIndex(key: string, create: () => import('./cache/semantic/semantic-state.js').SemanticState): import('./cache/semantic/semantic-state.js').SemanticState
   /** The live candidate share of a rollout (`<table>/<rule>`), set by the main thread; 0 % without shared state. */
   rolloutShare?(key: string): import('../shared/shared-state.js').RolloutShare
   /** The process's session memory store of `maxBytes` (held by the main thread when there is one). */

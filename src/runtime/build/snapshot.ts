@@ -79,7 +79,7 @@ export function buildSnapshot(ir: SnapshotIR, stores: Stores, prebuilt?: Prebuil
 
 /** What filter factories get besides their config: the stores, the tenants and keys, the redis block, the prices. */
 export function filterDeps(ir: SnapshotIR, stores: Stores, identity = compileIdentity(ir.tenants, ir.keys)): FilterDeps {
-  return { stores, identity, ...(ir.redis !== undefined && { redis: ir.redis }), prices: compilePriceTable(ir.prices ?? []) }
+  return { stores, identity, ...(ir.redis !== undefined && { redis: ir.redis }), prices: compilePriceTable(ir.prices ?? []), clusterNames: new Set(ir.clusters.map((c) => c.name)) }
 }
 
 /**

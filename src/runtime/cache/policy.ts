@@ -18,6 +18,7 @@ export interface CacheConfig {
   memory?: { max_bytes?: string }
   single_flight?: { enabled?: boolean; wait?: string; max_waiters?: number }
   redis?: { enabled?: boolean }
+  semantic?: import('./semantic/semantic-policy.js').SemanticConfig
 }
 
 export interface CachePolicy {

@@ -9,6 +9,9 @@
  * when an identical request is already upstream in this worker, waits for that one's answer
  * (single flight, bounded). A leader's answer is captured as it reaches the client (onChunk) and,
  * when the request ended as a complete success, stored (onComplete) and handed to its waiters.
+ * With `semantic` on, an exact miss of a chat or messages request first asks the semantic tier
+ * (cache/semantic/): the nearest stored prompt of the same scope answers at or above the
+ * threshold (`x-switchyard-cache: semantic-hit`, `x-switchyard-cache-similarity`).
  *
  * Place it after rate_limit in a listener's filters: a hit then still counts against request
  * limits; it carries no usage, so it costs no tokens and no budget.
@@ -32,6 +35,8 @@ import { replay, type ReplayRequest } from '../cache/replay.js'
 import type { CacheStore, RouteCounts } from '../cache/cache-store.js'
 import { Flight } from '../cache/single-flight.js'
 import { RedisTier } from '../cache/redis-tier.js'
+import { compileSemanticPolicy } from '../cache/semantic/semantic-policy.js'
+import { SemanticCache, type SemanticLookup } from '../cache/semantic/semantic-cache.js'
 export type { CacheConfig } from '../cache/policy.js'
 
 /** One request's cache state (ctx.filterState), from onRequest to onComplete. */
@@ -48,6 +53,8 @@ interface Pending {
   size: number
   /** A hit: nothing to capture. */
   hit: boolean
+  /** The semantic tier's view of the request (question, vector once embedded), when the route has one. */
+  semantic?: SemanticLookup
 }
 
 /** A request that is not cached at all, but is answered `x-switchyard-cache: bypass`. */
@@ -62,6 +69,7 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
   const namespace = `${config.namespace ?? 'default'}#${createHash('sha256').update(canonicalJson(config)).digest('base64url').slice(0, 12)}`
   if (policy.redis && deps.redis === undefined) throw new Error('redis: { enabled: true } needs the top-level redis block')
   const shared = policy.redis && deps.redis !== undefined ? new RedisTier(deps.stores.redis(deps.redis), deps.redis.keyPrefix) : undefined
+  const semantic = createSemantic(config, deps, namespace, shared)
   const state = `cache#${instances++}`
   const countsOf = new Map<string, RouteCounts>()
   const counts = (ctx: RequestContext): RouteCounts => {
@@ -71,13 +79,13 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
     return c
   }
 
-  const hitReply = (ctx: RequestContext, op: CacheOperation, buf: Buffer | undefined, ceilingMs: number | undefined): LocalReply | undefined => {
+  const hitReply = (ctx: RequestContext, op: CacheOperation, buf: Buffer | undefined, ceilingMs: number | undefined, status = 'hit'): LocalReply | undefined => {
     if (buf === undefined) return undefined
     const entry = decodeEntry(buf)
     if (entry === undefined) return undefined
     const ageMs = Date.now() - entry.storedAt
     if (ceilingMs !== undefined && ageMs > ceilingMs) return undefined
-    return replay(entry, replayRequestOf(ctx, op), 'hit', Math.max(0, Math.floor(ageMs / 1000)))
+    return replay(entry, replayRequestOf(ctx, op), status, Math.max(0, Math.floor(ageMs / 1000)))
   }
 
   const lead = (ctx: RequestContext, p: Pending): undefined => {
@@ -96,17 +104,19 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
       const body = decision.mode === 'bypass' ? undefined : canonicalRequest(op, ctx.json, policy.ignored)
       if (body === undefined || !cacheable(op, body, policy.onlyDeterministic)) return bypass(ctx)
       const tenant = ctx.head.identity?.tenant ?? `listener:${ctx.listener.name}`
-      const key = requestKey({ namespace, tenant, op, cluster: ctx.cluster?.name ?? '', model: servedModel(ctx), body })
+      const parts = { namespace, tenant, op, cluster: ctx.cluster?.name ?? '', model: servedModel(ctx), body }
+      const key = requestKey(parts)
       const ttlMs = decision.ttlCeilingMs === undefined ? policy.ttlMs : Math.min(policy.ttlMs, decision.ttlCeilingMs)
       const pending: Pending = { key, op, mode: decision.mode, tenant, ttlMs, flight: undefined, parts: [], size: 0, hit: false }
+      if (semantic !== undefined && (op === 'chat' || op === 'messages')) pending.semantic = semantic.prepare(parts)
       if (decision.mode === 'refresh') return lead(ctx, pending)
       const hit = hitReply(ctx, op, store.memory.get(key), decision.ttlCeilingMs)
       if (hit !== undefined) return served(ctx, hit)
-      if (shared === undefined) return missed(ctx, pending, decision.ttlCeilingMs)
+      if (shared === undefined) return pending.semantic ? similar(ctx, pending, decision.ttlCeilingMs) : missed(ctx, pending, decision.ttlCeilingMs)
       return shared.get(key).then((buf) => {
         if (ctx.finished) return undefined
         const reply = hitReply(ctx, op, buf, decision.ttlCeilingMs)
-        if (reply === undefined) return missed(ctx, pending, decision.ttlCeilingMs)
+        if (reply === undefined) return pending.semantic ? similar(ctx, pending, decision.ttlCeilingMs) : missed(ctx, pending, decision.ttlCeilingMs)
         // Kept in this worker's memory too, until the entry's own expiry.
         const left = decodeEntry(buf!)!.expiresAt - Date.now()
         if (left > 0) store.memory.set(key, buf!, left)
@@ -138,6 +148,7 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
           store.memory.set(p.key, buf, p.ttlMs)
           shared?.set(p.key, buf, p.ttlMs)
           counts(ctx).stored++
+          if (p.semantic !== undefined) semantic?.remember(ctx, p.semantic, p.key, Date.now() + p.ttlMs)
         }
       } finally {
         if (p.flight !== undefined) store.flights.settle(p.flight, buf)
@@ -160,6 +171,26 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
       // The leader stored nothing, or the wait ran out: this one goes upstream itself (and may store).
       return reply !== undefined ? served(ctx, reply) : lead(ctx, pending)
     })
+  }
+
+  /**
+   * No entry under this exact key: the nearest stored prompt of the same scope may answer (the
+   * semantic tier), else the miss goes on as any miss. The embedding call never fails the request.
+   */
+  async function similar(ctx: RequestContext, pending: Pending, ceilingMs: number | undefined): Promise<LocalReply | undefined> {
+    const near = await semantic!.lookup(ctx, pending.semantic!)
+    if (ctx.finished) return undefined
+    if (near !== undefined) {
+      const buf = store.memory.get(near.key) ?? (await shared?.get(near.key))
+      if (ctx.finished) return undefined
+      const reply = hitReply(ctx, pending.op, buf, ceilingMs, 'semantic-hit')
+      if (reply !== undefined) {
+        semantic!.hit()
+        return served(ctx, { ...reply, headers: [...reply.headers, [SIMILARITY_HEADER, near.similarity.toFixed(4)]] })
+      }
+      if (buf === undefined) semantic!.forget(near)
+    }
+    return missed(ctx, pending, ceilingMs)
   }
 
   function bypass(ctx: RequestContext): undefined {
@@ -189,6 +220,17 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
     const buf = encodeEntry(entry)
     return buf.length <= policy.maxEntryBytes ? buf : undefined
   }
+}
+
+/** Says how close the stored prompt that answered a `semantic-hit` was (cosine similarity, 4 decimals). */
+const SIMILARITY_HEADER = 'x-switchyard-cache-similarity'
+
+/** The semantic tier when the config turns it on (`semantic: { enabled: true, cluster }`). */
+function createSemantic(config: CacheConfig, deps: FilterDeps, namespace: string, shared: RedisTier | undefined): SemanticCache | undefined {
+  const policy = compileSemanticPolicy(config.semantic, deps.clusterNames)
+  if (policy === undefined) return undefined
+  const redis = shared !== undefined && deps.redis !== undefined ? { connection: deps.stores.redis(deps.redis), prefix: deps.redis.keyPrefix } : undefined
+  return new SemanticCache(policy, { stores: deps.stores, namespace, ...(redis && { redis }) })
 }
 
 /** The model the upstream will be asked for: the fallback's or route's rewrite, then the cluster's model_map. */

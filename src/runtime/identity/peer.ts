@@ -8,5 +8,5 @@
 import type { RequestContext } from '../types.js'
 
 export function peerOf(ctx: RequestContext): string {
-  return (ctx.peer ??= ctx.downstream.remoteAddress())
+  return (ctx.peer ??= ctx.downstream.remoteAddress?.() ?? '')
 }

@@ -1,6 +1,7 @@
 /**
- * Built-in `mock` provider: answers OpenAI chat completions in-process, deterministically, with
- * optional streaming (N chunks, delay before each) — for quickstarts, demos and tests. It goes
+ * Built-in `mock` provider: answers OpenAI chat completions (and embeddings: mock-embeddings.ts)
+ * in-process, deterministically, with optional streaming (N chunks, delay before each) — for
+ * quickstarts, demos and tests. It goes
  * through the same response path (filters, backpressure, abort) as a real upstream. It answers
  * any model name, and lists its cluster's names on `GET /v1/models` as an OpenAI upstream would.
  */
@@ -12,6 +13,7 @@ import { jsonErrorReply, openAIErrorBody } from '../errors.js'
 import { ResponsesSseWriter, toResponsesResponse } from './translate/write-responses.js'
 import { assertResponsesRequest, shapeError } from './translate/request-shape.js'
 import { translationErrorReply } from './translation-reply.js'
+import { answerEmbeddings } from './mock-embeddings.js'
 
 const SSE_HEADERS: [string, string][] = [['content-type', 'text/event-stream'], ['cache-control', 'no-cache']]
 const JSON_HEADERS = [['content-type', 'application/json']] as const
@@ -37,8 +39,9 @@ export function createMockProvider(cluster: ClusterIR): ProviderAdapter {
       if (ctx.head.method === 'GET' && ctx.head.path.endsWith('/models')) return sendReply(ctx, list)
       if (failure && ctx.head.method === 'POST' && failure.fails(ctx)) return sendReply(ctx, failure.reply)
       if (ctx.head.method === 'POST' && ctx.head.path.endsWith('/responses')) return answerResponses(ctx, endpoint, cluster.mock)
+      if (ctx.head.method === 'POST' && ctx.head.path.endsWith('/embeddings')) return answerEmbeddings(ctx)
       if (!ctx.head.path.endsWith('/chat/completions') || ctx.head.method !== 'POST') {
-        return sendError(ctx, 'SY_UNSUPPORTED', `the mock provider only serves POST /v1/chat/completions, POST /v1/responses and GET /v1/models (got ${ctx.head.method} ${ctx.head.path})`)
+        return sendError(ctx, 'SY_UNSUPPORTED', `the mock provider only serves POST /v1/chat/completions, POST /v1/responses, POST /v1/embeddings and GET /v1/models (got ${ctx.head.method} ${ctx.head.path})`)
       }
       const req = ctx.json ?? {}
       const model = typeof req.model === 'string' ? req.model : 'mock'

@@ -25,7 +25,7 @@
  */
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api'
 import type { SnapshotIR, TracingIR } from '../../../compiler/ir.js'
-import type { AttemptFailure, AttemptNext, AttemptObserver, CompiledCluster, CompiledEndpoint, Filter, RequestContext, Usage } from '../../types.js'
+import type { AnswerFacts, AttemptFailure, AttemptNext, AttemptObserver, CompiledCluster, CompiledEndpoint, Filter, RequestContext, Usage } from '../../types.js'
 import { compileAttemptObservers } from '../../upstream/attempt-events.js'
 import type { SnapshotTelemetry } from '../snapshot-telemetry.js'
 import { genAiOperation, genAiProviders, statusClass } from '../labels.js'
@@ -49,12 +49,22 @@ class RequestSpans {
   firstChunkSeen = false
   /** Why the previous attempt failed, when another followed (the reason for the retry or fallback). */
   reason: string | undefined = undefined
+  /** What the answering attempt's answer said about itself (for the server span). */
+  answer: AnswerFacts | undefined = undefined
   constructor(readonly server: Span, readonly context: Context) {}
 }
 
 /** `error.type` of a failed attempt: the status code, or how it broke (connect_failure, reset, timeout, overflow, client_abort). */
 function errorType(f: AttemptFailure): string {
   return f.kind === 'status' ? String(f.status ?? 0) : f.kind
+}
+
+/** `gen_ai.response.model` and `gen_ai.response.finish_reasons`, from what the answer said (AnswerFacts). */
+function addAnswer(span: Span, facts: AnswerFacts | undefined): void {
+  if (facts === undefined) return
+  if (facts.model !== undefined) span.setAttribute('gen_ai.response.model', facts.model)
+  const reasons = facts.finishReasons
+  if (reasons !== undefined) span.setAttribute('gen_ai.response.finish_reasons', reasons.filter((r) => r !== undefined))
 }
 
 function addUsage(span: Span, u: Usage | undefined): void {
@@ -137,6 +147,10 @@ export class RequestTracing {
         span.updateName(`${genAiOperation(ctx.head.path)} ${model}`)
       }
       addUsage(span, usage)
+      const facts = ctx.answerFacts
+      ctx.answerFacts = undefined
+      addAnswer(span, facts)
+      s.answer = facts
       const ok = ctx.status >= 200 && ctx.status < 400
       span.setAttribute('switchyard.attempt.outcome', ok ? 'success' : statusClass(ctx.status))
       if (ctx.status > 0) span.setAttribute('http.response.status_code', ctx.status)
@@ -170,6 +184,8 @@ export class RequestTracing {
         s.attempt = span
         s.attempts++
         s.firstChunkSeen = false
+        // The response strategies keep the answer's model and finish reasons here, for this span only.
+        ctx.answerFacts = { model: undefined, finishReasons: undefined }
         const sc = span.spanContext()
         ctx.headers.traceparent = formatTraceparent(sc.traceId, sc.spanId, sc.traceFlags)
       },
@@ -193,6 +209,7 @@ export class RequestTracing {
         if (s?.attempt === undefined) return
         const span = s.attempt
         s.attempt = undefined
+        ctx.answerFacts = undefined
         const type = errorType(failure)
         span.setAttribute('error.type', type)
         span.setAttribute('switchyard.attempt.outcome', failure.kind === 'status' ? statusClass(failure.status ?? 0) : failure.kind)
@@ -222,6 +239,7 @@ export class RequestTracing {
         }
         server.setAttribute('switchyard.attempts', s.attempts)
         addUsage(server, ctx.usage)
+        addAnswer(server, s.answer)
         if (ctx.status > 0) server.setAttribute('http.response.status_code', ctx.status)
         if (ctx.status >= 500) {
           server.setAttribute('error.type', String(ctx.status))

@@ -20,7 +20,7 @@ admin: { port: ${admin} }
 log: { format: json }
 listeners: [{ name: api, address: 127.0.0.1, port: ${port}, route_table: main, access_log: true }]
 routes: [{ name: main, rules: [{ name: only, match: { path: { exact: /only } }, direct_response: { status: 204 } }] }]
-`)
+`, { readyTimeoutMs: 30_000 })
 })
 
 after(async () => {

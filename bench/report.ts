@@ -5,7 +5,7 @@ import { cpus, release } from 'node:os'
 import type { OpenLoopResult } from './open-loop.js'
 import type { TtftResult } from './ttft.js'
 
-export type RowKey = 'direct' | 'nginx' | 'bare' | 'bare2' | 'switchyard' | 'resilient' | 'auth' | 'global' | 'nometrics' | 'baseline'
+export type RowKey = 'direct' | 'nginx' | 'bare' | 'bare2' | 'switchyard' | 'resilient' | 'auth' | 'global' | 'nometrics' | 'traced' | 'trace0' | 'baseline'
 
 export interface RowResult {
   key: RowKey
@@ -92,6 +92,7 @@ export function targets(rows: RowResult[]): string {
     ...resilienceTargets(rows, sy, check),
     ...authTargets(rows, sy, check),
     ...metricsTargets(rows, sy, check),
+    ...tracingTargets(rows, sy, check),
     ...baselineComparison(rows, sy),
   ].join('\n')
 }
@@ -149,6 +150,30 @@ function metricsTargets(rows: RowResult[], sy: RowResult, check: (name: string, 
     check('(d) metrics on: JSON throughput ≥ 0.95× (d-) metrics off', ratio(sy.json?.rps, off.json?.rps), (v) => v >= 0.95, (v) => `${v.toFixed(3)}×`),
     check('(d) metrics on: SSE streams/s ≥ 0.95× (d-) metrics off', ratio(sy.sse?.rps, off.sse?.rps), (v) => v >= 0.95, (v) => `${v.toFixed(3)}×`),
   ]
+}
+
+/**
+ * Issue 15: tracing every request (100 % sampling to a local OTLP receiver, metrics on) keeps ≥ 0.95× of
+ * (d)'s throughput; tracing configured with sampling 0 keeps ≥ 0.99×. The CPU per request is printed
+ * beside each, since on a shared box it is the steadier number.
+ */
+function tracingTargets(rows: RowResult[], sy: RowResult, check: (name: string, v: number | undefined, ok: (v: number) => boolean, show: (v: number) => string) => string): string[] {
+  const ratio = (a?: number, b?: number) => (a && b ? a / b : undefined)
+  const cpu = (r: RowResult, lane: 'json' | 'sse') => {
+    const a = r[lane]?.cpuUsPerReq
+    const b = sy[lane]?.cpuUsPerReq
+    return a !== undefined && b !== undefined ? `; CPU ${b.toFixed(1)} → ${a.toFixed(1)} µs/req (${signed(a - b)})` : ''
+  }
+  const out: string[] = []
+  for (const [key, label, min] of [['traced', '(d+t) tracing 100 %', 0.95], ['trace0', '(d+t0) tracing, sampling 0', 0.99]] as const) {
+    const r = rows.find((x) => x.key === key && !x.skipped)
+    if (!r) continue
+    out.push(
+      check(`${label}: JSON throughput ≥ ${min}× (d)`, ratio(r.json?.rps, sy.json?.rps), (v) => v >= min, (v) => `${v.toFixed(3)}×${cpu(r, 'json')}`),
+      check(`${label}: SSE streams/s ≥ ${min}× (d)`, ratio(r.sse?.rps, sy.sse?.rps), (v) => v >= min, (v) => `${v.toFixed(3)}×${cpu(r, 'sse')}`),
+    )
+  }
+  return out
 }
 
 export function machine(info: RunInfo): string {

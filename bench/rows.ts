@@ -41,7 +41,7 @@ export interface Row {
 }
 
 export async function startRows(dir: string, log: (msg: string) => void): Promise<Row[]> {
-  const [j1, j2, s1, s2, t1, t2, nJ, nS, nT, cJ, cS, cT, c2J, c2S, c2T, gw, admin, gw2, admin2, gw0, admin0, gw3, admin3, gw4, admin4, redisPort, gw5, admin5] = await freePorts(28)
+  const [j1, j2, s1, s2, t1, t2, nJ, nS, nT, cJ, cS, cT, c2J, c2S, c2T, gw, admin, gw2, admin2, gw0, admin0, gw3, admin3, gw4, admin4, redisPort, gw5, admin5, gw6, admin6, gw7, admin7, collector] = await freePorts(33)
   const at = (port: number) => `http://127.0.0.1:${port}`
 
   log(`starting mocks and proxies (${pinningNote()})`)
@@ -69,6 +69,8 @@ export async function startRows(dir: string, log: (msg: string) => void): Promis
     { key: 'auth', label: '(f) Switchyard + api_key + local limits', lanes: lanes(gw3, gw3, gw3) },
     { key: 'global', label: '(g) Switchyard + api_key + global limits (Redis)', lanes: lanes(gw4, gw4, gw4) },
     { key: 'nometrics', label: '(d-) Switchyard, metrics off', lanes: lanes(gw5, gw5, gw5) },
+    { key: 'traced', label: '(d+t) Switchyard + tracing 100 % (local OTLP receiver)', lanes: lanes(gw6, gw6, gw6) },
+    { key: 'trace0', label: '(d+t0) Switchyard + tracing, sampling 0', lanes: lanes(gw7, gw7, gw7) },
     ...(baselineCli() ? [{ key: 'baseline', label: `(d0) Switchyard baseline (${process.env.BENCH_BASELINE})`, lanes: lanes(gw0, gw0, gw0) }] : []),
   ] as Omit<Row, 'result'>[]).map((r) => ({ ...r, result: { key: r.key, label: r.label } }))
 
@@ -131,6 +133,28 @@ export async function startRows(dir: string, log: (msg: string) => void): Promis
     } catch (err) {
       nm.result.skipped = `failed to start: ${(err as Error).message}`
       log(`skipping (d-): ${(err as Error).message}`)
+    }
+  }
+
+  // Rows (d+t), (d+t0): row (d) tracing to a local OTLP receiver (on the load generator's CPU, like the mocks).
+  const tracedRows = rows.filter((r) => (r.key === 'traced' || r.key === 'trace0') && !r.result.skipped)
+  if (tracedRows.length > 0) {
+    try {
+      const sink = startChild('otlp-sink', process.execPath, [here('./otlp-sink.js'), String(collector)])
+      await waitReady(sink, `${at(collector)}/stats`)
+    } catch (err) {
+      for (const r of tracedRows) r.result.skipped = `OTLP receiver failed to start: ${(err as Error).message}`
+    }
+  }
+  for (const r of tracedRows) {
+    if (!r.result.skipped && (missing || sy.result.skipped)) r.result.skipped = sy.result.skipped ?? missing ?? 'Switchyard not available'
+    if (r.result.skipped) continue
+    try {
+      const ports = r.key === 'traced' ? { admin: admin6, listen: gw6 } : { admin: admin7, listen: gw7 }
+      r.server = await startSwitchyard(dir, { ...ports, json: [j1, j2], sse: [s1, s2], ttft: [t1, t2], collector }, [], r.key === 'traced' ? 'traced' : 'trace0')
+    } catch (err) {
+      r.result.skipped = `failed to start: ${(err as Error).message}`
+      log(`skipping ${r.label}: ${(err as Error).message}`)
     }
   }
 

@@ -18,8 +18,7 @@ import { RequestMetrics } from '../src/runtime/telemetry/request-metrics.js'
 import { combineTelemetry } from '../src/runtime/telemetry/snapshot-telemetry.js'
 import { RequestTracing } from '../src/runtime/telemetry/tracing/request-tracing.js'
 import { TracerHost } from '../src/runtime/telemetry/tracing/tracer-host.js'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { spawn } from 'node:child_process'
 import type { Downstream, Snapshot } from '../src/runtime/types.js'
 
 const PORT = 18777
@@ -78,15 +77,28 @@ function build(v: Variant, collector: string): Snapshot {
   return buildSnapshot(r.ir, createStores(), undefined, combineTelemetry(metrics.forSnapshot(r.ir), tracing.forSnapshot(r.ir)))
 }
 
-/** An OTLP/HTTP receiver that reads and drops what it gets (its CPU counts against the tracing variants). */
+/**
+ * An OTLP/HTTP receiver that reads and drops what it gets, in a child process: a collector never runs
+ * in the gateway's process, so its CPU must not count against the tracing variants (this process's
+ * CPU is what a round measures).
+ */
 async function startReceiver(): Promise<{ url: string; close(): void }> {
-  const server = createServer((req, res) => {
-    req.resume()
-    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'))
+  const child = spawn(process.execPath, ['-e', RECEIVER], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.once('data', (d) => resolve(Number(String(d).trim())))
+    child.once('exit', (code) => reject(new Error(`receiver exited (${code})`)))
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces`, close: () => server.close() }
+  return { url: `http://127.0.0.1:${port}/v1/traces`, close: () => child.kill() }
 }
+
+const RECEIVER = `
+const server = require('node:http').createServer((req, res) => {
+  req.resume()
+  req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end())
+})
+server.keepAliveTimeout = 60000
+server.listen(0, '127.0.0.1', () => console.log(server.address().port))
+`
 
 /** Lets timers run (span export) every this many requests, so exporting is part of what a round costs. */
 const YIELD_EVERY = 64

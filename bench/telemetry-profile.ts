@@ -8,7 +8,7 @@
 //   npm run build && node dist/bench/telemetry-profile.js          # ~2 min
 //   TELEMETRY_PROFILE_VARIANTS=off,metrics TELEMETRY_PROFILE_SECONDS=8 node dist/bench/telemetry-profile.js
 import { createServer, type Server } from 'node:http'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePorts, killChildrenOnExit, startChild, stopAll, stopChild, waitReady } from './children.js'
@@ -86,6 +86,8 @@ async function main(): Promise<void> {
         const r = await wrk(url, script, { seconds: SECONDS, connections: 32, threads: 1 })
         if (r.errors > 0) throw new Error(`${name}/${lane}: ${r.errors} errors\n${r.raw}`)
         await stopChild(gw, 10_000)
+        // TELEMETRY_PROFILE_KEEP=<dir>: keep the .cpuprofile files (open them in DevTools) instead of deleting them.
+        if (process.env.TELEMETRY_PROFILE_KEEP) cpSync(profDir, join(process.env.TELEMETRY_PROFILE_KEEP, `${name}-${lane}`), { recursive: true })
         const t = telemetryTime(profDir)
         const requests = warm.requests + r.requests
         lines.push(`| ${lane} | ${name} | ${requests} | ${(t.busyUs / requests).toFixed(1)} | ${((100 * t.telemetryUs) / t.busyUs).toFixed(2)} % | ${((100 * t.gcUs) / t.busyUs).toFixed(1)} % |`)

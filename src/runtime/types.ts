@@ -122,6 +122,20 @@ export interface RequestContext {
   bytesOut: number
   /** Size of the request body as the caller sent it (ctx.body may be rewritten since). */
   readonly bytesIn: number
+  /** Set by an observer that wants the answer's model and finish reasons (a recording trace span); see AnswerFacts. */
+  answerFacts?: AnswerFacts | undefined
+}
+
+/**
+ * What an upstream's answer said about itself, for telemetry: the model that answered and why each
+ * choice stopped. Collected only while ctx.answerFacts is set (tracing sets it for a recording
+ * attempt span), by the response strategies from what they read anyway (the usage tap's scan, a
+ * translated answer's decoded form): a request nobody traces pays nothing for it.
+ */
+export interface AnswerFacts {
+  model: string | undefined
+  /** By choice index, in the provider's words (translated streams: the gateway's canonical reason). */
+  finishReasons: string[] | undefined
 }
 
 export type HookResult = LocalReply | undefined | void | Promise<LocalReply | undefined | void>

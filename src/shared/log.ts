@@ -62,7 +62,7 @@ const toStderr = (line: string): void => {
   if (!urgent) return void dest.write(line)
   // Error lines are rare and often the last words of a thread that is about to exit, when an
   // asynchronous write still queued would be lost: write them now (a full pipe drops the line).
-  try { writeSync(2, line) } catch {}
+  try { writeSync(2, line) } catch { dropped++ }
 }
 let sink: (line: string) => void = toStderr
 const logger = pino(

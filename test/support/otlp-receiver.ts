@@ -1,10 +1,29 @@
 /**
- * An OTLP/HTTP trace receiver for tests: decodes what @opentelemetry/exporter-trace-otlp-http sends
- * (ExportTraceServiceRequest as OTLP JSON: hex ids, typed attribute values) into flat spans, and can
+ * An OTLP/HTTP trace receiver for tests: decodes an ExportTraceServiceRequest sent as protobuf (what
+ * the gateway sends; decoded with the generated OTLP classes of @opentelemetry/otlp-transformer, an
+ * implementation independent of the gateway's encoder) or as OTLP JSON (hex ids, typed attribute
+ * values) into flat spans, and can
  * misbehave on command to stand in for a collector that is refusing (500), slow, or down (the socket
  * is destroyed before any answer).
  */
+import { createRequire } from 'node:module'
 import { receive, startHttpServer, type LocalHttpServer } from './http-server.js'
+
+const require = createRequire(import.meta.url)
+const { opentelemetry } = require('@opentelemetry/otlp-transformer/build/src/generated/root.js')
+const ExportTraceServiceRequest = opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest
+
+/** A protobuf ExportTraceServiceRequest in the JSON mapping's shape (hex ids, decimal int64 strings). */
+export function protobufToJson(body: Buffer): any {
+  const message = ExportTraceServiceRequest.decode(body)
+  const hexed = (v: any): any => {
+    if (v instanceof Uint8Array) return Buffer.from(v).toString('hex')
+    if (Array.isArray(v)) return v.map(hexed)
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, hexed(x)]))
+    return v
+  }
+  return hexed(ExportTraceServiceRequest.toObject(message, { longs: String, enums: Number }))
+}
 
 export type AttributeValue = string | number | boolean | AttributeValue[]
 
@@ -109,10 +128,11 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     receive(req, (got) => {
       const answer = () => {
         if (mode === 'fail500') return res.writeHead(500, { 'content-type': 'application/json' }).end('{"code":13,"message":"collector failure"}')
-        if (req.url !== '/v1/traces' || req.headers['content-type'] !== 'application/json') return res.writeHead(415).end()
-        const text = got.body.toString()
-        rawBodies.push(text)
-        spans.push(...decodeTraces(JSON.parse(text)))
+        const type = req.headers['content-type']
+        if (req.url !== '/v1/traces' || (type !== 'application/json' && type !== 'application/x-protobuf')) return res.writeHead(415).end()
+        // Strings in protobuf are UTF-8 bytes: the raw body as text still shows every exported string.
+        rawBodies.push(got.body.toString('latin1'))
+        spans.push(...decodeTraces(type === 'application/json' ? JSON.parse(got.body.toString()) : protobufToJson(got.body)))
         res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
       }
       if (typeof mode === 'object') setTimeout(answer, mode.slowMs)

@@ -4,6 +4,7 @@
  */
 import type { SnapshotIR } from '../../compiler/ir.js'
 import type { MetricJSON } from '../../runtime/telemetry/metric-store.js'
+import { logSettings } from '../../shared/log.js'
 
 export interface ControlView {
   readonly ir: SnapshotIR
@@ -24,5 +25,10 @@ export function controlFamilies(v: ControlView): MetricJSON[] {
     },
     { name: 'switchyard_config_last_reload_successful', help: 'Whether the latest reload pass compiled (1) or was rejected (0); 1 before any reload.', type: 'gauge', aggregator: 'sum', values: [{ labels: {}, value: v.lastReloadOk === false ? 0 : 1 }] },
     { name: 'switchyard_workers', help: 'Worker threads running.', type: 'gauge', aggregator: 'sum', values: [{ labels: {}, value: v.workers }] },
+    // The workers report theirs with thread="worker" (runtime/telemetry/request-metrics.ts logLinesDropped: same name and help).
+    {
+      name: 'switchyard_log_lines_dropped_total', help: 'Log lines dropped because the log destination (stderr) did not keep up; requests never wait for it.',
+      type: 'counter', aggregator: 'sum', values: [{ labels: { thread: 'main' }, value: logSettings().dropped }],
+    },
   ]
 }

@@ -72,6 +72,7 @@ export function dispatch(snapshot: Snapshot, listener: CompiledListener, req: In
     firstByteAt: 0,
     bytesOut: 0,
     bytesIn: req.body?.length ?? 0,
+    answerFacts: undefined,
   }
   downstream.onAbort(() => clientAborted(ctx))
   // The error boundary: nothing this request does may take the worker down.

@@ -127,10 +127,11 @@ export function isJsonLine(b: Uint8Array, from: number, end: number): boolean {
  * Is `b` exactly one JSON value, whitespace (newlines included) around and inside it? The check a
  * non-streamed answer passes before it is forwarded as a success.
  */
-export function isJsonDocument(b: Uint8Array): boolean {
+export function isJsonDocument(b: Uint8Array, spot?: KeySpotter): boolean {
   multiline = true
   try {
-    const i = scanJsonLine(b, 0, b.length)
+    spot?.reset()
+    const i = scanJsonLine(b, 0, b.length, spot)
     if (i === TOO_DEEP) return deepFallback(b, 0, b.length)
     return i >= 0 && ws(b, i, b.length) === b.length
   } finally {
@@ -232,7 +233,8 @@ export function scanJsonLine(b: Uint8Array, from: number, end: number, spot?: Ke
  * the syntax and finds what the caller looks for (an SSE event's `usage`, `finish_reason`, ...).
  * Per key, by its index in the constructor's list: `top[k]`, where the value of the key's last
  * member of the outermost object starts (-1: none; the last, as JSON.parse keeps the last
- * duplicate), and `seen[k]`, how many members at any depth have a value other than `null`.
+ * duplicate), `last[k]`, the same for the last member at any depth, and `seen[k]`, how many
+ * members at any depth have a value other than `null`.
  * Nothing is decoded: a caller that needs a value parses just that range, or the whole value.
  *
  * @example
@@ -243,6 +245,7 @@ export function scanJsonLine(b: Uint8Array, from: number, end: number, spot?: Ke
  */
 export class KeySpotter {
   readonly top: Int32Array
+  readonly last: Int32Array
   readonly seen: Int32Array
   /**
    * The first key index + 1 for each spotSlot (byte length below 32, a hash of the first and last
@@ -257,6 +260,7 @@ export class KeySpotter {
   constructor(private readonly keys: readonly string[]) {
     if (keys.length > 254) throw new Error('KeySpotter: at most 254 keys')
     this.top = new Int32Array(keys.length)
+    this.last = new Int32Array(keys.length)
     this.seen = new Int32Array(keys.length)
     this.next = new Uint8Array(keys.length)
     this.bytes = keys.map((k) => Buffer.from(k))
@@ -272,6 +276,7 @@ export class KeySpotter {
   reset(): void {
     for (let k = 0; k < this.top.length; k++) {
       this.top[k] = -1
+      this.last[k] = -1
       this.seen[k] = 0
     }
   }
@@ -285,6 +290,7 @@ export class KeySpotter {
     if (k < 0 && keyEscaped) k = this.keys.indexOf(JSON.parse(Buffer.from(b.buffer, b.byteOffset + keyStart, keyEnd - keyStart).toString('utf8')))
     if (k < 0) return
     if (depth === 1) this.top[k] = value
+    this.last[k] = value
     if (b[value] !== CH_N_LC) this.seen[k]++
   }
 }

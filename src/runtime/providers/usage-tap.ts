@@ -3,9 +3,14 @@
  * streamed answer as it passes (whole events, JSON data, completion). For OpenAI streams where the
  * gateway itself asked for usage (`stream_options.include_usage`), the extra usage-only chunk is
  * removed again before the client sees it.
+ *
+ * Given an AnswerFacts (a traced attempt), the same pass also keeps the model that answered and the
+ * finish reasons: a stream's scan spots `model` as well, a JSON body's syntax check spots the members
+ * answerFactsFromJson reads, and events decoded for usage anyway give the rest. Without one nothing
+ * more is looked at.
  */
-import type { Usage } from '../types.js'
-import type { CallerProtocol } from '../../protocols.js'
+import type { AnswerFacts, Usage } from '../types.js'
+import type { CallerProtocol, UpstreamProtocol } from '../../protocols.js'
 import { usageFromAnthropic, usageFromOpenAI } from './translate/usage.js'
 import { usageFromResponses } from './translate/responses-envelope.js'
 import { KeySpotter } from './json-syntax.js'
@@ -37,6 +42,82 @@ const K_FINISH = 1
 const K_ROLE = 2
 const K_CHOICES = 3
 const K_TYPE = 4
+/** Spotted only for a traced answer (OpenAI chunks carry the model in every event). */
+const K_MODEL = 5
+
+/** The members of a JSON answer answerFactsFromJson reads, spotted by the syntax check (isJsonDocument). */
+const ANSWER_KEYS = ['model', 'finish_reason', 'choices', 'stop_reason', 'status', 'incomplete_details']
+const A_MODEL = 0
+const A_FINISH = 1
+const A_CHOICES = 2
+const A_STOP = 3
+const A_STATUS = 4
+const A_INCOMPLETE = 5
+
+/**
+ * The spotter a traced JSON answer is checked with: `isJsonDocument(body, ANSWER_SPOT)`, then
+ * answerFactsFromJson() reads its marks (nothing yields in between, so one instance serves all).
+ */
+export const ANSWER_SPOT = new KeySpotter(ANSWER_KEYS)
+
+/**
+ * The model and finish reasons of a JSON answer in `protocol`, from the marks `spot` left while
+ * isJsonDocument checked it: only the values found are decoded (the `choices` array alone when
+ * more than one choice finished).
+ */
+export function answerFactsFromJson(body: Buffer, protocol: CallerProtocol, spot: KeySpotter, facts: AnswerFacts): void {
+  const end = body.length
+  const model = memberOf(body, spot.top[A_MODEL], end)
+  if (typeof model === 'string') facts.model = model
+  if (protocol === 'openai') {
+    if (spot.seen[A_FINISH] === 1 && spot.seen[A_CHOICES] <= 1) {
+      const r = memberOf(body, spot.last[A_FINISH], end)
+      if (typeof r === 'string') facts.finishReasons = [r]
+    } else if (spot.seen[A_FINISH] > 1) finishReasonsOf(memberOf(body, spot.top[A_CHOICES], end), facts)
+  } else if (protocol === 'anthropic') {
+    const r = memberOf(body, spot.top[A_STOP], end)
+    if (typeof r === 'string') facts.finishReasons = [r]
+  } else {
+    const status = memberOf(body, spot.top[A_STATUS], end)
+    if (typeof status === 'string') facts.finishReasons = [responsesFinish(status, memberOf(body, spot.top[A_INCOMPLETE], end))]
+  }
+}
+
+/**
+ * The same from an upstream answer the gateway decoded whole to translate it, in the upstream's
+ * own words (Bedrock's Converse answer names no model: the caller of this keeps the one it sent).
+ */
+export function answerFactsFromUpstream(body: any, protocol: UpstreamProtocol, facts: AnswerFacts): void {
+  const model = protocol === 'gemini' ? body?.modelVersion : body?.model
+  if (typeof model === 'string') facts.model = model
+  if (protocol === 'openai') finishReasonsOf(body?.choices, facts)
+  else if (protocol === 'anthropic') {
+    if (typeof body?.stop_reason === 'string') facts.finishReasons = [body.stop_reason]
+  } else if (protocol === 'gemini') {
+    const cs = body?.candidates
+    if (Array.isArray(cs)) for (let i = 0; i < cs.length; i++) noteReason(facts, Number(cs[i]?.index ?? i), cs[i]?.finishReason)
+  } else if (typeof body?.stopReason === 'string') facts.finishReasons = [body.stopReason]
+}
+
+/** OpenAI choices → finish reasons by choice index. */
+function finishReasonsOf(cs: unknown, facts: AnswerFacts): void {
+  if (!Array.isArray(cs)) return
+  for (const c of cs) noteReason(facts, Number(c?.index ?? 0), c?.finish_reason)
+}
+
+/** Choice indexes above this (a request asks for at most 128) are not kept apart. */
+const MAX_CHOICE = 127
+
+function noteReason(facts: AnswerFacts, index: number, reason: unknown): void {
+  if (typeof reason !== 'string') return
+  const i = index >= 0 && index <= MAX_CHOICE ? Math.floor(index) : 0
+  ;(facts.finishReasons ??= [])[i] = reason
+}
+
+/** A Responses object's finish: its status, or why it is incomplete (`max_output_tokens`, `content_filter`). */
+function responsesFinish(status: string, incomplete: any): string {
+  return status === 'incomplete' && typeof incomplete?.reason === 'string' ? incomplete.reason : status
+}
 
 const EVENT_END = Buffer.from('\n\n')
 const LF = 0x0a
@@ -82,6 +163,8 @@ const RESPONSES_ENDS = 4
  * between yields, so taps cannot see each other's.
  */
 const SCANNED = new ScannedEvent(new KeySpotter(KEYS))
+/** The same with `model` spotted too, for taps that keep AnswerFacts. */
+const SCANNED_FACTS = new ScannedEvent(new KeySpotter([...KEYS, 'model']))
 
 /**
  * OpenAI role chunks of the read push() is in, not decoded yet: (choices value, data end) pairs. The
@@ -127,9 +210,10 @@ export class SseUsageTap {
 
   /**
    * `strip`: drop OpenAI usage-only chunks (the client did not ask for them). `choices` (the
-   * request's `n`) and `usageRequested` judge a stream that ends without `[DONE]`.
+   * request's `n`) and `usageRequested` judge a stream that ends without `[DONE]`. `facts`: keep the
+   * answer's model and finish reasons there (a traced attempt; undefined costs nothing).
    */
-  constructor(private readonly protocol: CallerProtocol, private readonly strip: boolean, private readonly choices = 1, private readonly usageRequested = strip) {}
+  constructor(private readonly protocol: CallerProtocol, private readonly strip: boolean, private readonly choices = 1, private readonly usageRequested = strip, private readonly facts?: AnswerFacts) {}
 
   /**
    * An OpenAI stream that closed without `[DONE]` is still whole when every choice reported its
@@ -162,7 +246,7 @@ export class SseUsageTap {
       this.carry = undefined
     }
     const judging = this.judging
-    const ev = SCANNED
+    const ev = this.facts === undefined ? SCANNED : SCANNED_FACTS
     const len = buf.length
     const openai = this.protocol === 'openai'
     let pieces: Buffer[] | undefined // only when an event is dropped
@@ -253,8 +337,17 @@ export class SseUsageTap {
     if (this.protocol === 'openai') {
       // The rules read two top-level members: `choices` (decoded alone when one is needed) and `usage`.
       let drop = false
-      // Finishes matter only to a stream that ends without its marker: decoded then, if ever.
-      if (k.seen[K_FINISH] > 0) (this.unreadFinishes ??= []).push({ b, at: k.top[K_CHOICES], end: ev.dataEnd })
+      // Finishes matter only to a stream that ends without its marker (decoded then, if ever), or
+      // to a traced one (decoded now: a few events per stream).
+      const facts = this.facts
+      if (k.seen[K_FINISH] > 0) {
+        if (facts !== undefined) this.noteFinishes(memberOf(b, k.top[K_CHOICES], ev.dataEnd))
+        else (this.unreadFinishes ??= []).push({ b, at: k.top[K_CHOICES], end: ev.dataEnd })
+      }
+      if (facts !== undefined && facts.model === undefined) {
+        const m = memberOf(b, k.top[K_MODEL], ev.dataEnd)
+        if (typeof m === 'string') facts.model = m
+      }
       const u = k.top[K_USAGE]
       if (u >= 0 && b[u] === 0x7b) {
         this.usage = usageFromOpenAI(memberOf(b, u, ev.dataEnd) as any)
@@ -319,6 +412,8 @@ export class SseUsageTap {
   private noteParsed(type: string | undefined, j: any): boolean {
     if (this.protocol === 'openai') {
       this.noteFinishes(j?.choices)
+      const facts = this.facts
+      if (facts !== undefined && facts.model === undefined && typeof j?.model === 'string') facts.model = j.model
       return this.recordOpenAI(j)
     }
     if (this.protocol === 'anthropic') {
@@ -340,7 +435,11 @@ export class SseUsageTap {
 
   private noteFinishes(cs: unknown): void {
     if (!Array.isArray(cs)) return
-    for (const c of cs) if (c?.finish_reason != null) (this.finished ??= new Set()).add(Number(c.index ?? 0))
+    for (const c of cs) {
+      if (c?.finish_reason == null) continue
+      ;(this.finished ??= new Set()).add(Number(c.index ?? 0))
+      if (this.facts !== undefined) noteReason(this.facts, Number(c.index ?? 0), c.finish_reason)
+    }
   }
 
   /** True when this is the usage-only chunk the gateway asked for itself. */
@@ -353,6 +452,12 @@ export class SseUsageTap {
 
   /** Anthropic: input tokens arrive in message_start, output tokens in message_delta. */
   private recordAnthropicEvent(j: any): void {
+    const facts = this.facts
+    if (facts !== undefined) {
+      // message_start names the model, message_delta says why it stopped: both carry usage, so both are decoded anyway.
+      if (j?.type === 'message_start' && typeof j.message?.model === 'string') facts.model = j.message.model
+      else if (j?.type === 'message_delta' && typeof j.delta?.stop_reason === 'string') facts.finishReasons = [j.delta.stop_reason]
+    }
     const u = j?.type === 'message_start' ? j.message?.usage : j?.usage
     if (!isObject(u)) return
     const next = usageFromAnthropic(u)
@@ -360,6 +465,12 @@ export class SseUsageTap {
   }
 
   private recordResponses(j: any): void {
+    const facts = this.facts
+    const r = j?.response
+    if (facts !== undefined && r !== null && typeof r === 'object') {
+      if (typeof r.model === 'string') facts.model = r.model
+      if (typeof r.status === 'string') facts.finishReasons = [responsesFinish(r.status, r.incomplete_details)]
+    }
     const u = j?.response?.usage
     if (isObject(u)) this.usage = usageFromResponses(u)
   }

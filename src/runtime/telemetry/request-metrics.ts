@@ -26,6 +26,7 @@ import type { AttemptFailure, AttemptNext, AttemptObserver, Filter, RequestConte
 import { compileAttemptObservers } from '../upstream/attempt-events.js'
 import { fnv1a } from '../../shared/string-hash.js'
 import { addHash } from '../../shared/hyperloglog.js'
+import { logSettings } from '../../shared/log.js'
 import { CounterFamily, HistogramFamily, type MetricJSON } from './metric-store.js'
 import { isStreaming } from './labels.js'
 import { SeriesCells, nextIndex, outcomeOfStatus, OUTCOME_BY_KIND, type EndpointCells, type Families } from './series-cells.js'
@@ -152,8 +153,20 @@ export class RequestMetrics implements Families {
   report(): WorkerMetricsReport {
     const inflight: MetricJSON = { name: 'switchyard_inflight_requests', help: 'Requests in flight (arrived, answer not yet ended), streams included.', type: 'gauge', values: [{ labels: {}, value: this.inflight() }], aggregator: 'sum' }
     return {
-      families: [this.requests.toJSON(), this.duration.toJSON(), this.ttft.toJSON(), this.tokens.toJSON(), this.operation.toJSON(), this.attempts.toJSON(), inflight],
+      families: [this.requests.toJSON(), this.duration.toJSON(), this.ttft.toJSON(), this.tokens.toJSON(), this.operation.toJSON(), this.attempts.toJSON(), inflight, logLinesDropped('worker')],
       sketches: [...this.sketches.values()].map((s) => ({ ...s, registers: s.registers.slice() })),
     }
+  }
+}
+
+/**
+ * Log lines this thread dropped because stderr did not keep up (its buffer was full, or a
+ * synchronous error line met a full pipe): summed over the workers (`thread="worker"`); the main
+ * thread reports its own (`thread="main"`, control/metrics/control-families.ts).
+ */
+export function logLinesDropped(thread: 'main' | 'worker'): MetricJSON {
+  return {
+    name: 'switchyard_log_lines_dropped_total', help: 'Log lines dropped because the log destination (stderr) did not keep up; requests never wait for it.',
+    type: 'counter', aggregator: 'sum', values: [{ labels: { thread }, value: logSettings().dropped }],
   }
 }

@@ -7,7 +7,7 @@
  */
 import { RefusedAnswer } from '../errors.js'
 import { isJsonDocument } from '../providers/json-syntax.js'
-import { SseUsageTap, usageFromJsonBody } from '../providers/usage-tap.js'
+import { ANSWER_SPOT, answerFactsFromJson, SseUsageTap, usageFromJsonBody } from '../providers/usage-tap.js'
 import type { Exchange, ResponseStrategy, UpstreamHeaders } from './exchange.js'
 import { HeldAnswer } from './held-answer.js'
 import { OpeningHold } from './opening-hold.js'
@@ -75,7 +75,10 @@ export class PassJson extends HeldAnswer {
     if (this.spilled) return x.finish()
     const body = this.body()
     const expect = this.vouchFor
-    if (expect !== NOT_CHECKED && !(isJsonDocument(body) && (expect === ANY_JSON || body.indexOf(expect) !== -1))) {
+    // A traced attempt's check also spots the model and finish reasons (the same pass).
+    const facts = x.ctx.answerFacts
+    const spot = facts === undefined ? undefined : ANSWER_SPOT
+    if (expect !== NOT_CHECKED && !(isJsonDocument(body, spot) && (expect === ANY_JSON || body.indexOf(expect) !== -1))) {
       // A 200 the gateway cannot vouch for is a failure like a reset: retried or failed over
       // before anything is sent, else a 502 — never passed on as a success.
       return x.refuse(new RefusedAnswer('SY_MALFORMED', `the upstream answered ${this.status} with a body that is not a complete JSON ${expect === ANY_JSON ? 'document' : `response (no ${expect.toString()})`}`))
@@ -85,6 +88,7 @@ export class PassJson extends HeldAnswer {
     const protocol = x.upstreamProtocol
     if (this.status < 300 && op !== 'stored_response' && (protocol === 'openai' || protocol === 'anthropic')) {
       x.ctx.usage = usageFromJsonBody(body, op === 'responses' ? 'responses' : protocol)
+      if (spot !== undefined && expect !== NOT_CHECKED) answerFactsFromJson(body, op === 'responses' ? 'responses' : protocol, spot, facts!)
     }
     x.streamSucceeded()
     x.forwardHead(this.status, this.headers!)
@@ -103,7 +107,7 @@ export class PassSse implements ResponseStrategy {
     const op = x.op
     if ((op === 'chat' || op === 'messages' || op === 'responses')) {
       const json = x.ctx.json
-      this.tap = new SseUsageTap(op === 'responses' ? 'responses' : x.caller === 'anthropic' ? 'anthropic' : 'openai', x.injectedUsage, choicesOf(json), json?.stream_options?.include_usage === true)
+      this.tap = new SseUsageTap(op === 'responses' ? 'responses' : x.caller === 'anthropic' ? 'anthropic' : 'openai', x.injectedUsage, choicesOf(json), json?.stream_options?.include_usage === true, x.ctx.answerFacts)
     }
   }
 

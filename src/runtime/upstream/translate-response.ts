@@ -10,6 +10,7 @@ import { startResponse } from '../http/respond.js'
 import { createSseParser, type SseParser } from '../providers/sse/sse-parser.js'
 import { createEventStreamDecoder, type EventStreamDecoder } from '../providers/translate/aws-event-stream.js'
 import { usageFromAnthropic, usageFromOpenAI, usageFromResponses, type CallerProtocol, type StreamTranslator } from '../providers/translate/index.js'
+import { answerFactsFromUpstream } from '../providers/usage-tap.js'
 import type { Exchange, ResponseStrategy } from './exchange.js'
 import { HeldAnswer } from './held-answer.js'
 import { OpeningHold } from './opening-hold.js'
@@ -40,6 +41,8 @@ export class TranslateJson extends HeldAnswer {
       // A 200 error object translates into an empty "success": refuse it like a broken body.
       if (!hasUpstreamSuccessShape(parsed, x.upstreamProtocol)) throw new Error('not a success object')
       out = x.translator!.response(parsed, { model: x.model, request: ctx.json })
+      // A traced attempt: the model and finish reasons, in the upstream's words, from the decoded answer.
+      if (ctx.answerFacts !== undefined) answerFactsFromUpstream(parsed, x.upstreamProtocol, ctx.answerFacts)
     } catch {
       // Like a reset: retried or failed over before anything is sent, else a 502. (No parser
       // message: it quotes the body, which may echo a credential.)
@@ -117,6 +120,12 @@ export class TranslateStream implements ResponseStrategy {
       last = out.length === 0 ? undefined : out
     }
     ctx.usage = st.usage()
+    const facts = ctx.answerFacts
+    if (facts !== undefined && st.answer !== undefined) {
+      const a = st.answer()
+      if (a.model !== undefined && a.model !== '') facts.model = a.model
+      if (a.stop !== undefined) facts.finishReasons = [a.stop]
+    }
     if (st.failure() === undefined) x.streamSucceeded()
     else x.streamFailed()
     x.finish(last)

@@ -1,7 +1,9 @@
 /** SseUsageTap: whole events out, usage read from the tail, and every event's data must parse. */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { SseUsageTap } from '../../../src/runtime/providers/usage-tap.js'
+import { ANSWER_SPOT, answerFactsFromJson, answerFactsFromUpstream, SseUsageTap } from '../../../src/runtime/providers/usage-tap.js'
+import { isJsonDocument } from '../../../src/runtime/providers/json-syntax.js'
+import type { AnswerFacts } from '../../../src/runtime/types.js'
 
 const chunk = (content: string) => `data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":${JSON.stringify(content)}},"finish_reason":null}]}\n\n`
 const usage = 'data: {"id":"c","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}\n\n'
@@ -84,4 +86,81 @@ test('openings with several choices are judged by decoding them', () => {
   const tap = new SseUsageTap('openai', false)
   const two = (second: string) => `data: {"id":"c","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null},{"index":1,"delta":${second},"finish_reason":null}]}\n\n`
   assert.deepStrictEqual([two('{"role":"assistant","content":""}'), two('{"content":"x"}')].map((s) => tap.openingOnly(Buffer.from(s))), [true, false])
+})
+
+// ---------------------------------------------------------------- answer facts (traced attempts)
+
+const facts = (): AnswerFacts => ({ model: undefined, finishReasons: undefined })
+const oaChunk = (model: string, choices: object[]) => `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', model, choices })}\n\n`
+
+test('a traced OpenAI stream keeps the first model named and each choice\'s finish reason, in the scanned and the decoded shape', () => {
+  // `id:` lines are not the scanner's shape: those events are decoded with the SSE parser
+  for (const prefix of ['', 'id: 7\n']) {
+    const f = facts()
+    const tap = new SseUsageTap('openai', false, 2, false, f)
+    const body = (oaChunk('gpt-x-1', [{ index: 0, delta: { role: 'assistant', content: 'hi "model":"no"' }, finish_reason: null }]) +
+      oaChunk('gpt-x-2', [{ index: 1, delta: {}, finish_reason: 'length' }]) +
+      oaChunk('gpt-x-3', [{ index: 0, delta: {}, finish_reason: 'stop' }])).replaceAll('data: ', `${prefix}data: `) + DONE
+    assert.equal(run(tap, [body.slice(0, 50), body.slice(50)]), body)
+    assert.deepStrictEqual(f, { model: 'gpt-x-1', finishReasons: ['stop', 'length'] }, JSON.stringify(prefix))
+  }
+})
+
+test('an untraced tap reads no model (and a traced one still judges a stream without [DONE])', () => {
+  const tap = new SseUsageTap('openai', false)
+  run(tap, [oaChunk('gpt-x', [{ index: 0, delta: {}, finish_reason: 'stop' }])])
+  assert.equal(tap.finishedWithoutMarker(), true)
+  const f = facts()
+  const traced = new SseUsageTap('openai', false, 1, false, f)
+  run(traced, [oaChunk('gpt-x', [{ index: 0, delta: { content: 'a' }, finish_reason: null }])])
+  assert.equal(traced.finishedWithoutMarker(), false)
+  run(traced, [oaChunk('gpt-x', [{ index: 0, delta: {}, finish_reason: 'stop' }])])
+  assert.equal(traced.finishedWithoutMarker(), true)
+  assert.deepStrictEqual(f, { model: 'gpt-x', finishReasons: ['stop'] })
+})
+
+test('traced Anthropic and Responses streams: the model and reason from the events decoded for usage', () => {
+  const f = facts()
+  const an = new SseUsageTap('anthropic', false, 1, false, f)
+  run(an, [
+    'event: message_start\ndata: {"type":"message_start","message":{"id":"m","model":"claude-x","usage":{"input_tokens":3,"output_tokens":1}}}\n\n',
+    'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"max_tokens","stop_sequence":null},"usage":{"output_tokens":9}}\n\n',
+    'event: message_stop\ndata: {"type":"message_stop"}\n\n',
+  ])
+  assert.deepStrictEqual(f, { model: 'claude-x', finishReasons: ['max_tokens'] })
+  const r = facts()
+  const rs = new SseUsageTap('responses', false, 1, false, r)
+  run(rs, [
+    'event: response.created\ndata: {"type":"response.created","response":{"model":"gpt-r","status":"in_progress","usage":null}}\n\n',
+    'event: response.incomplete\ndata: {"type":"response.incomplete","response":{"model":"gpt-r-1","status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},"usage":{"input_tokens":1,"output_tokens":2,"total_tokens":3}}}\n\n',
+  ])
+  assert.deepStrictEqual(r, { model: 'gpt-r-1', finishReasons: ['max_output_tokens'] })
+})
+
+test('a JSON answer\'s facts come from the marks its syntax check left: nested keys in text are not members', () => {
+  const read = (body: object, protocol: 'openai' | 'anthropic' | 'responses') => {
+    const b = Buffer.from(JSON.stringify(body, null, 1))
+    assert.equal(isJsonDocument(b, ANSWER_SPOT), true)
+    const f = facts()
+    answerFactsFromJson(b, protocol, ANSWER_SPOT, f)
+    return f
+  }
+  const msg = { role: 'assistant', content: '"finish_reason": "nope", "model": "nope"' }
+  assert.deepStrictEqual(read({ id: 'x', model: 'gpt-j', choices: [{ index: 0, message: msg, finish_reason: 'tool_calls' }], usage: { prompt_tokens: 1 } }, 'openai'), { model: 'gpt-j', finishReasons: ['tool_calls'] })
+  assert.deepStrictEqual(read({ model: 'gpt-j', choices: [{ index: 1, message: msg, finish_reason: 'length' }, { index: 0, message: msg, finish_reason: 'stop' }] }, 'openai'), { model: 'gpt-j', finishReasons: ['stop', 'length'] })
+  assert.deepStrictEqual(read({ model: 'gpt-j', choices: [{ index: 0, message: msg, finish_reason: null }] }, 'openai'), { model: 'gpt-j', finishReasons: undefined })
+  assert.deepStrictEqual(read({ type: 'message', model: 'claude-j', content: [{ type: 'text', text: '"stop_reason":"x"' }], stop_reason: 'end_turn' }, 'anthropic'), { model: 'claude-j', finishReasons: ['end_turn'] })
+  assert.deepStrictEqual(read({ object: 'response', model: 'gpt-r', status: 'completed', output: [{ status: 'completed' }] }, 'responses'), { model: 'gpt-r', finishReasons: ['completed'] })
+})
+
+test('an upstream answer decoded for translation: each provider\'s own words', () => {
+  const of = (body: object, p: 'openai' | 'anthropic' | 'gemini' | 'bedrock') => {
+    const f = facts()
+    answerFactsFromUpstream(body, p, f)
+    return f
+  }
+  assert.deepStrictEqual(of({ model: 'm', choices: [{ index: 0, finish_reason: 'stop' }] }, 'openai'), { model: 'm', finishReasons: ['stop'] })
+  assert.deepStrictEqual(of({ model: 'c', stop_reason: 'tool_use' }, 'anthropic'), { model: 'c', finishReasons: ['tool_use'] })
+  assert.deepStrictEqual(of({ modelVersion: 'g', candidates: [{ finishReason: 'MAX_TOKENS', index: 0 }] }, 'gemini'), { model: 'g', finishReasons: ['MAX_TOKENS'] })
+  assert.deepStrictEqual(of({ output: {}, stopReason: 'end_turn' }, 'bedrock'), { model: undefined, finishReasons: ['end_turn'] })
 })

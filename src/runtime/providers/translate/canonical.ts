@@ -58,6 +58,9 @@ export interface SseWriter extends StreamSink {
   readonly failure: StreamFailure | undefined
   /** More than the opening (OpenAI role chunk, Anthropic message_start) has been written. */
   readonly substantive: boolean
+  /** The model the upstream's stream named (its reader's start()), and the finish it reported. */
+  readonly upstreamModel?: string | undefined
+  readonly stopReason?: StopReason | undefined
 }
 
 /** What the runtime plugs into a streaming adapter. */
@@ -72,6 +75,8 @@ export interface StreamTranslator<In> {
   failure(): StreamFailure | undefined
   /** Whether anything beyond the stream's opening has been produced. */
   substantive(): boolean
+  /** The model the upstream named and the finish it reported so far (for telemetry). */
+  answer?(): { model: string | undefined; stop: StopReason | undefined }
 }
 
 export function emptyUsage(): NormalizedUsage {

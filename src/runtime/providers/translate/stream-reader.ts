@@ -25,6 +25,7 @@ export function bindTranslator<In>(reader: UpstreamReader<In>, writer: SseWriter
     usage: () => reader.usage(),
     failure: () => writer.failure,
     substantive: () => writer.substantive,
+    answer: () => ({ model: writer.upstreamModel, stop: writer.stopReason }),
   }
 }
 

@@ -66,6 +66,9 @@ interface ToolState {
  * message_delta and message_stop wait for close(), because usage often arrives after the stop reason.
  */
 export class AnthropicSseWriter implements SseWriter {
+  /** What the upstream said (for telemetry): the model of its first event, the last finish. */
+  upstreamModel: string | undefined = undefined
+  stopReason: StopReason | undefined = undefined
   private out = ''
   private id: string | undefined
   private model: string
@@ -91,6 +94,7 @@ export class AnthropicSseWriter implements SseWriter {
   }
 
   start(meta: { id?: string; model?: string }): void {
+    this.upstreamModel ??= meta.model
     if (this.started) return
     this.started = true
     if (!this.id) this.id = messageId(meta.id)
@@ -155,6 +159,7 @@ export class AnthropicSseWriter implements SseWriter {
   }
 
   finish(reason: StopReason, stopSequence?: string | null): void {
+    this.stopReason = reason
     if (this.done || this.stop) return
     this.ensureStarted()
     this.stop = reason

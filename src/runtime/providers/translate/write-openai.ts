@@ -58,6 +58,9 @@ export function toOpenAIResponse(r: CanonicalResponse, opts: { model?: string } 
  * An upstream error becomes `data: {"error": …}` and the stream ends without `[DONE]`.
  */
 export class OpenAISseWriter implements SseWriter {
+  /** What the upstream said (for telemetry): the model of its first event, the last finish. */
+  upstreamModel: string | undefined = undefined
+  stopReason: StopReason | undefined = undefined
   private out = ''
   private id: string | undefined
   private model: string
@@ -84,6 +87,7 @@ export class OpenAISseWriter implements SseWriter {
   }
 
   start(meta: { id?: string; model?: string }): void {
+    this.upstreamModel ??= meta.model
     if (this.started) return
     if (!this.id) this.id = completionId(meta.id)
     if (!this.opts.model && meta.model) this.model = meta.model
@@ -117,6 +121,7 @@ export class OpenAISseWriter implements SseWriter {
   toolEnd(): void {}
 
   finish(reason: StopReason): void {
+    this.stopReason = reason
     if (this.done || this.finished) return
     this.ensureStarted()
     this.finished = reason

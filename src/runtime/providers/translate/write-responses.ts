@@ -77,6 +77,9 @@ interface ToolState {
  * official SDKs throw instead of yielding the event as data.
  */
 export class ResponsesSseWriter implements SseWriter {
+  /** What the upstream said (for telemetry): the model of its first event, the last finish. */
+  upstreamModel: string | undefined = undefined
+  stopReason: StopReason | undefined = undefined
   private out = ''
   private seq = 0
   private response: ResponsesResponse | undefined
@@ -108,6 +111,7 @@ export class ResponsesSseWriter implements SseWriter {
   }
 
   start(meta: { id?: string; model?: string }): void {
+    this.upstreamModel ??= meta.model
     if (this.started) return
     this.started = true
     if (!this.opts.model && meta.model) this.model = meta.model
@@ -163,6 +167,7 @@ export class ResponsesSseWriter implements SseWriter {
   }
 
   finish(reason: StopReason): void {
+    this.stopReason = reason
     if (this.done || this.stop) return
     this.ensureStarted()
     this.stop = reason

@@ -5,14 +5,11 @@
  * path knows about tracing). No request or response body text is ever recorded.
  *
  * Cost: forSnapshot() returns undefined without `telemetry.tracing`, and nothing is installed. With
- * it, the sampling decision (parent-based ratio, decided here rather than by the SDK's sampler) is
- * made once per request before any span object exists, so a request that is not sampled costs a
- * header read, a comparison and a marker on ctx.filterState. Every time given to the SDK is a
- * performance.now() reading turned into epoch milliseconds with one offset (epochMs), so spans share
- * one clock and an attempt always lies inside its request (the SDK corrects performance readings with
- * an offset of its own per span, which can differ by a millisecond between spans). Spans are created lazily: the server
- * span when the first attempt starts (its start time is the request's arrival) or, for requests
- * answered locally, when the request completes.
+ * it, the sampling decision (parent-based ratio) is made once per request before any span exists,
+ * so a request that is not sampled costs a header read, a comparison and a marker on
+ * ctx.filterState. A sampled one is a RequestTrace and an AttemptSpan per attempt (span-record.ts):
+ * typed fields written as the request runs, serialized only when its batch leaves. Every time is a
+ * performance.now() reading, so spans share one clock and an attempt always lies inside its request.
  *
  * Propagation: a valid W3C `traceparent` from the caller is the server span's parent; each attempt
  * replaces the `traceparent` the upstream request carries with its own span's context (the caller's
@@ -23,51 +20,33 @@
  * const tracing = new RequestTracing(new TracerHost())
  * const snap = buildSnapshot(ir, stores, undefined, combineTelemetry(metrics.forSnapshot(ir), tracing.forSnapshot(ir)))
  */
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api'
 import type { SnapshotIR, TracingIR } from '../../../compiler/ir.js'
-import type { AttemptFailure, AttemptNext, AttemptObserver, CompiledCluster, CompiledEndpoint, Filter, RequestContext, Usage } from '../../types.js'
+import type { AttemptFailure, AttemptNext, AttemptObserver, CompiledCluster, CompiledEndpoint, CompiledListener, Filter, RequestContext } from '../../types.js'
 import { compileAttemptObservers } from '../../upstream/attempt-events.js'
 import type { SnapshotTelemetry } from '../snapshot-telemetry.js'
 import { genAiOperation, genAiProviders, statusClass } from '../labels.js'
 import { formatTraceparent, parseTraceparent } from './trace-context.js'
+import { attributeFragment, encodeTrace } from './otlp-proto.js'
+import { AttemptSpan, randomHex, RequestTrace } from './span-record.js'
+import type { SpanQueue } from './span-queue.js'
 import type { TracerHost } from './tracer-host.js'
-
-/** A performance.now() reading (ctx.startedAt is one) as epoch milliseconds, the same offset for every span. */
-function epochMs(perf: number): number {
-  return performance.timeOrigin + perf
-}
 
 /** Per-request state, on ctx.filterState (filter names are identifiers, so no filter can have this one). */
 const STATE = '$trace'
 /** The marker of a request that is not sampled: shared, never written. */
 const NOT_SAMPLED = Object.freeze({ sampled: false })
 
-class RequestSpans {
-  readonly sampled = true
-  attempt: Span | undefined = undefined
-  attempts = 0
-  firstChunkSeen = false
-  /** Why the previous attempt failed, when another followed (the reason for the retry or fallback). */
-  reason: string | undefined = undefined
-  constructor(readonly server: Span, readonly context: Context) {}
-}
-
 /** `error.type` of a failed attempt: the status code, or how it broke (connect_failure, reset, timeout, overflow, client_abort). */
 function errorType(f: AttemptFailure): string {
   return f.kind === 'status' ? String(f.status ?? 0) : f.kind
 }
 
-function addUsage(span: Span, u: Usage | undefined): void {
-  if (u === undefined) return
-  span.setAttribute('gen_ai.usage.input_tokens', u.inputTokens)
-  span.setAttribute('gen_ai.usage.output_tokens', u.outputTokens)
-  if (u.cachedInputTokens) span.setAttribute('gen_ai.usage.cache_read.input_tokens', u.cachedInputTokens)
-  if (u.reasoningTokens) span.setAttribute('gen_ai.usage.reasoning.output_tokens', u.reasoningTokens)
-}
-
-interface EndpointTarget {
-  readonly address: string
-  readonly port: number | undefined
+/** An endpoint's attributes as OTLP byte fragments, made on its first attempt of a snapshot. */
+interface EndpointAttributes {
+  /** The client span's: provider, server.address / port, cluster, endpoint. */
+  readonly client: Buffer
+  /** The server span's: who answered (cluster, endpoint). */
+  readonly server: Buffer
 }
 
 export class RequestTracing {
@@ -82,12 +61,13 @@ export class RequestTracing {
     return this.hooks(cfg, this.host.tracerFor(cfg), genAiProviders(ir.clusters))
   }
 
-  private hooks(cfg: TracingIR, tracer: Tracer, providers: ReadonlyMap<string, string>): SnapshotTelemetry {
+  private hooks(cfg: TracingIR, queue: SpanQueue, providers: ReadonlyMap<string, string>): SnapshotTelemetry {
     const { sampleRatio: ratio, parentBased } = cfg
-    const targets = new Map<CompiledEndpoint, EndpointTarget>()
-    const targetOf = (e: CompiledEndpoint): EndpointTarget => {
-      let t = targets.get(e)
-      if (t === undefined) {
+    // Config-only attributes, serialized once per snapshot (endpoints and listeners are snapshot objects).
+    const endpoints = new Map<CompiledEndpoint, EndpointAttributes>()
+    const endpointAttributes = (cluster: CompiledCluster, e: CompiledEndpoint): EndpointAttributes => {
+      let a = endpoints.get(e)
+      if (a === undefined) {
         let address = ''
         let port: number | undefined
         try {
@@ -95,16 +75,24 @@ export class RequestTracing {
           address = u.hostname
           port = u.port === '' ? (u.protocol === 'https:' ? 443 : u.protocol === 'http:' ? 80 : undefined) : Number(u.port)
         } catch {}
-        targets.set(e, (t = { address, port }))
+        const names = [['switchyard.cluster', cluster.name], ['switchyard.endpoint', e.name]] as const
+        const client = attributeFragment([['gen_ai.provider.name', providers.get(cluster.name) ?? cluster.name], ['server.address', address], ...(port === undefined ? [] : [['server.port', port] as const]), ...names])
+        endpoints.set(e, (a = { client, server: attributeFragment(names) }))
       }
-      return t
+      return a
+    }
+    const listeners = new Map<CompiledListener, Buffer>()
+    const listenerAttributes = (l: CompiledListener): Buffer => {
+      let a = listeners.get(l)
+      if (a === undefined) listeners.set(l, (a = attributeFragment([['server.port', l.port], ['switchyard.listener', l.name]])))
+      return a
     }
 
     // hot path: once per request (the first hook that sees it), sampled or not
-    const spansOf = (ctx: RequestContext): RequestSpans | undefined => {
+    const traceOf = (ctx: RequestContext): RequestTrace | undefined => {
       const state = (ctx.filterState ??= {})
-      const known = state[STATE] as RequestSpans | typeof NOT_SAMPLED | undefined
-      if (known !== undefined) return known.sampled ? (known as RequestSpans) : undefined
+      const known = state[STATE] as RequestTrace | typeof NOT_SAMPLED | undefined
+      if (known !== undefined) return known.sampled ? (known as RequestTrace) : undefined
       const header = ctx.head.headers.traceparent
       const parent = header === undefined ? undefined : parseTraceparent(header)
       const sampled = parent !== undefined && parentBased ? (parent.traceFlags & 1) === 1 : ratio >= 1 || (ratio > 0 && Math.random() < ratio)
@@ -112,124 +100,100 @@ export class RequestTracing {
         state[STATE] = NOT_SAMPLED
         return undefined
       }
-      const parentContext = parent === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, { ...parent, isRemote: true })
-      const route = ctx.route?.name
-      const attributes: Attributes = {
-        'http.request.method': ctx.head.method,
-        'url.path': ctx.head.path,
-        'server.port': ctx.listener.port,
-        'switchyard.listener': ctx.listener.name,
-        'switchyard.request_id': ctx.requestId,
-      }
-      if (route !== undefined) attributes['switchyard.route'] = route
-      const server = tracer.startSpan(route === undefined ? ctx.head.method : `${ctx.head.method} ${route}`, { kind: SpanKind.SERVER, startTime: epochMs(ctx.startedAt), attributes }, parentContext)
-      const spans = new RequestSpans(server, trace.setSpan(parentContext, server))
-      state[STATE] = spans
-      return spans
+      const head = ctx.head
+      const t = new RequestTrace(parent?.traceId ?? randomHex(32), randomHex(16), parent?.spanId ?? '', ctx.startedAt, head.method, head.path, listenerAttributes(ctx.listener), ctx.requestId, genAiOperation(head.path))
+      state[STATE] = t
+      return t
     }
 
-    const endAttempt = (ctx: RequestContext, s: RequestSpans, usage: Usage | undefined): void => {
-      const span = s.attempt!
-      s.attempt = undefined
-      const model = ctx.servedModel ?? ctx.head.model
-      if (model !== undefined) {
-        span.setAttribute('gen_ai.request.model', model)
-        span.updateName(`${genAiOperation(ctx.head.path)} ${model}`)
-      }
-      addUsage(span, usage)
-      const ok = ctx.status >= 200 && ctx.status < 400
-      span.setAttribute('switchyard.attempt.outcome', ok ? 'success' : statusClass(ctx.status))
-      if (ctx.status > 0) span.setAttribute('http.response.status_code', ctx.status)
-      if (!ok) {
-        span.setAttribute('error.type', ctx.status > 0 ? String(ctx.status) : 'client_abort')
-        span.setStatus({ code: SpanStatusCode.ERROR })
-      }
-      span.end(epochMs(performance.now()))
+    const endAttempt = (ctx: RequestContext, t: RequestTrace, a: AttemptSpan): void => {
+      t.current = undefined
+      a.endedAt = performance.now()
+      a.model = ctx.servedModel ?? ctx.head.model
+      a.usage = ctx.usage
+      const facts = ctx.answerFacts
+      ctx.answerFacts = undefined
+      a.answer = facts
+      t.answer = facts
+      const status = ctx.status
+      const ok = status >= 200 && status < 400
+      a.outcome = ok ? 'success' : statusClass(status)
+      if (status > 0) a.status = status
+      if (!ok) a.errorType = status > 0 ? String(status) : 'client_abort'
     }
 
     const observer: AttemptObserver = {
       onAttemptStart(ctx: RequestContext, cluster: CompiledCluster, endpoint: CompiledEndpoint, attempt: number) {
-        const s = spansOf(ctx)
-        if (s === undefined) return
-        if (s.attempt !== undefined) s.attempt.end(epochMs(performance.now()))
-        const op = genAiOperation(ctx.head.path)
-        const model = ctx.head.model
-        const target = targetOf(endpoint)
-        const attributes: Attributes = {
-          'gen_ai.operation.name': op,
-          'gen_ai.provider.name': providers.get(cluster.name) ?? cluster.name,
-          'server.address': target.address,
-          'switchyard.cluster': cluster.name,
-          'switchyard.endpoint': endpoint.name,
-          'switchyard.attempt': attempt,
-        }
-        if (target.port !== undefined) attributes['server.port'] = target.port
-        if (model !== undefined) attributes['gen_ai.request.model'] = model
-        if (s.reason !== undefined) attributes['switchyard.attempt.reason'] = s.reason
-        const span = tracer.startSpan(model === undefined ? op : `${op} ${model}`, { kind: SpanKind.CLIENT, startTime: epochMs(performance.now()), attributes }, s.context)
-        s.attempt = span
-        s.attempts++
-        s.firstChunkSeen = false
-        const sc = span.spanContext()
-        ctx.headers.traceparent = formatTraceparent(sc.traceId, sc.spanId, sc.traceFlags)
+        const t = traceOf(ctx)
+        if (t === undefined) return
+        if (t.current !== undefined) t.current.endedAt = performance.now()
+        const reason = t.last?.nextStep !== undefined && t.last.nextStep !== 'none' && t.last.nextStep !== '' ? t.last.errorType : undefined
+        const a = new AttemptSpan(randomHex(16), performance.now(), endpointAttributes(cluster, endpoint).client, attempt, reason)
+        a.model = ctx.head.model
+        t.addAttempt(a)
+        ctx.headers.traceparent = formatTraceparent(t.traceId, a.spanId, 1)
+        // The response strategies keep the answer's model and finish reasons here, for this span only.
+        ctx.answerFacts = { model: undefined, finishReasons: undefined }
       },
       onResponseStart(ctx: RequestContext, status: number) {
-        const s = ctx.filterState?.[STATE] as RequestSpans | undefined
-        if (s?.attempt !== undefined) s.attempt.setAttribute('http.response.status_code', status)
+        const t = ctx.filterState?.[STATE] as RequestTrace | undefined
+        if (t?.current !== undefined) t.current.status = status
       },
       onResponseChunk(ctx: RequestContext) {
-        const s = ctx.filterState?.[STATE] as RequestSpans | undefined
-        if (s === undefined || s.firstChunkSeen || s.attempt === undefined) return
-        s.firstChunkSeen = true
-        const now = performance.now()
-        s.attempt.addEvent('gen_ai.first_token', { 'gen_ai.server.time_to_first_token': (now - ctx.startedAt) / 1000 }, epochMs(now))
+        const a = (ctx.filterState?.[STATE] as RequestTrace | undefined)?.current
+        if (a !== undefined && a.firstChunkAt === 0) a.firstChunkAt = performance.now()
       },
-      onAttemptEnd(ctx: RequestContext, usage: Usage | undefined) {
-        const s = ctx.filterState?.[STATE] as RequestSpans | undefined
-        if (s?.attempt !== undefined) endAttempt(ctx, s, usage ?? ctx.usage)
+      onAttemptEnd(ctx: RequestContext, usage) {
+        const t = ctx.filterState?.[STATE] as RequestTrace | undefined
+        const a = t?.current
+        if (a === undefined) return
+        endAttempt(ctx, t!, a)
+        if (usage !== undefined) a.usage = usage
       },
       onAttemptFailed(ctx: RequestContext, failure: AttemptFailure, next: AttemptNext) {
-        const s = ctx.filterState?.[STATE] as RequestSpans | undefined
-        if (s?.attempt === undefined) return
-        const span = s.attempt
-        s.attempt = undefined
-        const type = errorType(failure)
-        span.setAttribute('error.type', type)
-        span.setAttribute('switchyard.attempt.outcome', failure.kind === 'status' ? statusClass(failure.status ?? 0) : failure.kind)
-        span.setAttribute('switchyard.attempt.next', next)
-        if (failure.kind === 'status' && failure.status !== undefined) span.setAttribute('http.response.status_code', failure.status)
-        span.setStatus({ code: SpanStatusCode.ERROR, message: type })
-        span.end(epochMs(performance.now()))
-        s.reason = next === 'none' ? undefined : type
+        const t = ctx.filterState?.[STATE] as RequestTrace | undefined
+        const a = t?.current
+        if (a === undefined) return
+        t!.current = undefined
+        ctx.answerFacts = undefined
+        a.endedAt = performance.now()
+        a.errorType = errorType(failure)
+        a.outcome = failure.kind === 'status' ? statusClass(failure.status ?? 0) : failure.kind
+        a.nextStep = next
+        if (failure.kind === 'status' && failure.status !== undefined) a.status = failure.status
       },
     }
 
     const filter: Filter = {
       name: 'tracing',
       onComplete(ctx: RequestContext) {
-        const s = spansOf(ctx)
-        if (s === undefined) return
+        const t = traceOf(ctx)
+        if (t === undefined) return
         // In-process providers (mock) report an attempt's start only: the answer ends it here.
-        if (s.attempt !== undefined) endAttempt(ctx, s, ctx.usage)
-        const server = s.server
-        if (ctx.route !== undefined) server.setAttribute('switchyard.route', ctx.route.name)
-        const tenant = ctx.head.identity?.tenant
-        if (tenant !== undefined) server.setAttribute('switchyard.tenant', tenant)
-        if (ctx.head.model !== undefined) server.setAttribute('gen_ai.request.model', ctx.head.model)
-        if (ctx.endpoint !== undefined) {
-          server.setAttribute('switchyard.cluster', ctx.cluster!.name)
-          server.setAttribute('switchyard.endpoint', ctx.endpoint.name)
-        }
-        server.setAttribute('switchyard.attempts', s.attempts)
-        addUsage(server, ctx.usage)
-        if (ctx.status > 0) server.setAttribute('http.response.status_code', ctx.status)
+        if (t.current !== undefined) endAttempt(ctx, t, t.current)
+        t.route = ctx.route?.name
+        t.tenant = ctx.head.identity?.tenant
+        t.requestModel = ctx.head.model
+        if (ctx.endpoint !== undefined) t.answeredBy = endpointAttributes(ctx.cluster!, ctx.endpoint).server
+        t.usage = ctx.usage
+        t.status = ctx.status
         if (ctx.status >= 500) {
-          server.setAttribute('error.type', String(ctx.status))
-          server.setStatus({ code: SpanStatusCode.ERROR })
-        } else if (ctx.status === 0 || ctx.downstream.aborted) {
-          server.setAttribute('error.type', 'client_abort')
+          t.errorType = String(ctx.status)
+          t.error = true
+        } else if (ctx.status === 0 || ctx.downstream.aborted) t.errorType = 'client_abort'
+        t.spans = 1 + t.attempts
+        t.endedAt = performance.now()
+        // Encoded now, so the queue holds bytes rather than objects the collector would have to trace.
+        if (!queue.accepts(t.spans)) return
+        let bytes: Buffer
+        try {
+          bytes = encodeTrace(t)
+        } catch {
+          // Never expected (every value is typed); counted rather than allowed near the request.
+          queue.counts.failed += t.spans
+          return
         }
-        server.end(epochMs(performance.now()))
+        queue.add(bytes, t.spans)
       },
     }
     return { observers: compileAttemptObservers([observer]), filters: [filter] }
@@ -238,6 +202,6 @@ export class RequestTracing {
 
 /** The trace id of a sampled request (for the access log); undefined when not traced. */
 export function traceIdOf(ctx: RequestContext): string | undefined {
-  const s = ctx.filterState?.[STATE] as RequestSpans | undefined
-  return s?.sampled ? s.server.spanContext().traceId : undefined
+  const s = ctx.filterState?.[STATE] as RequestTrace | undefined
+  return s?.sampled ? s.traceId : undefined
 }

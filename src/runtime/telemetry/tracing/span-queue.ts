@@ -1,16 +1,17 @@
 /**
- * The span processor of a worker's tracer: finished spans wait in a capped queue and leave in
- * batches, one export in flight at a time, from a timer (never from the request that ended them).
- * This is what makes a collector outage cheap: when exports are slow or failing the queue fills
- * to `maxQueueSize` and further spans are dropped and counted, so memory is bounded by the queue
- * plus the batch in flight, and no request ever waits for the collector.
+ * The export queue of a worker's tracer: finished request traces (a server span and its attempt
+ * spans, already encoded: otlp-proto.ts encodeTrace) wait in a capped queue and leave in batches, one export in flight at a time, from a timer
+ * (never from the request that ended them). This is what makes a collector outage cheap: when
+ * exports are slow or failing the queue fills to `maxQueueSize` spans and further traces are
+ * dropped and counted, so memory is bounded by the queue plus the batch in flight, and no request
+ * ever waits for the collector.
  *
- * The SDK's BatchSpanProcessor does nearly this, but its drop count is private and reset on the
- * next accepted span; operators need the totals (switchyard_trace_spans_*_total).
+ * Counted in spans, as operators think of them (switchyard_trace_spans_*_total); a trace is queued
+ * or dropped whole, so the queue never holds a server span without its attempts.
  */
-import type { ReadableSpan, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base'
 
 export interface SpanQueueOptions {
+  /** Spans per export request (a batch closes at the first trace that reaches it). */
   readonly maxBatchSize: number
   readonly intervalMs: number
   readonly maxQueueSize: number
@@ -27,37 +28,44 @@ export interface SpanCounts {
   failed: number
 }
 
-/** ExportResultCode.SUCCESS in @opentelemetry/core (not a dependency of ours). */
-const SUCCESS = 0
+/** Sends one batch (encoded traces); calls `done` once with whether the collector accepted it. */
+export type ExportBatch = (traces: readonly Buffer[], done: (ok: boolean) => void) => void
 
-export class SpanQueue implements SpanProcessor {
-  private queue: ReadableSpan[] = []
+export class SpanQueue {
+  private queue: Buffer[] = []
+  /** Spans of each trace in `queue`. */
+  private sizes: number[] = []
+  /** Spans in `queue`. */
+  private spans = 0
   private timer: NodeJS.Timeout | undefined
   private exporting = false
   private closed = false
   private readonly opts: SpanQueueOptions
 
-  constructor(private readonly exporter: SpanExporter, opts: SpanQueueOptions, readonly counts: SpanCounts) {
+  constructor(private readonly exporter: ExportBatch, opts: SpanQueueOptions, readonly counts: SpanCounts) {
     this.opts = { ...opts, maxBatchSize: Math.min(opts.maxBatchSize, opts.maxQueueSize) }
   }
 
   /** Spans waiting to be exported (a gauge). */
   get length(): number {
-    return this.queue.length
+    return this.spans
   }
 
-  onStart(): void {}
+  // hot path: once per sampled request
+  /** Whether a trace of `n` spans would be queued (else it is dropped: do not encode it). */
+  accepts(n: number): boolean {
+    if (!this.closed && this.spans + n <= this.opts.maxQueueSize) return true
+    this.counts.dropped += n
+    return false
+  }
 
-  // hot path: once per sampled span
-  onEnd(span: ReadableSpan): void {
-    if (this.closed || (span.spanContext().traceFlags & 1) === 0) return
-    if (this.queue.length >= this.opts.maxQueueSize) {
-      this.counts.dropped++
-      return
-    }
-    this.queue.push(span)
+  /** Queues an encoded trace of `n` spans that accepts(n) let in. */
+  add(trace: Buffer, n: number): void {
+    this.queue.push(trace)
+    this.sizes.push(n)
+    this.spans += n
     if (this.exporting) return
-    if (this.queue.length >= this.opts.maxBatchSize) this.schedule(0)
+    if (this.spans >= this.opts.maxBatchSize) this.schedule(0)
     else if (this.timer === undefined) this.schedule(this.opts.intervalMs)
   }
 
@@ -70,11 +78,24 @@ export class SpanQueue implements SpanProcessor {
     this.timer.unref()
   }
 
+  /** Takes traces from the front until the batch holds maxBatchSize spans (at least one trace). */
+  private take(): { batch: Buffer[]; spans: number } {
+    const q = this.queue
+    const sizes = this.sizes
+    let spans = 0
+    let i = 0
+    while (i < q.length && (i === 0 || spans + sizes[i] <= this.opts.maxBatchSize)) spans += sizes[i++]
+    const batch = i === q.length ? q : q.slice(0, i)
+    this.queue = i === q.length ? [] : q.slice(i)
+    this.sizes = i === sizes.length ? [] : sizes.slice(i)
+    this.spans -= spans
+    return { batch, spans }
+  }
+
   /** Sends one batch; resolves when it is answered, failed or timed out. */
   private exportBatch(): Promise<void> {
     if (this.exporting || this.queue.length === 0) return Promise.resolve()
-    const batch = this.queue.length <= this.opts.maxBatchSize ? this.queue : this.queue.slice(0, this.opts.maxBatchSize)
-    this.queue = batch === this.queue ? [] : this.queue.slice(batch.length)
+    const { batch, spans } = this.take()
     this.exporting = true
     return new Promise<void>((resolve) => {
       let settled = false
@@ -83,15 +104,16 @@ export class SpanQueue implements SpanProcessor {
         settled = true
         clearTimeout(guard)
         this.exporting = false
-        if (ok) this.counts.exported += batch.length
-        else this.counts.failed += batch.length
-        if (!this.closed && this.queue.length > 0) this.schedule(this.queue.length >= this.opts.maxBatchSize ? 0 : this.opts.intervalMs)
+        if (ok) this.counts.exported += spans
+        else this.counts.failed += spans
+        if (!this.closed && this.queue.length > 0) this.schedule(this.spans >= this.opts.maxBatchSize ? 0 : this.opts.intervalMs)
         resolve()
       }
+      // The sender has its own deadline; this one only guards against a callback that never comes.
       const guard = setTimeout(() => settle(false), this.opts.exportTimeoutMs + 1000)
       guard.unref()
       try {
-        this.exporter.export(batch, (r) => settle(r.code === SUCCESS))
+        this.exporter(batch, settle)
       } catch {
         settle(false)
       }
@@ -111,8 +133,9 @@ export class SpanQueue implements SpanProcessor {
     this.timer = undefined
     await this.forceFlush().catch(() => {})
     this.closed = true
-    this.counts.dropped += this.queue.length
+    this.counts.dropped += this.spans
     this.queue = []
-    await this.exporter.shutdown().catch(() => {})
+    this.sizes = []
+    this.spans = 0
   }
 }

@@ -1,0 +1,109 @@
+/**
+ * The hand-written OTLP protobuf encoder against the generated OTLP classes of
+ * @opentelemetry/otlp-transformer (an independent decoder): every field of both span kinds, exact
+ * nanosecond times beyond 2^53, lengths that need 1, 2 and 3 varint bytes, UTF-8, the attribute
+ * cache (same bytes the first time and the hundredth), and caller strings cut to 1024 characters.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { attributeFragment, encodeTraces, envelope } from '../../../../src/runtime/telemetry/tracing/otlp-proto.js'
+import { AttemptSpan, randomHex, RequestTrace } from '../../../../src/runtime/telemetry/tracing/span-record.js'
+import { decodeTraces, protobufToJson } from '../../../support/otlp-receiver.js'
+
+const env = envelope({ 'service.name': 'sy-test', 'process.pid': 42, 'x.flag': true, 'x.ratio': 0.5 })
+const listener = attributeFragment([['server.port', 8080], ['switchyard.listener', 'api']])
+const endpoint = attributeFragment([['gen_ai.provider.name', 'openai'], ['server.address', '127.0.0.1'], ['server.port', 9000], ['switchyard.cluster', 'up'], ['switchyard.endpoint', 'e0']])
+const answeredBy = attributeFragment([['switchyard.cluster', 'up'], ['switchyard.endpoint', 'e0']])
+
+function trace(opts: { path?: string; model?: string; failed?: boolean } = {}): RequestTrace {
+  const t = new RequestTrace(randomHex(32), randomHex(16), '00f067aa0ba902b7', 1000.25, 'POST', opts.path ?? '/v1/chat/completions', listener, 'req-1', 'chat')
+  if (opts.failed) {
+    const f = new AttemptSpan(randomHex(16), 1001, endpoint, 1, undefined)
+    f.model = 'gpt-4o'
+    f.endedAt = 1002
+    f.status = 503
+    f.outcome = '5xx'
+    f.errorType = '503'
+    f.nextStep = 'retry'
+    t.addAttempt(f)
+  }
+  const a = new AttemptSpan(randomHex(16), 1003.5, endpoint, opts.failed ? 2 : 1, opts.failed ? '503' : undefined)
+  a.model = opts.model ?? 'gpt-4o'
+  a.usage = { inputTokens: 11, outputTokens: 300_000, cachedInputTokens: 5, reasoningTokens: 0 }
+  a.answer = { model: 'gpt-4o-2024-08-06', finishReasons: ['stop', undefined as unknown as string, 'length'] }
+  a.firstChunkAt = 1010
+  a.endedAt = 1020.000001
+  a.status = 200
+  a.outcome = 'success'
+  t.addAttempt(a)
+  t.current = undefined
+  t.route = 'chat'
+  t.tenant = 'tënant-ü'
+  t.requestModel = 'gpt-4o'
+  t.answeredBy = answeredBy
+  t.usage = a.usage
+  t.answer = a.answer
+  t.status = 200
+  t.endedAt = 1021
+  t.spans = 1 + t.attempts
+  return t
+}
+
+const decode = (b: Buffer) => decodeTraces(protobufToJson(b))
+
+test('both span kinds decode with every attribute, link, event and status', () => {
+  const t = trace({ failed: true })
+  const spans = decode(encodeTraces(env, [t]))
+  assert.equal(spans.length, 3)
+  const [server, failed, ok] = spans
+  assert.deepStrictEqual([server.traceId, server.spanId, server.parentSpanId, server.name, server.kind, server.status], [t.traceId, t.spanId, '00f067aa0ba902b7', 'POST chat', 2, 0])
+  assert.deepStrictEqual(server.attributes, {
+    'http.request.method': 'POST', 'url.path': '/v1/chat/completions', 'server.port': 8080, 'switchyard.listener': 'api', 'switchyard.request_id': 'req-1',
+    'switchyard.route': 'chat', 'switchyard.tenant': 'tënant-ü', 'gen_ai.request.model': 'gpt-4o', 'switchyard.cluster': 'up', 'switchyard.endpoint': 'e0',
+    'switchyard.attempts': 2, 'gen_ai.usage.input_tokens': 11, 'gen_ai.usage.output_tokens': 300000, 'gen_ai.usage.cache_read.input_tokens': 5,
+    'gen_ai.response.model': 'gpt-4o-2024-08-06', 'gen_ai.response.finish_reasons': ['stop', 'length'], 'http.response.status_code': 200,
+  })
+  assert.deepStrictEqual(server.resource, { 'service.name': 'sy-test', 'process.pid': 42, 'x.flag': true, 'x.ratio': 0.5 })
+  assert.deepStrictEqual([failed.parentSpanId, failed.name, failed.kind, failed.status, failed.events], [t.spanId, 'chat gpt-4o', 3, 2, []])
+  assert.deepStrictEqual(failed.attributes, {
+    'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'server.address': '127.0.0.1', 'server.port': 9000, 'switchyard.cluster': 'up', 'switchyard.endpoint': 'e0',
+    'switchyard.attempt': 1, 'gen_ai.request.model': 'gpt-4o', 'http.response.status_code': 503, 'switchyard.attempt.outcome': '5xx', 'switchyard.attempt.next': 'retry', 'error.type': '503',
+  })
+  assert.equal(ok.attributes['switchyard.attempt.reason'], '503')
+  assert.deepStrictEqual(ok.events.map((e) => [e.name, e.attributes['gen_ai.server.time_to_first_token']]), [['gen_ai.first_token', (1010 - 1000.25) / 1000]])
+})
+
+test('times are exact epoch nanoseconds (computed past 2^53 without losing digits)', () => {
+  const t = trace()
+  const [server, attempt] = decode(encodeTraces(env, [t]))
+  const expected = (perf: number) => {
+    const ms = performance.timeOrigin + perf
+    const whole = Math.floor(ms)
+    return BigInt(whole) * 1_000_000n + BigInt(Math.round((ms - whole) * 1e6))
+  }
+  assert.equal(server.startNs, expected(1000.25))
+  assert.equal(server.endNs, expected(1021))
+  assert.equal(attempt.endNs, expected(1020.000001))
+})
+
+test('long, unicode and cached values: a path of 1, 2 and 3 length bytes, cut at 1024 characters, the same bytes when cached', () => {
+  for (const path of ['/a', `/${'é'.repeat(200)}`, `/${'x'.repeat(70_000)}`]) {
+    const [server] = decode(encodeTraces(env, [trace({ path })]))
+    assert.equal(server.attributes['url.path'], path.slice(0, 1024))
+  }
+  const long = `m-${'z'.repeat(5000)}`
+  const [, attempt] = decode(encodeTraces(env, [trace({ model: long })]))
+  assert.equal(attempt.attributes['gen_ai.request.model'], long.slice(0, 1024))
+  assert.equal(attempt.name, `chat ${long}`.slice(0, 1024))
+  const t = trace()
+  const first = encodeTraces(env, [t])
+  for (let i = 0; i < 100; i++) encodeTraces(env, [trace()])
+  assert.deepStrictEqual(encodeTraces(env, [t]), first)
+})
+
+test('a batch of many traces is one request holding all their spans', () => {
+  const batch = Array.from({ length: 600 }, (_, i) => trace({ failed: i % 3 === 0 }))
+  const spans = decode(encodeTraces(env, batch))
+  assert.equal(spans.length, batch.reduce((n, t) => n + t.spans, 0))
+  assert.deepStrictEqual(new Set(spans.filter((s) => s.kind === 2).map((s) => s.traceId)), new Set(batch.map((t) => t.traceId)))
+})

@@ -14,6 +14,7 @@ import { LimitTable } from './limits/local-limiter.js'
 import { RedisConnection } from './limits/redis-connection.js'
 import type { RedisIR } from '../compiler/ir.js'
 import { CacheStore } from './cache/cache-store.js'
+import { createH2Client } from './upstream/h2-client.js'
 
 /**
  * undici's connector with our own connect timer: undici times connects on its coarse timer wheel
@@ -61,7 +62,7 @@ function createPool(origin: string, opts: PoolOptions): Pool {
     bodyTimeout: 0,
     // HTTP/2: a connection takes up to `streams` requests at once before the pool opens another.
     pipelining: h2 ? streams : 1,
-    ...(h2 && { allowH2: true, maxConcurrentStreams: streams }),
+    ...(h2 && { allowH2: true, maxConcurrentStreams: streams, factory: createH2Client }),
   })
 }
 

@@ -21,3 +21,4 @@ export type ProviderPreset =
   | 'openai' | 'azure_openai' | 'anthropic' | 'gemini' | 'bedrock'
   | 'vllm' | 'ollama' | 'deepseek' | 'qwen' | 'moonshot' | 'mistral' | 'groq' | 'openrouter'
   | 'mock'
+  | 'kserve_grpc'

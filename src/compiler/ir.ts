@@ -266,7 +266,12 @@ export interface ClusterIR {
   readonly continuationPrefill: ContinuationPrefill
   /** Extra upstream response headers the client may see (lower-case; a trailing `*` is a prefix). */
   readonly forwardResponseHeaders: readonly string[]
-  readonly pool: { readonly connections: number; readonly keepAliveMs: number }
+  readonly pool: {
+    readonly connections: number; readonly keepAliveMs: number
+    /** `pool.protocol`: undici's allowH2 (h2c with prior knowledge over http://). */
+    readonly protocol: 'http1' | 'http2'
+    readonly maxConcurrentStreams: number
+  }
   readonly endpoints: readonly EndpointIR[]
   readonly mock: {
     readonly reply?: string; readonly chunks: number; readonly chunkDelayMs: number; readonly latencyMs: number
@@ -275,6 +280,39 @@ export interface ClusterIR {
   }
   /** `embedding_batching` when enabled: concurrent embeddings requests share one upstream call. */
   readonly embeddingBatching?: { readonly windowMs: number; readonly maxInputs: number }
+  /** Present for `provider: kserve_grpc`. */
+  readonly kserve?: KserveIR
+}
+
+/** A chat template: each role's text around `{content}`, then where the answer starts. */
+export interface ChatTemplateIR {
+  readonly begin: string
+  readonly system: string
+  readonly user: string
+  readonly assistant: string
+  readonly generationPrompt: string
+}
+
+/** `kserve` of a `kserve_grpc` cluster: tensors, template, RPC choice and channels (runtime/providers/kserve/). */
+export interface KserveIR {
+  readonly chatTemplate: ChatTemplateIR
+  readonly sampling: 'json' | 'tensors'
+  readonly decoupled: boolean
+  readonly streamOutput: 'delta' | 'cumulative'
+  readonly batchDimension: boolean
+  readonly modelVersion: string
+  readonly readyModel?: string
+  readonly channels: number
+  readonly keepaliveTimeMs: number
+  readonly keepaliveTimeoutMs: number
+  /** Tensor names by role ('' = not sent / not read). */
+  readonly tensors: {
+    readonly textInput: string; readonly textOutput: string; readonly stream: string
+    readonly samplingParameters: string; readonly excludeInputInOutput: string
+    readonly maxTokens: string; readonly temperature: string; readonly topP: string; readonly seed: string
+    readonly stop: string; readonly presencePenalty: string; readonly frequencyPenalty: string
+    readonly inputTokens: string; readonly outputTokens: string
+  }
 }
 
 export interface FilterIR {

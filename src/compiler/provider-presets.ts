@@ -27,4 +27,6 @@ export const PROVIDER_PRESETS: Readonly<Record<ProviderPreset, PresetDefaults>> 
   gemini: { protocol: 'gemini', defaultUrl: 'https://generativelanguage.googleapis.com', defaultBasePath: '' },
   bedrock: { protocol: 'bedrock', defaultUrl: (region) => `https://bedrock-runtime.${region}.amazonaws.com`, defaultBasePath: '' },
   mock: { protocol: 'mock', defaultBasePath: '' },
+  // Requests reach its gRPC dispatcher as OpenAI chat completions (runtime/providers/kserve/).
+  kserve_grpc: { protocol: 'openai', defaultBasePath: '/v1' },
 }

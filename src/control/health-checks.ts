@@ -8,6 +8,7 @@ import { createHealthChecker, type EndpointHealth, type HealthChecker, type Heal
 import { endpointStatsAt } from '../shared/shared-state.js'
 import { credentialHeaders } from '../runtime/upstream/targets.js'
 import { log } from '../shared/log.js'
+import { createKserveProbe } from '../runtime/providers/kserve/health-probe.js'
 
 const CODE: Record<HealthStatus, number> = { unknown: 0, healthy: 1, unhealthy: 2 }
 
@@ -25,7 +26,7 @@ export class HealthChecks {
     for (const c of ir.clusters) {
       if (!c.healthCheck || c.provider === 'mock') continue
       wanted.add(c.name)
-      const config = JSON.stringify(c.healthCheck)
+      const config = JSON.stringify(c.healthCheck) + (c.kserve ? JSON.stringify(c.kserve) : '')
       let entry = this.checkers.get(c.name)
       if (entry && entry.config !== config) {
         entry.checker.stop()
@@ -39,6 +40,8 @@ export class HealthChecks {
       })
       if (!entry) {
         const checker = createHealthChecker(c.healthCheck, {
+          // gRPC backends: ServerLive (and ModelReady) instead of an HTTP GET.
+          ...(c.kserve !== undefined && { probe: createKserveProbe(c.kserve) }),
           onChange: (key, from, to, lastError) => {
             const s = endpointStatsAt(this.cells, slots[key])
             if (s) s.health = CODE[to]

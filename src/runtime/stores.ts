@@ -6,7 +6,7 @@
 import type { Socket } from 'node:net'
 import type { Dispatcher } from 'undici'
 import { Pool, buildConnector, errors, type Connector } from './undici.js'
-import type { PoolStore, Stores } from './types.js'
+import type { PoolOptions, PoolStore, Stores } from './types.js'
 import { CELLS_PER_ENDPOINT, ClusterStats, EndpointStats, RolloutShare } from '../shared/shared-state.js'
 import { createAuthFailureLimiter, type AuthFailureLimiter } from './identity/auth-failures.js'
 import { createJwksSource, type JwksSource } from './identity/jwks-source.js'
@@ -18,14 +18,15 @@ import type { MessagePort } from 'node:worker_threads'
 import { SessionMemory } from '../shared/session-memory.js'
 import { LocalSessionStore, PortSessionChannel, type SessionStore } from './sessions/session-store.js'
 import type { SemanticState } from './cache/semantic/semantic-state.js'
+import { createH2Client } from './upstream/h2-client.js'
 
 /**
  * undici's connector with our own connect timer: undici times connects on its coarse timer wheel
  * (≈0.5 s steps, so a 150 ms timeout fires after 0.5–1 s); a route's connect_timeout means what
  * it says. One timer per new connection, not per request.
  */
-function connectorWithTimeout(timeoutMs: number): Connector {
-  const connect = buildConnector({ timeout: 0 })
+function connectorWithTimeout(timeoutMs: number, h2?: 'alpn' | 'prior_knowledge'): Connector {
+  const connect = buildConnector({ timeout: 0, ...(h2 === 'alpn' && { allowH2: true }) })
   return (opts, callback) => {
     let timer: NodeJS.Timeout | undefined
     let settled = false
@@ -33,6 +34,8 @@ function connectorWithTimeout(timeoutMs: number): Connector {
       if (settled) return void s?.destroy()
       settled = true
       clearTimeout(timer)
+      // h2c: plain TCP has no ALPN, so the HTTP version is told (undici reads it to pick its HTTP/2 client).
+      if (!err && h2 === 'prior_knowledge') (s as Socket & { alpnProtocol?: string }).alpnProtocol = 'h2'
       if (err) callback(err, null)
       else callback(null, s!)
     }
@@ -50,25 +53,33 @@ function connectorWithTimeout(timeoutMs: number): Connector {
   }
 }
 
-class RefCountedPools implements PoolStore {
-  private readonly pools = new Map<string, { pool: Pool; refs: number }>()
+function createPool(origin: string, opts: PoolOptions): Pool {
+  const h2 = opts.protocol === 'http2'
+  const streams = opts.maxConcurrentStreams ?? 100
+  return new Pool(origin, {
+    connections: opts.connections,
+    keepAliveTimeout: opts.keepAliveMs,
+    keepAliveMaxTimeout: opts.keepAliveMs,
+    connect: connectorWithTimeout(opts.connectTimeoutMs, h2 ? (origin.startsWith('https:') ? 'alpn' : 'prior_knowledge') : undefined),
+    // LLM answers can take minutes between headers and the last byte; the route timeout governs.
+    headersTimeout: 0,
+    bodyTimeout: 0,
+    // HTTP/2: a connection takes up to `streams` requests at once before the pool opens another.
+    pipelining: h2 ? streams : 1,
+    ...(h2 && { allowH2: true, maxConcurrentStreams: streams, factory: createH2Client }),
+  })
+}
 
-  acquire(key: string, origin: string, opts: { connections: number; keepAliveMs: number; connectTimeoutMs: number }): Dispatcher {
+class RefCountedPools implements PoolStore {
+  private readonly pools = new Map<string, { pool: Dispatcher; refs: number }>()
+
+  acquire(key: string, origin: string, opts: PoolOptions): Dispatcher {
     const hit = this.pools.get(key)
     if (hit) {
       hit.refs++
       return hit.pool
     }
-    const pool = new Pool(origin, {
-      connections: opts.connections,
-      keepAliveTimeout: opts.keepAliveMs,
-      keepAliveMaxTimeout: opts.keepAliveMs,
-      connect: connectorWithTimeout(opts.connectTimeoutMs),
-      // LLM answers can take minutes between headers and the last byte; the route timeout governs.
-      headersTimeout: 0,
-      bodyTimeout: 0,
-      pipelining: 1,
-    })
+    const pool = opts.create?.() ?? createPool(origin, opts)
     this.pools.set(key, { pool, refs: 1 })
     return pool
   }

@@ -423,8 +423,20 @@ export interface Stores {
   sessions?(maxBytes: number): import('./sessions/session-store.js').SessionStore
 }
 
+export interface PoolOptions {
+  connections: number
+  keepAliveMs: number
+  connectTimeoutMs: number
+  /** `pool.protocol` (default http1). */
+  protocol?: 'http1' | 'http2'
+  /** Streams per HTTP/2 connection. */
+  maxConcurrentStreams?: number
+  /** Builds a dispatcher that is not an undici pool (kserve_grpc's channels); reference-counted the same way. */
+  create?: () => Dispatcher
+}
+
 export interface PoolStore {
-  acquire(key: string, origin: string, opts: { connections: number; keepAliveMs: number; connectTimeoutMs: number }): Dispatcher
+  acquire(key: string, origin: string, opts: PoolOptions): Dispatcher
   release(key: string): void
   closeAll(): Promise<void>
 }

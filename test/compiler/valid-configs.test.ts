@@ -39,7 +39,7 @@ test('a mock cluster gets every schema default and one mock:// endpoint', () => 
       lb: 'round_robin',
       timeoutMs: 120_000,
       connectTimeoutMs: 5_000,
-      pool: { connections: 64, keepAliveMs: 60_000 },
+      pool: { connections: 64, keepAliveMs: 60_000, protocol: 'http1', maxConcurrentStreams: 100 },
       endpoints: [{ url: 'mock://local', name: '0', origin: 'mock://local', basePath: '', weight: 1 }],
       mock: { chunks: 4, chunkDelayMs: 0, latencyMs: 0 },
     },
@@ -157,7 +157,7 @@ test('the effective config carries the schema defaults', () => {
       listener: { name: 'public', port: 8080, route_table: 'main', address: '0.0.0.0', filters: [], max_body: '4mb', access_log: false, routing_headers: true, protocol: 'openai' },
       cluster: {
         name: 'local', provider: 'mock', lb: 'round_robin', timeout: '120s', connect_timeout: '5s',
-        pool: { connections: 64, keep_alive: '60s' }, endpoints: [], mock: { chunks: 4, chunk_delay: '0ms', latency: '0ms' },
+        pool: { connections: 64, keep_alive: '60s', protocol: 'http1', max_concurrent_streams: 100 }, endpoints: [], mock: { chunks: 4, chunk_delay: '0ms', latency: '0ms' },
       },
     },
   )

@@ -11,6 +11,7 @@ import { resolveEndpoints } from './endpoints.js'
 import { below, type LocatedValue } from './positions.js'
 import type { MergedConfig, Obj } from './merge.js'
 import { resolveRetryPolicy } from './retry-policy.js'
+import { resolveKserve } from './kserve.js'
 
 export function resolveClusters(config: MergedConfig, ctx: ResolveContext): ClusterIR[] {
   const out: ClusterIR[] = []
@@ -132,7 +133,7 @@ function resolveCluster(name: string, c: LocatedValue<Obj>, irPath: readonly (st
         retryBudget: { percent: v.circuit_breakers.retry_budget.percent, minRetryConcurrency: v.circuit_breakers.retry_budget.min_retry_concurrency },
       }),
     },
-    pool: { connections: v.pool.connections, keepAliveMs: durationMs(v.pool.keep_alive) },
+    pool: { connections: v.pool.connections, keepAliveMs: durationMs(v.pool.keep_alive), protocol: v.pool.protocol, maxConcurrentStreams: v.pool.max_concurrent_streams },
     endpoints,
     mock: {
       ...(v.mock.reply !== undefined && { reply: v.mock.reply }),
@@ -142,6 +143,7 @@ function resolveCluster(name: string, c: LocatedValue<Obj>, irPath: readonly (st
       ...(v.mock.fail !== undefined && { fail: { percent: v.mock.fail.percent ?? 100, status: v.mock.fail.status ?? 503, ...(v.mock.fail.only_with_header !== undefined && { onlyWithHeader: String(v.mock.fail.only_with_header).toLowerCase() }) } }),
     },
     ...(batching !== undefined && batching.enabled !== false && { embeddingBatching: { windowMs: durationMs(batching.window), maxInputs: batching.max_inputs } }),
+    ...(v.provider === 'kserve_grpc' && { kserve: resolveKserve(v.kserve) }),
   }
 }
 

@@ -69,6 +69,8 @@ export function resolveEndpoints(name: string, c: LocatedValue<Obj>, irPath: rea
 /** A health check every provider's API answers with the endpoint's credentials: its model list. */
 function defaultHealthPath(provider: string, protocol: string, basePath: string, azureApiVersion: string): string | undefined {
   if (provider === 'azure_openai') return `${basePath}/openai/models?api-version=${encodeURIComponent(azureApiVersion)}`
+  // gRPC backends are checked with ServerLive / ModelReady (control/health-checks.ts), not a path.
+  if (provider === 'kserve_grpc') return undefined
   if (protocol === 'openai' || protocol === 'anthropic') return `${basePath}/models`
   if (protocol === 'gemini') return `${basePath}/v1beta/models`
   return undefined

@@ -9,9 +9,12 @@ import { createHttpProvider } from '../upstream/forward.js'
 import { credentialHeaders } from '../upstream/targets.js'
 import { compileRetry } from './retry.js'
 import { withEmbeddingBatching } from '../upstream/embedding-batcher.js'
+import { grpcChannels } from '../providers/kserve/grpc-channels.js'
 
 export function poolKey(c: ClusterIR, origin: string, connections: number): string {
-  return `${origin}|c${connections}|k${c.pool.keepAliveMs}|t${c.connectTimeoutMs}`
+  const base = `${origin}|c${connections}|k${c.pool.keepAliveMs}|t${c.connectTimeoutMs}`
+  if (c.kserve !== undefined) return `${base}|grpc${JSON.stringify(c.kserve)}`
+  return c.pool.protocol === 'http2' ? `${base}|h2s${c.pool.maxConcurrentStreams}` : base
 }
 
 /**
@@ -33,7 +36,10 @@ export function compileCluster(c: ClusterIR, stores: Stores, poolKeys: string[])
     let pool
     if (remote) {
       const key = poolKey(c, e.origin, connections)
-      pool = stores.pools.acquire(key, e.origin, { connections, keepAliveMs: c.pool.keepAliveMs, connectTimeoutMs: c.connectTimeoutMs })
+      pool = stores.pools.acquire(key, e.origin, {
+        connections, keepAliveMs: c.pool.keepAliveMs, connectTimeoutMs: c.connectTimeoutMs, protocol: c.pool.protocol, maxConcurrentStreams: c.pool.maxConcurrentStreams,
+        ...(c.kserve !== undefined && { create: grpcChannels(c, c.kserve, e.origin) }),
+      })
       poolKeys.push(key)
     }
     const key = `${c.name}|${e.url}`

@@ -44,8 +44,17 @@ export interface HealthChecker {
   snapshot(): Record<string, EndpointHealth>
 }
 
+/** A check that is not an HTTP request (kserve_grpc's ServerLive / ModelReady): resolves with the failure, or undefined when healthy. */
+export interface HealthProbe {
+  check(target: HealthTarget, timeoutMs: number, signal: AbortSignal): Promise<string | undefined>
+  /** Checking stopped: release what the probe holds (channels). */
+  close(): void
+}
+
 export interface HealthCheckerOptions {
   onChange?: (key: string, from: HealthStatus, to: HealthStatus, lastError: string | undefined) => void
+  /** Replaces the HTTP request (and its status check). */
+  probe?: HealthProbe
   request?: typeof undiciRequest
   random?: () => number
   now?: () => number
@@ -99,21 +108,27 @@ export function createHealthChecker(config: HealthCheckConfig, opts: HealthCheck
     if (to !== from) opts.onChange?.(c.target.key, from, to, c.health.lastError)
   }
 
+  /** The HTTP check: the failure, or undefined when the status is expected. */
+  const httpCheck = async (target: HealthTarget, signal: AbortSignal): Promise<string | undefined> => {
+    const res = await request(target.origin + (config.path ?? target.path ?? '/'), {
+      method: config.method as Dispatcher.HttpMethod,
+      headers: { ...config.headers, ...target.headers },
+      signal,
+      dispatcher: target.dispatcher,
+    })
+    await res.body.dump()
+    return expected(res.statusCode) ? undefined : `unexpected status ${res.statusCode}`
+  }
+
   const check = async (c: Checked) => {
     const abort = (c.abort = new AbortController())
     const timer = setTimeout(() => abort.abort(new Error(`timed out after ${config.timeoutMs}ms`)), config.timeoutMs)
     let ok = false
     let error: string | undefined
     try {
-      const res = await request(c.target.origin + (config.path ?? c.target.path ?? '/'), {
-        method: config.method as Dispatcher.HttpMethod,
-        headers: { ...config.headers, ...c.target.headers },
-        signal: abort.signal,
-        dispatcher: c.target.dispatcher,
-      })
-      await res.body.dump()
-      ok = expected(res.statusCode)
-      if (!ok) error = `unexpected status ${res.statusCode}`
+      error = opts.probe ? await opts.probe.check(c.target, config.timeoutMs, abort.signal) : await httpCheck(c.target, abort.signal)
+      if (error !== undefined && abort.signal.aborted && abort.signal.reason instanceof Error) error = abort.signal.reason.message
+      ok = error === undefined
     } catch (e) {
       error = abort.signal.aborted && abort.signal.reason instanceof Error ? abort.signal.reason.message : (e as Error).message
     } finally {
@@ -155,6 +170,7 @@ export function createHealthChecker(config: HealthCheckConfig, opts: HealthCheck
     stop() {
       for (const c of checked.values()) stopOne(c)
       checked.clear()
+      opts.probe?.close()
     },
     status: (key) => checked.get(key)?.health.status ?? 'unknown',
     snapshot() {

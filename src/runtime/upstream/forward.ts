@@ -104,7 +104,8 @@ export function createHttpProvider(c: ClusterIR): ProviderAdapter {
 
 function send(call: UpstreamCall, endpoint: CompiledEndpoint, method: string, path: string, headers: string[], body: Buffer | undefined): void {
   endpoint.stats.start()
-  endpoint.pool!.dispatch({ origin: undefined as unknown as string, method: method as Dispatcher.HttpMethod, path, headers, body }, call)
+  // deadlineMs: the attempt's timeout, which a gRPC endpoint's dispatcher sends as the call's deadline (undici ignores it).
+  endpoint.pool!.dispatch({ origin: undefined as unknown as string, method: method as Dispatcher.HttpMethod, path, headers, body, deadlineMs: call.timeoutMs } as Dispatcher.DispatchOptions, call)
 }
 
 async function signAndSend(signer: Signer, call: UpstreamCall, endpoint: CompiledEndpoint, target: UpstreamTarget, headers: string[], body: Buffer | undefined): Promise<void> {

@@ -53,7 +53,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, ResponseStrateg
   constructor(
     readonly ctx: RequestContext,
     private readonly endpoint: CompiledEndpoint,
-    timeoutMs: number,
+    /** This attempt's timeout (0: none); a gRPC endpoint sends it as the call's deadline. */
+    readonly timeoutMs: number,
     readonly translator: ProtocolTranslator | undefined,
     readonly caller: CallerProtocol,
     readonly model: string,
@@ -314,7 +315,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, ResponseStrateg
     else if (!this.observed) ctx.cluster?.guard?.abandon(this.endpoint)
     const failure = this.timedOut ? TIMEOUT : FAILURE_OF[failureKind(err)]
     if (!this.committed && !aborted && ctx.attempt?.takeOver(failure)) return
-    const code = this.timedOut || (err as { code?: string }).code === 'UND_ERR_CONNECT_TIMEOUT' ? 'SY_UPSTREAM_TIMEOUT' : 'SY_UPSTREAM_CONNECT'
+    const errCode = (err as { code?: string }).code
+    const code = this.timedOut || errCode === 'UND_ERR_CONNECT_TIMEOUT' || errCode === 'GRPC_DEADLINE_EXCEEDED' ? 'SY_UPSTREAM_TIMEOUT' : 'SY_UPSTREAM_CONNECT'
     const message = this.stalled
       ? 'upstream stalled (first-token or idle timeout)'
       : this.timedOut ? 'upstream did not answer within the route timeout' : `cluster '${ctx.cluster?.name}' failed: ${describe(err)}`
@@ -364,15 +366,23 @@ const FAILURE_OF: Record<'connect_failure' | 'reset' | 'timeout', UpstreamFailur
 
 function failureKind(err: Error): 'connect_failure' | 'reset' | 'timeout' {
   const code = (err as { code?: string }).code
-  if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT') return 'timeout'
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ECONNABORTED') return 'connect_failure'
+  if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'GRPC_DEADLINE_EXCEEDED') return 'timeout'
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ECONNABORTED' || code === 'GRPC_UNAVAILABLE') return 'connect_failure'
+  // HTTP/2: a GOAWAY or a REFUSED_STREAM means the server did not process the request (safe to resend).
+  if (isH2Refusal(err, code)) return 'connect_failure'
   return 'reset'
+}
+
+function isH2Refusal(err: Error, code: string | undefined): boolean {
+  if (code === 'UND_ERR_SOCKET') return err.message.startsWith('HTTP/2: "GOAWAY"')
+  return code === 'ERR_HTTP2_STREAM_ERROR' && err.message.includes('REFUSED_STREAM')
 }
 
 /** A client-safe account of a transport failure: no URL, no library error code. */
 function describe(err: Error): string {
   const code = (err as { code?: string }).code
   if (isRefusedAnswer(err)) return err.message
+  if (code === 'UND_ERR_SOCKET' && isH2Refusal(err, code)) return 'connection closed by the upstream (HTTP/2 GOAWAY)'
   return FAILURES[code ?? ''] ?? 'the upstream request failed'
 }
 
@@ -390,6 +400,12 @@ const FAILURES: Record<string, string> = {
   ENOTFOUND: 'host not found',
   EHOSTUNREACH: 'host unreachable',
   ECONNABORTED: 'connection aborted',
+  ERR_HTTP2_STREAM_ERROR: 'stream reset by the upstream (HTTP/2 RST_STREAM)',
+  ERR_HTTP2_SESSION_ERROR: 'HTTP/2 session error',
+  GRPC_UNAVAILABLE: 'gRPC backend unavailable',
+  GRPC_DEADLINE_EXCEEDED: 'gRPC deadline exceeded',
+  GRPC_CANCELLED: 'gRPC call cancelled by the backend',
+  GRPC_STREAM_FAILED: 'gRPC stream failed',
 }
 
 function isJsonType(ctype: string | string[] | undefined): boolean {

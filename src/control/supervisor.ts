@@ -29,6 +29,8 @@ import { clusterFamilies } from './metrics/cluster-gauges.js'
 import { describeExperiments } from './metrics/experiments.js'
 import { Rollouts, rolloutSlotKeys } from './rollouts.js'
 import { compileSource } from './compile-source.js'
+import { BatchService } from './batches/service.js'
+import { clusterLoad } from './batches/priority.js'
 import { configureLog, log, setLogScrubber } from '../shared/log.js'
 import { createScrubber } from '../runtime/upstream/scrub.js'
 
@@ -70,6 +72,8 @@ export class Supervisor {
   private readonly rollouts: Rollouts
   private slots: Record<string, number>
   private admin: AdminHandle | undefined
+  /** The Batch API and its executor (control/batches/), when the first config has a `batches` section. */
+  private batches: BatchService | undefined
   private stopping: Promise<void> | undefined
 
   /**
@@ -137,6 +141,12 @@ export class Supervisor {
       await this.pool.terminate()
       throw new StartupError(failed.map((w) => w.error ?? 'worker did not start').join('; '))
     }
+    if (first.batches !== undefined) {
+      const cells = new Int32Array(this.shared.buffer)
+      const batches = (this.batches = new BatchService(first.batches, { run: (line) => this.pool.runLine(line), load: () => clusterLoad(cells, this.reloads.current, this.slots) }))
+      this.pool.batchApi = (request) => batches.handle(request)
+      void batches.start()
+    }
     log('info', 'serving', { version: first.version, source: first.source, workers: opts.workers, listeners: first.listeners.map((l) => `${l.name}@${l.address}:${l.port}`).join(',') })
     opts.source.watch(() => void this.reload())
     // Connected now, so /ready can tell at once whether Redis answers.
@@ -164,6 +174,8 @@ export class Supervisor {
     const timeoutMs = this.reloads.current.drainTimeoutMs
     log('info', 'draining', { timeout_ms: timeoutMs })
     await this.opts.source.close().catch(() => {})
+    // Running lines finish (and are acked) while the workers still serve them.
+    await this.batches?.stop().catch((e) => log('warn', 'batch service stop failed', { error: (e as Error).message }))
     await this.pool.drain(timeoutMs)
     await this.pool.terminate()
     this.admin?.close()

@@ -281,6 +281,8 @@ export interface CompiledListener {
   readonly readsPeer: boolean
   /** `access_log` (or SWITCHYARD_ACCESS_LOG=1): writes one record per request; undefined when off. */
   readonly accessLog?: { write(ctx: RequestContext): void }
+  /** `batches.listeners` names it: `/v1/files…` and `/v1/batches…` go to the batch service before the route table. */
+  readonly batchApi?: true
 }
 
 

@@ -110,6 +110,7 @@ export class Executor {
         m.ack()
         return
       }
+      if (m.info.redeliveryCount > 1) log('info', 'batch line delivered again (the executor that had it died or stalled)', { batch: line.b, line: line.n, delivery: m.info.redeliveryCount })
       const outcome = m.info.redeliveryCount > this.ir.maxAttempts
         ? failed(line, 'line_attempts_exhausted', `the line was handed to an executor ${m.info.redeliveryCount - 1} times without an answer (batches.max_attempts)`)
         : outcomeOf(line, await this.deps.run({ port: batch.port, method: 'POST', path: line.url, body: line.body, requestId: `${line.b}-${line.i}`, identity: batch.identity, timeoutMs: this.ir.lineTimeoutMs }))

@@ -37,6 +37,8 @@ export interface LineOutcome {
 }
 
 const DUPLICATE_WINDOW_MS = 30 * 60_000
+/** Results are purged when a batch ends; a late answer (a line still running then) ages out after this. */
+const RESULTS_KEPT_MS = 24 * 3_600_000
 export const EXECUTORS = 'executors'
 
 export class BatchQueue {
@@ -55,7 +57,7 @@ export class BatchQueue {
       const js = nc.jetstream({ timeout: ir.connectTimeoutMs })
       const names = { lines: `${ir.stream}_LINES`, results: `${ir.stream}_RESULTS`, subject: ir.stream }
       await ensureStream(jsm, { name: names.lines, subjects: [`${ir.stream}.lines.>`], retention: RetentionPolicy.Workqueue, storage: StorageType.File, num_replicas: ir.replicas, duplicate_window: nanos(DUPLICATE_WINDOW_MS) })
-      await ensureStream(jsm, { name: names.results, subjects: [`${ir.stream}.results.>`], retention: RetentionPolicy.Limits, storage: StorageType.File, num_replicas: ir.replicas, duplicate_window: nanos(DUPLICATE_WINDOW_MS) })
+      await ensureStream(jsm, { name: names.results, subjects: [`${ir.stream}.results.>`], retention: RetentionPolicy.Limits, storage: StorageType.File, num_replicas: ir.replicas, duplicate_window: nanos(DUPLICATE_WINDOW_MS), max_age: nanos(ir.maxCompletionWindowMs + RESULTS_KEPT_MS) })
       const consumer = { durable_name: EXECUTORS, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ack_wait: nanos(ir.ackWaitMs), max_deliver: -1, max_ack_pending: -1 }
       try {
         await jsm.consumers.info(names.lines, EXECUTORS)

@@ -40,6 +40,7 @@ batches:
   storage: { dir: ${storage} }
   concurrency: 32
   ack_wait: 2s
+  yield_to_interactive: 4
   max_file_size: 1mb
 `
 
@@ -49,13 +50,21 @@ before(async () => {
   storage = mkdtempSync(join(tmpdir(), 'switchyard-batch-files-'))
   gw = await startGateway(config, { workers: 2 })
   client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'unused', maxRetries: 0 })
+  await batchesReady()
 })
+
+/** The batch service connects to NATS after the gateway is ready; until then the Batch API answers 503. */
+async function batchesReady(): Promise<void> {
+  await eventually(() => client.batches.list().then(() => true, () => false), 10_000, 'the batch service')
+}
 
 after(async () => {
   if (process.env.SWITCHYARD_TEST_SHOW_OUTPUT) console.log(gw?.output())
   await gw?.stop()
   await nats?.close()
 })
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 function chatLine(customId: string, content: string, model = 'gpt-4o-mini'): string {
   return JSON.stringify({ custom_id: customId, method: 'POST', url: '/v1/chat/completions', body: { model, messages: [{ role: 'user', content }] } })
@@ -96,6 +105,7 @@ describe('batches', () => {
     gw.child.kill('SIGKILL')
     await gw.exited
     gw = await startGateway(config, { workers: 2 })
+    await batchesReady()
     const resumed = await client.batches.retrieve(created.id)
     assert.equal(resumed.status, 'in_progress', 'the killed gateway had not finished the batch')
     assert.ok((resumed.request_counts?.completed ?? 0) < 1000)
@@ -117,6 +127,20 @@ describe('batches', () => {
     })
     const listed = await client.batches.list()
     assert.ok(listed.data.some((b) => b.id === created.id && b.status === 'completed'))
+  })
+
+  test('lines yield to interactive traffic: none starts while yield_to_interactive requests are in flight', async () => {
+    const interactive = Array.from({ length: 5 }, () => client.chat.completions.create({ model: 'slow', messages: [{ role: 'user', content: 'hold' }] }))
+    await sleep(300)
+    const b = await client.batches.create({ input_file_id: await upload(Array.from({ length: 10 }, (_, i) => chatLine(`y-${i}`, `y ${i}`))), endpoint: '/v1/chat/completions', completion_window: '24h' })
+    await sleep(1500)
+    const held = await client.batches.retrieve(b.id)
+    assert.equal(held.status, 'in_progress')
+    assert.equal(held.request_counts?.completed, 0, 'no line ran while 5 interactive requests were in flight')
+    const answers = await Promise.all(interactive)
+    assert.equal(answers.length, 5)
+    const done = await waitFor(b.id, (x) => x.status === 'completed', 10_000)
+    assert.deepEqual(done.request_counts, { total: 10, completed: 10, failed: 0 })
   })
 
   test('invalid lines and failed answers go to the error file with their line numbers', async () => {

@@ -27,6 +27,7 @@ export interface ExecutorDeps {
 /** A batch record is read again after this long, so a cancel reaches every executor quickly. */
 const RECORD_TTL_MS = 500
 const IDLE_WAIT_MS = 1000
+const YIELD_POLL_MS = 50
 
 export class Executor {
   private running = 0
@@ -60,7 +61,7 @@ export class Executor {
         consumer ??= await this.deps.queue.executors()
         const free = this.ir.concurrency - this.running
         if (free <= 0 || this.yielding()) {
-          await this.waitForSlot(free <= 0 ? undefined : 50)
+          await this.waitForSlot(free <= 0 ? undefined : YIELD_POLL_MS)
           continue
         }
         const msgs = await consumer.fetch({ max_messages: free, expires: IDLE_WAIT_MS })
@@ -110,6 +111,8 @@ export class Executor {
         m.ack()
         return
       }
+      // A fetch may hand over lines just as interactive traffic rises: they wait here (reporting progress).
+      while (this.yielding() && !this.stopped) await new Promise((r) => setTimeout(r, YIELD_POLL_MS))
       if (m.info.redeliveryCount > 1) log('info', 'batch line delivered again (the executor that had it died or stalled)', { batch: line.b, line: line.n, delivery: m.info.redeliveryCount })
       const outcome = m.info.redeliveryCount > this.ir.maxAttempts
         ? failed(line, 'line_attempts_exhausted', `the line was handed to an executor ${m.info.redeliveryCount - 1} times without an answer (batches.max_attempts)`)

@@ -13,10 +13,13 @@ import OpenAI, { toFile } from 'openai'
 import { startNats, type NatsServer } from '../support/nats-server.js'
 import { eventually, startGateway, type GatewayProcess } from '../support/gateway-process.js'
 import { freePort } from '../support/ports.js'
+import { createKeyRecord } from '../../src/shared/key-records.js'
 
 let nats: NatsServer
 let gw: GatewayProcess
 let port: number
+let authPort: number
+const keys = { free: createKeyRecord({ tenant: 'free', id: 'free-key' }, Date.now()), pro: createKeyRecord({ tenant: 'pro', id: 'pro-key' }, Date.now()) }
 let storage: string
 let client: OpenAI
 
@@ -24,6 +27,15 @@ const config = (admin: number) => `
 admin: { port: ${admin} }
 listeners:
   - { name: api, address: 127.0.0.1, port: ${port}, route_table: main }
+  - { name: keyed, address: 127.0.0.1, port: ${authPort}, route_table: main, filters: [keys] }
+filters:
+  - { name: keys, type: api_key }
+tenants:
+  - { name: free, models: [gpt-4o-mini] }
+  - { name: pro, models: ["*"] }
+keys:
+  - { id: free-key, tenant: free, hash: "${keys.free.record.hash}" }
+  - { id: pro-key, tenant: pro, hash: "${keys.pro.record.hash}" }
 routes:
   - name: main
     rules:
@@ -47,6 +59,7 @@ batches:
 before(async () => {
   nats = await startNats()
   port = await freePort()
+  authPort = await freePort()
   storage = mkdtempSync(join(tmpdir(), 'switchyard-batch-files-'))
   gw = await startGateway(config, { workers: 2 })
   client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'unused', maxRetries: 0 })
@@ -141,6 +154,26 @@ describe('batches', () => {
     assert.equal(answers.length, 5)
     const done = await waitFor(b.id, (x) => x.status === 'completed', 10_000)
     assert.deepEqual(done.request_counts, { total: 10, completed: 10, failed: 0 })
+  })
+
+  test('behind api_key auth: lines run as the tenant that created the batch, and batches are the tenant\'s own', async () => {
+    const as = (key: string) => new OpenAI({ baseURL: `http://127.0.0.1:${authPort}/v1`, apiKey: key, maxRetries: 0 })
+    const free = as(keys.free.key)
+    const pro = as(keys.pro.key)
+    await assert.rejects(as('sk-wrong').batches.list(), (e: any) => e.status === 401)
+    const file = await free.files.create({ file: await toFile(Buffer.from([chatLine('allowed', 'a'), chatLine('forbidden', 'b', 'gpt-4o')].join('\n')), 'in.jsonl'), purpose: 'batch' })
+    await assert.rejects(pro.files.retrieve(file.id), (e: any) => e.status === 404)
+    const b = await free.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' })
+    await assert.rejects(pro.batches.retrieve(b.id), (e: any) => e.status === 404)
+    assert.ok(!(await pro.batches.list()).data.some((x) => x.id === b.id))
+    let done = b
+    await eventually(async () => (done = await free.batches.retrieve(b.id)).status === 'completed', 15_000, 'the tenant batch')
+    assert.deepEqual(done.request_counts, { total: 2, completed: 1, failed: 1 })
+    const out = (await (await free.files.content(done.output_file_id!)).text()).trim().split('\n').map((l) => JSON.parse(l))
+    assert.deepEqual(out.map((l) => [l.custom_id, l.response.status_code]), [['allowed', 200]])
+    const errors = (await (await free.files.content(done.error_file_id!)).text()).trim().split('\n').map((l) => JSON.parse(l))
+    // The tenant's model access applies to its lines: gpt-4o is not among free's models.
+    assert.deepEqual(errors.map((l) => [l.custom_id, l.response.status_code, l.response.body.error.code]), [['forbidden', 403, 'model_not_found']])
   })
 
   test('invalid lines and failed answers go to the error file with their line numbers', async () => {

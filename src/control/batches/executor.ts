@@ -31,6 +31,8 @@ const YIELD_POLL_MS = 50
 
 export class Executor {
   private running = 0
+  /** Lines handed to a worker now (the part of the clusters' load that is ours). */
+  private dispatched = 0
   private stopped = false
   private wake: (() => void) | undefined
   private readonly records = new Map<string, { at: number; record: Promise<BatchRecord | undefined> }>()
@@ -84,7 +86,7 @@ export class Executor {
   /** Lower priority: the lines this executor runs are subtracted, the rest is interactive. */
   private yielding(): boolean {
     const limit = this.ir.yieldToInteractive
-    return limit > 0 && this.deps.load() - this.running >= limit
+    return limit > 0 && this.deps.load() - this.dispatched >= limit
   }
 
   private waitForSlot(ms: number | undefined): Promise<void> {
@@ -116,7 +118,7 @@ export class Executor {
       if (m.info.redeliveryCount > 1) log('info', 'batch line delivered again (the executor that had it died or stalled)', { batch: line.b, line: line.n, delivery: m.info.redeliveryCount })
       const outcome = m.info.redeliveryCount > this.ir.maxAttempts
         ? failed(line, 'line_attempts_exhausted', `the line was handed to an executor ${m.info.redeliveryCount - 1} times without an answer (batches.max_attempts)`)
-        : outcomeOf(line, await this.deps.run({ port: batch.port, method: 'POST', path: line.url, body: line.body, requestId: `${line.b}-${line.i}`, identity: batch.identity, timeoutMs: this.ir.lineTimeoutMs }))
+        : outcomeOf(line, await this.dispatch({ port: batch.port, method: 'POST', path: line.url, body: line.body, requestId: `${line.b}-${line.i}`, identity: batch.identity, timeoutMs: this.ir.lineTimeoutMs }))
       await this.deps.queue.publishResult(line.b, outcome)
       await m.ackAck()
       this.deps.answered(line.b)
@@ -127,6 +129,15 @@ export class Executor {
       clearInterval(beat)
       this.running--
       this.wake?.()
+    }
+  }
+
+  private async dispatch(line: BatchLine): Promise<BatchLineResult> {
+    this.dispatched++
+    try {
+      return await this.deps.run(line)
+    } finally {
+      this.dispatched--
     }
   }
 

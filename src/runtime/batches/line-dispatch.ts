@@ -10,6 +10,7 @@ import type { Downstream } from '../types.js'
 import type { Gateway } from '../gateway.js'
 import type { BatchLine, BatchLineResult } from '../../control/batches/messages.js'
 import { dispatch } from '../http/dispatch.js'
+import { refuseLine } from './line-admission.js'
 
 /** Collects the answer; `abort()` is the line timeout (the upstream call stops, as for a client that left). */
 class CollectingDownstream implements Downstream {
@@ -56,6 +57,10 @@ export function runLine(gateway: Gateway, line: BatchLine, reply: (r: BatchLineR
   if (snap === undefined || listener === undefined) {
     return reply({ status: 0, requestId: line.requestId, body: '', error: { code: 'listener_gone', message: `no listener on port ${line.port} any more (a reload removed it)` } })
   }
+  if (line.identity !== undefined) {
+    const refused = refuseLine(snap, line.identity, modelOf(line.body), Date.now())
+    if (refused !== undefined) return reply({ status: refused.status, requestId: line.requestId, body: refused.body.toString('utf8') })
+  }
   const live = gateway.enter()
   let answered = false
   const finish = (d: CollectingDownstream, closed: boolean) => {
@@ -73,4 +78,13 @@ export function runLine(gateway: Gateway, line: BatchLine, reply: (r: BatchLineR
   }, line.timeoutMs)
   const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': line.requestId }
   dispatch(live.snapshot, listener, { method: line.method, path: line.path, query: '', headers, body: Buffer.from(line.body), identity: line.identity }, down, () => gateway.leave(live))
+}
+
+function modelOf(body: string): string | undefined {
+  try {
+    const m = (JSON.parse(body) as { model?: unknown }).model
+    return typeof m === 'string' ? m : undefined
+  } catch {
+    return undefined
+  }
 }

@@ -175,7 +175,8 @@ export class Supervisor {
     log('info', 'draining', { timeout_ms: timeoutMs })
     await this.opts.source.close().catch(() => {})
     // Running lines finish (and are acked) while the workers still serve them.
-    await this.batches?.stop().catch((e) => log('warn', 'batch service stop failed', { error: (e as Error).message }))
+    // Bounded by the drain timeout: a line still running after it is delivered again elsewhere.
+    if (this.batches) await Promise.race([this.batches.stop().catch((e) => log('warn', 'batch service stop failed', { error: (e as Error).message })), new Promise((r) => setTimeout(r, timeoutMs).unref())])
     await this.pool.drain(timeoutMs)
     await this.pool.terminate()
     this.admin?.close()

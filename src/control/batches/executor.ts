@@ -28,6 +28,8 @@ export interface ExecutorDeps {
 const RECORD_TTL_MS = 500
 const IDLE_WAIT_MS = 1000
 const YIELD_POLL_MS = 50
+/** Line results that say this process did not run the line, not that the line failed. */
+const NOT_RUN: ReadonlySet<string> = new Set(['worker_exited', 'no_worker'])
 
 export class Executor {
   private running = 0
@@ -115,10 +117,23 @@ export class Executor {
       }
       // A fetch may hand over lines just as interactive traffic rises: they wait here (reporting progress).
       while (this.yielding() && !this.stopped) await new Promise((r) => setTimeout(r, YIELD_POLL_MS))
+      if (this.stopped) {
+        m.nak()
+        return
+      }
       if (m.info.redeliveryCount > 1) log('info', 'batch line delivered again (the executor that had it died or stalled)', { batch: line.b, line: line.n, delivery: m.info.redeliveryCount })
-      const outcome = m.info.redeliveryCount > this.ir.maxAttempts
-        ? failed(line, 'line_attempts_exhausted', `the line was handed to an executor ${m.info.redeliveryCount - 1} times without an answer (batches.max_attempts)`)
-        : outcomeOf(line, await this.dispatch({ port: batch.port, method: 'POST', path: line.url, body: line.body, requestId: `${line.b}-${line.i}`, identity: batch.identity, timeoutMs: this.ir.lineTimeoutMs }))
+      let outcome: LineOutcome
+      if (m.info.redeliveryCount > this.ir.maxAttempts) {
+        outcome = failed(line, 'line_attempts_exhausted', `the line was handed to an executor ${m.info.redeliveryCount - 1} times without an answer (batches.max_attempts)`)
+      } else {
+        const r = await this.dispatch({ port: batch.port, method: 'POST', path: line.url, body: line.body, requestId: `${line.b}-${line.i}`, identity: batch.identity, timeoutMs: this.ir.lineTimeoutMs })
+        // This process could not run it (its worker was being replaced): another delivery will.
+        if (r.error !== undefined && NOT_RUN.has(r.error.code)) {
+          m.nak(IDLE_WAIT_MS)
+          return
+        }
+        outcome = outcomeOf(line, r)
+      }
       await this.deps.queue.publishResult(line.b, outcome)
       await m.ackAck()
       this.deps.answered(line.b)

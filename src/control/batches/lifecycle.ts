@@ -39,7 +39,7 @@ export class BatchLifecycle {
   /** One pass over the batches that have not ended. */
   async sweep(): Promise<void> {
     const now = nowSeconds()
-    for (const b of await this.meta.batches()) {
+    for (const b of await this.meta.activeBatches()) {
       if (TERMINAL.has(b.status)) continue
       try {
         if ((b.status === 'in_progress' || b.status === 'validating') && now >= b.expires_at) await this.expire(b.id)

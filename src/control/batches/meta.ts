@@ -4,7 +4,10 @@
  * see the window pass) agree on one winner.
  */
 import type { KV } from 'nats'
-import { batchKey, fileKey, type BatchRecord, type FileRecord } from './records.js'
+import { batchKey, fileKey, TERMINAL, type BatchRecord, type FileRecord } from './records.js'
+
+/** An index of the batches that have not ended, so the sweep does not read every batch ever made. */
+const activeKey = (id: string) => `active.${id}`
 
 export class MetaStore {
   constructor(private readonly kv: KV) {}
@@ -26,6 +29,7 @@ export class MetaStore {
   }
 
   async createBatch(b: BatchRecord): Promise<void> {
+    await this.kv.put(activeKey(b.id), '')
     await this.kv.create(batchKey(b.id), JSON.stringify(b))
   }
 
@@ -41,6 +45,7 @@ export class MetaStore {
       if (!change(cur.value)) return undefined
       try {
         await this.kv.update(batchKey(id), JSON.stringify(cur.value), cur.revision)
+        if (TERMINAL.has(cur.value.status)) await this.kv.delete(activeKey(id)).catch(() => {})
         return cur.value
       } catch (e) {
         if (!/wrong last sequence/i.test((e as Error).message)) throw e
@@ -55,6 +60,18 @@ export class MetaStore {
 
   async batches(): Promise<BatchRecord[]> {
     return this.all<BatchRecord>('batch.*')
+  }
+
+  /** The batches that have not ended (validating, in progress, cancelling, finalizing). */
+  async activeBatches(): Promise<BatchRecord[]> {
+    const ids: string[] = []
+    for await (const k of await this.kv.keys('active.*')) ids.push(k.slice('active.'.length))
+    const out: BatchRecord[] = []
+    for (const id of ids) {
+      const b = await this.batch(id)
+      if (b !== undefined) out.push(b)
+    }
+    return out
   }
 
   private async all<T>(filter: string): Promise<T[]> {

@@ -10,7 +10,11 @@
 //   PROFILE_ROUNDS=4 PROFILE_SECONDS=8 PROFILE_WARMUP=3 SWITCHYARD_WORKER_YOUNG_MB=32 ...   (young gen of the worker)
 //   PROFILE_BASE_ENV="K=V ..."  environment for the baseline's gateway only, e.g. BENCH_BASELINE=$PWD (this build
 //                       again) PROFILE_BASE_ENV=SWITCHYARD_WORKER_YOUNG_MB=16 to compare young-generation sizes
+//   PROFILE_BASE_VARIANT=auth  the baseline build's variant (default plain)
 //   PROFILE_BARE=1      also profile the bare dispatch() proxy (row c2) in the same rounds
+//   PROFILE_VARIANTS=plain,auth   several bench variants (bench/switchyard.ts: plain, auth, global, no-metrics…) of
+//                       this build in the same interleaved rounds, e.g. to see what row (f)'s filters cost
+//   PROFILE_LANE=json   the JSON lane instead (one chat completion per request)
 //   PROFILE_KEEP=1      keep the temp dir with the .cpuprofile files (its path is printed)
 //   PROFILE_MODE=windows PROFILE_WINDOWS=6   no flags: CPU µs/stream of consecutive windows in one process, each
 //                       after a calibration (a fixed JS workload timed on the proxy CPU while the gateway idles),
@@ -26,10 +30,12 @@ import { CHAT_PATH, REQUEST } from './payloads.js'
 import { noiseProbe } from './noise.js'
 import { onProxyCpu, pinSelf } from './pinning.js'
 import { cpuSeconds } from './proc-stats.js'
-import { baselineCli, CLI, switchyardConfig } from './switchyard.js'
+import { baselineCli, CLI, switchyardConfig, type Variant } from './switchyard.js'
 import { wrk, writePostScript } from './wrk.js'
 
 const MODE = process.env.PROFILE_MODE ?? 'prof'
+const LANE = process.env.PROFILE_LANE === 'json' ? 'json' : 'sse'
+const VARIANTS = (process.env.PROFILE_VARIANTS ?? 'plain').split(',') as Variant[]
 const ROUNDS = Number(process.env.PROFILE_ROUNDS ?? 3)
 const SECONDS = Number(process.env.PROFILE_SECONDS ?? 6)
 const WARMUP = Number(process.env.PROFILE_WARMUP ?? 3)
@@ -95,21 +101,22 @@ function deopts(out: string): [string, number][] {
   return [...counts].sort((a, b) => b[1] - a[1])
 }
 
-async function round(dir: string, build: string, cli: string, ports: { mock: number; listen: number; admin: number }, n: number): Promise<Round> {
+async function round(dir: string, build: string, cli: string, ports: { mock: number; jsonMock: number; listen: number; admin: number }, n: number, variant: Variant): Promise<Round> {
   const yaml = join(dir, `${build}-${n}.yaml`)
-  writeFileSync(yaml, switchyardConfig({ admin: ports.admin, listen: ports.listen, json: [ports.mock, ports.mock], sse: [ports.mock, ports.mock], ttft: [ports.mock, ports.mock] }))
+  writeFileSync(yaml, switchyardConfig({ admin: ports.admin, listen: ports.listen, json: [ports.jsonMock, ports.jsonMock], sse: [ports.mock, ports.mock], ttft: [ports.mock, ports.mock] }, variant))
   const profDir = join(dir, `prof-${build}-${n}`)
   const flags = MODE === 'prof' ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : MODE === 'gc' ? ['--trace-gc'] : MODE === 'deopt' ? ['--trace-deopt'] : []
   const url = `http://127.0.0.1:${ports.listen}${CHAT_PATH}`
+  const upstream = LANE === 'json' ? ports.jsonMock : ports.mock
   // The bare dispatch() proxy (row c2) under the same load and flags: what the stack itself costs per stream.
-  const args = build === 'bare2' ? [BARE2, `${ports.listen}=http://127.0.0.1:${ports.mock}`] : [cli, 'run', '-c', yaml, '--workers', '1']
+  const args = build === 'bare2' ? [BARE2, `${ports.listen}=http://127.0.0.1:${upstream}`] : [cli, 'run', '-c', yaml, '--workers', '1']
   const env = build === 'base' && process.env.PROFILE_BASE_ENV ? { ...process.env, ...Object.fromEntries(process.env.PROFILE_BASE_ENV.split(' ').map((kv) => kv.split('='))) } : process.env
   const gw = startChild(`switchyard-${build}`, ...onProxyCpu(process.execPath, [...flags, ...args]), env)
   let out = ''
   gw.proc.stdout!.on('data', (b: Buffer) => { out += b })
-  if (build === 'bare2') await waitReady(gw, url, { method: 'POST', body: REQUEST.sse })
+  if (build === 'bare2') await waitReady(gw, url, { method: 'POST', body: REQUEST[LANE] })
   else await waitReady(gw, `http://127.0.0.1:${ports.admin}/ready`, { timeoutMs: 30_000 })
-  const script = writePostScript(dir, 'sse', REQUEST.sse)
+  const script = writePostScript(dir, LANE, REQUEST[LANE])
   if (WARMUP > 0) await wrk(url, script, { seconds: WARMUP })
   if (MODE === 'windows') {
     const lines: string[] = []
@@ -172,10 +179,10 @@ async function main(): Promise<void> {
     const [jsonMock, mock, listen, admin] = await freePorts(4)
     const mockDir = join(dir, 'mock')
     await startNginx('mock-nginx', mockDir, mockConf(mockDir, { json: [jsonMock], sse: [mock] }), jsonMock)
-    const builds: [string, string][] = [['this', CLI], ...(baselineCli() ? [['base', baselineCli()!] as [string, string]] : []), ...(process.env.PROFILE_BARE === '1' ? [['bare2', BARE2] as [string, string]] : [])]
+ const builds: [string, string, Variant][] = [...VARIANTS.map((v): [string, string, Variant] => [v === 'plain' ? 'this' : `this-${v}`, CLI, v]), ...(baselineCli() ? [['base', baselineCli()!, (process.env.PROFILE_BASE_VARIANT ?? 'plain') as Variant] as [string, string, Variant]] : []), ...(process.env.PROFILE_BARE === '1' ? [['bare2', BARE2, 'plain'] as [string, string, Variant]] : [])]
     for (let n = 0; n < ROUNDS; n++) {
-      for (const [build, cli] of builds) {
-        const r = await round(dir, build, cli, { mock, listen, admin }, n)
+      for (const [build, cli, variant] of builds) {
+        const r = await round(dir, build, cli, { mock, jsonMock, listen, admin }, n, variant)
         console.log(`${MODE} round ${n + 1} ${build}: ${Math.round(r.rps)} streams/s, CPU ${r.cpuUs.toFixed(1)} µs/stream (process), noise ${r.noise.toFixed(2)} cores\n  ${r.lines.join('\n  ')}`)
       }
     }

@@ -35,6 +35,7 @@ class NullDownstream implements Downstream {
   end(): void {}
   writeHead(): void {}
   close(): void {}
+  remoteAddress(): string { return '127.0.0.1' }
 }
 
 export interface Variant {

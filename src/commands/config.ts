@@ -15,7 +15,7 @@ import type { Etcd3, ICompare, IRequestOp } from 'etcd3'
 import { compilePathReporting } from './compile-path.js'
 import { loadSources } from '../compiler/load.js'
 import { createEtcdClient } from '../control/sources/etcd-client.js'
-import { LIST_KINDS, PUSH_META_KEY, SINGLETONS, etcdErrorMessage, prefixEnd, parseRelKey, relKeyOf, wrapValue, type ObjectKind } from '../control/sources/etcd-layout.js'
+import { LIST_KINDS, PUSH_META_KEY, SINGLETONS, STATE_DIR, etcdErrorMessage, prefixEnd, parseRelKey, relKeyOf, wrapValue, type ObjectKind } from '../control/sources/etcd-layout.js'
 import type { EtcdTarget } from './etcd-options.js'
 import type { PushMeta } from '../control/config-history.js'
 
@@ -136,8 +136,11 @@ export async function commitPush(client: Etcd3, plan: Plan, current: Current, pr
   if (plan.add.size + plan.change.size + plan.remove.length === 0) {
     return { ok: true, revision: current.revision, message: `${prefix}: up to date (etcd revision ${current.revision}); nothing pushed` }
   }
+  // The range guard skips <prefix>.state/: gateways write rollout state there while a push runs.
+  const state = prefix + STATE_DIR
   const compare: ICompare[] = [
-    { key: Buffer.from(prefix), range_end: prefixEnd(prefix), target: 'Mod', result: 'Less', mod_revision: current.revision + 1 },
+    { key: Buffer.from(prefix), range_end: Buffer.from(state), target: 'Mod', result: 'Less', mod_revision: current.revision + 1 },
+    { key: prefixEnd(state), range_end: prefixEnd(prefix), target: 'Mod', result: 'Less', mod_revision: current.revision + 1 },
     ...[...current.objects].map(([rel, o]): ICompare => ({ key: Buffer.from(prefix + rel), target: 'Mod', result: 'Equal', mod_revision: o.modRevision })),
   ]
   const success: IRequestOp[] = [

@@ -1,7 +1,8 @@
 /**
  * `switchyard rollout status | pause | resume | abort`: a running gateway's progressive canaries
  * through its admin API (GET /rollouts, POST /rollouts/<table>/<rule>/<command>). The decisions
- * are the gateway's (control/rollouts.ts); this only asks and prints.
+ * are the gateway's (control/rollouts.ts); this only asks and prints. With etcd, a command sent to
+ * one host is stored under the prefix and every host follows it.
  */
 import type { RolloutStatus } from '../control/rollouts.js'
 import type { WindowNumbers } from '../control/rollout-guards.js'
@@ -83,11 +84,12 @@ export function formatRollout(r: RolloutStatus): string {
     `  steps      ${steps} (% of the pair, ${r.step_duration_ms / 1000} s each)${r.step_elapsed_ms !== null ? `; this step held ${(r.step_elapsed_ms / 1000).toFixed(1)} s` : ''}`,
     `  weights    configured ${weights(r.configured_weights)}; effective ${weights(r.effective_weights)}`,
   ]
+  if (r.shared) out.push(`  shared     ${r.shared.key} (revision ${r.shared.revision ?? '-'}, run ${r.shared.run}${r.shared.stored ? '' : ', a decision of this host not stored yet'}); this host ${r.shared.host}`)
   if (r.waiting_for) out.push(`  waiting    for ${r.waiting_for}`)
   if (r.window) out.push(`  window     candidate ${numbers(r.window.candidate)}`, `             baseline  ${numbers(r.window.baseline)}`)
   if (r.decisions.length) {
     out.push('  decisions')
-    for (const d of r.decisions) out.push(`    ${d.at}  ${d.event} → ${d.share_percent}%${d.reason ? `: ${d.reason}` : ''}`)
+    for (const d of r.decisions) out.push(`    ${d.at}  ${d.event} → ${d.share_percent}%${d.reason ? `: ${d.reason}` : ''}${d.host ? `  (${d.host})` : ''}`)
   }
   return out.join('\n')
 }

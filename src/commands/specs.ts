@@ -203,7 +203,7 @@ export const ROLLOUT_STATUS = {
 export const ROLLOUT_PAUSE = {
   name: 'rollout pause',
   summary: 'hold a rollout at its current share (the step clock stops)',
-  description: 'Holds the candidate at its current share; no step passes and no guard is judged until `rollout resume`. Acts on this gateway only.',
+  description: 'Holds the candidate at its current share; no step passes and no guard is judged until `rollout resume`. With an etcd source it is stored under the prefix and every gateway host on it follows within a second; otherwise it acts on this gateway only.',
   operand: ROLLOUT_OPERAND,
   flags: ROLLOUT_FLAGS,
   example: 'switchyard rollout pause main/chat',
@@ -212,7 +212,7 @@ export const ROLLOUT_PAUSE = {
 export const ROLLOUT_RESUME = {
   name: 'rollout resume',
   summary: 'continue a paused rollout, or start a rolled-back or aborted one again',
-  description: 'A paused rollout continues its step with a fresh window (what happened while paused is not judged); a rolled-back or aborted one starts again from its first step. Acts on this gateway only.',
+  description: 'A paused rollout continues its step with a fresh window (what happened while paused is not judged); a rolled-back or aborted one starts again from its first step. With an etcd source it is stored under the prefix and every gateway host on it follows within a second; otherwise it acts on this gateway only.',
   operand: ROLLOUT_OPERAND,
   flags: ROLLOUT_FLAGS,
   example: 'switchyard rollout resume main/chat',
@@ -221,7 +221,7 @@ export const ROLLOUT_RESUME = {
 export const ROLLOUT_ABORT = {
   name: 'rollout abort',
   summary: 'send the candidate back to 0 % now',
-  description: 'Sets the candidate\'s share to 0 % at once, on every worker, and logs it. `rollout resume` starts it again from its first step. Acts on this gateway only.',
+  description: 'Sets the candidate\'s share to 0 % at once, on every worker, and logs it. `rollout resume` starts it again from its first step. With an etcd source it is stored under the prefix and every gateway host on it follows within a second; otherwise it acts on this gateway only.',
   operand: ROLLOUT_OPERAND,
   flags: ROLLOUT_FLAGS,
   example: 'switchyard rollout abort main/chat',

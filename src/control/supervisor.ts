@@ -99,7 +99,9 @@ export class Supervisor {
   }
 
   private constructor(private readonly opts: RunOptions, first: SnapshotIR) {
-    this.rollouts = new Rollouts({ cells: new Int32Array(this.shared.buffer), query: () => this.pool.queryMetrics(), workers: () => this.pool.statuses.length })
+    // With etcd the rollout state is shared by every host on the prefix (sources/etcd-rollout-state.ts).
+    const store = opts.source.rolloutStore?.()
+    this.rollouts = new Rollouts({ cells: new Int32Array(this.shared.buffer), query: () => this.pool.queryMetrics(), workers: () => this.pool.statuses.length, ...(store && { store }) })
     this.slots = this.slotsFor(first)
     this.recordHistory(first)
     this.health = new HealthChecks(this.shared.buffer)
@@ -131,13 +133,15 @@ export class Supervisor {
     const { opts } = this
     this.health.apply(first, this.slots)
     this.scrapes.apply(first, this.slots)
-    this.rollouts.apply(first, this.slots)
+    // A restarted host takes the shared rollout step before its first request.
+    await this.rollouts.apply(first, this.slots)
     this.pool.start(first, this.slots)
     await this.pool.whenAllOn(first.version, START_TIMEOUT_MS)
     const failed = this.pool.behind(first.version)
     if (failed.length) {
       this.health.stop()
       this.scrapes.stop()
+      await this.rollouts.close()
       await this.pool.terminate()
       throw new StartupError(failed.map((w) => w.error ?? 'worker did not start').join('; '))
     }
@@ -173,6 +177,7 @@ export class Supervisor {
     this.scrapes.stop()
     const timeoutMs = this.reloads.current.drainTimeoutMs
     log('info', 'draining', { timeout_ms: timeoutMs })
+    await this.rollouts.close()
     await this.opts.source.close().catch(() => {})
     // Running lines finish (and are acked) while the workers still serve them.
     // Bounded by the drain timeout: a line still running after it is delivered again elsewhere.
@@ -200,7 +205,7 @@ export class Supervisor {
     this.health.apply(ir, this.slots)
     this.scrapes.apply(ir, this.slots)
     this.usage.connection(ir)
-    this.rollouts.apply(ir, this.slots)
+    await this.rollouts.apply(ir, this.slots)
     this.pool.publish(ir, this.slots)
     await this.pool.whenAllOn(ir.version, RELOAD_WAIT_MS)
   }

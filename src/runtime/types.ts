@@ -59,6 +59,8 @@ export interface Downstream {
   writeHead(status: number, headers: readonly (readonly [string, string])[]): void
   /** Tear the connection down: used when a non-SSE body cannot be finished. */
   close(): void
+  /** The client's address as text; '' once the response ended or the client left (the connection is gone). */
+  remoteAddress(): string
 }
 
 /** Normalized token usage: input includes cached tokens, output includes reasoning tokens. */
@@ -74,8 +76,11 @@ export interface RequestContext {
   /** Front-door protocol of this request (errors are answered in it). */
   readonly protocol: Protocol
   readonly head: RequestHead
-  /** The TCP peer's address as text ('' when the listener has no auth filter, which is the only reader). */
-  readonly peer: string
+  /**
+   * The TCP peer's address as text, read from the connection on first use: call `peerOf(ctx)`
+   * (identity/peer.ts), not this field. Most requests never need it (failure counting, trusted proxies).
+   */
+  peer: string | undefined
   /** Request headers as they will be forwarded upstream; filters may change them. */
   readonly headers: Record<string, string>
   body: Buffer | undefined
@@ -277,8 +282,6 @@ export interface CompiledListener {
   readonly chain: CompiledChain
   /** The listener's pre-route (auth) filters' onRequest hooks, run before the route match. */
   readonly preRoute: readonly Filter[]
-  /** Whether anything on this listener reads the TCP peer's address (the server reads it only then). */
-  readonly readsPeer: boolean
   /** `access_log` (or SWITCHYARD_ACCESS_LOG=1): writes one record per request; undefined when off. */
   readonly accessLog?: { write(ctx: RequestContext): void }
   /** `batches.listeners` names it: `/v1/files…` and `/v1/batches…` go to the batch service before the route table. */

@@ -23,6 +23,8 @@ export interface MemoryDownstreamOptions {
    * and the downstream stays congested until drain() is called. Default: never congested.
    */
   readonly congestAfterWrites?: number
+  /** The client's address as remoteAddress() reports it (default 127.0.0.1). */
+  readonly peer?: string
 }
 
 export class MemoryDownstream implements Downstream {
@@ -80,6 +82,11 @@ export class MemoryDownstream implements Downstream {
   close(): void {
     this.closed = true
     this.resolveDone()
+  }
+
+  /** The address a test gave (`peer`), as uWS reports one: '' once the response ended or the client left. */
+  remoteAddress(): string {
+    return this.ended || this.aborted ? '' : this.opts.peer ?? '127.0.0.1'
   }
 
   // ---- test controls ----

@@ -200,8 +200,14 @@ export async function startAdmin(address: string, port: number, status: GatewayS
     const command = req.getParameter(2)
     if (command !== 'pause' && command !== 'resume' && command !== 'abort') return json(res, 404, { error: `unknown rollout command '${command}' (pause, resume, abort)` })
     const id = `${decodeURIComponent(req.getParameter(0) ?? '')}/${decodeURIComponent(req.getParameter(1) ?? '')}`
-    const r = status.rollouts?.command(id, command) ?? { ok: false as const, status: 404, error: 'no rollouts in this gateway' }
-    json(res, r.ok ? 200 : r.status, r.ok ? r.rollout : { error: r.error })
+    // With etcd the command is stored there first (every host follows it), so it answers later.
+    let aborted = false
+    res.onAborted(() => (aborted = true))
+    const r = status.rollouts?.command(id, command) ?? Promise.resolve({ ok: false as const, status: 404, error: 'no rollouts in this gateway' })
+    r.then(
+      (r) => { if (!aborted) json(res, r.ok ? 200 : r.status, r.ok ? r.rollout : { error: r.error }) },
+      (e) => { if (!aborted) json(res, 500, { error: String((e as Error)?.message ?? e) }) },
+    )
   }))
   mountDebug(app, guarded, status)
   app.any('/*', guarded((res) => json(res, 404, { error: 'not found', endpoints: ['/healthz', '/ready', '/config', '/runtime', '/clusters', '/tenants', '/tenants/<name>', '/keys', '/keys/<id>', '/config/history', '/config/history/<version>', '/metrics', '/experiments', '/cache', '/rollouts', 'POST /rollouts/<table>/<rule>/{pause,resume,abort}', 'POST /debug/profile', 'POST /debug/heap'] })))

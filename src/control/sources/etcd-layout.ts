@@ -3,7 +3,7 @@
  *   <prefix>listeners/<name>  <prefix>routes/<name>  <prefix>clusters/<name>  <prefix>filters/<name>
  *   <prefix>tenants/<name>    <prefix>keys/<id>      <prefix>admin   <prefix>runtime   <prefix>redis   <prefix>prices   <prefix>telemetry   <prefix>log
  * each value one YAML (or JSON) document holding that object alone. Other keys under the prefix
- * are ignored (and never deleted by `config push`).
+ * are ignored (and never deleted by `config push`); `.meta/` and `.state/` are the gateways' own.
  *
  * The compiler reads whole config documents, so a value is handed to it wrapped in its kind
  * (`clusters:\n- <value, indented>`). The wrapper adds one line above the value and two columns
@@ -23,6 +23,18 @@ export type ObjectKind = ListKind | Singleton
  * under this key; sources read it for the config history, the compiler never sees it.
  */
 export const PUSH_META_KEY = '.meta/push'
+
+/**
+ * State the gateways keep beside the config (rollout records: etcd-rollout-state.ts). It changes
+ * while the config does not: the loader skips it, a change under it is no reload, it does not
+ * move the config version, and `config push` neither guards on it nor deletes it.
+ */
+export const STATE_DIR = '.state/'
+
+/** `key` (a full key under `prefix`) is gateway state, not config. */
+export function isStateKey(prefix: string, key: string): boolean {
+  return key.startsWith(STATE_DIR, prefix.length) && key.startsWith(prefix)
+}
 
 /** `/switchyard/prod` → `/switchyard/prod/`: prefixes always end in `/` so `prod` never matches `prod2`. */
 export function normalizePrefix(prefix: string): string {

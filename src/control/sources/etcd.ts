@@ -10,14 +10,17 @@
  * - Version = the revision at which the prefix last changed (the newest put or delete under it),
  *   not the read's header revision: writes elsewhere in etcd do not bump it, and two gateways on
  *   the same prefix report the same version for the same state.
+ * - `<prefix>.state/` (rollout records) is not config: skipped by the read, the version and the
+ *   watch. rolloutStore() shares the client for it.
  */
 import type { Etcd3, IKeyValue, IRangeResponse, Watcher } from 'etcd3'
 import { readPathSources, type SourceText } from '../../compiler/index.js'
 import type { Diagnostic } from '../../compiler/diagnostics.js'
 import { log } from '../../shared/log.js'
 import type { ConfigSource } from './source.js'
-import { PUSH_META_KEY, etcdErrorMessage, normalizePrefix, parseRelKey, unwrapDiagnostic, wrapValue } from './etcd-layout.js'
+import { PUSH_META_KEY, STATE_DIR, etcdErrorMessage, isStateKey, normalizePrefix, parseRelKey, unwrapDiagnostic, wrapValue } from './etcd-layout.js'
 import type { PushMeta } from '../config-history.js'
+import { createEtcdRolloutStore } from './etcd-rollout-state.js'
 
 export interface EtcdSourceOptions {
   /** A client, or how to make one on first use (keeps the gRPC stack out of processes that never load). */
@@ -96,8 +99,11 @@ export function createEtcdSource(opts: EtcdSourceOptions): EtcdSource {
     const sources: SourceText[] = []
     const names = new Set<string>()
     pushed = undefined
+    const configKvs: IKeyValue[] = []
     for (const kv of res.kvs) {
       const key = kv.key.toString()
+      if (isStateKey(prefix, key)) continue
+      configKvs.push(kv)
       if (key === prefix + PUSH_META_KEY) {
         pushed = pushMetaOf(kv.value.toString())
         continue
@@ -112,7 +118,7 @@ export function createEtcdSource(opts: EtcdSourceOptions): EtcdSource {
       sources.push({ name: key, text: wrapValue(parsed.kind, kv.value.toString()), baseDir: process.cwd() })
     }
     wrapped = names
-    return { revision, version: String(await contentRevision(res.kvs, revision)), sources }
+    return { revision, version: String(await contentRevision(configKvs, revision)), sources }
   }
 
   /**
@@ -124,7 +130,7 @@ export function createEtcdSource(opts: EtcdSourceOptions): EtcdSource {
     if (kvs.length === 0) return revision
     let lo = Math.max(...kvs.map((kv) => Number(kv.mod_revision)))
     if (lo >= revision) return revision
-    const countAt = (rev: number) => client!.getAll().prefix(prefix).revision(rev).count()
+    const countAt = async (rev: number) => (await client!.getAll().prefix(prefix).revision(rev).count()) - (await client!.getAll().prefix(prefix + STATE_DIR).revision(rev).count())
     try {
       if ((await countAt(lo)) === kvs.length) return lo
       let hi = revision // count(hi) === kvs.length, count(lo) > kvs.length
@@ -190,7 +196,7 @@ export function createEtcdSource(opts: EtcdSourceOptions): EtcdSource {
       resync = true
     })
     w.on('data', (res) => {
-      if (res.events.length > 0) schedule()
+      if (res.events.some((ev) => !isStateKey(prefix, ev.kv.key.toString()))) schedule()
     })
     w.on('error', (e) => {
       // The watch was cancelled by etcd, e.g. "required revision has been compacted". The manager
@@ -207,6 +213,8 @@ export function createEtcdSource(opts: EtcdSourceOptions): EtcdSource {
   return {
     description: `etcd:${opts.endpoints.join(',')}${prefix}`,
     lastPush: () => pushed,
+    // After the first load (the client exists then), even from the fallback: the store retries until etcd answers.
+    rolloutStore: () => (client ? createEtcdRolloutStore({ client, prefix, endpoints: opts.endpoints }) : undefined),
     load,
     watch(cb) {
       onChange = cb

@@ -14,6 +14,11 @@ export interface ConfigSource {
   health?(): { ok: boolean; detail: string }
   /** Who pushed what the last load() read, when the source records it (etcd: `config push --message`). */
   lastPush?(): import('../config-history.js').PushMeta | undefined
+  /**
+   * Where hosts reading this source share their rollout state (etcd: under the prefix); absent for
+   * sources one process reads alone. Asked once, after the first load.
+   */
+  rolloutStore?(): import('../rollout-state.js').RolloutStore | undefined
   /** Maps diagnostics on the texts of the last load() back to what the user wrote (etcd wraps each value). */
   mapDiagnostic?(d: Diagnostic): Diagnostic
 }

@@ -39,6 +39,10 @@ class CollectingDownstream implements Downstream {
   close(): void {
     this.done(this, true)
   }
+  /** No socket: '' (an auth filter that counts failures per source does not count a line). */
+  remoteAddress(): string {
+    return ''
+  }
   abort(): void {
     if (this.aborted) return
     this.aborted = true

@@ -66,7 +66,6 @@ export function buildSnapshot(ir: SnapshotIR, stores: Stores, prebuilt?: Prebuil
         filterNames: l.filters,
         chain,
         preRoute,
-        readsPeer: preRoute.length > 0,
         modelsReply: modelsReply(tables.get(l.routeTable)!, ir),
         ...((l.accessLog || ACCESS_LOG_EVERYWHERE) && { accessLog: createAccessLog(deps.prices) }),
         ...(ir.batches?.listeners.includes(l.name) && { batchApi: true as const }),

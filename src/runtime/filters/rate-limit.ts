@@ -104,8 +104,7 @@ export function create(config: RateLimitConfig, deps: FilterDeps): Filter {
       const out = ctx.responseHeaders
       // The provider's own rate-limit headers describe the gateway's provider key, not this caller: ours replace them.
       for (let i = out.length - 1; i >= 0; i--) if (isRateLimitHeader(out[i][0])) out.splice(i, 1)
-      const headers = rateLimitHeaders(ctx.protocol, d)
-      for (let i = 0; i < headers.length; i++) out.push(headers[i])
+      rateLimitHeaders(ctx.protocol, d, ctx.protocol === 'anthropic' ? Date.now() : 0, out)
     },
     onComplete(ctx: RequestContext) {
       const a = ctx.filterState?.[state] as Admission | undefined

@@ -11,6 +11,7 @@
  */
 import type { Filter, FilterDeps, RequestContext } from '../types.js'
 import { compileTrustedHeader, type TrustedHeaderConfig } from '../identity/trusted-header.js'
+import { peerOf } from '../identity/peer.js'
 import { admit, failureLimits, FailureGate, MISSING, requireIdentity } from '../identity/admission.js'
 
 export function create(config: TrustedHeaderConfig, deps: FilterDeps): Filter {
@@ -25,7 +26,7 @@ export function create(config: TrustedHeaderConfig, deps: FilterDeps): Filter {
       const now = Date.now()
       const blocked = gate.check(ctx, now)
       if (blocked !== undefined) return blocked
-      const t = trusted.tenantOf(ctx.peer, ctx.headers)
+      const t = trusted.tenantOf(peerOf(ctx), ctx.headers)
       if (!t.ok) return t.reason === 'missing' ? MISSING[ctx.protocol] : gate.refuse(ctx, now, t.reason)
       const tenant = tenants.get(t.tenant)
       if (tenant === undefined) return gate.refuse(ctx, now, 'unknown_tenant')

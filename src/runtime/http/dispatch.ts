@@ -35,8 +35,6 @@ export interface IncomingRequest {
   readonly query: string
   readonly headers: Record<string, string>
   readonly body: Buffer | undefined
-  /** The TCP peer's address as text; read only for listeners with auth filters. */
-  readonly peer?: string
   /** Already resolved (a batch line runs as its batch's creator): the pre-route auth filters do not run. */
   readonly identity?: import('../types.js').Identity
 }
@@ -53,7 +51,7 @@ export function dispatch(snapshot: Snapshot, listener: CompiledListener, req: In
     listener,
     protocol: protocolOf(req.path, listener.protocol),
     head,
-    peer: req.peer ?? '',
+    peer: undefined,
     headers: req.headers,
     body: req.body,
     json: parsed.json,

@@ -96,6 +96,11 @@ export class UwsDownstream implements Downstream {
     })
   }
 
+  remoteAddress(): string {
+    // uWS's response is valid until it ended or aborted (both set `aborted` here), unlike its request.
+    return this.aborted ? '' : Buffer.from(this.res.getRemoteAddressAsText()).toString()
+  }
+
   close(): void {
     if (this.aborted) return
     this.abortCb = undefined

@@ -122,9 +122,6 @@ export class ListenerSet {
       res.cork(() => res.writeStatus(statusLine(LISTENER_GONE.status)).writeHeader('content-type', 'application/json').end(LISTENER_GONE.body, true))
       return
     }
-    // uWS's request and response are valid only in this call: the peer is read now, and only when
-    // an auth filter of the listener needs it (failure counting, trusted proxies).
-    const peer = listener.readsPeer ? Buffer.from(res.getRemoteAddressAsText()).toString() : undefined
     const live = this.gateway.enter()
     const down = new UwsDownstream(res, () => this.draining)
     const onDone = () => this.gateway.leave(live)
@@ -135,7 +132,7 @@ export class ListenerSet {
     const transferEncoding = headers['transfer-encoding']
     if (contentLength === undefined && transferEncoding === undefined) {
       if (NO_BODY_METHODS.has(method)) {
-        const head: IncomingRequest = { method, path, query, headers, body: undefined, peer }
+        const head: IncomingRequest = { method, path, query, headers, body: undefined }
         afterRead(down, () => dispatch(live.snapshot, listener, head, down, onDone))
         return
       }
@@ -162,7 +159,7 @@ export class ListenerSet {
         return
       }
       const body = parts === undefined ? chunk : Buffer.concat([...parts, chunk])
-      const head: IncomingRequest = { method, path, query, headers, body, peer }
+      const head: IncomingRequest = { method, path, query, headers, body }
       afterRead(down, () => dispatch(live.snapshot, listener, head, down, onDone))
     })
   }

@@ -1,7 +1,8 @@
 /**
  * What every auth filter does once it knows the tenant, and what it answers when it does not: the
- * model check (403), the identity put on the request for the route match, the caller's credential
- * headers removed before anything goes upstream, and the failure counting shared by the filters.
+ * model check (403), the identity put on the request for the route match (an identified caller's
+ * credential headers never go upstream: upstream/headers.ts drops them), and the failure counting
+ * shared by the filters.
  *
  * hot path -- change with care: an admitted request allocates its Identity and nothing else.
  */
@@ -11,7 +12,8 @@ import type { AuthFailureLimitConfig, AuthFailureLimiter } from './auth-failures
 import type { CompiledTenant, IdentityTables } from './tables.js'
 import type { ModelAccess } from './model-access.js'
 import { allowsModel } from './model-access.js'
-import { stripCredentials } from './credentials.js'
+import { stripHeaders } from './credentials.js'
+import { peerOf } from './peer.js'
 import { identityReply, IdentityMessages } from './auth-replies.js'
 import { durationMs } from '../../shared/units.js'
 import { log } from '../../shared/log.js'
@@ -57,18 +59,22 @@ export class FailureGate {
 
   /** The 429 for a blocked source, or undefined. Sources without an address ('') are never blocked. */
   check(ctx: RequestContext, nowMs: number): LocalReply | undefined {
-    if (ctx.peer === '') return undefined
-    const wait = this.limiter.blockedFor(ctx.peer, nowMs)
+    // No source has failed yet (the usual case): the peer's address is not even read.
+    if (this.limiter.idle()) return undefined
+    const peer = peerOf(ctx)
+    if (peer === '') return undefined
+    const wait = this.limiter.blockedFor(peer, nowMs)
     return wait > 0 ? identityReply(ctx.protocol, 'SY_AUTH_THROTTLED', IdentityMessages.throttled, wait / 1000) : undefined
   }
 
   /** Counts a refused credential; `reason` and `who` (a key id, never a key) go to the log only. */
   refuse(ctx: RequestContext, nowMs: number, reason: string, who?: string): LocalReply {
-    if (ctx.peer !== '') {
+    const peer = peerOf(ctx)
+    if (peer !== '') {
       // A blocked source is refused by check() before it gets here: this is the failure that blocks it.
-      const blocked = this.limiter.recordFailure(ctx.peer, nowMs)
+      const blocked = this.limiter.recordFailure(peer, nowMs)
       if (blocked > 0) {
-        log('warn', 'authentication failures: source blocked', { filter: this.filter, source: ctx.peer, block_ms: blocked, reason, ...(who && { key: who }) })
+        log('warn', 'authentication failures: source blocked', { filter: this.filter, source: peer, block_ms: blocked, reason, ...(who && { key: who }) })
       }
     }
     log('debug', 'authentication refused', { filter: this.filter, reason, request_id: ctx.requestId, ...(who && { key: who }) })
@@ -92,6 +98,9 @@ export function admit(
   }
   const identity: Identity = { tenant: tenant.name, labels: tenant.labels, via, keyId, claims }
   ctx.head.identity = identity
-  stripCredentials(ctx.headers, strip)
+  // The credential headers themselves are dropped where the upstream request is built (an identified
+  // caller's never cross, upstream/headers.ts): deleting them here would turn every request's header
+  // object into a slow dictionary. Only the extra names (a trusted proxy's tenant header) go now.
+  if (strip.length !== 0) stripHeaders(ctx.headers, strip)
   return undefined
 }

@@ -41,6 +41,8 @@ export interface AuthFailureStats {
 export interface AuthFailureLimiter {
   /** Hot path, before any credential check: ms until `source` may try again; 0 when it may now. */
   blockedFor(source: string, nowMs: number): number
+  /** True while no source has a failure on record: nothing can be blocked, so the caller need not look up its source. */
+  idle(): boolean
   /** After a refused credential: counts it; returns how long the source is now blocked (0: not blocked). */
   recordFailure(source: string, nowMs: number): number
   stats(): AuthFailureStats
@@ -107,6 +109,7 @@ export function createAuthFailureLimiter(config: AuthFailureLimitConfig = {}): A
       refused++
       return e.blockedUntil - nowMs
     },
+    idle: () => entries.size === 0,
     recordFailure(source, nowMs) {
       failures++
       const key = sourceKey(source)

@@ -13,7 +13,7 @@ import type { Protocol } from '../../protocols.js'
 
 export type CredentialHeader = 'authorization' | 'x-api-key' | 'api-key'
 
-/** Header names holding the caller's credential: removed before the request goes upstream, always. */
+/** Header names holding the caller's credential: never forwarded for an identified caller (upstream/headers.ts). */
 export const CREDENTIAL_HEADERS: readonly CredentialHeader[] = Object.freeze(['authorization', 'x-api-key', 'api-key'])
 
 export interface PresentedCredential {
@@ -57,11 +57,7 @@ export function compileCredentialReader(order: readonly CredentialHeader[]): Cre
   }
 }
 
-/**
- * Removes the caller's credential headers (and `extra`, such as a trusted tenant header) from the
- * headers that will be forwarded; the upstream gets only its endpoint's own credentials.
- */
-export function stripCredentials(headers: Record<string, string>, extra: readonly string[] = []): void {
-  for (const n of CREDENTIAL_HEADERS) delete headers[n]
-  for (const n of extra) delete headers[n]
+/** Removes headers that must not be forwarded (a trusted proxy's tenant header); absent ones cost nothing. */
+export function stripHeaders(headers: Record<string, string>, names: readonly string[]): void {
+  for (const n of names) if (headers[n] !== undefined) delete headers[n]
 }

@@ -17,6 +17,7 @@ export type DescriptorPart = 'tenant' | 'key' | 'model' | 'route' | { readonly h
 /** Values that need no escaping; anything else is percent-encoded so `{`, `}` and `:` cannot forge a key. */
 const PLAIN = /^[A-Za-z0-9._\-/@+=]{1,64}$/
 const MAX_ENCODED = 96
+const MAX_TENANT_HEADS = 10_000
 
 /** A request-supplied value made safe for a key: plain values as they are, others encoded, long ones hashed. */
 export function encodeKeyPart(value: string): string {
@@ -65,11 +66,17 @@ export function compileDescriptor(name: string, parts: readonly DescriptorPart[]
   const byTenant = seen.has('tenant') || seen.has('key')
   const rest = parts.filter((p) => !(byTenant && p === 'tenant')).map(getterOf)
   if (byTenant) {
-    // Hot path: one closure, no arrays built per request.
+    // Hot path: one closure, no arrays built per request. Tenants are few and named in config, so
+    // each one's key head is built once (bounded all the same: a map is not a leak).
+    const tenantHeads = new Map<string, string>()
     return (f) => {
       const tenant = f.tenant
       if (tenant === undefined) return undefined
-      let key = head + encodeKeyPart(tenant) + tail
+      let key = tenantHeads.get(tenant)
+      if (key === undefined) {
+        if (tenantHeads.size >= MAX_TENANT_HEADS) tenantHeads.clear()
+        tenantHeads.set(tenant, (key = head + encodeKeyPart(tenant) + tail))
+      }
       for (let i = 0; i < rest.length; i++) {
         const v = rest[i](f)
         if (v === undefined) return undefined

@@ -32,17 +32,27 @@ function rfc3339(atMs: number): string {
   return new Date(Math.ceil(atMs / 1000) * 1000).toISOString().replace('.000Z', 'Z')
 }
 
+/** Header names per family, spelled once (every admitted answer carries them). */
+const OPENAI_NAMES = {
+  requests: ['x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests'],
+  tokens: ['x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-tokens'],
+} as const
+const ANTHROPIC_NAMES: Record<string, readonly [string, string, string]> = Object.fromEntries(
+  ['requests', 'tokens', 'input-tokens', 'output-tokens'].map((w) => [w, [`anthropic-ratelimit-${w}-limit`, `anthropic-ratelimit-${w}-remaining`, `anthropic-ratelimit-${w}-reset`]]),
+)
+
 function openAi(out: HeaderPairs, what: 'requests' | 'tokens', s: RateStatus): void {
-  out.push([`x-ratelimit-limit-${what}`, String(s.limit)], [`x-ratelimit-remaining-${what}`, String(s.remaining)], [`x-ratelimit-reset-${what}`, openAiDuration(s.resetMs)])
+  const n = OPENAI_NAMES[what]
+  out.push([n[0], String(s.limit)], [n[1], String(s.remaining)], [n[2], s.resetMs < 1000 ? `${Math.max(0, Math.ceil(s.resetMs))}ms` : openAiDuration(s.resetMs)])
 }
 
 function anthropic(out: HeaderPairs, what: string, s: RateStatus, nowMs: number): void {
-  out.push([`anthropic-ratelimit-${what}-limit`, String(s.limit)], [`anthropic-ratelimit-${what}-remaining`, String(s.remaining)], [`anthropic-ratelimit-${what}-reset`, rfc3339(nowMs + s.resetMs)])
+  const n = ANTHROPIC_NAMES[what]
+  out.push([n[0], String(s.limit)], [n[1], String(s.remaining)], [n[2], rfc3339(nowMs + s.resetMs)])
 }
 
-/** The statuses of a report as headers of `protocol`; nothing for a kind no rule limited. */
-export function rateLimitHeaders(protocol: CallerProtocol, report: RateReport, nowMs = Date.now()): HeaderPairs {
-  const out: HeaderPairs = []
+/** The statuses of a report as headers of `protocol`, appended to `out`; nothing for a kind no rule limited. */
+export function rateLimitHeaders(protocol: CallerProtocol, report: RateReport, nowMs = Date.now(), out: HeaderPairs = []): HeaderPairs {
   if (protocol === 'anthropic') {
     if (report.requests) anthropic(out, 'requests', report.requests, nowMs)
     if (report.tokens) anthropic(out, 'tokens', report.tokens, nowMs)

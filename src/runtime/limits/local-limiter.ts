@@ -121,6 +121,8 @@ interface Prepared {
   readonly nsPerUnit: number
   /** The limit as float64 bits, kept in the bucket's rate cell (see keepConsumed). */
   readonly limitBits: bigint
+  /** The TAT increment of one request (ns): requests rules add it on every check. */
+  readonly requestInc: bigint
 }
 
 const f64 = new Float64Array(1)
@@ -132,10 +134,11 @@ const RATE = '#limit'
 
 function prepare(rule: LimitRule): Prepared {
   if (!(rule.limit > 0 && Number.isFinite(rule.limit))) throw new Error(`limit ${rule.limit} must be a positive number`)
-  if (rule.kind === 'concurrent') return { rule, suffix: ruleSuffix(rule), slot: undefined, periodNs: 0n, nsPerUnit: 0, limitBits: 0n }
+  if (rule.kind === 'concurrent') return { rule, suffix: ruleSuffix(rule), slot: undefined, periodNs: 0n, nsPerUnit: 0, limitBits: 0n, requestInc: 0n }
   if (!(rule.periodMs > 0)) throw new Error(`period ${rule.periodMs} ms must be positive`)
   const periodNs = Math.round(rule.periodMs * NS_PER_MS)
-  return { rule, suffix: ruleSuffix(rule), slot: reportSlot(rule), periodNs: BigInt(periodNs), nsPerUnit: periodNs / rule.limit, limitBits: bitsOf(rule.limit) }
+  const nsPerUnit = periodNs / rule.limit
+  return { rule, suffix: ruleSuffix(rule), slot: reportSlot(rule), periodNs: BigInt(periodNs), nsPerUnit, limitBits: bitsOf(rule.limit), requestInc: BigInt(Math.round(nsPerUnit)) }
 }
 
 /** One applied step of a check, kept so a later refusal can undo it and the lease can finish it. */
@@ -151,9 +154,18 @@ interface Taken {
 /** Behaviour for a key that finds the table full: admit it unlimited, or refuse it as unavailable. */
 export type WhenFull = 'open' | 'closed'
 
+/** Memoised cell lists kept per limiter before the memo starts afresh (limit keys can come from request headers). */
+const MEMO_KEYS = 4096
+
 export class LocalLimiter implements Limiter {
   private readonly limits: readonly { readonly limit: CompiledLimit; readonly rules: readonly Prepared[] }[]
   private fullLogged = false
+  /**
+   * Per limit key, the value and rate cells of each of its limit's rules (`[cell, rateCell, …]`,
+   * rate -1 for concurrency rules). A key's cells never move (the table never rehashes or frees),
+   * so each thread hashes a key once instead of four times per request.
+   */
+  private readonly cellsByKey = new Map<string, Int32Array>()
 
   /**
    * `namespace` separates this limiter's cells from others in the same table (the fallback of a
@@ -188,8 +200,10 @@ export class LocalLimiter implements Limiter {
     for (const { limit, rules } of this.limits) {
       const key = limit.keyOf(facts)
       if (key === undefined) continue
-      for (const p of rules) {
-        const cell = this.table.cellOf(ns + key + p.suffix)
+      const cells = this.cellsByKey.get(key) ?? this.findCells(key, rules)
+      for (let j = 0; j < rules.length; j++) {
+        const p = rules[j]
+        const cell = cells !== undefined ? cells[2 * j] : this.table.cellOf(ns + key + p.suffix)
         if (cell < 0) {
           if (!this.fullLogged) {
             this.fullLogged = true
@@ -214,8 +228,8 @@ export class LocalLimiter implements Limiter {
           this.undo(taken)
           return { ok: false, reason: 'too_large', limit: limit.name, kind: r.kind, retryAfterMs: r.periodMs, ...report }
         }
-        const inc = BigInt(Math.round(units * p.nsPerUnit))
-        this.keepConsumed(p, cell, ns + key + p.suffix + RATE, now)
+        const inc = r.kind === 'requests' ? p.requestInc : BigInt(Math.round(units * p.nsPerUnit))
+        this.keepConsumed(p, cell, cells !== undefined ? cells[2 * j + 1] : this.table.cellOf(ns + key + p.suffix + RATE), now)
         for (;;) {
           const old = this.table.load(cell)
           const tat = old > now ? old : now
@@ -243,8 +257,7 @@ export class LocalLimiter implements Limiter {
    * (redis-limiter.ts). Threads still on the old snapshot swap it back the same way, so a rolling
    * change loses nothing. A full table skips this: the bucket then reads in the new limit.
    */
-  private keepConsumed(p: Prepared, cell: number, rateKey: string, now: bigint): void {
-    const rateCell = this.table.cellOf(rateKey)
+  private keepConsumed(p: Prepared, cell: number, rateCell: number, now: bigint): void {
     if (rateCell < 0) return
     const was = this.table.load(rateCell)
     if (was === p.limitBits || !this.table.swap(rateCell, was, p.limitBits) || was === 0n) return
@@ -254,6 +267,21 @@ export class LocalLimiter implements Limiter {
       if (old <= now) return
       if (this.table.swap(cell, old, now + BigInt(Math.round(Number(old - now) * scale)))) return
     }
+  }
+
+  /** Claims the cells of every rule of one limit key; memoised only when the table had room for all of them. */
+  private findCells(key: string, rules: readonly Prepared[]): Int32Array | undefined {
+    const ns = this.opts.namespace ?? ''
+    const cells = new Int32Array(rules.length * 2)
+    for (let j = 0; j < rules.length; j++) {
+      const p = rules[j]
+      cells[2 * j] = this.table.cellOf(ns + key + p.suffix)
+      cells[2 * j + 1] = p.rule.kind === 'concurrent' ? -1 : this.table.cellOf(ns + key + p.suffix + RATE)
+      if (cells[2 * j] < 0 || (p.rule.kind !== 'concurrent' && cells[2 * j + 1] < 0)) return undefined
+    }
+    if (this.cellsByKey.size >= MEMO_KEYS) this.cellsByKey.clear()
+    this.cellsByKey.set(key, cells)
+    return cells
   }
 
   /** Gives back what a check took before a later rule refused it. Conservative: never admits more than without the undo. */

@@ -88,7 +88,7 @@ export function createHttpProvider(c: ClusterIR): ProviderAdapter {
           ctx.usageInjected = true
         }
         injectedUsage = ctx.usageInjected
-        headers = forwardedRequestHeaders(ctx.headers, endpoint)
+        headers = forwardedRequestHeaders(ctx.headers, endpoint, ctx.head.identity !== undefined)
         if (target.headers.length) headers.push(...target.headers)
       }
       const call = new UpstreamCall(ctx, endpoint, timeoutMs, translator, caller, model, injectedUsage, targets.protocol, responseHeaders, op)

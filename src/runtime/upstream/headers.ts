@@ -1,8 +1,10 @@
 /**
  * Which headers cross the gateway. Hop-by-hop headers never do; client credentials are replaced
- * by the endpoint's when it has its own.
+ * by the endpoint's when it has its own, and never cross for a caller an auth filter identified
+ * (its key was its proof of identity, not a key for the provider).
  */
 import type { CompiledEndpoint } from '../types.js'
+import { CREDENTIAL_HEADERS } from '../identity/credentials.js'
 
 const HOP_BY_HOP = new Set([
   'host', 'connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization',
@@ -10,11 +12,11 @@ const HOP_BY_HOP = new Set([
   // We must read SSE bodies as text (usage, errors); compression stays between the client and us.
   'accept-encoding',
 ])
-const CREDENTIALS = new Set(['authorization', 'x-api-key', 'api-key'])
+const CREDENTIALS: ReadonlySet<string> = new Set(CREDENTIAL_HEADERS)
 
-export function forwardedRequestHeaders(headers: Record<string, string>, endpoint: CompiledEndpoint): string[] {
+export function forwardedRequestHeaders(headers: Record<string, string>, endpoint: CompiledEndpoint, callerIdentified: boolean): string[] {
   const out = endpoint.baseHeaders.slice()
-  const dropCredentials = endpoint.hasCredentials
+  const dropCredentials = endpoint.hasCredentials || callerIdentified
   for (const name in headers) {
     if (HOP_BY_HOP.has(name)) continue
     if (dropCredentials && CREDENTIALS.has(name)) continue

@@ -4,7 +4,9 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { bearerToken, compileCredentialReader, credentialOrder, stripCredentials } from '../../../src/runtime/identity/credentials.js'
+import { bearerToken, compileCredentialReader, credentialOrder, stripHeaders } from '../../../src/runtime/identity/credentials.js'
+import { forwardedRequestHeaders } from '../../../src/runtime/upstream/headers.js'
+import type { CompiledEndpoint } from '../../../src/runtime/types.js'
 
 const openai = compileCredentialReader(credentialOrder('openai'))
 const anthropic = compileCredentialReader(credentialOrder('anthropic'))
@@ -38,10 +40,17 @@ test('a non-Bearer Authorization falls through to the next header', () => {
   assert.deepStrictEqual(openai.read({ authorization: 'Basic Zm9v', 'api-key': 'k' }), { value: 'k', header: 'api-key' })
 })
 
-test('credential headers and extra names are stripped; other headers stay', () => {
-  const h: Record<string, string> = {
-    authorization: 'Bearer k', 'x-api-key': 'k', 'api-key': 'k', 'x-auth-tenant': 'acme', 'content-type': 'application/json', 'x-request-id': 'r1',
-  }
-  stripCredentials(h, ['x-auth-tenant'])
+test('extra names are stripped; other headers stay', () => {
+  const h: Record<string, string> = { 'x-auth-tenant': 'acme', 'content-type': 'application/json', 'x-request-id': 'r1' }
+  stripHeaders(h, ['x-auth-tenant', 'absent'])
   assert.deepStrictEqual(h, { 'content-type': 'application/json', 'x-request-id': 'r1' })
+})
+
+test("an identified caller's credential headers are never forwarded; an anonymous caller's are, unless the endpoint has its own", () => {
+  const h: Record<string, string> = { authorization: 'Bearer k', 'x-api-key': 'k', 'api-key': 'k', 'content-type': 'application/json', host: 'gw', 'x-trace': 't' }
+  const bare = { baseHeaders: [] as string[], hasCredentials: false } as unknown as CompiledEndpoint
+  const keyed = { baseHeaders: ['authorization', 'Bearer upstream'], hasCredentials: true } as unknown as CompiledEndpoint
+  assert.deepStrictEqual(forwardedRequestHeaders(h, bare, true), ['content-type', 'application/json', 'x-trace', 't'])
+  assert.deepStrictEqual(forwardedRequestHeaders(h, keyed, false), ['authorization', 'Bearer upstream', 'content-type', 'application/json', 'x-trace', 't'])
+  assert.deepStrictEqual(forwardedRequestHeaders(h, bare, false), ['authorization', 'Bearer k', 'x-api-key', 'k', 'api-key', 'k', 'content-type', 'application/json', 'x-trace', 't'])
 })

@@ -194,10 +194,15 @@ test('4 worker threads with reserve → reconcile never use more tokens than the
 })
 
 test('4 worker threads never hold more concurrency slots than the limit', async () => {
-  const holding = new SharedArrayBuffer(8)
-  const { results } = await hammer(4, { rules: [{ kind: 'concurrent', limit: 3 }], durationMs: 200, ask: NONE, useUpTo: 0, holding })
-  const peak = Atomics.load(new Int32Array(holding), 1)
-  assert.ok(peak <= 3, `peak ${peak}`)
-  assert.ok(peak >= 2, `peak ${peak}: no contention`)
-  assert.ok(sum(results, (r) => r.refused) > 0)
+  // On a loaded machine the threads' windows may barely overlap: a round without contention proves
+  // nothing, so up to three rounds run until one had some (every round must respect the limit).
+  let contended = false
+  for (let round = 0; round < 3 && !contended; round++) {
+    const holding = new SharedArrayBuffer(8)
+    const { results } = await hammer(4, { rules: [{ kind: 'concurrent', limit: 3 }], durationMs: 200, ask: NONE, useUpTo: 0, holding })
+    const peak = Atomics.load(new Int32Array(holding), 1)
+    assert.ok(peak <= 3, `peak ${peak}`)
+    contended = peak >= 2 && sum(results, (r) => r.refused) > 0
+  }
+  assert.ok(contended, 'three rounds without contention')
 })

@@ -26,6 +26,7 @@ export const DiagnosticCodes = {
   SY_CFG_NEEDS_REDIS: 'a budget or a global limit without the top-level redis block',
   SY_CFG_ROLLOUT: 'a rollout whose candidate, baseline or steps do not fit its weighted split',
   SY_CFG_UNSUPPORTED: "a setting the cluster's provider cannot honour (embedding batching without an OpenAI-format embeddings API)",
+  SY_CFG_BATCHES: 'a batches section naming a listener that cannot serve the batch API',
 } as const
 
 export type DiagnosticCode = keyof typeof DiagnosticCodes

@@ -422,6 +422,27 @@ export interface SnapshotIR {
   readonly telemetry?: TelemetryIR
   /** The `log` section (schemas/log.schema.json); absent: info, pretty. */
   readonly log?: LogIR
+  /** The `batches` section (schemas/batches.schema.json); absent: no batch API. */
+  readonly batches?: BatchesIR
+}
+
+/** `batches`: the Batch API and its JetStream queue (src/control/batches/, docs/batches.md). */
+export interface BatchesIR {
+  readonly servers: readonly string[]
+  readonly connectTimeoutMs: number
+  readonly stream: string
+  readonly replicas: number
+  readonly storageDir: string
+  /** Names of the listeners that answer the batch and file paths. */
+  readonly listeners: readonly string[]
+  readonly concurrency: number
+  readonly yieldToInteractive: number
+  readonly maxFileBytes: number
+  readonly maxLines: number
+  readonly maxCompletionWindowMs: number
+  readonly ackWaitMs: number
+  readonly maxAttempts: number
+  readonly lineTimeoutMs: number
 }
 
 /** `log`: what every thread writes (src/shared/log.ts applies it on each snapshot). */

@@ -19,7 +19,7 @@ export interface WorkerData {
 
 /** A snapshot to build and serve, with the shared-state slot of every cluster and endpoint key it uses. */
 export type SnapshotMessage = { type: 'snapshot'; ir: SnapshotIR; slots: Record<string, number> }
-export type ToWorker = SnapshotMessage | { type: 'drain' } | { type: 'destroy' } | { type: 'clusters'; id: number } | { type: 'metrics'; id: number } | CacheQuery | ProfileMessage
+export type ToWorker = SnapshotMessage | { type: 'drain' } | { type: 'destroy' } | { type: 'clusters'; id: number } | { type: 'metrics'; id: number } | CacheQuery | ProfileMessage | import('./batches/messages.js').BatchToWorker
 /** The response caches' state, after removing the entries of `purge` (a route and/or a tenant; `{}` is all). */
 export type CacheQuery = { type: 'cache'; id: number; purge?: CachePurge }
 export interface CachePurge { readonly route?: string; readonly tenant?: string }
@@ -34,6 +34,7 @@ export type FromWorker =
   | { type: 'metrics'; worker: number; id: number; data: WorkerMetricsReport }
   | { type: 'cache'; worker: number; id: number; data: Record<string, unknown> }
   | ({ type: 'profile'; worker: number; id: number } & import('../runtime/profiler.js').ProfileResult)
+  | import('./batches/messages.js').BatchFromWorker
 
 export interface WorkerStatus {
   id: number

@@ -31,6 +31,8 @@ import { Rollouts, rolloutSlotKeys } from './rollouts.js'
 import { compileSource } from './compile-source.js'
 import { SessionMemoryHost } from '../shared/session-memory.js'
 import { SessionAdmin } from './session-admin.js'
+import { BatchService } from './batches/service.js'
+import { clusterLoad } from './batches/priority.js'
 import { configureLog, log, setLogScrubber } from '../shared/log.js'
 import { createScrubber } from '../runtime/upstream/scrub.js'
 
@@ -74,6 +76,8 @@ export class Supervisor {
   private readonly rollouts: Rollouts
   private slots: Record<string, number>
   private admin: AdminHandle | undefined
+  /** The Batch API and its executor (control/batches/), when the first config has a `batches` section. */
+  private batches: BatchService | undefined
   private stopping: Promise<void> | undefined
 
   /**
@@ -146,6 +150,12 @@ export class Supervisor {
       await this.pool.terminate()
       throw new StartupError(failed.map((w) => w.error ?? 'worker did not start').join('; '))
     }
+    if (first.batches !== undefined) {
+      const cells = new Int32Array(this.shared.buffer)
+      const batches = (this.batches = new BatchService(first.batches, { run: (line) => this.pool.runLine(line), load: () => clusterLoad(cells, this.reloads.current, this.slots) }))
+      this.pool.batchApi = (request) => batches.handle(request)
+      void batches.start()
+    }
     log('info', 'serving', { version: first.version, source: first.source, workers: opts.workers, listeners: first.listeners.map((l) => `${l.name}@${l.address}:${l.port}`).join(',') })
     opts.source.watch(() => void this.reload())
     // Connected now, so /ready can tell at once whether Redis answers.
@@ -174,6 +184,9 @@ export class Supervisor {
     log('info', 'draining', { timeout_ms: timeoutMs })
     await this.rollouts.close()
     await this.opts.source.close().catch(() => {})
+    // Running lines finish (and are acked) while the workers still serve them.
+    // Bounded by the drain timeout: a line still running after it is delivered again elsewhere.
+    if (this.batches) await Promise.race([this.batches.stop().catch((e) => log('warn', 'batch service stop failed', { error: (e as Error).message })), new Promise((r) => setTimeout(r, timeoutMs).unref())])
     await this.pool.drain(timeoutMs)
     await this.pool.terminate()
     this.admin?.close()

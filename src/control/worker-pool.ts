@@ -16,7 +16,9 @@ import type { SnapshotIR } from '../compiler/ir.js'
 import type { CachePurge, FromWorker, SnapshotMessage, ToWorker, WorkerStatus } from './messages.js'
 import type { WorkerMetricsReport } from '../runtime/telemetry/request-metrics.js'
 import type { ProfileRequest, ProfileResult } from '../runtime/profiler.js'
+import type { BatchApiReply, BatchApiRequest, BatchLine, BatchLineResult } from './batches/messages.js'
 import { log } from '../shared/log.js'
+import { errorReply } from '../runtime/errors.js'
 import { workerOptions, workersStarting } from './worker-options.js'
 
 const WORKER_ENTRY = new URL('../runtime/worker.js', import.meta.url)
@@ -48,6 +50,11 @@ export class WorkerPool {
   private queryId = 0
   private latest: SnapshotMessage | undefined
   private retired = false
+  /** Batch lines running on a worker, by id: a worker that exits answers its own with an error. */
+  private readonly lines = new Map<number, { worker: number; line: BatchLine; resolve: (r: BatchLineResult) => void }>()
+  private lineCursor = 0
+  /** Answers the Batch API requests the workers relay (control/batches/api.ts); unset: 503. */
+  batchApi: ((request: BatchApiRequest) => Promise<BatchApiReply>) | undefined
 
   constructor(private readonly opts: WorkerPoolOptions) {}
 
@@ -138,6 +145,24 @@ export class WorkerPool {
     return this.ask({ type: 'cache', ...(purge && { purge }) }, ms) as Promise<Map<number, Record<string, unknown>>>
   }
 
+  /** Runs one batch line on the next worker (round robin) through its dispatch. */
+  runLine(line: BatchLine): Promise<BatchLineResult> {
+    const members = [...this.members.values()]
+    if (members.length === 0) return Promise.resolve(lineFailed(line, 'no_worker', 'no worker thread is running'))
+    const member = members[this.lineCursor++ % members.length]
+    const id = ++this.queryId
+    return new Promise((resolve) => {
+      this.lines.set(id, { worker: member.status.id, line, resolve })
+      member.worker.postMessage({ type: 'batch-line', id, ...line } satisfies ToWorker)
+    })
+  }
+
+  private answerBatchApi(worker: Worker, id: number, request: BatchApiRequest): void {
+    const handler = this.batchApi
+    const reply = handler === undefined ? Promise.resolve(BATCHES_OFF) : handler(request).catch((): BatchApiReply => BATCHES_OFF)
+    void reply.then((r) => worker.postMessage({ type: 'batch-api-reply', id, ...r } satisfies ToWorker))
+  }
+
   /** From now on a worker that exits is not replaced: shutdown has begun. */
   retire(): void {
     this.retired = true
@@ -177,6 +202,7 @@ export class WorkerPool {
     const status: WorkerStatus = { id: worker.threadId, uws: 'unknown', version: undefined, ports: [], error: undefined }
     this.members.set(status.id, { worker, status })
     worker.on('message', (m: FromWorker) => {
+      if (m.type === 'batch-api') return this.answerBatchApi(worker, m.id, m.request)
       this.record(status, m)
       this.notify()
     })
@@ -184,6 +210,11 @@ export class WorkerPool {
     worker.on('exit', (code) => {
       channel?.port1.close()
       this.members.delete(status.id)
+      for (const [id, l] of this.lines) {
+        if (l.worker !== status.id) continue
+        this.lines.delete(id)
+        l.resolve(lineFailed(l.line, 'worker_exited', 'the worker thread running the line exited'))
+      }
       this.notify()
       if (this.retired) return
       log('error', 'worker exited; starting a replacement', { worker: status.id, code })
@@ -218,6 +249,13 @@ export class WorkerPool {
       case 'drained':
         status.drained = true
         return
+      case 'batch-line': {
+        const l = this.lines.get(m.id)
+        if (l === undefined) return
+        this.lines.delete(m.id)
+        l.resolve({ status: m.status, requestId: m.requestId, body: m.body, ...(m.error && { error: m.error }) })
+        return
+      }
     }
   }
 
@@ -242,3 +280,9 @@ export class WorkerPool {
     })
   }
 }
+
+function lineFailed(line: BatchLine, code: string, message: string): BatchLineResult {
+  return { status: 0, requestId: line.requestId, body: '', error: { code, message } }
+}
+
+const BATCHES_OFF: BatchApiReply = errorReply('openai', 'SY_BATCHES_UNAVAILABLE', 'the batch service is not running in this process (add a batches section and restart)')

@@ -95,6 +95,23 @@ export const RuntimeErrors = {
     status: 503, openaiType: 'server_error', anthropicType: 'api_error', openaiCode: 'session_store_unavailable',
     means: "the `session` filter's store (Redis, or the process's memory store) did not answer in time: the turn is refused rather than answered without its history",
   },
+  // The Batch API's answers (control/batches/, docs/batches.md).
+  SY_BATCHES_UNAVAILABLE: {
+    status: 503, openaiType: 'server_error', anthropicType: 'api_error', openaiCode: 'batches_unavailable',
+    means: 'the batch service cannot answer now: NATS JetStream is unreachable (or still connecting), or the `batches` section was added without a restart',
+  },
+  SY_FILE_NOT_FOUND: { status: 404, openaiType: 'invalid_request_error', anthropicType: 'not_found_error', openaiCode: null, means: 'no file with this id (for this tenant)' },
+  SY_BATCH_NOT_FOUND: { status: 404, openaiType: 'invalid_request_error', anthropicType: 'not_found_error', openaiCode: null, means: 'no batch with this id (for this tenant)' },
+  SY_FILE_TOO_LARGE: { status: 413, openaiType: 'invalid_request_error', anthropicType: 'request_too_large', openaiCode: 'file_too_large', means: "the uploaded file exceeds `batches.max_file_size`" },
+  SY_BATCH_INVALID: {
+    status: 400, openaiType: 'invalid_request_error', anthropicType: 'invalid_request_error', openaiCode: 'invalid_request',
+    means: 'a Batch API request that cannot be served: a missing or wrong field (`purpose`, `endpoint`, `completion_window`), an input file that is not a batch file, has no valid line or too many lines; `param` names the field',
+  },
+  SY_BATCH_DUPLICATE_CUSTOM_ID: {
+    status: 400, openaiType: 'invalid_request_error', anthropicType: 'invalid_request_error', openaiCode: 'duplicate_custom_id',
+    means: 'two lines of the input file share a `custom_id` (the output is matched to the input by it); the message names both line numbers',
+  },
+  SY_BATCH_NOT_CANCELLABLE: { status: 409, openaiType: 'invalid_request_error', anthropicType: 'invalid_request_error', openaiCode: 'batch_not_cancellable', means: 'cancel on a batch that has already ended (completed, failed, expired, cancelled)' },
 } as const satisfies Record<string, CatalogEntry>
 
 export type RuntimeErrorCode = keyof typeof RuntimeErrors

@@ -303,6 +303,8 @@ export interface CompiledListener {
   readonly preRoute: readonly Filter[]
   /** `access_log` (or SWITCHYARD_ACCESS_LOG=1): writes one record per request; undefined when off. */
   readonly accessLog?: { write(ctx: RequestContext): void }
+  /** `batches.listeners` names it: `/v1/files…` and `/v1/batches…` go to the batch service before the route table. */
+  readonly batchApi?: true
 }
 
 

@@ -14,6 +14,8 @@ import { RequestTracing } from './telemetry/tracing/request-tracing.js'
 import { TracerHost } from './telemetry/tracing/tracer-host.js'
 import { uwsBuild } from '../shared/uws.js'
 import { takeProfile } from './profiler.js'
+import { installBatchRelay, settleBatchApi } from './batches/api-relay.js'
+import { runLine } from './batches/line-dispatch.js'
 import { configureLog, log, setLogScrubber } from '../shared/log.js'
 import type { CompiledCluster } from './types.js'
 import type { FromWorker, ToWorker, WorkerData } from '../control/messages.js'
@@ -30,6 +32,7 @@ const tracing = new RequestTracing(tracer)
 const send = (m: FromWorker) => port.postMessage(m)
 
 send({ type: 'started', worker: threadId, uws: uwsBuild })
+installBatchRelay(threadId, send)
 
 /**
  * Last line of defence behind the per-request boundary (internal-error.ts). An exception that still
@@ -122,6 +125,14 @@ port.on('message', (m: ToWorker) => {
       return
     case 'profile':
       void takeProfile(m).then((r) => port.postMessage({ type: 'profile', worker: threadId, id: m.id, ...r } satisfies FromWorker, r.ok ? r.chunks : []))
+      return
+    case 'batch-line': {
+      const id = m.id
+      runLine(gateway, m, (r) => send({ type: 'batch-line', worker: threadId, id, ...r }))
+      return
+    }
+    case 'batch-api-reply':
+      settleBatchApi(m.id, m)
       return
     case 'drain':
       listeners.draining = true

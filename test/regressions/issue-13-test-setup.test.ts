@@ -38,10 +38,10 @@ function runScript(script: string, args: string[], PATH: string): Promise<{ code
   })
 }
 
-test('the service list names etcd, etcdctl, redis-server, nginx, wrk, chromium and prometheus with their Debian packages', () => {
+test('the service list names etcd, etcdctl, redis-server, nginx, wrk, chromium, prometheus and nats-server with their Debian packages', () => {
   assert.deepStrictEqual(
     Object.fromEntries(SERVICES.map((s) => [s.binary, s.package])),
-    { 'redis-server': 'redis-server', etcd: 'etcd-server', etcdctl: 'etcd-client', nginx: 'nginx', wrk: 'wrk', chromium: 'chromium', prometheus: 'prometheus' },
+    { 'redis-server': 'redis-server', etcd: 'etcd-server', etcdctl: 'etcd-client', nginx: 'nginx', wrk: 'wrk', chromium: 'chromium', prometheus: 'prometheus', 'nats-server': 'nats-server' },
   )
 })
 

@@ -21,5 +21,6 @@ export function effectiveConfig(config: MergedConfig, admin: SnapshotIR['admin']
     ...(config.redis && { redis: { key_prefix: 'sy:', command_timeout: '50ms', tls: false, ...config.redis.value } }),
     ...(config.prices && { prices: config.prices.value }),
     ...(config.log && { log: config.log.value }),
+    ...(config.batches && { batches: config.batches.value }),
   })
 }

@@ -17,6 +17,7 @@ import { referenceSyntaxProblems } from './secrets.js'
 import { resolveAdmin } from './admin.js'
 import { resolveTelemetry } from './telemetry.js'
 import { resolveLog } from './log.js'
+import { resolveBatches } from './batches.js'
 import { resolveFilters } from './filters.js'
 import { resolveClusters } from './clusters.js'
 import { continuationWarnings, resolveRouteTables } from './routes.js'
@@ -68,6 +69,7 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
   const warnings = continuationWarnings(routeTables, clusters, ctx.positions)
   const secrets = collectSecrets({ clusters, filters, routeTables }, ctx.secrets.declared)
   const log = resolveLog(config, ctx)
-  const body = { admin, drainTimeoutMs, requireNative, listeners, routeTables, clusters, filters, tenants, keys, ...(redis !== undefined && { redis }), prices, effective, secrets, warnings, telemetry, log }
+  const batches = resolveBatches(config, listeners, ctx)
+  const body = { admin, drainTimeoutMs, requireNative, listeners, routeTables, clusters, filters, tenants, keys, ...(redis !== undefined && { redis }), prices, effective, secrets, warnings, telemetry, log, ...(batches !== undefined && { batches }) }
   return { body, needs: ctx.secrets.needs, positions: ctx.positions }
 }

@@ -27,6 +27,7 @@ export interface MergedConfig {
   prices?: LocatedValue<Obj[]>
   telemetry?: LocatedValue<Obj>
   log?: LocatedValue<Obj>
+  batches?: LocatedValue<Obj>
 }
 
 export function emptyConfig(): MergedConfig {
@@ -38,7 +39,7 @@ const SINGULAR: Readonly<Record<Kind, string>> = { listeners: 'listener', routes
 const NAME_FIELD: Readonly<Record<Kind, string>> = { listeners: 'name', routes: 'name', clusters: 'name', filters: 'name', tenants: 'name', keys: 'id' }
 
 /** Sections that one document at most may set. */
-const SECTIONS = ['admin', 'runtime', 'redis', 'prices', 'telemetry', 'log'] as const
+const SECTIONS = ['admin', 'runtime', 'redis', 'prices', 'telemetry', 'log', 'batches'] as const
 type Section = (typeof SECTIONS)[number]
 
 /** Adds one validated document to `into`. */

@@ -68,6 +68,7 @@ export function buildSnapshot(ir: SnapshotIR, stores: Stores, prebuilt?: Prebuil
         preRoute,
         modelsReply: modelsReply(tables.get(l.routeTable)!, ir),
         ...((l.accessLog || ACCESS_LOG_EVERYWHERE) && { accessLog: createAccessLog(deps.prices) }),
+        ...(ir.batches?.listeners.includes(l.name) && { batchApi: true as const }),
       })
     }
     return Object.freeze({ version: ir.version, source: ir.source, loadedAt: new Date().toISOString(), listeners, clusters, poolKeys, scrub: createScrubber(ir.secrets ?? []), identity })

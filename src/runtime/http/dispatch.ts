@@ -17,6 +17,7 @@ import { refusePath } from './request-path.js'
 import { failInternally } from '../internal-error.js'
 import { isPreflightAnswer } from '../filters/cors.js'
 import { IdentityMessages } from '../identity/auth-replies.js'
+import { isBatchApiPath, relayBatchApi } from '../batches/api-relay.js'
 
 /**
  * Test-only: a request carrying this header throws outside every request boundary, to prove that a
@@ -34,12 +35,14 @@ export interface IncomingRequest {
   readonly query: string
   readonly headers: Record<string, string>
   readonly body: Buffer | undefined
+  /** Already resolved (a batch line runs as its batch's creator): the pre-route auth filters do not run. */
+  readonly identity?: import('../types.js').Identity
 }
 
 export function dispatch(snapshot: Snapshot, listener: CompiledListener, req: IncomingRequest, downstream: Downstream, onDone?: () => void): RequestContext {
   if (CRASH_HEADER !== undefined && req.headers[CRASH_HEADER] !== undefined) setTimeout(() => { throw new Error('test crash requested') }, 0)
   const parsed = parseRequestBody(req.body, req.headers['content-type'])
-  const head: RequestHead = { method: req.method, path: req.path, query: req.query, headers: req.headers, model: parsed.model, json: parsed.json, identity: undefined }
+  const head: RequestHead = { method: req.method, path: req.path, query: req.query, headers: req.headers, model: parsed.model, json: parsed.json, identity: req.identity }
   const id = ID_PREFIX + (nextId++).toString(36)
   const ctx: RequestContext = {
     id,
@@ -96,7 +99,7 @@ function route(ctx: RequestContext, bodyError: ParsedBody['error']): void {
   if (bodyError !== undefined) return sendError(ctx, bodyError.code, bodyError.message)
   const badPath = refusePath(head.path)
   if (badPath !== undefined) return sendError(ctx, 'SY_BAD_REQUEST', badPath)
-  const pre = ctx.listener.preRoute
+  const pre = head.identity === undefined ? ctx.listener.preRoute : NO_PRE_ROUTE
   // A browser sends a preflight without credentials: the cors filter's preflight answer (and only it) comes
   // before auth, which would refuse it. Any other route an OPTIONS matches still authenticates.
   if (pre.length > 0 && isPreflight(head) && isPreflightAnswer(ctx.listener.table.match(head))) return matchRoute(ctx)
@@ -111,6 +114,8 @@ function route(ctx: RequestContext, bodyError: ParsedBody['error']): void {
   }
   matchRoute(ctx)
 }
+
+const NO_PRE_ROUTE: readonly import('../types.js').Filter[] = []
 
 function isPreflight(head: RequestContext['head']): boolean {
   return head.method === 'OPTIONS' && head.headers.origin !== undefined && head.headers['access-control-request-method'] !== undefined
@@ -138,6 +143,7 @@ function preRouteFailed(ctx: RequestContext, e: unknown): void {
 function matchRoute(ctx: RequestContext): void {
   const head = ctx.head
   const listener = ctx.listener
+  if (listener.batchApi === true && isBatchApiPath(head.path)) return relayBatchApi(ctx)
   const route = listener.table.match(head)
   if (route === undefined) {
     if (head.path === '/v1/models' && head.method === 'GET') return sendReply(ctx, listener.modelsReply)

@@ -25,6 +25,7 @@ export const DiagnosticCodes = {
   SY_CFG_AUTH_PHASE: 'an auth filter where it cannot run (a rule override, a route-only place)',
   SY_CFG_NEEDS_REDIS: 'a budget or a global limit without the top-level redis block',
   SY_CFG_ROLLOUT: 'a rollout whose candidate, baseline or steps do not fit its weighted split',
+  SY_CFG_REGISTRATION: 'an endpoint registration in etcd that cannot be used (ignored; the others serve)',
 } as const
 
 export type DiagnosticCode = keyof typeof DiagnosticCodes

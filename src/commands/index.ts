@@ -7,7 +7,7 @@ import { registerCommand } from './dispatch.js'
 import { etcdTargetFrom } from './etcd-options.js'
 import type { Parsed } from './flags.js'
 import { etcdSourceFactory } from './run-etcd.js'
-import { CONFIG_DIFF, CONFIG_HISTORY, CONFIG_PULL, CONFIG_PUSH, CONFIG_ROLLBACK, EXPERIMENTS, KEYS_CREATE, KEYS_LIST, KEYS_REVOKE, ROLLOUT_ABORT, ROLLOUT_PAUSE, ROLLOUT_RESUME, ROLLOUT_STATUS, type RunValues } from './specs.js'
+import { CONFIG_DIFF, CONFIG_HISTORY, CONFIG_PULL, CONFIG_PUSH, CONFIG_ROLLBACK, EXPERIMENTS, KEYS_CREATE, KEYS_LIST, KEYS_REVOKE, ENDPOINTS_REGISTER, ROLLOUT_ABORT, ROLLOUT_PAUSE, ROLLOUT_RESUME, ROLLOUT_STATUS, type RunValues } from './specs.js'
 import { UsageError } from './flags.js'
 
 /** A config source other than files, when `run`'s flags ask for one (else undefined). */
@@ -54,3 +54,7 @@ registerCommand(ROLLOUT_STATUS, async ({ values, operand }: Parsed<typeof ROLLOU
 for (const spec of [ROLLOUT_PAUSE, ROLLOUT_RESUME, ROLLOUT_ABORT]) {
   registerCommand(spec, async ({ values, operand }: Parsed<typeof spec>) => (await import('./rollout.js')).rolloutCommand(values.admin!, spec.name.split(' ')[1] as 'pause' | 'resume' | 'abort', operand))
 }
+registerCommand(ENDPOINTS_REGISTER, async ({ values }: Parsed<typeof ENDPOINTS_REGISTER>) => {
+  const target = etcdTargetFrom(values)
+  return (await import('./endpoints.js')).registerEndpoint({ cluster: values.cluster!, url: values.url!, weight: values.weight, ...(values.name !== undefined && { name: values.name }), ttlMs: values.ttl }, target)
+})

@@ -233,3 +233,29 @@ export const GROUPS: Readonly<Record<string, string>> = {
   keys: 'Issues, lists and revokes the API keys of tenants, in a config file or directory or under an etcd prefix.',
   rollout: "Watches and steers a running gateway's progressive canaries (weighted_clusters rollout:).",
 }
+
+/** `endpoints register` reaches etcd like `config push`, but its prefix is the discovery root (a default). */
+const DISCOVERY_ETCD_FLAGS = [
+  { ...ETCD_FLAGS[0], default: 'http://127.0.0.1:2379' },
+  { name: 'prefix', type: 'string', value: '<prefix>', default: '/switchyard/endpoints/', description: "the cluster's discovery.etcd.prefix; the key is <prefix><cluster>/<name>" },
+  ...ETCD_FLAGS.slice(2),
+] as const
+
+export const ENDPOINTS_REGISTER = {
+  name: 'endpoints register',
+  summary: 'register an endpoint of a cluster in etcd and keep it alive until stopped',
+  description:
+    'Writes <prefix><cluster>/<name> = {"url","weight","name"} held by a lease of --ttl, and renews the lease until ' +
+    'SIGTERM/SIGINT (then revokes it: the endpoint leaves at once). Gateways whose cluster has discovery.etcd pick it up ' +
+    'within a second; if this process dies, the endpoint leaves when the lease expires. Lost contact with etcd: it ' +
+    'registers again once etcd answers. Run it beside a model server (docs/discovery.md shows the etcdctl and HTTP equivalents).',
+  flags: [
+    { name: 'cluster', type: 'string', value: '<name>', required: true, description: 'the cluster (one with discovery) the endpoint joins' },
+    { name: 'url', type: 'string', value: '<url>', required: true, description: 'the endpoint base URL, e.g. http://10.0.0.5:8000/v1' },
+    { name: 'weight', type: 'integer', min: 0, max: 1000000, default: '1', description: 'relative weight (lb: weighted, ring_hash, dynamic_weighted)' },
+    { name: 'name', type: 'string', value: '<id>', defaultText: 'host-port of --url', description: "the key's last segment and the endpoint's name in x-switchyard-endpoint" },
+    { name: 'ttl', type: 'duration', default: '10s', description: 'lease TTL (whole seconds, at least 2s): how long the endpoint outlives this process' },
+    ...DISCOVERY_ETCD_FLAGS,
+  ],
+  example: 'switchyard endpoints register --cluster vllm --url http://10.0.0.5:8000/v1 --ttl 10s',
+} as const satisfies CommandSpec

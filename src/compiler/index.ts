@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto'
 import type { Diagnostic } from './diagnostics.js'
 import { sortDiagnostics } from './diagnostics.js'
-import type { SnapshotIR } from './ir.js'
+import type { DiscoveredEndpoint, SnapshotIR } from './ir.js'
 import { loadSources, type SourceText } from './load.js'
 import { resolveDocs, type SourcePositions } from './resolve/index.js'
 import { diagnosticAt } from './resolve/positions.js'
@@ -48,6 +48,13 @@ export interface CompileOptions {
    * throws, and compileConfig lets it through. Without it only the compiler's own checks run.
    */
   readonly dryBuild?: DryBuild
+  /** Endpoints registered in etcd, by cluster name (control/discovery reads them). */
+  readonly discovered?: Readonly<Record<string, readonly DiscoveredEndpoint[]>>
+  /**
+   * A probe: clusters with `discovery` may come out without endpoints, so the caller learns which
+   * prefixes to read before compiling again with `discovered`. Never serve such an IR.
+   */
+  readonly discoveryProbe?: boolean
 }
 
 /**
@@ -70,7 +77,7 @@ export function compileConfig(sources: readonly SourceText[], opts: CompileOptio
   }
   validateDocs(docs, diags)
   if (diags.length > 0) return { ok: false, diagnostics: sortDiagnostics(diags) }
-  const { body, needs, positions } = resolveDocs(docs, diags, { env: opts.env ?? process.env, secrets: opts.secrets ?? 'resolve' })
+  const { body, needs, positions } = resolveDocs(docs, diags, { env: opts.env ?? process.env, secrets: opts.secrets ?? 'resolve', ...(opts.discovered && { discovered: opts.discovered }), ...(opts.discoveryProbe && { discoveryProbe: true }) })
   if (diags.length > 0) return { ok: false, diagnostics: sortDiagnostics(diags) }
   const version = opts.version ?? createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 12)
   const ir: SnapshotIR = { version, source: opts.source, ...body }

@@ -273,6 +273,8 @@ export interface ClusterIR {
     readonly maxConcurrentStreams: number
   }
   readonly endpoints: readonly EndpointIR[]
+  /** `discovery`: where this cluster's endpoints register themselves (docs/discovery.md). */
+  readonly discovery?: ClusterDiscoveryIR
   readonly mock: {
     readonly reply?: string; readonly chunks: number; readonly chunkDelayMs: number; readonly latencyMs: number
     /** `mock.fail`: answer this share of requests (those with the header, if named) with this error status. */
@@ -472,4 +474,25 @@ export interface TracingIR {
   readonly batchIntervalMs: number
   readonly maxQueueSize: number
   readonly exportTimeoutMs: number
+}
+
+/** A cluster's self-registration source: keys `<prefix><cluster>/<id>` in etcd. */
+export interface ClusterDiscoveryIR {
+  readonly etcdEndpoints: readonly string[]
+  /** `<discovery.etcd.prefix><cluster name>/`, always ending in `/`. */
+  readonly prefix: string
+  /** How many of `endpoints` came from registrations (0: none registered, `endpoints` serve). */
+  readonly registered: number
+}
+
+/**
+ * One endpoint registration read from etcd, already parsed and checked by the control plane
+ * (control/discovery): handed to compileConfig through `discovered`, keyed by cluster name.
+ */
+export interface DiscoveredEndpoint {
+  /** The etcd key that holds it, for messages. */
+  readonly key: string
+  readonly url: string
+  readonly weight: number
+  readonly name: string
 }

@@ -32,6 +32,7 @@ export function describeClusters({ ir, slots, cells, health, loads, workers }: C
       provider: c.provider,
       lb: c.lb,
       ...(cs && { inflight: cs.inflight, active_retries: cs.retries, overflows: cs.overflows }),
+      ...(c.discovery && { discovery: { etcd: c.discovery.etcdEndpoints.join(','), prefix: c.discovery.prefix, registered: c.discovery.registered } }),
       endpoints: c.endpoints.map((e) => {
         const key = `${c.name}|${e.url}`
         const s = endpointStatsAt(cells, slots[key])

@@ -33,6 +33,7 @@ import { SessionMemoryHost } from '../shared/session-memory.js'
 import { SessionAdmin } from './session-admin.js'
 import { BatchService } from './batches/service.js'
 import { clusterLoad } from './batches/priority.js'
+import { EndpointRegistry } from './discovery/endpoint-registry.js'
 import { configureLog, log, setLogScrubber } from '../shared/log.js'
 import { createScrubber } from '../runtime/upstream/scrub.js'
 
@@ -86,23 +87,31 @@ export class Supervisor {
    * workers that cannot serve it (after ending them).
    */
   static async start(opts: RunOptions): Promise<Supervisor> {
-    const first = await compileSource(opts.source)
-    if (!first.ok) throw new StartupError('invalid configuration', first.diagnostics)
+    const discovery = new EndpointRegistry()
+    const first = await compileSource(opts.source, discovery)
+    if (!first.ok) {
+      await discovery.close()
+      throw new StartupError('invalid configuration', first.diagnostics)
+    }
     applyLogSettings(first.ir)
     for (const w of first.ir.warnings) log('warn', w)
     log('info', 'uWebSockets.js loaded', { build: uwsBuild })
     if (uwsBuild !== 'native') {
       if (opts.requireNative || first.ir.requireNative) {
+        await discovery.close()
         throw new StartupError(`${UWS_FALLBACK}; refusing to start (${opts.requireNative ? '--require-native' : 'runtime.require_native'})`)
       }
       log('error', `${UWS_FALLBACK}; serving anyway (set runtime.require_native or --require-native to refuse)`)
     }
-    const supervisor = new Supervisor(opts, first.ir)
-    await supervisor.serve(first.ir)
+    const supervisor = new Supervisor(opts, first.ir, discovery)
+    await supervisor.serve(first.ir).catch(async (e) => {
+      await discovery.close()
+      throw e
+    })
     return supervisor
   }
 
-  private constructor(private readonly opts: RunOptions, first: SnapshotIR) {
+  private constructor(private readonly opts: RunOptions, first: SnapshotIR, private readonly discovery: EndpointRegistry) {
     // With etcd the rollout state is shared by every host on the prefix (sources/etcd-rollout-state.ts).
     const store = opts.source.rolloutStore?.()
     this.rollouts = new Rollouts({ cells: new Int32Array(this.shared.buffer), query: () => this.pool.queryMetrics(), workers: () => this.pool.statuses.length, ...(store && { store }) })
@@ -111,7 +120,7 @@ export class Supervisor {
     this.health = new HealthChecks(this.shared.buffer)
     this.scrapes = new LoadScrapes(this.shared.buffer)
     this.pool = new WorkerPool({ size: opts.workers, shared: this.shared.buffer, limits: this.limits.buffer, sessions: this.sessionMemory })
-    this.reloads = new ReloadQueue(first, { compile: () => compileSource(opts.source), apply: (ir) => this.apply(ir) })
+    this.reloads = new ReloadQueue(first, { compile: () => compileSource(opts.source, discovery), apply: (ir) => this.apply(ir) })
     const { reloads, pool } = this
     const stopping = () => this.stopping !== undefined
     this.status = {
@@ -158,6 +167,7 @@ export class Supervisor {
     }
     log('info', 'serving', { version: first.version, source: first.source, workers: opts.workers, listeners: first.listeners.map((l) => `${l.name}@${l.address}:${l.port}`).join(',') })
     opts.source.watch(() => void this.reload())
+    this.discovery.watch(() => void this.reload())
     // Connected now, so /ready can tell at once whether Redis answers.
     this.usage.connection(first)
     const adminPort = opts.adminPort ?? first.admin.port
@@ -187,6 +197,7 @@ export class Supervisor {
     // Running lines finish (and are acked) while the workers still serve them.
     // Bounded by the drain timeout: a line still running after it is delivered again elsewhere.
     if (this.batches) await Promise.race([this.batches.stop().catch((e) => log('warn', 'batch service stop failed', { error: (e as Error).message })), new Promise((r) => setTimeout(r, timeoutMs).unref())])
+    await this.discovery.close().catch(() => {})
     await this.pool.drain(timeoutMs)
     await this.pool.terminate()
     this.admin?.close()

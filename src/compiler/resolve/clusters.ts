@@ -7,7 +7,7 @@ import type { ClusterIR, ContinuationPrefill } from '../ir.js'
 import { durationMs } from '../../shared/units.js'
 import { PROVIDER_PRESETS } from '../provider-presets.js'
 import type { ResolveContext } from './context.js'
-import { resolveEndpoints } from './endpoints.js'
+import { resolveDiscovery, resolveEndpoints } from './endpoints.js'
 import { below, type LocatedValue } from './positions.js'
 import type { MergedConfig, Obj } from './merge.js'
 import { resolveRetryPolicy } from './retry-policy.js'
@@ -27,8 +27,9 @@ function resolveCluster(name: string, c: LocatedValue<Obj>, irPath: readonly (st
   if (v.health_check && v.health_check.path === undefined && v.provider === 'bedrock') {
     ctx.report('SY_CFG_SCHEMA', below(c, 'health_check'), `cluster '${name}': provider 'bedrock' has no unsigned endpoint to check by default; set health_check.path`)
   }
-  if ((v.endpoints as Obj[]).length === 0 && !preset.defaultUrl && v.provider !== 'mock') {
-    ctx.report('SY_CFG_NO_ENDPOINTS', below(c, 'provider'), `cluster '${name}' with provider '${v.provider}' needs at least one endpoint`)
+  if (endpoints.length === 0 && (v.endpoints as Obj[]).length === 0 && !preset.defaultUrl && v.provider !== 'mock' && !(v.discovery && ctx.discoveryProbe)) {
+    const hint = v.discovery ? ' (none is registered under discovery yet: give `endpoints` to serve until one is)' : ''
+    ctx.report('SY_CFG_NO_ENDPOINTS', below(c, 'provider'), `cluster '${name}' with provider '${v.provider}' needs at least one endpoint${hint}`)
   }
   if (v.lb === 'weighted' && endpoints.length > 0 && endpoints.every((e) => e.weight === 0)) {
     ctx.report('SY_CFG_ZERO_WEIGHT', below(c, 'endpoints'), `endpoint weights of cluster '${name}' sum to 0`)
@@ -135,6 +136,7 @@ function resolveCluster(name: string, c: LocatedValue<Obj>, irPath: readonly (st
     },
     pool: { connections: v.pool.connections, keepAliveMs: durationMs(v.pool.keep_alive), protocol: v.pool.protocol, maxConcurrentStreams: v.pool.max_concurrent_streams },
     endpoints,
+    ...(v.discovery && { discovery: resolveDiscovery(name, v.discovery, (ctx.discovered[name] ?? []).length > 0 ? endpoints.length : 0) }),
     mock: {
       ...(v.mock.reply !== undefined && { reply: v.mock.reply }),
       chunks: v.mock.chunks,

@@ -4,12 +4,17 @@
  */
 import type { Diagnostic, DiagnosticCode } from '../diagnostics.js'
 import type { SecretMode } from '../references.js'
+import type { DiscoveredEndpoint } from '../ir.js'
 import { diagnosticAt, SourcePositions, type Located } from './positions.js'
 import { SecretResolver } from './secrets.js'
 
 export interface ResolveOptions {
   readonly env: NodeJS.ProcessEnv
   readonly secrets: SecretMode
+  /** Registered endpoints by cluster name (clusters with `discovery`). */
+  readonly discovered?: Readonly<Record<string, readonly DiscoveredEndpoint[]>>
+  /** Clusters with discovery may have no endpoint (compileConfig's discoveryProbe). */
+  readonly discoveryProbe?: boolean
 }
 
 export interface ResolveContext {
@@ -17,6 +22,8 @@ export interface ResolveContext {
   readonly mode: SecretMode
   readonly secrets: SecretResolver
   readonly positions: SourcePositions
+  readonly discovered: Readonly<Record<string, readonly DiscoveredEndpoint[]>>
+  readonly discoveryProbe: boolean
   report(code: DiagnosticCode, loc: Located, message: string, key?: string): void
 }
 
@@ -24,5 +31,5 @@ export function createContext(diags: Diagnostic[], opts: ResolveOptions): Resolv
   const report = (code: DiagnosticCode, loc: Located, message: string, key?: string) => {
     diags.push(diagnosticAt(code, loc, message, key))
   }
-  return { diags, mode: opts.secrets, secrets: new SecretResolver(opts, report), positions: new SourcePositions(), report }
+  return { diags, mode: opts.secrets, secrets: new SecretResolver(opts, report), positions: new SourcePositions(), discovered: opts.discovered ?? {}, discoveryProbe: opts.discoveryProbe === true, report }
 }

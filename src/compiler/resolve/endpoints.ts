@@ -3,7 +3,7 @@
  * Basic credential), or the provider's default URL when none is configured, or for `mock` its
  * built-in upstream.
  */
-import type { EndpointIR } from '../ir.js'
+import type { ClusterDiscoveryIR, EndpointIR } from '../ir.js'
 import { PLACEHOLDER } from '../references.js'
 import { redactUrl, urlCredentials } from '../credentials.js'
 import { PROVIDER_PRESETS } from '../provider-presets.js'
@@ -16,16 +16,23 @@ export function resolveEndpoints(name: string, c: LocatedValue<Obj>, irPath: rea
   const v = c.value
   const preset = PROVIDER_PRESETS[v.provider as keyof typeof PROVIDER_PRESETS]
   const endpoints: EndpointIR[] = []
-  const configured = (v.endpoints as Obj[]).length > 0
-  const list: Obj[] = configured
+  const registered = v.discovery ? ctx.discovered[name] ?? [] : []
+  // Registrations replace the configured endpoints while there are any (docs/discovery.md).
+  const fromRegistry = registered.length > 0
+  const configured = fromRegistry || (v.endpoints as Obj[]).length > 0
+  const list: Obj[] = fromRegistry
+    ? registered.map((r) => ({ url: r.url, weight: r.weight, name: r.name, key: r.key, ...(v.discovery.api_key !== undefined && { api_key: v.discovery.api_key }) }))
+    : configured
     ? v.endpoints
     : preset.defaultUrl
       ? [{ url: typeof preset.defaultUrl === 'string' ? preset.defaultUrl : preset.defaultUrl(v.bedrock.region), weight: 1 }]
       : []
   list.forEach((e, i) => {
-    const at = below(c, 'endpoints', i)
-    const loc = configured ? below(at, 'url') : below(c, 'provider')
-    let written = configured ? ctx.secrets.text(e.url, loc) : (e.url as string)
+    // A registration has no position of its own: its problems point at `discovery` and name the key.
+    const at = fromRegistry ? below(c, 'discovery') : below(c, 'endpoints', i)
+    const loc = fromRegistry ? at : configured ? below(at, 'url') : below(c, 'provider')
+    const of = fromRegistry ? ` (registered at etcd key ${e.key})` : ''
+    let written = fromRegistry ? (e.url as string) : configured ? ctx.secrets.text(e.url, loc) : (e.url as string)
     if (written === undefined) return
     let url: URL
     try {
@@ -34,12 +41,12 @@ export function resolveEndpoints(name: string, c: LocatedValue<Obj>, irPath: rea
       // Unresolved, `${env:BASE}/v1` or `http://h:${env:PORT}` cannot be checked here; the gateway host will.
       if (ctx.mode === 'collect' && written !== e.url) url = new URL((written = `http://${PLACEHOLDER}.invalid`))
       else {
-        ctx.report('SY_CFG_BAD_URL', loc, `invalid URL ${JSON.stringify(redactUrl(written))}`)
+        ctx.report('SY_CFG_BAD_URL', loc, `invalid URL ${JSON.stringify(redactUrl(written))}${of}`)
         return
       }
     }
     const isMockUrl = url.protocol === 'mock:'
-    if (v.provider !== 'mock' && isMockUrl) ctx.report('SY_CFG_BAD_URL', loc, `provider '${v.provider}' needs an http(s) URL, got ${JSON.stringify(redactUrl(written))}`)
+    if (v.provider !== 'mock' && isMockUrl) ctx.report('SY_CFG_BAD_URL', loc, `provider '${v.provider}' needs an http(s) URL, got ${JSON.stringify(redactUrl(written))}${of}`)
     const creds = urlCredentials(written, url)
     if (creds) ctx.secrets.declare(creds.secrets)
     let basePath = isMockUrl ? '' : url.pathname.replace(/\/+$/, '')
@@ -74,4 +81,11 @@ function defaultHealthPath(provider: string, protocol: string, basePath: string,
   if (protocol === 'openai' || protocol === 'anthropic') return `${basePath}/models`
   if (protocol === 'gemini') return `${basePath}/v1beta/models`
   return undefined
+}
+
+/** `discovery: { etcd: { endpoints, prefix } }` → where this cluster's registrations live. */
+export function resolveDiscovery(name: string, d: Obj, registered: number): ClusterDiscoveryIR {
+  const root = String(d.etcd.prefix)
+  const prefix = `${root.endsWith('/') ? root : `${root}/`}${name}/`
+  return { etcdEndpoints: (d.etcd.endpoints as string[]).map((u) => u.replace(/\/$/, '')), prefix, registered }
 }

@@ -57,7 +57,7 @@ export class SecretResolver {
 /** The strings the resolvers pass through SecretResolver, by their path in a document. */
 export function resolvesReferences(at: Segs): boolean {
   const [kind, , a, b, c] = at
-  if (kind === 'clusters') return (a === 'endpoints' && (c === 'url' || c === 'api_key')) || (a === 'bedrock' && BEDROCK_SECRETS.has(b as string)) || (a === 'health_check' && b === 'headers')
+  if (kind === 'clusters') return (a === 'endpoints' && (c === 'url' || c === 'api_key')) || (a === 'bedrock' && BEDROCK_SECRETS.has(b as string)) || (a === 'health_check' && b === 'headers') || (a === 'discovery' && b === 'api_key')
   if (kind === 'filters') return a === 'config'
   if (kind === 'keys') return a === 'secret'
   if (kind === 'admin') return at[1] === 'token'
@@ -67,7 +67,7 @@ export function resolvesReferences(at: Segs): boolean {
 }
 const BEDROCK_SECRETS = new Set(['access_key_id', 'secret_access_key', 'session_token'])
 /** The same, for the message about a reference anywhere else. */
-const RESOLVING_FIELDS = 'endpoint url and api_key, bedrock credentials, health_check headers, filter configs, direct_response bodies, keys[].secret, admin.token and telemetry.tracing endpoint and headers'
+const RESOLVING_FIELDS = 'endpoint url and api_key, discovery.api_key, bedrock credentials, health_check headers, filter configs, direct_response bodies, keys[].secret, admin.token and telemetry.tracing endpoint and headers'
 
 /** Every string of a document, wherever it sits: a reference look-alike, or a reference where none is resolved. */
 export function referenceSyntaxProblems(doc: LoadedDoc): Diagnostic[] {

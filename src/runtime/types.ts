@@ -393,6 +393,8 @@ export interface Stores {
   redis(config: import('../compiler/ir.js').RedisIR): import('./limits/redis-connection.js').RedisConnection
   /** The worker's response cache (memory tier of `maxBytes`, single flight, counts); outlives snapshots. */
   responseCache(maxBytes: number): import('./cache/cache-store.js').CacheStore
+  /** Every response cache of the worker (a cross-host invalidation drops entries from all of them). */
+  responseCaches?(): import('./cache/cache-store.js').CacheStore[]
   /** The live candidate share of a rollout (`<table>/<rule>`), set by the main thread; 0 % without shared state. */
   rolloutShare?(key: string): import('../shared/shared-state.js').RolloutShare
 }

@@ -21,11 +21,11 @@
  * listeners:
  *   - { name: public, port: 8080, route_table: main, filters: [answers] }
  */
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import type { Filter, FilterDeps, LocalReply, RequestContext } from '../types.js'
 import { operationOf } from '../providers/caller.js'
 import { canonicalJson, canonicalRequest, isCacheOperation, requestKey, type CacheOperation } from '../cache/key.js'
-import { cacheable, callerDecision, compilePolicy, TTL_HEADER, type CacheConfig, type CacheMode } from '../cache/policy.js'
+import { cacheable, callerDecision, compilePolicy, TTL_HEADER, type CacheConfig, type CacheMode, type SingleFlightPolicy } from '../cache/policy.js'
 import { decodeEntry, encodeEntry, type CacheEntry } from '../cache/entry.js'
 import { answerOf } from '../cache/capture.js'
 import { replay, type ReplayRequest } from '../cache/replay.js'
@@ -48,6 +48,11 @@ interface Pending {
   size: number
   /** A hit: nothing to capture. */
   hit: boolean
+  /** The owner's generations at the Redis lookup (the entry is stored with them); undefined: read at store time. */
+  gens: string | undefined
+  /** This request holds the cross-host single-flight lock (its token), renewed by `renewal`. */
+  lock: string | undefined
+  renewal: NodeJS.Timeout | undefined
 }
 
 /** A request that is not cached at all, but is answered `x-switchyard-cache: bypass`. */
@@ -61,7 +66,10 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
   // A changed config starts its namespace afresh: the config's own hash is part of every key.
   const namespace = `${config.namespace ?? 'default'}#${createHash('sha256').update(canonicalJson(config)).digest('base64url').slice(0, 12)}`
   if (policy.redis && deps.redis === undefined) throw new Error('redis: { enabled: true } needs the top-level redis block')
-  const shared = policy.redis && deps.redis !== undefined ? new RedisTier(deps.stores.redis(deps.redis), deps.redis.keyPrefix) : undefined
+  const purgeAll = (by: { route?: string; tenant?: string }) => {
+    for (const c of deps.stores.responseCaches?.() ?? [store]) c.purge(by)
+  }
+  const shared = policy.redis && deps.redis !== undefined ? new RedisTier(deps.stores.redis(deps.redis), deps.redis.keyPrefix, store.redis, purgeAll) : undefined
   const state = `cache#${instances++}`
   const countsOf = new Map<string, RouteCounts>()
   const counts = (ctx: RequestContext): RouteCounts => {
@@ -98,18 +106,17 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
       const tenant = ctx.head.identity?.tenant ?? `listener:${ctx.listener.name}`
       const key = requestKey({ namespace, tenant, op, cluster: ctx.cluster?.name ?? '', model: servedModel(ctx), body })
       const ttlMs = decision.ttlCeilingMs === undefined ? policy.ttlMs : Math.min(policy.ttlMs, decision.ttlCeilingMs)
-      const pending: Pending = { key, op, mode: decision.mode, tenant, ttlMs, flight: undefined, parts: [], size: 0, hit: false }
+      const pending: Pending = { key, op, mode: decision.mode, tenant, ttlMs, flight: undefined, parts: [], size: 0, hit: false, gens: undefined, lock: undefined, renewal: undefined }
       if (decision.mode === 'refresh') return lead(ctx, pending)
       const hit = hitReply(ctx, op, store.memory.get(key), decision.ttlCeilingMs)
       if (hit !== undefined) return served(ctx, hit)
       if (shared === undefined) return missed(ctx, pending, decision.ttlCeilingMs)
-      return shared.get(key).then((buf) => {
+      return shared.get(key, ctx.route?.name ?? '-', tenant).then((look) => {
         if (ctx.finished) return undefined
-        const reply = hitReply(ctx, op, buf, decision.ttlCeilingMs)
+        pending.gens = look.gens
+        const reply = hitReply(ctx, op, look.entry, decision.ttlCeilingMs)
         if (reply === undefined) return missed(ctx, pending, decision.ttlCeilingMs)
-        // Kept in this worker's memory too, until the entry's own expiry.
-        const left = decodeEntry(buf!)!.expiresAt - Date.now()
-        if (left > 0) store.memory.set(key, buf!, left)
+        remember(key, look.entry!)
         return served(ctx, reply)
       })
     },
@@ -132,15 +139,18 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
       const p = ctx.filterState?.[state] as Pending | typeof BYPASSED | undefined
       if (p === undefined || 'bypass' in p || p.hit) return
       let buf: Buffer | undefined
+      let written: Promise<void> | undefined
       try {
         buf = storable(ctx, p)
         if (buf !== undefined) {
           store.memory.set(p.key, buf, p.ttlMs)
-          shared?.set(p.key, buf, p.ttlMs)
+          written = shared?.set(p.key, buf, p.ttlMs, ctx.route?.name ?? '-', p.tenant, p.gens)
           counts(ctx).stored++
         }
       } finally {
         if (p.flight !== undefined) store.flights.settle(p.flight, buf)
+        // Released once the entry is in Redis: a waiter that sees no lock then finds the entry.
+        if (p.lock !== undefined) releaseLock(p, written)
       }
     },
   }
@@ -152,6 +162,8 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
     const joined = store.flights.join(pending.key, sf.waitMs, sf.maxWaiters)
     if (joined instanceof Flight) {
       pending.flight = joined
+      // Redis answered the lookup: lead across hosts too (else each worker goes on its own).
+      if (shared !== undefined && sf.lock !== undefined && pending.gens !== undefined) return leadAcrossHosts(ctx, pending, ceilingMs, sf, shared)
       return lead(ctx, pending)
     }
     return joined.then((buf) => {
@@ -160,6 +172,70 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
       // The leader stored nothing, or the wait ran out: this one goes upstream itself (and may store).
       return reply !== undefined ? served(ctx, reply) : lead(ctx, pending)
     })
+  }
+
+  /**
+   * This worker's flight leader takes the Redis lock and goes upstream, or — another worker or
+   * host holding it — polls Redis for that one's entry and answers (and settles its own flight's
+   * waiters) from it. It goes upstream after all when the lock is gone without an entry (the
+   * holder failed or died: it takes the lock first), when `wait` has passed, or when Redis fails.
+   */
+  async function leadAcrossHosts(ctx: RequestContext, p: Pending, ceilingMs: number | undefined, sf: SingleFlightPolicy, tier: RedisTier): Promise<LocalReply | undefined> {
+    const lock = sf.lock!
+    const token = lockToken()
+    const deadline = Date.now() + sf.waitMs
+    const route = ctx.route?.name ?? '-'
+    let waited = false
+    for (;;) {
+      const got = await tier.tryLock(p.key, token, lock.ttlMs)
+      if (ctx.finished) return abandon(p)
+      if (got === true) holdLock(p, token, tier, lock.ttlMs)
+      if (got !== false) return lead(ctx, p)
+      if (!waited) {
+        waited = true
+        store.redis.lockWaits++
+      }
+      if (Date.now() + lock.pollMs > deadline) return lead(ctx, p)
+      await sleep(lock.pollMs)
+      const look = await tier.get(p.key, route, p.tenant)
+      if (ctx.finished) return abandon(p)
+      if (look.gens === undefined) return lead(ctx, p)
+      p.gens = look.gens
+      if (look.entry === undefined) continue
+      const reply = hitReply(ctx, p.op, look.entry, ceilingMs)
+      // Too old for this caller's x-switchyard-cache-ttl: ask afresh (its waiters get this answer).
+      if (reply === undefined) return lead(ctx, p)
+      remember(p.key, look.entry)
+      store.flights.settle(p.flight!, look.entry)
+      store.redis.lockServed++
+      return served(ctx, reply)
+    }
+  }
+
+  /** The client left while its flight waited on another host: this worker's waiters go upstream themselves. */
+  function abandon(p: Pending): undefined {
+    if (p.flight !== undefined) store.flights.settle(p.flight, undefined)
+    return undefined
+  }
+
+  function holdLock(p: Pending, token: string, tier: RedisTier, ttlMs: number): void {
+    p.lock = token
+    p.renewal = setInterval(() => tier.renew(p.key, token, ttlMs), Math.max(50, Math.floor(ttlMs / 3)))
+    p.renewal.unref()
+  }
+
+  function releaseLock(p: Pending, written: Promise<void> | undefined): void {
+    clearInterval(p.renewal)
+    const token = p.lock!
+    p.lock = undefined
+    if (written === undefined) void shared!.unlock(p.key, token)
+    else void written.then(() => shared!.unlock(p.key, token))
+  }
+
+  /** An entry read from Redis is kept in this worker's memory too, until its own expiry. */
+  function remember(key: string, buf: Buffer): void {
+    const left = decodeEntry(buf)!.expiresAt - Date.now()
+    if (left > 0) store.memory.set(key, buf, left)
   }
 
   function bypass(ctx: RequestContext): undefined {
@@ -189,6 +265,17 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
     const buf = encodeEntry(entry)
     return buf.length <= policy.maxEntryBytes ? buf : undefined
   }
+}
+
+/** Unique per lock attempt: a random prefix per process, then a counter. */
+const LOCK_PREFIX = randomBytes(9).toString('base64url')
+let locks = 0
+function lockToken(): string {
+  return `${LOCK_PREFIX}.${(locks++).toString(36)}`
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
 }
 
 /** The model the upstream will be asked for: the fallback's or route's rewrite, then the cluster's model_map. */

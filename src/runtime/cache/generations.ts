@@ -10,7 +10,11 @@
  * Memory tiers hold no generations: each worker watches the epoch (invalidation-watch.ts) and
  * drops the memory entries a bump covers, and the host that took the DELETE drops its own at once.
  */
-import type { CachePurge } from '../../control/messages.js'
+/** What an invalidation covers: a route's entries and/or a tenant's ({}: all). The admin's CachePurge. */
+export interface CachePurge {
+  readonly route?: string
+  readonly tenant?: string
+}
 
 /** The hash's name under the key prefix. */
 export const GEN_KEY = 'cache:gen'

@@ -9,9 +9,8 @@
  *
  * One watch per connection and hash per worker, however many snapshots and filters use them.
  */
-import type { CachePurge } from '../../control/messages.js'
 import type { RedisConnection } from '../limits/redis-connection.js'
-import { EPOCH_FIELD, changedFields, purgeOf } from './generations.js'
+import { EPOCH_FIELD, changedFields, purgeOf, type CachePurge } from './generations.js'
 
 export type Purge = (by: CachePurge) => void
 

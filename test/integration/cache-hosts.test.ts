@@ -33,7 +33,7 @@ routes:
   - { name: main, rules: [{ name: chat, cluster: a }] }
 clusters:
   - { name: a, provider: openai, timeout: 30s, endpoints: [{ url: "${up.url}" }] }
-`, { workers: 2 })
+`, { workers: 2, readyTimeoutMs: 30_000 })
     hosts.push({ gw, port })
   }
 })

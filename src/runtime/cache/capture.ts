@@ -14,7 +14,17 @@ import { OpenAIStreamReader } from '../providers/translate/read-openai.js'
 import type { NormalizedUsage } from '../providers/translate/types.js'
 import type { CacheOperation } from './key.js'
 import { responseOfStream } from './responses-stream.js'
-import type { JsonAnswer, TurnAnswer } from './entry.js'
+
+export interface TurnAnswer {
+  readonly kind: 'turn'
+  readonly response: CanonicalResponse
+}
+
+export interface JsonAnswer {
+  readonly kind: 'json'
+  /** The body as the caller received it. */
+  readonly body: string
+}
 
 /** The answer to keep, or undefined when it is not a complete success. */
 export function answerOf(op: CacheOperation, streamed: boolean, body: Buffer): TurnAnswer | JsonAnswer | undefined {

@@ -1,16 +1,24 @@
 /**
- * What the cache keeps for an answer, and how it is encoded (JSON in a Buffer: the memory tier's
- * byte bound counts exactly this, the Redis tier compresses it).
+ * What the cache keeps for an answer, and how it is encoded: a small binary header (format
+ * version, the operation and whether it was streamed, when stored and until when served, the route
+ * and tenant that filled it), then the answer's bytes exactly as the client received them. The
+ * memory tier's byte bound counts exactly this; the Redis tier compresses it.
  *
- * A chat or messages answer is kept as the translation hub's canonical turn (text, tool calls,
- * reasoning, stop reason, usage), so it can be replayed to either protocol, streamed or whole. An
- * embeddings or Responses answer is kept as the caller's JSON body, replayed to the same operation only.
+ * Storing the bytes as they came keeps the miss path cheap: nothing is parsed, translated or
+ * re-serialized when an answer is stored. The answer is read — validated as a complete success
+ * (capture.ts) and turned into the translation hub's canonical turn, so it can be replayed to
+ * either protocol, streamed or whole — the first time an entry is served, once per stored Buffer
+ * (a WeakMap keeps the result). An entry that does not validate is never served: its lookup is a
+ * miss and the caller deletes it.
  */
-import type { CanonicalResponse } from '../providers/translate/canonical.js'
+import { answerOf, type JsonAnswer, type TurnAnswer } from './capture.js'
+import type { CacheOperation } from './key.js'
+export type { JsonAnswer, TurnAnswer } from './capture.js'
 
-export interface CacheEntry {
+/** The header: cheap to read without the answer (admin invalidation, expiry of a copy). */
+export interface EntryMeta {
   /** Format version: an entry of another version is treated as absent. */
-  readonly v: 1
+  readonly v: 2
   /** When it was stored (ms since the epoch): its age on a hit. */
   readonly storedAt: number
   /** When it stops being served (ms since the epoch): a copy taken from Redis into memory keeps it. */
@@ -18,53 +26,79 @@ export interface CacheEntry {
   /** The route and tenant that filled it (admin counts and invalidation). */
   readonly route: string
   readonly tenant: string
+  readonly op: CacheOperation
+  /** The bytes are an SSE stream (else a whole JSON body). */
+  readonly streamed: boolean
+}
+
+export interface CacheEntry extends EntryMeta {
   readonly answer: TurnAnswer | JsonAnswer
 }
 
-export interface TurnAnswer {
-  readonly kind: 'turn'
-  readonly response: CanonicalResponse
-}
-
-export interface JsonAnswer {
-  readonly kind: 'json'
-  /** The body as the caller received it. */
-  readonly body: string
-}
-
-export function encodeEntry(e: CacheEntry): Buffer {
-  const b = Buffer.from(JSON.stringify(e))
-  decoded.set(b, e)
-  return b
-}
+const OPS: readonly CacheOperation[] = ['chat', 'messages', 'embeddings', 'responses']
+/**
+ * Header layout: u8 version (2), u8 operation (index in OPS), u8 streamed, u8 0, f64 storedAt,
+ * f64 expiresAt, u16 route bytes, u16 tenant bytes (all little-endian), route, tenant, answer.
+ */
+const HEAD = 24
 
 /**
- * Entries decoded once per stored Buffer: a hit on the memory tier gets the same Buffer again, and
- * parsing it per hit would be most of the hit's cost. Weak: an entry the LRU drops is forgotten.
+ * The stored form. Its own allocation (not a slice of Node's shared 8 KiB pool): an LRU entry that
+ * kept a pool slab alive would hold more memory than the byte bound counts. undefined for a route
+ * or tenant name over 64 KiB (not kept).
  */
-const decoded = new WeakMap<Buffer, CacheEntry>()
-
-/** undefined for anything that is not an entry of this version (a corrupt or foreign value). */
-export function decodeEntry(b: Buffer): CacheEntry | undefined {
-  const known = decoded.get(b)
-  if (known !== undefined) return known
-  const e = parseEntry(b)
-  if (e !== undefined) decoded.set(b, e)
-  return e
+export function encodeEntry(meta: EntryMeta, body: Buffer): Buffer | undefined {
+  const routeBytes = Buffer.byteLength(meta.route)
+  const tenantBytes = Buffer.byteLength(meta.tenant)
+  if (routeBytes > 0xffff || tenantBytes > 0xffff) return undefined
+  const at = HEAD + routeBytes + tenantBytes
+  const out = Buffer.allocUnsafeSlow(at + body.length)
+  out[0] = 2
+  out[1] = OPS.indexOf(meta.op)
+  out[2] = meta.streamed ? 1 : 0
+  out[3] = 0
+  out.writeDoubleLE(meta.storedAt, 4)
+  out.writeDoubleLE(meta.expiresAt, 12)
+  out.writeUInt16LE(routeBytes, 20)
+  out.writeUInt16LE(tenantBytes, 22)
+  out.write(meta.route, HEAD, 'utf8')
+  out.write(meta.tenant, HEAD + routeBytes, 'utf8')
+  body.copy(out, at)
+  return out
 }
 
-function parseEntry(b: Buffer): CacheEntry | undefined {
-  try {
-    const e = JSON.parse(b.toString('utf8')) as CacheEntry
-    if (e?.v !== 1 || typeof e.storedAt !== 'number' || typeof e.expiresAt !== 'number' || (e.answer?.kind !== 'turn' && e.answer?.kind !== 'json')) return undefined
-    return e
-  } catch {
-    return undefined
+/** Entries read once per stored Buffer (null: it did not validate). Weak: an entry the LRU drops is forgotten. */
+const decoded = new WeakMap<Buffer, CacheEntry | null>()
+
+/** The entry, validated and read; undefined for an answer that is not a complete success, or anything that is not an entry of this version. */
+export function decodeEntry(b: Buffer): CacheEntry | undefined {
+  const known = decoded.get(b)
+  if (known !== undefined) return known ?? undefined
+  const meta = entryMeta(b)
+  const answer = meta === undefined ? undefined : answerOf(meta.op, meta.streamed, b.subarray(HEAD + b.readUInt16LE(20) + b.readUInt16LE(22)))
+  const e = answer === undefined ? null : { ...meta!, answer }
+  decoded.set(b, e)
+  return e ?? undefined
+}
+
+/** The header alone, without reading the answer; undefined for anything that is not an entry of this version. */
+export function entryMeta(b: Buffer): EntryMeta | undefined {
+  if (b.length < HEAD || b[0] !== 2 || b[1] >= OPS.length || b[2] > 1) return undefined
+  const routeBytes = b.readUInt16LE(20)
+  const tenantBytes = b.readUInt16LE(22)
+  if (HEAD + routeBytes + tenantBytes > b.length) return undefined
+  return {
+    v: 2,
+    op: OPS[b[1]],
+    streamed: b[2] === 1,
+    storedAt: b.readDoubleLE(4),
+    expiresAt: b.readDoubleLE(12),
+    route: b.toString('utf8', HEAD, HEAD + routeBytes),
+    tenant: b.toString('utf8', HEAD + routeBytes, HEAD + routeBytes + tenantBytes),
   }
 }
 
-/** Cheap reads for admin invalidation, without decoding every entry's answer. */
+/** Cheap reads for admin invalidation, without reading the answer. */
 export function entryOwner(b: Buffer): { route: string; tenant: string } | undefined {
-  const e = decodeEntry(b)
-  return e === undefined ? undefined : { route: e.route, tenant: e.tenant }
+  return entryMeta(b)
 }

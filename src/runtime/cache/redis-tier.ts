@@ -151,6 +151,11 @@ export class RedisTier {
     }
   }
 
+  /** Removes an entry that did not validate (in the background). */
+  drop(key: string): void {
+    this.redis.run((c) => c.del(this.keyOf(key))).catch(() => this.counts.failures++)
+  }
+
   /** true: the caller holds the lock now; false: another does; undefined: Redis could not say (go upstream). */
   async tryLock(key: string, token: string, ttlMs: number): Promise<boolean | undefined> {
     try {

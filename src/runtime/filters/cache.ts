@@ -26,8 +26,7 @@ import type { Filter, FilterDeps, LocalReply, RequestContext } from '../types.js
 import { operationOf } from '../providers/caller.js'
 import { canonicalJson, canonicalRequest, isCacheOperation, requestKey, type CacheOperation } from '../cache/key.js'
 import { cacheable, callerDecision, compilePolicy, TTL_HEADER, type CacheConfig, type CacheMode, type SingleFlightPolicy } from '../cache/policy.js'
-import { decodeEntry, encodeEntry, type CacheEntry } from '../cache/entry.js'
-import { answerOf } from '../cache/capture.js'
+import { decodeEntry, encodeEntry, type EntryMeta } from '../cache/entry.js'
 import { replay, type ReplayRequest } from '../cache/replay.js'
 import type { CacheStore, RouteCounts } from '../cache/cache-store.js'
 import { Flight } from '../cache/single-flight.js'
@@ -108,14 +107,22 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
       const ttlMs = decision.ttlCeilingMs === undefined ? policy.ttlMs : Math.min(policy.ttlMs, decision.ttlCeilingMs)
       const pending: Pending = { key, op, mode: decision.mode, tenant, ttlMs, flight: undefined, parts: [], size: 0, hit: false, gens: undefined, lock: undefined, renewal: undefined }
       if (decision.mode === 'refresh') return lead(ctx, pending)
-      const hit = hitReply(ctx, op, store.memory.get(key), decision.ttlCeilingMs)
-      if (hit !== undefined) return served(ctx, hit)
+      const local = store.memory.get(key)
+      if (local !== undefined) {
+        const hit = hitReply(ctx, op, local, decision.ttlCeilingMs)
+        if (hit !== undefined) return served(ctx, hit)
+        // Read for the first time and not a complete success: never served, so not kept.
+        if (decodeEntry(local) === undefined) store.memory.delete(key)
+      }
       if (shared === undefined) return missed(ctx, pending, decision.ttlCeilingMs)
       return shared.get(key, ctx.route?.name ?? '-', tenant).then((look) => {
         if (ctx.finished) return undefined
         pending.gens = look.gens
         const reply = hitReply(ctx, op, look.entry, decision.ttlCeilingMs)
-        if (reply === undefined) return missed(ctx, pending, decision.ttlCeilingMs)
+        if (reply === undefined) {
+          if (look.entry !== undefined && decodeEntry(look.entry) === undefined) shared.drop(key)
+          return missed(ctx, pending, decision.ttlCeilingMs)
+        }
         remember(key, look.entry!)
         return served(ctx, reply)
       })
@@ -131,9 +138,10 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
     onChunk(ctx, chunk) {
       const p = ctx.filterState?.[state] as Pending | typeof BYPASSED | undefined
       if (p === undefined || 'bypass' in p || p.parts === undefined) return
-      p.size += chunk.length
+      const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)
+      p.size += b.length
       if (p.size > policy.maxEntryBytes) p.parts = undefined
-      else p.parts.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk))
+      else p.parts.push(b)
     },
     onComplete(ctx) {
       const p = ctx.filterState?.[state] as Pending | typeof BYPASSED | undefined
@@ -257,13 +265,12 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
     // A broken stream resumed elsewhere is not one clean answer. (A client that went away needs no
     // check here: the bytes captured then lack their end, and downstream.aborted is also set by a normal end.)
     if (ctx.attempt?.continuation !== undefined) return undefined
+    // Kept as the bytes the client got; whether they are a complete success is read on the first hit (entry.ts).
     const streamed = contentTypeOf(ctx).startsWith('text/event-stream')
-    const answer = answerOf(p.op, streamed, parts.length === 1 ? parts[0] : Buffer.concat(parts))
-    if (answer === undefined) return undefined
     const now = Date.now()
-    const entry: CacheEntry = { v: 1, storedAt: now, expiresAt: now + p.ttlMs, route: ctx.route?.name ?? '-', tenant: p.tenant, answer }
-    const buf = encodeEntry(entry)
-    return buf.length <= policy.maxEntryBytes ? buf : undefined
+    const meta: EntryMeta = { v: 2, storedAt: now, expiresAt: now + p.ttlMs, route: ctx.route?.name ?? '-', tenant: p.tenant, op: p.op, streamed }
+    const buf = encodeEntry(meta, parts.length === 1 ? parts[0] : Buffer.concat(parts, p.size))
+    return buf !== undefined && buf.length <= policy.maxEntryBytes ? buf : undefined
   }
 }
 

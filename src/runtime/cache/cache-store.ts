@@ -5,7 +5,7 @@
  */
 import { MemoryTier } from './memory-tier.js'
 import { SingleFlight } from './single-flight.js'
-import { entryOwner } from './entry.js'
+import { entryOwner } from './entry-header.js'
 import { newRedisTierCounts, type RedisTierCounts } from './redis-tier.js'
 
 export type CacheOutcome = 'hit' | 'miss' | 'bypass' | 'refresh'

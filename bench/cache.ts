@@ -9,6 +9,10 @@
 //   (d+c 100%) the same filter, one question asked again and again: the hit path (no upstream at all)
 // The 0 % rows of (d) and (d+c) send the same varying bodies; the 100 % rows the same fixed body. Rounds are
 // interleaved (d, d+c, d, d+c…) and each ratio is the median over rounds, so drift on a shared VM hits both.
+// Beside req/s, each row reports the gateway's own CPU time per request (utime+stime from /proc over the
+// wrk window): on a box shared with other load, throughput swings with what else runs, while CPU per
+// request is what the cache adds to the gateway's work, and its ratio is the throughput ratio a gateway
+// bound by its own CPU would see.
 //
 //   npm run build && node dist/bench/cache.js          # ~1 min; CACHE_SECONDS=8 CACHE_ROUNDS=5 for longer
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -20,6 +24,7 @@ import { mockConf, startNginx } from './nginx.js'
 import { AUTH_HEADER, CHAT_PATH, MODEL, REQUEST } from './payloads.js'
 import { onProxyCpu, pinSelf, pinningNote } from './pinning.js'
 import { CLI, switchyardConfig } from './switchyard.js'
+import { cpuSeconds } from './proc-stats.js'
 import { wrk, writePostScript, type WrkResult } from './wrk.js'
 
 const SECONDS = Number(process.env.CACHE_SECONDS ?? 5)
@@ -32,18 +37,29 @@ function withCache(config: string): string {
   return `${out}filters:\n  - { name: answers, type: cache, config: { only_when: always, ttl: 10m, memory: { max_bytes: 64mb } } }\n`
 }
 
-/** A wrk script whose every request asks a new question (a counter in the message), same size as REQUEST.json. */
+/**
+ * A wrk script whose every request asks a new question, across its threads and across runs: the
+ * run's start second, the thread's number and a counter in the message. (A counter and
+ * math.random alone repeat: every thread, and every run of the script, starts them afresh with the
+ * same seed, so most "0 %" requests of an earlier version were hits.)
+ */
 function writeVaryingScript(dir: string, name: string): string {
   const file = join(dir, `${name}.lua`)
   writeFileSync(file, `wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "${AUTH_HEADER[1]}"
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
 local n = 0
+local run = tostring(os.time())
 local prefix = ${JSON.stringify(JSON.stringify({ model: MODEL.json, messages: [{ role: 'user', content: 'Say hello to the benchmark in one short sentence. #' }] }).split('. #')[0] + '. #')}
 local suffix = ${JSON.stringify('"}]}')}
 request = function()
   n = n + 1
-  return wrk.format(nil, nil, nil, prefix .. tostring(n) .. "-" .. tostring(math.random(1, 1000000000)) .. suffix)
+  return wrk.format(nil, nil, nil, prefix .. run .. "-" .. tostring(tid) .. "-" .. tostring(n) .. suffix)
 end
 `)
   return file
@@ -66,29 +82,38 @@ async function main(): Promise<void> {
     const mockDir = join(dir, 'mock')
     await startNginx('mock-nginx', mockDir, mockConf(mockDir, { json: [j1, j2], sse: [s1, s2] }), j1)
     const ports = (listen: number, admin: number) => ({ admin, listen, json: [j1, j2], sse: [s1, s2], ttft: [s1, s2] })
-    await startGateway(dir, 'switchyard-d', switchyardConfig(ports(gwD, adminD)), adminD)
-    await startGateway(dir, 'switchyard-cache', withCache(switchyardConfig(ports(gwC, adminC))), adminC)
+    const procD = await startGateway(dir, 'switchyard-d', switchyardConfig(ports(gwD, adminD)), adminD)
+    const procC = await startGateway(dir, 'switchyard-cache', withCache(switchyardConfig(ports(gwC, adminC))), adminC)
+    const pidOf = (port: number) => (port === gwD ? procD.pid : procC.pid)
     const fixed = writePostScript(dir, 'fixed', REQUEST.json)
     const varying = writeVaryingScript(dir, 'varying')
     const url = (port: number) => `http://127.0.0.1:${port}${CHAT_PATH}`
-    const run = async (port: number, script: string, label: string): Promise<WrkResult> => {
+    const run = async (port: number, script: string, label: string): Promise<WrkResult & { cpuUs: number }> => {
+      const cpu0 = cpuSeconds(pidOf(port))
       const r = await wrk(url(port), script, { seconds: SECONDS, connections: 64, threads: 2 })
+      const cpuUs = ((cpuSeconds(pidOf(port)) - cpu0) * 1e6) / r.requests
       if (r.errors > 0) throw new Error(`${label}: ${r.errors} errors\n${r.raw}`)
-      console.error(`cache bench: ${label} ${r.rps.toFixed(0)} req/s`)
-      return r
+      console.error(`cache bench: ${label} ${r.rps.toFixed(0)} req/s, ${cpuUs.toFixed(1)} CPU-µs/req`)
+      return { ...r, cpuUs }
     }
     // Warm-up (JIT, connection pools) for both gateways and both scripts.
     for (const [p, s] of [[gwD, fixed], [gwC, fixed], [gwD, varying], [gwC, varying]] as const) await wrk(url(p), s, { seconds: 2, connections: 64, threads: 2 })
-    const rows: { d0: number; c0: number; d100: number; c100: number }[] = []
+    const missesNow = async () => ((await (await fetch(`http://127.0.0.1:${adminC}/cache`)).json()) as { routes: Record<string, { miss: number }> }).routes.chat?.miss ?? 0
+    const missesBefore = await missesNow()
+    let varyingRequests = 0
+    const rows: Row[] = []
     for (let i = 0; i < ROUNDS; i++) {
-      const d0 = (await run(gwD, varying, `round ${i + 1} (d) 0%`)).rps
-      const c0 = (await run(gwC, varying, `round ${i + 1} (d+c) 0%`)).rps
-      const d100 = (await run(gwD, fixed, `round ${i + 1} (d) 100%`)).rps
-      const c100 = (await run(gwC, fixed, `round ${i + 1} (d+c) 100%`)).rps
-      rows.push({ d0, c0, d100, c100 })
+      const d0 = await run(gwD, varying, `round ${i + 1} (d) 0%`)
+      const c0 = await run(gwC, varying, `round ${i + 1} (d+c) 0%`)
+      varyingRequests += c0.requests
+      const d100 = await run(gwD, fixed, `round ${i + 1} (d) 100%`)
+      const c100 = await run(gwC, fixed, `round ${i + 1} (d+c) 100%`)
+      rows.push({ d0: d0.rps, c0: c0.rps, d100: d100.rps, c100: c100.rps, cpu: { d0: d0.cpuUs, c0: c0.cpuUs, d100: d100.cpuUs, c100: c100.cpuUs } })
     }
     const view = (await (await fetch(`http://127.0.0.1:${adminC}/cache`)).json()) as { entries: number; bytes: number; routes: Record<string, unknown> }
-    const text = report(rows, view)
+    // The 0 % rows must really miss: every request of theirs a miss (the 100 % rows add one at most).
+    const missShare = (await missesNow() - missesBefore) / varyingRequests
+    const text = report(rows, view, missShare)
     writeFileSync(join(fileURLToPath(new URL('../../bench/', import.meta.url)), 'CACHE.md'), text)
     console.log(text)
   } finally {
@@ -102,9 +127,20 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
 }
 
-function report(rows: { d0: number; c0: number; d100: number; c100: number }[], view: { entries: number; bytes: number; routes: Record<string, unknown> }): string {
+interface Row {
+  d0: number
+  c0: number
+  d100: number
+  c100: number
+  /** The gateway's CPU-µs per request in each row. */
+  cpu: { d0: number; c0: number; d100: number; c100: number }
+}
+
+function report(rows: Row[], view: { entries: number; bytes: number; routes: Record<string, unknown> }, missShare: number): string {
   const miss = median(rows.map((r) => r.c0 / r.d0))
   const hit = median(rows.map((r) => r.c100 / r.d100))
+  const cpuMiss = median(rows.map((r) => r.cpu.d0 / r.cpu.c0))
+  const cpuHit = median(rows.map((r) => r.cpu.d100 / r.cpu.c100))
   const lines = [
     '# Response cache: miss cost and hit gain against row (d), same run',
     '',
@@ -116,8 +152,17 @@ function report(rows: { d0: number; c0: number; d100: number; c100: number }[], 
     '|---|---|---|---|---|---|---|',
     ...rows.map((r, i) => `| ${i + 1} | ${r.d0.toFixed(0)} | ${r.c0.toFixed(0)} | ${(r.c0 / r.d0).toFixed(3)} | ${r.d100.toFixed(0)} | ${r.c100.toFixed(0)} | ${(r.c100 / r.d100).toFixed(2)} |`),
     '',
+    'The gateway\'s CPU time per request (µs), same rounds; ratio = (d) ÷ (d+c): the throughput ratio of a gateway bound by its own CPU.',
+    '',
+    '| round | (d) 0 % | (d+c) 0 % | ratio | (d) 100 % | (d+c) 100 % | ratio |',
+    '|---|---|---|---|---|---|---|',
+    ...rows.map((r, i) => `| ${i + 1} | ${r.cpu.d0.toFixed(1)} | ${r.cpu.c0.toFixed(1)} | ${(r.cpu.d0 / r.cpu.c0).toFixed(3)} | ${r.cpu.d100.toFixed(1)} | ${r.cpu.c100.toFixed(1)} | ${(r.cpu.d100 / r.cpu.c100).toFixed(2)} |`),
+    '',
+    `- miss path by CPU per request: (d+c) 0 % at ${(100 * cpuMiss).toFixed(1)} % of (d) (median) — target ≥ 97 %: ${cpuMiss >= 0.97 ? 'PASS' : 'FAIL'}`,
+    `- hit path by CPU per request: ${cpuHit.toFixed(2)}× (d) (median) — target ≥ 1.5×: ${cpuHit >= 1.5 ? 'PASS' : 'FAIL'}`,
     `- miss path: (d+c) 0 % at ${(100 * miss).toFixed(1)} % of (d) (median ratio) — target ≥ 97 %: ${miss >= 0.97 ? 'PASS' : 'FAIL'}`,
     `- hit path: (d+c) 100 % at ${hit.toFixed(2)}× (d) (median ratio) — target ≥ 1.5×: ${hit >= 1.5 ? 'PASS' : 'FAIL'}`,
+    `- the (d+c) 0 % rows missed on ${(100 * missShare).toFixed(1)} % of their requests (must be ~100 %)`,
     `- after the run the cache held ${view.entries} entries in ${(view.bytes / 1048576).toFixed(1)} MiB; counts: ${JSON.stringify(view.routes)}`,
     '',
   ]

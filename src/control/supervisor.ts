@@ -10,7 +10,7 @@
 import type { Diagnostic } from '../compiler/diagnostics.js'
 import type { SnapshotIR } from '../compiler/ir.js'
 import type { ConfigSource } from './sources/source.js'
-import type { CachePurge, GatewayStatus } from './messages.js'
+import type { GatewayStatus } from './messages.js'
 import { startAdmin, type AdminHandle } from './admin/server.js'
 import { uwsBuild } from '../shared/uws.js'
 import { SharedStateTable } from '../shared/shared-state.js'
@@ -28,6 +28,7 @@ import { controlFamilies } from './metrics/control-families.js'
 import { clusterFamilies } from './metrics/cluster-gauges.js'
 import { describeExperiments } from './metrics/experiments.js'
 import { Rollouts, rolloutSlotKeys } from './rollouts.js'
+import { CacheAdmin } from './cache-view.js'
 import { compileSource } from './compile-source.js'
 import { SessionMemoryHost } from '../shared/session-memory.js'
 import { SessionAdmin } from './session-admin.js'
@@ -72,6 +73,7 @@ export class Supervisor {
   private readonly health: HealthChecks
   private readonly scrapes: LoadScrapes
   private readonly pool: WorkerPool
+  private readonly caches: CacheAdmin
   private readonly reloads: ReloadQueue
   /** Progressive canaries: their shares in the shared table, their steps judged from the workers' metrics. */
   private readonly rollouts: Rollouts
@@ -120,6 +122,7 @@ export class Supervisor {
     this.health = new HealthChecks(this.shared.buffer)
     this.scrapes = new LoadScrapes(this.shared.buffer)
     this.pool = new WorkerPool({ size: opts.workers, shared: this.shared.buffer, limits: this.limits.buffer, sessions: this.sessionMemory })
+    this.caches = new CacheAdmin((purge) => this.pool.queryCache(purge), (ir) => this.usage.connection(ir))
     this.reloads = new ReloadQueue(first, { compile: () => compileSource(opts.source, discovery), apply: (ir) => this.apply(ir) })
     const { reloads, pool } = this
     const stopping = () => this.stopping !== undefined
@@ -131,7 +134,7 @@ export class Supervisor {
       get workers() { return pool.statuses },
       get shuttingDown() { return stopping() },
       clusters: () => this.describeClusters(),
-      cache: (purge) => this.describeCache(purge),
+      cache: (purge) => this.caches.describe(reloads.current, purge),
       limits: this.usage,
       sessions: new SessionAdmin(this.sessionMemory, (ir) => this.usage.connection(ir)),
       history: this.history,
@@ -235,8 +238,10 @@ export class Supervisor {
   /** /metrics: every worker's series (when metrics are on), the cluster state as /clusters shows it, config and reloads. */
   private async renderMetrics(): Promise<string> {
     const ir = this.reloads.current
-    const [reports, clusters] = await Promise.all([ir.telemetry?.metrics.enabled === false ? new Map() : this.pool.queryMetrics(), this.describeClusters()])
+    const off = ir.telemetry?.metrics.enabled === false
+    const [reports, clusters, caches] = await Promise.all([off ? new Map() : this.pool.queryMetrics(), this.describeClusters(), off ? [] : this.caches.families(ir)])
     const own = [
+      ...caches,
       ...controlFamilies({ ir, loadedAt: this.reloads.loadedAt, reloads: this.reloads.counts, lastReloadOk: this.reloads.lastReload?.ok, workers: this.pool.statuses.length }),
       ...clusterFamilies(ir, clusters),
     ]
@@ -248,33 +253,6 @@ export class Supervisor {
     const ir = this.reloads.current
     const reports = ir.telemetry?.metrics.enabled === false ? new Map() : await this.pool.queryMetrics()
     return describeExperiments(ir, [...reports.values()], (id) => this.rollouts.effectiveWeights(id))
-  }
-
-  /**
-   * /cache: every worker's response caches, and the per-route counts summed over them. Each worker
-   * has its own memory tier, so entries and bytes are listed per worker (and summed).
-   */
-  private async describeCache(purge?: CachePurge): Promise<Record<string, unknown>> {
-    const replies = await this.pool.queryCache(purge)
-    const routes: Record<string, Record<string, number>> = {}
-    let entries = 0
-    let bytes = 0
-    let removed = 0
-    const workers: Record<string, unknown> = {}
-    for (const [id, r] of replies) {
-      const data = r as { removed: number; caches: { memory: { entries: number; bytes: number }; routes: Record<string, Record<string, number>> }[] }
-      workers[id] = data.caches
-      removed += data.removed
-      for (const c of data.caches) {
-        entries += c.memory.entries
-        bytes += c.memory.bytes
-        for (const [route, counts] of Object.entries(c.routes)) {
-          const sum = (routes[route] ??= {})
-          for (const [k, v] of Object.entries(counts)) sum[k] = (sum[k] ?? 0) + v
-        }
-      }
-    }
-    return { tier: 'memory (per worker thread)', entries, bytes, routes, workers, ...(purge && { removed }) }
   }
 
   /** /clusters: the workers are asked first, so the config and counters read after are as fresh as their replies. */

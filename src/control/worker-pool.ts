@@ -239,10 +239,9 @@ export class WorkerPool {
         return
       case 'clusters':
       case 'metrics':
-        this.queries.get(m.id)?.(m.worker, m.data)
-        return
       case 'cache':
         this.queries.get(m.id)?.(m.worker, m.data)
+        return
       case 'profile':
         this.queries.get(m.id)?.(m.worker, m)
         return

@@ -76,7 +76,7 @@ test('an entry stored by one gateway answers the other', async () => {
 test('entries carry their TTL in Redis itself', async () => {
   await ask(0, 'ttl in redis')
   await settled()
-  const keys = redis.cli('--scan', '--pattern', 'sy:cache:*').trim().split('\n').filter(Boolean)
+  const keys = redis.cli('--scan', '--pattern', 'sy:cache:e:*').trim().split('\n').filter(Boolean)
   assert.ok(keys.length >= 2)
   for (const k of keys) {
     const ttl = Number(redis.cli('pttl', k).trim())

@@ -5,7 +5,8 @@
  */
 import { MemoryTier } from './memory-tier.js'
 import { SingleFlight } from './single-flight.js'
-import { entryOwner } from './entry.js'
+import { entryOwner } from './entry-header.js'
+import { newRedisTierCounts, type RedisTierCounts } from './redis-tier.js'
 
 export type CacheOutcome = 'hit' | 'miss' | 'bypass' | 'refresh'
 
@@ -21,6 +22,8 @@ export interface RouteCounts {
 export class CacheStore {
   readonly memory: MemoryTier
   readonly flights = new SingleFlight()
+  /** What the Redis tiers of the filters using this store did (zero without a Redis tier). */
+  readonly redis: RedisTierCounts = newRedisTierCounts()
   private readonly counts = new Map<string, RouteCounts>()
 
   constructor(maxBytes: number) {
@@ -42,7 +45,15 @@ export class CacheStore {
     })
   }
 
-  describe(): { memory: ReturnType<MemoryTier['stats']>; inFlight: number; routes: Record<string, RouteCounts> } {
-    return { memory: this.memory.stats(), inFlight: this.flights.size, routes: Object.fromEntries(this.counts) }
+  describe(): CacheStoreView {
+    return { memory: this.memory.stats(), redis: { ...this.redis }, inFlight: this.flights.size, routes: Object.fromEntries(this.counts) }
   }
+}
+
+/** One store as a worker reports it (plain data: it crosses threads). */
+export interface CacheStoreView {
+  readonly memory: ReturnType<MemoryTier['stats']>
+  readonly redis: RedisTierCounts
+  readonly inFlight: number
+  readonly routes: Record<string, RouteCounts>
 }

@@ -13,12 +13,27 @@ import { AnthropicStreamReader } from '../providers/translate/read-anthropic.js'
 import { OpenAIStreamReader } from '../providers/translate/read-openai.js'
 import type { NormalizedUsage } from '../providers/translate/types.js'
 import type { CacheOperation } from './key.js'
-import type { JsonAnswer, TurnAnswer } from './entry.js'
+import { responseOfStream } from './responses-stream.js'
+
+export interface TurnAnswer {
+  readonly kind: 'turn'
+  readonly response: CanonicalResponse
+}
+
+export interface JsonAnswer {
+  readonly kind: 'json'
+  /** The body as the caller received it. */
+  readonly body: string
+}
 
 /** The answer to keep, or undefined when it is not a complete success. */
 export function answerOf(op: CacheOperation, streamed: boolean, body: Buffer): TurnAnswer | JsonAnswer | undefined {
   if (op === 'embeddings' || op === 'responses') {
-    if (streamed) return undefined // a Responses stream is not replayed (yet): only whole answers are kept
+    if (streamed) {
+      // A Responses stream is kept as the response object its response.completed carried.
+      const response = op === 'responses' ? responseOfStream(body) : undefined
+      return response === undefined ? undefined : { kind: 'json', body: response }
+    }
     const doc = parseJson(body)
     const ok = op === 'embeddings' ? Array.isArray(doc?.data) : doc?.object === 'response' && doc?.status === 'completed'
     return ok ? { kind: 'json', body: body.toString('utf8') } : undefined

@@ -16,7 +16,7 @@ export interface CacheConfig {
   ignored_parameters?: string[]
   caller_controls?: boolean
   memory?: { max_bytes?: string }
-  single_flight?: { enabled?: boolean; wait?: string; max_waiters?: number }
+  single_flight?: { enabled?: boolean; wait?: string; max_waiters?: number; across_hosts?: boolean; lock_ttl?: string; poll?: string }
   redis?: { enabled?: boolean }
   semantic?: import('./semantic/semantic-policy.js').SemanticConfig
 }
@@ -29,9 +29,16 @@ export interface CachePolicy {
   readonly ignored: ReadonlySet<string>
   readonly callerControls: boolean
   readonly memoryBytes: number
-  readonly singleFlight: { readonly waitMs: number; readonly maxWaiters: number } | undefined
+  readonly singleFlight: SingleFlightPolicy | undefined
   /** Entries also go to (and come from) Redis, through the top-level redis block. */
   readonly redis: boolean
+}
+
+export interface SingleFlightPolicy {
+  readonly waitMs: number
+  readonly maxWaiters: number
+  /** With the Redis tier: one upstream call across hosts, through a Redis lock (undefined: per worker only). */
+  readonly lock: { readonly ttlMs: number; readonly pollMs: number } | undefined
 }
 
 /** What the filter must not forward upstream: the caller's instruction to the cache. */
@@ -46,6 +53,10 @@ export function compilePolicy(c: CacheConfig): CachePolicy {
   const memoryBytes = sizeBytes(c.memory?.max_bytes ?? '64mb')
   if (maxEntryBytes > memoryBytes) throw new Error(`max_entry_size (${c.max_entry_size}) is larger than memory.max_bytes (${c.memory?.max_bytes ?? '64mb'})`)
   const sf = c.single_flight
+  const redis = c.redis?.enabled === true
+  const lock = redis && sf?.across_hosts !== false ? { ttlMs: durationMs(sf?.lock_ttl ?? '10s'), pollMs: durationMs(sf?.poll ?? '25ms') } : undefined
+  if (lock !== undefined && !(lock.ttlMs >= 100)) throw new Error('single_flight.lock_ttl must be at least 100ms')
+  if (lock !== undefined && !(lock.pollMs >= 1)) throw new Error('single_flight.poll must be at least 1ms')
   return {
     ttlMs,
     maxEntryBytes,
@@ -54,8 +65,8 @@ export function compilePolicy(c: CacheConfig): CachePolicy {
     ignored: new Set(c.ignored_parameters ?? DEFAULT_IGNORED),
     callerControls: c.caller_controls !== false,
     memoryBytes,
-    singleFlight: sf?.enabled === false ? undefined : { waitMs: durationMs(sf?.wait ?? '30s'), maxWaiters: sf?.max_waiters ?? 1000 },
-    redis: c.redis?.enabled === true,
+    singleFlight: sf?.enabled === false ? undefined : { waitMs: durationMs(sf?.wait ?? '30s'), maxWaiters: sf?.max_waiters ?? 1000, lock },
+    redis,
   }
 }
 

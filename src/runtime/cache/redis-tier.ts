@@ -1,13 +1,24 @@
 /**
  * The shared tier: entries in Redis, so every gateway host answers from what any of them stored.
- * Values are the encoded entry compressed (deflate-raw, behind a one-byte format tag), with the
- * TTL in Redis itself (SET … PX). It never fails a request: a Redis that is away, slow (the
- * connection's command timeout) or returns garbage is a miss, and a failed write is dropped —
- * the memory tier goes on working.
+ * An entry is a Redis hash at `<key_prefix>cache:e:<key>`: `v` the encoded entry (deflate-raw
+ * above 512 bytes, behind a one-byte format tag), `o` its owner (`<route>\n<tenant>`), `g` the
+ * owner's generations when its request looked it up (generations.ts: a DELETE /cache on any host
+ * bumps them, and an entry whose generations are no longer current is a miss); the TTL is Redis's
+ * own (PEXPIRE in the same MULTI).
+ *
+ * Also the cross-host single-flight lock (`<key_prefix>cache:lock:<key>`, SET NX PX with a
+ * random token, renewed by its holder, released by compare-and-delete): a holder that dies lets
+ * it expire after `lock_ttl`.
+ *
+ * It never fails a request: a Redis that is away, slow (the connection's command timeout) or
+ * returns garbage is a miss, a failed write is dropped, a lock that cannot be taken or checked
+ * sends the request upstream — the memory tier goes on working.
  */
 import { deflateRaw, inflateRaw } from 'node:zlib'
 import { promisify } from 'node:util'
-import type { RedisConnection } from '../limits/redis-connection.js'
+import { RedisScript, type RedisConnection } from '../limits/redis-connection.js'
+import { GEN_KEY, generationFields, generationString } from './generations.js'
+import { watchInvalidations, type Purge } from './invalidation-watch.js'
 
 const deflate = promisify(deflateRaw)
 const inflate = promisify(inflateRaw)
@@ -18,47 +29,163 @@ const DEFLATED = 1
 /** Values below this are stored uncompressed (compression costs more than it saves). */
 const COMPRESS_OVER = 512
 
-export class RedisTier {
-  /** Writes and reads that failed (Redis away or slow), for the admin view. */
-  failures = 0
+/** What this worker's Redis tiers did, for /cache and /metrics (kept in the CacheStore: outlives snapshots). */
+export interface RedisTierCounts {
+  /** Lookups answered from Redis. */
+  hits: number
+  misses: number
+  /** Entries found but invalidated (their owner's generations were bumped since). */
+  stale: number
+  writes: number
+  /** Reads, writes and lock calls that failed (Redis away or slow). */
+  failures: number
+  /** Misses that waited for another host's (or worker's) lock holder, and how many of those got its answer. */
+  lockWaits: number
+  lockServed: number
+}
 
-  constructor(private readonly redis: RedisConnection, private readonly prefix: string) {}
+export function newRedisTierCounts(): RedisTierCounts {
+  return { hits: 0, misses: 0, stale: 0, writes: 0, failures: 0, lockWaits: 0, lockServed: 0 }
+}
+
+/** A lookup: the entry (undefined: absent, stale or unreadable) and the owner's generations now (undefined: Redis failed). */
+export interface SharedLookup {
+  readonly entry: Buffer | undefined
+  readonly gens: string | undefined
+}
+
+const FAILED: SharedLookup = Object.freeze({ entry: undefined, gens: undefined })
+
+/** Extends the lock only while the caller still holds it. */
+const RENEW = new RedisScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`)
+/** Deletes the lock only if the caller still holds it (never another holder's after an expiry). */
+const UNLOCK = new RedisScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`)
+
+export class RedisTier {
+  private watching = false
+
+  constructor(
+    private readonly redis: RedisConnection,
+    private readonly prefix: string,
+    readonly counts: RedisTierCounts = newRedisTierCounts(),
+    /** Drops memory entries an invalidation on any host covers; the watch starts with the first lookup. */
+    private readonly onInvalidate?: Purge,
+  ) {}
 
   keyOf(key: string): string {
-    return `${this.prefix}cache:${key}`
+    return `${this.prefix}cache:e:${key}`
   }
 
-  /** The entry stored under `key`, or undefined (absent, expired, Redis away, unreadable). */
-  async get(key: string): Promise<Buffer | undefined> {
-    let v: Buffer | null
-    try {
-      v = await this.redis.run((c) => c.getBuffer(this.keyOf(key)))
-    } catch {
-      this.failures++
-      return undefined
+  lockKeyOf(key: string): string {
+    return `${this.prefix}cache:lock:${key}`
+  }
+
+  get genKey(): string {
+    return this.prefix + GEN_KEY
+  }
+
+  /** The entry stored under `key` while `route`/`tenant`'s generations are those it was stored with. */
+  async get(key: string, route: string, tenant: string): Promise<SharedLookup> {
+    if (!this.watching && this.onInvalidate !== undefined) {
+      this.watching = true
+      watchInvalidations(this.redis, this.genKey, this.onInvalidate)
     }
-    if (v === null || v.length === 0) return undefined
-    if (v[0] === RAW) return v.subarray(1)
-    if (v[0] !== DEFLATED) return undefined
+    let stored: (Buffer | null)[]
+    let gens: string
     try {
-      return await inflate(v.subarray(1))
+      const [s, g] = await Promise.all([
+        this.redis.run((c) => c.hmgetBuffer(this.keyOf(key), 'v', 'o', 'g')),
+        this.redis.run((c) => c.hmget(this.genKey, ...generationFields(route, tenant))),
+      ])
+      stored = s
+      gens = generationString(g)
     } catch {
-      return undefined
+      this.counts.failures++
+      return FAILED
     }
+    const [v, o, g] = stored
+    if (v === null || v.length === 0) return this.miss(gens)
+    // An entry another route filled (same tenant: it is in the key) is judged by that route's generations.
+    const owner = o?.toString('utf8') ?? ''
+    let ownerGens = gens
+    if (owner !== `${route}\n${tenant}`) {
+      const ownerRoute = owner.slice(0, owner.indexOf('\n'))
+      try {
+        ownerGens = generationString(await this.redis.run((c) => c.hmget(this.genKey, ...generationFields(ownerRoute, tenant))))
+      } catch {
+        this.counts.failures++
+        return FAILED
+      }
+    }
+    if (g?.toString('utf8') !== ownerGens) {
+      this.counts.stale++
+      return this.miss(gens)
+    }
+    const entry = await unpack(v)
+    if (entry === undefined) return this.miss(gens)
+    this.counts.hits++
+    return { entry, gens }
   }
 
-  /** Stores in the background; the caller never waits for Redis. */
-  set(key: string, entry: Buffer, ttlMs: number): void {
-    void this.write(key, entry, Math.max(1, Math.round(ttlMs)))
+  private miss(gens: string): SharedLookup {
+    this.counts.misses++
+    return { entry: undefined, gens }
   }
 
-  private async write(key: string, entry: Buffer, ttlMs: number): Promise<void> {
+  /**
+   * Stores `entry` for `route`/`tenant` with `gens` (from this request's lookup: an invalidation
+   * since makes it stale at once; undefined: read now). Resolves when written or dropped; the
+   * request never waits for it.
+   */
+  async set(key: string, entry: Buffer, ttlMs: number, route: string, tenant: string, gens: string | undefined): Promise<void> {
     try {
       const value = entry.length < COMPRESS_OVER ? Buffer.concat([TAG_RAW, entry]) : Buffer.concat([TAG_DEFLATED, await deflate(entry)])
-      await this.redis.run((c) => c.set(this.keyOf(key), value, 'PX', ttlMs))
+      const g = gens ?? generationString(await this.redis.run((c) => c.hmget(this.genKey, ...generationFields(route, tenant))))
+      const k = this.keyOf(key)
+      const ttl = Math.max(1, Math.round(ttlMs))
+      const results = await this.redis.run((c) => c.multi().hset(k, 'v', value, 'o', `${route}\n${tenant}`, 'g', g).pexpire(k, ttl).exec())
+      if (results === null || results.some(([e]) => e !== null)) throw new Error('cache write failed')
+      this.counts.writes++
     } catch {
-      this.failures++
+      this.counts.failures++
     }
+  }
+
+  /** Removes an entry that did not validate (in the background). */
+  drop(key: string): void {
+    this.redis.run((c) => c.del(this.keyOf(key))).catch(() => this.counts.failures++)
+  }
+
+  /** true: the caller holds the lock now; false: another does; undefined: Redis could not say (go upstream). */
+  async tryLock(key: string, token: string, ttlMs: number): Promise<boolean | undefined> {
+    try {
+      return (await this.redis.run((c) => c.set(this.lockKeyOf(key), token, 'PX', ttlMs, 'NX'))) === 'OK'
+    } catch {
+      this.counts.failures++
+      return undefined
+    }
+  }
+
+  /** Keeps a held lock alive while its request is upstream (a failure is left to the lock's expiry). */
+  renew(key: string, token: string, ttlMs: number): void {
+    this.redis.evalScript(RENEW, [this.lockKeyOf(key)], [token, ttlMs]).catch(() => this.counts.failures++)
+  }
+
+  unlock(key: string, token: string): Promise<void> {
+    return this.redis.evalScript(UNLOCK, [this.lockKeyOf(key)], [token]).then(
+      () => undefined,
+      () => void this.counts.failures++,
+    )
+  }
+}
+
+async function unpack(v: Buffer): Promise<Buffer | undefined> {
+  if (v[0] === RAW) return v.subarray(1)
+  if (v[0] !== DEFLATED) return undefined
+  try {
+    return await inflate(v.subarray(1))
+  } catch {
+    return undefined
   }
 }
 

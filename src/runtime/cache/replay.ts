@@ -3,7 +3,8 @@
  * messages, whichever filled the entry), whole or as a well-formed SSE stream written by the
  * translation hub's own writers (new id and created, text in pieces of REPLAY_CHUNK_CHARS, the
  * finish, usage when asked for, the end marker). Usage is the original's with every input token
- * marked cached. Built as one LocalReply: a hit involves no upstream to pace it.
+ * marked cached. A Responses entry streams as a Responses event stream (responses-stream.ts).
+ * Built as one LocalReply: a hit involves no upstream to pace it.
  */
 import type { LocalReply } from '../types.js'
 import type { CanonicalResponse, SseWriter } from '../providers/translate/canonical.js'
@@ -12,7 +13,8 @@ import { AnthropicSseWriter, toAnthropicResponse } from '../providers/translate/
 import { randomBytes } from 'node:crypto'
 import { nowSeconds } from '../providers/translate/ids.js'
 import type { NormalizedUsage } from '../providers/translate/types.js'
-import type { CacheEntry, TurnAnswer } from './entry.js'
+import type { CacheEntry, JsonAnswer, TurnAnswer } from './entry.js'
+import { CREATED_AT_SENTINEL, RESPONSE_ID_SENTINEL, responsesStreamTemplate } from './responses-stream.js'
 
 /** Characters of text per replayed stream chunk (about 16 tokens). */
 export const REPLAY_CHUNK_CHARS = 64
@@ -34,8 +36,12 @@ export function replay(entry: CacheEntry, req: ReplayRequest, status: string, ag
   const tail: (readonly [string, string])[] = [['x-switchyard-cache', status], ['age', String(ageSeconds)]]
   const a = entry.answer
   if (a.kind === 'json') {
-    if (req.stream) return undefined
-    return { status: 200, headers: [JSON_TYPE, ...tail], body: Buffer.from(a.body) }
+    if (!req.stream) return { status: 200, headers: [JSON_TYPE, ...tail], body: Buffer.from(a.body) }
+    // Only a Responses object has a stream form (embeddings are never streamed).
+    const t = responsesTemplate(entry, a)
+    if (t === undefined) return undefined
+    const body = t.split(RESPONSE_ID_SENTINEL).join(replayId('resp_')).split(String(CREATED_AT_SENTINEL)).join(String(nowSeconds()))
+    return { status: 200, headers: [SSE_TYPE, NO_CACHE, ...tail], body: Buffer.from(body) }
   }
   const openai = req.protocol === 'openai'
   const r: CanonicalResponse = { ...a.response, id: replayId(openai ? 'chatcmpl-' : 'msg_'), created: nowSeconds(), usage: markedCached(a.response.usage) }
@@ -75,6 +81,14 @@ function template(a: TurnAnswer, openai: boolean): WholeTemplate {
   if (!openai) return { head: text.slice(0, i), afterId: rest, afterCreated: '' }
   const c = rest.indexOf(String(CREATED_SENTINEL))
   return { head: text.slice(0, i), afterId: rest.slice(0, c), afterCreated: rest.slice(c + String(CREATED_SENTINEL).length) }
+}
+
+/** A Responses entry's event stream, rendered once per entry (null: the body is not a Responses object). */
+const streams = new WeakMap<CacheEntry, string | null>()
+function responsesTemplate(entry: CacheEntry, a: JsonAnswer): string | undefined {
+  let t = streams.get(entry)
+  if (t === undefined) streams.set(entry, (t = responsesStreamTemplate(a.body) ?? null))
+  return t ?? undefined
 }
 
 /** Drives a caller writer with a whole turn, as an upstream reader would. */

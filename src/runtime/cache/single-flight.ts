@@ -10,9 +10,10 @@ type Waiter = (entry: Buffer | undefined) => void
 
 /** A leader's flight: settle it exactly once when its request ends (later calls do nothing). */
 export class Flight {
-  readonly waiters: Waiter[] = []
+  /** Made with the first waiter: most flights have none, and then cost no array and no timer. */
+  waiters: Waiter[] | undefined
   timer: NodeJS.Timeout | undefined
-  constructor(readonly key: string) {}
+  constructor(readonly key: string, readonly deadline: number) {}
 }
 
 export class SingleFlight {
@@ -29,22 +30,29 @@ export class SingleFlight {
    */
   join(key: string, waitMs: number, maxWaiters: number): Flight | Promise<Buffer | undefined> {
     const f = this.flights.get(key)
-    if (f === undefined) {
-      const lead = new Flight(key)
-      lead.timer = setTimeout(releaseFlight, waitMs, this, lead)
+    const now = performance.now()
+    if (f === undefined || now >= f.deadline) {
+      // A flight past its wait releases its waiters (its timer may not have run yet); the caller leads anew.
+      if (f !== undefined) this.settle(f, undefined)
+      const lead = new Flight(key, now + waitMs)
       this.flights.set(key, lead)
       return lead
     }
-    if (f.waiters.length >= maxWaiters) return Promise.resolve(undefined)
-    return new Promise((resolve) => f.waiters.push(resolve))
+    const waiters = (f.waiters ??= [])
+    if (waiters.length >= maxWaiters) return Promise.resolve(undefined)
+    // The timer starts with the first waiter, for what is left of the leader's wait.
+    if (f.timer === undefined) f.timer = setTimeout(releaseFlight, f.deadline - now, this, f)
+    return new Promise((resolve) => waiters.push(resolve))
   }
 
   /** The leader's request is over: its entry (undefined when nothing was stored) goes to every waiter. */
   settle(f: Flight, entry: Buffer | undefined): void {
     // A flight released by its timer may have been replaced by a newer leader's: leave that one alone.
     if (this.flights.get(f.key) === f) this.flights.delete(f.key)
+    const waiters = f.waiters
+    if (waiters === undefined) return
     clearTimeout(f.timer)
-    const waiters = f.waiters.splice(0)
+    f.waiters = undefined
     for (const w of waiters) w(entry)
   }
 }

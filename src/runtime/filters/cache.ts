@@ -24,13 +24,12 @@
  * listeners:
  *   - { name: public, port: 8080, route_table: main, filters: [answers] }
  */
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import type { Filter, FilterDeps, LocalReply, RequestContext } from '../types.js'
 import { operationOf } from '../providers/caller.js'
 import { canonicalJson, canonicalRequest, isCacheOperation, requestKey, type CacheOperation } from '../cache/key.js'
-import { cacheable, callerDecision, compilePolicy, TTL_HEADER, type CacheConfig, type CacheMode } from '../cache/policy.js'
-import { decodeEntry, encodeEntry, type CacheEntry } from '../cache/entry.js'
-import { answerOf } from '../cache/capture.js'
+import { cacheable, callerDecision, compilePolicy, TTL_HEADER, type CacheConfig, type CacheMode, type SingleFlightPolicy } from '../cache/policy.js'
+import { decodeEntry, encodeEntry, type EntryMeta } from '../cache/entry.js'
 import { replay, type ReplayRequest } from '../cache/replay.js'
 import type { CacheStore, RouteCounts } from '../cache/cache-store.js'
 import { Flight } from '../cache/single-flight.js'
@@ -55,6 +54,11 @@ interface Pending {
   hit: boolean
   /** The semantic tier's view of the request (question, vector once embedded), when the route has one. */
   semantic?: SemanticLookup
+  /** The owner's generations at the Redis lookup (the entry is stored with them); undefined: read at store time. */
+  gens: string | undefined
+  /** This request holds the cross-host single-flight lock (its token), renewed by `renewal`. */
+  lock: string | undefined
+  renewal: NodeJS.Timeout | undefined
 }
 
 /** A request that is not cached at all, but is answered `x-switchyard-cache: bypass`. */
@@ -68,7 +72,10 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
   // A changed config starts its namespace afresh: the config's own hash is part of every key.
   const namespace = `${config.namespace ?? 'default'}#${createHash('sha256').update(canonicalJson(config)).digest('base64url').slice(0, 12)}`
   if (policy.redis && deps.redis === undefined) throw new Error('redis: { enabled: true } needs the top-level redis block')
-  const shared = policy.redis && deps.redis !== undefined ? new RedisTier(deps.stores.redis(deps.redis), deps.redis.keyPrefix) : undefined
+  const purgeAll = (by: { route?: string; tenant?: string }) => {
+    for (const c of deps.stores.responseCaches?.() ?? [store]) c.purge(by)
+  }
+  const shared = policy.redis && deps.redis !== undefined ? new RedisTier(deps.stores.redis(deps.redis), deps.redis.keyPrefix, store.redis, purgeAll) : undefined
   const semantic = createSemantic(config, deps, namespace, shared)
   const state = `cache#${instances++}`
   const countsOf = new Map<string, RouteCounts>()
@@ -107,19 +114,26 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
       const parts = { namespace, tenant, op, cluster: ctx.cluster?.name ?? '', model: servedModel(ctx), body }
       const key = requestKey(parts)
       const ttlMs = decision.ttlCeilingMs === undefined ? policy.ttlMs : Math.min(policy.ttlMs, decision.ttlCeilingMs)
-      const pending: Pending = { key, op, mode: decision.mode, tenant, ttlMs, flight: undefined, parts: [], size: 0, hit: false }
+      const pending: Pending = { key, op, mode: decision.mode, tenant, ttlMs, flight: undefined, parts: [], size: 0, hit: false, gens: undefined, lock: undefined, renewal: undefined }
       if (semantic !== undefined && (op === 'chat' || op === 'messages')) pending.semantic = semantic.prepare(parts)
       if (decision.mode === 'refresh') return lead(ctx, pending)
-      const hit = hitReply(ctx, op, store.memory.get(key), decision.ttlCeilingMs)
-      if (hit !== undefined) return served(ctx, hit)
+      const local = store.memory.get(key)
+      if (local !== undefined) {
+        const hit = hitReply(ctx, op, local, decision.ttlCeilingMs)
+        if (hit !== undefined) return served(ctx, hit)
+        // Read for the first time and not a complete success: never served, so not kept.
+        if (decodeEntry(local) === undefined) store.memory.delete(key)
+      }
       if (shared === undefined) return pending.semantic ? similar(ctx, pending, decision.ttlCeilingMs) : missed(ctx, pending, decision.ttlCeilingMs)
-      return shared.get(key).then((buf) => {
+      return shared.get(key, ctx.route?.name ?? '-', tenant).then((look) => {
         if (ctx.finished) return undefined
-        const reply = hitReply(ctx, op, buf, decision.ttlCeilingMs)
-        if (reply === undefined) return pending.semantic ? similar(ctx, pending, decision.ttlCeilingMs) : missed(ctx, pending, decision.ttlCeilingMs)
-        // Kept in this worker's memory too, until the entry's own expiry.
-        const left = decodeEntry(buf!)!.expiresAt - Date.now()
-        if (left > 0) store.memory.set(key, buf!, left)
+        pending.gens = look.gens
+        const reply = hitReply(ctx, op, look.entry, decision.ttlCeilingMs)
+        if (reply === undefined) {
+          if (look.entry !== undefined && decodeEntry(look.entry) === undefined) shared.drop(key)
+          return pending.semantic ? similar(ctx, pending, decision.ttlCeilingMs) : missed(ctx, pending, decision.ttlCeilingMs)
+        }
+        remember(key, look.entry!)
         return served(ctx, reply)
       })
     },
@@ -134,24 +148,28 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
     onChunk(ctx, chunk) {
       const p = ctx.filterState?.[state] as Pending | typeof BYPASSED | undefined
       if (p === undefined || 'bypass' in p || p.parts === undefined) return
-      p.size += chunk.length
+      const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)
+      p.size += b.length
       if (p.size > policy.maxEntryBytes) p.parts = undefined
-      else p.parts.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk))
+      else p.parts.push(b)
     },
     onComplete(ctx) {
       const p = ctx.filterState?.[state] as Pending | typeof BYPASSED | undefined
       if (p === undefined || 'bypass' in p || p.hit) return
       let buf: Buffer | undefined
+      let written: Promise<void> | undefined
       try {
         buf = storable(ctx, p)
         if (buf !== undefined) {
           store.memory.set(p.key, buf, p.ttlMs)
-          shared?.set(p.key, buf, p.ttlMs)
+          written = shared?.set(p.key, buf, p.ttlMs, ctx.route?.name ?? '-', p.tenant, p.gens)
           counts(ctx).stored++
           if (p.semantic !== undefined) semantic?.remember(ctx, p.semantic, p.key, Date.now() + p.ttlMs)
         }
       } finally {
         if (p.flight !== undefined) store.flights.settle(p.flight, buf)
+        // Released once the entry is in Redis: a waiter that sees no lock then finds the entry.
+        if (p.lock !== undefined) releaseLock(p, written)
       }
     },
   }
@@ -163,6 +181,8 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
     const joined = store.flights.join(pending.key, sf.waitMs, sf.maxWaiters)
     if (joined instanceof Flight) {
       pending.flight = joined
+      // Redis answered the lookup: lead across hosts too (else each worker goes on its own).
+      if (shared !== undefined && sf.lock !== undefined && pending.gens !== undefined) return leadAcrossHosts(ctx, pending, ceilingMs, sf, shared)
       return lead(ctx, pending)
     }
     return joined.then((buf) => {
@@ -181,7 +201,7 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
     const near = await semantic!.lookup(ctx, pending.semantic!)
     if (ctx.finished) return undefined
     if (near !== undefined) {
-      const buf = store.memory.get(near.key) ?? (await shared?.get(near.key))
+      const buf = store.memory.get(near.key) ?? (shared === undefined ? undefined : (await shared.get(near.key, ctx.route?.name ?? '-', pending.tenant)).entry)
       if (ctx.finished) return undefined
       const reply = hitReply(ctx, pending.op, buf, ceilingMs, 'semantic-hit')
       if (reply !== undefined) {
@@ -191,6 +211,70 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
       if (buf === undefined) semantic!.forget(near)
     }
     return missed(ctx, pending, ceilingMs)
+  }
+
+  /**
+   * This worker's flight leader takes the Redis lock and goes upstream, or — another worker or
+   * host holding it — polls Redis for that one's entry and answers (and settles its own flight's
+   * waiters) from it. It goes upstream after all when the lock is gone without an entry (the
+   * holder failed or died: it takes the lock first), when `wait` has passed, or when Redis fails.
+   */
+  async function leadAcrossHosts(ctx: RequestContext, p: Pending, ceilingMs: number | undefined, sf: SingleFlightPolicy, tier: RedisTier): Promise<LocalReply | undefined> {
+    const lock = sf.lock!
+    const token = lockToken()
+    const deadline = Date.now() + sf.waitMs
+    const route = ctx.route?.name ?? '-'
+    let waited = false
+    for (;;) {
+      const got = await tier.tryLock(p.key, token, lock.ttlMs)
+      if (ctx.finished) return abandon(p)
+      if (got === true) holdLock(p, token, tier, lock.ttlMs)
+      if (got !== false) return lead(ctx, p)
+      if (!waited) {
+        waited = true
+        store.redis.lockWaits++
+      }
+      if (Date.now() + lock.pollMs > deadline) return lead(ctx, p)
+      await sleep(lock.pollMs)
+      const look = await tier.get(p.key, route, p.tenant)
+      if (ctx.finished) return abandon(p)
+      if (look.gens === undefined) return lead(ctx, p)
+      p.gens = look.gens
+      if (look.entry === undefined) continue
+      const reply = hitReply(ctx, p.op, look.entry, ceilingMs)
+      // Too old for this caller's x-switchyard-cache-ttl: ask afresh (its waiters get this answer).
+      if (reply === undefined) return lead(ctx, p)
+      remember(p.key, look.entry)
+      store.flights.settle(p.flight!, look.entry)
+      store.redis.lockServed++
+      return served(ctx, reply)
+    }
+  }
+
+  /** The client left while its flight waited on another host: this worker's waiters go upstream themselves. */
+  function abandon(p: Pending): undefined {
+    if (p.flight !== undefined) store.flights.settle(p.flight, undefined)
+    return undefined
+  }
+
+  function holdLock(p: Pending, token: string, tier: RedisTier, ttlMs: number): void {
+    p.lock = token
+    p.renewal = setInterval(() => tier.renew(p.key, token, ttlMs), Math.max(50, Math.floor(ttlMs / 3)))
+    p.renewal.unref()
+  }
+
+  function releaseLock(p: Pending, written: Promise<void> | undefined): void {
+    clearInterval(p.renewal)
+    const token = p.lock!
+    p.lock = undefined
+    if (written === undefined) void shared!.unlock(p.key, token)
+    else void written.then(() => shared!.unlock(p.key, token))
+  }
+
+  /** An entry read from Redis is kept in this worker's memory too, until its own expiry. */
+  function remember(key: string, buf: Buffer): void {
+    const left = decodeEntry(buf)!.expiresAt - Date.now()
+    if (left > 0) store.memory.set(key, buf, left)
   }
 
   function bypass(ctx: RequestContext): undefined {
@@ -212,13 +296,12 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
     // A broken stream resumed elsewhere is not one clean answer. (A client that went away needs no
     // check here: the bytes captured then lack their end, and downstream.aborted is also set by a normal end.)
     if (ctx.attempt?.continuation !== undefined) return undefined
+    // Kept as the bytes the client got; whether they are a complete success is read on the first hit (entry.ts).
     const streamed = contentTypeOf(ctx).startsWith('text/event-stream')
-    const answer = answerOf(p.op, streamed, parts.length === 1 ? parts[0] : Buffer.concat(parts))
-    if (answer === undefined) return undefined
     const now = Date.now()
-    const entry: CacheEntry = { v: 1, storedAt: now, expiresAt: now + p.ttlMs, route: ctx.route?.name ?? '-', tenant: p.tenant, answer }
-    const buf = encodeEntry(entry)
-    return buf.length <= policy.maxEntryBytes ? buf : undefined
+    const meta: EntryMeta = { v: 2, storedAt: now, expiresAt: now + p.ttlMs, route: ctx.route?.name ?? '-', tenant: p.tenant, op: p.op, streamed }
+    const buf = encodeEntry(meta, parts.length === 1 ? parts[0] : Buffer.concat(parts, p.size))
+    return buf !== undefined && buf.length <= policy.maxEntryBytes ? buf : undefined
   }
 }
 
@@ -231,6 +314,17 @@ function createSemantic(config: CacheConfig, deps: FilterDeps, namespace: string
   if (policy === undefined) return undefined
   const redis = shared !== undefined && deps.redis !== undefined ? { connection: deps.stores.redis(deps.redis), prefix: deps.redis.keyPrefix } : undefined
   return new SemanticCache(policy, { stores: deps.stores, namespace, ...(redis && { redis }) })
+}
+
+/** Unique per lock attempt: a random prefix per process, then a counter. */
+const LOCK_PREFIX = randomBytes(9).toString('base64url')
+let locks = 0
+function lockToken(): string {
+  return `${LOCK_PREFIX}.${(locks++).toString(36)}`
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
 }
 
 /** The model the upstream will be asked for: the fallback's or route's rewrite, then the cluster's model_map. */

@@ -256,7 +256,7 @@ test('cached keys keep serving while the IdP is down; a background refresh does 
   s.mode = 'hang'
   const started = performance.now()
   for (let i = 0; i < 3; i++) assert.ok((await verifier.verify(token)).ok)
-  assert.ok(performance.now() - started < 400, 'the refresh of an aged set runs in the background')
+  assert.ok(performance.now() - started < 900, 'the refresh of an aged set runs in the background (a held request would wait the 1000 ms timeout)')
   // The background refresh reaches the server a moment later on a loaded machine: wait for it, then it must be the only one.
   for (const until = performance.now() + 2000; s.fetches < 2 && performance.now() < until; ) await new Promise((r) => setTimeout(r, 10))
   assert.equal(s.fetches, 2, 'one background refresh in flight, shared')

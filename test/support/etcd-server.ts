@@ -3,7 +3,7 @@
  * test file. stop()/start() keep the data dir and ports, so a test can take etcd away and bring it
  * back. A missing binary fails loudly: these suites must not be skipped silently.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,6 +11,7 @@ import type { Etcd3 } from 'etcd3'
 import { createEtcdClient } from '../../src/control/sources/etcd-client.js'
 import { freePort } from './ports.js'
 import { BIN, spawnGateway, type SpawnedGateway } from './gateway-process.js'
+import { serviceBinary } from './services.js'
 
 export interface EtcdServer {
   readonly url: string
@@ -23,12 +24,7 @@ export interface EtcdServer {
 }
 
 export function etcdBinary(): string {
-  const bin = process.env.ETCD_BIN ?? 'etcd'
-  const r = spawnSync(bin, ['--version'], { encoding: 'utf8' })
-  if (r.error || r.status !== 0) {
-    throw new Error(`etcd binary '${bin}' not found or not runnable (${r.error?.message ?? r.stderr}); install Debian's etcd-server (apt-get install etcd-server; .ci/run does this) or set ETCD_BIN`)
-  }
-  return bin
+  return serviceBinary('etcd', 'ETCD_BIN')
 }
 
 export async function startEtcd(): Promise<EtcdServer> {

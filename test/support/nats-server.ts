@@ -3,12 +3,13 @@
  * Its store directory is kept across kill()/start(), so streams, consumers and key-value buckets
  * survive a restart as they would on a real host. A missing binary fails loudly.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createConnection } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from './ports.js'
+import { serviceBinary } from './services.js'
 
 export interface NatsServer {
   readonly port: number
@@ -22,12 +23,7 @@ export interface NatsServer {
 }
 
 export function natsBinary(): string {
-  const bin = process.env.NATS_SERVER_BIN ?? 'nats-server'
-  const r = spawnSync(bin, ['--version'], { encoding: 'utf8' })
-  if (r.error || r.status !== 0) {
-    throw new Error(`nats-server binary '${bin}' not found or not runnable (${r.error?.message ?? r.stderr}); install Debian's nats-server (apt-get install nats-server; npm run test:ci does this) or set NATS_SERVER_BIN`)
-  }
-  return bin
+  return serviceBinary('nats-server', 'NATS_SERVER_BIN')
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))

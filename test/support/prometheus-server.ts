@@ -3,11 +3,12 @@
  * targets every `scrapeIntervalMs`, stores in a temp dir, listens on a free port, and answers
  * PromQL through its HTTP API (/api/v1/query). A missing binary fails loudly.
  */
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from './ports.js'
+import { serviceBinary } from './services.js'
 
 export interface PrometheusServer {
   readonly url: string
@@ -20,12 +21,7 @@ export interface PrometheusServer {
 }
 
 export function prometheusBinary(): string {
-  const bin = process.env.PROMETHEUS_BIN ?? 'prometheus'
-  const r = spawnSync(bin, ['--version'], { encoding: 'utf8' })
-  if (r.error || r.status !== 0) {
-    throw new Error(`prometheus binary '${bin}' not found or not runnable (${r.error?.message ?? r.stderr}); install Debian's prometheus (apt-get install prometheus; npm run test:ci does this) or set PROMETHEUS_BIN`)
-  }
-  return bin
+  return serviceBinary('prometheus', 'PROMETHEUS_BIN')
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))

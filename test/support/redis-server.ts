@@ -10,6 +10,7 @@ import { createConnection, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from './ports.js'
+import { serviceBinary } from './services.js'
 
 export interface RedisServer {
   readonly port: number
@@ -37,12 +38,7 @@ export interface RedisCluster {
 }
 
 export function redisBinary(): string {
-  const bin = process.env.REDIS_SERVER_BIN ?? 'redis-server'
-  const r = spawnSync(bin, ['--version'], { encoding: 'utf8' })
-  if (r.error || r.status !== 0) {
-    throw new Error(`redis-server binary '${bin}' not found or not runnable (${r.error?.message ?? r.stderr}); install Debian's redis-server (apt-get install redis-server; npm run test:ci does this) or set REDIS_SERVER_BIN`)
-  }
-  return bin
+  return serviceBinary('redis-server', 'REDIS_SERVER_BIN')
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))

@@ -14,6 +14,9 @@
  * /metrics (Prometheus text, every worker summed) and /experiments (weighted splits per variant):
  * control/metrics/.
  *
+ * /console/: the admin console, static files reading this API (console.ts); POST /config/validate
+ * compiles a config without applying it (validate-config.ts).
+ *
  * Without `admin.token` the compiler only lets it bind a loopback address, and every request must
  * carry a loopback `Host` (or one from admin.allowed_hosts): otherwise a web page could point its
  * own DNS name at 127.0.0.1 (DNS rebinding) and read /config from the browser. With a token, every
@@ -29,6 +32,8 @@ import { METRICS_CONTENT_TYPE } from '../metrics/scrape.js'
 import { auditAdminRequest } from '../audit-records.js'
 import { mountDebug } from './debug.js'
 import { peerOf, queryOf } from './request-query.js'
+import { mountConsole } from './console.js'
+import { mountValidate } from './validate-config.js'
 
 const UWS_FALLBACK_WARNING = 'uWebSockets.js runs its slow JavaScript fallback, not its native addon: expect a fraction of the throughput'
 
@@ -225,7 +230,9 @@ export async function startAdmin(address: string, port: number, status: GatewayS
     )
   }))
   mountDebug(app, guarded, status)
-  app.any('/*', guarded((res) => json(res, 404, { error: 'not found', endpoints: ['/healthz', '/ready', '/config', '/runtime', '/clusters', '/tenants', '/tenants/<name>', '/keys', '/keys/<id>', '/config/history', '/config/history/<version>', '/metrics', '/experiments', '/cache', '/sessions/<id>?tenant=', '/rollouts', 'POST /rollouts/<table>/<rule>/{pause,resume,abort}', 'POST /debug/profile', 'POST /debug/heap'] })))
+  mountConsole(app, (h) => guarded(h, true))
+  mountValidate(app, guarded)
+  app.any('/*', guarded((res) => json(res, 404, { error: 'not found', endpoints: ['/healthz', '/ready', '/config', '/runtime', '/clusters', '/tenants', '/tenants/<name>', '/keys', '/keys/<id>', '/config/history', '/config/history/<version>', '/metrics', '/experiments', '/cache', '/sessions/<id>?tenant=', '/rollouts', 'POST /rollouts/<table>/<rule>/{pause,resume,abort}', 'POST /debug/profile', 'POST /debug/heap', '/console/', 'POST /config/validate?name='] })))
   const held: { socket: import('uWebSockets.js').us_listen_socket | false } = { socket: false }
   // The native addon calls back before listen() returns; the JavaScript fallback only later.
   await new Promise<void>((resolve) => {

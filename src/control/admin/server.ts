@@ -86,15 +86,28 @@ export async function startAdmin(address: string, port: number, status: GatewayS
   // reload that changes it applies at once.
   // The token, like allowed_hosts, is read from the current snapshot: a reload that sets or
   // rotates it applies at once.
+  // A handler that throws synchronously (decodeURIComponent on a malformed `%` escape) must answer
+  // an error, not escape into uWS: that takes the whole process down.
+  const run = (handler: Handler, res: import('uWebSockets.js').HttpResponse, req: import('uWebSockets.js').HttpRequest) => {
+    try {
+      handler(res, req)
+    } catch (e) {
+      const malformed = e instanceof URIError
+      if (!malformed) log('error', 'admin request failed', { error: (e as Error)?.message ?? String(e) })
+      try {
+        json(res, malformed ? 400 : 500, { error: malformed ? 'malformed percent-encoding in the path' : 'internal error' })
+      } catch {} // it had answered (or the client left) before it threw
+    }
+  }
   const guarded = (handler: Handler, open = false): Handler => (res, req) => {
     const token = status.ir.admin.token
     const authenticated = token !== undefined && adminTokenAccepted(req.getHeader('authorization'), token)
     audited(res, req, authenticated)
     if (token !== undefined) {
-      if (open || authenticated) return handler(res, req)
+      if (open || authenticated) return run(handler, res, req)
       return res.cork(() => res.writeStatus(statusLine(401)).writeHeader('content-type', 'application/json').writeHeader('www-authenticate', 'Bearer realm="switchyard-admin"').end(JSON.stringify({ error: 'unauthorized: send Authorization: Bearer <admin.token>' })))
     }
-    if (adminHostAllowed(req.getHeader('host'), status.ir.admin.allowedHosts)) handler(res, req)
+    if (adminHostAllowed(req.getHeader('host'), status.ir.admin.allowedHosts)) run(handler, res, req)
     else json(res, 403, { error: 'forbidden: the admin API answers only requests whose Host header is a loopback name or address, or listed in admin.allowed_hosts' })
   }
   const ready = () => {

@@ -199,6 +199,18 @@ test('?name= labels the lines and must be a plain file name', async () => {
   }
 })
 
+test('a malformed %-escape in an admin path is a 400, not the end of the gateway (a web page could send one)', async () => {
+  // Without a token a page's <img src="http://127.0.0.1:9901/tenants/%E0"> passes the Host check.
+  for (const [gateway, headers] of [[open, {}], [gw, auth]] as const) {
+    for (const path of ['/tenants/%E0%A4%A', '/keys/%', '/config/history/%ZZ', '/sessions/%E0']) {
+      const r = await raw(`${gateway.admin}${path}`, { headers })
+      assert.equal(r.status, 400, path)
+      assert.match(JSON.parse(r.body).error, /malformed percent-encoding/)
+    }
+    assert.equal((await raw(`${gateway.admin}/ready`)).status, 200)
+  }
+})
+
 test('npm pack ships the console files', async () => {
   const r = await new Promise<string>((resolve, reject) => {
     import('node:child_process').then(({ execFile }) => execFile('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: repoRoot }, (e, out) => (e ? reject(e) : resolve(out))))

@@ -38,6 +38,7 @@ let gw: GatewayProcess
 let browser: Browser
 let page: Page
 let port: number
+const pageErrors: string[] = []
 
 function configText(admin: number, weights: [number, number]): string {
   return `
@@ -118,7 +119,8 @@ before(async () => {
     assert.fail(`chromium did not start (apt-get install chromium, or set SWITCHYARD_CHROMIUM): ${(e as Error).message}`)
   }
   page = await browser.newPage({ viewport: { width: 1360, height: 900 } })
-  page.on('pageerror', (e) => console.error(`page error: ${e.message}`))
+  page.on('pageerror', (e) => pageErrors.push(e.message))
+  page.on('console', (m) => { if (/Content Security Policy|Refused to/i.test(m.text())) pageErrors.push(m.text()) })
 })
 
 after(async () => {
@@ -150,7 +152,8 @@ test('listeners and routes are listed', async () => {
 test('with traffic: the experiment, the tenant’s usage and the cache are shown with their numbers', async () => {
   const client = new OpenAI({ apiKey: caller.key, baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 })
   for (let i = 0; i < 20; i++) {
-    const r = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `hello ${i}` }] })
+    // Ten prompts twice, deterministic (temperature 0), so the cache has hits to count.
+    const r = await client.chat.completions.create({ model: 'gpt-4o-mini', temperature: 0, messages: [{ role: 'user', content: `hello ${i % 10}` }] })
     assert.equal(r.object, 'chat.completion')
   }
   const ex = await seen('#experiments-body', /chat-ab\s+route table main · random split · 20 requests/)
@@ -160,7 +163,12 @@ test('with traffic: the experiment, the tenant’s usage and the cache are shown
   assert.match(tenants, /tier=pro · 1 key/)
   assert.match(tenants, /limits\/pro\s+requests_per_second\s+\d+ of 50 left/)
   assert.match(tenants, /limits\/pro\s+tokens_per_minute\s+\d+ of 100000 left/)
-  assert.match(await seen('#cache-body', /chat-ab/), /chat-ab\s+0\s+\d+\s+\d+/)
+  // The cache key includes the variant's cluster, so how many repeats hit depends on the split.
+  const cache = await seen('#cache-body', /chat-ab\s+\d+\s+\d+\s+0\s+0\s+\d+\s+[\d.]+ %/)
+  const [, hit, miss, stored] = /chat-ab\s+(\d+)\s+(\d+)\s+0\s+0\s+(\d+)/.exec(cache)!.map(Number)
+  assert.equal(hit + miss, 20, cache)
+  assert.ok(hit >= 1 && stored === miss, cache)
+  assert.match(cache, new RegExp(`Entries\\s+${miss}\\b`))
 })
 
 test('an endpoint whose upstream process is killed is marked unhealthy; the other stays healthy', async () => {
@@ -258,6 +266,10 @@ test('no secret is on the page: not the admin token, an upstream key or a caller
   assert.deepStrictEqual(await page.context().cookies(), [])
   assert.ok(!page.url().includes(TOKEN))
   assert.equal(await page.evaluate(() => sessionStorage.getItem('switchyard-admin-token')), TOKEN)
+})
+
+test('the page ran without a script error or a Content-Security-Policy refusal', () => {
+  assert.deepStrictEqual(pageErrors, [])
 })
 
 test('signing out forgets the token and hides everything', async () => {

@@ -15,7 +15,7 @@
  * control/metrics/.
  *
  * /console/: the admin console, static files reading this API (console.ts); POST /config/validate
- * compiles a config without applying it (validate-config.ts).
+ * checks a config without applying it, in a thread of its own (validate-config.ts).
  *
  * Without `admin.token` the compiler only lets it bind a loopback address, and every request must
  * carry a loopback `Host` (or one from admin.allowed_hosts): otherwise a web page could point its
@@ -244,7 +244,7 @@ export async function startAdmin(address: string, port: number, status: GatewayS
   }))
   mountDebug(app, guarded, status)
   mountConsole(app, (h) => guarded(h, true))
-  mountValidate(app, guarded)
+  const closeValidate = mountValidate(app, guarded)
   app.any('/*', guarded((res) => json(res, 404, { error: 'not found', endpoints: ['/healthz', '/ready', '/config', '/runtime', '/clusters', '/tenants', '/tenants/<name>', '/keys', '/keys/<id>', '/config/history', '/config/history/<version>', '/metrics', '/experiments', '/cache', '/sessions/<id>?tenant=', '/rollouts', 'POST /rollouts/<table>/<rule>/{pause,resume,abort}', 'POST /debug/profile', 'POST /debug/heap', '/console/', 'POST /config/validate?name='] })))
   const held: { socket: import('uWebSockets.js').us_listen_socket | false } = { socket: false }
   // The native addon calls back before listen() returns; the JavaScript fallback only later.
@@ -259,6 +259,7 @@ export async function startAdmin(address: string, port: number, status: GatewayS
   return {
     port,
     close: () => {
+      closeValidate()
       if (held.socket) uws.us_listen_socket_close(held.socket)
       held.socket = false
     },

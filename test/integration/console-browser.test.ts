@@ -90,7 +90,7 @@ async function adminJson(path: string): Promise<any> {
 }
 
 /** Waits until the element's visible text matches, and returns it (a failure shows what it said). */
-async function seen(selector: string, pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+async function seen(selector: string, pattern: RegExp, timeoutMs = 15_000): Promise<string> {
   const deadline = Date.now() + timeoutMs
   let text = ''
   while (Date.now() < deadline) {
@@ -101,12 +101,13 @@ async function seen(selector: string, pattern: RegExp, timeoutMs = 10_000): Prom
   assert.fail(`${selector} never showed ${pattern} within ${timeoutMs} ms; it showed:\n${text}`)
 }
 
+/** One section, or (without `selector`) the top of the page as the window shows it. */
 async function screenshot(name: string, selector?: string): Promise<void> {
   if (!WRITE_DOCS) return
   mkdirSync(IMG, { recursive: true })
   const path = join(IMG, `console-${name}.png`)
   if (selector) await page.locator(selector).screenshot({ path })
-  else await page.screenshot({ path, fullPage: true })
+  else await page.screenshot({ path })
 }
 
 before(async () => {

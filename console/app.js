@@ -8,7 +8,8 @@ import * as view from './views.js'
 
 const $ = (id) => document.getElementById(id)
 const params = new URLSearchParams(location.search)
-const POLL_MS = Math.max(250, Number(params.get('poll')) || 2000)
+// Every poll is a few admin requests, each one audited (docs/observability.md): 5 s by default.
+const POLL_MS = Math.max(250, Number(params.get('poll')) || 5000)
 const TENANTS_SHOWN = 20
 
 const state = { running: false, timer: 0, version: '', reloadAt: '', history: [], selected: '', followNewest: true }

@@ -281,3 +281,22 @@ test('signing out forgets the token and hides everything', async () => {
   await page.reload()
   await page.locator('#token').waitFor({ state: 'visible' })
 })
+
+test('without admin.token (loopback only) the page opens without asking for a token', async (t) => {
+  const listen = await freePort()
+  const open = await startGateway((admin) => `
+admin: { port: ${admin} }
+listeners: [{ name: api, address: 127.0.0.1, port: ${listen}, route_table: main }]
+routes: [{ name: main, rules: [{ name: all, cluster: mock }] }]
+clusters: [{ name: mock, provider: mock }]
+`)
+  t.after(() => open.stop())
+  const p = await browser.newPage()
+  t.after(() => p.close())
+  await p.goto(`${open.admin}/console/`)
+  await p.locator('#config-version').waitFor({ state: 'visible' })
+  assert.equal(await p.locator('#config-version').innerText(), (await (await fetch(`${open.admin}/config`)).json()).version)
+  assert.equal(await p.locator('#sign-in').isVisible(), false)
+  assert.equal(await p.locator('#sign-out').isVisible(), false, 'nothing to sign out of')
+  assert.match(await p.locator('#clusters-body').innerText(), /mock\s+mock · round_robin/)
+})

@@ -66,10 +66,6 @@ let escaped = false
 /** `i` just after an opening quote; returns the index after the closing quote, or -1. */
 function stringEnd(b: Uint8Array, i: number, end: number): number {
   for (;;) {
-    // Four bytes per turn while none of them stops the string: fewer loop branches for the ids,
-    // object names and text deltas that make up most of a provider's event.
-    const end4 = end - 4
-    while (i <= end4 && (STRING_STOP[b[i]] | STRING_STOP[b[i + 1]] | STRING_STOP[b[i + 2]] | STRING_STOP[b[i + 3]]) === 0) i += 4
     while (i < end && STRING_STOP[b[i]] === 0) i++
     if (i >= end) return -1
     const c = b[i]

@@ -16,6 +16,7 @@ export interface ParsedBody {
 const NONE: ParsedBody = { json: undefined, model: undefined }
 const MODEL_KEY = Buffer.from('"model"')
 const STREAM_KEY = Buffer.from('"stream"')
+const UNICODE_ESCAPE = Buffer.from('\\u')
 
 export function parseRequestBody(body: Buffer | undefined, contentType: string | undefined): ParsedBody {
   if (body === undefined || body.length === 0 || !wantsJson(contentType, body)) return NONE
@@ -40,39 +41,13 @@ function wantsJson(contentType: string | undefined, body: Buffer): boolean {
   return body[i] === 0x7b /* { */ || body[i] === 0x5b /* [ */
 }
 
-/**
- * Cheap pre-check: a key can only repeat if its bytes occur twice, or if keys may be \u-escaped.
- * One pass in JS: a chat request is a few hundred bytes, where five native Buffer searches
- * cost more in calls than the bytes do (≈0.5 µs per request in the SSE lane's profile).
- */
+/** Cheap pre-check: a key can only repeat if its bytes occur twice, or if keys may be \u-escaped. */
 function mayRepeatRoutingKey(body: Buffer): boolean {
-  const n = body.length
-  let models = 0
-  let streams = 0
-  // Where the next occurrence may start: the searches this replaces resumed after the first one.
-  let modelFrom = 0
-  let streamFrom = 0
-  for (let i = 0; i < n; i++) {
-    const c = body[i]
-    if (c === 0x5c /* \ */) {
-      if (body[i + 1] === 0x75 /* u */) return true
-    } else if (c === 0x22 /* " */) {
-      if (i >= modelFrom && bytesAt(body, i, MODEL_KEY)) {
-        if (++models === 2) return true
-        modelFrom = i + MODEL_KEY.length
-      } else if (i >= streamFrom && bytesAt(body, i, STREAM_KEY)) {
-        if (++streams === 2) return true
-        streamFrom = i + STREAM_KEY.length
-      }
-    }
-  }
-  return false
-}
-
-function bytesAt(b: Buffer, at: number, s: Buffer): boolean {
-  if (at + s.length > b.length) return false
-  for (let k = 1; k < s.length; k++) if (b[at + k] !== s[k]) return false
-  return true
+  const m = body.indexOf(MODEL_KEY)
+  if (m !== -1 && body.indexOf(MODEL_KEY, m + MODEL_KEY.length) !== -1) return true
+  const s = body.indexOf(STREAM_KEY)
+  if (s !== -1 && body.indexOf(STREAM_KEY, s + STREAM_KEY.length) !== -1) return true
+  return body.indexOf(UNICODE_ESCAPE) !== -1
 }
 
 const ROUTING_KEYS = new Set(['model', 'stream'])

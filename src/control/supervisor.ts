@@ -32,7 +32,7 @@ import { CacheAdmin } from './cache-view.js'
 import { compileSource } from './compile-source.js'
 import { SessionMemoryHost } from '../shared/session-memory.js'
 import { SessionAdmin } from './session-admin.js'
-import { BatchService } from './batches/service.js'
+import type { BatchService } from './batches/service.js'
 import { clusterLoad } from './batches/priority.js'
 import { EndpointRegistry } from './discovery/endpoint-registry.js'
 import { configureLog, log, setLogScrubber } from '../shared/log.js'
@@ -163,6 +163,8 @@ export class Supervisor {
       throw new StartupError(failed.map((w) => w.error ?? 'worker did not start').join('; '))
     }
     if (first.batches !== undefined) {
+      // Loaded only here: the NATS client behind it costs the main isolate ≈2.3 MB of heap.
+      const { BatchService } = await import('./batches/service.js')
       const cells = new Int32Array(this.shared.buffer)
       const batches = (this.batches = new BatchService(first.batches, { run: (line) => this.pool.runLine(line), load: () => clusterLoad(cells, this.reloads.current, this.slots) }))
       this.pool.batchApi = (request) => batches.handle(request)

@@ -51,3 +51,35 @@ test('the process flags: Liftoff-only wasm unless SWITCHYARD_WASM_TURBOFAN=1', (
   assert.equal(r.status, 0, r.stderr)
   assert.deepStrictEqual(JSON.parse(r.stdout), [['--liftoff-only', '--semi-space-growth-factor=1'], ['--semi-space-growth-factor=1']])
 })
+
+/**
+ * In fresh processes with a 1 MB nursery (as a busy worker's): objects that survive two scavenges and then die
+ * pile up in the old generation until the next full GC. With the gateway's growing factor the old space stays
+ * near what is alive; with V8's own (SWITCHYARD_HEAP_GROWING_PERCENT=0) it grows to a multiple of it.
+ */
+test("the old generation grows by half of what survived, not by V8's factor for large heaps", () => {
+  const script = `
+    import { getHeapSpaceStatistics } from 'node:v8'
+    const { applyHeapGrowth } = await import(${JSON.stringify(new URL('../../src/control/worker-options.js', import.meta.url).href)})
+    const oldSpace = () => getHeapSpaceStatistics().find((s) => s.space_name === 'old_space').space_size
+    const live = []
+    for (let i = 0; i < 2e5; i++) live.push({ i, s: 'live' + i })
+    const ring = new Array(1e5)
+    let peak = 0
+    for (let i = 0; i < 3e6; i++) {
+      ring[i % ring.length] = { i, s: 'x' + i, a: [i] }
+      if ((i & 0xffff) === 0) peak = Math.max(peak, oldSpace())
+    }
+    console.log(JSON.stringify({ flag: applyHeapGrowth(), peakMb: peak / 1048576, live: live.length }))
+  `
+  const run = (env: NodeJS.ProcessEnv) => {
+    const r = spawnSync(process.execPath, ['--max-semi-space-size=1', '--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, ...env } })
+    assert.equal(r.status, 0, r.stderr)
+    return JSON.parse(r.stdout) as { flag: string, peakMb: number }
+  }
+  const ours = run({ SWITCHYARD_HEAP_GROWING_PERCENT: '' })
+  const v8s = run({ SWITCHYARD_HEAP_GROWING_PERCENT: '0' })
+  assert.equal(ours.flag, '--heap-growing-percent=50')
+  assert.equal(v8s.flag, '--heap-growing-percent=0')
+  assert.ok(ours.peakMb < 0.7 * v8s.peakMb, `old space peaked at ${ours.peakMb.toFixed(1)} MB with the gateway's factor, ${v8s.peakMb.toFixed(1)} MB with V8's`)
+})

@@ -10,8 +10,17 @@
  * which caches it again. Commands issued in one tick share one write (auto-pipelining).
  */
 import { createHash } from 'node:crypto'
-import { Cluster, Redis, type RedisOptions } from 'ioredis'
+import { createRequire } from 'node:module'
+import type { Cluster, Redis, RedisOptions } from 'ioredis'
 import { log } from '../../shared/log.js'
+
+/**
+ * ioredis is loaded with the first connection, not with this module: every worker imports this
+ * through stores.ts, and ioredis's 36 modules cost each isolate ≈1.7 MB of heap that a config
+ * without Redis never uses (bench/RESULTS.md, the soak's footprint).
+ */
+let ioredis: typeof import('ioredis') | undefined
+const loadIoredis = () => (ioredis ??= createRequire(import.meta.url)('ioredis') as typeof import('ioredis'))
 
 export interface RedisConnectionConfig {
   /** `redis://[user:password@]host:port[/db]` or `rediss://…` for TLS; ignored when `cluster` is set. */
@@ -77,6 +86,7 @@ export class RedisConnection {
       ...(config.tls && { tls: {} }),
     }
     const retryStrategy = (times: number) => Math.min(50 * times, 1000)
+    const { Cluster, Redis } = loadIoredis()
     if (config.cluster && config.cluster.length > 0) {
       this.client = new Cluster(config.cluster.map((n) => ({ host: n.host, port: n.port })), {
         redisOptions: common,

@@ -151,6 +151,7 @@ export const TOO_DEEP = -2
 export function scanJsonLine(b: Uint8Array, from: number, end: number, spot?: KeySpotter): number {
   // hot path -- change with care: every event of a pass-through stream is read here, byte by byte.
   const w = multiline ? WS_DOC : WS_LINE
+  const first = spot === undefined ? undefined : spot.first
   let depth = 0
   let i = from
   while (i < end && w[b[i]] === 1) i++
@@ -166,16 +167,19 @@ export function scanJsonLine(b: Uint8Array, from: number, end: number, spot?: Ke
       if ((i = stringEnd(b, i + 1, end)) < 0) return -1
       const keyEnd = i
       const keyEscaped = escaped
-      while (i < end && w[b[i]] === 1) i++
-      if (b[i] !== CH_COLON) return -1
+      // Compact JSON (most providers') has no whitespace around the colon: look for it only when needed.
+      if (b[i] !== CH_COLON) {
+        while (i < end && w[b[i]] === 1) i++
+        if (b[i] !== CH_COLON) return -1
+      }
       i++
-      while (i < end && w[b[i]] === 1) i++
+      if (w[b[i]] === 1) while (i < end && w[b[i]] === 1) i++
       // Most keys are rejected by the spotter's one table load, without a call.
-      if (spot !== undefined) {
+      if (first !== undefined) {
         const len = keyEnd - keyStart - 2
         // spotSlot() written out: TurboFan does not always inline it here.
         const last = b[keyEnd - 2]
-        if (keyEscaped || (len < 32 && spot.first[(len << 8) | ((b[keyStart + 1] ^ (last << 3) ^ (last >> 5)) & 0xff)] !== 0)) spot.note(b, keyStart, keyEnd, keyEscaped, i, depth)
+        if (keyEscaped || (len < 32 && first[(len << 8) | ((b[keyStart + 1] ^ (last << 3) ^ (last >> 5)) & 0xff)] !== 0)) spot!.note(b, keyStart, keyEnd, keyEscaped, i, depth)
       }
     }
     if (i >= end) return -1

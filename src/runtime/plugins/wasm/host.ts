@@ -10,8 +10,34 @@ import { log, logSettings, type Level } from '../../../shared/log.js'
 import { editMap, pairsOf, parsePairs, replaceMap, serializePairs, valueOf, type MapEdit } from './header-maps.js'
 import { getProperty } from './properties.js'
 import { getShared, setShared } from './shared-data.js'
-import type { WasmVm } from './vm.js'
-import { WasmTrap } from './vm.js'
+import type { RequestContext } from '../../types.js'
+import { WasmTrap, type Phase } from './trap.js'
+
+/** A plugin's local reply as proxy_send_local_response gives it (the filter turns it into an answer). */
+export interface PendingLocalReply {
+  readonly status: number
+  readonly details: string
+  readonly body: Uint8Array
+  readonly headers: readonly (readonly [string, string])[]
+}
+
+/** What the host functions read and change of the request whose callback runs (request-state.ts). */
+export interface HostState {
+  readonly ctx: RequestContext
+  requestBody: Uint8Array | undefined
+  requestBodyChanged: boolean
+  responseBody: Uint8Array | undefined
+  localReply: PendingLocalReply | undefined
+}
+
+/** What the host functions need of their VM (vm.ts). */
+export interface HostBinding {
+  readonly memory: WebAssembly.Memory
+  readonly settings: { readonly plugin: string; readonly configuration: Uint8Array }
+  readonly phase: Phase
+  readonly state: HostState | undefined
+  allocate(n: number): number
+}
 
 export const Status = { ok: 0, notFound: 1, badArgument: 2, invalidMemoryAccess: 6, casMismatch: 8, internalFailure: 10, unimplemented: 12 } as const
 
@@ -24,7 +50,7 @@ const utf8 = new TextDecoder()
 
 type HostFn = (...args: any[]) => number | void
 
-export function createImports(vm: WasmVm): WebAssembly.Imports {
+export function createImports(vm: HostBinding): WebAssembly.Imports {
   const plugin = vm.settings.plugin
   const size = () => vm.memory.buffer.byteLength
   const ok = (ptr: number, len: number) => ptr >>> 0 === ptr && len >>> 0 === len && ptr + len <= size()

@@ -3,17 +3,11 @@
  * plugin may read and replace, and what the plugin decided (a local reply, a replaced answer).
  * Lives on ctx.filterState under the plugin's name; dropped with the request.
  */
-import type { LocalReply, RequestContext } from '../../types.js'
+import type { RequestContext } from '../../types.js'
+import type { HostState, PendingLocalReply } from './host.js'
 import type { WasmVm } from './vm.js'
 
-export interface PendingLocalReply {
-  readonly status: number
-  readonly details: string
-  readonly body: Uint8Array
-  readonly headers: readonly (readonly [string, string])[]
-}
-
-export class RequestState {
+export class RequestState implements HostState {
   /** The request body while proxy_on_request_body runs (replaced by proxy_set_buffer_bytes). */
   requestBody: Uint8Array | undefined
   requestBodyChanged = false
@@ -34,6 +28,3 @@ export class RequestState {
 
   constructor(readonly vm: WasmVm, readonly ctx: RequestContext, readonly id: number) {}
 }
-
-/** A reply the gateway sends for the plugin (the filter builds it from PendingLocalReply). */
-export type Reply = LocalReply

@@ -8,8 +8,10 @@
  */
 import { FUEL_GLOBAL, OOM_GLOBAL } from '../../../shared/proxy-wasm-abi.js'
 import { createImports } from './host.js'
-import type { TrapReason } from './metrics.js'
-import type { RequestState } from './request-state.js'
+import { WasmTrap, type Phase } from './trap.js'
+import type { HostState } from './host.js'
+
+export { WasmTrap, type Phase } from './trap.js'
 
 export const ROOT_CONTEXT_ID = 1
 
@@ -20,15 +22,6 @@ export interface VmSettings {
   readonly fuel: number
   /** The memory's cap in bytes (the instrumented module's maximum). */
   readonly memoryMaxBytes: number
-}
-
-/** Which callback is running: decides which buffers and maps the host functions expose. */
-export type Phase = 'start' | 'vm_start' | 'configure' | 'request_headers' | 'request_body' | 'response_headers' | 'response_body' | 'done'
-
-export class WasmTrap extends Error {
-  constructor(readonly reason: TrapReason, message: string) {
-    super(message)
-  }
 }
 
 /** The plugin refused its configuration (proxy_on_vm_start / proxy_on_configure returned false). */
@@ -54,7 +47,7 @@ export class WasmVm {
   private readonly oom: WebAssembly.Global
   private readonly allocator: Callback
   /** The request whose callback runs now (undefined for root callbacks). */
-  state: RequestState | undefined
+  state: HostState | undefined
   phase: Phase = 'start'
   private nextId = ROOT_CONTEXT_ID + 1
   /** Set once a callback trapped: nothing more runs on this VM. */
@@ -106,7 +99,7 @@ export class WasmVm {
    * Runs one callback with a full tank of fuel, `state` and `phase` in scope for the host
    * functions. Throws WasmTrap (and marks the VM broken) when the module traps.
    */
-  call(phase: Phase, state: RequestState | undefined, fn: Callback, a = 0, b = 0, c = 0): number {
+  call(phase: Phase, state: HostState | undefined, fn: Callback, a = 0, b = 0, c = 0): number {
     const outerPhase = this.phase
     const outerState = this.state
     this.phase = phase

@@ -187,3 +187,25 @@ test('a changed .wasm file reloads the config; a broken one is refused and the l
   assert.equal(await version(), v1)
   assert.equal((await ask()).choices[0].message.content, 'HOWDY from A.')
 })
+
+test('examples/wasm-plugin as shipped: the guard refuses its word in the caller\'s protocol and tags answers', async () => {
+  const dir = join(process.cwd(), 'examples', 'wasm-plugin')
+  const { readFileSync } = await import('node:fs')
+  const p = await freePort()
+  const text = readFileSync(join(dir, 'switchyard.yaml'), 'utf8').replace('port: 8080', `port: ${p}`).replace('./guard.wasm', join(dir, 'guard.wasm'))
+  const ex = await startGateway((admin) => `admin: { port: ${admin} }\n${text}`)
+  try {
+    const client = new OpenAI({ baseURL: `http://127.0.0.1:${p}/v1`, apiKey: 'unused', maxRetries: 0 })
+    const ok = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello' }] }).withResponse()
+    assert.equal(ok.response.headers.get('x-guarded-by'), 'prompt-guard')
+    await assert.rejects(client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'say forbidden' }] }), (e: any) => {
+      assert.equal(e.status, 400)
+      assert.match(e.message, /request refused by plugin 'prompt-guard' \(blocked word\)/)
+      return true
+    })
+    const claude = new Anthropic({ baseURL: `http://127.0.0.1:${p}`, apiKey: 'unused', maxRetries: 0 })
+    await assert.rejects(claude.messages.create({ model: 'claude-x', max_tokens: 10, messages: [{ role: 'user', content: 'forbidden' }] }), (e: any) => e.status === 400 && e.error?.error?.type === 'invalid_request_error')
+  } finally {
+    assert.equal(await ex.stop(), 0, ex.output())
+  }
+})

@@ -20,6 +20,7 @@ import { finishResponse } from '../../http/respond.js'
 import { operationOf } from '../../providers/caller.js'
 import { log } from '../../../shared/log.js'
 import { countTrap, countVmStart } from './metrics.js'
+import { FRAMING_HEADERS } from './header-maps.js'
 import { RequestState } from './request-state.js'
 import { ROOT_CONTEXT_ID, WasmTrap, WasmVm, type VmSettings } from './vm.js'
 
@@ -216,7 +217,7 @@ class WasmPlugin {
     const headers: [string, string][] = []
     for (const [k, v] of r.headers) {
       const name = k.toLowerCase()
-      if (name !== '' && !name.startsWith(':') && !BAD_HEADER.test(name) && !BAD_HEADER.test(v)) headers.push([name, v])
+      if (name !== '' && !name.startsWith(':') && !FRAMING_HEADERS.has(name) && !BAD_HEADER.test(name) && !BAD_HEADER.test(v)) headers.push([name, v])
     }
     if (r.body.length > 0) return { status: r.status, headers, body: Buffer.from(r.body) }
     const message = `request refused by plugin '${this.ir.plugin}'${r.details ? ` (${r.details})` : ''}`

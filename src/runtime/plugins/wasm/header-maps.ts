@@ -11,6 +11,9 @@ export const MapType = { requestHeaders: 0, requestTrailers: 1, responseHeaders:
 
 const BAD_VALUE = /[\r\n\0]/
 
+/** Framing is the gateway's (uWS writes the length or the chunking): a plugin cannot set these on an answer. */
+export const FRAMING_HEADERS: ReadonlySet<string> = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer'])
+
 export type Pairs = [string, string][]
 
 /** The map's pairs in order, pseudo-headers first; undefined for a map type the host does not know. */
@@ -61,7 +64,7 @@ export function editMap(ctx: RequestContext, map: number, edit: MapEdit, name: s
       if (edit !== 'remove' && Number.isInteger(s) && s >= 200 && s <= 599) ctx.status = s
       return true
     }
-    if (key.startsWith(':')) return true
+    if (key.startsWith(':') || FRAMING_HEADERS.has(key)) return true
     if (edit !== 'add') ctx.responseHeaders = ctx.responseHeaders.filter(([k]) => k !== key)
     if (edit !== 'remove') ctx.responseHeaders.push([key, value])
     return true

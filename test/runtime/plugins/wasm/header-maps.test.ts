@@ -43,6 +43,8 @@ test('response headers: :status writable, repeated names joined on read, replace
   assert.equal(ctx.status, 418)
   assert.ok(editMap(ctx, MapType.responseHeaders, 'replace', 'vary', 'c'))
   assert.deepEqual(ctx.responseHeaders, [['content-type', 'application/json'], ['vary', 'c']])
+  assert.ok(editMap(ctx, MapType.responseHeaders, 'add', 'Content-Length', '1'))
+  assert.equal(valueOf(ctx, MapType.responseHeaders, 'content-length'), undefined, 'framing stays the gateway\'s')
   assert.equal(pairsOf(ctx, 9), undefined, 'an unknown map type')
   assert.deepEqual(pairsOf(ctx, MapType.responseTrailers), [])
 })

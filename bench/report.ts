@@ -5,7 +5,7 @@ import { cpus, release } from 'node:os'
 import type { OpenLoopResult } from './open-loop.js'
 import type { TtftResult } from './ttft.js'
 
-export type RowKey = 'direct' | 'nginx' | 'bare' | 'bare2' | 'switchyard' | 'resilient' | 'auth' | 'global' | 'nometrics' | 'traced' | 'trace0' | 'baseline'
+export type RowKey = 'direct' | 'nginx' | 'bare' | 'bare2' | 'switchyard' | 'resilient' | 'auth' | 'global' | 'nometrics' | 'traced' | 'trace0' | 'baseline' | 'wasm'
 
 export interface RowResult {
   key: RowKey
@@ -93,6 +93,7 @@ export function targets(rows: RowResult[]): string {
     ...authTargets(rows, sy, check),
     ...metricsTargets(rows, sy, check),
     ...tracingTargets(rows, sy, check),
+    ...wasmRecord(rows, sy, check),
     ...baselineComparison(rows, sy),
   ].join('\n')
 }
@@ -174,6 +175,21 @@ function tracingTargets(rows: RowResult[], sy: RowResult, check: (name: string, 
     )
   }
   return out
+}
+
+/** Issue 19: a no-op proxy-wasm plugin on row (d)'s config, against (d) in the same run (no target; for the record). */
+function wasmRecord(rows: RowResult[], sy: RowResult, check: (name: string, v: number | undefined, ok: (v: number) => boolean, show: (v: number) => string) => string): string[] {
+  const w = rows.find((r) => r.key === 'wasm' && !r.skipped)
+  if (!w) return []
+  const cpu = (lane: 'json' | 'sse') => {
+    const a = w[lane]?.cpuUsPerReq
+    const b = sy[lane]?.cpuUsPerReq
+    return a !== undefined && b !== undefined ? `; CPU ${b.toFixed(1)} → ${a.toFixed(1)} µs/req (${signed(a - b)})` : ''
+  }
+  return [
+    check('(d+w) no-op WASM plugin: JSON throughput vs (d) (no target; for the record)', w.json?.rps && sy.json?.rps ? w.json.rps / sy.json.rps : undefined, () => true, (v) => `${v.toFixed(3)}×${cpu('json')}`),
+    check('(d+w) no-op WASM plugin: SSE streams/s vs (d) (no target; for the record)', w.sse?.rps && sy.sse?.rps ? w.sse.rps / sy.sse.rps : undefined, () => true, (v) => `${v.toFixed(3)}×${cpu('sse')}`),
+  ]
 }
 
 export function machine(info: RunInfo): string {

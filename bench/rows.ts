@@ -11,6 +11,7 @@ import { AUTH_HEADER, CHAT_PATH, COMPLETION_JSON, REQUEST, SSE_CHUNKS } from './
 import { onProxyCpu, pinningNote } from './pinning.js'
 import type { RowKey, RowResult } from './report.js'
 import { baselineCli, startSwitchyard, switchyardMissing } from './switchyard.js'
+import { writeNoopPlugin } from './wasm-noop.js'
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
 
@@ -41,7 +42,7 @@ export interface Row {
 }
 
 export async function startRows(dir: string, log: (msg: string) => void): Promise<Row[]> {
-  const [j1, j2, s1, s2, t1, t2, nJ, nS, nT, cJ, cS, cT, c2J, c2S, c2T, gw, admin, gw2, admin2, gw0, admin0, gw3, admin3, gw4, admin4, redisPort, gw5, admin5, gw6, admin6, gw7, admin7, collector] = await freePorts(33)
+  const [j1, j2, s1, s2, t1, t2, nJ, nS, nT, cJ, cS, cT, c2J, c2S, c2T, gw, admin, gw2, admin2, gw0, admin0, gw3, admin3, gw4, admin4, redisPort, gw5, admin5, gw6, admin6, gw7, admin7, collector, gw8, admin8] = await freePorts(35)
   const at = (port: number) => `http://127.0.0.1:${port}`
 
   log(`starting mocks and proxies (${pinningNote()})`)
@@ -71,6 +72,7 @@ export async function startRows(dir: string, log: (msg: string) => void): Promis
     { key: 'nometrics', label: '(d-) Switchyard, metrics off', lanes: lanes(gw5, gw5, gw5) },
     { key: 'traced', label: '(d+t) Switchyard + tracing 100 % (local OTLP receiver)', lanes: lanes(gw6, gw6, gw6) },
     { key: 'trace0', label: '(d+t0) Switchyard + tracing, sampling 0', lanes: lanes(gw7, gw7, gw7) },
+    { key: 'wasm', label: '(d+w) Switchyard + no-op WASM plugin', lanes: lanes(gw8, gw8, gw8) },
     ...(baselineCli() ? [{ key: 'baseline', label: `(d0) Switchyard baseline (${process.env.BENCH_BASELINE})`, lanes: lanes(gw0, gw0, gw0) }] : []),
   ] as Omit<Row, 'result'>[]).map((r) => ({ ...r, result: { key: r.key, label: r.label } }))
 
@@ -155,6 +157,19 @@ export async function startRows(dir: string, log: (msg: string) => void): Promis
     } catch (err) {
       r.result.skipped = `failed to start: ${(err as Error).message}`
       log(`skipping ${r.label}: ${(err as Error).message}`)
+    }
+  }
+
+  // Row (d+w): row (d) with a no-op proxy-wasm filter, its module built from WAT here.
+  const wr = rows.find((r) => r.key === 'wasm')!
+  if (!wr.result.skipped && (missing || sy.result.skipped)) wr.result.skipped = sy.result.skipped ?? missing ?? 'Switchyard not available'
+  if (!wr.result.skipped) {
+    try {
+      const wasmModule = await writeNoopPlugin(dir)
+      wr.server = await startSwitchyard(dir, { admin: admin8, listen: gw8, json: [j1, j2], sse: [s1, s2], ttft: [t1, t2], wasmModule }, [], 'wasm')
+    } catch (err) {
+      wr.result.skipped = `failed to start: ${(err as Error).message}`
+      log(`skipping (d+w): ${(err as Error).message}`)
     }
   }
 

@@ -2,7 +2,7 @@
 // rows' SSE, ...) so slow drift on the box spreads over the rows instead of landing on one.
 //   BENCH_DURATION=3   seconds per measurement (default 10; 3 is a smoke check)
 //   BENCH_RATE=2000    fixed rate for the latency column (default: min(2000, half the slowest row's req/s))
-//   BENCH_ROWS=bare2,switchyard   measure only these rows (direct, nginx, bare, bare2, switchyard, resilient, auth, global, nometrics, traced, trace0, baseline)
+//   BENCH_ROWS=bare2,switchyard   measure only these rows (direct, nginx, bare, bare2, switchyard, resilient, auth, global, nometrics, traced, trace0, wasm, baseline)
 //   BENCH_LANES=sse    measure only these phases (json, sse, latency, ttft)
 //   BENCH_RESULTS=/tmp/r.md   write the results there instead of bench/RESULTS.md ('-': nowhere)
 //   BENCH_PIN=0        do not pin the proxy to its own CPU (see pinning.ts)

@@ -27,6 +27,7 @@ export const DiagnosticCodes = {
   SY_CFG_ROLLOUT: 'a rollout whose candidate, baseline or steps do not fit its weighted split',
   SY_CFG_UNSUPPORTED: "a setting the cluster's provider cannot honour (embedding batching without an OpenAI-format embeddings API)",
   SY_CFG_BATCHES: 'a batches section naming a listener that cannot serve the batch API',
+  SY_CFG_WASM: 'a WASM filter module that cannot be used (unreadable, invalid, an import outside the hosted proxy-wasm subset, over its memory limit)',
   SY_CFG_REGISTRATION: 'an endpoint registration in etcd that cannot be used (ignored; the others serve)',
 } as const
 

@@ -26,8 +26,8 @@ export interface SecretNeeds {
 }
 
 export type CompileResult =
-  | { readonly ok: true; readonly ir: SnapshotIR; readonly needs: SecretNeeds; readonly diagnostics: readonly Diagnostic[] }
-  | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] }
+  | { readonly ok: true; readonly ir: SnapshotIR; readonly needs: SecretNeeds; readonly diagnostics: readonly Diagnostic[]; readonly files?: readonly string[] }
+  | { readonly ok: false; readonly diagnostics: readonly Diagnostic[]; readonly files?: readonly string[] }
 
 export interface CompileOptions {
   /** Shown as the snapshot's source, e.g. `file:examples/quickstart.yaml`. */
@@ -77,13 +77,15 @@ export function compileConfig(sources: readonly SourceText[], opts: CompileOptio
   }
   validateDocs(docs, diags)
   if (diags.length > 0) return { ok: false, diagnostics: sortDiagnostics(diags) }
-  const { body, needs, positions } = resolveDocs(docs, diags, { env: opts.env ?? process.env, secrets: opts.secrets ?? 'resolve', ...(opts.discovered && { discovered: opts.discovered }), ...(opts.discoveryProbe && { discoveryProbe: true }) })
-  if (diags.length > 0) return { ok: false, diagnostics: sortDiagnostics(diags) }
+  const { body, needs, positions, files } = resolveDocs(docs, diags, { env: opts.env ?? process.env, secrets: opts.secrets ?? 'resolve', ...(opts.discovered && { discovered: opts.discovered }), ...(opts.discoveryProbe && { discoveryProbe: true }) })
+  // Files read besides the sources (WASM modules): the caller watches them, even when this compile fails.
+  const read = files.length > 0 ? { files } : {}
+  if (diags.length > 0) return { ok: false, diagnostics: sortDiagnostics(diags), ...read }
   const version = opts.version ?? createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 12)
   const ir: SnapshotIR = { version, source: opts.source, ...body }
   if (opts.dryBuild) reportFilterProblems(ir, positions, opts.dryBuild(ir), diags)
-  if (diags.length > 0) return { ok: false, diagnostics: sortDiagnostics(diags) }
-  return { ok: true, ir, needs: needsOf(needs), diagnostics: [] }
+  if (diags.length > 0) return { ok: false, diagnostics: sortDiagnostics(diags), ...read }
+  return { ok: true, ir, needs: needsOf(needs), diagnostics: [], ...read }
 }
 
 function needsOf(refs: readonly Reference[]): SecretNeeds {

@@ -496,3 +496,27 @@ export interface DiscoveredEndpoint {
   readonly weight: number
   readonly name: string
 }
+
+/**
+ * A `type: wasm` filter's config as the compiler lowers it (src/compiler/wasm/): the module read,
+ * checked and instrumented on the main thread, shipped to workers as bytes, so a worker never
+ * reads the file (and the snapshot's version hash changes when the file does).
+ */
+export interface WasmFilterIR {
+  /** The filter's name (logs, metrics, `plugin_name`). */
+  readonly plugin: string
+  /** Absolute path of the .wasm file (watched like the config). */
+  readonly module: string
+  /** SHA-256 of the file as written, hex. */
+  readonly sha256: string
+  /** The instrumented module, base64. */
+  readonly binary: string
+  /** What proxy_on_configure reads as PLUGIN_CONFIGURATION (an object is sent as JSON). */
+  readonly configuration: string
+  /** Fuel units per callback (a function entry or a loop iteration costs one). */
+  readonly fuel: number
+  /** The memory's cap in bytes (pages × 64 KiB, at most `memory_limit`). */
+  readonly memoryMaxBytes: number
+  /** The proxy_on_* callbacks the module exports. */
+  readonly callbacks: readonly string[]
+}

@@ -26,6 +26,8 @@ export async function compileSource(source: ConfigSource, discovery?: EndpointRe
       // A cluster seen for the first time: its registrations are read now; compile with them.
       if (probe.ok && (await discovery.follow(probe.ir.clusters))) r = compile()
     }
+    // The modules this compile read are watched from now on (a failed compile names them too, so fixing one reloads).
+    if (r.files !== undefined) source.watchFiles?.(r.files)
     return r.ok || !source.mapDiagnostic ? r : { ok: false as const, diagnostics: r.diagnostics.map((d) => source.mapDiagnostic!(d)) }
   } catch (e) {
     const err = e as NodeJS.ErrnoException

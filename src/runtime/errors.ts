@@ -83,6 +83,10 @@ export const RuntimeErrors = {
   SY_OVERFLOW: { status: 503, openaiType: 'server_error', anthropicType: 'overloaded_error', means: 'the cluster is at its concurrency limit (circuit breaker)' },
   SY_SHUTTING_DOWN: { status: 503, openaiType: 'server_error', anthropicType: 'overloaded_error', means: 'the listener is being removed (a reload dropped it) while the request arrived' },
   SY_INTERNAL: { status: 500, openaiType: 'server_error', anthropicType: 'api_error', means: 'a bug inside the gateway; logged with the request id' },
+  SY_WASM_TRAP: {
+    status: 500, openaiType: 'server_error', anthropicType: 'api_error',
+    means: "a WASM filter trapped (unreachable, out of fuel, out of bounds, memory limit) or broke the ABI while handling this request; only that request fails, counted in switchyard_wasm_plugin_traps_total and logged with the plugin's name, and the plugin's VM is re-created for later requests (an event stream already under way ends with an error event)",
+  },
   SY_SESSION_NOT_FOUND: {
     status: 400, openaiType: 'invalid_request_error', anthropicType: 'invalid_request_error', openaiCode: 'previous_response_not_found',
     means: "the Responses API request's `previous_response_id` is not in the `session` filter's store (never stored, expired, evicted, deleted, or another tenant's)",
@@ -133,6 +137,12 @@ export const StatusTypedErrors = {
     openaiType: (status) => (status >= 500 ? 'server_error' : 'invalid_request_error'),
     anthropicType: (status) => (status >= 500 ? 'api_error' : status === 429 ? 'rate_limit_error' : 'invalid_request_error'),
     means: "the fault filter's abort, at its configured status",
+  },
+  SY_WASM_LOCAL_REPLY: {
+    openaiCode: 'plugin_local_reply',
+    openaiType: (status) => openAIErrorType(status),
+    anthropicType: (status) => anthropicErrorType(status),
+    means: "a WASM filter answered the request itself (proxy_send_local_response) without a body, at the status it chose; a plugin that gives a body is answered with that body as it is",
   },
 } as const satisfies Record<string, StatusTypedEntry>
 

@@ -150,7 +150,12 @@ export interface Filter {
   readonly phase?: 'pre_route'
   onRequest?(ctx: RequestContext): HookResult
   onResponse?(ctx: RequestContext): void
-  onChunk?(ctx: RequestContext, chunk: Uint8Array): void
+  /**
+   * Body bytes on their way to the client; `last` is set on the answer's final bytes (possibly
+   * empty). Returning bytes replaces the chunk for later filters and the client (empty: nothing
+   * goes out now); returning nothing passes it on unchanged.
+   */
+  onChunk?(ctx: RequestContext, chunk: Uint8Array, last?: boolean): Uint8Array | void
   onComplete?(ctx: RequestContext): void
 }
 

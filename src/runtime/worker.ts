@@ -9,6 +9,7 @@ import { Gateway } from './gateway.js'
 import { ListenerSet } from './http/server.js'
 import { createStores } from './stores.js'
 import { RequestMetrics, type WorkerMetricsReport } from './telemetry/request-metrics.js'
+import { wasmPluginFamilies } from './plugins/wasm/metrics.js'
 import { combineTelemetry } from './telemetry/snapshot-telemetry.js'
 import { RequestTracing } from './telemetry/tracing/request-tracing.js'
 import { TracerHost } from './telemetry/tracing/tracer-host.js'
@@ -83,6 +84,8 @@ function describeCluster(c: CompiledCluster): Record<string, unknown> {
 
 /** The tracer's span counters join the worker's metric series (they exist once tracing was ever configured). */
 function withTraceCounts(report: WorkerMetricsReport): WorkerMetricsReport {
+  const wasm = wasmPluginFamilies()
+  if (wasm.length > 0) report = { ...report, families: [...report.families, ...wasm] }
   return tracer.everUsed ? { ...report, families: [...report.families, ...tracer.families()] } : report
 }
 

@@ -24,6 +24,8 @@ export interface ResolveContext {
   readonly positions: SourcePositions
   readonly discovered: Readonly<Record<string, readonly DiscoveredEndpoint[]>>
   readonly discoveryProbe: boolean
+  /** Files the config reads besides its sources (WASM modules), absolute: watched like the config. */
+  readonly files: string[]
   report(code: DiagnosticCode, loc: Located, message: string, key?: string): void
 }
 
@@ -31,5 +33,5 @@ export function createContext(diags: Diagnostic[], opts: ResolveOptions): Resolv
   const report = (code: DiagnosticCode, loc: Located, message: string, key?: string) => {
     diags.push(diagnosticAt(code, loc, message, key))
   }
-  return { diags, mode: opts.secrets, secrets: new SecretResolver(opts, report), positions: new SourcePositions(), discovered: opts.discovered ?? {}, discoveryProbe: opts.discoveryProbe === true, report }
+  return { diags, mode: opts.secrets, secrets: new SecretResolver(opts, report), positions: new SourcePositions(), discovered: opts.discovered ?? {}, discoveryProbe: opts.discoveryProbe === true, files: [], report }
 }

@@ -3,6 +3,7 @@ import type { FilterIR } from '../ir.js'
 import type { ResolveContext } from './context.js'
 import { below } from './positions.js'
 import type { MergedConfig } from './merge.js'
+import { resolveWasmFilter } from '../wasm/resolve-wasm.js'
 
 export function resolveFilters(config: MergedConfig, ctx: ResolveContext): FilterIR[] {
   const out: FilterIR[] = []
@@ -11,7 +12,9 @@ export function resolveFilters(config: MergedConfig, ctx: ResolveContext): Filte
     const cfg = below(f, 'config')
     ctx.positions.record(at, f)
     ctx.positions.record([...at, 'config'], cfg)
-    out.push({ name, type: f.value.type, config: ctx.secrets.deep(f.value.config ?? {}, cfg) })
+    // A WASM module is read, checked and instrumented here; its bytes travel in the IR.
+    if (f.value.type === 'wasm') out.push({ name, type: 'wasm', config: { ...resolveWasmFilter(name, f, cfg, ctx) } })
+    else out.push({ name, type: f.value.type, config: ctx.secrets.deep(f.value.config ?? {}, cfg) })
   }
   return out
 }

@@ -9,16 +9,25 @@ import type { ConfigSource } from './source.js'
 export function createFileSource(path: string, debounceMs = 50): ConfigSource {
   let watcher: FSWatcher | undefined
   let timer: NodeJS.Timeout | undefined
+  let extra = new Set<string>()
   return {
     description: `file:${path}`,
     load: async () => ({ sources: readPathSources(path) }),
     watch(onChange) {
       // atomic: editors that save via temp file + rename still count as a change of `path`.
-      watcher = watch(path, { ignoreInitial: true, atomic: true })
+      watcher = watch([path, ...extra], { ignoreInitial: true, atomic: true })
       watcher.on('all', () => {
         if (timer) clearTimeout(timer)
         timer = setTimeout(onChange, debounceMs)
       })
+    },
+    watchFiles(paths) {
+      const next = new Set(paths)
+      if (watcher !== undefined) {
+        for (const p of next) if (!extra.has(p)) watcher.add(p)
+        for (const p of extra) if (!next.has(p)) watcher.unwatch(p)
+      }
+      extra = next
     },
     async close() {
       if (timer) clearTimeout(timer)

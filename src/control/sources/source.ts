@@ -9,6 +9,11 @@ export interface ConfigSource {
   load(): Promise<{ sources: SourceText[]; version?: string }>
   /** Calls onChange (possibly in bursts) whenever load() may return something new. */
   watch(onChange: () => void): void
+  /**
+   * Also watch these files (the WASM modules the last compile read), replacing the previous set:
+   * a change to one is a config change. Sources that hold no files (etcd) leave it out.
+   */
+  watchFiles?(paths: readonly string[]): void
   close(): Promise<void>
   /** Connection state for /ready (e.g. etcd reachable or not); absent for sources that cannot fail. */
   health?(): { ok: boolean; detail: string }

@@ -9,6 +9,7 @@ import { create as jwt } from './jwt.js'
 import { create as rateLimit } from './rate-limit.js'
 import { create as session } from './session.js'
 import { create as trustedHeader } from './trusted-header.js'
+import { create as wasm } from '../plugins/wasm/filter.js'
 
 export const filterFactories: Readonly<Record<string, FilterFactory>> = {
   api_key: apiKey,
@@ -20,4 +21,5 @@ export const filterFactories: Readonly<Record<string, FilterFactory>> = {
   rate_limit: rateLimit,
   session,
   trusted_header: trustedHeader,
+  wasm,
 }

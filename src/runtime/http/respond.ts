@@ -20,18 +20,30 @@ export function startResponse(ctx: RequestContext, status: number, headers: [str
   }
   const hooks = ctx.chain.onResponse
   for (let i = 0; i < hooks.length; i++) hooks[i].onResponse!(ctx)
-  if (!ctx.downstream.aborted) ctx.downstream.writeHead(status, ctx.responseHeaders)
+  // ctx.status, not `status`: an onResponse hook may change it (a WASM plugin's :status, or its local reply).
+  if (!ctx.downstream.aborted) ctx.downstream.writeHead(ctx.status, ctx.responseHeaders)
 }
 
-/** The filters' onChunk hooks, for body bytes on their way to the client: the one place they run. */
-export function passChunk(ctx: RequestContext, chunk: Uint8Array): void {
+/**
+ * The filters' onChunk hooks, for body bytes on their way to the client: the one place they run.
+ * Returns the bytes to send (a hook may replace them); `last` marks the answer's final bytes.
+ */
+export function passChunk(ctx: RequestContext, chunk: Uint8Array, last = false): Uint8Array {
   const hooks = ctx.chain.onChunk
-  for (let i = 0; i < hooks.length; i++) hooks[i].onChunk!(ctx, chunk)
+  for (let i = 0; i < hooks.length; i++) {
+    const r = hooks[i].onChunk!(ctx, chunk, last)
+    if (r !== undefined) chunk = r
+  }
+  return chunk
 }
 
 /** Returns false when the client is congested: pause the source until downstream.onWritable. */
 export function sendChunk(ctx: RequestContext, chunk: Uint8Array): boolean {
-  passChunk(ctx, chunk)
+  if (ctx.chain.onChunk.length > 0) {
+    chunk = passChunk(ctx, chunk)
+    // A filter holding bytes back: nothing to write (an empty write would start the body).
+    if (chunk.length === 0) return true
+  }
   if (ctx.downstream.aborted) return true
   if (ctx.listener.accessLog !== undefined) countOut(ctx, chunk.length)
   return ctx.downstream.write(chunk)

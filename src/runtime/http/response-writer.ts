@@ -22,6 +22,7 @@ export interface WriteSource {
  * Writers with a batch waiting for the tick to end. One microtask flushes them all, so batching
  * costs no closure per writer; `spare` is the emptied list of the last run, reused.
  */
+const EMPTY = Buffer.alloc(0)
 let due: ResponseWriter[] = []
 let spare: ResponseWriter[] = []
 
@@ -83,7 +84,8 @@ export class ResponseWriter {
       body = parts.length === 1 ? parts[0] : Buffer.concat(parts)
       parts.length = 0
     }
-    if (body !== undefined) passChunk(this.ctx, body)
+    // The last bytes pass the hooks marked as such, even when there are none (filters holding bytes back release them).
+    if (body !== undefined || this.ctx.chain.onChunk.length > 0) body = passChunk(this.ctx, body ?? EMPTY, true) as Buffer
     finishResponse(this.ctx, body)
   }
 }

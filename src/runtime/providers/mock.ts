@@ -213,6 +213,5 @@ function countWords(v: unknown): number {
 /** Ends the answer with its last bytes, which pass the filters' onChunk hooks as a proxied answer's do. */
 function endWith(ctx: RequestContext, last: string | Buffer): void {
   const b = typeof last === 'string' ? Buffer.from(last) : last
-  passChunk(ctx, b)
-  finishResponse(ctx, b)
+  finishResponse(ctx, passChunk(ctx, b, true))
 }

@@ -4,9 +4,9 @@
  * collector (otlp-http.ts), one export in flight at a time. The socket writes, the HTTP client and
  * the batch copy run here, not on the thread that serves requests.
  *
- * A batch leaves when `maxBatchSize` spans are waiting (the worker wakes this thread through the
- * ring's SIGNAL cell) or when `intervalMs` passed since the last look with spans waiting, or when the
- * worker asks for a flush. The counts of exported and failed spans go to the tracer host's shared
+ * A batch leaves when `maxBatchSize` spans are waiting, when the oldest waiting span was first seen
+ * `intervalMs` ago, or when the worker asks for a flush; the thread looks every POLL_MS (the
+ * worker's messages wake it at once through the ring's SIGNAL cell). The counts of exported and failed spans go to the tracer host's shared
  * cells (they outlive this thread); failures are reported to the worker (at most once a minute), which
  * logs them through its own scrubbed logger.
  *
@@ -34,6 +34,11 @@ export interface ExportThreadData {
 export type FromExportThread = { type: 'flushed'; id: number } | { type: 'failed'; error: string }
 
 const FAILURE_REPORT_INTERVAL_MS = 60_000
+/**
+ * How often the thread looks at the ring. The worker never signals it (a request only copies bytes
+ * and adds two counters), so a full batch waits at most this long; an idle look costs microseconds.
+ */
+const POLL_MS = 20
 
 /** `Atomics.waitAsync` (Node 16+, typed from lib es2024 on, which this project does not target). */
 const waitAsync = (Atomics as unknown as {
@@ -48,6 +53,7 @@ function run(data: ExportThreadData): void {
   const head = (len: number) => requestHead(env, len)
   const sender = new OtlpHttpSender(data.endpoint, data.headers, data.exportTimeoutMs)
   const flushes: number[] = []
+  const poll = Math.min(POLL_MS, data.intervalMs)
   let closing = false
   let lastFailureReport = 0
 
@@ -69,23 +75,33 @@ function run(data: ExportThreadData): void {
     })
   }
 
+  const sleep = async (ms: number): Promise<void> => {
+    const w = waitAsync(ring.header, SIGNAL, Atomics.load(ring.header, SIGNAL), ms)
+    if (w.async) await w.value
+  }
+
   const loop = async (): Promise<void> => {
-    let due = false
+    /** When this thread first saw the spans now waiting (0: none waiting). */
+    let since = 0
     for (;;) {
       const waiting = ring.spans
-      if (waiting > 0 && (due || closing || flushes.length > 0 || waiting >= data.maxBatchSize)) {
-        await exportOne()
-        continue
-      }
       if (waiting === 0) {
+        since = 0
         for (const id of flushes.splice(0)) port.postMessage({ type: 'flushed', id } satisfies FromExportThread)
         if (closing) break
+        await sleep(poll)
+        continue
       }
-      const seen = Atomics.load(ring.header, SIGNAL)
-      const w = waitAsync(ring.header, SIGNAL, seen, data.intervalMs)
-      const result = w.async ? await w.value : w.value
-      // A timeout with spans waiting sends them; a signal (a full batch, a flush) is handled above.
-      due = result === 'timed-out'
+      const now = performance.now()
+      if (since === 0) since = now
+      const due = now - since >= data.intervalMs
+      if (waiting >= data.maxBatchSize || due || closing || flushes.length > 0) {
+        await exportOne()
+        // What is left after a full batch is younger than the batch was; after a due one, as old.
+        if (!due) since = ring.spans > 0 ? performance.now() : 0
+        continue
+      }
+      await sleep(Math.min(poll, data.intervalMs - (now - since)))
     }
     sender.close()
     port.close()

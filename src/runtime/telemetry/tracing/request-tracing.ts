@@ -26,13 +26,14 @@ import { compileAttemptObservers } from '../../upstream/attempt-events.js'
 import type { SnapshotTelemetry } from '../snapshot-telemetry.js'
 import { genAiOperation, genAiProviders, statusClass } from '../labels.js'
 import { formatTraceparent, parseTraceparent } from './trace-context.js'
+import { TRACE_STATE } from './trace-id.js'
 import { attributeFragment, encodeTrace } from './otlp-proto.js'
 import { AttemptSpan, randomHex, RequestTrace } from './span-record.js'
 import type { SpanExporter } from './span-exporter.js'
 import type { TracerHost } from './tracer-host.js'
 
-/** Per-request state, on ctx.filterState (filter names are identifiers, so no filter can have this one). */
-const STATE = '$trace'
+/** Per-request state, on ctx.filterState (trace-id.ts reads it for the access log). */
+const STATE = TRACE_STATE
 /** The marker of a request that is not sampled: shared, never written. */
 const NOT_SAMPLED = Object.freeze({ sampled: false })
 
@@ -188,10 +189,4 @@ export class RequestTracing {
     }
     return { observers: compileAttemptObservers([observer]), filters: [filter] }
   }
-}
-
-/** The trace id of a sampled request (for the access log); undefined when not traced. */
-export function traceIdOf(ctx: RequestContext): string | undefined {
-  const s = ctx.filterState?.[STATE] as RequestTrace | undefined
-  return s?.sampled ? s.traceId : undefined
 }

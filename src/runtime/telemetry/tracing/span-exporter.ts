@@ -42,7 +42,6 @@ const MAX_RING_BYTES = 256 * 1024 * 1024
 export class SpanExporter {
   private readonly ring: SpanRing
   private readonly thread: Worker
-  private readonly batch: number
   private closed = false
   private exited: Promise<void>
   private nextFlush = 0
@@ -55,16 +54,13 @@ export class SpanExporter {
     private readonly dropped: { spans: number },
     onFailure: (error: string) => void,
   ) {
-    this.batch = Math.min(opts.maxBatchSize, opts.maxQueueSize)
     const sab = SpanRing.allocate(Math.min(opts.maxQueueSize * RING_BYTES_PER_SPAN, MAX_RING_BYTES))
     this.ring = new SpanRing(sab)
     const data: ExportThreadData = {
       ring: sab, counts: counters, endpoint: opts.endpoint, headers: opts.headers, exportTimeoutMs: opts.exportTimeoutMs,
-      maxBatchSize: this.batch, intervalMs: opts.intervalMs, envelope: opts.envelope,
+      maxBatchSize: Math.min(opts.maxBatchSize, opts.maxQueueSize), intervalMs: opts.intervalMs, envelope: opts.envelope,
     }
     this.thread = new Worker(new URL('./export-thread.js', import.meta.url), { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: 4 } })
-    // The export thread never keeps its worker alive: draining flushes it explicitly (flush()).
-    this.thread.unref()
     this.thread.on('message', (m: FromExportThread) => {
       if (m.type === 'flushed') {
         this.flushes.get(m.id)?.()
@@ -73,6 +69,9 @@ export class SpanExporter {
     })
     this.exited = new Promise((resolve) => this.thread.once('exit', () => resolve()))
     this.thread.on('error', (e) => onFailure(`export thread failed: ${e.message}`))
+    // The export thread never keeps its worker alive: draining flushes it explicitly (flush()).
+    // After the listeners: adding a 'message' listener refs the worker's port again.
+    this.thread.unref()
   }
 
   /** Spans waiting to be exported (a gauge). */
@@ -91,7 +90,7 @@ export class SpanExporter {
   // hot path: once per sampled request
   /** Queues an encoded trace of `n` spans that accepts(n) let in (copied: `trace` may be reused at once). */
   add(trace: Uint8Array, n: number): void {
-    if (!this.ring.push(trace, n, this.batch)) this.dropped.spans += n
+    if (!this.ring.push(trace, n)) this.dropped.spans += n
   }
 
   /** Counts `n` spans that could not be queued (encoding failed) as dropped. */

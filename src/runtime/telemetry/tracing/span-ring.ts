@@ -25,7 +25,7 @@
 const USED = 0
 /** Spans in the ring (the queue gauge; checked against `max_queue`). */
 const SPANS = 1
-/** Bumped (and waited on) when a batch is ready or the export thread is asked to flush. */
+/** Waited on by the consumer between looks; bumped to wake it at once (a flush or close asked). */
 export const SIGNAL = 2
 const HEADER_BYTES = 64
 
@@ -65,11 +65,8 @@ export class SpanRing {
   }
 
   // hot path: once per sampled request (the worker)
-  /**
-   * Copies one encoded trace of `spans` spans in; false when it does not fit (nothing written).
-   * Wakes the consumer when the ring reaches `batchSpans` spans.
-   */
-  push(bytes: Uint8Array, spans: number, batchSpans: number): boolean {
+  /** Copies one encoded trace of `spans` spans in; false when it does not fit (nothing written). The consumer is not woken: it polls. */
+  push(bytes: Uint8Array, spans: number): boolean {
     const c = this.capacity
     const need = RECORD_HEAD + ((bytes.length + 7) & ~7)
     let at = this.at
@@ -86,8 +83,7 @@ export class SpanRing {
     at += need
     this.at = at === c ? 0 : at
     Atomics.add(this.header, USED, waste + need)
-    const before = Atomics.add(this.header, SPANS, spans)
-    if (before < batchSpans && before + spans >= batchSpans) this.wake()
+    Atomics.add(this.header, SPANS, spans)
     return true
   }
 

@@ -19,6 +19,7 @@ import { combineTelemetry } from '../src/runtime/telemetry/snapshot-telemetry.js
 import { RequestTracing } from '../src/runtime/telemetry/tracing/request-tracing.js'
 import { TracerHost } from '../src/runtime/telemetry/tracing/tracer-host.js'
 import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import type { Downstream, Snapshot } from '../src/runtime/types.js'
 
 const PORT = 18777
@@ -82,19 +83,22 @@ function build(v: Variant, collector: string): Snapshot {
  * in the gateway's process, so its CPU must not count against the tracing variants (this process's
  * CPU is what a round measures).
  */
-async function startReceiver(): Promise<{ url: string; close(): void }> {
+async function startReceiver(): Promise<{ url: string; stats(): Promise<{ requests: number; bytes: number }>; close(): void }> {
   const child = spawn(process.execPath, ['-e', RECEIVER], { stdio: ['ignore', 'pipe', 'inherit'] })
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.once('data', (d) => resolve(Number(String(d).trim())))
     child.once('exit', (code) => reject(new Error(`receiver exited (${code})`)))
   })
-  return { url: `http://127.0.0.1:${port}/v1/traces`, close: () => child.kill() }
+  const stats = async (): Promise<{ requests: number; bytes: number }> => (await fetch(`http://127.0.0.1:${port}/stats`)).json() as Promise<{ requests: number; bytes: number }>
+  return { url: `http://127.0.0.1:${port}/v1/traces`, stats, close: () => child.kill() }
 }
 
 const RECEIVER = `
+let requests = 0, bytes = 0
 const server = require('node:http').createServer((req, res) => {
-  req.resume()
-  req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end())
+  if (req.method === 'GET') return res.end(JSON.stringify({ requests, bytes }))
+  req.on('data', (d) => (bytes += d.length))
+  req.on('end', () => { requests++; res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end() })
 })
 server.keepAliveTimeout = 60000
 server.listen(0, '127.0.0.1', () => console.log(server.address().port))
@@ -108,23 +112,46 @@ const BODIES = {
   sse: Buffer.from(JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'one two three' }] })),
 }
 
-async function round(snap: Snapshot, body: Buffer, n: number): Promise<number> {
+/**
+ * This thread's CPU time in µs (Linux schedstat, ns resolution): the request-serving thread alone,
+ * while process.cpuUsage() also counts the export thread and libuv's.
+ */
+function threadCpuUs(): number {
+  return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1000
+}
+
+/** CPU µs per request: the whole process's, and the request thread's alone. */
+interface RoundCost { process: number; thread: number }
+
+async function round(snap: Snapshot, body: Buffer, n: number): Promise<RoundCost> {
   const listener = snap.listeners.get(PORT)!
   const down = new NullDownstream()
   const c0 = process.cpuUsage()
+  const t0 = threadCpuUs()
   for (let i = 0; i < n; i++) {
     dispatch(snap, listener, { method: 'POST', path: '/v1/chat/completions', query: '', headers: { 'content-type': 'application/json' }, body }, down)
     if (i % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((r) => setTimeout(r, 0))
   }
+  const t = threadCpuUs() - t0
   const c = process.cpuUsage(c0)
-  return (c.user + c.system) / n
+  return { process: (c.user + c.system) / n, thread: t / n }
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
-export async function measure(variants: readonly Variant[], rounds: number, requests: number): Promise<Map<string, Record<'json' | 'sse', number>>> {
+export interface Measured {
+  /** Median CPU µs per request of the whole process, per lane. */
+  readonly json: number
+  readonly sse: number
+  /** The same for the request thread alone. */
+  readonly jsonThread: number
+  readonly sseThread: number
+}
+
+export async function measure(variants: readonly Variant[], rounds: number, requests: number): Promise<{ results: Map<string, Measured>; otlpBytesPerTrace: number }> {
   const receiver = await startReceiver()
-  const snaps = variants.map((v) => ({ v, snap: build(v, receiver.url), json: [] as number[], sse: [] as number[] }))
+  const snaps = variants.map((v) => ({ v, snap: build(v, receiver.url), json: [] as RoundCost[], sse: [] as RoundCost[] }))
+  let traced = 0
   for (const s of snaps) {
     await round(s.snap, BODIES.json, requests / 4)
     await round(s.snap, BODIES.sse, requests / 4)
@@ -135,11 +162,20 @@ export async function measure(variants: readonly Variant[], rounds: number, requ
       for (let k = 0; k < snaps.length; k++) {
         const s = snaps[(k + r) % snaps.length]
         s[lane].push(await round(s.snap, BODIES[lane], requests))
+        if (s.v.telemetry.includes('ratio: 1')) traced += requests
       }
     }
   }
+  // Let the last batches leave (interval 100ms), then read what the receiver got.
+  await new Promise((r) => setTimeout(r, 1500))
+  const got = await receiver.stats()
   receiver.close()
-  return new Map(snaps.map((s) => [s.v.name, { json: median(s.json), sse: median(s.sse) }]))
+  const warmTraced = snaps.filter((s) => s.v.telemetry.includes('ratio: 1')).length * (requests / 2)
+  const results = new Map(snaps.map((s) => [s.v.name, {
+    json: median(s.json.map((r) => r.process)), sse: median(s.sse.map((r) => r.process)),
+    jsonThread: median(s.json.map((r) => r.thread)), sseThread: median(s.sse.map((r) => r.thread)),
+  }]))
+  return { results, otlpBytesPerTrace: traced + warmTraced > 0 ? got.bytes / (traced + warmTraced) : 0 }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -147,11 +183,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const requests = Number(process.env.TELEMETRY_REQUESTS ?? 10_000)
   const pick = process.env.TELEMETRY_VARIANTS?.split(',')
   const variants = pick ? VARIANTS.filter((v) => pick.includes(v.name)) : VARIANTS
-  const result = await measure(variants, rounds, requests)
-  const base = result.get(variants[0].name)!
+  const { results, otlpBytesPerTrace } = await measure(variants, rounds, requests)
+  const base = results.get(variants[0].name)!
   process.exitCode = 0
-  console.log(`median of ${rounds} interleaved rounds × ${requests} requests (CPU µs per request; ratio to '${variants[0].name}')`)
-  for (const [name, r] of result) {
-    console.log(`${name.padEnd(16)} json ${r.json.toFixed(2).padStart(7)} µs (${(r.json / base.json).toFixed(3)}×)   sse ${r.sse.toFixed(2).padStart(7)} µs (${(r.sse / base.sse).toFixed(3)}×)`)
+  console.log(`median of ${rounds} interleaved rounds × ${requests} requests (CPU µs per request, whole process [request thread alone]; ratio to '${variants[0].name}')`)
+  const f = (x: number) => x.toFixed(2).padStart(6)
+  for (const [name, r] of results) {
+    console.log(`${name.padEnd(18)} json ${f(r.json)} [${f(r.jsonThread)}] µs (${(r.json / base.json).toFixed(3)}×)   sse ${f(r.sse)} [${f(r.sseThread)}] µs (${(r.sse / base.sse).toFixed(3)}×)`)
   }
+  if (otlpBytesPerTrace > 0) console.log(`OTLP bytes per traced request (what the receiver got / traced requests): ${otlpBytesPerTrace.toFixed(0)}`)
 }

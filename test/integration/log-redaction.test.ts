@@ -3,8 +3,9 @@
  * them up on — caller credentials in `authorization` / `x-api-key` / `api-key` / cookies (a good
  * key and refused ones), `?key=` in the caller's query and in an endpoint URL, an endpoint key an
  * upstream echoes back in its errors, a reload with a bad config holding a new secret, admin calls
- * with the token — with debug logs and the access log on, in JSON. Then the whole output of the
- * process and its /metrics are searched for each secret (plain, URL- and base64-encoded).
+ * with the token — with debug logs and the access log on, in JSON, and every request traced to an
+ * in-test OTLP receiver. Then the whole output of the process, its /metrics and every span export
+ * it sent are searched for each secret (plain, URL- and base64-encoded).
  */
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -13,6 +14,7 @@ import { createKeyRecord } from '../../src/shared/key-records.js'
 import { receive, startHttpServer, type LocalHttpServer } from '../support/http-server.js'
 import { eventually, startGateway, type GatewayProcess } from '../support/gateway-process.js'
 import { freePort } from '../support/ports.js'
+import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.js'
 
 const acme = createKeyRecord({ tenant: 'acme', id: 'acme-key' }, Date.now())
 const SECRETS = {
@@ -29,6 +31,7 @@ const SECRETS = {
 const forms = (s: string) => [s, encodeURIComponent(s), Buffer.from(s).toString('base64')]
 
 let echo: LocalHttpServer
+let otlp: OtlpReceiver
 let gw: GatewayProcess
 let port: number
 let config: (admin: number) => string
@@ -40,9 +43,11 @@ before(async () => {
     res.writeHead(401, { 'content-type': 'application/json', 'x-echo': said }).end(JSON.stringify({ error: { message: said, type: 'invalid_request_error', code: 'invalid_api_key' } }))
   }))
   port = await freePort()
+  otlp = await startOtlpReceiver()
   config = (admin) => `
 admin: { port: ${admin}, token: "\${env:RED_ADMIN}" }
 log: { level: debug, format: json }
+telemetry: { tracing: { endpoint: "${otlp.url}", batch: { interval: 50ms } } }
 listeners: [{ name: api, address: 127.0.0.1, port: ${port}, route_table: main, filters: [keys], access_log: true }]
 filters: [{ name: keys, type: api_key }]
 tenants: [{ name: acme }]
@@ -61,10 +66,10 @@ clusters:
 
 after(async () => {
   await gw?.stop()
-  await echo?.close()
+  await Promise.all([echo?.close(), otlp?.close()])
 })
 
-test('secrets sent through every path reach no log line and no metric', async () => {
+test('secrets sent through every path reach no log line, no metric and no span', async () => {
   const base = `http://127.0.0.1:${port}`
   const body = JSON.stringify({ model: 'gpt-x', messages: [{ role: 'user', content: 'hi' }] })
   // 1. The official client with a good key, its key in the query too; the upstream refuses and echoes the endpoint key.
@@ -95,6 +100,10 @@ test('secrets sent through every path reach no log line and no metric', async ()
   const metrics = await (await fetch(`${gw.admin}/metrics`, { headers: { authorization: `Bearer ${SECRETS.adminToken}` } })).text()
   await eventually(() => gw.output().split('\n').filter((l) => l.includes('"log":"access"')).length >= 7, 3000, 'every access record')
 
+  // Stopping drains the workers, which flushes their span exports.
+  await otlp.waitFor((s) => s.filter((x) => x.kind === 2).length >= 7, 10_000, 'the server spans of the api requests')
+  assert.equal(await gw.stop(), 0)
+  const spans = otlp.rawBodies.join('\n')
   const out = gw.output()
   // The paths were taken: refusals were logged at debug, upstream errors answered, the query key masked.
   assert.match(out, /"msg":"authentication refused"/)
@@ -104,6 +113,7 @@ test('secrets sent through every path reach no log line and no metric', async ()
     for (const form of forms(secret)) {
       assert.ok(!out.includes(form), `the log holds ${name} (${form}):\n${out.split('\n').filter((l) => l.includes(form)).join('\n')}`)
       assert.ok(!metrics.includes(form), `/metrics holds ${name} (${form})`)
+      assert.ok(!spans.includes(form), `an exported span holds ${name} (${form})`)
     }
   }
 })

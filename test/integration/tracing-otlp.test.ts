@@ -91,10 +91,10 @@ test('a plain request continues the caller\'s trace: server span under the calle
   assert.equal(server.traceId, CALLER_TRACE)
   assert.equal(server.parentSpanId, CALLER_SPAN)
   assert.equal(server.name, 'POST chat')
-  assert.deepStrictEqual(pick(server, ['http.request.method', 'url.path', 'http.response.status_code', 'switchyard.listener', 'switchyard.route', 'switchyard.cluster', 'switchyard.endpoint', 'gen_ai.request.model', 'switchyard.attempts']), {
+  assert.deepStrictEqual(pick(server, ['http.request.method', 'url.path', 'http.response.status_code', 'switchyard.listener', 'switchyard.route', 'switchyard.cluster', 'switchyard.endpoint', 'gen_ai.request.model', 'gen_ai.usage.input_tokens', 'switchyard.attempts']), {
     'http.request.method': 'POST', 'url.path': '/v1/chat/completions', 'http.response.status_code': 200, 'switchyard.listener': 'api', 'switchyard.route': 'chat',
-    'switchyard.cluster': 'up-a', 'switchyard.endpoint': 'a0', 'gen_ai.request.model': 'gpt-4o', 'switchyard.attempts': 1,
-  })
+    'gen_ai.request.model': 'gpt-4o', 'switchyard.attempts': 1,
+  }, 'who answered and the usage are on the client span only')
   const [attempt] = attempts
   assert.equal(attempt.kind, 3)
   assert.equal(attempt.traceId, CALLER_TRACE)
@@ -164,7 +164,7 @@ test('a failed-over request: the first cluster\'s span failed with next=fallback
     ['chat gpt-4o', { 'switchyard.cluster': 'up-a', 'switchyard.endpoint': 'a0', 'switchyard.attempt.next': 'fallback', 'error.type': '503', 'gen_ai.request.model': 'gpt-4o' }],
     ['chat gpt-4o-backup', { 'switchyard.cluster': 'up-b', 'switchyard.endpoint': 'b0', 'switchyard.attempt.reason': '503', 'gen_ai.request.model': 'gpt-4o-backup' }],
   ])
-  assert.deepStrictEqual(pick(server, ['switchyard.route', 'switchyard.cluster', 'gen_ai.request.model']), { 'switchyard.route': 'failover', 'switchyard.cluster': 'up-b', 'gen_ai.request.model': 'gpt-4o' })
+  assert.deepStrictEqual(pick(server, ['switchyard.route', 'switchyard.cluster', 'gen_ai.request.model', 'switchyard.attempts']), { 'switchyard.route': 'failover', 'gen_ai.request.model': 'gpt-4o', 'switchyard.attempts': 2 })
 })
 
 test('a request the gateway answers itself gets a server span alone, with its status', async () => {

@@ -13,6 +13,7 @@
 import type { RequestContext } from '../types.js'
 import type { PriceTable } from '../limits/budget.js'
 import { access, redactQuery } from '../../shared/log.js'
+import { traceIdOf } from '../telemetry/tracing/trace-id.js'
 
 export interface AccessLog {
   write(ctx: RequestContext): void
@@ -20,25 +21,6 @@ export interface AccessLog {
 
 /** Whether SWITCHYARD_ACCESS_LOG=1 turns the access log on for every listener (read once per thread). */
 export const ACCESS_LOG_EVERYWHERE = process.env.SWITCHYARD_ACCESS_LOG === '1'
-
-/**
- * The trace id of a request. Until tracing sets its own reader (setTraceIdReader), the caller's
- * W3C `traceparent` supplies it: with tracing on, the server span continues that same trace.
- */
-let traceIdOf: (ctx: RequestContext) => string | undefined = fromTraceparent
-
-/** For the tracing module: how to read the trace id of a request's span. */
-export function setTraceIdReader(reader: ((ctx: RequestContext) => string | undefined) | undefined): void {
-  traceIdOf = reader ?? fromTraceparent
-}
-
-function fromTraceparent(ctx: RequestContext): string | undefined {
-  const tp = ctx.head.headers.traceparent
-  // version-traceid-spanid-flags; an all-zero trace id is invalid.
-  if (tp === undefined || tp.length < 55 || tp.charCodeAt(2) !== 45) return undefined
-  const id = tp.slice(3, 35)
-  return /^[0-9a-f]{32}$/.test(id) && id !== '00000000000000000000000000000000' ? id : undefined
-}
 
 const round1 = (ms: number) => Math.round(ms * 10) / 10
 

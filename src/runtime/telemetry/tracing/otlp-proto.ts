@@ -2,8 +2,9 @@
  * A batch of RequestTraces as one OTLP ExportTraceServiceRequest in protobuf
  * (opentelemetry-proto trace/v1 and common/v1), written byte by byte into one Buffer: no
  * intermediate objects, no JSON, config-only attributes (an endpoint's, a listener's) as byte
- * fragments made once per snapshot and copied. Runs in the export timer of the worker, never in a
- * request.
+ * fragments made once per snapshot and copied. A request's spans are encoded when it completes
+ * (encodeTrace, into a reused buffer, then copied into the export ring); the export thread puts a
+ * batch's envelope in front of them (requestHead).
  *
  * Why protobuf and hand-written: the OTLP JSON of a traced chat request is ~2.5 KB and took ~10 µs
  * to build and encode as UTF-8; this is ~0.6 KB and ~1 µs (bench/telemetry-cost.ts). Every OTLP/HTTP
@@ -391,7 +392,7 @@ function errorStatus(message: string | undefined): void {
 }
 
 function serverSpan(t: RequestTrace): void {
-  ensure(128 + t.listenerFixed.length + t.answeredBy.length)
+  ensure(128 + t.listenerFixed.length)
   const span = open(T_SPAN)
   hexId(T_TRACE_ID, t.traceId)
   hexId(T_SPAN_ID, t.spanId)
@@ -408,10 +409,9 @@ function serverSpan(t: RequestTrace): void {
   if (t.route !== undefined) K.route.write(t.route)
   if (t.tenant !== undefined) K.tenant.write(t.tenant)
   if (t.requestModel !== undefined) K.requestModel.write(t.requestModel)
-  copy(t.answeredBy)
+  // Who answered, the usage and the answer's model and finish reasons are the last client span's:
+  // not repeated here (they were ~40 % of a chat request's bytes).
   K.attempts.write(t.attempts)
-  usage(t.usage)
-  answer(t.answer)
   if (t.status > 0) K.status.write(t.status)
   if (t.errorType !== '') K.errorType.write(t.errorType)
   if (t.error) errorStatus(undefined)
@@ -488,34 +488,23 @@ export function envelope(resource: Readonly<Record<string, string | number | boo
   return { resource: resource_, scope: scope_ }
 }
 
-/** Encoded traces are appended to slabs of this size (a new one when less than SLAB_ROOM is left). */
-const SLAB = 256 * 1024
-const SLAB_ROOM = 16 * 1024
-let slab = Buffer.allocUnsafe(SLAB)
-let slabPos = 0
+/** The one buffer every trace of this thread is encoded into (grown when a trace outgrows it, never shrunk). */
+let scratch = Buffer.allocUnsafe(16 * 1024)
 
 /**
- * The spans of one finished request, encoded now (when the request completes) into the current slab:
- * the queue then holds bytes, not objects, so a traced request leaves nothing for the garbage
- * collector to trace or promote while its batch waits.
+ * The spans of one finished request, encoded now (when the request completes) into this thread's
+ * reused scratch buffer: the result is a view valid until the next call, which the caller copies at
+ * once (into the export ring: span-ring.ts). Nothing is allocated per trace, and nothing the garbage
+ * collector must trace waits for the batch.
  */
 export function encodeTrace(t: RequestTrace): Buffer {
-  if (SLAB - slabPos < SLAB_ROOM) {
-    slab = Buffer.allocUnsafe(SLAB)
-    slabPos = 0
-  }
-  buf = slab
-  pos = slabPos
-  const start = pos
+  buf = scratch
+  pos = 0
   serverSpan(t)
   for (let a = t.first; a !== undefined; a = a.next) attemptSpan(t, a)
-  const out = buf.subarray(start, pos)
-  // A trace that outgrew the slab was written into a larger copy: start a fresh slab after it.
-  if (buf === slab) slabPos = pos
-  else {
-    slab = Buffer.allocUnsafe(SLAB)
-    slabPos = 0
-  }
+  // A trace that outgrew the scratch buffer was written into a larger one: keep that one.
+  scratch = buf
+  const out = buf.subarray(0, pos)
   buf = EMPTY
   pos = 0
   return out
@@ -523,15 +512,18 @@ export function encodeTrace(t: RequestTrace): Buffer {
 
 const EMPTY = Buffer.alloc(0)
 
-/** One ExportTraceServiceRequest: the envelope (resource, scope) around encoded traces' spans. */
-export function encodeRequest(env: Envelope, parts: readonly Buffer[]): Buffer {
-  let spansLen = 0
-  for (let i = 0; i < parts.length; i++) spansLen += parts[i].length
+/**
+ * The front of one ExportTraceServiceRequest whose spans (encoded traces, back to back) take
+ * `spansLen` bytes: the envelope (resource, scope) and the lengths that enclose them. The spans
+ * follow it unchanged.
+ */
+export function requestHead(env: Envelope, spansLen: number): Buffer {
   // ExportTraceServiceRequest { resource_spans = 1: ResourceSpans { resource = 1, scope_spans = 2: ScopeSpans { scope = 1, spans = 2 } } }
   const ss = env.scope.length + spansLen
   const rs = env.resource.length + 1 + varintSize(ss) + ss
-  const head = 1 + varintSize(rs) + env.resource.length + 1 + varintSize(ss) + env.scope.length
-  const out = Buffer.allocUnsafe(head + spansLen)
+  const out = Buffer.allocUnsafe(1 + varintSize(rs) + env.resource.length + 1 + varintSize(ss) + env.scope.length)
+  const savedBuf = buf
+  const savedPos = pos
   buf = out
   pos = 0
   buf[pos++] = 0x0a
@@ -540,16 +532,19 @@ export function encodeRequest(env: Envelope, parts: readonly Buffer[]): Buffer {
   buf[pos++] = 0x12
   varint(ss)
   bytes(env.scope)
-  for (let i = 0; i < parts.length; i++) {
-    out.set(parts[i], pos)
-    pos += parts[i].length
-  }
-  buf = EMPTY
-  pos = 0
+  buf = savedBuf
+  pos = savedPos
   return out
+}
+
+/** One ExportTraceServiceRequest: the envelope (resource, scope) around encoded traces' spans. */
+export function encodeRequest(env: Envelope, parts: readonly Uint8Array[]): Buffer {
+  let spansLen = 0
+  for (let i = 0; i < parts.length; i++) spansLen += parts[i].length
+  return Buffer.concat([requestHead(env, spansLen), ...parts])
 }
 
 /** encodeTrace() for each, then encodeRequest(): one request holding every span of `traces` (tests, tools). */
 export function encodeTraces(env: Envelope, traces: readonly RequestTrace[]): Buffer {
-  return encodeRequest(env, traces.map(encodeTrace))
+  return encodeRequest(env, traces.map((t) => Buffer.from(encodeTrace(t))))
 }

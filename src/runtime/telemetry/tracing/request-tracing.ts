@@ -26,13 +26,14 @@ import { compileAttemptObservers } from '../../upstream/attempt-events.js'
 import type { SnapshotTelemetry } from '../snapshot-telemetry.js'
 import { genAiOperation, genAiProviders, statusClass } from '../labels.js'
 import { formatTraceparent, parseTraceparent } from './trace-context.js'
+import { TRACE_STATE } from './trace-id.js'
 import { attributeFragment, encodeTrace } from './otlp-proto.js'
 import { AttemptSpan, randomHex, RequestTrace } from './span-record.js'
-import type { SpanQueue } from './span-queue.js'
+import type { SpanExporter } from './span-exporter.js'
 import type { TracerHost } from './tracer-host.js'
 
-/** Per-request state, on ctx.filterState (filter names are identifiers, so no filter can have this one). */
-const STATE = '$trace'
+/** Per-request state, on ctx.filterState (trace-id.ts reads it for the access log). */
+const STATE = TRACE_STATE
 /** The marker of a request that is not sampled: shared, never written. */
 const NOT_SAMPLED = Object.freeze({ sampled: false })
 
@@ -41,13 +42,6 @@ function errorType(f: AttemptFailure): string {
   return f.kind === 'status' ? String(f.status ?? 0) : f.kind
 }
 
-/** An endpoint's attributes as OTLP byte fragments, made on its first attempt of a snapshot. */
-interface EndpointAttributes {
-  /** The client span's: provider, server.address / port, cluster, endpoint. */
-  readonly client: Buffer
-  /** The server span's: who answered (cluster, endpoint). */
-  readonly server: Buffer
-}
 
 export class RequestTracing {
   constructor(private readonly host: TracerHost) {}
@@ -61,11 +55,12 @@ export class RequestTracing {
     return this.hooks(cfg, this.host.tracerFor(cfg), genAiProviders(ir.clusters))
   }
 
-  private hooks(cfg: TracingIR, queue: SpanQueue, providers: ReadonlyMap<string, string>): SnapshotTelemetry {
+  private hooks(cfg: TracingIR, queue: SpanExporter, providers: ReadonlyMap<string, string>): SnapshotTelemetry {
     const { sampleRatio: ratio, parentBased } = cfg
     // Config-only attributes, serialized once per snapshot (endpoints and listeners are snapshot objects).
-    const endpoints = new Map<CompiledEndpoint, EndpointAttributes>()
-    const endpointAttributes = (cluster: CompiledCluster, e: CompiledEndpoint): EndpointAttributes => {
+    const endpoints = new Map<CompiledEndpoint, Buffer>()
+    /** An endpoint's client-span attributes (provider, server.address / port, cluster, endpoint) as one OTLP byte fragment. */
+    const endpointAttributes = (cluster: CompiledCluster, e: CompiledEndpoint): Buffer => {
       let a = endpoints.get(e)
       if (a === undefined) {
         let address = ''
@@ -75,9 +70,8 @@ export class RequestTracing {
           address = u.hostname
           port = u.port === '' ? (u.protocol === 'https:' ? 443 : u.protocol === 'http:' ? 80 : undefined) : Number(u.port)
         } catch {}
-        const names = [['switchyard.cluster', cluster.name], ['switchyard.endpoint', e.name]] as const
-        const client = attributeFragment([['gen_ai.provider.name', providers.get(cluster.name) ?? cluster.name], ['server.address', address], ...(port === undefined ? [] : [['server.port', port] as const]), ...names])
-        endpoints.set(e, (a = { client, server: attributeFragment(names) }))
+        a = attributeFragment([['gen_ai.provider.name', providers.get(cluster.name) ?? cluster.name], ['server.address', address], ...(port === undefined ? [] : [['server.port', port] as const]), ['switchyard.cluster', cluster.name], ['switchyard.endpoint', e.name]])
+        endpoints.set(e, a)
       }
       return a
     }
@@ -114,7 +108,6 @@ export class RequestTracing {
       const facts = ctx.answerFacts
       ctx.answerFacts = undefined
       a.answer = facts
-      t.answer = facts
       const status = ctx.status
       const ok = status >= 200 && status < 400
       a.outcome = ok ? 'success' : statusClass(status)
@@ -128,7 +121,7 @@ export class RequestTracing {
         if (t === undefined) return
         if (t.current !== undefined) t.current.endedAt = performance.now()
         const reason = t.last?.nextStep !== undefined && t.last.nextStep !== 'none' && t.last.nextStep !== '' ? t.last.errorType : undefined
-        const a = new AttemptSpan(randomHex(16), performance.now(), endpointAttributes(cluster, endpoint).client, attempt, reason)
+        const a = new AttemptSpan(randomHex(16), performance.now(), endpointAttributes(cluster, endpoint), attempt, reason)
         a.model = ctx.head.model
         t.addAttempt(a)
         ctx.headers.traceparent = formatTraceparent(t.traceId, a.spanId, 1)
@@ -174,8 +167,6 @@ export class RequestTracing {
         t.route = ctx.route?.name
         t.tenant = ctx.head.identity?.tenant
         t.requestModel = ctx.head.model
-        if (ctx.endpoint !== undefined) t.answeredBy = endpointAttributes(ctx.cluster!, ctx.endpoint).server
-        t.usage = ctx.usage
         t.status = ctx.status
         if (ctx.status >= 500) {
           t.errorType = String(ctx.status)
@@ -183,14 +174,14 @@ export class RequestTracing {
         } else if (ctx.status === 0 || ctx.downstream.aborted) t.errorType = 'client_abort'
         t.spans = 1 + t.attempts
         t.endedAt = performance.now()
-        // Encoded now, so the queue holds bytes rather than objects the collector would have to trace.
+        // Encoded now, into a reused buffer the ring copies from: nothing per trace is left for the GC.
         if (!queue.accepts(t.spans)) return
-        let bytes: Buffer
+        let bytes: Uint8Array
         try {
           bytes = encodeTrace(t)
         } catch {
-          // Never expected (every value is typed); counted rather than allowed near the request.
-          queue.counts.failed += t.spans
+          // Never expected (every value is typed); counted as dropped rather than allowed near the request.
+          queue.discard(t.spans)
           return
         }
         queue.add(bytes, t.spans)
@@ -198,10 +189,4 @@ export class RequestTracing {
     }
     return { observers: compileAttemptObservers([observer]), filters: [filter] }
   }
-}
-
-/** The trace id of a sampled request (for the access log); undefined when not traced. */
-export function traceIdOf(ctx: RequestContext): string | undefined {
-  const s = ctx.filterState?.[STATE] as RequestTrace | undefined
-  return s?.sampled ? s.traceId : undefined
 }

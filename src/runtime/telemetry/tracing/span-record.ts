@@ -18,8 +18,6 @@ import type { AnswerFacts, Usage } from '../../types.js'
 /** What followed a failed attempt, as exported (`none` for the last one). */
 export type AttemptNextName = 'retry' | 'fallback' | 'continue' | 'none'
 
-const NO_ATTRIBUTES = Buffer.alloc(0)
-
 export class AttemptSpan {
   next: AttemptSpan | undefined = undefined
   endedAt = 0
@@ -58,10 +56,6 @@ export class RequestTrace {
   route: string | undefined = undefined
   tenant: string | undefined = undefined
   requestModel: string | undefined = undefined
-  /** `switchyard.cluster` and `switchyard.endpoint` of who answered last, as an OTLP byte fragment (empty when none). */
-  answeredBy: Buffer = NO_ATTRIBUTES
-  usage: Usage | undefined = undefined
-  answer: AnswerFacts | undefined = undefined
   status = 0
   /** `error.type` of the request ('' when none); `error` marks the span status ERROR. */
   errorType = ''

@@ -13,7 +13,6 @@ import { decodeTraces, protobufToJson } from '../../../support/otlp-receiver.js'
 const env = envelope({ 'service.name': 'sy-test', 'process.pid': 42, 'x.flag': true, 'x.ratio': 0.5 })
 const listener = attributeFragment([['server.port', 8080], ['switchyard.listener', 'api']])
 const endpoint = attributeFragment([['gen_ai.provider.name', 'openai'], ['server.address', '127.0.0.1'], ['server.port', 9000], ['switchyard.cluster', 'up'], ['switchyard.endpoint', 'e0']])
-const answeredBy = attributeFragment([['switchyard.cluster', 'up'], ['switchyard.endpoint', 'e0']])
 
 function trace(opts: { path?: string; model?: string; failed?: boolean } = {}): RequestTrace {
   const t = new RequestTrace(randomHex(32), randomHex(16), '00f067aa0ba902b7', 1000.25, 'POST', opts.path ?? '/v1/chat/completions', listener, 'req-1', 'chat')
@@ -40,9 +39,6 @@ function trace(opts: { path?: string; model?: string; failed?: boolean } = {}): 
   t.route = 'chat'
   t.tenant = 'tënant-ü'
   t.requestModel = 'gpt-4o'
-  t.answeredBy = answeredBy
-  t.usage = a.usage
-  t.answer = a.answer
   t.status = 200
   t.endedAt = 1021
   t.spans = 1 + t.attempts
@@ -59,10 +55,11 @@ test('both span kinds decode with every attribute, link, event and status', () =
   assert.deepStrictEqual([server.traceId, server.spanId, server.parentSpanId, server.name, server.kind, server.status], [t.traceId, t.spanId, '00f067aa0ba902b7', 'POST chat', 2, 0])
   assert.deepStrictEqual(server.attributes, {
     'http.request.method': 'POST', 'url.path': '/v1/chat/completions', 'server.port': 8080, 'switchyard.listener': 'api', 'switchyard.request_id': 'req-1',
-    'switchyard.route': 'chat', 'switchyard.tenant': 'tënant-ü', 'gen_ai.request.model': 'gpt-4o', 'switchyard.cluster': 'up', 'switchyard.endpoint': 'e0',
-    'switchyard.attempts': 2, 'gen_ai.usage.input_tokens': 11, 'gen_ai.usage.output_tokens': 300000, 'gen_ai.usage.cache_read.input_tokens': 5,
-    'gen_ai.response.model': 'gpt-4o-2024-08-06', 'gen_ai.response.finish_reasons': ['stop', 'length'], 'http.response.status_code': 200,
+    'switchyard.route': 'chat', 'switchyard.tenant': 'tënant-ü', 'gen_ai.request.model': 'gpt-4o', 'switchyard.attempts': 2, 'http.response.status_code': 200,
   })
+  // Who answered, the usage and the answer's facts are the last client span's only (the server span does not repeat them).
+  assert.deepStrictEqual([ok.attributes['switchyard.cluster'], ok.attributes['gen_ai.usage.input_tokens'], ok.attributes['gen_ai.usage.output_tokens'], ok.attributes['gen_ai.usage.cache_read.input_tokens'], ok.attributes['gen_ai.response.model'], ok.attributes['gen_ai.response.finish_reasons']],
+    ['up', 11, 300000, 5, 'gpt-4o-2024-08-06', ['stop', 'length']])
   assert.deepStrictEqual(server.resource, { 'service.name': 'sy-test', 'process.pid': 42, 'x.flag': true, 'x.ratio': 0.5 })
   assert.deepStrictEqual([failed.parentSpanId, failed.name, failed.kind, failed.status, failed.events], [t.spanId, 'chat gpt-4o', 3, 2, []])
   assert.deepStrictEqual(failed.attributes, {

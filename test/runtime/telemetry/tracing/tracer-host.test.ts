@@ -1,0 +1,98 @@
+/**
+ * A worker's tracer host with its real export thread and the in-test OTLP receiver: queued traces
+ * arrive as decodable spans with the worker's resource; an unchanged section keeps the exporter, a
+ * changed one replaces it (the old one flushed) while the counters carry on; a full queue drops whole
+ * traces and counts them; a collector that refuses is counted as failed; removing tracing stops the
+ * export thread.
+ */
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import type { TracingIR } from '../../../../src/compiler/ir.js'
+import { TracerHost } from '../../../../src/runtime/telemetry/tracing/tracer-host.js'
+import { attributeFragment, encodeTrace } from '../../../../src/runtime/telemetry/tracing/otlp-proto.js'
+import { AttemptSpan, randomHex, RequestTrace } from '../../../../src/runtime/telemetry/tracing/span-record.js'
+import { startOtlpReceiver, type OtlpReceiver } from '../../../support/otlp-receiver.js'
+
+let otlp: OtlpReceiver
+before(async () => {
+  otlp = await startOtlpReceiver()
+})
+after(() => otlp.close())
+
+const cfg = (over: Partial<TracingIR> = {}): TracingIR => ({
+  endpoint: otlp.url, headers: {}, sampleRatio: 1, parentBased: true, serviceName: 'host-test', resourceAttributes: {},
+  maxBatchSize: 512, batchIntervalMs: 5000, maxQueueSize: 2048, exportTimeoutMs: 2000, ...over,
+})
+
+const listener = attributeFragment([['server.port', 8080], ['switchyard.listener', 'api']])
+const endpoint = attributeFragment([['gen_ai.provider.name', 'openai'], ['switchyard.cluster', 'up'], ['switchyard.endpoint', 'e0']])
+
+/** One finished request of two spans, encoded as the request path does it. */
+function encoded(requestId: string): Uint8Array {
+  const t = new RequestTrace(randomHex(32), randomHex(16), '', 1000, 'POST', '/v1/chat/completions', listener, requestId, 'chat')
+  const a = new AttemptSpan(randomHex(16), 1001, endpoint, 1, undefined)
+  a.endedAt = 1002
+  t.addAttempt(a)
+  t.route = 'chat'
+  t.status = 200
+  t.endedAt = 1003
+  t.spans = 2
+  return encodeTrace(t)
+}
+
+const ids = (prefix: string) => otlp.spans.filter((s) => s.kind === 2 && String(s.attributes['switchyard.request_id']).startsWith(prefix)).map((s) => s.attributes['switchyard.request_id'])
+
+test('queued traces arrive on a flush (not before the interval otherwise); the section unchanged keeps the exporter', async () => {
+  const host = new TracerHost()
+  const exporter = host.tracerFor(cfg())
+  for (let i = 0; i < 10; i++) {
+    assert.ok(exporter.accepts(2))
+    exporter.add(encoded(`a-${i}`), 2)
+  }
+  assert.equal(exporter.length, 20)
+  await new Promise((r) => setTimeout(r, 200))
+  assert.equal(ids('a-').length, 0, 'a batch of 20 spans waits for its 5 s interval')
+  assert.equal(host.tracerFor(cfg()), exporter)
+  await host.flush()
+  assert.deepStrictEqual(ids('a-'), Array.from({ length: 10 }, (_, i) => `a-${i}`))
+  assert.equal(otlp.spans.find((s) => s.attributes['switchyard.request_id'] === 'a-0')!.resource['service.name'], 'host-test')
+  assert.deepStrictEqual(host.counts, { exported: 20, failed: 0, dropped: 0 })
+  assert.equal(exporter.length, 0)
+  host.close()
+})
+
+test('a full batch leaves without a flush; a full queue drops whole traces; a new section replaces the exporter, counters carry on', async () => {
+  const host = new TracerHost()
+  const first = host.tracerFor(cfg({ maxBatchSize: 8 }))
+  for (let i = 0; i < 4; i++) first.add(encoded(`b-${i}`), 2)
+  await otlp.waitFor(() => ids('b-').length === 4, 5000, 'the full batch')
+  const second = host.tracerFor(cfg({ maxQueueSize: 5 }))
+  assert.notEqual(second, first)
+  let dropped = 0
+  for (let i = 0; i < 4; i++) {
+    if (second.accepts(2)) second.add(encoded(`c-${i}`), 2)
+    else dropped++
+  }
+  assert.equal(dropped, 2, 'two traces of two spans fit under max_queue 5')
+  await host.flush()
+  assert.deepStrictEqual(ids('c-'), ['c-0', 'c-1'])
+  assert.deepStrictEqual(host.counts, { exported: 12, failed: 0, dropped: 4 })
+  host.close()
+})
+
+test('a refusing collector is counted as failed; closing stops the export thread', async () => {
+  const host = new TracerHost()
+  const exporter = host.tracerFor(cfg())
+  otlp.setMode('fail500')
+  try {
+    for (let i = 0; i < 3; i++) exporter.add(encoded(`d-${i}`), 2)
+    await host.flush()
+    assert.deepStrictEqual(host.counts, { exported: 0, failed: 6, dropped: 0 })
+  } finally {
+    otlp.setMode('ok')
+  }
+  host.close()
+  await exporter.shutdown()
+  assert.equal(exporter.accepts(2), false, 'a closed exporter queues nothing')
+  assert.equal(host.counts.dropped, 2)
+})

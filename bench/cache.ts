@@ -21,7 +21,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freePorts, killChildrenOnExit, startChild, stopAll, waitReady, type Child } from './children.js'
 import { mockConf, startNginx } from './nginx.js'
-import { AUTH_HEADER, CHAT_PATH, MODEL, REQUEST } from './payloads.js'
+import { CHAT_PATH, REQUEST } from './payloads.js'
+import { withCache, writeVaryingScript } from './cache-load.js'
 import { onProxyCpu, pinSelf, pinningNote } from './pinning.js'
 import { CLI, switchyardConfig } from './switchyard.js'
 import { cpuSeconds } from './proc-stats.js'
@@ -29,41 +30,6 @@ import { wrk, writePostScript, type WrkResult } from './wrk.js'
 
 const SECONDS = Number(process.env.CACHE_SECONDS ?? 5)
 const ROUNDS = Number(process.env.CACHE_ROUNDS ?? 3)
-
-/** Row (d)'s config with the cache filter on its listener. */
-function withCache(config: string): string {
-  const out = config.replace(/route_table: main \}/, 'route_table: main, filters: [answers] }')
-  if (out === config) throw new Error('bench config changed shape: cannot add the cache filter')
-  return `${out}filters:\n  - { name: answers, type: cache, config: { only_when: always, ttl: 10m, memory: { max_bytes: 64mb } } }\n`
-}
-
-/**
- * A wrk script whose every request asks a new question, across its threads and across runs: the
- * run's start second, the thread's number and a counter in the message. (A counter and
- * math.random alone repeat: every thread, and every run of the script, starts them afresh with the
- * same seed, so most "0 %" requests of an earlier version were hits.)
- */
-function writeVaryingScript(dir: string, name: string): string {
-  const file = join(dir, `${name}.lua`)
-  writeFileSync(file, `wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "${AUTH_HEADER[1]}"
-local threads = 0
-function setup(thread)
-  threads = threads + 1
-  thread:set("tid", threads)
-end
-local n = 0
-local run = tostring(os.time())
-local prefix = ${JSON.stringify(JSON.stringify({ model: MODEL.json, messages: [{ role: 'user', content: 'Say hello to the benchmark in one short sentence. #' }] }).split('. #')[0] + '. #')}
-local suffix = ${JSON.stringify('"}]}')}
-request = function()
-  n = n + 1
-  return wrk.format(nil, nil, nil, prefix .. run .. "-" .. tostring(tid) .. "-" .. tostring(n) .. suffix)
-end
-`)
-  return file
-}
 
 async function startGateway(dir: string, name: string, yaml: string, admin: number): Promise<Child> {
   const file = join(dir, `${name}.yaml`)

@@ -161,7 +161,7 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
       try {
         buf = storable(ctx, p)
         if (buf !== undefined) {
-          store.memory.set(p.key, buf, p.ttlMs)
+          store.memory.set(p.key, buf)
           written = shared?.set(p.key, buf, p.ttlMs, ctx.route?.name ?? '-', p.tenant, p.gens)
           counts(ctx).stored++
           if (p.semantic !== undefined) semantic?.remember(ctx, p.semantic, p.key, Date.now() + p.ttlMs)
@@ -273,8 +273,7 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
 
   /** An entry read from Redis is kept in this worker's memory too, until its own expiry. */
   function remember(key: string, buf: Buffer): void {
-    const left = decodeEntry(buf)!.expiresAt - Date.now()
-    if (left > 0) store.memory.set(key, buf, left)
+    if (decodeEntry(buf)!.expiresAt > Date.now()) store.memory.set(key, buf)
   }
 
   function bypass(ctx: RequestContext): undefined {
@@ -300,7 +299,7 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
     const streamed = contentTypeOf(ctx).startsWith('text/event-stream')
     const now = Date.now()
     const meta: EntryMeta = { v: 2, storedAt: now, expiresAt: now + p.ttlMs, route: ctx.route?.name ?? '-', tenant: p.tenant, op: p.op, streamed }
-    const buf = encodeEntry(meta, parts.length === 1 ? parts[0] : Buffer.concat(parts, p.size))
+    const buf = encodeEntry(meta, parts, p.size)
     return buf !== undefined && buf.length <= policy.maxEntryBytes ? buf : undefined
   }
 }

@@ -5,11 +5,14 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { AUTH_HEADER, MODEL } from './payloads.js'
 
-/** Row (d)'s config with the cache filter on its listener. */
-export function withCache(config: string): string {
+/**
+ * Row (d)'s config with the cache filter on its listener; its memory tier holds 64 MiB
+ * (`CACHE_MEMORY=1mb` for a tier that stays small: what retaining the entries costs the miss path).
+ */
+export function withCache(config: string, memory = process.env.CACHE_MEMORY ?? '64mb'): string {
   const out = config.replace(/route_table: main \}/, 'route_table: main, filters: [answers] }')
   if (out === config) throw new Error('bench config changed shape: cannot add the cache filter')
-  return `${out}filters:\n  - { name: answers, type: cache, config: { only_when: always, ttl: 10m, memory: { max_bytes: 64mb } } }\n`
+  return `${out}filters:\n  - { name: answers, type: cache, config: { only_when: always, ttl: 10m, memory: { max_bytes: ${memory} } } }\n`
 }
 
 /**

@@ -92,6 +92,8 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
     if (entry === undefined) return undefined
     const ageMs = Date.now() - entry.storedAt
     if (ceilingMs !== undefined && ageMs > ceilingMs) return undefined
+    // Else a hit carries no usage: a rate_limit filter before the cache counts it as a request only.
+    if (policy.countHitTokens && entry.answer.kind === 'turn') ctx.usage = { ...entry.answer.response.usage, cachedInputTokens: entry.answer.response.usage.inputTokens }
     return replay(entry, replayRequestOf(ctx, op), status, Math.max(0, Math.floor(ageMs / 1000)))
   }
 

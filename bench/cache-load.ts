@@ -7,12 +7,14 @@ import { AUTH_HEADER, MODEL } from './payloads.js'
 
 /**
  * Row (d)'s config with the cache filter on its listener; its memory tier holds 64 MiB
- * (`CACHE_MEMORY=1mb` for a tier that stays small: what retaining the entries costs the miss path).
+ * (`CACHE_MEMORY=1mb` for a tier that stays small: what retaining the entries costs the miss path;
+ * `CACHE_OPS=embeddings`: the filter on the listener but not for chat, so it only costs its hooks).
  */
 export function withCache(config: string, memory = process.env.CACHE_MEMORY ?? '64mb'): string {
   const out = config.replace(/route_table: main \}/, 'route_table: main, filters: [answers] }')
   if (out === config) throw new Error('bench config changed shape: cannot add the cache filter')
-  return `${out}filters:\n  - { name: answers, type: cache, config: { only_when: always, ttl: 10m, memory: { max_bytes: ${memory} } } }\n`
+  const ops = process.env.CACHE_OPS === undefined ? '' : `, operations: [${process.env.CACHE_OPS}]`
+  return `${out}filters:\n  - { name: answers, type: cache, config: { only_when: always, ttl: 10m, memory: { max_bytes: ${memory} }${ops} } }\n`
 }
 
 /**

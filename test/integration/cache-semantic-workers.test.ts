@@ -52,7 +52,7 @@ before(async () => {
     slowMs: 2000,
   })
   port = await freePort()
-  gw = await startGateway(config, { workers: 2 })
+  gw = await startGateway(config, { workers: 2, readyTimeoutMs: 30_000 }) // two workers start slowly on a loaded box
 })
 
 after(async () => {

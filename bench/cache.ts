@@ -21,49 +21,16 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freePorts, killChildrenOnExit, startChild, stopAll, waitReady, type Child } from './children.js'
 import { mockConf, startNginx } from './nginx.js'
-import { AUTH_HEADER, CHAT_PATH, MODEL, REQUEST } from './payloads.js'
+import { CHAT_PATH, REQUEST } from './payloads.js'
+import { withCache, writeVaryingScript } from './cache-load.js'
 import { onProxyCpu, pinSelf, pinningNote } from './pinning.js'
 import { CLI, switchyardConfig } from './switchyard.js'
 import { cpuSeconds } from './proc-stats.js'
+import { noiseProbe } from './noise.js'
 import { wrk, writePostScript, type WrkResult } from './wrk.js'
 
 const SECONDS = Number(process.env.CACHE_SECONDS ?? 5)
 const ROUNDS = Number(process.env.CACHE_ROUNDS ?? 3)
-
-/** Row (d)'s config with the cache filter on its listener. */
-function withCache(config: string): string {
-  const out = config.replace(/route_table: main \}/, 'route_table: main, filters: [answers] }')
-  if (out === config) throw new Error('bench config changed shape: cannot add the cache filter')
-  return `${out}filters:\n  - { name: answers, type: cache, config: { only_when: always, ttl: 10m, memory: { max_bytes: 64mb } } }\n`
-}
-
-/**
- * A wrk script whose every request asks a new question, across its threads and across runs: the
- * run's start second, the thread's number and a counter in the message. (A counter and
- * math.random alone repeat: every thread, and every run of the script, starts them afresh with the
- * same seed, so most "0 %" requests of an earlier version were hits.)
- */
-function writeVaryingScript(dir: string, name: string): string {
-  const file = join(dir, `${name}.lua`)
-  writeFileSync(file, `wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "${AUTH_HEADER[1]}"
-local threads = 0
-function setup(thread)
-  threads = threads + 1
-  thread:set("tid", threads)
-end
-local n = 0
-local run = tostring(os.time())
-local prefix = ${JSON.stringify(JSON.stringify({ model: MODEL.json, messages: [{ role: 'user', content: 'Say hello to the benchmark in one short sentence. #' }] }).split('. #')[0] + '. #')}
-local suffix = ${JSON.stringify('"}]}')}
-request = function()
-  n = n + 1
-  return wrk.format(nil, nil, nil, prefix .. run .. "-" .. tostring(tid) .. "-" .. tostring(n) .. suffix)
-end
-`)
-  return file
-}
 
 async function startGateway(dir: string, name: string, yaml: string, admin: number): Promise<Child> {
   const file = join(dir, `${name}.yaml`)
@@ -88,12 +55,16 @@ async function main(): Promise<void> {
     const fixed = writePostScript(dir, 'fixed', REQUEST.json)
     const varying = writeVaryingScript(dir, 'varying')
     const url = (port: number) => `http://127.0.0.1:${port}${CHAT_PATH}`
+    const noise: number[] = []
     const run = async (port: number, script: string, label: string): Promise<WrkResult & { cpuUs: number }> => {
       const cpu0 = cpuSeconds(pidOf(port))
+      const probe = noiseProbe(process.pid)
       const r = await wrk(url(port), script, { seconds: SECONDS, connections: 64, threads: 2 })
+      const other = probe().otherCores
+      noise.push(other)
       const cpuUs = ((cpuSeconds(pidOf(port)) - cpu0) * 1e6) / r.requests
       if (r.errors > 0) throw new Error(`${label}: ${r.errors} errors\n${r.raw}`)
-      console.error(`cache bench: ${label} ${r.rps.toFixed(0)} req/s, ${cpuUs.toFixed(1)} CPU-µs/req`)
+      console.error(`cache bench: ${label} ${r.rps.toFixed(0)} req/s, ${cpuUs.toFixed(1)} CPU-µs/req, other work ${other.toFixed(2)} cores`)
       return { ...r, cpuUs }
     }
     // Warm-up (JIT, connection pools) for both gateways and both scripts.
@@ -113,7 +84,7 @@ async function main(): Promise<void> {
     const view = (await (await fetch(`http://127.0.0.1:${adminC}/cache`)).json()) as { entries: number; bytes: number; routes: Record<string, unknown> }
     // The 0 % rows must really miss: every request of theirs a miss (the 100 % rows add one at most).
     const missShare = (await missesNow() - missesBefore) / varyingRequests
-    const text = report(rows, view, missShare)
+    const text = report(rows, view, missShare, noise)
     writeFileSync(join(fileURLToPath(new URL('../../bench/', import.meta.url)), 'CACHE.md'), text)
     console.log(text)
   } finally {
@@ -136,7 +107,7 @@ interface Row {
   cpu: { d0: number; c0: number; d100: number; c100: number }
 }
 
-function report(rows: Row[], view: { entries: number; bytes: number; routes: Record<string, unknown> }, missShare: number): string {
+function report(rows: Row[], view: { entries: number; bytes: number; routes: Record<string, unknown> }, missShare: number, noise: number[]): string {
   const miss = median(rows.map((r) => r.c0 / r.d0))
   const hit = median(rows.map((r) => r.c100 / r.d100))
   const cpuMiss = median(rows.map((r) => r.cpu.d0 / r.cpu.c0))
@@ -145,7 +116,7 @@ function report(rows: Row[], view: { entries: number; bytes: number; routes: Rec
     '# Response cache: miss cost and hit gain against row (d), same run',
     '',
     `- date: ${new Date().toISOString()}; ${ROUNDS} interleaved rounds of ${SECONDS}s wrk (-t2 -c64) per row; gateways --workers 1; ${pinningNote()}`,
-    '- (d) = the bench config; (d+c) = the same with `cache` on the listener (`only_when: always`, memory tier 64 MiB)',
+    `- (d) = the bench config; (d+c) = the same with \`cache\` on the listener (\`only_when: always\`, memory tier ${process.env.CACHE_MEMORY ?? '64mb'})`,
     '- 0 %: every request a new question (both rows get the same varying bodies); 100 %: the bench request again and again',
     '',
     '| round | (d) 0 % req/s | (d+c) 0 % req/s | ratio | (d) 100 % req/s | (d+c) 100 % req/s | ratio |',
@@ -162,6 +133,7 @@ function report(rows: Row[], view: { entries: number; bytes: number; routes: Rec
     `- hit path by CPU per request: ${cpuHit.toFixed(2)}× (d) (median) — target ≥ 1.5×: ${cpuHit >= 1.5 ? 'PASS' : 'FAIL'}`,
     `- miss path: (d+c) 0 % at ${(100 * miss).toFixed(1)} % of (d) (median ratio) — target ≥ 97 %: ${miss >= 0.97 ? 'PASS' : 'FAIL'}`,
     `- hit path: (d+c) 100 % at ${hit.toFixed(2)}× (d) (median ratio) — target ≥ 1.5×: ${hit >= 1.5 ? 'PASS' : 'FAIL'}`,
+    `- noise: other processes used ${median(noise).toFixed(2)} cores (median over the wrk windows; min ${Math.min(...noise).toFixed(2)}, max ${Math.max(...noise).toFixed(2)}) of the box's 2`,
     `- the (d+c) 0 % rows missed on ${(100 * missShare).toFixed(1)} % of their requests (must be ~100 %)`,
     `- after the run the cache held ${view.entries} entries in ${(view.bytes / 1048576).toFixed(1)} MiB; counts: ${JSON.stringify(view.routes)}`,
     '',

@@ -15,6 +15,7 @@ import type { Cluster, Redis } from 'ioredis'
 import type { SnapshotIR } from '../compiler/ir.js'
 import type { RedisConnection } from '../runtime/limits/redis-connection.js'
 import type { CacheStoreView } from '../runtime/cache/cache-store.js'
+import type { SemanticView } from '../runtime/cache/semantic/semantic-state.js'
 import type { MetricJSON } from '../runtime/telemetry/metric-store.js'
 import { EPOCH_FIELD, GEN_KEY, fieldOf } from '../runtime/cache/generations.js'
 import type { CachePurge } from './messages.js'
@@ -26,6 +27,22 @@ export const SCAN_BUDGET_MS = 2000
 export interface WorkerCacheReply {
   readonly removed: number
   readonly caches: readonly CacheStoreView[]
+  /** The worker's semantic indexes, one per namespace (absent from workers of an older build). */
+  readonly semantic?: readonly SemanticView[]
+}
+
+/** The semantic tier summed over workers and namespaces (each worker holds its own index: docs/cache.md). */
+export interface SemanticTierView {
+  entries: number
+  bytes: number
+  evictions: number
+  expired: number
+  partitions: number
+  hnswPartitions: number
+  /** Vectors indexed for answers stored by this process's workers, loaded from Redis, received from a sibling worker. */
+  remembered: number
+  warmed: number
+  received: number
 }
 
 export interface RedisTierView {
@@ -48,13 +65,20 @@ export function summarize(replies: ReadonlyMap<number, unknown>): Record<string,
   const routes: Record<string, Record<string, number>> = {}
   const memory = { entries: 0, bytes: 0, maxBytes: 0, evictions: 0 }
   const redis: Record<string, number> = Object.fromEntries(REDIS_COUNTS.map((k) => [k, 0]))
+  const semantic: SemanticTierView = { entries: 0, bytes: 0, evictions: 0, expired: 0, partitions: 0, hnswPartitions: 0, remembered: 0, warmed: 0, received: 0 }
+  let semanticIndexes = 0
   let inFlight = 0
   let removed = 0
   const workers: Record<string, unknown> = {}
   for (const [id, r] of replies) {
     const data = r as WorkerCacheReply
-    workers[id] = data.caches
+    workers[id] = data.semantic === undefined || data.semantic.length === 0 ? data.caches : { caches: data.caches, semantic: data.semantic }
     removed += data.removed
+    for (const s of data.semantic ?? []) {
+      semanticIndexes++
+      for (const k of ['entries', 'bytes', 'evictions', 'expired', 'partitions', 'hnswPartitions'] as const) semantic[k] += s[k]
+      for (const k of ['remembered', 'warmed', 'received'] as const) semantic[k] += s.counts[k]
+    }
     for (const c of data.caches) {
       memory.entries += c.memory.entries
       memory.bytes += c.memory.bytes
@@ -68,7 +92,9 @@ export function summarize(replies: ReadonlyMap<number, unknown>): Record<string,
       }
     }
   }
-  return { entries: memory.entries, bytes: memory.bytes, evictions: memory.evictions, inFlight, routes, tiers: { memory, redis }, workers, removed }
+  const tiers: Record<string, unknown> = { memory, redis }
+  if (semanticIndexes > 0) tiers.semantic = semantic
+  return { entries: memory.entries, bytes: memory.bytes, evictions: memory.evictions, inFlight, routes, tiers, workers, removed }
 }
 
 /** Bumps the generation `by` names (and the epoch); resolves to the new generation. */
@@ -118,28 +144,41 @@ export function cacheFamilies(view: Record<string, any>, redisTier: RedisTierVie
   const routes = view.routes as Record<string, Record<string, number>>
   const requests: MetricJSON['values'] = []
   const stored: MetricJSON['values'] = []
+  const embedFailures: MetricJSON['values'] = []
+  const semantic = view.tiers.semantic as SemanticTierView | undefined
   for (const [route, c] of Object.entries(routes)) {
     for (const result of OUTCOMES) if (result !== 'stored') requests.push({ labels: { route, result }, value: c[result] ?? 0 })
     stored.push({ labels: { route }, value: c.stored ?? 0 })
+    // Only routes that asked the semantic tier: the others would carry rows of zeros.
+    if (semantic === undefined || !((c.semanticHit ?? 0) + (c.semanticMiss ?? 0) + (c.embedTimeout ?? 0) + (c.embedError ?? 0) > 0)) continue
+    requests.push({ labels: { route, result: 'semantic-hit' }, value: c.semanticHit ?? 0 }, { labels: { route, result: 'semantic-miss' }, value: c.semanticMiss ?? 0 })
+    embedFailures.push({ labels: { route, reason: 'timeout' }, value: c.embedTimeout ?? 0 }, { labels: { route, reason: 'error' }, value: c.embedError ?? 0 })
   }
   const memory = view.tiers.memory as { entries: number; bytes: number; maxBytes: number; evictions: number }
   const redis = view.tiers.redis as Record<string, number>
   const gauge = (name: string, help: string, values: MetricJSON['values']): MetricJSON => ({ name, help, type: 'gauge', aggregator: 'sum', values })
   const counter = (name: string, help: string, values: MetricJSON['values']): MetricJSON => ({ name, help, type: 'counter', aggregator: 'sum', values })
-  const tierValues = (memoryValue: number, redisValue: number | undefined) => [{ labels: { tier: 'memory' }, value: memoryValue }, ...(redisValue === undefined ? [] : [{ labels: { tier: 'redis' }, value: redisValue }])]
+  const tierValues = (memoryValue: number, redisValue: number | undefined, semanticValue?: number) => [
+    { labels: { tier: 'memory' }, value: memoryValue },
+    ...(redisValue === undefined ? [] : [{ labels: { tier: 'redis' }, value: redisValue }]),
+    ...(semanticValue === undefined ? [] : [{ labels: { tier: 'semantic' }, value: semanticValue }]),
+  ]
   if (requests.length === 0 && memory.maxBytes === 0) return []
   return [
-    counter('switchyard_cache_requests_total', 'Requests the response cache considered, by route and result: hit, miss (went upstream), bypass (not cacheable or Cache-Control: no-store), refresh (Cache-Control: no-cache).', requests),
+    counter('switchyard_cache_requests_total', 'Requests the response cache considered, by route and result: hit, miss (went upstream), bypass (not cacheable or Cache-Control: no-store), refresh (Cache-Control: no-cache); with the semantic tier also semantic-hit (answered from a similar prompt) and semantic-miss (looked up, nothing close enough: also counted as a miss).', requests),
     counter('switchyard_cache_stored_total', 'Answers stored in the response cache, by the route that filled them.', stored),
-    gauge('switchyard_cache_entries', 'Entries held, by tier (memory: summed over worker threads; redis: a bounded scan, stale entries included until their TTL).', tierValues(memory.entries, redisTier?.entries)),
-    gauge('switchyard_cache_bytes', 'Bytes held, by tier (memory: encoded entries, keys and overhead; redis: stored values, compressed).', tierValues(memory.bytes, redisTier?.bytes)),
+    gauge('switchyard_cache_entries', 'Entries held, by tier (memory: summed over worker threads; redis: a bounded scan, stale entries included until their TTL; semantic: indexed prompts, summed over worker threads).', tierValues(memory.entries, redisTier?.entries, semantic?.entries)),
+    gauge('switchyard_cache_bytes', 'Bytes held, by tier (memory: encoded entries, keys and overhead; redis: stored values, compressed; semantic: the indexes\' estimate).', tierValues(memory.bytes, redisTier?.bytes, semantic?.bytes)),
     gauge('switchyard_cache_max_bytes', 'The memory tiers\' byte bound, summed over worker threads.', [{ labels: { tier: 'memory' }, value: memory.maxBytes }]),
-    counter('switchyard_cache_evictions_total', 'Entries the memory tiers dropped to stay within their byte bound (expiries and invalidations not counted).', [{ labels: { tier: 'memory' }, value: memory.evictions }]),
+    counter('switchyard_cache_evictions_total', 'Entries dropped to stay within their bound, by tier: memory (bytes), semantic (entries or bytes); expiries and invalidations not counted.', [
+      { labels: { tier: 'memory' }, value: memory.evictions }, ...(semantic === undefined ? [] : [{ labels: { tier: 'semantic' }, value: semantic.evictions }]),
+    ]),
     counter('switchyard_cache_redis_lookups_total', 'Redis tier lookups by result: hit, miss, stale (invalidated by DELETE /cache).', [
       { labels: { result: 'hit' }, value: redis.hits }, { labels: { result: 'miss' }, value: redis.misses }, { labels: { result: 'stale' }, value: redis.stale },
     ]),
     counter('switchyard_cache_redis_writes_total', 'Entries written to the Redis tier.', [{ labels: {}, value: redis.writes }]),
     counter('switchyard_cache_redis_failures_total', 'Redis tier calls that failed or timed out (each a miss, a dropped write or a lock not taken; never a failed request).', [{ labels: {}, value: redis.failures }]),
+    ...(semantic === undefined ? [] : [counter('switchyard_cache_embedding_failures_total', 'Semantic lookups without a vector, by route and reason: timeout (the semantic block\'s own) or error (status, unreadable answer); each answered as a miss.', embedFailures)]),
     counter('switchyard_cache_lock_waits_total', 'Misses that waited for another worker\'s or host\'s single-flight lock, by how they ended: served (its answer) or upstream (went on their own).', [
       { labels: { result: 'served' }, value: redis.lockServed }, { labels: { result: 'upstream' }, value: redis.lockWaits - redis.lockServed },
     ]),

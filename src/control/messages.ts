@@ -15,6 +15,8 @@ export interface WorkerData {
   readonly limits?: SharedArrayBuffer
   /** The worker's port to the main thread's session memory stores (src/shared/session-memory.ts). */
   readonly sessions?: import('node:worker_threads').MessagePort
+  /** Unique to this worker pool: the workers' BroadcastChannels to their siblings are named after it (the semantic cache). */
+  readonly group?: string
 }
 
 /** A snapshot to build and serve, with the shared-state slot of every cluster and endpoint key it uses. */

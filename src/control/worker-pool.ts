@@ -11,6 +11,7 @@
  * await pool.drain(30_000)
  * await pool.terminate()
  */
+import { randomUUID } from 'node:crypto'
 import { MessageChannel, Worker } from 'node:worker_threads'
 import type { SnapshotIR } from '../compiler/ir.js'
 import type { CachePurge, FromWorker, SnapshotMessage, ToWorker, WorkerStatus } from './messages.js'
@@ -55,6 +56,9 @@ export class WorkerPool {
   private lineCursor = 0
   /** Answers the Batch API requests the workers relay (control/batches/api.ts); unset: 503. */
   batchApi: ((request: BatchApiRequest) => Promise<BatchApiReply>) | undefined
+
+  /** Names this pool's sibling channels (WorkerData.group): two pools in one process never hear each other. */
+  private readonly group = randomUUID()
 
   constructor(private readonly opts: WorkerPoolOptions) {}
 
@@ -198,7 +202,7 @@ export class WorkerPool {
     workersStarting()
     const channel = this.opts.sessions !== undefined ? new MessageChannel() : undefined
     if (channel !== undefined) this.opts.sessions!.serve(channel.port1)
-    const worker = new Worker(this.opts.script ?? WORKER_ENTRY, workerOptions({ shared: this.opts.shared, workers: this.opts.size, ...(this.opts.limits && { limits: this.opts.limits }), ...(channel && { sessions: channel.port2 }) }))
+    const worker = new Worker(this.opts.script ?? WORKER_ENTRY, workerOptions({ shared: this.opts.shared, workers: this.opts.size, group: this.group, ...(this.opts.limits && { limits: this.opts.limits }), ...(channel && { sessions: channel.port2 }) }))
     const status: WorkerStatus = { id: worker.threadId, uws: 'unknown', version: undefined, ports: [], error: undefined }
     this.members.set(status.id, { worker, status })
     worker.on('message', (m: FromWorker) => {

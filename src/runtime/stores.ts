@@ -109,12 +109,16 @@ export interface SharedMemory {
   readonly limits?: SharedArrayBuffer
   /** This worker's port to the main thread's session memory stores. */
   readonly sessions?: MessagePort
+  /** The worker pool's name (control/worker-pool.ts): sibling workers find each other's BroadcastChannels by it. */
+  readonly group?: string
 }
 
 export type WorkerStores = Stores & {
   setSlots(slots: Record<string, number>): void
   /** Every response cache this worker holds (the admin API's view and invalidation). */
   responseCaches(): CacheStore[]
+  /** Every semantic-cache index this worker holds (the admin API's view). */
+  semanticStates(): SemanticState[]
   /** Closes what the stores hold open beyond pools (Redis connections). */
   close(): Promise<void>
 }
@@ -202,6 +206,11 @@ export function createStores(shared?: SharedMemory): WorkerStores {
     responseCaches() {
       return [...caches.values()]
     },
+    semanticStates() {
+      return [...semantic.values()]
+    },
+    // Only with siblings to reach: one worker, a dry build or a unit test opens no channel.
+    ...(shared?.group !== undefined && (shared.workers ?? 1) > 1 && { siblingGroup: shared.group }),
     semanticIndex(key, create) {
       let s = semantic.get(key)
       if (!s) semantic.set(key, (s = create()))
@@ -220,6 +229,7 @@ export function createStores(shared?: SharedMemory): WorkerStores {
       return s
     },
     async close() {
+      for (const s of semantic.values()) s.close()
       const all = [...redis.values()]
       redis.clear()
       await Promise.all(all.map((c) => c.close()))

@@ -426,6 +426,8 @@ export interface Stores {
   semanticIndex(key: string, create: () => import('./cache/semantic/semantic-state.js').SemanticState): import('./cache/semantic/semantic-state.js').SemanticState
   /** Every response cache of the worker (a cross-host invalidation drops entries from all of them). */
   responseCaches?(): import('./cache/cache-store.js').CacheStore[]
+  /** A name unique to this process's worker pool: BroadcastChannels named after it reach the sibling workers (undefined: no siblings). */
+  readonly siblingGroup?: string
   /** The live candidate share of a rollout (`<table>/<rule>`), set by the main thread; 0 % without shared state. */
   rolloutShare?(key: string): import('../shared/shared-state.js').RolloutShare
   /** The process's session memory store of `maxBytes` (held by the main thread when there is one). */

@@ -24,7 +24,7 @@ import type { Pool } from 'undici'
 
 const port = parentPort!
 const data = workerData as WorkerData
-const stores = createStores({ buffer: data.shared, slots: {}, workers: data.workers, ...(data.limits && { limits: data.limits }), ...(data.sessions && { sessions: data.sessions }) })
+const stores = createStores({ buffer: data.shared, slots: {}, workers: data.workers, ...(data.limits && { limits: data.limits }), ...(data.sessions && { sessions: data.sessions }), ...(data.group !== undefined && { group: data.group }) })
 const gateway = new Gateway(stores)
 const listeners = new ListenerSet(gateway)
 const metrics = new RequestMetrics(() => gateway.inflight)
@@ -114,7 +114,7 @@ port.on('message', (m: ToWorker) => {
       const caches = stores.responseCaches()
       let removed = 0
       if (m.purge !== undefined) for (const c of caches) removed += c.purge(m.purge)
-      send({ type: 'cache', worker: threadId, id: m.id, data: { removed, caches: caches.map((c) => c.describe()) } })
+      send({ type: 'cache', worker: threadId, id: m.id, data: { removed, caches: caches.map((c) => c.describe()), semantic: stores.semanticStates().map((s) => s.describe()) } })
       return
     }
     case 'clusters': {

@@ -11,12 +11,20 @@ import { newRedisTierCounts, type RedisTierCounts } from './redis-tier.js'
 export type CacheOutcome = 'hit' | 'miss' | 'bypass' | 'refresh'
 
 export interface RouteCounts {
+  /** Answered from an entry under the request's own key. */
   hit: number
   miss: number
   bypass: number
   refresh: number
   /** Answers stored (misses and refreshes that completed well). */
   stored: number
+  /** Semantic tier (routes with `semantic` on), after an exact miss: answered from a similar prompt's entry. */
+  semanticHit: number
+  /** Looked up, nothing at or above the threshold (or its answer was gone): went on as a miss. */
+  semanticMiss: number
+  /** The embedding call timed out / failed: went on as a miss without a lookup. */
+  embedTimeout: number
+  embedError: number
 }
 
 export class CacheStore {
@@ -33,7 +41,7 @@ export class CacheStore {
   /** The counts of one route, created on first use (the filter keeps the object: no lookup per request). */
   routeCounts(route: string): RouteCounts {
     let c = this.counts.get(route)
-    if (c === undefined) this.counts.set(route, (c = { hit: 0, miss: 0, bypass: 0, refresh: 0, stored: 0 }))
+    if (c === undefined) this.counts.set(route, (c = { hit: 0, miss: 0, bypass: 0, refresh: 0, stored: 0, semanticHit: 0, semanticMiss: 0, embedTimeout: 0, embedError: 0 }))
     return c
   }
 

@@ -30,15 +30,16 @@ export const HEAD = 24
 
 /**
  * The stored form. Its own allocation (not a slice of Node's shared 8 KiB pool): an LRU entry that
- * kept a pool slab alive would hold more memory than the byte bound counts. undefined for a route
- * or tenant name over 64 KiB (not kept).
+ * kept a pool slab alive would hold more memory than the byte bound counts. `body` is the answer's
+ * bytes in the pieces they were captured in, `size` their total: copied once, straight into the
+ * entry (no concatenation first). undefined for a route or tenant name over 64 KiB (not kept).
  */
-export function encodeEntry(meta: EntryMeta, body: Buffer): Buffer | undefined {
+export function encodeEntry(meta: EntryMeta, body: readonly Buffer[], size: number): Buffer | undefined {
   const routeBytes = Buffer.byteLength(meta.route)
   const tenantBytes = Buffer.byteLength(meta.tenant)
   if (routeBytes > 0xffff || tenantBytes > 0xffff) return undefined
   const at = HEAD + routeBytes + tenantBytes
-  const out = Buffer.allocUnsafeSlow(at + body.length)
+  const out = Buffer.allocUnsafeSlow(at + size)
   out[0] = 2
   out[1] = OPS.indexOf(meta.op)
   out[2] = meta.streamed ? 1 : 0
@@ -49,8 +50,14 @@ export function encodeEntry(meta: EntryMeta, body: Buffer): Buffer | undefined {
   out.writeUInt16LE(tenantBytes, 22)
   out.write(meta.route, HEAD, 'utf8')
   out.write(meta.tenant, HEAD + routeBytes, 'utf8')
-  body.copy(out, at)
+  let o = at
+  for (let i = 0; i < body.length; i++) o += body[i].copy(out, o)
   return out
+}
+
+/** When the entry stops being served (ms since the epoch), read from its header alone; 0 for anything that is not an entry. */
+export function entryExpiresAt(b: Buffer): number {
+  return b.length >= HEAD && b[0] === 2 ? b.readDoubleLE(12) : 0
 }
 
 /** The header alone, without reading the answer; undefined for anything that is not an entry of this version. */

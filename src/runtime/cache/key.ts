@@ -99,22 +99,46 @@ function normaliseMessage(m: unknown): unknown {
 /**
  * JSON with object keys sorted at every level and no whitespace: equal for requests that differ
  * only in key order or formatting. Array order is kept (it is meaningful in messages and tools).
+ *
+ * hot path (every cacheable request): built by concatenation (one flat string once hashed), keys
+ * sorted only when they are not in order already, quoted keys remembered (a few dozen names recur).
  */
 export function canonicalJson(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v)
   if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null'
   if (Array.isArray(v)) {
-    let s = '['
-    for (let i = 0; i < v.length; i++) s += (i > 0 ? ',' : '') + (v[i] === undefined ? 'null' : canonicalJson(v[i]))
+    if (v.length === 0) return '[]'
+    let s = '[' + (v[0] === undefined ? 'null' : canonicalJson(v[0]))
+    for (let i = 1; i < v.length; i++) s += ',' + (v[i] === undefined ? 'null' : canonicalJson(v[i]))
     return s + ']'
   }
-  const keys = Object.keys(v).sort()
+  const keys = Object.keys(v)
+  for (let i = 1; i < keys.length; i++) {
+    if (keys[i - 1] > keys[i]) {
+      keys.sort()
+      break
+    }
+  }
   let s = '{'
   let first = true
-  for (const k of keys) {
-    const x = (v as Record<string, unknown>)[k]
+  for (let i = 0; i < keys.length; i++) {
+    const x = (v as Record<string, unknown>)[keys[i]]
     if (x === undefined) continue
-    s += (first ? '' : ',') + JSON.stringify(k) + ':' + canonicalJson(x)
+    s += (first ? '' : ',') + quotedKey(keys[i]) + ':' + canonicalJson(x)
     first = false
   }
   return s + '}'
+}
+
+/** Quoted object keys, up to QUOTED_MAX names of at most 64 characters (request bodies reuse a small vocabulary). */
+const quoted = new Map<string, string>()
+const QUOTED_MAX = 4096
+
+function quotedKey(k: string): string {
+  let q = quoted.get(k)
+  if (q === undefined) {
+    q = JSON.stringify(k)
+    if (quoted.size < QUOTED_MAX && k.length <= 64) quoted.set(k, q)
+  }
+  return q
 }

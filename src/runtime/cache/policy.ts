@@ -15,6 +15,7 @@ export interface CacheConfig {
   namespace?: string
   ignored_parameters?: string[]
   caller_controls?: boolean
+  count_hit_tokens?: boolean
   memory?: { max_bytes?: string }
   single_flight?: { enabled?: boolean; wait?: string; max_waiters?: number; across_hosts?: boolean; lock_ttl?: string; poll?: string }
   redis?: { enabled?: boolean }
@@ -28,6 +29,8 @@ export interface CachePolicy {
   readonly onlyDeterministic: boolean
   readonly ignored: ReadonlySet<string>
   readonly callerControls: boolean
+  /** A hit reports the original usage (input marked cached): token limits and budgets count it. */
+  readonly countHitTokens: boolean
   readonly memoryBytes: number
   readonly singleFlight: SingleFlightPolicy | undefined
   /** Entries also go to (and come from) Redis, through the top-level redis block. */
@@ -64,6 +67,7 @@ export function compilePolicy(c: CacheConfig): CachePolicy {
     onlyDeterministic: (c.only_when ?? 'deterministic') === 'deterministic',
     ignored: new Set(c.ignored_parameters ?? DEFAULT_IGNORED),
     callerControls: c.caller_controls !== false,
+    countHitTokens: c.count_hit_tokens === true,
     memoryBytes,
     singleFlight: sf?.enabled === false ? undefined : { waitMs: durationMs(sf?.wait ?? '30s'), maxWaiters: sf?.max_waiters ?? 1000, lock },
     redis,

@@ -76,7 +76,7 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
     for (const c of deps.stores.responseCaches?.() ?? [store]) c.purge(by)
   }
   const shared = policy.redis && deps.redis !== undefined ? new RedisTier(deps.stores.redis(deps.redis), deps.redis.keyPrefix, store.redis, purgeAll) : undefined
-  const semantic = createSemantic(config, deps, namespace, shared)
+  const semantic = createSemantic(config, deps, namespace, shared, store)
   const state = `cache#${instances++}`
   const countsOf = new Map<string, RouteCounts>()
   const counts = (ctx: RequestContext): RouteCounts => {
@@ -92,6 +92,8 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
     if (entry === undefined) return undefined
     const ageMs = Date.now() - entry.storedAt
     if (ceilingMs !== undefined && ageMs > ceilingMs) return undefined
+    // Else a hit carries no usage: a rate_limit filter before the cache counts it as a request only.
+    if (policy.countHitTokens && entry.answer.kind === 'turn') ctx.usage = { ...entry.answer.response.usage, cachedInputTokens: entry.answer.response.usage.inputTokens }
     return replay(entry, replayRequestOf(ctx, op), status, Math.max(0, Math.floor(ageMs / 1000)))
   }
 
@@ -161,10 +163,10 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
       try {
         buf = storable(ctx, p)
         if (buf !== undefined) {
-          store.memory.set(p.key, buf, p.ttlMs)
+          store.memory.set(p.key, buf)
           written = shared?.set(p.key, buf, p.ttlMs, ctx.route?.name ?? '-', p.tenant, p.gens)
           counts(ctx).stored++
-          if (p.semantic !== undefined) semantic?.remember(ctx, p.semantic, p.key, Date.now() + p.ttlMs)
+          if (p.semantic !== undefined) semantic?.remember(ctx, p.semantic, p.key, Date.now() + p.ttlMs, buf)
         }
       } finally {
         if (p.flight !== undefined) store.flights.settle(p.flight, buf)
@@ -200,15 +202,18 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
   async function similar(ctx: RequestContext, pending: Pending, ceilingMs: number | undefined): Promise<LocalReply | undefined> {
     const near = await semantic!.lookup(ctx, pending.semantic!)
     if (ctx.finished) return undefined
-    if (near !== undefined) {
+    if (typeof near === 'string') counts(ctx)[SEMANTIC_COUNT[near]]++
+    else if (near !== undefined) {
       const buf = store.memory.get(near.key) ?? (shared === undefined ? undefined : (await shared.get(near.key, ctx.route?.name ?? '-', pending.tenant)).entry)
       if (ctx.finished) return undefined
       const reply = hitReply(ctx, pending.op, buf, ceilingMs, 'semantic-hit')
       if (reply !== undefined) {
         semantic!.hit()
-        return served(ctx, { ...reply, headers: [...reply.headers, [SIMILARITY_HEADER, near.similarity.toFixed(4)]] })
+        return served(ctx, { ...reply, headers: [...reply.headers, [SIMILARITY_HEADER, near.similarity.toFixed(4)]] }, 'semanticHit')
       }
       if (buf === undefined) semantic!.forget(near)
+      // Near enough, but its answer is gone or too old for this caller: a semantic miss.
+      counts(ctx).semanticMiss++
     }
     return missed(ctx, pending, ceilingMs)
   }
@@ -273,8 +278,7 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
 
   /** An entry read from Redis is kept in this worker's memory too, until its own expiry. */
   function remember(key: string, buf: Buffer): void {
-    const left = decodeEntry(buf)!.expiresAt - Date.now()
-    if (left > 0) store.memory.set(key, buf, left)
+    if (decodeEntry(buf)!.expiresAt > Date.now()) store.memory.set(key, buf)
   }
 
   function bypass(ctx: RequestContext): undefined {
@@ -283,9 +287,9 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
     return undefined
   }
 
-  function served(ctx: RequestContext, reply: LocalReply): LocalReply {
+  function served(ctx: RequestContext, reply: LocalReply, outcome: 'hit' | 'semanticHit' = 'hit'): LocalReply {
     ;(ctx.filterState ??= {})[state] = { hit: true } as Pending
-    counts(ctx).hit++
+    counts(ctx)[outcome]++
     return reply
   }
 
@@ -300,20 +304,23 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
     const streamed = contentTypeOf(ctx).startsWith('text/event-stream')
     const now = Date.now()
     const meta: EntryMeta = { v: 2, storedAt: now, expiresAt: now + p.ttlMs, route: ctx.route?.name ?? '-', tenant: p.tenant, op: p.op, streamed }
-    const buf = encodeEntry(meta, parts.length === 1 ? parts[0] : Buffer.concat(parts, p.size))
+    const buf = encodeEntry(meta, parts, p.size)
     return buf !== undefined && buf.length <= policy.maxEntryBytes ? buf : undefined
   }
 }
+
+/** The route count of each way a semantic lookup can come back empty. */
+const SEMANTIC_COUNT = { miss: 'semanticMiss', timeout: 'embedTimeout', error: 'embedError' } as const
 
 /** Says how close the stored prompt that answered a `semantic-hit` was (cosine similarity, 4 decimals). */
 const SIMILARITY_HEADER = 'x-switchyard-cache-similarity'
 
 /** The semantic tier when the config turns it on (`semantic: { enabled: true, cluster }`). */
-function createSemantic(config: CacheConfig, deps: FilterDeps, namespace: string, shared: RedisTier | undefined): SemanticCache | undefined {
+function createSemantic(config: CacheConfig, deps: FilterDeps, namespace: string, shared: RedisTier | undefined, store: CacheStore): SemanticCache | undefined {
   const policy = compileSemanticPolicy(config.semantic, deps.clusterNames)
   if (policy === undefined) return undefined
   const redis = shared !== undefined && deps.redis !== undefined ? { connection: deps.stores.redis(deps.redis), prefix: deps.redis.keyPrefix } : undefined
-  return new SemanticCache(policy, { stores: deps.stores, namespace, ...(redis && { redis }) })
+  return new SemanticCache(policy, { stores: deps.stores, namespace, memory: store.memory, ...(redis && { redis }) })
 }
 
 /** Unique per lock attempt: a random prefix per process, then a counter. */

@@ -107,3 +107,20 @@ test('with single flight off, concurrent misses each go to the provider', async 
   const all = await Promise.all(Array.from({ length: 5 }, () => answer(snap, ask())))
   assert.deepStrictEqual(all.map((a) => a.cache), ['miss', 'miss', 'miss', 'miss', 'miss'])
 })
+
+test('a hit carries no usage, unless count_hit_tokens: then the original usage, every input token marked cached', async (t) => {
+  const usageOfHit = async (cache: string) => {
+    const snap = builtSnapshot(t, 'cache.yaml', config(cache))
+    const first = send(snap, ask())
+    await first.down.done
+    const hit = send(snap, ask())
+    await hit.down.done
+    assert.equal(header(hit.down, 'x-switchyard-cache'), 'hit')
+    return { miss: first.ctx.usage, hit: hit.ctx.usage }
+  }
+  const off = await usageOfHit('{}')
+  assert.ok(off.miss !== undefined && off.miss.inputTokens > 0, 'the miss reports the provider usage')
+  assert.equal(off.hit, undefined, 'by default a hit costs no tokens and no budget')
+  const on = await usageOfHit('{ count_hit_tokens: true }')
+  assert.deepStrictEqual(on.hit, { ...on.miss, cachedInputTokens: on.miss!.inputTokens })
+})

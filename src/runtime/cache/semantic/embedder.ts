@@ -3,9 +3,9 @@
  * gateway speaks that serves POST /v1/embeddings), by the runtime's own side-call path
  * (upstream/cluster-call.ts): the cluster's balancer, credentials, limits and breakers apply.
  *
- * It never fails the request: a timeout (the semantic block's own), an error status, an answer
- * without a usable vector, or a missing cluster is `undefined` — the caller treats it as a miss —
- * and is counted.
+ * It never fails the request: a timeout (the semantic block's own) is `'timeout'`; an error
+ * status, an answer without a usable vector, or a missing cluster is `'error'` — the caller treats
+ * either as a miss — and is counted.
  */
 import type { RequestContext } from '../../types.js'
 import { callCluster } from '../../upstream/cluster-call.js'
@@ -18,6 +18,9 @@ export interface EmbedderCounts {
   failures: number
 }
 
+/** Why no vector came back: the call ran out of time, or it failed (status, answer, cluster). */
+export type EmbedFailure = 'timeout' | 'error'
+
 export class Embedder {
   readonly counts: EmbedderCounts = { calls: 0, timeouts: 0, failures: 0 }
   /** Logged once per failure kind per instance (a snapshot's filter): a down cluster must not flood the log. */
@@ -25,7 +28,7 @@ export class Embedder {
 
   constructor(private readonly policy: SemanticPolicy) {}
 
-  async embed(ctx: RequestContext, text: string): Promise<Float32Array | undefined> {
+  async embed(ctx: RequestContext, text: string): Promise<Float32Array | EmbedFailure> {
     const cluster = ctx.snapshot.clusters.get(this.policy.cluster)
     if (cluster === undefined) return this.failed('no such cluster in this snapshot')
     this.counts.calls++
@@ -39,7 +42,7 @@ export class Embedder {
       if (r.reason === 'timeout') {
         this.counts.timeouts++
         this.once('timeout', `embedding call to cluster '${this.policy.cluster}' timed out after ${this.policy.timeoutMs} ms; answering as a miss`)
-        return undefined
+        return 'timeout'
       }
       return this.failed('the side call failed')
     }
@@ -48,10 +51,10 @@ export class Embedder {
     return v ?? this.failed('no embedding in the answer')
   }
 
-  private failed(why: string): undefined {
+  private failed(why: string): 'error' {
     this.counts.failures++
     this.once(why, `embedding call to cluster '${this.policy.cluster}' failed (${why}); answering as a miss`)
-    return undefined
+    return 'error'
   }
 
   private once(kind: string, message: string): void {

@@ -12,13 +12,17 @@
  */
 import type { RequestContext, Stores } from '../../types.js'
 import type { RedisConnection } from '../../limits/redis-connection.js'
-import { Embedder } from './embedder.js'
+import { Embedder, type EmbedFailure } from './embedder.js'
 import { VectorIndex, type Nearest } from './vector-index.js'
 import { SemanticState } from './semantic-state.js'
 import { RedisVectors } from './redis-vectors.js'
 import type { SemanticPolicy } from './semantic-policy.js'
 import { semanticQuestion, type SemanticQuestion } from './prompt-text.js'
 import type { KeyParts } from '../key.js'
+import type { MemoryTier } from '../memory-tier.js'
+
+/** Why a lookup found nothing: no stored prompt close enough (`miss`), or no vector to look with. */
+export type SemanticMiss = 'miss' | EmbedFailure
 
 /** A failed warm-up is tried again after this long (Redis was still connecting, or away). */
 const WARM_RETRY_MS = 1000
@@ -48,6 +52,8 @@ export interface SemanticDeps {
   readonly namespace: string
   /** When the cache's Redis tier is on. */
   readonly redis?: { readonly connection: RedisConnection; readonly prefix: string }
+  /** The exact cache's memory tier (entries received from sibling workers go there). */
+  readonly memory?: MemoryTier
 }
 
 export class SemanticCache {
@@ -57,7 +63,7 @@ export class SemanticCache {
 
   constructor(readonly policy: SemanticPolicy, deps: SemanticDeps) {
     const key = `${deps.namespace}|${policy.maxEntries}|${policy.maxBytes}`
-    this.state = deps.stores.semanticIndex(key, () => new SemanticState(new VectorIndex(policy.maxEntries, policy.maxBytes)))
+    this.state = deps.stores.semanticIndex(key, () => new SemanticState(new VectorIndex(policy.maxEntries, policy.maxBytes), deps.namespace, deps.stores.siblingGroup, deps.memory))
     this.embedder = new Embedder(policy)
     this.vectors = deps.redis === undefined ? undefined : new RedisVectors(deps.redis.connection, deps.redis.prefix, deps.namespace)
     // Warm as soon as the worker builds the snapshot, so the first lookups find what other hosts stored.
@@ -68,23 +74,26 @@ export class SemanticCache {
     return new SemanticLookup(parts, this.policy.embed)
   }
 
-  /** The nearest stored prompt at or above the threshold (undefined: a miss); fills `l.vector`. */
-  async lookup(ctx: RequestContext, l: SemanticLookup): Promise<Nearest | undefined> {
+  /**
+   * The nearest stored prompt at or above the threshold, or why there is none (a miss either way);
+   * undefined when the request has nothing to compare. Fills `l.vector`.
+   */
+  async lookup(ctx: RequestContext, l: SemanticLookup): Promise<Nearest | SemanticMiss | undefined> {
     const question = l.question
     if (question === undefined) return undefined
     l.looked = true
     const warming = this.warm()
     // A long warm-up goes on in the background: this lookup waits for it no longer than for its embedding.
     const [vector] = await Promise.all([this.embedder.embed(ctx, question.text), warming && Promise.race([warming, delay(this.policy.timeoutMs)])])
-    l.vector = vector
-    if (vector === undefined) {
-      this.state.counts.unembedded++
-      return undefined
+    if (typeof vector === 'string') {
+      this.state.counts[vector === 'timeout' ? 'timeouts' : 'errors']++
+      return vector
     }
+    l.vector = vector
     const near = this.state.index.nearest(question.scope, vector)
     if (near === undefined || near.similarity < this.policy.threshold) {
       this.state.counts.misses++
-      return undefined
+      return 'miss'
     }
     return near
   }
@@ -98,21 +107,25 @@ export class SemanticCache {
     this.state.counts.hits++
   }
 
-  /** The answer to `l`'s question was stored under `key` until `expiresAt`: index it (in the background when it still needs its vector). */
-  remember(ctx: RequestContext, l: SemanticLookup, key: string, expiresAt: number): void {
+  /**
+   * The answer to `l`'s question was stored as `entry` under `key` until `expiresAt`: index it (in
+   * the background when it still needs its vector), and tell the sibling workers.
+   */
+  remember(ctx: RequestContext, l: SemanticLookup, key: string, expiresAt: number, entry: Buffer): void {
     const question = l.question
     if (question === undefined) return
-    if (l.vector !== undefined) return this.add(question.scope, key, l.vector, expiresAt)
+    if (l.vector !== undefined) return this.add(question.scope, key, l.vector, expiresAt, entry)
     if (l.looked) return
     void this.embedder.embed(ctx, question.text).then((v) => {
-      if (v !== undefined) this.add(question.scope, key, v, expiresAt)
+      if (typeof v !== 'string') this.add(question.scope, key, v, expiresAt, entry)
     })
   }
 
-  private add(scope: string, key: string, vector: Float32Array, expiresAt: number): void {
+  private add(scope: string, key: string, vector: Float32Array, expiresAt: number, entry: Buffer): void {
     if (!this.state.index.add(scope, key, vector, expiresAt)) return
     this.state.counts.remembered++
     this.vectors?.set({ scope, key, expiresAt, vector })
+    this.state.share(scope, key, vector, expiresAt, entry)
   }
 
   /** Loads what Redis holds into this worker's index, once (again after a failure, at most every WARM_RETRY_MS). */

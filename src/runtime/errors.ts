@@ -83,6 +83,15 @@ export const RuntimeErrors = {
   SY_OVERFLOW: { status: 503, openaiType: 'server_error', anthropicType: 'overloaded_error', means: 'the cluster is at its concurrency limit (circuit breaker)' },
   SY_SHUTTING_DOWN: { status: 503, openaiType: 'server_error', anthropicType: 'overloaded_error', means: 'the listener is being removed (a reload dropped it) while the request arrived' },
   SY_INTERNAL: { status: 500, openaiType: 'server_error', anthropicType: 'api_error', means: 'a bug inside the gateway; logged with the request id' },
+  // Plugin filters (docs/plugins.md).
+  SY_PLUGIN_FAILED: {
+    status: 500, openaiType: 'server_error', anthropicType: 'api_error', openaiCode: 'plugin_error',
+    means: "a `plugin` filter's hook threw or rejected: that request fails (an error event on a stream under way), the message names the plugin; logged with the plugin's name and counted in `switchyard_plugin_errors_total`",
+  },
+  SY_PLUGIN_STOPPED: {
+    status: 400, openaiType: 'invalid_request_error', anthropicType: 'invalid_request_error', openaiCode: 'plugin_stopped',
+    means: "a `plugin` filter stopped an answer under way (ctx.reply() in onChunk, e.g. a keyword guard): the stream ends with this error event carrying the plugin's message, the upstream call is cancelled",
+  },
   SY_SESSION_NOT_FOUND: {
     status: 400, openaiType: 'invalid_request_error', anthropicType: 'invalid_request_error', openaiCode: 'previous_response_not_found',
     means: "the Responses API request's `previous_response_id` is not in the `session` filter's store (never stored, expired, evicted, deleted, or another tenant's)",
@@ -133,6 +142,12 @@ export const StatusTypedErrors = {
     openaiType: (status) => (status >= 500 ? 'server_error' : 'invalid_request_error'),
     anthropicType: (status) => (status >= 500 ? 'api_error' : status === 429 ? 'rate_limit_error' : 'invalid_request_error'),
     means: "the fault filter's abort, at its configured status",
+  },
+  SY_PLUGIN_REPLY: {
+    openaiCode: 'plugin_refused',
+    openaiType: (status) => (status >= 500 ? 'server_error' : 'invalid_request_error'),
+    anthropicType: (status) => (status >= 500 ? 'api_error' : status === 429 ? 'rate_limit_error' : status === 403 ? 'permission_error' : 'invalid_request_error'),
+    means: "a `plugin` filter answered the request itself with ctx.reply(status, message), at the status it chose (400–599)",
   },
 } as const satisfies Record<string, StatusTypedEntry>
 

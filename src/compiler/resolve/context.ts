@@ -7,6 +7,7 @@ import type { SecretMode } from '../references.js'
 import type { DiscoveredEndpoint } from '../ir.js'
 import { diagnosticAt, SourcePositions, type Located } from './positions.js'
 import { SecretResolver } from './secrets.js'
+import type { PluginModuleLookup } from './plugins.js'
 
 export interface ResolveOptions {
   readonly env: NodeJS.ProcessEnv
@@ -15,6 +16,8 @@ export interface ResolveOptions {
   readonly discovered?: Readonly<Record<string, readonly DiscoveredEndpoint[]>>
   /** Clusters with discovery may have no endpoint (compileConfig's discoveryProbe). */
   readonly discoveryProbe?: boolean
+  /** What each plugin module exports, once loaded (resolve/plugins.ts); absent: options are not checked. */
+  readonly plugins?: PluginModuleLookup
 }
 
 export interface ResolveContext {
@@ -24,6 +27,9 @@ export interface ResolveContext {
   readonly positions: SourcePositions
   readonly discovered: Readonly<Record<string, readonly DiscoveredEndpoint[]>>
   readonly discoveryProbe: boolean
+  readonly plugins: PluginModuleLookup | undefined
+  /** Plugin module URLs `plugins` has not loaded: the caller imports them and compiles again. */
+  readonly pluginsToLoad: string[]
   report(code: DiagnosticCode, loc: Located, message: string, key?: string): void
 }
 
@@ -31,5 +37,5 @@ export function createContext(diags: Diagnostic[], opts: ResolveOptions): Resolv
   const report = (code: DiagnosticCode, loc: Located, message: string, key?: string) => {
     diags.push(diagnosticAt(code, loc, message, key))
   }
-  return { diags, mode: opts.secrets, secrets: new SecretResolver(opts, report), positions: new SourcePositions(), discovered: opts.discovered ?? {}, discoveryProbe: opts.discoveryProbe === true, report }
+  return { diags, mode: opts.secrets, secrets: new SecretResolver(opts, report), positions: new SourcePositions(), discovered: opts.discovered ?? {}, discoveryProbe: opts.discoveryProbe === true, plugins: opts.plugins, pluginsToLoad: [], report }
 }

@@ -3,6 +3,7 @@ import type { FilterIR } from '../ir.js'
 import type { ResolveContext } from './context.js'
 import { below } from './positions.js'
 import type { MergedConfig } from './merge.js'
+import { resolvePluginFilter } from './plugins.js'
 
 export function resolveFilters(config: MergedConfig, ctx: ResolveContext): FilterIR[] {
   const out: FilterIR[] = []
@@ -11,7 +12,8 @@ export function resolveFilters(config: MergedConfig, ctx: ResolveContext): Filte
     const cfg = below(f, 'config')
     ctx.positions.record(at, f)
     ctx.positions.record([...at, 'config'], cfg)
-    out.push({ name, type: f.value.type, config: ctx.secrets.deep(f.value.config ?? {}, cfg) })
+    const config = f.value.type === 'plugin' ? resolvePluginFilter(name, f, ctx) : undefined
+    out.push({ name, type: f.value.type, config: config ?? ctx.secrets.deep(f.value.config ?? {}, cfg) })
   }
   return out
 }

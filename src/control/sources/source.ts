@@ -10,6 +10,11 @@ export interface ConfigSource {
   /** Calls onChange (possibly in bursts) whenever load() may return something new. */
   watch(onChange: () => void): void
   close(): Promise<void>
+  /**
+   * Also watch these files (the plugin modules the last good config imports; replaces the previous
+   * set). Absent for sources whose config does not live in files.
+   */
+  watchAlso?(files: readonly string[]): void
   /** Connection state for /ready (e.g. etcd reachable or not); absent for sources that cannot fail. */
   health?(): { ok: boolean; detail: string }
   /** Who pushed what the last load() read, when the source records it (etcd: `config push --message`). */

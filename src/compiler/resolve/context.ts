@@ -7,7 +7,9 @@ import type { SecretMode } from '../references.js'
 import type { DiscoveredEndpoint } from '../ir.js'
 import { diagnosticAt, SourcePositions, type Located } from './positions.js'
 import { SecretResolver } from './secrets.js'
-import type { PluginModuleLookup } from './plugins.js'
+
+/** What the caller knows of a plugin module (by its content-hashed URL); undefined while it is not loaded. */
+export type PluginModuleLookup = (url: string) => { readonly ok: true; readonly schema: object | undefined } | { readonly ok: false; readonly message: string } | undefined
 
 export interface ResolveOptions {
   readonly env: NodeJS.ProcessEnv

@@ -18,9 +18,6 @@ import type { ResolveContext } from './context.js'
 import { below, type LocatedValue } from './positions.js'
 import { pluginOptionsValidator, validateAt } from '../validate.js'
 
-/** What the caller knows of a loaded module; undefined while it is not loaded. */
-export type PluginModuleLookup = (url: string) => { readonly ok: true; readonly schema: object | undefined } | { readonly ok: false; readonly message: string } | undefined
-
 type Obj = Record<string, unknown>
 
 /** The plugin filter's IR config `{ module: <file URL?v=hash>, options, name }`, or undefined after reporting why not. */

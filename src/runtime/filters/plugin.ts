@@ -11,7 +11,7 @@
 import type { Filter, FilterDeps, HookResult, LocalReply, RequestContext } from '../types.js'
 import type { PluginHooks, PluginHost } from '../plugins/js/api.js'
 import { PLUGIN_API_VERSION, pluginModule } from '../plugins/js/modules.js'
-import { pluginRequestOf, type PluginRequest } from '../plugins/js/context.js'
+import { pluginSlotOf, type PluginSlot } from '../plugins/js/context.js'
 import { PluginFailure, type PluginHookName } from '../plugins/js/failure.js'
 import { countPluginError } from '../plugins/js/plugin-errors.js'
 import { statusErrorReply } from '../errors.js'
@@ -52,7 +52,7 @@ export function create(config: PluginConfig, _deps: FilterDeps): Filter {
 }
 
 function wrapHooks(name: string, hooks: PluginHooks): Filter {
-  const failed = (p: PluginRequest, ctx: RequestContext, hook: PluginHookName, e: unknown): PluginFailure => {
+  const failed = (p: PluginSlot, ctx: RequestContext, hook: PluginHookName, e: unknown): PluginFailure => {
     p.failed = true
     countPluginError(name, hook)
     const err = e as Error | undefined
@@ -61,14 +61,14 @@ function wrapHooks(name: string, hooks: PluginHooks): Filter {
     // The caller learns which plugin, never the exception's text (it may quote the prompt or a secret).
     return new PluginFailure('SY_PLUGIN_FAILED', name, hook, `plugin '${name}' failed in ${hook} (request ${ctx.id})`)
   }
-  const replyOf = (p: PluginRequest, ctx: RequestContext): LocalReply | undefined => {
+  const replyOf = (p: PluginSlot, ctx: RequestContext): LocalReply | undefined => {
     const r = p.pending
     if (r === undefined) return undefined
     p.pending = undefined
     return statusErrorReply(ctx.protocol, 'SY_PLUGIN_REPLY', r.status, r.message)
   }
   /** onResponse / onChunk asked to stop: the boundary ends the answer (and the upstream call). */
-  const stopIfAsked = (p: PluginRequest, hook: PluginHookName): void => {
+  const stopIfAsked = (p: PluginSlot, hook: PluginHookName): void => {
     const r = p.pending
     if (r === undefined) return
     p.pending = undefined
@@ -79,12 +79,12 @@ function wrapHooks(name: string, hooks: PluginHooks): Filter {
   const onRequest = hooks.onRequest
   if (onRequest) {
     filter.onRequest = (ctx): HookResult => {
-      const p = pluginRequestOf(ctx, name)
+      const p = pluginSlotOf(ctx, name)
       if (p.failed) return undefined
       let r: unknown
       p.inRequest = true
       try {
-        r = onRequest.call(hooks, p)
+        r = onRequest.call(hooks, p.view)
       } catch (e) {
         throw failed(p, ctx, 'onRequest', e)
       } finally {
@@ -109,10 +109,10 @@ function wrapHooks(name: string, hooks: PluginHooks): Filter {
   const onResponse = hooks.onResponse
   if (onResponse) {
     filter.onResponse = (ctx) => {
-      const p = pluginRequestOf(ctx, name)
+      const p = pluginSlotOf(ctx, name)
       if (p.failed) return
       try {
-        settleSync(onResponse.call(hooks, p), p, ctx, 'onResponse')
+        settleSync(onResponse.call(hooks, p.view), p, ctx, 'onResponse')
       } catch (e) {
         throw failed(p, ctx, 'onResponse', e)
       }
@@ -122,11 +122,11 @@ function wrapHooks(name: string, hooks: PluginHooks): Filter {
   const onChunk = hooks.onChunk
   if (onChunk) {
     filter.onChunk = (ctx, chunk) => {
-      const p = pluginRequestOf(ctx, name)
+      const p = pluginSlotOf(ctx, name)
       if (p.failed) return
       p.setChunk(chunk)
       try {
-        settleSync(onChunk.call(hooks, p), p, ctx, 'onChunk')
+        settleSync(onChunk.call(hooks, p.view), p, ctx, 'onChunk')
       } catch (e) {
         throw failed(p, ctx, 'onChunk', e)
       }
@@ -136,10 +136,10 @@ function wrapHooks(name: string, hooks: PluginHooks): Filter {
   const onComplete = hooks.onComplete
   if (onComplete) {
     filter.onComplete = (ctx) => {
-      const p = pluginRequestOf(ctx, name)
+      const p = pluginSlotOf(ctx, name)
       if (p.failed) return
       try {
-        settleSync(onComplete.call(hooks, p), p, ctx, 'onComplete')
+        settleSync(onComplete.call(hooks, p.view), p, ctx, 'onComplete')
       } catch (e) {
         // The answer is already out: counted and logged, nothing left to fail.
         failed(p, ctx, 'onComplete', e)
@@ -149,7 +149,7 @@ function wrapHooks(name: string, hooks: PluginHooks): Filter {
   return filter
 
   /** These hooks are synchronous: a returned promise is not awaited, but its rejection is still counted and logged. */
-  function settleSync(r: unknown, p: PluginRequest, ctx: RequestContext, hook: PluginHookName): void {
+  function settleSync(r: unknown, p: PluginSlot, ctx: RequestContext, hook: PluginHookName): void {
     if (r !== null && typeof r === 'object' && typeof (r as Promise<unknown>).then === 'function') {
       ;(r as Promise<unknown>).then(undefined, (e) => void failed(p, ctx, hook, e))
     }

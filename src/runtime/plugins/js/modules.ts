@@ -59,9 +59,8 @@ async function importOne(url: string): Promise<Loaded | undefined> {
   try {
     ns = (await import(url)) as Record<string, unknown>
   } catch (e) {
-    const err = e as NodeJS.ErrnoException
-    if (err?.code === 'ERR_MODULE_NOT_FOUND' && typeof err.message === 'string' && err.message.includes(fileOf(url))) return { ok: false, message: `module not found: ${fileOf(url)}` }
-    return { ok: false, message: `module threw while loading: ${firstLine(err?.message ?? String(e))}` }
+    // The file exists (hashed above): a missing import is one of its own dependencies.
+    return { ok: false, message: `module threw while loading: ${firstLine((e as Error)?.message ?? String(e))}` }
   }
   // A CommonJS module's exports arrive as `default`.
   const mod = (typeof ns.create !== 'function' && ns.default && typeof (ns.default as PluginModule).create === 'function' ? ns.default : ns) as PluginModule

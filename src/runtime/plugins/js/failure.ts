@@ -25,12 +25,14 @@ export class PluginFailure extends Error {
 
 export function answerPluginFailure(ctx: RequestContext, e: PluginFailure): void {
   if (ctx.finished) return
-  // Nothing sent yet (onRequest), or onResponse threw before the head went out: the status can still change.
-  if (ctx.status === 0 || e.hook === 'onResponse') {
+  const type = ctx.responseHeaders.find(([k]) => k === 'content-type')?.[1] ?? ''
+  const stream = type.startsWith('text/event-stream')
+  // Nothing sent yet (onRequest; onResponse threw before the head went out; a whole JSON body
+  // stopped before its first byte left): the status can still change.
+  if (ctx.status === 0 || e.hook === 'onResponse' || (!stream && ctx.downstream.started === false)) {
     return e.status !== undefined ? sendReply(ctx, statusErrorReply(ctx.protocol, 'SY_PLUGIN_REPLY', e.status, e.message)) : sendError(ctx, e.code, e.message)
   }
-  const type = ctx.responseHeaders.find(([k]) => k === 'content-type')?.[1] ?? ''
-  if (type.startsWith('text/event-stream')) return failStream(ctx, e.code, e.message)
+  if (stream) return failStream(ctx, e.code, e.message)
   // A whole body already on its way cannot change its status: a truncated JSON body must not look complete.
   ctx.downstream.close()
   complete(ctx)

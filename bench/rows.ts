@@ -41,7 +41,7 @@ export interface Row {
 }
 
 export async function startRows(dir: string, log: (msg: string) => void): Promise<Row[]> {
-  const [j1, j2, s1, s2, t1, t2, nJ, nS, nT, cJ, cS, cT, c2J, c2S, c2T, gw, admin, gw2, admin2, gw0, admin0, gw3, admin3, gw4, admin4, redisPort, gw5, admin5, gw6, admin6, gw7, admin7, collector] = await freePorts(33)
+  const [j1, j2, s1, s2, t1, t2, nJ, nS, nT, cJ, cS, cT, c2J, c2S, c2T, gw, admin, gw2, admin2, gw0, admin0, gw3, admin3, gw4, admin4, redisPort, gw5, admin5, gw6, admin6, gw7, admin7, collector, gw8, admin8] = await freePorts(35)
   const at = (port: number) => `http://127.0.0.1:${port}`
 
   log(`starting mocks and proxies (${pinningNote()})`)
@@ -71,6 +71,7 @@ export async function startRows(dir: string, log: (msg: string) => void): Promis
     { key: 'nometrics', label: '(d-) Switchyard, metrics off', lanes: lanes(gw5, gw5, gw5) },
     { key: 'traced', label: '(d+t) Switchyard + tracing 100 % (local OTLP receiver)', lanes: lanes(gw6, gw6, gw6) },
     { key: 'trace0', label: '(d+t0) Switchyard + tracing, sampling 0', lanes: lanes(gw7, gw7, gw7) },
+    { key: 'plugin', label: '(d+p) Switchyard + no-op JS plugin', lanes: lanes(gw8, gw8, gw8) },
     ...(baselineCli() ? [{ key: 'baseline', label: `(d0) Switchyard baseline (${process.env.BENCH_BASELINE})`, lanes: lanes(gw0, gw0, gw0) }] : []),
   ] as Omit<Row, 'result'>[]).map((r) => ({ ...r, result: { key: r.key, label: r.label } }))
 
@@ -155,6 +156,18 @@ export async function startRows(dir: string, log: (msg: string) => void): Promis
     } catch (err) {
       r.result.skipped = `failed to start: ${(err as Error).message}`
       log(`skipping ${r.label}: ${(err as Error).message}`)
+    }
+  }
+
+  // Row (d+p): row (d) with a no-op `type: plugin` filter (issue 19).
+  const pl = rows.find((r) => r.key === 'plugin')!
+  if (!pl.result.skipped && (missing || sy.result.skipped)) pl.result.skipped = sy.result.skipped ?? missing ?? 'Switchyard not available'
+  if (!pl.result.skipped) {
+    try {
+      pl.server = await startSwitchyard(dir, { admin: admin8, listen: gw8, json: [j1, j2], sse: [s1, s2], ttft: [t1, t2] }, [], 'plugin')
+    } catch (err) {
+      pl.result.skipped = `failed to start: ${(err as Error).message}`
+      log(`skipping (d+p): ${(err as Error).message}`)
     }
   }
 

@@ -21,7 +21,17 @@ export function create(options) {
   const escaped = options.words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
   const banned = new RegExp(`(?<![\\p{L}\\p{N}])(?:${escaped.join('|')})(?![\\p{L}\\p{N}])`, 'iu')
   // Enough of the previous text to catch a word split across two chunks.
-  const keep = Math.max(...options.words.map((w) => w.length)) + 1
+  const keep = Math.max(...options.words.map((w) => w.length))
+  const LETTER = /[\p{L}\p{N}]/u
+
+  // The end of `seen` a banned word may still start in: a word that began before the cut cannot
+  // hold a match (that needs a boundary), so it is dropped rather than re-read without its start.
+  function tailOf(seen) {
+    const cut = Math.max(0, seen.length - keep)
+    let tail = seen.slice(cut)
+    if (cut > 0 && LETTER.test(seen[cut - 1])) tail = tail.replace(/^[\p{L}\p{N}]+/u, '')
+    return tail
+  }
 
   return {
     onChunk(ctx) {
@@ -34,7 +44,7 @@ export function create(options) {
       if (text === '') return
       const seen = (ctx.state.tail ?? '') + text
       if (banned.test(seen)) return void ctx.reply(400, options.message)
-      ctx.state.tail = seen.slice(-keep)
+      ctx.state.tail = tailOf(seen)
     },
   }
 }

@@ -5,7 +5,7 @@ import { cpus, release } from 'node:os'
 import type { OpenLoopResult } from './open-loop.js'
 import type { TtftResult } from './ttft.js'
 
-export type RowKey = 'direct' | 'nginx' | 'bare' | 'bare2' | 'switchyard' | 'resilient' | 'auth' | 'global' | 'nometrics' | 'traced' | 'trace0' | 'baseline' | 'wasm'
+export type RowKey = 'direct' | 'nginx' | 'bare' | 'bare2' | 'switchyard' | 'resilient' | 'auth' | 'global' | 'nometrics' | 'traced' | 'trace0' | 'baseline' | 'wasm' | 'plugin'
 
 export interface RowResult {
   key: RowKey
@@ -94,6 +94,7 @@ export function targets(rows: RowResult[]): string {
     ...metricsTargets(rows, sy, check),
     ...tracingTargets(rows, sy, check),
     ...wasmRecord(rows, sy, check),
+    ...pluginTargets(rows, sy),
     ...baselineComparison(rows, sy),
   ].join('\n')
 }
@@ -190,6 +191,23 @@ function wasmRecord(rows: RowResult[], sy: RowResult, check: (name: string, v: n
     check('(d+w) no-op WASM plugin: JSON throughput vs (d) (no target; for the record)', w.json?.rps && sy.json?.rps ? w.json.rps / sy.json.rps : undefined, () => true, (v) => `${v.toFixed(3)}×${cpu('json')}`),
     check('(d+w) no-op WASM plugin: SSE streams/s vs (d) (no target; for the record)', w.sse?.rps && sy.sse?.rps ? w.sse.rps / sy.sse.rps : undefined, () => true, (v) => `${v.toFixed(3)}×${cpu('sse')}`),
   ]
+}
+
+/**
+ * Issue 19: what a no-op JS plugin (all four hooks, doing nothing) costs on row (d)'s config: the
+ * ratio of throughputs and the CPU per request beside it (the steadier number on a shared box).
+ * Reported, not judged: there is no target yet.
+ */
+function pluginTargets(rows: RowResult[], sy: RowResult): string[] {
+  const r = rows.find((x) => x.key === 'plugin' && !x.skipped)
+  if (!r) return []
+  const lane = (l: 'json' | 'sse', what: string) => {
+    const a = r[l], b = sy[l]
+    if (!a || !b || !b.rps) return `${what} —`
+    const cpu = a.cpuUsPerReq !== undefined && b.cpuUsPerReq !== undefined ? `, CPU ${b.cpuUsPerReq.toFixed(1)} → ${a.cpuUsPerReq.toFixed(1)} µs (${signed(a.cpuUsPerReq - b.cpuUsPerReq)})` : ''
+    return `${what} ${(a.rps / b.rps).toFixed(3)}× (d)${cpu}`
+  }
+  return [`- (d+p) no-op JS plugin vs (d), same run: ${lane('json', 'JSON req/s')}; ${lane('sse', 'SSE streams/s')}`]
 }
 
 export function machine(info: RunInfo): string {

@@ -73,6 +73,7 @@ export async function startRows(dir: string, log: (msg: string) => void): Promis
     { key: 'traced', label: '(d+t) Switchyard + tracing 100 % (local OTLP receiver)', lanes: lanes(gw6, gw6, gw6) },
     { key: 'trace0', label: '(d+t0) Switchyard + tracing, sampling 0', lanes: lanes(gw7, gw7, gw7) },
     { key: 'wasm', label: '(d+w) Switchyard + no-op WASM plugin', lanes: lanes(gw8, gw8, gw8) },
+    { key: 'plugin', label: '(d+p) Switchyard + no-op JS plugin', lanes: lanes(gw8, gw8, gw8) },
     ...(baselineCli() ? [{ key: 'baseline', label: `(d0) Switchyard baseline (${process.env.BENCH_BASELINE})`, lanes: lanes(gw0, gw0, gw0) }] : []),
   ] as Omit<Row, 'result'>[]).map((r) => ({ ...r, result: { key: r.key, label: r.label } }))
 
@@ -170,6 +171,18 @@ export async function startRows(dir: string, log: (msg: string) => void): Promis
     } catch (err) {
       wr.result.skipped = `failed to start: ${(err as Error).message}`
       log(`skipping (d+w): ${(err as Error).message}`)
+    }
+  }
+
+  // Row (d+p): row (d) with a no-op `type: plugin` filter (issue 19).
+  const pl = rows.find((r) => r.key === 'plugin')!
+  if (!pl.result.skipped && (missing || sy.result.skipped)) pl.result.skipped = sy.result.skipped ?? missing ?? 'Switchyard not available'
+  if (!pl.result.skipped) {
+    try {
+      pl.server = await startSwitchyard(dir, { admin: admin8, listen: gw8, json: [j1, j2], sse: [s1, s2], ttft: [t1, t2] }, [], 'plugin')
+    } catch (err) {
+      pl.result.skipped = `failed to start: ${(err as Error).message}`
+      log(`skipping (d+p): ${(err as Error).message}`)
     }
   }
 

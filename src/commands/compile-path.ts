@@ -3,9 +3,10 @@
  * print every diagnostic (`file:line:col: path: message`) when it does not compile.
  */
 import { isAbsolute, relative } from 'node:path'
-import { compileConfig, formatDiagnostic, readPathSources, type SecretMode, type SecretNeeds, type SourceText } from '../compiler/index.js'
+import { compileConfig, formatDiagnostic, readPathSources, type SecretMode, type SecretNeeds, type SourceText, type CompileResult } from '../compiler/index.js'
 import type { SnapshotIR } from '../compiler/ir.js'
 import { dryBuild } from '../runtime/build/dry-build.js'
+import { compileWithPlugins } from '../control/compile-plugins.js'
 
 /**
  * `outcome` ends the error count line, e.g. `; nothing pushed`. With `secrets: 'collect'` the
@@ -20,6 +21,31 @@ export function compilePathReporting(path: string, outcome = '', secrets: Secret
     return undefined
   }
   const r = compileConfig(sources, { source: `file:${path}`, secrets, dryBuild })
+  if (!r.ok) {
+    for (const d of r.diagnostics) console.error(formatDiagnostic(d))
+    console.error(`${r.diagnostics.length} error${r.diagnostics.length === 1 ? '' : 's'}${outcome}`)
+    return undefined
+  }
+  return { sources, ir: r.ir, needs: r.needs }
+}
+
+/**
+ * compilePathReporting with plugin filters checked: their modules are imported and their options
+ * validated against the schemas they export (validate, explain). `config push` stays with the
+ * synchronous compile above: it checks plugin filters' modules only if this process loaded them.
+ */
+export async function compilePathWithPlugins(path: string, outcome = '', secrets: SecretMode = 'resolve'): Promise<{ sources: SourceText[]; ir: SnapshotIR; needs: SecretNeeds } | undefined> {
+  let sources: SourceText[]
+  try {
+    sources = readPathSources(path)
+  } catch (e) {
+    console.error(`${path}: ${(e as Error).message}`)
+    return undefined
+  }
+  return report(await compileWithPlugins(sources, { source: `file:${path}`, secrets, dryBuild }), sources, outcome)
+}
+
+function report(r: CompileResult, sources: SourceText[], outcome: string): { sources: SourceText[]; ir: SnapshotIR; needs: SecretNeeds } | undefined {
   if (!r.ok) {
     for (const d of r.diagnostics) console.error(formatDiagnostic(d))
     console.error(`${r.diagnostics.length} error${r.diagnostics.length === 1 ? '' : 's'}${outcome}`)

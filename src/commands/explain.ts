@@ -7,13 +7,13 @@ import type { SnapshotIR } from '../compiler/ir.js'
 import { buildSnapshot, releaseSnapshot } from '../runtime/build/snapshot.js'
 import { createStores } from '../runtime/stores.js'
 import type { CompiledAction, RequestHead } from '../runtime/types.js'
-import { compilePathReporting } from './compile-path.js'
+import { compilePathWithPlugins } from './compile-path.js'
 import { UsageError, type Parsed } from './flags.js'
 import type { EXPLAIN } from './specs.js'
 
-export function explain({ values }: Parsed<typeof EXPLAIN>): number {
+export async function explain({ values }: Parsed<typeof EXPLAIN>): Promise<number> {
   // Routing, not secrets: references are checked, not read (as in validate).
-  const ir = compilePathReporting(values.config!, '', 'collect')?.ir
+  const ir = (await compilePathWithPlugins(values.config!, '', 'collect'))?.ir
   if (!ir) return 1
   const stores = createStores()
   const snap = buildSnapshot(ir, stores)

@@ -3,14 +3,14 @@
  * print one summary line, or every diagnostic. Secret references are checked and listed, and read
  * only with --resolve-secrets.
  */
-import { compilePathReporting, describeNeeds } from './compile-path.js'
+import { compilePathWithPlugins, describeNeeds } from './compile-path.js'
 import type { Parsed } from './flags.js'
 import type { VALIDATE } from './specs.js'
 
-export function validate({ values }: Parsed<typeof VALIDATE>): number {
+export async function validate({ values }: Parsed<typeof VALIDATE>): Promise<number> {
   const path = values.config!
   const resolve = values['resolve-secrets']
-  const compiled = compilePathReporting(path, '', resolve ? 'resolve' : 'collect')
+  const compiled = await compilePathWithPlugins(path, '', resolve ? 'resolve' : 'collect')
   if (!compiled) return 1
   const { ir, needs } = compiled
   for (const w of ir.warnings) console.error(`warning: ${w}`)

@@ -13,6 +13,8 @@ import { resolveDocs, type SourcePositions } from './resolve/index.js'
 import { diagnosticAt } from './resolve/positions.js'
 import { validateDocs } from './validate.js'
 import type { Reference, SecretMode } from './references.js'
+import type { PluginModuleLookup } from './resolve/context.js'
+export type { PluginModuleLookup } from './resolve/context.js'
 
 export type { SourceText } from './load.js'
 export { readPathSources } from './load.js'
@@ -27,7 +29,7 @@ export interface SecretNeeds {
 
 export type CompileResult =
   | { readonly ok: true; readonly ir: SnapshotIR; readonly needs: SecretNeeds; readonly diagnostics: readonly Diagnostic[]; readonly files?: readonly string[] }
-  | { readonly ok: false; readonly diagnostics: readonly Diagnostic[]; readonly files?: readonly string[] }
+  | { readonly ok: false; readonly diagnostics: readonly Diagnostic[]; readonly files?: readonly string[]; readonly pluginsToLoad?: readonly string[] }
 
 export interface CompileOptions {
   /** Shown as the snapshot's source, e.g. `file:examples/quickstart.yaml`. */
@@ -55,6 +57,13 @@ export interface CompileOptions {
    * prefixes to read before compiling again with `discovered`. Never serve such an IR.
    */
   readonly discoveryProbe?: boolean
+  /**
+   * What each plugin module (`type: plugin` filters) exports, by its content-hashed URL: its
+   * options are checked against the schema it exports. A URL it does not know yet comes back in
+   * the failed result's `pluginsToLoad`: import those, then compile again
+   * (control/compile-plugins.ts). Absent: plugin options are not checked.
+   */
+  readonly plugins?: PluginModuleLookup
 }
 
 /**
@@ -77,10 +86,10 @@ export function compileConfig(sources: readonly SourceText[], opts: CompileOptio
   }
   validateDocs(docs, diags)
   if (diags.length > 0) return { ok: false, diagnostics: sortDiagnostics(diags) }
-  const { body, needs, positions, files } = resolveDocs(docs, diags, { env: opts.env ?? process.env, secrets: opts.secrets ?? 'resolve', ...(opts.discovered && { discovered: opts.discovered }), ...(opts.discoveryProbe && { discoveryProbe: true }) })
-  // Files read besides the sources (WASM modules): the caller watches them, even when this compile fails.
+  const { body, needs, positions, files, pluginsToLoad } = resolveDocs(docs, diags, { env: opts.env ?? process.env, secrets: opts.secrets ?? 'resolve', ...(opts.discovered && { discovered: opts.discovered }), ...(opts.discoveryProbe && { discoveryProbe: true }), ...(opts.plugins && { plugins: opts.plugins }) })
+  // Files read besides the sources (WASM and plugin modules): the caller watches them, even when this compile fails.
   const read = files.length > 0 ? { files } : {}
-  if (diags.length > 0) return { ok: false, diagnostics: sortDiagnostics(diags), ...read }
+  if (diags.length > 0) return { ok: false, diagnostics: sortDiagnostics(diags), ...read, ...(pluginsToLoad.length > 0 && { pluginsToLoad }) }
   const version = opts.version ?? createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 12)
   const ir: SnapshotIR = { version, source: opts.source, ...body }
   if (opts.dryBuild) reportFilterProblems(ir, positions, opts.dryBuild(ir), diags)

@@ -104,3 +104,24 @@ function toDiagnostic(d: LoadedDoc, { error: e, message }: Problem, at: (string 
   }
   return { code: 'SY_CFG_SCHEMA', source: d.source, ...positionOf(d, segs), path: formatPath(segs), message }
 }
+
+const pluginValidators = new Map<string, ValidateFunction | string>()
+
+/**
+ * Validator for a plugin module's `schema` export, once per module URL (the URL carries the
+ * file's content hash, so an edited module compiles anew). Its own Ajv, not strict: the schema is
+ * the plugin author's, and keywords our schemas forbid are theirs to use. A schema that does not
+ * compile comes back as the reason.
+ */
+export function pluginOptionsValidator(url: string, schema: object): ValidateFunction | string {
+  let v = pluginValidators.get(url)
+  if (v !== undefined) return v
+  const ajv = new Ajv2020({ allErrors: true, strict: false, useDefaults: true, verbose: true, allowUnionTypes: true })
+  try {
+    v = ajv.compile(schema)
+  } catch (e) {
+    v = (e as Error).message
+  }
+  pluginValidators.set(url, v)
+  return v
+}

@@ -87,6 +87,15 @@ export const RuntimeErrors = {
     status: 500, openaiType: 'server_error', anthropicType: 'api_error',
     means: "a WASM filter trapped (unreachable, out of fuel, out of bounds, memory limit) or broke the ABI while handling this request; only that request fails, counted in switchyard_wasm_plugin_traps_total and logged with the plugin's name, and the plugin's VM is re-created for later requests (an event stream already under way ends with an error event)",
   },
+  // Plugin filters (docs/plugins.md).
+  SY_PLUGIN_FAILED: {
+    status: 500, openaiType: 'server_error', anthropicType: 'api_error', openaiCode: 'plugin_error',
+    means: "a `plugin` filter's hook threw or rejected: that request fails (an error event on a stream under way), the message names the plugin; logged with the plugin's name and counted in `switchyard_plugin_errors_total`",
+  },
+  SY_PLUGIN_STOPPED: {
+    status: 400, openaiType: 'invalid_request_error', anthropicType: 'invalid_request_error', openaiCode: 'plugin_stopped',
+    means: "a `plugin` filter stopped an answer under way (ctx.reply() in onChunk, e.g. a keyword guard): the stream ends with this error event carrying the plugin's message, the upstream call is cancelled",
+  },
   SY_SESSION_NOT_FOUND: {
     status: 400, openaiType: 'invalid_request_error', anthropicType: 'invalid_request_error', openaiCode: 'previous_response_not_found',
     means: "the Responses API request's `previous_response_id` is not in the `session` filter's store (never stored, expired, evicted, deleted, or another tenant's)",
@@ -143,6 +152,12 @@ export const StatusTypedErrors = {
     openaiType: (status) => openAIErrorType(status),
     anthropicType: (status) => anthropicErrorType(status),
     means: "a WASM filter answered the request itself (proxy_send_local_response) without a body, at the status it chose; a plugin that gives a body is answered with that body as it is",
+  },
+  SY_PLUGIN_REPLY: {
+    openaiCode: 'plugin_refused',
+    openaiType: (status) => (status >= 500 ? 'server_error' : 'invalid_request_error'),
+    anthropicType: (status) => (status >= 500 ? 'api_error' : status === 429 ? 'rate_limit_error' : status === 403 ? 'permission_error' : 'invalid_request_error'),
+    means: "a `plugin` filter answered the request itself with ctx.reply(status, message), at the status it chose (400–599)",
   },
 } as const satisfies Record<string, StatusTypedEntry>
 

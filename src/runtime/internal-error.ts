@@ -7,6 +7,7 @@
 import type { RequestContext } from './types.js'
 import { complete, failStream, sendError } from './http/respond.js'
 import { log } from '../shared/log.js'
+import { PluginFailure, answerPluginFailure } from './plugins/js/failure.js'
 
 let count = 0
 
@@ -16,6 +17,8 @@ export function internalErrors(): number {
 }
 
 export function failInternally(ctx: RequestContext, where: string, e: unknown): void {
+  // A plugin's failure is no gateway bug: the plugin filter logged and counted it already.
+  if (e instanceof PluginFailure) return answerSafely(ctx, () => answerPluginFailure(ctx, e))
   count++
   const err = e as Error | undefined
   // The top frame says where; the client gets none of it.
@@ -23,7 +26,7 @@ export function failInternally(ctx: RequestContext, where: string, e: unknown): 
   log('error', 'request failed inside the gateway', {
     id: ctx.id, where, route: ctx.route?.name ?? '-', error: err?.message ?? String(e), ...(frame && { at: frame }), internal_errors: count,
   })
-  try {
+  answerSafely(ctx, () => {
     if (ctx.finished) return
     const message = `internal gateway error (request ${ctx.id})`
     if (ctx.status === 0) return sendError(ctx, 'SY_INTERNAL', message)
@@ -31,6 +34,12 @@ export function failInternally(ctx: RequestContext, where: string, e: unknown): 
     if (type.startsWith('text/event-stream')) return failStream(ctx, 'SY_INTERNAL', message)
     ctx.downstream.close()
     complete(ctx)
+  })
+}
+
+function answerSafely(ctx: RequestContext, answer: () => void): void {
+  try {
+    answer()
   } catch (again) {
     // Answering failed too (a filter hook threw again): drop the connection, keep the worker.
     log('error', 'could not answer a failed request', { id: ctx.id, error: (again as Error)?.message ?? String(again) })

@@ -64,6 +64,11 @@ export interface Downstream {
    * gone). Absent on internal downstreams (batch members, filter-made calls): they have no client.
    */
   remoteAddress?(): string
+  /**
+   * Whether status and headers went out (with the first bytes). False: the answer can still be
+   * replaced by an error (a plugin stopping a whole JSON body). Absent: assume it started.
+   */
+  readonly started?: boolean
 }
 
 /** Normalized token usage: input includes cached tokens, output includes reasoning tokens. */

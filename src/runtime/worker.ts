@@ -5,6 +5,7 @@
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads'
 import { buildSnapshot } from './build/snapshot.js'
+import { loadPluginModules, pluginUrlsOf, pluginsReady } from './plugins/js/modules.js'
 import { Gateway } from './gateway.js'
 import { ListenerSet } from './http/server.js'
 import { createStores } from './stores.js'
@@ -89,25 +90,41 @@ function withTraceCounts(report: WorkerMetricsReport): WorkerMetricsReport {
   return tracer.everUsed ? { ...report, families: [...report.families, ...tracer.families()] } : report
 }
 
+let applying: Promise<void> | undefined
+
+function applySnapshot(m: Extract<ToWorker, { type: 'snapshot' }>): void {
+  try {
+    stores.setSlots(m.slots)
+    const snap = buildSnapshot(m.ir, stores, undefined, combineTelemetry(metrics.forSnapshot(m.ir), tracing.forSnapshot(m.ir)))
+    gateway.swap(snap)
+    // This thread's own log lines: the new level at once, and the new config's secrets masked.
+    configureLog(m.ir.log)
+    setLogScrubber(snap.scrub.active ? (s) => snap.scrub.text(s) : undefined)
+    const failed = listeners.reconcile(snap)
+    const applied = (f: { port: number; error: string }[]) => send({ type: 'applied', worker: threadId, version: snap.version, ports: listeners.ports, failed: f })
+    if (Array.isArray(failed)) applied(failed)
+    else void failed.then(applied)
+  } catch (e) {
+    log('error', 'snapshot build failed', { version: m.ir.version, error: (e as Error).message })
+    send({ type: 'apply-failed', worker: threadId, version: m.ir.version, error: (e as Error).message })
+  }
+}
+
 port.on('message', (m: ToWorker) => {
   switch (m.type) {
     case 'snapshot': {
       if (listeners.draining) return
-      try {
-        stores.setSlots(m.slots)
-        const snap = buildSnapshot(m.ir, stores, undefined, combineTelemetry(metrics.forSnapshot(m.ir), tracing.forSnapshot(m.ir)))
-        gateway.swap(snap)
-        // This thread's own log lines: the new level at once, and the new config's secrets masked.
-        configureLog(m.ir.log)
-        setLogScrubber(snap.scrub.active ? (s) => snap.scrub.text(s) : undefined)
-        const failed = listeners.reconcile(snap)
-        const applied = (f: { port: number; error: string }[]) => send({ type: 'applied', worker: threadId, version: snap.version, ports: listeners.ports, failed: f })
-        if (Array.isArray(failed)) applied(failed)
-        else void failed.then(applied)
-      } catch (e) {
-        log('error', 'snapshot build failed', { version: m.ir.version, error: (e as Error).message })
-        send({ type: 'apply-failed', worker: threadId, version: m.ir.version, error: (e as Error).message })
+      // Plugin modules are imported before the build (imports are asynchronous); snapshots still
+      // apply in the order they were sent.
+      if (applying !== undefined || !pluginsReady(m.ir)) {
+        const prior = applying ?? Promise.resolve()
+        const next: Promise<void> = (applying = prior.then(() => loadPluginModules(pluginUrlsOf(m.ir))).then(() => {
+          if (applying === next) applying = undefined
+          if (!listeners.draining) applySnapshot(m)
+        }))
+        return
       }
+      applySnapshot(m)
       return
     }
     case 'cache': {

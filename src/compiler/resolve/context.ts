@@ -8,6 +8,9 @@ import type { DiscoveredEndpoint } from '../ir.js'
 import { diagnosticAt, SourcePositions, type Located } from './positions.js'
 import { SecretResolver } from './secrets.js'
 
+/** What the caller knows of a plugin module (by its content-hashed URL); undefined while it is not loaded. */
+export type PluginModuleLookup = (url: string) => { readonly ok: true; readonly schema: object | undefined } | { readonly ok: false; readonly message: string } | undefined
+
 export interface ResolveOptions {
   readonly env: NodeJS.ProcessEnv
   readonly secrets: SecretMode
@@ -15,6 +18,8 @@ export interface ResolveOptions {
   readonly discovered?: Readonly<Record<string, readonly DiscoveredEndpoint[]>>
   /** Clusters with discovery may have no endpoint (compileConfig's discoveryProbe). */
   readonly discoveryProbe?: boolean
+  /** What each plugin module exports, once loaded (resolve/plugins.ts); absent: options are not checked. */
+  readonly plugins?: PluginModuleLookup
 }
 
 export interface ResolveContext {
@@ -24,8 +29,11 @@ export interface ResolveContext {
   readonly positions: SourcePositions
   readonly discovered: Readonly<Record<string, readonly DiscoveredEndpoint[]>>
   readonly discoveryProbe: boolean
-  /** Files the config reads besides its sources (WASM modules), absolute: watched like the config. */
+  /** Files the config reads besides its sources (WASM and plugin modules), absolute: watched like the config. */
   readonly files: string[]
+  readonly plugins: PluginModuleLookup | undefined
+  /** Plugin module URLs `plugins` has not loaded: the caller imports them and compiles again. */
+  readonly pluginsToLoad: string[]
   report(code: DiagnosticCode, loc: Located, message: string, key?: string): void
 }
 
@@ -33,5 +41,5 @@ export function createContext(diags: Diagnostic[], opts: ResolveOptions): Resolv
   const report = (code: DiagnosticCode, loc: Located, message: string, key?: string) => {
     diags.push(diagnosticAt(code, loc, message, key))
   }
-  return { diags, mode: opts.secrets, secrets: new SecretResolver(opts, report), positions: new SourcePositions(), discovered: opts.discovered ?? {}, discoveryProbe: opts.discoveryProbe === true, files: [], report }
+  return { diags, mode: opts.secrets, secrets: new SecretResolver(opts, report), positions: new SourcePositions(), discovered: opts.discovered ?? {}, discoveryProbe: opts.discoveryProbe === true, files: [], plugins: opts.plugins, pluginsToLoad: [], report }
 }

@@ -38,8 +38,10 @@ export interface Resolution {
   readonly needs: readonly Reference[]
   /** Where each part of the IR was written. */
   readonly positions: SourcePositions
-  /** Files the config reads besides its sources (WASM modules), absolute. */
+  /** Files the config reads besides its sources (WASM and plugin modules), absolute. */
   readonly files: readonly string[]
+  /** Plugin module URLs the caller has yet to load (resolve/plugins.ts). */
+  readonly pluginsToLoad: readonly string[]
 }
 
 export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opts: ResolveOptions): Resolution {
@@ -73,5 +75,5 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
   const log = resolveLog(config, ctx)
   const batches = resolveBatches(config, listeners, ctx)
   const body = { admin, drainTimeoutMs, requireNative, listeners, routeTables, clusters, filters, tenants, keys, ...(redis !== undefined && { redis }), prices, effective, secrets, warnings, telemetry, log, ...(batches !== undefined && { batches }) }
-  return { body, needs: ctx.secrets.needs, positions: ctx.positions, files: ctx.files }
+  return { body, needs: ctx.secrets.needs, positions: ctx.positions, files: ctx.files, pluginsToLoad: ctx.pluginsToLoad }
 }

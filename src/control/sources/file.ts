@@ -9,6 +9,7 @@ import type { ConfigSource } from './source.js'
 export function createFileSource(path: string, debounceMs = 50): ConfigSource {
   let watcher: FSWatcher | undefined
   let timer: NodeJS.Timeout | undefined
+  // Files the config reads besides its sources (WASM and plugin modules): an edit to one is a config change too.
   let extra = new Set<string>()
   return {
     description: `file:${path}`,
@@ -24,8 +25,10 @@ export function createFileSource(path: string, debounceMs = 50): ConfigSource {
     watchFiles(paths) {
       const next = new Set(paths)
       if (watcher !== undefined) {
-        for (const p of next) if (!extra.has(p)) watcher.add(p)
-        for (const p of extra) if (!next.has(p)) watcher.unwatch(p)
+        const added = [...next].filter((f) => !extra.has(f))
+        const gone = [...extra].filter((f) => !next.has(f) && f !== path)
+        if (added.length > 0) watcher.add(added)
+        if (gone.length > 0) watcher.unwatch(gone)
       }
       extra = next
     },

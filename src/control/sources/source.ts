@@ -10,7 +10,7 @@ export interface ConfigSource {
   /** Calls onChange (possibly in bursts) whenever load() may return something new. */
   watch(onChange: () => void): void
   /**
-   * Also watch these files (the WASM modules the last compile read), replacing the previous set:
+   * Also watch these files (the WASM and plugin modules the last compile read), replacing the previous set:
    * a change to one is a config change. Sources that hold no files (etcd) leave it out.
    */
   watchFiles?(paths: readonly string[]): void

@@ -6,6 +6,7 @@ import { create as cors } from './cors.js'
 import { create as fault } from './fault.js'
 import { create as headers } from './headers.js'
 import { create as jwt } from './jwt.js'
+import { create as plugin } from './plugin.js'
 import { create as rateLimit } from './rate-limit.js'
 import { create as session } from './session.js'
 import { create as trustedHeader } from './trusted-header.js'
@@ -18,6 +19,7 @@ export const filterFactories: Readonly<Record<string, FilterFactory>> = {
   fault,
   headers,
   jwt,
+  plugin,
   rate_limit: rateLimit,
   session,
   trusted_header: trustedHeader,

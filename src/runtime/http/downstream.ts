@@ -31,6 +31,10 @@ export class UwsDownstream implements Downstream {
     this.abortCb = cb
   }
 
+  get started(): boolean {
+    return this.headSent
+  }
+
   writeHead(status: number, headers: readonly (readonly [string, string])[]): void {
     this.status = status
     this.headers = headers

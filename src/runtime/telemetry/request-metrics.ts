@@ -21,6 +21,7 @@
  * const snap = buildSnapshot(ir, stores, undefined, metrics.forSnapshot(ir))
  * port.postMessage(metrics.report())      // on the main thread's scrape
  */
+import { pluginErrorFamily } from '../plugins/js/plugin-errors.js'
 import type { SnapshotIR } from '../../compiler/ir.js'
 import type { AttemptFailure, AttemptNext, AttemptObserver, Filter, RequestContext } from '../types.js'
 import { compileAttemptObservers } from '../upstream/attempt-events.js'
@@ -153,7 +154,7 @@ export class RequestMetrics implements Families {
   report(): WorkerMetricsReport {
     const inflight: MetricJSON = { name: 'switchyard_inflight_requests', help: 'Requests in flight (arrived, answer not yet ended), streams included.', type: 'gauge', values: [{ labels: {}, value: this.inflight() }], aggregator: 'sum' }
     return {
-      families: [this.requests.toJSON(), this.duration.toJSON(), this.ttft.toJSON(), this.tokens.toJSON(), this.operation.toJSON(), this.attempts.toJSON(), inflight, logLinesDropped('worker')],
+      families: [this.requests.toJSON(), this.duration.toJSON(), this.ttft.toJSON(), this.tokens.toJSON(), this.operation.toJSON(), this.attempts.toJSON(), inflight, logLinesDropped('worker'), pluginErrorFamily()],
       sketches: [...this.sketches.values()].map((s) => ({ ...s, registers: s.registers.slice() })),
     }
   }

@@ -28,6 +28,7 @@ export const DiagnosticCodes = {
   SY_CFG_UNSUPPORTED: "a setting the cluster's provider cannot honour (embedding batching without an OpenAI-format embeddings API)",
   SY_CFG_BATCHES: 'a batches section naming a listener that cannot serve the batch API',
   SY_CFG_REGISTRATION: 'an endpoint registration in etcd that cannot be used (ignored; the others serve)',
+  SY_CFG_MODEL: 'a model registry entry that cannot be used (replacement, deprecation date, a provider id or price another setting contradicts)',
 } as const
 
 export type DiagnosticCode = keyof typeof DiagnosticCodes

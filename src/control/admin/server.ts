@@ -28,6 +28,7 @@ import { adminTokenAccepted, describeKeys, describeTenants } from './identity.js
 import { METRICS_CONTENT_TYPE } from '../metrics/scrape.js'
 import { auditAdminRequest } from '../audit-records.js'
 import { mountDebug } from './debug.js'
+import { mountModels } from './models.js'
 import { peerOf, queryOf } from './request-query.js'
 
 const UWS_FALLBACK_WARNING = 'uWebSockets.js runs its slow JavaScript fallback, not its native addon: expect a fraction of the throughput'
@@ -225,6 +226,7 @@ export async function startAdmin(address: string, port: number, status: GatewayS
     )
   }))
   mountDebug(app, guarded, status)
+  mountModels(app, guarded, status)
   app.any('/*', guarded((res) => json(res, 404, { error: 'not found', endpoints: ['/healthz', '/ready', '/config', '/runtime', '/clusters', '/tenants', '/tenants/<name>', '/keys', '/keys/<id>', '/config/history', '/config/history/<version>', '/metrics', '/experiments', '/cache', '/sessions/<id>?tenant=', '/rollouts', 'POST /rollouts/<table>/<rule>/{pause,resume,abort}', 'POST /debug/profile', 'POST /debug/heap'] })))
   const held: { socket: import('uWebSockets.js').us_listen_socket | false } = { socket: false }
   // The native addon calls back before listen() returns; the JavaScript fallback only later.

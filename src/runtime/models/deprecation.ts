@@ -5,21 +5,21 @@
  * repeat the warning), keyed by model name.
  */
 import { log } from '../../shared/log.js'
-import type { CompiledModel } from './registry.js'
 
 export const DEPRECATION_WARNING_INTERVAL_MS = 10 * 60_000
 
 const lastWarned = new Map<string, number>()
 
-export function warnDeprecated(m: CompiledModel, rewrittenTo: CompiledModel | undefined, now: number): void {
-  const last = lastWarned.get(m.name)
+/** `replacement`: the configured one; `rewrittenTo`: what the request is served as, when rewritten. */
+export function warnDeprecated(model: string, deprecatedAt: string | undefined, replacement: string | undefined, rewrittenTo: string | undefined, now: number): void {
+  const last = lastWarned.get(model)
   if (last !== undefined && now - last < DEPRECATION_WARNING_INTERVAL_MS) return
-  lastWarned.set(m.name, now)
+  lastWarned.set(model, now)
   log('warn', rewrittenTo ? 'deprecated model requested; served as its replacement' : 'deprecated model requested', {
-    model: m.name,
-    deprecated_at: m.deprecatedAt,
-    ...(m.replacement && { replacement: m.replacement.name }),
-    ...(rewrittenTo && { rewritten_to: rewrittenTo.name }),
+    model,
+    deprecated_at: deprecatedAt,
+    ...(replacement && { replacement }),
+    ...(rewrittenTo && { rewritten_to: rewrittenTo }),
     next_warning_in_s: DEPRECATION_WARNING_INTERVAL_MS / 1000,
   })
 }

@@ -82,7 +82,7 @@ export function requestModel(registry: ModelRegistry, asked: string | undefined)
     const now = Date.now()
     while (m.deprecatedAtMs <= now) {
       const to: CompiledModel | undefined = m.rewriteToReplacement ? m.replacement : undefined
-      warnDeprecated(m, to, now)
+      warnDeprecated(m.name, m.deprecatedAt, m.replacement?.name, to?.name, now)
       if (to === undefined) break
       m = to
     }

@@ -7,7 +7,8 @@
  *
  * What each check costs: the capability scan runs only for a model with a capability off, the
  * prompt estimate (one pass over the body bytes, limits/token-estimate.ts) only for a model with a
- * context_window; an unregistered model costs the one Map lookup.
+ * context_window and a body longer than half of it in bytes; an unregistered model costs the one
+ * Map lookup. Numbers: docs/models.md.
  *
  * hot path -- change with care.
  */
@@ -18,6 +19,9 @@ import { sendReply } from '../http/respond.js'
 import { estimateInputTokens } from '../limits/token-estimate.js'
 import { operationOf } from '../providers/caller.js'
 import { log } from '../../shared/log.js'
+
+/** Inline base64 data, which the estimate counts as a whole image whatever its length. */
+const INLINE_DATA = Buffer.from(';base64,')
 
 /** What a fallback's `on` is asked: would an upstream's context-length refusal move on? */
 const CONTEXT_LENGTH: UpstreamFailure = Object.freeze({ kind: 'status', status: 400, contextLength: true })
@@ -53,8 +57,12 @@ export function admitModel(registry: ModelRegistry, ctx: RequestContext, route: 
       return refuse(ctx, 'SY_MAX_OUTPUT_EXCEEDED', `${asks.param} is too large: ${asks.tokens}. Model '${first.name}' supports at most ${first.maxOutputTokens} output tokens`, asks.param)
     }
   }
-  if (first.contextWindow === Infinity || ctx.body === undefined) return 0
-  const tokens = estimateInputTokens(ctx.body)
+  const raw = ctx.body
+  if (first.contextWindow === Infinity || raw === undefined) return 0
+  // The estimate never gives a byte more than 2 tokens (a lone 4-byte lead byte) except for inline
+  // base64 data: a body that short cannot be over, and the pass over its bytes is skipped.
+  if (raw.length * 2 <= first.contextWindow && raw.indexOf(INLINE_DATA) < 0) return 0
+  const tokens = estimateInputTokens(raw)
   if (tokens <= first.contextWindow) return 0
   if (chain !== undefined && route.fallbackOn?.(CONTEXT_LENGTH)) {
     for (let i = 1; i < chain.length; i++) {

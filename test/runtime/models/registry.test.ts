@@ -107,3 +107,10 @@ test('which capability a request uses that the model lacks (first in a fixed ord
   assert.equal(all.refusesSome, false)
   assert.equal(none.refusesSome, true)
 })
+
+test('the estimate never exceeds 2 tokens per byte without inline base64 (the admission fast path relies on it)', async () => {
+  const { estimateInputTokens } = await import('../../../src/runtime/limits/token-estimate.js')
+  const samples = [Buffer.alloc(64, 0xf0), Buffer.alloc(65, 0xff), Buffer.from('😀'.repeat(40)), Buffer.from('日本語'.repeat(30)), Buffer.from('plain ascii '.repeat(20))]
+  for (let i = 0; i < 200; i++) samples.push(Buffer.from(Array.from({ length: 1 + (i % 97) }, (_, k) => (k * 131 + i * 17) & 0xff)))
+  for (const b of samples) if (b.indexOf(';base64,') < 0) assert.ok(estimateInputTokens(b) <= b.length * 2, `${b.length} bytes: ${estimateInputTokens(b)} tokens`)
+})

@@ -58,12 +58,12 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
   const unmappedClusters = resolveClusters(config, ctx)
   const unloweredTables = resolveRouteTables(config, new Map(filters.map((f) => [f.name, f.type])), ctx)
   const listeners = resolveListeners(config, admin, ctx)
-  const tenants = resolveTenants(config, ctx)
-  const keys = resolveKeys(config, ctx)
+  const unloweredTenants = resolveTenants(config, ctx)
+  const unloweredKeys = resolveKeys(config, ctx)
   const redis = resolveRedis(config, ctx)
   reportRedisNeeds(config, redis, ctx)
-  // The registry merges its provider ids into the clusters' modelMaps and its prices into the table.
-  const { models, clusters, routeTables, prices } = resolveModels(config, unmappedClusters, unloweredTables, resolvePrices(config, ctx), ctx)
+  // The registry merges its provider ids into the clusters' modelMaps and its prices into the table, and lowers aliases in model lists.
+  const { models, clusters, routeTables, prices, tenants, keys } = resolveModels(config, { clusters: unmappedClusters, routeTables: unloweredTables, prices: resolvePrices(config, ctx), tenants: unloweredTenants, keys: unloweredKeys }, ctx)
   // Before collectSecrets: the tracing export headers are secrets too.
   const telemetry = resolveTelemetry(config, ctx)
   diags.push(...syntax)

@@ -8,7 +8,7 @@
  * lowered to the canonical name, and a rule matching an alias exactly (which would never match:
  * aliases are resolved before routing) is an error.
  */
-import type { ClusterIR, ModelIR, PriceIR, RouteTableIR, RuleIR } from '../ir.js'
+import type { ClusterIR, KeyIR, ModelIR, PriceIR, RouteTableIR, RuleIR, TenantIR } from '../ir.js'
 import type { ResolveContext } from './context.js'
 import { below, where, type Located, type LocatedValue } from './positions.js'
 import type { MergedConfig, Obj } from './merge.js'
@@ -16,12 +16,18 @@ import type { MergedConfig, Obj } from './merge.js'
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/
 const DATE = /^\d{4}-\d{2}-\d{2}$/
 
-export interface ResolvedModels {
-  /** Undefined without a `models` section (the runtime then does nothing per request). */
-  readonly models: readonly ModelIR[] | undefined
+/** What the registry changes in the rest of the IR. */
+export interface RegistryInputs {
   readonly clusters: ClusterIR[]
   readonly routeTables: RouteTableIR[]
   readonly prices: PriceIR[]
+  readonly tenants: TenantIR[]
+  readonly keys: KeyIR[]
+}
+
+export interface ResolvedModels extends RegistryInputs {
+  /** Undefined without a `models` section (the runtime then does nothing per request). */
+  readonly models: readonly ModelIR[] | undefined
 }
 
 /** `deprecated_at` as epoch ms: a date-time with a zone, or a date (midnight UTC); undefined when unreadable. */
@@ -30,8 +36,9 @@ export function deprecationTime(text: string): number | undefined {
   return Number.isFinite(ms) ? ms : undefined
 }
 
-export function resolveModels(config: MergedConfig, clusters: ClusterIR[], routeTables: RouteTableIR[], prices: PriceIR[], ctx: ResolveContext): ResolvedModels {
-  if (config.models.size === 0) return { models: undefined, clusters, routeTables, prices }
+export function resolveModels(config: MergedConfig, inputs: RegistryInputs, ctx: ResolveContext): ResolvedModels {
+  const { clusters, routeTables, prices } = inputs
+  if (config.models.size === 0) return { models: undefined, ...inputs }
   const canonical = namesOf(config, ctx)
   const clusterIndex = new Map(clusters.map((c, i) => [c.name, i]))
   const mapped = clusters.map((c) => ({ ...c.modelMap }))
@@ -85,6 +92,9 @@ export function resolveModels(config: MergedConfig, clusters: ClusterIR[], route
     clusters: clusters.map((c, i) => ({ ...c, modelMap: mapped[i] })),
     routeTables: lowerRouteAliases(routeTables, canonical, ctx),
     prices: registryPrices(models, config, prices, ctx),
+    // Tenants' and keys' `models` see the resolved name, so an alias listed there allows its model.
+    tenants: inputs.tenants.map((t) => (t.models === undefined ? t : { ...t, models: lowerNames(t.models, canonical) })),
+    keys: inputs.keys.map((k) => (k.models === undefined ? k : { ...k, models: lowerNames(k.models, canonical) })),
   }
 }
 
@@ -111,6 +121,11 @@ function mergeProviderId(name: string, cluster: string, id: string, m: LocatedVa
     return
   }
   map[name] = id
+}
+
+/** Exact names that are aliases become their model's name (globs stay as written). */
+function lowerNames(names: readonly string[], canonical: ReadonlyMap<string, string>): string[] {
+  return names.map((n) => canonical.get(n) ?? n)
 }
 
 /** A chain of replacements that comes back to where it started is reported once, at its first model. */

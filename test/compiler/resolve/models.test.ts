@@ -8,13 +8,15 @@ import assert from 'node:assert/strict'
 import { resolveClusters } from '../../../src/compiler/resolve/clusters.js'
 import { resolveRouteTables } from '../../../src/compiler/resolve/routes.js'
 import { resolvePrices } from '../../../src/compiler/resolve/prices.js'
+import { resolveTenants } from '../../../src/compiler/resolve/tenants.js'
+import { resolveKeys } from '../../../src/compiler/resolve/keys.js'
 import { deprecationTime, resolveModels } from '../../../src/compiler/resolve/models.js'
 import { compilePriceTable } from '../../../src/runtime/limits/budget.js'
 import { mergedConfig, shown } from '../../support/resolve-docs.js'
 
 function resolve(yaml: string) {
   const { config, ctx } = mergedConfig({ 'c.yaml': yaml })
-  const r = resolveModels(config, resolveClusters(config, ctx), resolveRouteTables(config, new Map(), ctx), resolvePrices(config, ctx), ctx)
+  const r = resolveModels(config, { clusters: resolveClusters(config, ctx), routeTables: resolveRouteTables(config, new Map(), ctx), prices: resolvePrices(config, ctx), tenants: resolveTenants(config, ctx), keys: resolveKeys(config, ctx) }, ctx)
   return { ...r, diags: shown(ctx.diags) }
 }
 
@@ -50,6 +52,17 @@ models:
   ])
 })
 
+test('tenants\' and keys\' model lists: an alias allows its model; globs stay', () => {
+  const r = resolve(`${BASE}
+tenants: [{ name: t, models: [m4, "gpt-*", other] }]
+keys: [{ id: k1, tenant: t, hash: "sha256:${'a'.repeat(64)}", models: [m4] }]
+models: [{ name: m5, aliases: [m4] }]
+`)
+  assert.deepStrictEqual(r.diags, [])
+  assert.deepStrictEqual(r.tenants[0].models, ['m5', 'gpt-*', 'other'])
+  assert.deepStrictEqual(r.keys[0].models, ['m5'])
+})
+
 test('a model_map entry naming the same id as the registry is no conflict', () => {
   const r = resolve(BASE.replace('{ other: other-v2 }', '{ gpt-4o: gpt-4o-2024-08-06 }') + `
 models: [{ name: gpt-4o, provider_ids: { a: gpt-4o-2024-08-06 } }]
@@ -82,7 +95,7 @@ test('no models section: clusters, routes and prices pass through unchanged', ()
   const clusters = resolveClusters(config, ctx)
   const tables = resolveRouteTables(config, new Map(), ctx)
   const prices = resolvePrices(config, ctx)
-  const r = resolveModels(config, clusters, tables, prices, ctx)
+  const r = resolveModels(config, { clusters, routeTables: tables, prices, tenants: [], keys: [] }, ctx)
   assert.equal(r.models, undefined)
   assert.equal(r.clusters, clusters)
   assert.equal(r.routeTables, tables)

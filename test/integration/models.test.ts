@@ -63,13 +63,14 @@ before(async () => {
   small = await startOpenAIUpstream('small')
   big = await startOpenAIUpstream('big')
   port = await freePort()
-  gw = await startGateway((admin) => config(admin))
+  // Generous: on a loaded CI box a worker's first build can take more than the default 10 s.
+  gw = await startGateway((admin) => config(admin), { readyTimeoutMs: 30_000 })
   openai = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'sk-client', maxRetries: 0 })
   anthropic = new Anthropic({ baseURL: `http://127.0.0.1:${port}`, apiKey: 'sk-client', maxRetries: 0 })
 })
 
 after(async () => {
-  const code = await gw?.stop()
+  const code = gw === undefined ? 0 : await gw.stop()
   await small?.close()
   await big?.close()
   assert.equal(code, 0, `gateway exit code; output:\n${gw?.output()}`)

@@ -4,6 +4,7 @@
  * workers would build and asks its route table, so the answer is the gateway's own.
  */
 import type { SnapshotIR } from '../compiler/ir.js'
+import { requestModel } from '../runtime/models/registry.js'
 import { buildSnapshot, releaseSnapshot } from '../runtime/build/snapshot.js'
 import { createStores } from '../runtime/stores.js'
 import type { CompiledAction, RequestHead } from '../runtime/types.js'
@@ -25,8 +26,11 @@ export async function explain({ values }: Parsed<typeof EXPLAIN>): Promise<numbe
       return 1
     }
     const headers = headersFrom(values.header)
-    const head = { method: values.method.toUpperCase(), path: values.path, query: values.query, headers, model: values.model }
+    // As dispatch does: an alias (or a deprecated model rewritten to its replacement) is routed as the registry's name.
+    const model = snap.models === undefined ? values.model : requestModel(snap.models, values.model, false)
+    const head = { method: values.method.toUpperCase(), path: values.path, query: values.query, headers, model }
     console.log(`listener: ${listener.name} (${listener.address}:${listener.port}, ${listener.protocol})`)
+    if (model !== values.model) console.log(`model:    '${values.model}' is routed as '${model}' (model registry)`)
     const route = listener.table.match(head)
     if (!route) {
       console.log(`route:    none → 404 (route table '${listener.table.name}', ${listener.table.routes.length} rules)`)

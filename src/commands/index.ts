@@ -7,7 +7,7 @@ import { registerCommand } from './dispatch.js'
 import { etcdTargetFrom } from './etcd-options.js'
 import type { Parsed } from './flags.js'
 import { etcdSourceFactory } from './run-etcd.js'
-import { CONFIG_DIFF, CONFIG_HISTORY, CONFIG_PULL, CONFIG_PUSH, CONFIG_ROLLBACK, EXPERIMENTS, KEYS_CREATE, KEYS_LIST, KEYS_REVOKE, ENDPOINTS_REGISTER, ROLLOUT_ABORT, ROLLOUT_PAUSE, ROLLOUT_RESUME, ROLLOUT_STATUS, type RunValues } from './specs.js'
+import { CONFIG_DIFF, CONFIG_HISTORY, CONFIG_PULL, CONFIG_PUSH, CONFIG_ROLLBACK, EXPERIMENTS, KEYS_CREATE, KEYS_LIST, KEYS_REVOKE, ENDPOINTS_REGISTER, ROLLOUT_ABORT, ROLLOUT_PAUSE, ROLLOUT_RESUME, ROLLOUT_STATUS, MODELS_LIST, MODELS_SHOW, type RunValues } from './specs.js'
 import { UsageError } from './flags.js'
 
 /** A config source other than files, when `run`'s flags ask for one (else undefined). */
@@ -58,3 +58,9 @@ registerCommand(ENDPOINTS_REGISTER, async ({ values }: Parsed<typeof ENDPOINTS_R
   const target = etcdTargetFrom(values)
   return (await import('./endpoints.js')).registerEndpoint({ cluster: values.cluster!, url: values.url!, weight: values.weight, ...(values.name !== undefined && { name: values.name }), ttlMs: values.ttl }, target)
 })
+for (const spec of [MODELS_LIST, MODELS_SHOW]) {
+  registerCommand(spec, async ({ values, operand, given }: Parsed<typeof spec>) => {
+    if (values.config !== undefined && given.has('admin')) throw new UsageError('give --config or --admin, not both')
+    return (await import('./models.js')).modelsCommand(spec.name === 'models list' ? 'list' : 'show', { ...(values.config !== undefined && { config: values.config }), admin: values.admin! }, values.json === true, operand)
+  })
+}

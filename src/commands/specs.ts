@@ -232,6 +232,7 @@ export const GROUPS: Readonly<Record<string, string>> = {
   config: "Keeps one environment's config (an etcd key prefix) in step with local files.",
   keys: 'Issues, lists and revokes the API keys of tenants, in a config file or directory or under an etcd prefix.',
   rollout: "Watches and steers a running gateway's progressive canaries (weighted_clusters rollout:).",
+  models: 'Lists and shows the model registry (models:) of a config or a running gateway.',
 }
 
 /** `endpoints register` reaches etcd like `config push`, but its prefix is the discovery root (a default). */
@@ -258,4 +259,34 @@ export const ENDPOINTS_REGISTER = {
     ...DISCOVERY_ETCD_FLAGS,
   ],
   example: 'switchyard endpoints register --cluster vllm --url http://10.0.0.5:8000/v1 --ttl 10s',
+} as const satisfies CommandSpec
+
+/** `models` commands read a config (--config) or ask a running gateway (--admin, the default). */
+const MODELS_SOURCE_FLAGS = [
+  { ...CONFIG, description: 'read the registry from this config file or directory instead of a running gateway' },
+  { ...ADMIN_FLAG, description: "a running gateway's admin API, asked when --config is not given (with admin.token set, put the token in SWITCHYARD_ADMIN_TOKEN)" },
+  { name: 'json', type: 'boolean', description: 'print JSON (the admin API\'s GET /models shape)' },
+] as const
+
+export const MODELS_LIST = {
+  name: 'models list',
+  summary: 'list the model registry: names, aliases, context windows, capabilities, prices, lifecycle',
+  description:
+    'Lists the registered models (the `models:` kind, docs/models.md) of a config file or directory (--config), or of a running ' +
+    'gateway (--admin, GET /models): per model its aliases, context window and output ceiling, the capabilities it lacks, ' +
+    'its prices per million tokens, and whether it is deprecated (with its replacement and whether requests are rewritten to it).',
+  flags: MODELS_SOURCE_FLAGS,
+  example: 'switchyard models list --config examples/models.yaml',
+} as const satisfies CommandSpec
+
+export const MODELS_SHOW = {
+  name: 'models show',
+  summary: 'show one registered model (by name or alias) with every field',
+  description:
+    'Shows one registered model, found by its name or an alias, from a config (--config) or a running gateway (--admin, ' +
+    'GET /models/<name>): aliases, provider id per cluster, context window, max output tokens, each capability, prices, ' +
+    'lifecycle, and which listeners list it through which clusters.',
+  operand: { name: '<name>', description: 'the model name or alias', required: true },
+  flags: MODELS_SOURCE_FLAGS,
+  example: 'switchyard models show gpt-4o-mini --config examples/models.yaml',
 } as const satisfies CommandSpec

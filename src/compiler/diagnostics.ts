@@ -30,6 +30,7 @@ export const DiagnosticCodes = {
   SY_CFG_WASM: 'a WASM filter module that cannot be used (unreadable, invalid, an import outside the hosted proxy-wasm subset, over its memory limit)',
   SY_CFG_REGISTRATION: 'an endpoint registration in etcd that cannot be used (ignored; the others serve)',
   SY_CFG_PLUGIN: 'a plugin filter whose module cannot be used (not found, throws while loading, no create(), a bad options schema)',
+  SY_CFG_MODEL: 'a model registry entry that cannot be used (replacement, deprecation date, a provider id or price another setting contradicts)',
 } as const
 
 export type DiagnosticCode = keyof typeof DiagnosticCodes

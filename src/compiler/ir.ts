@@ -426,6 +426,39 @@ export interface SnapshotIR {
   readonly log?: LogIR
   /** The `batches` section (schemas/batches.schema.json); absent: no batch API. */
   readonly batches?: BatchesIR
+  /** The model registry (schemas/model.schema.json, docs/models.md); absent: none configured. */
+  readonly models?: readonly ModelIR[]
+}
+
+/** What a registered model can do (`capabilities`); false: a request needing it is refused with 400. */
+export interface ModelCapabilitiesIR {
+  readonly tools: boolean
+  readonly vision: boolean
+  readonly jsonMode: boolean
+  readonly reasoning: boolean
+  readonly streaming: boolean
+}
+
+/**
+ * One registry entry (`models:`), resolved: aliases checked unique, provider ids already merged
+ * into each named cluster's modelMap, prices already rows of `prices`, `replacement` the
+ * canonical name of a registered model.
+ */
+export interface ModelIR {
+  readonly name: string
+  readonly aliases: readonly string[]
+  /** Cluster name → provider model id (also in that cluster's modelMap). */
+  readonly providerIds: Readonly<Record<string, string>>
+  readonly ownedBy?: string
+  readonly contextWindow?: number
+  readonly maxOutputTokens?: number
+  readonly capabilities: ModelCapabilitiesIR
+  readonly prices?: { readonly input: number; readonly output: number; readonly cachedInput?: number }
+  /** `deprecated_at` as given, and as epoch milliseconds. */
+  readonly deprecatedAt?: string
+  readonly deprecatedAtMs?: number
+  readonly replacement?: string
+  readonly rewriteToReplacement: boolean
 }
 
 /** `batches`: the Batch API and its JetStream queue (src/control/batches/, docs/batches.md). */

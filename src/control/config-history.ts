@@ -30,7 +30,7 @@ export interface HistoryEntry {
   readonly pushed?: PushMeta
 }
 
-const LIST_KINDS = ['listeners', 'routes', 'clusters', 'filters', 'tenants', 'keys'] as const
+const LIST_KINDS = ['listeners', 'routes', 'clusters', 'filters', 'tenants', 'keys', 'models'] as const
 
 /** The effective config as objects by id, each as canonical JSON (for comparing). */
 export function objectsOf(effective: unknown): Map<string, string> {

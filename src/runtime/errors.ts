@@ -125,6 +125,23 @@ export const RuntimeErrors = {
     means: 'two lines of the input file share a `custom_id` (the output is matched to the input by it); the message names both line numbers',
   },
   SY_BATCH_NOT_CANCELLABLE: { status: 409, openaiType: 'invalid_request_error', anthropicType: 'invalid_request_error', openaiCode: 'batch_not_cancellable', means: 'cancel on a batch that has already ended (completed, failed, expired, cancelled)' },
+  // The model registry's answers (runtime/models/, docs/models.md), given before any provider is called.
+  SY_CONTEXT_LENGTH_EXCEEDED: {
+    status: 400, openaiType: 'invalid_request_error', anthropicType: 'invalid_request_error', openaiCode: 'context_length_exceeded',
+    means: "the request's estimated prompt exceeds the registered model's `context_window`, and the route has no `context_length` fallback whose model fits; `param` is `messages` (OpenAI's own code for this)",
+  },
+  SY_MODEL_CAPABILITY: {
+    status: 400, openaiType: 'invalid_request_error', anthropicType: 'invalid_request_error', openaiCode: 'unsupported_parameter',
+    means: 'the request uses a capability the registered model lacks (`capabilities`: tools, vision, json_mode, reasoning, streaming); the message names it and `param` the field',
+  },
+  SY_MAX_OUTPUT_EXCEEDED: {
+    status: 400, openaiType: 'invalid_request_error', anthropicType: 'invalid_request_error', openaiCode: 'invalid_value',
+    means: "the request's `max_tokens` (`max_completion_tokens`, `max_output_tokens`) is above the registered model's `max_output_tokens`; `param` names the field",
+  },
+  SY_MODEL_NOT_FOUND: {
+    status: 404, openaiType: 'invalid_request_error', anthropicType: 'not_found_error', openaiCode: 'model_not_found',
+    means: '`GET /v1/models/<id>` for a model the listener does not list',
+  },
 } as const satisfies Record<string, CatalogEntry>
 
 export type RuntimeErrorCode = keyof typeof RuntimeErrors

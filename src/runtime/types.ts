@@ -307,6 +307,10 @@ export interface CompiledListener {
   readonly filterNames: readonly string[]
   /** GET /v1/models answer when no rule claims that path: the models this listener routes. */
   readonly modelsReply: LocalReply
+  /** GET /v1/models/<id> answers when no rule claims that path, by id and alias (runtime/models/listing.ts). */
+  readonly modelReplies?: ReadonlyMap<string, LocalReply>
+  /** A model registry lists the models: GET /v1/models[/<id>] is answered before routing (no rule names the path). */
+  readonly modelsFirst?: true
   /** Chain used before a route matches (404s, 413s, filter replies). */
   readonly chain: CompiledChain
   /** The listener's pre-route (auth) filters' onRequest hooks, run before the route match. */
@@ -405,6 +409,8 @@ export interface Snapshot {
   readonly scrub: import('./upstream/scrub.js').Scrubber
   /** The tenants and the key table (never holding a secret), for the auth filters. */
   readonly identity: import('./identity/tables.js').IdentityTables
+  /** The model registry (runtime/models/registry.ts); absent when the config has none. */
+  readonly models?: import('./models/registry.js').ModelRegistry
 }
 
 /** Long-lived state keyed by stable identity; outlives snapshots (DESIGN invariant 3). */

@@ -12,7 +12,7 @@ import { runCli } from '../support/run-cli.js'
 const commands = await loadCommands()
 
 test('the registered commands, in the order --help lists them', () => {
-  assert.deepStrictEqual(commands.map((c) => c.spec.name), ['run', 'validate', 'explain', 'config push', 'config diff', 'config pull', 'config history', 'config rollback', 'keys create', 'keys list', 'keys revoke', 'experiments', 'rollout status', 'rollout pause', 'rollout resume', 'rollout abort', 'endpoints register'])
+  assert.deepStrictEqual(commands.map((c) => c.spec.name), ['run', 'validate', 'explain', 'config push', 'config diff', 'config pull', 'config history', 'config rollback', 'keys create', 'keys list', 'keys revoke', 'experiments', 'rollout status', 'rollout pause', 'rollout resume', 'rollout abort', 'endpoints register', 'models list', 'models show'])
 })
 
 test('every flag of every command appears in its --help with a default or "required"', () => {

@@ -26,7 +26,7 @@ test('the examples show how to check them', () => {
 for (const c of shown) {
   const text = `${Object.entries(c.env).map(([k, v]) => `${k}=${v} `).join('')}switchyard ${c.args.join(' ')}`
   test(`${c.file}:${c.line}: \`${text}\` works as shown`, () => {
-    const sub = ['config', 'keys', 'rollout', 'endpoints'].includes(c.args[0]) ? c.args.slice(0, 2).join(' ') : c.args[0]
+    const sub = ['config', 'keys', 'rollout', 'endpoints', 'models'].includes(c.args[0]) ? c.args.slice(0, 2).join(' ') : c.args[0]
     const command = commands.find((x) => x.spec.name === sub)
     assert.ok(command, `${c.file}:${c.line}: no command '${sub}'`)
     if (sub === 'validate' || sub === 'explain') {

@@ -22,5 +22,6 @@ export function effectiveConfig(config: MergedConfig, admin: SnapshotIR['admin']
     ...(config.prices && { prices: config.prices.value }),
     ...(config.log && { log: config.log.value }),
     ...(config.batches && { batches: config.batches.value }),
+    ...(config.models.size > 0 && { models: [...config.models.values()].map((l) => l.value) }),
   })
 }

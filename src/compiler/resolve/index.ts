@@ -26,6 +26,7 @@ import { resolveTenants } from './tenants.js'
 import { resolveKeys } from './keys.js'
 import { reportRedisNeeds, resolveRedis } from './redis.js'
 import { resolvePrices } from './prices.js'
+import { resolveModels } from './models.js'
 import { effectiveConfig } from './effective.js'
 import type { SourcePositions } from './positions.js'
 
@@ -58,14 +59,15 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
   const drainTimeoutMs = durationMs(config.runtime?.value.drain_timeout ?? '30s')
   const requireNative = config.runtime?.value.require_native === true
   const filters = resolveFilters(config, ctx)
-  const clusters = resolveClusters(config, ctx)
-  const routeTables = resolveRouteTables(config, new Map(filters.map((f) => [f.name, f.type])), ctx)
+  const unmappedClusters = resolveClusters(config, ctx)
+  const unloweredTables = resolveRouteTables(config, new Map(filters.map((f) => [f.name, f.type])), ctx)
   const listeners = resolveListeners(config, admin, ctx)
-  const tenants = resolveTenants(config, ctx)
-  const keys = resolveKeys(config, ctx)
+  const unloweredTenants = resolveTenants(config, ctx)
+  const unloweredKeys = resolveKeys(config, ctx)
   const redis = resolveRedis(config, ctx)
   reportRedisNeeds(config, redis, ctx)
-  const prices = resolvePrices(config, ctx)
+  // The registry merges its provider ids into the clusters' modelMaps and its prices into the table, and lowers aliases in model lists.
+  const { models, clusters, routeTables, prices, tenants, keys } = resolveModels(config, { clusters: unmappedClusters, routeTables: unloweredTables, prices: resolvePrices(config, ctx), tenants: unloweredTenants, keys: unloweredKeys }, ctx)
   // Before collectSecrets: the tracing export headers are secrets too.
   const telemetry = resolveTelemetry(config, ctx)
   diags.push(...syntax)
@@ -74,6 +76,6 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
   const secrets = collectSecrets({ clusters, filters, routeTables }, ctx.secrets.declared)
   const log = resolveLog(config, ctx)
   const batches = resolveBatches(config, listeners, ctx)
-  const body = { admin, drainTimeoutMs, requireNative, listeners, routeTables, clusters, filters, tenants, keys, ...(redis !== undefined && { redis }), prices, effective, secrets, warnings, telemetry, log, ...(batches !== undefined && { batches }) }
+  const body = { admin, drainTimeoutMs, requireNative, listeners, routeTables, clusters, filters, tenants, keys, ...(redis !== undefined && { redis }), prices, effective, secrets, warnings, telemetry, log, ...(batches !== undefined && { batches }), ...(models !== undefined && { models }) }
   return { body, needs: ctx.secrets.needs, positions: ctx.positions, files: ctx.files, pluginsToLoad: ctx.pluginsToLoad }
 }

@@ -9,7 +9,7 @@ import { where, type LocatedValue } from './positions.js'
 
 export type Obj = Record<string, any>
 
-export const KINDS = ['listeners', 'routes', 'clusters', 'filters', 'tenants', 'keys'] as const
+export const KINDS = ['listeners', 'routes', 'clusters', 'filters', 'tenants', 'keys', 'models'] as const
 export type Kind = (typeof KINDS)[number]
 
 export interface MergedConfig {
@@ -20,6 +20,8 @@ export interface MergedConfig {
   readonly tenants: Map<string, LocatedValue<Obj>>
   /** By key id. */
   readonly keys: Map<string, LocatedValue<Obj>>
+  /** The model registry, by public name. */
+  readonly models: Map<string, LocatedValue<Obj>>
   admin?: LocatedValue<Obj>
   runtime?: LocatedValue<Obj>
   redis?: LocatedValue<Obj>
@@ -31,12 +33,12 @@ export interface MergedConfig {
 }
 
 export function emptyConfig(): MergedConfig {
-  return { listeners: new Map(), routes: new Map(), clusters: new Map(), filters: new Map(), tenants: new Map(), keys: new Map() }
+  return { listeners: new Map(), routes: new Map(), clusters: new Map(), filters: new Map(), tenants: new Map(), keys: new Map(), models: new Map() }
 }
 
-const SINGULAR: Readonly<Record<Kind, string>> = { listeners: 'listener', routes: 'route table', clusters: 'cluster', filters: 'filter', tenants: 'tenant', keys: 'key id' }
+const SINGULAR: Readonly<Record<Kind, string>> = { listeners: 'listener', routes: 'route table', clusters: 'cluster', filters: 'filter', tenants: 'tenant', keys: 'key id', models: 'model' }
 /** The field that names an object of each kind: keys are named by their public id. */
-const NAME_FIELD: Readonly<Record<Kind, string>> = { listeners: 'name', routes: 'name', clusters: 'name', filters: 'name', tenants: 'name', keys: 'id' }
+const NAME_FIELD: Readonly<Record<Kind, string>> = { listeners: 'name', routes: 'name', clusters: 'name', filters: 'name', tenants: 'name', keys: 'id', models: 'name' }
 
 /** Sections that one document at most may set. */
 const SECTIONS = ['admin', 'runtime', 'redis', 'prices', 'telemetry', 'log', 'batches'] as const

@@ -31,6 +31,7 @@ import { adminTokenAccepted, describeKeys, describeTenants } from './identity.js
 import { METRICS_CONTENT_TYPE } from '../metrics/scrape.js'
 import { auditAdminRequest } from '../audit-records.js'
 import { mountDebug } from './debug.js'
+import { mountModels } from './models.js'
 import { peerOf, queryOf } from './request-query.js'
 import { mountConsole } from './console.js'
 import { mountValidate } from './validate-config.js'
@@ -245,7 +246,8 @@ export async function startAdmin(address: string, port: number, status: GatewayS
   mountDebug(app, guarded, status)
   mountConsole(app, (h) => guarded(h, true))
   const closeValidate = mountValidate(app, guarded)
-  app.any('/*', guarded((res) => json(res, 404, { error: 'not found', endpoints: ['/healthz', '/ready', '/config', '/runtime', '/clusters', '/tenants', '/tenants/<name>', '/keys', '/keys/<id>', '/config/history', '/config/history/<version>', '/metrics', '/experiments', '/cache', '/sessions/<id>?tenant=', '/rollouts', 'POST /rollouts/<table>/<rule>/{pause,resume,abort}', 'POST /debug/profile', 'POST /debug/heap', '/console/', 'POST /config/validate?name='] })))
+  mountModels(app, guarded, status)
+  app.any('/*', guarded((res) => json(res, 404, { error: 'not found', endpoints: ['/healthz', '/ready', '/config', '/runtime', '/clusters', '/tenants', '/tenants/<name>', '/keys', '/keys/<id>', '/config/history', '/config/history/<version>', '/metrics', '/experiments', '/cache', '/sessions/<id>?tenant=', '/rollouts', 'POST /rollouts/<table>/<rule>/{pause,resume,abort}', 'POST /debug/profile', 'POST /debug/heap', '/models', '/models/<name>', '/console/', 'POST /config/validate?name='] })))
   const held: { socket: import('uWebSockets.js').us_listen_socket | false } = { socket: false }
   // The native addon calls back before listen() returns; the JavaScript fallback only later.
   await new Promise<void>((resolve) => {

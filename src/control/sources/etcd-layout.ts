@@ -1,7 +1,7 @@
 /**
  * How config objects sit in etcd: one key per object under a prefix,
  *   <prefix>listeners/<name>  <prefix>routes/<name>  <prefix>clusters/<name>  <prefix>filters/<name>
- *   <prefix>tenants/<name>    <prefix>keys/<id>      <prefix>admin   <prefix>runtime   <prefix>redis   <prefix>prices   <prefix>telemetry   <prefix>log
+ *   <prefix>tenants/<name>    <prefix>keys/<id>      <prefix>models/<name>   <prefix>admin   <prefix>runtime   <prefix>redis   <prefix>prices   <prefix>telemetry   <prefix>log
  * each value one YAML (or JSON) document holding that object alone. Other keys under the prefix
  * are ignored (and never deleted by `config push`); `.meta/` and `.state/` are the gateways' own.
  *
@@ -12,7 +12,7 @@
  */
 import type { Diagnostic } from '../../compiler/diagnostics.js'
 
-export const LIST_KINDS = ['listeners', 'routes', 'clusters', 'filters', 'tenants', 'keys'] as const
+export const LIST_KINDS = ['listeners', 'routes', 'clusters', 'filters', 'tenants', 'keys', 'models'] as const
 export const SINGLETONS = ['admin', 'runtime', 'redis', 'prices', 'telemetry', 'log'] as const
 export type ListKind = (typeof LIST_KINDS)[number]
 export type Singleton = (typeof SINGLETONS)[number]

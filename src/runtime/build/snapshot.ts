@@ -3,8 +3,8 @@
  * side-effect free apart from acquiring pools from the stores, so every worker thread builds the
  * same thing from the same IR. If building fails, acquired pools are released again.
  */
-import type { RouteTableIR, SnapshotIR } from '../../compiler/ir.js'
-import type { CompiledChain, CompiledCluster, CompiledListener, Filter, FilterDeps, LocalReply, Snapshot, Stores } from '../types.js'
+import type { SnapshotIR } from '../../compiler/ir.js'
+import type { CompiledChain, CompiledCluster, CompiledListener, Filter, FilterDeps, Snapshot, Stores } from '../types.js'
 import type { SnapshotTelemetry } from '../telemetry/request-metrics.js'
 import { compileCluster } from './clusters.js'
 import { compileRouteTable } from '../routing/routes.js'
@@ -12,10 +12,10 @@ import { chainForRule, createFilters, preRouteFilters, type PrebuiltFilters } fr
 import { compileIdentity } from '../identity/tables.js'
 import { compilePriceTable } from '../limits/budget.js'
 import { createScrubber } from '../upstream/scrub.js'
-import { servedModels } from '../providers/mock.js'
 import { withCorsPreflight } from '../filters/cors.js'
-import { compileStringMatch } from '../routing/match.js'
 import { ACCESS_LOG_EVERYWHERE, createAccessLog } from '../http/access-log.js'
+import { buildModelListing } from '../models/listing.js'
+import { compileModelRegistry } from '../models/registry.js'
 
 /**
  * `prebuilt`: filter instances already made (the dry build), so no factory runs twice.
@@ -66,12 +66,12 @@ export function buildSnapshot(ir: SnapshotIR, stores: Stores, prebuilt?: Prebuil
         filterNames: l.filters,
         chain,
         preRoute,
-        modelsReply: modelsReply(tables.get(l.routeTable)!, ir),
+        ...buildModelListing(tables.get(l.routeTable)!, ir),
         ...((l.accessLog || ACCESS_LOG_EVERYWHERE) && { accessLog: createAccessLog(deps.prices) }),
         ...(ir.batches?.listeners.includes(l.name) && { batchApi: true as const }),
       })
     }
-    return Object.freeze({ version: ir.version, source: ir.source, loadedAt: new Date().toISOString(), listeners, clusters, poolKeys, scrub: createScrubber(ir.secrets ?? []), identity })
+    return Object.freeze({ version: ir.version, source: ir.source, loadedAt: new Date().toISOString(), listeners, clusters, poolKeys, scrub: createScrubber(ir.secrets ?? []), identity, ...(ir.models !== undefined && { models: compileModelRegistry(ir.models) }) })
   } catch (e) {
     for (const k of poolKeys) stores.pools.release(k)
     throw e
@@ -81,34 +81,6 @@ export function buildSnapshot(ir: SnapshotIR, stores: Stores, prebuilt?: Prebuil
 /** What filter factories get besides their config: the stores, the tenants and keys, the redis block, the prices. */
 export function filterDeps(ir: SnapshotIR, stores: Stores, identity = compileIdentity(ir.tenants, ir.keys)): FilterDeps {
   return { stores, identity, ...(ir.redis !== undefined && { redis: ir.redis }), prices: compilePriceTable(ir.prices ?? []), clusterNames: new Set(ir.clusters.map((c) => c.name)) }
-}
-
-/**
- * The models a listener routes, OpenAI `GET /v1/models` shape, built once per snapshot. For each
- * rule that reaches clusters (config order, first listing wins, as first match wins): an exact
- * `model` match names the one model; otherwise the names its clusters serve (`models`, `model_map`
- * keys, a bare mock's default) that the rule's `model` glob/regex, if any, accepts. owned_by =
- * the cluster(s) serving it.
- */
-function modelsReply(table: RouteTableIR, ir: SnapshotIR): LocalReply {
-  const seen = new Map<string, string>()
-  const clusterIR = new Map(ir.clusters.map((c) => [c.name, c]))
-  for (const rule of table.rules) {
-    const a = rule.action
-    const clusters = a.kind === 'cluster' ? [a.cluster] : a.kind === 'weighted' ? a.clusters.filter((c) => c.weight > 0).map((c) => c.name) : a.kind === 'fallback' ? [a.clusters[0].cluster] : []
-    if (clusters.length === 0) continue
-    const m = rule.match.model
-    if (m?.kind === 'exact') {
-      if (!seen.has(m.value)) seen.set(m.value, clusters.join('|'))
-      continue
-    }
-    const accepts = m === undefined ? () => true : compileStringMatch(m)
-    const owners = new Map<string, string[]>()
-    for (const c of clusters) for (const name of servedModels(clusterIR.get(c)!)) if (accepts(name)) owners.set(name, [...(owners.get(name) ?? []), c])
-    for (const [name, by] of owners) if (!seen.has(name)) seen.set(name, by.join('|'))
-  }
-  const data = [...seen].map(([id, owned_by]) => ({ id, object: 'model', created: 0, owned_by }))
-  return { status: 200, headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify({ object: 'list', data })) }
 }
 
 /** The chain with the telemetry filters' onComplete last: they see what the other filters settled (usage, status). */

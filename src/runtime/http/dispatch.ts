@@ -18,6 +18,9 @@ import { failInternally } from '../internal-error.js'
 import { isPreflightAnswer } from '../filters/cors.js'
 import { IdentityMessages } from '../identity/auth-replies.js'
 import { isBatchApiPath, relayBatchApi } from '../batches/api-relay.js'
+import { requestModel } from '../models/registry.js'
+import { admitModel } from '../models/admission.js'
+import { modelNotFound } from '../models/listing.js'
 
 /**
  * Test-only: a request carrying this header throws outside every request boundary, to prove that a
@@ -42,7 +45,9 @@ export interface IncomingRequest {
 export function dispatch(snapshot: Snapshot, listener: CompiledListener, req: IncomingRequest, downstream: Downstream, onDone?: () => void): RequestContext {
   if (CRASH_HEADER !== undefined && req.headers[CRASH_HEADER] !== undefined) setTimeout(() => { throw new Error('test crash requested') }, 0)
   const parsed = parseRequestBody(req.body, req.headers['content-type'])
-  const head: RequestHead = { method: req.method, path: req.path, query: req.query, headers: req.headers, model: parsed.model, json: parsed.json, identity: req.identity }
+  // With a model registry, the caller's alias (or a deprecated model being rewritten) is resolved before anything reads it.
+  const model = snapshot.models === undefined ? parsed.model : requestModel(snapshot.models, parsed.model)
+  const head: RequestHead = { method: req.method, path: req.path, query: req.query, headers: req.headers, model, json: parsed.json, identity: req.identity }
   const id = ID_PREFIX + (nextId++).toString(36)
   const ctx: RequestContext = {
     id,
@@ -144,9 +149,11 @@ function matchRoute(ctx: RequestContext): void {
   const head = ctx.head
   const listener = ctx.listener
   if (listener.batchApi === true && isBatchApiPath(head.path)) return relayBatchApi(ctx)
+  // With a model registry the gateway lists its models itself, unless a rule names the path (listing.ts).
+  if (listener.modelsFirst === true && head.method === 'GET' && answerModels(ctx, listener)) return
   const route = listener.table.match(head)
   if (route === undefined) {
-    if (head.path === '/v1/models' && head.method === 'GET') return sendReply(ctx, listener.modelsReply)
+    if (head.method === 'GET' && answerModels(ctx, listener)) return
     if (head.identity !== undefined && listener.table.servesOtherIdentities?.(head)) return sendError(ctx, 'SY_FORBIDDEN', IdentityMessages.route)
     return sendError(ctx, 'SY_NO_ROUTE', `no route for ${head.method} ${head.path}${head.model !== undefined ? ` with model '${head.model}'` : ''}`)
   }
@@ -193,14 +200,38 @@ function act(ctx: RequestContext): void {
   const route = ctx.route!
   const action = route.action
   if (action.kind === 'direct') return sendReply(ctx, action.reply)
+  // The registered model's checks, before any provider: a refusal answers, a prompt too long may skip down a fallback chain.
+  const registry = ctx.snapshot.models
+  const from = registry === undefined ? 0 : admitModel(registry, ctx, route)
+  if (from < 0) return
   if (action.kind === 'fallback' || route.retry !== undefined || ctx.cluster!.retry !== undefined) {
-    const candidates: readonly Candidate[] = action.kind === 'fallback' ? action.clusters : [{ cluster: ctx.cluster!, modelRewrite: undefined }]
+    const candidates: readonly Candidate[] = action.kind === 'fallback' ? (from === 0 ? action.clusters : action.clusters.slice(from)) : [{ cluster: ctx.cluster!, modelRewrite: undefined }]
     const attempts = new Attempts(ctx, route, candidates)
     ctx.attempt = attempts
     return attempts.start()
   }
   const cluster = ctx.cluster!
   sendAttempt(ctx, cluster, pickEndpoint(cluster, ctx.head), route.timeoutMs ?? cluster.timeoutMs, undefined)
+}
+
+/**
+ * `GET /v1/models`, and `GET /v1/models/<id>` (an alias answers its model's object; an unknown id
+ * 404 in the caller's protocol); false for any other path.
+ */
+function answerModels(ctx: RequestContext, listener: CompiledListener): boolean {
+  const path = ctx.head.path
+  if (path === '/v1/models') {
+    sendReply(ctx, listener.modelsReply)
+    return true
+  }
+  const replies = listener.modelReplies
+  if (replies === undefined || !path.startsWith('/v1/models/')) return false
+  let id = path.slice('/v1/models/'.length)
+  try {
+    id = decodeURIComponent(id)
+  } catch {}
+  sendReply(ctx, replies.get(id) ?? modelNotFound(ctx.protocol, id))
+  return true
 }
 
 /** The request id of a request refused before dispatch (413, bad framing): the same rule. */

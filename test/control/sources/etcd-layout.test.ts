@@ -20,6 +20,7 @@ describe('keys', () => {
     ['listeners/api', { kind: 'listeners', name: 'api' }],
     ['routes/main', { kind: 'routes', name: 'main' }],
     ['filters/auth', { kind: 'filters', name: 'auth' }],
+    ['models/gpt-4o', { kind: 'models', name: 'gpt-4o' }],
     ['admin', { kind: 'admin' }],
     ['runtime', { kind: 'runtime' }],
     ['clusters', undefined],

@@ -94,7 +94,9 @@ async function seen(selector: string, pattern: RegExp, timeoutMs = 15_000): Prom
   const deadline = Date.now() + timeoutMs
   let text = ''
   while (Date.now() < deadline) {
-    text = await page.locator(selector).first().innerText().catch(() => '')
+    const el = page.locator(selector).first()
+    // Only what is on screen counts: a section filled while still hidden has no layout (innerText is then its bare text).
+    text = (await el.isVisible().catch(() => false)) ? await el.innerText().catch(() => '') : ''
     if (pattern.test(text)) return text
     await new Promise((r) => setTimeout(r, 100))
   }

@@ -31,8 +31,7 @@ export function compilePathReporting(path: string, outcome = '', secrets: Secret
 
 /**
  * compilePathReporting with plugin filters checked: their modules are imported and their options
- * validated against the schemas they export (validate, explain). `config push` stays with the
- * synchronous compile above: it checks plugin filters' modules only if this process loaded them.
+ * validated against the schemas they export (validate, explain, config push).
  */
 export async function compilePathWithPlugins(path: string, outcome = '', secrets: SecretMode = 'resolve'): Promise<{ sources: SourceText[]; ir: SnapshotIR; needs: SecretNeeds } | undefined> {
   let sources: SourceText[]

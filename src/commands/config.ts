@@ -12,7 +12,7 @@ import { hostname, userInfo } from 'node:os'
 import { isDeepStrictEqual } from 'node:util'
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml'
 import type { Etcd3, ICompare, IRequestOp } from 'etcd3'
-import { compilePathReporting } from './compile-path.js'
+import { compilePathWithPlugins } from './compile-path.js'
 import { loadSources } from '../compiler/load.js'
 import { createEtcdClient } from '../control/sources/etcd-client.js'
 import { LIST_KINDS, PUSH_META_KEY, SINGLETONS, STATE_DIR, etcdErrorMessage, prefixEnd, parseRelKey, relKeyOf, wrapValue, type ObjectKind } from '../control/sources/etcd-layout.js'
@@ -28,7 +28,7 @@ export async function configCommand(sub: 'push' | 'diff' | 'pull', path: string,
     console.error(`switchyard config pull: ${path} is not empty; pull into a new or empty directory (stale files would be pushed back)`)
     return 1
   }
-  const desired = sub === 'pull' ? undefined : readDesired(path)
+  const desired = sub === 'pull' ? undefined : await readDesired(path)
   if (sub !== 'pull' && !desired) return 1
   const client = createEtcdClient(target.connect)
   try {
@@ -71,8 +71,9 @@ export interface Plan {
  * Compiles the local config like `validate` (printing every error); then splits it into objects.
  * References are checked, never read: they go to etcd as written and each gateway host resolves them.
  */
-export function readDesired(path: string): Map<string, Desired> | undefined {
-  const compiled = compilePathReporting(path, '; nothing pushed', 'collect')
+export async function readDesired(path: string): Promise<Map<string, Desired> | undefined> {
+  // With plugin filters checked too: their modules are imported, their options validated.
+  const compiled = await compilePathWithPlugins(path, '; nothing pushed', 'collect')
   if (!compiled) return undefined
   const { sources } = compiled
   const out = new Map<string, Desired>()

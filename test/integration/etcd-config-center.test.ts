@@ -53,7 +53,7 @@ async function push(file: string, prefix = PREFIX): Promise<{ code: number | nul
 
 /** What `config push` does, in-process (no CLI start-up per push): read, plan, one guarded txn. */
 async function pushInProcess(file: string): Promise<string> {
-  const desired = readDesired(file)
+  const desired = await readDesired(file)
   assert.ok(desired, `${file} is invalid`)
   const current = await readCurrent(etcd.client, PREFIX)
   const r = await commitPush(etcd.client, planChanges(current, desired), current, PREFIX)
@@ -184,8 +184,8 @@ test('invalid YAML written straight into etcd never goes live: key:line:col repo
 })
 
 test('concurrent pushes: exactly one wins, the other fails clearly and writes nothing', async () => {
-  const one = readDesired(writeConfig('one.yaml', config(30, 70)))!
-  const two = readDesired(writeConfig('two.yaml', config(70, 30, '  - { name: c, provider: openai, endpoints: [{ url: "http://127.0.0.1:9/v1" }] }')))!
+  const one = (await readDesired(writeConfig('one.yaml', config(30, 70))))!
+  const two = (await readDesired(writeConfig('two.yaml', config(70, 30, '  - { name: c, provider: openai, endpoints: [{ url: "http://127.0.0.1:9/v1" }] }'))))!
   // Both read the same state, then both commit.
   const client = etcd.client
   const [curOne, curTwo] = await Promise.all([readCurrent(client, PREFIX), readCurrent(client, PREFIX)])

@@ -44,7 +44,7 @@ clusters:
 async function push(wa: number, wb: number): Promise<string> {
   const file = join(dir, `w-${wa}-${wb}.yaml`)
   writeFileSync(file, config(wa, wb))
-  const desired = readDesired(file)!
+  const desired = (await readDesired(file))!
   const current = await readCurrent(etcd.client, PREFIX)
   const r = await commitPush(etcd.client, planChanges(current, desired), current, PREFIX)
   assert.ok(r.ok, r.message)

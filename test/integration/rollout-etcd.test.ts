@@ -118,7 +118,7 @@ clusters:
   const push = async (text: string) => {
     const file = join(dir, `config-${Date.now()}.yaml`)
     writeFileSync(file, text)
-    const desired = readDesired(file)
+    const desired = await readDesired(file)
     assert.ok(desired)
     const current = await readCurrent(etcd.client, PREFIX)
     const pushed = await commitPush(etcd.client, planChanges(current, desired), current, PREFIX)

@@ -53,7 +53,11 @@ export class SessionAdmin {
       } else {
         const memory = this.host.store(c.memoryBytes)
         store = {
-          get: (k) => Promise.resolve(memory.get(k)),
+          // A miss waits one event-loop turn: a worker's write that is already queued on its port lands first.
+          get: (k) => {
+            const v = memory.get(k)
+            return v !== undefined ? Promise.resolve(v) : new Promise((resolve) => setImmediate(() => resolve(memory.get(k))))
+          },
           set: (k, v, ttl) => Promise.resolve(memory.set(k, v, ttl)),
           delete: (k) => Promise.resolve(memory.delete(k)),
         }

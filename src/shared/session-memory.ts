@@ -123,7 +123,12 @@ export class SessionMemoryHost {
           this.locks.set(lockKey, { token: m.lock.token, owner, timer, waiting: [] })
         }
         const value = s.get(m.key)
-        return reply(value === undefined ? { id: m.id } : { id: m.id, value })
+        if (value !== undefined) return reply({ id: m.id, value })
+        // A miss is read again once the messages already queued on the other workers' ports are in: a
+        // worker posts an answer's write just after the answer's last byte, so a caller quick to send the
+        // next turn through another worker can have its read handled here first (ports drain in no fixed
+        // order). setImmediate runs after this turn of the event loop has drained every signalled port.
+        return void setImmediate(() => reply(readReply(s, m.id, m.key)))
       }
       case 'set':
         s.set(m.key, m.value, m.ttlMs)
@@ -154,4 +159,9 @@ export class SessionMemoryHost {
     // The first waiter takes the lock again; the rest queue behind it.
     for (const next of l.waiting) next()
   }
+}
+
+function readReply(s: SessionMemory, id: number, key: string): SessionReply {
+  const value = s.get(key)
+  return value === undefined ? { id } : { id, value }
 }

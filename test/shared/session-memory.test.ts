@@ -40,14 +40,21 @@ function caller(host: SessionMemoryHost) {
   }
 }
 
-test("a conversation's next turn waits for the open turn's write, then reads it", () => {
+/** One turn of the event loop: a miss is answered after it (the host reads it again then). */
+const turn = () => new Promise((r) => setImmediate(r))
+
+test("a conversation's next turn waits for the open turn's write, then reads it", async () => {
   const host = new SessionMemoryHost()
   const a = caller(host)
   const b = caller(host)
-  assert.deepEqual(a({ op: 'get', key: 'k', lock: { token: 't1', leaseMs: 60_000 } }), [{ id: 1 }])
+  const first = a({ op: 'get', key: 'k', lock: { token: 't1', leaseMs: 60_000 } })
+  await turn()
+  assert.deepEqual(first, [{ id: 1 }])
   const waiting = b({ op: 'get', key: 'k', lock: { token: 't2', leaseMs: 60_000 } })
   assert.deepEqual(waiting, [], 'the second turn waits')
-  assert.deepEqual(b({ op: 'get', key: 'k' }), [{ id: 2 }], 'a plain read does not wait')
+  const plain = b({ op: 'get', key: 'k' })
+  await turn()
+  assert.deepEqual(plain, [{ id: 2 }], 'a plain read does not wait')
   a({ op: 'set', key: 'k', value: 'turn 1', ttlMs: 60_000, token: 't1' })
   assert.deepEqual(waiting, [{ id: 1, value: 'turn 1' }])
   // t2 now holds the turn; a release lets the next one in.
@@ -57,6 +64,17 @@ test("a conversation's next turn waits for the open turn's write, then reads it"
   assert.deepEqual(third, [], 'only the holder releases')
   b({ op: 'release', key: 'k', token: 't2' })
   assert.deepEqual(third, [{ id: 3, value: 'turn 1' }])
+})
+
+test('a miss is answered after the writes already queued in the same turn (another worker\'s port drained later)', async () => {
+  const host = new SessionMemoryHost()
+  const reader = caller(host)
+  const writer = caller(host)
+  const read = reader({ op: 'get', key: 'resp_1' })
+  writer({ op: 'set', key: 'resp_1', value: 'the answer', ttlMs: 60_000 })
+  assert.deepEqual(read, [], 'not answered within the turn')
+  await turn()
+  assert.deepEqual(read, [{ id: 1, value: 'the answer' }])
 })
 
 test('an open turn ends by itself after its lease', async () => {

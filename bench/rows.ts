@@ -42,7 +42,7 @@ export interface Row {
 }
 
 export async function startRows(dir: string, log: (msg: string) => void): Promise<Row[]> {
-  const [j1, j2, s1, s2, t1, t2, nJ, nS, nT, cJ, cS, cT, c2J, c2S, c2T, gw, admin, gw2, admin2, gw0, admin0, gw3, admin3, gw4, admin4, redisPort, gw5, admin5, gw6, admin6, gw7, admin7, collector, gw8, admin8] = await freePorts(35)
+  const [j1, j2, s1, s2, t1, t2, nJ, nS, nT, cJ, cS, cT, c2J, c2S, c2T, gw, admin, gw2, admin2, gw0, admin0, gw3, admin3, gw4, admin4, redisPort, gw5, admin5, gw6, admin6, gw7, admin7, collector, gw8, admin8, gw9, admin9] = await freePorts(37)
   const at = (port: number) => `http://127.0.0.1:${port}`
 
   log(`starting mocks and proxies (${pinningNote()})`)
@@ -73,7 +73,7 @@ export async function startRows(dir: string, log: (msg: string) => void): Promis
     { key: 'traced', label: '(d+t) Switchyard + tracing 100 % (local OTLP receiver)', lanes: lanes(gw6, gw6, gw6) },
     { key: 'trace0', label: '(d+t0) Switchyard + tracing, sampling 0', lanes: lanes(gw7, gw7, gw7) },
     { key: 'wasm', label: '(d+w) Switchyard + no-op WASM plugin', lanes: lanes(gw8, gw8, gw8) },
-    { key: 'plugin', label: '(d+p) Switchyard + no-op JS plugin', lanes: lanes(gw8, gw8, gw8) },
+    { key: 'plugin', label: '(d+p) Switchyard + no-op JS plugin', lanes: lanes(gw9, gw9, gw9) },
     ...(baselineCli() ? [{ key: 'baseline', label: `(d0) Switchyard baseline (${process.env.BENCH_BASELINE})`, lanes: lanes(gw0, gw0, gw0) }] : []),
   ] as Omit<Row, 'result'>[]).map((r) => ({ ...r, result: { key: r.key, label: r.label } }))
 
@@ -179,7 +179,7 @@ export async function startRows(dir: string, log: (msg: string) => void): Promis
   if (!pl.result.skipped && (missing || sy.result.skipped)) pl.result.skipped = sy.result.skipped ?? missing ?? 'Switchyard not available'
   if (!pl.result.skipped) {
     try {
-      pl.server = await startSwitchyard(dir, { admin: admin8, listen: gw8, json: [j1, j2], sse: [s1, s2], ttft: [t1, t2] }, [], 'plugin')
+      pl.server = await startSwitchyard(dir, { admin: admin9, listen: gw9, json: [j1, j2], sse: [s1, s2], ttft: [t1, t2] }, [], 'plugin')
     } catch (err) {
       pl.result.skipped = `failed to start: ${(err as Error).message}`
       log(`skipping (d+p): ${(err as Error).message}`)

@@ -233,7 +233,18 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
     for (;;) {
       const got = await tier.tryLock(p.key, token, lock.ttlMs)
       if (ctx.finished) return abandon(p)
-      if (got === true) holdLock(p, token, tier, lock.ttlMs)
+      if (got === true) {
+        holdLock(p, token, tier, lock.ttlMs)
+        // The holder may have stored its entry and let go between this loop's last look and this lock.
+        if (waited) {
+          const reply = await servedAfterLock(ctx, p, ceilingMs, tier, route)
+          if (ctx.finished) {
+            if (p.lock !== undefined) releaseLock(p, undefined)
+            return abandon(p)
+          }
+          if (reply !== undefined) return reply
+        }
+      }
       if (got !== false) return lead(ctx, p)
       if (!waited) {
         waited = true
@@ -254,6 +265,20 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
       store.redis.lockServed++
       return served(ctx, reply)
     }
+  }
+
+  /** After a wait, the lock just taken: the entry its previous holder stored, served (and the lock let go), if it is there. */
+  async function servedAfterLock(ctx: RequestContext, p: Pending, ceilingMs: number | undefined, tier: RedisTier, route: string): Promise<LocalReply | undefined> {
+    const look = await tier.get(p.key, route, p.tenant)
+    if (look.entry === undefined || look.gens === undefined || ctx.finished) return undefined
+    const reply = hitReply(ctx, p.op, look.entry, ceilingMs)
+    if (reply === undefined) return undefined
+    p.gens = look.gens
+    releaseLock(p, undefined)
+    remember(p.key, look.entry)
+    store.flights.settle(p.flight!, look.entry)
+    store.redis.lockServed++
+    return served(ctx, reply)
   }
 
   /** The client left while its flight waited on another host: this worker's waiters go upstream themselves. */

@@ -88,3 +88,29 @@ export const peakRssMb = (root: number): number => statusMb(root, 'VmHWM')
 
 /** Current resident set (VmRSS) summed over the tree, in MB. */
 export const rssMb = (root: number): number => statusMb(root, 'VmRSS')
+
+/**
+ * CPU seconds per thread of one process (/proc/<pid>/task/<tid>/{comm,stat}), keyed `comm:tid`: the worker's
+ * JS thread, V8's background threads (concurrent marking, sweeping, compilation), libuv's pool. Node names
+ * most of them `node`, so callers tell them apart by how busy they are. Which thread pays tells apart work
+ * on the request path and what the garbage collector does beside it.
+ */
+export function cpuSecondsByThread(pid: number): Map<string, number> {
+  const out = new Map<string, number>()
+  let tids: string[]
+  try { tids = readdirSync(`/proc/${pid}/task`) } catch { return out }
+  for (const tid of tids) {
+    try {
+      const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim()
+      const s = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ')
+      out.set(`${comm}:${tid}`, (Number(f[11]) + Number(f[12])) / CLK_TCK)
+    } catch { /* the thread ended between the listing and the read */ }
+  }
+  return out
+}
+
+/** after − before per thread (threads absent before count from 0), busiest first. */
+export function threadDelta(before: Map<string, number>, after: Map<string, number>): [string, number][] {
+  return [...after].map(([name, s]): [string, number] => [name, s - (before.get(name) ?? 0)]).sort((a, b) => b[1] - a[1])
+}

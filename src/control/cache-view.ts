@@ -67,6 +67,8 @@ export function summarize(replies: ReadonlyMap<number, unknown>): Record<string,
   const redis: Record<string, number> = Object.fromEntries(REDIS_COUNTS.map((k) => [k, 0]))
   const semantic: SemanticTierView = { entries: 0, bytes: 0, evictions: 0, expired: 0, partitions: 0, hnswPartitions: 0, remembered: 0, warmed: 0, received: 0 }
   let semanticIndexes = 0
+  /** Sizes of the shared memory tiers already counted: every worker reports the same one. */
+  const sharedSeen = new Set<number>()
   let inFlight = 0
   let removed = 0
   const workers: Record<string, unknown> = {}
@@ -80,10 +82,14 @@ export function summarize(replies: ReadonlyMap<number, unknown>): Record<string,
       for (const k of ['remembered', 'warmed', 'received'] as const) semantic[k] += s.counts[k]
     }
     for (const c of data.caches) {
-      memory.entries += c.memory.entries
-      memory.bytes += c.memory.bytes
-      memory.maxBytes += c.memory.maxBytes
-      memory.evictions += c.memory.evictions
+      // A worker's own tier adds up; a shared one (a gateway's, runtime/cache/memory-tier.ts) counts once.
+      if (c.memory.shared !== true || !sharedSeen.has(c.memory.maxBytes)) {
+        if (c.memory.shared === true) sharedSeen.add(c.memory.maxBytes)
+        memory.entries += c.memory.entries
+        memory.bytes += c.memory.bytes
+        memory.maxBytes += c.memory.maxBytes
+        memory.evictions += c.memory.evictions
+      }
       inFlight += c.inFlight
       for (const k of REDIS_COUNTS) redis[k] += c.redis[k]
       for (const [route, counts] of Object.entries(c.routes)) {
@@ -167,9 +173,9 @@ export function cacheFamilies(view: Record<string, any>, redisTier: RedisTierVie
   return [
     counter('switchyard_cache_requests_total', 'Requests the response cache considered, by route and result: hit, miss (went upstream), bypass (not cacheable or Cache-Control: no-store), refresh (Cache-Control: no-cache); with the semantic tier also semantic-hit (answered from a similar prompt) and semantic-miss (looked up, nothing close enough: also counted as a miss).', requests),
     counter('switchyard_cache_stored_total', 'Answers stored in the response cache, by the route that filled them.', stored),
-    gauge('switchyard_cache_entries', 'Entries held, by tier (memory: summed over worker threads; redis: a bounded scan, stale entries included until their TTL; semantic: indexed prompts, summed over worker threads).', tierValues(memory.entries, redisTier?.entries, semantic?.entries)),
+    gauge('switchyard_cache_entries', 'Entries held, by tier (memory: the process’s tiers, each counted once; redis: a bounded scan, stale entries included until their TTL; semantic: indexed prompts, summed over worker threads).', tierValues(memory.entries, redisTier?.entries, semantic?.entries)),
     gauge('switchyard_cache_bytes', 'Bytes held, by tier (memory: encoded entries, keys and overhead; redis: stored values, compressed; semantic: the indexes\' estimate).', tierValues(memory.bytes, redisTier?.bytes, semantic?.bytes)),
-    gauge('switchyard_cache_max_bytes', 'The memory tiers\' byte bound, summed over worker threads.', [{ labels: { tier: 'memory' }, value: memory.maxBytes }]),
+    gauge('switchyard_cache_max_bytes', 'The memory tiers\' byte bound (each tier once; the worker threads of a process share them).', [{ labels: { tier: 'memory' }, value: memory.maxBytes }]),
     counter('switchyard_cache_evictions_total', 'Entries dropped to stay within their bound, by tier: memory (bytes), semantic (entries or bytes); expiries and invalidations not counted.', [
       { labels: { tier: 'memory' }, value: memory.evictions }, ...(semantic === undefined ? [] : [{ labels: { tier: 'semantic' }, value: semantic.evictions }]),
     ]),

@@ -20,7 +20,8 @@ export interface WorkerData {
 }
 
 /** A snapshot to build and serve, with the shared-state slot of every cluster and endpoint key it uses. */
-export type SnapshotMessage = { type: 'snapshot'; ir: SnapshotIR; slots: Record<string, number> }
+/** `caches`: the process's shared response-cache memory tiers by size in bytes (control/cache-buffers.ts). */
+export type SnapshotMessage = { type: 'snapshot'; ir: SnapshotIR; slots: Record<string, number>; caches: Record<number, SharedArrayBuffer> }
 export type ToWorker = SnapshotMessage | { type: 'drain' } | { type: 'destroy' } | { type: 'clusters'; id: number } | { type: 'metrics'; id: number } | CacheQuery | ProfileMessage | import('./batches/messages.js').BatchToWorker
 /** The response caches' state, after removing the entries of `purge` (a route and/or a tenant; `{}` is all). */
 export type CacheQuery = { type: 'cache'; id: number; purge?: CachePurge }

@@ -21,6 +21,7 @@ import type { BatchApiReply, BatchApiRequest, BatchLine, BatchLineResult } from 
 import { log } from '../shared/log.js'
 import { errorReply } from '../runtime/errors.js'
 import { workerOptions, workersStarting } from './worker-options.js'
+import { CacheBuffers } from './cache-buffers.js'
 
 const WORKER_ENTRY = new URL('../runtime/worker.js', import.meta.url)
 
@@ -60,17 +61,20 @@ export class WorkerPool {
   /** Names this pool's sibling channels (WorkerData.group): two pools in one process never hear each other. */
   private readonly group = randomUUID()
 
+  /** The response caches' memory tiers every worker shares, by size. */
+  private readonly cacheBuffers = new CacheBuffers()
+
   constructor(private readonly opts: WorkerPoolOptions) {}
 
   /** Spawns the workers, each told to serve `ir`. */
   start(ir: SnapshotIR, slots: Record<string, number>): void {
-    this.latest = { type: 'snapshot', ir, slots }
+    this.latest = { type: 'snapshot', ir, slots, caches: this.cacheBuffers.for(ir) }
     for (let i = 0; i < this.opts.size; i++) this.spawn()
   }
 
   /** Sends every worker a new snapshot; a worker spawned from now on starts on it. */
   publish(ir: SnapshotIR, slots: Record<string, number>): void {
-    this.latest = { type: 'snapshot', ir, slots }
+    this.latest = { type: 'snapshot', ir, slots, caches: this.cacheBuffers.for(ir) }
     this.post(this.latest)
   }
 

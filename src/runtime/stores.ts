@@ -115,6 +115,8 @@ export interface SharedMemory {
 
 export type WorkerStores = Stores & {
   setSlots(slots: Record<string, number>): void
+  /** The process's shared response-cache memory tiers by size (control/cache-buffers.ts), sent with every snapshot. */
+  setCacheBuffers(buffers: Record<number, SharedArrayBuffer> | undefined): void
   /** Every response cache this worker holds (the admin API's view and invalidation). */
   responseCaches(): CacheStore[]
   /** Every semantic-cache index this worker holds (the admin API's view). */
@@ -139,6 +141,7 @@ export function createStores(shared?: SharedMemory): WorkerStores {
   let limitTable: LimitTable | undefined
   const redis = new Map<string, RedisConnection>()
   const caches = new Map<number, CacheStore>()
+  let cacheBuffers: Record<number, SharedArrayBuffer> = {}
   const sessionChannel = shared?.sessions !== undefined ? new PortSessionChannel(shared.sessions) : undefined
   const sessions = new Map<number, SessionStore>()
   const semantic = new Map<string, SemanticState>()
@@ -147,6 +150,9 @@ export function createStores(shared?: SharedMemory): WorkerStores {
     workers: shared?.workers ?? 1,
     setSlots(next) {
       slots = next
+    },
+    setCacheBuffers(next) {
+      cacheBuffers = next ?? {}
     },
     clusterStats(name) {
       let s = clusters.get(name)
@@ -197,10 +203,11 @@ export function createStores(shared?: SharedMemory): WorkerStores {
       if (!c) redis.set(k, (c = new RedisConnection({ ...config, name: 'redis', lazy: shared === undefined })))
       return c
     },
-    // By size: filters (and reloads) that ask for the same size share the entries.
+    // By size: filters (and reloads) that ask for the same size share the entries — with the other
+    // workers too when the main thread sent a buffer of that size (else this worker's own tier).
     responseCache(maxBytes) {
       let c = caches.get(maxBytes)
-      if (!c) caches.set(maxBytes, (c = new CacheStore(maxBytes)))
+      if (!c) caches.set(maxBytes, (c = new CacheStore(maxBytes, cacheBuffers[maxBytes])))
       return c
     },
     responseCaches() {

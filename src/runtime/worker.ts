@@ -95,6 +95,7 @@ let applying: Promise<void> | undefined
 function applySnapshot(m: Extract<ToWorker, { type: 'snapshot' }>): void {
   try {
     stores.setSlots(m.slots)
+    stores.setCacheBuffers(m.caches)
     const snap = buildSnapshot(m.ir, stores, undefined, combineTelemetry(metrics.forSnapshot(m.ir), tracing.forSnapshot(m.ir)))
     gateway.swap(snap)
     // This thread's own log lines: the new level at once, and the new config's secrets masked.

@@ -86,7 +86,7 @@ test('another host drops its memory copies when it sees the invalidation', async
   assert.equal(calls() - before, 2)
 })
 
-test('/cache and /metrics count per route, per tier, summed over the worker threads', async () => {
+test('/cache and /metrics count per route, per tier, over the worker threads (their shared memory tier once)', async () => {
   await ask(0, 'counted')
   await redisEntries(1)
   await ask(0, 'counted')
@@ -95,7 +95,7 @@ test('/cache and /metrics count per route, per tier, summed over the worker thre
   const view = await cacheView(0)
   assert.ok(view.routes.chat.miss >= 1 && view.routes.chat.hit >= 1 && view.routes.chat.bypass >= 1, JSON.stringify(view.routes))
   assert.equal(Object.keys(view.workers).length, 2)
-  assert.ok(view.tiers.memory.maxBytes === 2 * 64 * 1024 * 1024, `two workers' bounds: ${view.tiers.memory.maxBytes}`)
+  assert.ok(view.tiers.memory.maxBytes === 64 * 1024 * 1024, `the workers share one tier, one bound: ${view.tiers.memory.maxBytes}`)
   assert.equal(typeof view.tiers.memory.evictions, 'number')
   assert.ok(view.tiers.redis.entries >= 1 && view.tiers.redis.bytes > 0 && view.tiers.redis.complete === true, JSON.stringify(view.tiers.redis))
   assert.ok(view.tiers.redis.writes >= 1)
@@ -106,7 +106,7 @@ test('/cache and /metrics count per route, per tier, summed over the worker thre
   assert.ok(value('switchyard_cache_entries{tier="memory"}') >= 1)
   assert.ok(value('switchyard_cache_entries{tier="redis"}') >= 1)
   assert.ok(value('switchyard_cache_bytes{tier="redis"}') > 0)
-  assert.equal(value('switchyard_cache_max_bytes{tier="memory"}'), 2 * 64 * 1024 * 1024)
+  assert.equal(value('switchyard_cache_max_bytes{tier="memory"}'), 64 * 1024 * 1024)
   assert.ok(page.includes('# TYPE switchyard_cache_evictions_total counter'))
   assert.ok(value('switchyard_cache_redis_writes_total') >= 1)
 })

@@ -5,7 +5,8 @@
  * `--workers 2` in front of a counting chat upstream and an embeddings upstream of fixed vectors;
  * every request on a connection of its own, so the kernel spreads them over both workers (the
  * per-worker counts of GET /cache show which worker answered). Also: the semantic counts of
- * GET /cache and /metrics, summed over the workers.
+ * GET /cache and /metrics, summed over the workers, and exact hits through either worker of an
+ * answer stored through one (the workers share one memory tier).
  */
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -83,8 +84,8 @@ const perWorker = async (): Promise<Counts[]> => Object.values((await view()).wo
 test('a reworded question is a semantic hit through every worker of the process, whichever stored the answer', async () => {
   const first = await ask(FRANCE)
   assert.equal(first.cache, 'miss')
-  // The siblings hear of the answer by message: give it a moment.
-  await new Promise((r) => setTimeout(r, 200))
+  // The sibling hears of the answer by message: wait until it has (a loaded box may take a while).
+  for (let i = 0; i < 100 && ((await view()).tiers.semantic?.received ?? 0) < 1; i++) await new Promise((r) => setTimeout(r, 50))
   const before = calls()
   const answers: (string | null)[] = []
   // Until both workers have answered at least one (the kernel's spread is random; 40 tries make a miss of one worker ~1e-12).
@@ -125,4 +126,26 @@ test('GET /cache and /metrics carry the semantic counts, summed over the workers
   assert.equal(value('switchyard_cache_embedding_failures_total{route="chat",reason="timeout"}'), c.embedTimeout)
   assert.equal(value('switchyard_cache_entries{tier="semantic"}'), v.tiers.semantic.entries)
   assert.equal(value('switchyard_cache_evictions_total{tier="semantic"}'), 0)
+})
+
+test('an answer stored through one worker is an exact hit through the other: the workers share one memory tier', async () => {
+  const QUESTION = 'What is the capital of Italy?'
+  const first = await ask(QUESTION)
+  assert.equal(first.cache, 'miss')
+  const before = calls()
+  const startHits = (await perWorker()).map((c) => c.hit ?? 0)
+  const answers: (string | null)[] = []
+  for (let i = 0; i < 40; i++) {
+    const r = await ask(QUESTION)
+    answers.push(r.cache)
+    assert.equal(r.text, first.text)
+    const workers = await perWorker()
+    if (workers.length === 2 && workers.every((c, w) => (c.hit ?? 0) > startHits[w])) break
+  }
+  assert.deepStrictEqual(new Set(answers), new Set(['hit']), `every repeat hit, on either worker: ${answers.join(', ')}`)
+  const workers = await perWorker()
+  assert.ok(workers.every((c, w) => c.hit > startHits[w]), `both workers answered exact hits: ${JSON.stringify(workers)}`)
+  assert.equal(calls() - before, 0, 'no repeat went upstream')
+  const memory = (await view()).tiers.memory
+  assert.equal(memory.maxBytes, 64 * 1024 * 1024, `one tier's bound, not two: ${JSON.stringify(memory)}`)
 })

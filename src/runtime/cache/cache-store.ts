@@ -1,7 +1,8 @@
 /**
  * A worker's response cache state, kept in its stores (outliving snapshots, so a reload keeps the
  * entries): the memory tier, the single-flight table and per-route counts. One per worker thread
- * and memory size; the workers of a process each have their own.
+ * and memory size; the memory tier's entries are shared by the workers of a process when the main
+ * thread gave them its buffer (memory-tier.ts), the rest is each worker's own.
  */
 import { MemoryTier } from './memory-tier.js'
 import { SingleFlight } from './single-flight.js'
@@ -34,8 +35,9 @@ export class CacheStore {
   readonly redis: RedisTierCounts = newRedisTierCounts()
   private readonly counts = new Map<string, RouteCounts>()
 
-  constructor(maxBytes: number) {
-    this.memory = new MemoryTier(maxBytes)
+  /** `buffer`: the process's shared memory tier of this size (MemoryTier.createBuffer), if there is one. */
+  constructor(maxBytes: number, buffer?: SharedArrayBuffer) {
+    this.memory = new MemoryTier(maxBytes, { buffer })
   }
 
   /** The counts of one route, created on first use (the filter keeps the object: no lookup per request). */

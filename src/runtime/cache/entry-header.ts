@@ -29,17 +29,18 @@ const OPS: readonly CacheOperation[] = ['chat', 'messages', 'embeddings', 'respo
 export const HEAD = 24
 
 /**
- * The stored form. Its own allocation (not a slice of Node's shared 8 KiB pool): an LRU entry that
- * kept a pool slab alive would hold more memory than the byte bound counts. `body` is the answer's
- * bytes in the pieces they were captured in, `size` their total: copied once, straight into the
- * entry (no concatenation first). undefined for a route or tenant name over 64 KiB (not kept).
+ * The stored form. A short-lived Buffer (the memory tier copies it into its shared buffer; Redis
+ * and single-flight waiters are done with it within the request), so Node's pool may hold it.
+ * `body` is the answer's bytes in the pieces they were captured in, `size` their total: copied
+ * once, straight into the entry (no concatenation first). undefined for a route or tenant name
+ * over 64 KiB (not kept).
  */
 export function encodeEntry(meta: EntryMeta, body: readonly Buffer[], size: number): Buffer | undefined {
   const routeBytes = Buffer.byteLength(meta.route)
   const tenantBytes = Buffer.byteLength(meta.tenant)
   if (routeBytes > 0xffff || tenantBytes > 0xffff) return undefined
   const at = HEAD + routeBytes + tenantBytes
-  const out = Buffer.allocUnsafeSlow(at + size)
+  const out = Buffer.allocUnsafe(at + size)
   out[0] = 2
   out[1] = OPS.indexOf(meta.op)
   out[2] = meta.streamed ? 1 : 0

@@ -1,66 +1,407 @@
 /**
- * The in-process tier: an LRU bounded by bytes (lru-cache's maxSize / sizeCalculation), holding
- * encoded entries (entry.ts) as Buffers so the bound is the real size of what is kept, plus the
- * key. One per worker thread and `max_bytes` (stores.ts): the workers of a process do not share it.
+ * The in-process tier: entries kept in one SharedArrayBuffer, bounded by its bytes, shared by every
+ * worker thread of the process (the main thread allocates one per `memory.max_bytes` and hands it
+ * to each worker with the snapshot; without one — a dry build, a unit test — the tier makes its own).
  *
- * Expiry is read from the value (an entry's header carries its expires-at) when it is looked up,
- * not kept by lru-cache: its per-entry TTL bookkeeping (a start and a TTL per slot, a clock read on
- * every get and set) was a fifth of the tier's cost on a miss. An expired entry is never returned;
- * it is deleted when a lookup meets it, and otherwise ages out of the LRU like any cold entry (its
- * bytes count against the bound until then, so the bound still holds).
+ * Why not an LRU of Buffers (lru-cache, the first version): every stored answer was a Buffer and a
+ * key string that lived for minutes, so each miss promoted objects into V8's old generation and
+ * later made them garbage there; the collector's work for that, with lru-cache's own, was ≈12 µs
+ * of a 45 µs proxied request (bench/CACHE.md: the same run with storing turned off cost +7 µs, with
+ * it +19). Here an entry is bytes in a buffer the collector never scans: no object per entry.
+ *
+ * Layout (all offsets in bytes, little-endian):
+ * - control: Int32 words (CTL_*): a lock, the ring's head / tail / used bytes, counts.
+ * - index: an open-addressing table (linear probing, deleted by backward shift, so no tombstones)
+ *   of `slots` pairs [key hash, record offset + 1]; 0 marks an empty slot. At most half full: a set
+ *   that would pass that evicts the oldest entries first.
+ * - ring: records appended at the head, evicted from the tail (first in, first out), each
+ *   [u32 record bytes, u32 key hash, u16 key bytes, u16 live, u32 value bytes, u32 sequence number,
+ *   u32 0, key, value], 8-byte aligned. The sequence number (one per record written) tells a reader
+ *   whether a record is the one it decoded before (read()). A record that does not fit before the end leaves a gap (a 0 word) and goes to offset 0.
+ *   A hit on an entry in the oldest quarter of the ring moves it to the head, so what is asked for
+ *   stays (an approximation of least-recently-used at the cost of one copy per lap, not per hit).
+ *
+ * Every operation holds the lock (an Int32 taken with compareExchange; a worker that meets it held
+ * waits on it with Atomics.wait) for a copy and a few probes: microseconds. A value is copied out on
+ * get, so nothing handed to the request path can change under it.
+ *
+ * Keys are ASCII (the cache's keys are base64url digests); a key with another character is not kept.
+ * Expiry is read from the value (an entry's header carries its expires-at) when it is looked up: an
+ * expired entry is never returned; it is deleted when a lookup meets it, and otherwise ages out of
+ * the ring like any other (its bytes count against the bound until then, so the bound still holds).
  */
-import { LRUCache } from 'lru-cache'
+import { isMainThread } from 'node:worker_threads'
 import { entryExpiresAt } from './entry-header.js'
-
-/** Bookkeeping bytes counted per entry on top of its key and value (map slot, list links). */
-const ENTRY_OVERHEAD = 64
 
 export interface MemoryTierStats {
   readonly entries: number
   readonly bytes: number
   readonly maxBytes: number
   readonly evictions: number
+  /** The process's workers share this tier: its numbers are the process's, not this worker's. */
+  readonly shared: boolean
+}
+
+/** Control words (Int32 indexes). */
+const CTL_LOCK = 0
+const CTL_HEAD = 1
+const CTL_TAIL = 2
+/** Bytes of the ring in use: live and deleted records and end gaps, head to tail. */
+const CTL_USED = 3
+const CTL_ENTRIES = 4
+/** Bytes of live entries (their records). */
+const CTL_LIVE_BYTES = 5
+const CTL_EVICTIONS = 6
+const CTL_SLOTS = 7
+const CTL_RING_BYTES = 8
+/** The last record's sequence number. */
+const CTL_SEQ = 9
+const CONTROL_BYTES = 64
+
+const RECORD_HEAD = 24
+
+/** read()'s answer when the record is the one the caller named: it has the value already. */
+export const SAME_RECORD = Symbol('same record')
+/** The average record size the index is sized for: fewer, larger entries fill the bytes first. */
+const INDEX_BYTES_PER_ENTRY = 256
+/** Spins before a worker sleeps on a held lock (the holder is copying at most an entry). */
+const SPINS = 64
+/**
+ * How long a thread waits for the lock before it gives up (the operation is then a miss, or a
+ * store not made): only a holder that died mid-operation (a terminated worker) keeps it that long,
+ * and then the tier must not hang every worker.
+ */
+const LOCK_GIVE_UP_MS = 1000
+
+function align8(n: number): number {
+  return (n + 7) & ~7
+}
+
+function nextPow2(n: number): number {
+  let p = 1
+  while (p < n) p *= 2
+  return p
+}
+
+/** Index slots for a tier of `maxBytes`: room for one entry per INDEX_BYTES_PER_ENTRY at half load. */
+function slotsFor(maxBytes: number): number {
+  return nextPow2(Math.max(16, Math.ceil((2 * maxBytes) / INDEX_BYTES_PER_ENTRY)))
+}
+
+/** FNV-1a over the key's character codes. */
+function hashKey(key: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193)
+  return h | 0
 }
 
 export class MemoryTier {
-  private readonly lru: LRUCache<string, Buffer>
-  private evicted = 0
+  /** The buffer to give to other threads (`new MemoryTier(maxBytes, buffer)` there shares the entries). */
+  readonly buffer: SharedArrayBuffer
+  private readonly ctl: Int32Array
+  /** [hash, offset + 1] pairs. */
+  private readonly index: Int32Array
+  private readonly mask: number
+  private readonly maxEntries: number
+  private readonly ringAt: number
+  private readonly ringBytes: number
+  private readonly u8: Uint8Array
+  private readonly words: Int32Array
+  private readonly view: Buffer
+  private readonly canWait = !isMainThread
 
-  /** `expiresAt`: when a value stops being served (ms since the epoch); by default an entry header's. */
-  constructor(readonly maxBytes: number, private readonly expiresAt: (value: Buffer) => number = entryExpiresAt) {
-    this.lru = new LRUCache<string, Buffer>({
-      maxSize: maxBytes,
-      sizeCalculation: (v, k) => v.length + k.length + ENTRY_OVERHEAD,
-      dispose: (_v, _k, reason) => {
-        if (reason === 'evict') this.evicted++
-      },
-    })
+  /** A buffer for a tier of `maxBytes`, to create once and share (MemoryTier reads its size back). */
+  static createBuffer(maxBytes: number): SharedArrayBuffer {
+    const slots = slotsFor(maxBytes)
+    const buffer = new SharedArrayBuffer(CONTROL_BYTES + slots * 8 + align8(maxBytes))
+    const ctl = new Int32Array(buffer, 0, CONTROL_BYTES / 4)
+    ctl[CTL_SLOTS] = slots
+    ctl[CTL_RING_BYTES] = align8(maxBytes)
+    return buffer
   }
 
+  private readonly expiresAt: (value: Buffer) => number
+  /** The buffer came from elsewhere (the main thread): other threads hold the same entries. */
+  readonly shared: boolean
+
+  /**
+   * `buffer`: a shared tier's (createBuffer); without it the tier is this thread's own.
+   * `expiresAt`: when a value stops being served (ms since the epoch); by default an entry header's.
+   */
+  constructor(readonly maxBytes: number, options: { buffer?: SharedArrayBuffer; expiresAt?: (value: Buffer) => number } = {}) {
+    this.buffer = options.buffer ?? MemoryTier.createBuffer(maxBytes)
+    this.shared = options.buffer !== undefined
+    this.expiresAt = options.expiresAt ?? entryExpiresAt
+    this.ctl = new Int32Array(this.buffer, 0, CONTROL_BYTES / 4)
+    const slots = this.ctl[CTL_SLOTS]
+    this.ringBytes = this.ctl[CTL_RING_BYTES]
+    if (slots === 0 || this.buffer.byteLength !== CONTROL_BYTES + slots * 8 + this.ringBytes) throw new Error('not a memory tier buffer')
+    this.index = new Int32Array(this.buffer, CONTROL_BYTES, slots * 2)
+    this.mask = slots - 1
+    this.maxEntries = slots >>> 1
+    this.ringAt = CONTROL_BYTES + slots * 8
+    this.u8 = new Uint8Array(this.buffer, this.ringAt, this.ringBytes)
+    this.words = new Int32Array(this.buffer, this.ringAt, this.ringBytes / 4)
+    this.view = Buffer.from(this.buffer, this.ringAt, this.ringBytes)
+  }
+
+  /** The sequence number of the record read() last found (-1 before any). */
+  lastRead = -1
+
+  /** A copy of the entry under `key`, if there is one and it has not expired. */
   get(key: string): Buffer | undefined {
-    const v = this.lru.get(key)
-    if (v === undefined || this.expiresAt(v) > Date.now()) return v
-    this.lru.delete(key)
-    return undefined
+    const got = this.read(key, -1)
+    return got === SAME_RECORD ? undefined : got
   }
 
-  /** An entry larger than the whole tier is not kept (lru-cache refuses it); it expires when its header says. */
+  /**
+   * As get(), except that when the record under `key` is record `known` (a lastRead of before)
+   * nothing is copied and SAME_RECORD says so: the caller decoded it already, and checks its expiry
+   * itself. Sets lastRead when a record is found.
+   */
+  read(key: string, known: number): Buffer | typeof SAME_RECORD | undefined {
+    const h = hashKey(key)
+    let out: Buffer | typeof SAME_RECORD
+    if (!this.lock()) return undefined
+    try {
+      const slot = this.find(key, h)
+      if (slot < 0) return undefined
+      const at = this.index[slot * 2 + 1] - 1
+      const seq = this.words[(at >> 2) + 4]
+      this.lastRead = seq
+      if (seq === known) out = SAME_RECORD
+      else {
+        const valueAt = at + RECORD_HEAD + align8(key.length)
+        const valueBytes = this.words[(at >> 2) + 3]
+        const copy = Buffer.allocUnsafe(valueBytes)
+        this.view.copy(copy, 0, valueAt, valueAt + valueBytes)
+        if (this.expiresAt(copy) <= Date.now()) {
+          this.remove(slot)
+          return undefined
+        }
+        out = copy
+      }
+      // In the oldest quarter of a ring that is filling up: written again at the head, so an entry in
+      // use is not among the next to go.
+      if (this.ctl[CTL_USED] > this.ringBytes - (this.ringBytes >>> 2) && this.distanceFromTail(at) < this.ringBytes >>> 2) {
+        const value = this.view.subarray(at + RECORD_HEAD + align8(key.length), at + RECORD_HEAD + align8(key.length) + this.words[(at >> 2) + 3])
+        this.remove(slot)
+        // A dead record's bytes stay until the tail passes them, but the append may evict them: copy first.
+        this.append(key, h, Buffer.from(value))
+        this.lastRead = this.ctl[CTL_SEQ]
+      }
+      return out
+    } finally {
+      this.unlock()
+    }
+  }
+
+  /** Keeps `value` under `key` (replacing what was there). Not kept: larger than the tier, or a non-ASCII key. */
   set(key: string, value: Buffer): void {
-    this.lru.set(key, value)
+    if (RECORD_HEAD + align8(key.length) + align8(value.length) > this.ringBytes || key.length > 0xffff) return
+    for (let i = 0; i < key.length; i++) if (key.charCodeAt(i) > 0x7f) return
+    const h = hashKey(key)
+    if (!this.lock()) return
+    try {
+      const slot = this.find(key, h)
+      if (slot >= 0) this.remove(slot)
+      this.append(key, h, value)
+    } finally {
+      this.unlock()
+    }
+  }
+
+  /** Whether an entry is kept under `key` (expired or not), without copying it. */
+  has(key: string): boolean {
+    const h = hashKey(key)
+    if (!this.lock()) return false
+    try {
+      return this.find(key, h) >= 0
+    } finally {
+      this.unlock()
+    }
   }
 
   delete(key: string): boolean {
-    return this.lru.delete(key)
+    const h = hashKey(key)
+    if (!this.lock()) return false
+    try {
+      const slot = this.find(key, h)
+      if (slot < 0) return false
+      this.remove(slot)
+      return true
+    } finally {
+      this.unlock()
+    }
   }
 
-  /** Removes the entries `test` accepts (admin invalidation; off the request path). Returns how many. */
+  /**
+   * Removes the entries `test` accepts (admin invalidation; off the request path). `test` is given a
+   * view of the value in the shared buffer, valid only during the call. Returns how many.
+   */
   deleteWhere(test: (value: Buffer) => boolean): number {
     let n = 0
-    for (const [k, v] of this.lru.entries()) if (test(v) && this.lru.delete(k)) n++
+    if (!this.lock()) return 0
+    try {
+      for (let slot = 0; slot <= this.mask; slot++) {
+        const at = this.index[slot * 2 + 1] - 1
+        if (at < 0) continue
+        const keyBytes = this.u8[at + 8] | (this.u8[at + 9] << 8)
+        const valueAt = at + RECORD_HEAD + align8(keyBytes)
+        if (!test(this.view.subarray(valueAt, valueAt + this.words[(at >> 2) + 3]))) continue
+        this.remove(slot)
+        n++
+        // Backward shift may have moved the next chain's entry into this slot: look at it again.
+        slot--
+      }
+    } finally {
+      this.unlock()
+    }
     return n
   }
 
   stats(): MemoryTierStats {
-    return { entries: this.lru.size, bytes: this.lru.calculatedSize, maxBytes: this.maxBytes, evictions: this.evicted }
+    return { entries: Atomics.load(this.ctl, CTL_ENTRIES), bytes: Atomics.load(this.ctl, CTL_LIVE_BYTES), maxBytes: this.maxBytes, evictions: Atomics.load(this.ctl, CTL_EVICTIONS), shared: this.shared }
+  }
+
+  // ——— below: the lock held ———
+
+  /** The index slot holding `key`, or -1. */
+  private find(key: string, h: number): number {
+    const index = this.index
+    for (let slot = h & this.mask; ; slot = (slot + 1) & this.mask) {
+      const at = index[slot * 2 + 1] - 1
+      if (at < 0) return -1
+      if (index[slot * 2] === h && this.keyAt(at, key)) return slot
+    }
+  }
+
+  private keyAt(at: number, key: string): boolean {
+    const u8 = this.u8
+    if ((u8[at + 8] | (u8[at + 9] << 8)) !== key.length) return false
+    const k = at + RECORD_HEAD
+    for (let i = 0; i < key.length; i++) if (u8[k + i] !== key.charCodeAt(i)) return false
+    return true
+  }
+
+  /** Empties index slot `slot` (backward shift: the entries after it in its probe run move up) and marks its record dead. */
+  private remove(slot: number): void {
+    const index = this.index
+    const at = index[slot * 2 + 1] - 1
+    this.words[(at >> 2) + 2] &= 0xffff // live = 0 (the upper half of the word holding key bytes and live)
+    const ctl = this.ctl
+    ctl[CTL_ENTRIES]--
+    ctl[CTL_LIVE_BYTES] -= this.words[at >> 2]
+    let hole = slot
+    for (let next = (slot + 1) & this.mask; ; next = (next + 1) & this.mask) {
+      const off = index[next * 2 + 1]
+      if (off === 0) break
+      const home = index[next * 2] & this.mask
+      // `next` may fill the hole when its home is not in (hole, next] (circularly).
+      if (hole <= next ? home <= hole || home > next : home <= hole && home > next) {
+        index[hole * 2] = index[next * 2]
+        index[hole * 2 + 1] = off
+        hole = next
+      }
+    }
+    index[hole * 2] = 0
+    index[hole * 2 + 1] = 0
+  }
+
+  /** Writes a record at the head (evicting from the tail for room) and indexes it. */
+  private append(key: string, h: number, value: Buffer): void {
+    const ctl = this.ctl
+    const size = RECORD_HEAD + align8(key.length) + align8(value.length)
+    while (ctl[CTL_ENTRIES] >= this.maxEntries) this.evictTail()
+    for (;;) {
+      if (ctl[CTL_USED] === 0) ctl[CTL_HEAD] = ctl[CTL_TAIL] = 0
+      const head = ctl[CTL_HEAD]
+      const tail = ctl[CTL_TAIL]
+      const full = head === tail && ctl[CTL_USED] > 0
+      if (!full && head >= tail) {
+        if (this.ringBytes - head >= size) break
+        // No room before the end: the rest is a gap (a 0 word says so when there is room for one), then offset 0.
+        if (this.ringBytes - head >= 4) this.words[head >> 2] = 0
+        ctl[CTL_USED] += this.ringBytes - head
+        ctl[CTL_HEAD] = 0
+        continue
+      }
+      if (!full && tail - head >= size) break
+      this.evictTail()
+    }
+    const at = ctl[CTL_HEAD]
+    const w = at >> 2
+    this.words[w] = size
+    this.words[w + 1] = h
+    this.words[w + 2] = key.length | (1 << 16)
+    this.words[w + 3] = value.length
+    this.words[w + 4] = ctl[CTL_SEQ] = (ctl[CTL_SEQ] + 1) | 0
+    this.words[w + 5] = 0
+    this.view.write(key, at + RECORD_HEAD, 'latin1')
+    value.copy(this.view, at + RECORD_HEAD + align8(key.length))
+    ctl[CTL_HEAD] = at + size === this.ringBytes ? 0 : at + size
+    ctl[CTL_USED] += size
+    ctl[CTL_ENTRIES]++
+    ctl[CTL_LIVE_BYTES] += size
+    const index = this.index
+    let slot = h & this.mask
+    while (index[slot * 2 + 1] !== 0) slot = (slot + 1) & this.mask
+    index[slot * 2] = h
+    index[slot * 2 + 1] = at + 1
+  }
+
+  /** Drops the oldest record (or end gap) from the ring, and its entry from the index if it is live. */
+  private evictTail(): void {
+    const ctl = this.ctl
+    const tail = ctl[CTL_TAIL]
+    if (this.ringBytes - tail < RECORD_HEAD || this.words[tail >> 2] === 0) {
+      ctl[CTL_USED] -= this.ringBytes - tail
+      ctl[CTL_TAIL] = 0
+      return
+    }
+    const w = tail >> 2
+    const size = this.words[w]
+    if (this.words[w + 2] >>> 16 === 1) {
+      const slot = this.slotOf(this.words[w + 1], tail)
+      this.remove(slot)
+      ctl[CTL_EVICTIONS]++
+    }
+    ctl[CTL_USED] -= size
+    ctl[CTL_TAIL] = tail + size === this.ringBytes ? 0 : tail + size
+  }
+
+  /** The index slot of the live record at `at` (its hash is known). */
+  private slotOf(h: number, at: number): number {
+    for (let slot = h & this.mask; ; slot = (slot + 1) & this.mask) if (this.index[slot * 2 + 1] === at + 1) return slot
+  }
+
+  /** How far `at` is past the tail, circularly: small means the record is among the next to go. */
+  private distanceFromTail(at: number): number {
+    const tail = this.ctl[CTL_TAIL]
+    return at >= tail ? at - tail : this.ringBytes - tail + at
+  }
+
+  /** 0 free, 1 held, 2 held and maybe waited on (so only then does unlock wake anyone). false: given up. */
+  private lock(): boolean {
+    const ctl = this.ctl
+    let c = Atomics.compareExchange(ctl, CTL_LOCK, 0, 1)
+    for (let i = 0; c !== 0 && i < SPINS; i++) c = Atomics.compareExchange(ctl, CTL_LOCK, 0, 1)
+    if (c === 0) return true
+    if (c !== 2) c = Atomics.exchange(ctl, CTL_LOCK, 2)
+    const giveUpAt = Date.now() + LOCK_GIVE_UP_MS
+    while (c !== 0) {
+      // The main thread may not block (Atomics.wait throws there): it spins.
+      if (this.canWait) Atomics.wait(ctl, CTL_LOCK, 2, 10)
+      if (Date.now() > giveUpAt) return false
+      c = Atomics.exchange(ctl, CTL_LOCK, 2)
+    }
+    return true
+  }
+
+  private unlock(): void {
+    if (Atomics.sub(this.ctl, CTL_LOCK, 1) !== 1) {
+      Atomics.store(this.ctl, CTL_LOCK, 0)
+      Atomics.notify(this.ctl, CTL_LOCK, 1)
+    }
   }
 }

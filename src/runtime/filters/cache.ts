@@ -29,7 +29,8 @@ import type { Filter, FilterDeps, LocalReply, RequestContext } from '../types.js
 import { operationOf } from '../providers/caller.js'
 import { canonicalJson, canonicalRequest, isCacheOperation, requestKey, type CacheOperation } from '../cache/key.js'
 import { cacheable, callerDecision, compilePolicy, TTL_HEADER, type CacheConfig, type CacheMode, type SingleFlightPolicy } from '../cache/policy.js'
-import { decodeEntry, encodeEntry, type EntryMeta } from '../cache/entry.js'
+import { decodeEntry, encodeEntry, type CacheEntry, type EntryMeta } from '../cache/entry.js'
+import { DecodedHits } from '../cache/decoded-hits.js'
 import { replay, type ReplayRequest } from '../cache/replay.js'
 import type { CacheStore, RouteCounts } from '../cache/cache-store.js'
 import { Flight } from '../cache/single-flight.js'
@@ -69,6 +70,7 @@ let instances = 0
 export function create(config: CacheConfig, deps: FilterDeps): Filter {
   const policy = compilePolicy(config)
   const store: CacheStore = deps.stores.responseCache(policy.memoryBytes)
+  const memory = new DecodedHits(store.memory)
   // A changed config starts its namespace afresh: the config's own hash is part of every key.
   const namespace = `${config.namespace ?? 'default'}#${createHash('sha256').update(canonicalJson(config)).digest('base64url').slice(0, 12)}`
   if (policy.redis && deps.redis === undefined) throw new Error('redis: { enabled: true } needs the top-level redis block')
@@ -86,9 +88,10 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
     return c
   }
 
-  const hitReply = (ctx: RequestContext, op: CacheOperation, buf: Buffer | undefined, ceilingMs: number | undefined, status = 'hit'): LocalReply | undefined => {
-    if (buf === undefined) return undefined
-    const entry = decodeEntry(buf)
+  const hitReply = (ctx: RequestContext, op: CacheOperation, buf: Buffer | undefined, ceilingMs: number | undefined, status = 'hit'): LocalReply | undefined =>
+    buf === undefined ? undefined : entryReply(ctx, op, decodeEntry(buf), ceilingMs, status)
+
+  const entryReply = (ctx: RequestContext, op: CacheOperation, entry: CacheEntry | undefined, ceilingMs: number | undefined, status = 'hit'): LocalReply | undefined => {
     if (entry === undefined) return undefined
     const ageMs = Date.now() - entry.storedAt
     if (ceilingMs !== undefined && ageMs > ceilingMs) return undefined
@@ -119,13 +122,9 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
       const pending: Pending = { key, op, mode: decision.mode, tenant, ttlMs, flight: undefined, parts: [], size: 0, hit: false, gens: undefined, lock: undefined, renewal: undefined }
       if (semantic !== undefined && (op === 'chat' || op === 'messages')) pending.semantic = semantic.prepare(parts)
       if (decision.mode === 'refresh') return lead(ctx, pending)
-      const local = store.memory.get(key)
-      if (local !== undefined) {
-        const hit = hitReply(ctx, op, local, decision.ttlCeilingMs)
-        if (hit !== undefined) return served(ctx, hit)
-        // Read for the first time and not a complete success: never served, so not kept.
-        if (decodeEntry(local) === undefined) store.memory.delete(key)
-      }
+      // A complete success that has not expired (else none, and a broken one is deleted).
+      const hit = entryReply(ctx, op, memory.lookup(key), decision.ttlCeilingMs)
+      if (hit !== undefined) return served(ctx, hit)
       if (shared === undefined) return pending.semantic ? similar(ctx, pending, decision.ttlCeilingMs) : missed(ctx, pending, decision.ttlCeilingMs)
       return shared.get(key, ctx.route?.name ?? '-', tenant).then((look) => {
         if (ctx.finished) return undefined
@@ -204,14 +203,15 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
     if (ctx.finished) return undefined
     if (typeof near === 'string') counts(ctx)[SEMANTIC_COUNT[near]]++
     else if (near !== undefined) {
-      const buf = store.memory.get(near.key) ?? (shared === undefined ? undefined : (await shared.get(near.key, ctx.route?.name ?? '-', pending.tenant)).entry)
+      const local = memory.lookup(near.key)
+      const buf = local !== undefined ? undefined : shared === undefined ? undefined : (await shared.get(near.key, ctx.route?.name ?? '-', pending.tenant)).entry
       if (ctx.finished) return undefined
-      const reply = hitReply(ctx, pending.op, buf, ceilingMs, 'semantic-hit')
+      const reply = local !== undefined ? entryReply(ctx, pending.op, local, ceilingMs, 'semantic-hit') : hitReply(ctx, pending.op, buf, ceilingMs, 'semantic-hit')
       if (reply !== undefined) {
         semantic!.hit()
         return served(ctx, { ...reply, headers: [...reply.headers, [SIMILARITY_HEADER, near.similarity.toFixed(4)]] }, 'semanticHit')
       }
-      if (buf === undefined) semantic!.forget(near)
+      if (local === undefined && buf === undefined) semantic!.forget(near)
       // Near enough, but its answer is gone or too old for this caller: a semantic miss.
       counts(ctx).semanticMiss++
     }

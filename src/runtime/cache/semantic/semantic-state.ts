@@ -37,7 +37,8 @@ interface SiblingEntry {
   readonly key: string
   readonly expiresAt: number
   readonly vector: Float32Array
-  readonly entry: Uint8Array
+  /** The stored answer; absent when the workers share one memory tier (it is there already). */
+  readonly entry?: Uint8Array
 }
 
 /** One namespace's state as a worker reports it (plain data: it crosses threads). */
@@ -71,7 +72,8 @@ export class SemanticState {
   share(scope: string, key: string, vector: Float32Array, expiresAt: number, entry: Buffer): void {
     const s = this.siblings
     if (s === undefined) return
-    const m: SiblingEntry = { scope, key, expiresAt, vector, entry }
+    // A shared memory tier (every worker of a gateway) holds the entry for the siblings already.
+    const m: SiblingEntry = { scope, key, expiresAt, vector, ...(this.memory?.shared !== true && { entry }) }
     try {
       s.postMessage(m)
     } catch {
@@ -88,10 +90,10 @@ export class SemanticState {
   }
 
   private receive(m: SiblingEntry): void {
-    if (m === null || typeof m !== 'object' || !(m.vector instanceof Float32Array) || !(m.entry instanceof Uint8Array)) return
+    if (m === null || typeof m !== 'object' || !(m.vector instanceof Float32Array) || (m.entry !== undefined && !(m.entry instanceof Uint8Array))) return
     if (!(m.expiresAt > Date.now())) return
     const memory = this.memory!
-    if (memory.get(m.key) === undefined) memory.set(m.key, Buffer.from(m.entry.buffer, m.entry.byteOffset, m.entry.byteLength))
+    if (m.entry !== undefined && !memory.has(m.key)) memory.set(m.key, Buffer.from(m.entry.buffer, m.entry.byteOffset, m.entry.byteLength))
     if (this.index.add(m.scope, m.key, m.vector, m.expiresAt)) this.counts.received++
   }
 }

@@ -22,9 +22,24 @@ export function startChild(name: string, cmd: string, args: readonly string[], e
   const keep = (b: Buffer) => { tail = (tail + b.toString()).slice(-4000) }
   proc.stdout!.on('data', keep)
   proc.stderr!.on('data', keep)
+  const child = register(name, proc, () => tail)
+  if (child === undefined) throw new Error(`${name}: failed to spawn ${cmd}`)
+  return child
+}
+
+/**
+ * Registers a process spawned elsewhere, which reads its own output (wrk: its whole report), so that the exit
+ * hooks take it down too: a `wrk -d 3600s` left behind by a Ctrl-C'd soak would load the box for an hour. A
+ * process that failed to spawn is not registered (its 'error' event says why).
+ */
+export function trackChild(name: string, proc: ChildProcess): Child | undefined {
+  return register(name, proc, () => '')
+}
+
+function register(name: string, proc: ChildProcess, output: () => string): Child | undefined {
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))))
-  if (proc.pid === undefined) throw new Error(`${name}: failed to spawn ${cmd}`)
-  const child: Child = { name, proc, pid: proc.pid, output: () => tail, exited }
+  if (proc.pid === undefined) return undefined
+  const child: Child = { name, proc, pid: proc.pid, output, exited }
   live.add(child)
   void exited.then(() => live.delete(child))
   return child

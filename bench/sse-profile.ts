@@ -2,7 +2,7 @@
 // body in one read, in fresh processes, rounds interleaved with BENCH_BASELINE's build when given. Per round: CPU µs
 // per stream of the gateway's process tree (/proc), and one of
 //   PROFILE_MODE=prof   --cpu-prof: the worker's busy µs/stream, GC share, and the self time of the event checks
-//                       (usage-tap, json-syntax, sse/*) and of the top functions
+//                       (usage-tap, stream-rules/*, json-syntax, json-members, sse/*) and of the top functions
 //   PROFILE_MODE=gc     --trace-gc: scavenges and mark-compacts per 1000 streams, in the worker's isolate
 //   PROFILE_MODE=deopt  --trace-deopt: how many deoptimisations, of which functions, and why
 // Fresh processes per round are the point: run-to-run variance comes from what a process does while it warms up.
@@ -48,7 +48,7 @@ function calibrate(): number {
   return Number(r.stdout.trim())
 }
 const BARE2 = fileURLToPath(new URL('./bare-passthrough-dispatch.js', import.meta.url))
-const CHECKS = /providers\/(usage-tap|json-syntax|sse\/[^/]+)\.js$/
+const CHECKS = /providers\/(usage-tap|json-syntax|json-members|answer-facts|sse\/[^/]+|stream-rules\/[^/]+)\.js$/
 
 interface Profile { nodes: { id: number; callFrame: { functionName: string; url: string } }[]; samples: number[]; timeDeltas: number[] }
 
@@ -153,7 +153,7 @@ async function round(dir: string, build: string, cli: string, ports: { mock: num
     const checks = [...p.byFile].filter(([f]) => CHECKS.test(f)).sort((a, b) => b[1] - a[1])
     const checkUs = checks.reduce((a, [, t]) => a + t, 0)
     lines.push(`busy ${us(p.busy)} µs/stream, GC ${(100 * (p.byFile.get('(garbage collector)') ?? 0) / p.busy).toFixed(1)} %, event checks ${us(checkUs)} µs/stream = ${(100 * checkUs / p.busy).toFixed(1)} % (${checks.map(([f, t]) => `${f.replace(/^.*\//, '')} ${(100 * t / p.busy).toFixed(1)} %`).join(', ')})`)
-    const checkFns = [...p.byFn].filter(([f]) => /^\S+ (usage-tap|json-syntax|event-scan|sse-parser)\.js$/.test(f)).sort((a, b) => b[1] - a[1])
+    const checkFns = [...p.byFn].filter(([f]) => /^\S+ (usage-tap|json-syntax|json-members|answer-facts|event-scan|sse-parser|openai|anthropic|responses|rules|event-names)\.js$/.test(f)).sort((a, b) => b[1] - a[1])
     lines.push(`checks by function: ${checkFns.slice(0, 10).map(([f, t]) => `${f} ${us(t)}`).join(' · ')} (µs/stream)`)
     lines.push(`top: ${[...p.byFn].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([f, t]) => `${f} ${(100 * t / p.busy).toFixed(1)} %`).join(' · ')}`)
   } else if (MODE === 'gc') {

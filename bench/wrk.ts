@@ -2,6 +2,7 @@
 // wrk reports the latency of a closed loop, which hides queueing; we keep only its rate and error counts.
 // Latency under load comes from open-loop.ts instead.
 import { AUTH_HEADER } from './payloads.js'
+import { trackChild } from './children.js'
 import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -39,6 +40,7 @@ export async function wrk(url: string, script: string, opts: WrkOptions): Promis
   const args = ['-t', String(opts.threads ?? 2), '-c', String(opts.connections ?? 64), '-d', `${opts.seconds}s`, '--timeout', '5s', '-s', script, url]
   const raw = await new Promise<string>((resolve, reject) => {
     const p = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    trackChild('wrk', p)
     let out = ''
     p.stdout.on('data', (b: Buffer) => { out += b })
     p.stderr.on('data', (b: Buffer) => { out += b })

@@ -164,16 +164,18 @@ export const StatusTypedErrors = {
     anthropicType: (status) => (status >= 500 ? 'api_error' : status === 429 ? 'rate_limit_error' : 'invalid_request_error'),
     means: "the fault filter's abort, at its configured status",
   },
+  // The two plugin replies type a status as a relayed upstream error is typed (one mapping:
+  // openAIErrorType / anthropicErrorType), so a plugin's 401 is an authentication_error wherever it runs.
   SY_WASM_LOCAL_REPLY: {
     openaiCode: 'plugin_local_reply',
-    openaiType: (status) => openAIErrorType(status),
-    anthropicType: (status) => anthropicErrorType(status),
+    openaiType: openAIErrorType,
+    anthropicType: anthropicErrorType,
     means: "a WASM filter answered the request itself (proxy_send_local_response) without a body, at the status it chose; a plugin that gives a body is answered with that body as it is",
   },
   SY_PLUGIN_REPLY: {
     openaiCode: 'plugin_refused',
-    openaiType: (status) => (status >= 500 ? 'server_error' : 'invalid_request_error'),
-    anthropicType: (status) => (status >= 500 ? 'api_error' : status === 429 ? 'rate_limit_error' : status === 403 ? 'permission_error' : 'invalid_request_error'),
+    openaiType: openAIErrorType,
+    anthropicType: anthropicErrorType,
     means: "a `plugin` filter answered the request itself with ctx.reply(status, message), at the status it chose (400–599)",
   },
 } as const satisfies Record<string, StatusTypedEntry>
@@ -239,7 +241,12 @@ export function openAIErrorType(status: number): string {
   return 'invalid_request_error'
 }
 
-/** The Anthropic error type an HTTP status stands for. */
+/**
+ * The Anthropic error type an HTTP status stands for: the types Anthropic documents
+ * (invalid_request_error 400, authentication_error 401, permission_error 403, not_found_error 404,
+ * request_too_large 413, rate_limit_error 429, api_error 500, overloaded_error 529, and the
+ * SDK's timeout_error 504).
+ */
 export function anthropicErrorType(status: number): string {
   if (status === 401) return 'authentication_error'
   if (status === 403) return 'permission_error'

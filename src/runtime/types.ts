@@ -311,6 +311,11 @@ export interface CompiledListener {
   readonly modelReplies?: ReadonlyMap<string, LocalReply>
   /** A model registry lists the models: GET /v1/models[/<id>] is answered before routing (no rule names the path). */
   readonly modelsFirst?: true
+  /** The two answers above for an identified caller: only what its tenant and key may use (runtime/models/listing.ts). */
+  readonly modelsFor?: (head: RequestHead, identity: import('./identity/tables.js').IdentityTables) => {
+    readonly modelsReply: LocalReply
+    readonly modelReplies: ReadonlyMap<string, LocalReply>
+  }
   /** Chain used before a route matches (404s, 413s, filter replies). */
   readonly chain: CompiledChain
   /** The listener's pre-route (auth) filters' onRequest hooks, run before the route match. */

@@ -9,37 +9,34 @@ import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import OpenAI from 'openai'
 import { startOpenAIUpstream, type Upstream } from '../support/openai-upstream.js'
-import { eventually, startGateway, type GatewayProcess } from '../support/gateway-process.js'
+import { eventually } from '../support/gateway-process.js'
+import { startGatewayHosts, stopGatewayHosts, type GatewayHost } from '../support/gateway-hosts.js'
 import { startRedis, type RedisServer } from '../support/redis-server.js'
-import { freePort } from '../support/ports.js'
 
 let up: Upstream
 let redis: RedisServer
-const hosts: { gw: GatewayProcess; port: number }[] = []
+let hosts: GatewayHost[]
 
 before(async () => {
   up = await startOpenAIUpstream('up')
   redis = await startRedis()
-  for (let i = 0; i < 2; i++) {
-    const port = await freePort()
-    const gw = await startGateway((admin) => `
-admin: { port: ${admin} }
-redis: { url: "${redis.url}", key_prefix: "sy:", command_timeout: 1s }
-listeners:
-  - { name: api, address: 127.0.0.1, port: ${port}, route_table: main, filters: [answers] }
+  hosts = await startGatewayHosts({
+    workers: 2, readyTimeoutMs: 30_000,
+    redis: { url: redis.url, keyPrefix: 'sy:', commandTimeout: '1s' },
+    listenerFilters: ['answers'],
+    config: `
 filters:
   - { name: answers, type: cache, config: { ttl: 10m, redis: { enabled: true }, single_flight: { lock_ttl: 1s, wait: 20s } } }
 routes:
   - { name: main, rules: [{ name: chat, cluster: a }] }
 clusters:
   - { name: a, provider: openai, timeout: 30s, endpoints: [{ url: "${up.url}" }] }
-`, { workers: 2, readyTimeoutMs: 30_000 })
-    hosts.push({ gw, port })
-  }
+`,
+  })
 })
 
 after(async () => {
-  for (const h of hosts) await h.gw.stop()
+  await stopGatewayHosts(hosts)
   await redis?.close()
   await up?.close()
 })

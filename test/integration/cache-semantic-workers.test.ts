@@ -14,8 +14,7 @@ import OpenAI from 'openai'
 import { Agent } from 'undici'
 import { startOpenAIUpstream, type Upstream } from '../support/openai-upstream.js'
 import { startEmbeddingsUpstream, type EmbeddingsUpstream } from '../support/embeddings-upstream.js'
-import { startGateway, type GatewayProcess } from '../support/gateway-process.js'
-import { freePort } from '../support/ports.js'
+import { startGatewayHosts, stopGatewayHosts, type GatewayHost } from '../support/gateway-hosts.js'
 
 const FRANCE = 'What is the capital of France?'
 const FRANCE_REWORDED = 'Tell me which city is the capital of France'
@@ -24,13 +23,10 @@ const SLOW = 'a question whose embedding never comes in time'
 
 let chat: Upstream
 let embeddings: EmbeddingsUpstream
-let gw: GatewayProcess
+let host: GatewayHost
 let port: number
 
-const config = (admin: number) => `
-admin: { port: ${admin} }
-listeners:
-  - { name: api, address: 127.0.0.1, port: ${port}, route_table: main, filters: [answers] }
+const config = () => `
 filters:
   - name: answers
     type: cache
@@ -52,12 +48,13 @@ before(async () => {
     slow: [SLOW],
     slowMs: 2000,
   })
-  port = await freePort()
-  gw = await startGateway(config, { workers: 2, readyTimeoutMs: 30_000 }) // two workers start slowly on a loaded box
+  // Two workers start slowly on a loaded box.
+  ;[host] = await startGatewayHosts({ hosts: 1, workers: 2, readyTimeoutMs: 30_000, listenerFilters: ['answers'], config: config() })
+  port = host.port
 })
 
 after(async () => {
-  await gw?.stop()
+  await stopGatewayHosts([host])
   await embeddings?.close()
   await chat?.close()
 })
@@ -76,7 +73,7 @@ async function ask(text: string) {
   }
 }
 
-const view = async () => (await (await fetch(`${gw.admin}/cache`)).json()) as any
+const view = async () => (await (await fetch(`${host.gw.admin}/cache`)).json()) as any
 type Counts = Record<string, number>
 /** Each worker's counts of route `chat` (GET /cache `workers`). */
 const perWorker = async (): Promise<Counts[]> => Object.values((await view()).workers).map((w: any) => (w.caches ?? w)[0]?.routes?.chat ?? {})
@@ -119,7 +116,7 @@ test('GET /cache and /metrics carry the semantic counts, summed over the workers
   )
   assert.ok(c.semanticHit >= 2 && c.hit === 0, `semantic hits are not exact hits: ${JSON.stringify(c)}`)
   assert.ok(v.tiers.semantic.bytes > 0 && v.tiers.semantic.evictions === 0, JSON.stringify(v.tiers.semantic))
-  const metrics = await (await fetch(`${gw.admin}/metrics`)).text()
+  const metrics = await (await fetch(`${host.gw.admin}/metrics`)).text()
   const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(metrics)?.[1])
   assert.equal(value('switchyard_cache_requests_total{route="chat",result="semantic-hit"}'), c.semanticHit)
   assert.equal(value('switchyard_cache_requests_total{route="chat",result="semantic-miss"}'), c.semanticMiss)

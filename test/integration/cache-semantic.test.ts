@@ -10,9 +10,8 @@ import OpenAI from 'openai'
 import Anthropic from '@anthropic-ai/sdk'
 import { startOpenAIUpstream, type Upstream } from '../support/openai-upstream.js'
 import { startEmbeddingsUpstream, type EmbeddingsUpstream } from '../support/embeddings-upstream.js'
-import { startGateway, type GatewayProcess } from '../support/gateway-process.js'
+import { startGatewayHosts, stopGatewayHosts, type GatewayHost } from '../support/gateway-hosts.js'
 import { startRedis, type RedisServer } from '../support/redis-server.js'
-import { freePort } from '../support/ports.js'
 
 /** Unit vectors at a chosen cosine to e1 = [1, 0, 0, 0]. */
 const at = (cos: number, axis = 1): number[] => {
@@ -34,14 +33,10 @@ const SLOW = 'a question whose embedding never comes in time'
 let chat: Upstream
 let embeddings: EmbeddingsUpstream
 let redis: RedisServer
-let gw: GatewayProcess
+let host: GatewayHost
 let port: number
 
-const config = (admin: number) => `
-admin: { port: ${admin} }
-redis: { url: "${redis.url}", key_prefix: "sem:", command_timeout: 200ms }
-listeners:
-  - { name: api, address: 127.0.0.1, port: ${port}, route_table: main, filters: [who, answers] }
+const config = () => `
 filters:
   - { name: who, type: trusted_header, config: { header: x-auth-tenant, sources: [127.0.0.1, "::1"] } }
   - name: answers
@@ -78,12 +73,17 @@ before(async () => {
     slowMs: 2000,
   })
   redis = await startRedis()
-  port = await freePort()
-  gw = await startGateway(config)
+  ;[host] = await startGatewayHosts({
+    hosts: 1,
+    redis: { url: redis.url, keyPrefix: 'sem:', commandTimeout: '200ms' },
+    listenerFilters: ['who', 'answers'],
+    config: config(),
+  })
+  port = host.port
 })
 
 after(async () => {
-  await gw?.stop()
+  await stopGatewayHosts([host])
   await redis?.close()
   await embeddings?.close()
   await chat?.close()
@@ -169,8 +169,7 @@ test('a restarted gateway warms its index from Redis and answers a reworded ques
   await ask(SPAIN)
   await settled()
   assert.ok(redis.cli('--scan', '--pattern', 'sem:cache:semantic:*').trim().split('\n').filter(Boolean).length >= 1, 'vectors are in Redis')
-  await gw.stop()
-  gw = await startGateway(config)
+  await host.restart()
   const before = calls()
   const reworded = await ask(SPAIN_REWORDED)
   assert.deepStrictEqual([reworded.cache, calls() - before], ['semantic-hit', 0])

@@ -10,26 +10,22 @@ import OpenAI from 'openai'
 import { startOpenAIMock } from '../support/mocks/openai-mock.js'
 import { startAnthropicMock } from '../support/mocks/anthropic-mock.js'
 import type { ProviderMock } from '../support/mocks/mock-server.js'
-import { startGateway, type GatewayProcess } from '../support/gateway-process.js'
+import { startGatewayHosts, stopGatewayHosts, type GatewayHost } from '../support/gateway-hosts.js'
 import { startRedis, type RedisServer } from '../support/redis-server.js'
-import { freePort } from '../support/ports.js'
 
 let oa: ProviderMock
 let an: ProviderMock
 let redis: RedisServer
-const hosts: { gw: GatewayProcess; port: number }[] = []
+let hosts: GatewayHost[]
 
 before(async () => {
   oa = await startOpenAIMock({ apiKey: 'oa-key', reply: 'Noted.' })
   an = await startAnthropicMock({ apiKey: 'an-key', reply: 'Hello from Claude.' })
   redis = await startRedis()
-  for (let i = 0; i < 2; i++) {
-    const port = await freePort()
-    const gw = await startGateway((admin) => `
-admin: { port: ${admin} }
-redis: { url: "${redis.url}", key_prefix: "sy:", command_timeout: 200ms }
-listeners:
-  - { name: api, address: 127.0.0.1, port: ${port}, route_table: main, filters: [conversations] }
+  hosts = await startGatewayHosts({
+    redis: { url: redis.url, keyPrefix: 'sy:', commandTimeout: '200ms' },
+    listenerFilters: ['conversations'],
+    config: `
 filters:
   - { name: conversations, type: session, config: { store: redis, ttl: 10m } }
 routes:
@@ -40,13 +36,12 @@ routes:
 clusters:
   - { name: openai, provider: openai, endpoints: [{ url: "${oa.url}/v1", api_key: oa-key }] }
   - { name: anthropic, provider: anthropic, endpoints: [{ url: "${an.url}/v1", api_key: an-key }] }
-`)
-    hosts.push({ gw, port })
-  }
+`,
+  })
 })
 
 after(async () => {
-  for (const h of hosts) await h.gw.stop()
+  await stopGatewayHosts(hosts)
   await redis?.close()
   await oa?.close()
   await an?.close()

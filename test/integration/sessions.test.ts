@@ -12,22 +12,20 @@ import Anthropic from '@anthropic-ai/sdk'
 import { startOpenAIMock } from '../support/mocks/openai-mock.js'
 import { startAnthropicMock } from '../support/mocks/anthropic-mock.js'
 import type { ProviderMock } from '../support/mocks/mock-server.js'
-import { startGateway, type GatewayProcess } from '../support/gateway-process.js'
-import { freePort } from '../support/ports.js'
+import { startGatewayHosts, stopGatewayHosts, type GatewayHost } from '../support/gateway-hosts.js'
 
 let oa: ProviderMock
 let an: ProviderMock
-let gw: GatewayProcess
+let host: GatewayHost
 let port: number
 
 before(async () => {
   oa = await startOpenAIMock({ apiKey: 'oa-key', reply: 'Noted.' })
   an = await startAnthropicMock({ apiKey: 'an-key', reply: 'Hello from Claude.' })
-  port = await freePort()
-  gw = await startGateway((admin) => `
-admin: { port: ${admin} }
-listeners:
-  - { name: api, address: 127.0.0.1, port: ${port}, route_table: main, filters: [who, conversations] }
+  ;[host] = await startGatewayHosts({
+    hosts: 1, workers: 2,
+    listenerFilters: ['who', 'conversations'],
+    config: `
 filters:
   - { name: who, type: trusted_header, config: { header: x-auth-tenant, sources: [127.0.0.1, "::1"] } }
   - name: conversations
@@ -44,11 +42,13 @@ routes:
 clusters:
   - { name: openai, provider: openai, endpoints: [{ url: "${oa.url}/v1", api_key: oa-key }] }
   - { name: anthropic, provider: anthropic, endpoints: [{ url: "${an.url}/v1", api_key: an-key }] }
-`, { workers: 2 })
+`,
+  })
+  port = host.port
 })
 
 after(async () => {
-  await gw?.stop()
+  await stopGatewayHosts([host])
   await oa?.close()
   await an?.close()
 })
@@ -58,7 +58,7 @@ const openai = (headers: Record<string, string> = {}, tenant = 'acme') =>
   new OpenAI({ apiKey: 'caller', baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0, defaultHeaders: { 'x-auth-tenant': tenant, ...headers } })
 const lastSent = (m: ProviderMock, path: string) => m.requests.filter((r) => r.url.startsWith(path)).at(-1)!.json
 const roles = (messages: { role: string; content: unknown }[]) => messages.map((m) => `${m.role}: ${typeof m.content === 'string' ? m.content : JSON.stringify(m.content)}`)
-const admin = (path: string, method = 'GET') => fetch(`http://127.0.0.1:${gw.adminPort}${path}`, { method })
+const admin = (path: string, method = 'GET') => fetch(`http://127.0.0.1:${host.gw.adminPort}${path}`, { method })
 
 test('chat with x-session-id: the client sends one turn, the upstream gets the conversation with its system prompt', async () => {
   const s = { 'x-session-id': 'chat-1' }

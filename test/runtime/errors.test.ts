@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { repoRoot } from '../support/repo-root.js'
-import { errorReply, RuntimeErrors, statusErrorReply, type RuntimeErrorCode } from '../../src/runtime/errors.js'
+import { anthropicErrorType, errorReply, openAIErrorType, RuntimeErrors, statusErrorReply, type RuntimeErrorCode } from '../../src/runtime/errors.js'
 
 function sources(dir: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {
@@ -48,4 +48,26 @@ test('a status-typed error takes its types from the status', () => {
   assert.deepStrictEqual([r.status, JSON.parse(r.body.toString())], [502, { error: { message: 'down', type: 'server_error', param: null, code: 'fault_injected' } }])
   const a = statusErrorReply('anthropic', 'SY_FAULT_INJECTED', 429, 'slow')
   assert.deepStrictEqual([a.status, JSON.parse(a.body.toString())], [429, { type: 'error', error: { type: 'rate_limit_error', message: 'slow' } }])
+})
+
+test('a JS plugin\'s reply and a WASM plugin\'s local reply type every status alike, as a relayed error is typed', () => {
+  const body = (r: { body: Buffer }) => JSON.parse(r.body.toString())
+  for (let status = 400; status <= 599; status++) {
+    const js = { openai: statusErrorReply('openai', 'SY_PLUGIN_REPLY', status, 'm'), anthropic: statusErrorReply('anthropic', 'SY_PLUGIN_REPLY', status, 'm') }
+    const wasm = { openai: statusErrorReply('openai', 'SY_WASM_LOCAL_REPLY', status, 'm'), anthropic: statusErrorReply('anthropic', 'SY_WASM_LOCAL_REPLY', status, 'm') }
+    assert.deepStrictEqual([js.openai.status, body(js.openai).error.type], [status, openAIErrorType(status)], `openai ${status}`)
+    assert.deepStrictEqual([wasm.openai.status, body(wasm.openai).error.type], [status, openAIErrorType(status)], `openai ${status}`)
+    assert.deepStrictEqual(body(js.anthropic), { type: 'error', error: { type: anthropicErrorType(status), message: 'm' } }, `anthropic ${status}`)
+    assert.deepStrictEqual(body(wasm.anthropic), body(js.anthropic), `anthropic ${status}`)
+  }
+})
+
+test('a status maps to the error type Anthropic documents for it', () => {
+  const documented: Record<number, string> = {
+    400: 'invalid_request_error', 401: 'authentication_error', 403: 'permission_error', 404: 'not_found_error',
+    413: 'request_too_large', 429: 'rate_limit_error', 500: 'api_error', 504: 'timeout_error', 529: 'overloaded_error',
+  }
+  for (const [status, type] of Object.entries(documented)) assert.equal(anthropicErrorType(Number(status)), type, status)
+  // The rest fall back to the class's type: 4xx invalid_request_error, 5xx api_error.
+  assert.deepStrictEqual([409, 422, 502, 503].map(anthropicErrorType), ['invalid_request_error', 'invalid_request_error', 'api_error', 'api_error'])
 })

@@ -3,7 +3,7 @@
  * test file. stop()/start() keep the data dir and ports, so a test can take etcd away and bring it
  * back. A missing binary fails loudly: these suites must not be skipped silently.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,7 +11,7 @@ import type { Etcd3 } from 'etcd3'
 import { createEtcdClient } from '../../src/control/sources/etcd-client.js'
 import { freePort } from './ports.js'
 import { BIN, spawnGateway, type SpawnedGateway } from './gateway-process.js'
-import { serviceBinary } from './services.js'
+import { httpReady, serviceBinary, startService } from './services.js'
 
 export interface EtcdServer {
   readonly url: string
@@ -34,46 +34,29 @@ export async function startEtcd(): Promise<EtcdServer> {
   const peerPort = await freePort()
   const url = `http://127.0.0.1:${clientPort}`
   const peer = `http://127.0.0.1:${peerPort}`
-  let child: ChildProcess | undefined
-  let out = ''
-  const start = async () => {
-    child = spawn(bin, [
+  const server = await startService({
+    name: 'etcd', bin,
+    args: [
       '--name', 'test', '--data-dir', join(dir, 'data'),
       '--listen-client-urls', url, '--advertise-client-urls', url,
       '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
       '--initial-cluster', `test=${peer}`, '--initial-cluster-state', 'new',
       '--log-level', 'warn', '--logger', 'zap',
-    ], { stdio: ['ignore', 'pipe', 'pipe'], env: process.arch === 'arm64' ? { ...process.env, ETCD_UNSUPPORTED_ARCH: 'arm64' } : process.env })
-    child.stdout!.on('data', (d) => (out += d))
-    child.stderr!.on('data', (d) => (out += d))
-    const deadline = Date.now() + 15_000
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`etcd exited with ${child.exitCode}:\n${out}`)
-      try {
-        const r = await fetch(`${url}/health`)
-        if (r.ok && ((await r.json()) as { health?: string }).health === 'true') return
-      } catch {}
-      await new Promise((r) => setTimeout(r, 50))
-    }
-    child.kill('SIGKILL')
-    throw new Error(`etcd did not become healthy on ${url}:\n${out}`)
-  }
-  const stop = async () => {
-    const c = child
-    child = undefined
-    if (!c || c.exitCode !== null) return
-    const exited = new Promise((r) => c.once('exit', r))
-    c.kill('SIGKILL')
-    await exited
-  }
-  await start()
+    ],
+    env: process.arch === 'arm64' ? { ...process.env, ETCD_UNSUPPORTED_ARCH: 'arm64' } : process.env,
+    ready: () => httpReady(`${url}/health`, (b) => (b as { health?: string }).health === 'true'),
+    readyWhat: `become healthy on ${url}`,
+    readyTimeoutMs: 15_000,
+    pollMs: 50,
+  })
+  const stop = () => server.stop()
   const client = createEtcdClient({ endpoints: [url], callTimeoutMs: 3000 })
   return {
     url,
     client,
-    output: () => out,
+    output: server.output,
     stop,
-    start,
+    start: () => server.start(),
     async close() {
       client.close()
       await stop()

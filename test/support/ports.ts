@@ -21,7 +21,8 @@ function ephemeralRange(): [number, number] {
   return [32768, 60999]
 }
 
-function bindable(port: number): Promise<boolean> {
+/** True when 127.0.0.1:`port` can be listened on now. */
+export function bindable(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createServer()
     s.once('error', () => resolve(false))

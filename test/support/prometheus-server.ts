@@ -3,12 +3,11 @@
  * targets every `scrapeIntervalMs`, stores in a temp dir, listens on a free port, and answers
  * PromQL through its HTTP API (/api/v1/query). A missing binary fails loudly.
  */
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from './ports.js'
-import { serviceBinary } from './services.js'
+import { httpReady, serviceBinary, startService } from './services.js'
 
 export interface PrometheusServer {
   readonly url: string
@@ -41,26 +40,18 @@ export async function startPrometheus(opts: { targets: readonly string[]; metric
     `    static_configs: [{ targets: [${opts.targets.map((t) => JSON.stringify(t)).join(', ')}] }]`,
     '',
   ].join('\n'))
-  const child = spawn(bin, [
-    `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn',
-  ], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  child.stdout!.on('data', (d) => (out += d))
-  child.stderr!.on('data', (d) => (out += d))
   const url = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 20_000
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}:\n${out}`)
-    try {
-      if ((await fetch(`${url}/-/ready`)).ok) break
-    } catch {}
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL')
-      throw new Error(`prometheus did not become ready:\n${out}`)
-    }
-    await sleep(100)
-  }
+  const server = await startService({
+    name: 'prometheus', bin,
+    args: [
+      `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn',
+    ],
+    ready: () => httpReady(`${url}/-/ready`),
+    readyWhat: 'become ready',
+    readyTimeoutMs: 20_000,
+    pollMs: 100,
+  })
   const api = async (path: string) => {
     const r = await fetch(`${url}${path}`)
     const body = (await r.json()) as { status: string; data: any; error?: string }
@@ -69,7 +60,7 @@ export async function startPrometheus(opts: { targets: readonly string[]; metric
   }
   return {
     url,
-    output: () => out,
+    output: server.output,
     async query(promql) {
       const data = await api(`/api/v1/query?query=${encodeURIComponent(promql)}`)
       return (data.result as { metric: Record<string, string>; value: [number, string] }[]).map((r) => ({ metric: r.metric, value: Number(r.value[1]) }))
@@ -85,10 +76,7 @@ export async function startPrometheus(opts: { targets: readonly string[]; metric
       }
     },
     async close() {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM')
-        await new Promise((r) => child.once('exit', r))
-      }
+      await server.stop('SIGTERM')
       rmSync(dir, { recursive: true, force: true })
     },
   }

@@ -3,12 +3,13 @@
  * redis-server run with --sentinel), on free ports. `failover()` kills the master and waits until
  * the sentinel has promoted the replica.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from './ports.js'
 import { redisBinary, startRedis, type RedisServer } from './redis-server.js'
+import { startService } from './services.js'
 
 export interface RedisSentinel {
   readonly master: string
@@ -37,16 +38,12 @@ export async function startRedisSentinel(master = 'sy-master'): Promise<RedisSen
     `sentinel failover-timeout ${master} 2000`,
     `sentinel parallel-syncs ${master} 1`,
   ].join('\n') + '\n')
-  const child: ChildProcess = spawn(redisBinary(), [conf, '--sentinel'], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  child.stdout!.on('data', (d) => (out += d))
-  child.stderr!.on('data', (d) => (out += d))
-  const deadline = Date.now() + 10_000
-  for (;;) {
-    if (cli(port, 'sentinel', 'get-master-addr-by-name', master).includes(String(primary.port))) break
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`redis sentinel did not come up:\n${out}`)
-    await sleep(50)
-  }
+  const sentinel = await startService({
+    name: 'redis sentinel', bin: redisBinary(), args: [conf, '--sentinel'],
+    ready: async () => cli(port, 'sentinel', 'get-master-addr-by-name', master).includes(String(primary.port)),
+    readyWhat: `name ${master} at the primary`,
+    pollMs: 50,
+  })
   // The replica must be in sync before a failover can promote it.
   for (const until = Date.now() + 10_000; !replica.cli('info', 'replication').includes('master_link_status:up'); ) {
     if (Date.now() > until) throw new Error('replica did not sync with the primary')
@@ -61,13 +58,12 @@ export async function startRedisSentinel(master = 'sy-master'): Promise<RedisSen
       await primary.kill()
       const until = Date.now() + timeoutMs
       while (!cli(port, 'sentinel', 'get-master-addr-by-name', master).includes(String(replica.port))) {
-        if (Date.now() > until) throw new Error(`sentinel did not fail over:\n${out.slice(-2000)}`)
+        if (Date.now() > until) throw new Error(`sentinel did not fail over:\n${sentinel.output().slice(-2000)}`)
         await sleep(100)
       }
     },
     async close() {
-      child.kill('SIGKILL')
-      await Promise.all([primary.close(), replica.close()])
+      await Promise.all([sentinel.stop(), primary.close(), replica.close()])
       rmSync(dir, { recursive: true, force: true })
     },
   }

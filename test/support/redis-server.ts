@@ -4,13 +4,12 @@
  * Nothing is persisted except a cluster node's nodes.conf, so a killed node restarted with
  * start() rejoins its cluster with the same slots. A missing binary fails loudly.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createConnection, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort } from './ports.js'
-import { serviceBinary } from './services.js'
+import { bindable, freePort } from './ports.js'
+import { serviceBinary, startService, tcpAnswers } from './services.js'
 
 export interface RedisServer {
   readonly port: number
@@ -43,74 +42,31 @@ export function redisBinary(): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-/** One PING over a raw socket: true when the server answers +PONG. */
-function pings(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection({ host: '127.0.0.1', port })
-    const done = (ok: boolean) => {
-      s.destroy()
-      resolve(ok)
-    }
-    s.setTimeout(500, () => done(false))
-    s.once('error', () => done(false))
-    s.once('connect', () => s.write('PING\r\n'))
-    s.once('data', (d) => done(d.toString().startsWith('+PONG')))
-  })
-}
-
-function bindable(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer()
-    s.once('error', () => resolve(false))
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)))
-  })
-}
-
 async function startServer(extra: string[], opts: { cluster?: boolean } = {}): Promise<RedisServer> {
   const bin = redisBinary()
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-redis-'))
   let port = await freePort()
   // A cluster node also listens on port + 10000 (the cluster bus).
   while (opts.cluster && !(await bindable(port + 10000))) port = await freePort()
-  let child: ChildProcess | undefined
-  let out = ''
   const args = [
     '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no',
     '--protected-mode', 'no', '--loglevel', 'warning', '--daemonize', 'no',
     ...(opts.cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '1000'] : []),
     ...extra,
   ]
-  const start = async () => {
-    const c = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    child = c
-    c.stdout!.on('data', (d) => (out += d))
-    c.stderr!.on('data', (d) => (out += d))
-    const deadline = Date.now() + 10_000
-    while (Date.now() < deadline) {
-      if (c.exitCode !== null) throw new Error(`redis-server exited with ${c.exitCode}:\n${out}`)
-      if (await pings(port)) return
-      await sleep(20)
-    }
-    c.kill('SIGKILL')
-    throw new Error(`redis-server did not answer PING on ${port}:\n${out}`)
-  }
-  const kill = async () => {
-    const c = child
-    child = undefined
-    if (!c || c.exitCode !== null) return
-    const exited = new Promise((r) => c.once('exit', r))
-    c.kill('SIGCONT')
-    c.kill('SIGKILL')
-    await exited
-  }
-  await start()
+  const server = await startService({
+    name: 'redis-server', bin, args,
+    ready: () => tcpAnswers(port, '+PONG', 'PING\r\n'),
+    readyWhat: `answer PING on ${port}`,
+  })
+  const kill = () => server.stop()
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
     kill,
-    start,
-    pause: () => void child?.kill('SIGSTOP'),
-    resume: () => void child?.kill('SIGCONT'),
+    start: () => server.start(),
+    pause: () => server.signal('SIGSTOP'),
+    resume: () => server.signal('SIGCONT'),
     cli: (...a: string[]) => spawnSync('redis-cli', ['-p', String(port), ...a], { encoding: 'utf8' }).stdout.trim(),
     async close() {
       await kill()

@@ -2,8 +2,9 @@
  * The service binaries the suites start and their Debian packages: a typed view of
  * services.json, the one list that scripts/run-tests.js checks and scripts/setup-services.js installs.
  */
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { createConnection } from 'node:net'
 import { join } from 'node:path'
 import { repoRoot } from './repo-root.js'
 
@@ -29,4 +30,107 @@ export function serviceBinary(binary: string, envVar: string): string {
     throw new Error(`${binary} binary '${bin}' not found or not runnable (${r.error?.message ?? r.stderr}); install Debian's ${pkg} (apt-get install ${pkg}; npm run test:ci does this) or set ${envVar}`)
   }
   return bin
+}
+
+/** How to run one private service process (see serviceProcess). */
+export interface ServiceSpec {
+  /** The binary's name, for messages. */
+  readonly name: string
+  /** The command (from serviceBinary()). */
+  readonly bin: string
+  readonly args: readonly string[]
+  readonly env?: NodeJS.ProcessEnv
+  /** One readiness probe: true once the service answers as it does when it is up. */
+  readonly ready: () => Promise<boolean>
+  /** What ready() waits for, for the timeout's message ("answer PING on 10432"). */
+  readonly readyWhat: string
+  /** Default 10 s. */
+  readonly readyTimeoutMs?: number
+  /** Pause between probes; default 20 ms. */
+  readonly pollMs?: number
+}
+
+/** One service binary run as a child process: started, probed until ready, stopped, started again. */
+export interface ServiceProcess {
+  /** Spawn and resolve once ready() holds; throws with the process's output if it exits or times out first. */
+  start(): Promise<void>
+  /** Send `signal` (default SIGKILL; a paused process is continued first) and wait for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>
+  /** Send a signal to the running process (SIGSTOP / SIGCONT for a hung host), if there is one. */
+  signal(signal: NodeJS.Signals): void
+  /** Everything it wrote to stdout and stderr, over every start. */
+  output(): string
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+export function serviceProcess(spec: ServiceSpec): ServiceProcess {
+  let child: ChildProcess | undefined
+  let out = ''
+  return {
+    async start() {
+      const c = spawn(spec.bin, spec.args, { stdio: ['ignore', 'pipe', 'pipe'], env: spec.env ?? process.env })
+      child = c
+      c.stdout!.on('data', (d) => (out += d))
+      c.stderr!.on('data', (d) => (out += d))
+      const deadline = Date.now() + (spec.readyTimeoutMs ?? 10_000)
+      while (Date.now() < deadline) {
+        if (c.exitCode !== null) throw new Error(`${spec.name} exited with ${c.exitCode}:\n${out}`)
+        if (await spec.ready()) return
+        await sleep(spec.pollMs ?? 20)
+      }
+      c.kill('SIGKILL')
+      throw new Error(`${spec.name} did not ${spec.readyWhat}:\n${out}`)
+    },
+    async stop(signal = 'SIGKILL') {
+      const c = child
+      child = undefined
+      if (!c || c.exitCode !== null) return
+      const exited = new Promise((r) => c.once('exit', r))
+      c.kill('SIGCONT')
+      c.kill(signal)
+      await exited
+    },
+    signal(signal) {
+      child?.kill(signal)
+    },
+    output: () => out,
+  }
+}
+
+/** spec's process, started (see ServiceProcess.start). */
+export async function startService(spec: ServiceSpec): Promise<ServiceProcess> {
+  const p = serviceProcess(spec)
+  await p.start()
+  return p
+}
+
+/**
+ * A readiness probe over one raw TCP connection to 127.0.0.1:`port`: writes `send` (if any) once
+ * connected and holds when the first bytes back start with `prefix` (nats-server's INFO line,
+ * redis-server's +PONG).
+ */
+export function tcpAnswers(port: number, prefix: string, send?: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection({ host: '127.0.0.1', port })
+    const done = (ok: boolean) => {
+      s.destroy()
+      resolve(ok)
+    }
+    s.setTimeout(500, () => done(false))
+    s.once('error', () => done(false))
+    if (send !== undefined) s.once('connect', () => s.write(send))
+    s.once('data', (d) => done(d.toString().startsWith(prefix)))
+  })
+}
+
+/** A readiness probe: GET `url` answers 2xx (and, with `check`, a JSON body it accepts). */
+export async function httpReady(url: string, check?: (body: unknown) => boolean): Promise<boolean> {
+  try {
+    const r = await fetch(url)
+    const body = await r.text()
+    return r.ok && (check === undefined || check(JSON.parse(body)))
+  } catch {
+    return false
+  }
 }

@@ -220,12 +220,15 @@ function act(ctx: RequestContext): void {
  */
 function answerModels(ctx: RequestContext, listener: CompiledListener): boolean {
   const path = ctx.head.path
+  if (path !== '/v1/models' && !path.startsWith('/v1/models/')) return false
+  // An identified caller sees what its tenant and key may use; anyone else the listener's whole list.
+  const own = ctx.head.identity !== undefined ? listener.modelsFor?.(ctx.head, ctx.snapshot.identity) : undefined
   if (path === '/v1/models') {
-    sendReply(ctx, listener.modelsReply)
+    sendReply(ctx, (own ?? listener).modelsReply)
     return true
   }
-  const replies = listener.modelReplies
-  if (replies === undefined || !path.startsWith('/v1/models/')) return false
+  const replies = (own ?? listener).modelReplies
+  if (replies === undefined) return false
   let id = path.slice('/v1/models/'.length)
   try {
     id = decodeURIComponent(id)

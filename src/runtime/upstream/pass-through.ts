@@ -7,7 +7,8 @@
  */
 import { RefusedAnswer } from '../errors.js'
 import { isJsonDocument } from '../providers/json-syntax.js'
-import { ANSWER_SPOT, answerFactsFromJson, SseUsageTap, usageFromJsonBody } from '../providers/usage-tap.js'
+import { SseUsageTap, usageFromJsonBody } from '../providers/usage-tap.js'
+import { ANSWER_SPOT, answerFactsFromJson } from '../providers/answer-facts.js'
 import type { Exchange, ResponseStrategy, UpstreamHeaders } from './exchange.js'
 import { HeldAnswer } from './held-answer.js'
 import { OpeningHold } from './opening-hold.js'

@@ -98,7 +98,7 @@ test('reply() in onRequest answers in the caller\'s protocol at the chosen statu
   const f = await plugin("export function create() { return { onRequest(ctx) { return ctx.reply(403, 'no PII here') } } }")
   const openai = f.onRequest!(fakeCtx()) as LocalReply
   assert.equal(openai.status, 403)
-  assert.deepStrictEqual(JSON.parse(openai.body.toString()), { error: { message: 'no PII here', type: 'invalid_request_error', param: null, code: 'plugin_refused' } })
+  assert.deepStrictEqual(JSON.parse(openai.body.toString()), { error: { message: 'no PII here', type: 'permission_error', param: null, code: 'plugin_refused' } })
   const anthropic = f.onRequest!(fakeCtx({ protocol: 'anthropic' } as Partial<RequestContext>)) as LocalReply
   assert.deepStrictEqual(JSON.parse(anthropic.body.toString()), { type: 'error', error: { type: 'permission_error', message: 'no PII here' } })
 })

@@ -1,7 +1,8 @@
 /** SseUsageTap: whole events out, usage read from the tail, and every event's data must parse. */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { ANSWER_SPOT, answerFactsFromJson, answerFactsFromUpstream, SseUsageTap } from '../../../src/runtime/providers/usage-tap.js'
+import { SseUsageTap } from '../../../src/runtime/providers/usage-tap.js'
+import { ANSWER_SPOT, answerFactsFromJson, answerFactsFromUpstream } from '../../../src/runtime/providers/answer-facts.js'
 import { isJsonDocument } from '../../../src/runtime/providers/json-syntax.js'
 import type { AnswerFacts } from '../../../src/runtime/types.js'
 

@@ -59,7 +59,8 @@ Some errors carry a status the gateway does not choose: an upstream's own error 
 of another protocol (an Anthropic 429 said again as OpenAI error JSON, or an error event of a
 translated stream; these have no \`SY_\` code, their OpenAI \`code\` is the provider's meaning, such
 as \`rate_limit_exceeded\` or \`context_length_exceeded\`), and a fault filter's configured abort.
-Their types follow the status; the fault filter's are coarser.
+Their types follow the status, as the relayed columns below show (a plugin's reply, JS or WASM, is
+typed the same way); the fault filter's are coarser.
 
 ${table(['Code', 'OpenAI code', 'Meaning'], statusTyped)}
 

@@ -9,7 +9,7 @@
  * answerFactsFromJson reads, and events decoded for usage anyway give the rest. Without one nothing
  * more is looked at.
  */
-import type { AnswerFacts, Usage } from '../types.js'
+import type { AnswerContent, AnswerFacts, Usage } from '../types.js'
 import type { CallerProtocol, UpstreamProtocol } from '../../protocols.js'
 import { usageFromAnthropic, usageFromOpenAI } from './translate/usage.js'
 import { usageFromResponses } from './translate/responses-envelope.js'
@@ -207,13 +207,17 @@ export class SseUsageTap {
   /** The last push() output judged whole, and whether it was all opening. */
   private judgedOut: Buffer | undefined
   private judgedOpening = false
+  /** A traced attempt on a rule that captures content: every event goes there too (Chat and Messages streams). */
+  private readonly content: AnswerContent | undefined
 
   /**
    * `strip`: drop OpenAI usage-only chunks (the client did not ask for them). `choices` (the
    * request's `n`) and `usageRequested` judge a stream that ends without `[DONE]`. `facts`: keep the
    * answer's model and finish reasons there (a traced attempt; undefined costs nothing).
    */
-  constructor(private readonly protocol: CallerProtocol, private readonly strip: boolean, private readonly choices = 1, private readonly usageRequested = strip, private readonly facts?: AnswerFacts) {}
+  constructor(private readonly protocol: CallerProtocol, private readonly strip: boolean, private readonly choices = 1, private readonly usageRequested = strip, private readonly facts?: AnswerFacts) {
+    this.content = protocol === 'responses' ? undefined : facts?.content
+  }
 
   /**
    * An OpenAI stream that closed without `[DONE]` is still whole when every choice reported its
@@ -333,6 +337,7 @@ export class SseUsageTap {
       this.judging = false
       return false
     }
+    if (this.content !== undefined) this.content.event(this.protocol as 'openai' | 'anthropic', dataOf(b, ev))
     const k = ev.keys
     if (this.protocol === 'openai') {
       // The rules read two top-level members: `choices` (decoded alone when one is needed) and `usage`.
@@ -397,10 +402,14 @@ export class SseUsageTap {
       }
     }
     let drop = false
+    const content = this.content
     for (let i = 0; i < events.length; i++) {
       const j = values[i]
       if (j === UNREAD) this.complete = true
-      else drop = this.noteParsed(events[i].event, j) || drop
+      else {
+        if (content !== undefined) content.event(this.protocol as 'openai' | 'anthropic', j)
+        drop = this.noteParsed(events[i].event, j) || drop
+      }
     }
     if (this.judging && !drop) {
       for (let i = 0; i < events.length; i++) if (values[i] === UNREAD || !this.isOpening(events[i].event, values[i])) this.judging = false

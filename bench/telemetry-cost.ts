@@ -42,6 +42,8 @@ export interface Variant {
   readonly name: string
   /** The `telemetry:` section (YAML flow), or '' for none; COLLECTOR stands for the receiver's URL. */
   readonly telemetry: string
+  /** Extra settings on the measured rule (YAML flow members), e.g. its `tracing` opt-in. */
+  readonly rule?: string
 }
 
 const tracing = (ratio: number, metrics: boolean) =>
@@ -53,11 +55,13 @@ export const VARIANTS: readonly Variant[] = [
   { name: 'trace-0', telemetry: tracing(0, false) },
   { name: 'trace-100', telemetry: tracing(1, false) },
   { name: 'metrics+trace-100', telemetry: tracing(1, true) },
+  /** Tracing every request on a rule that records message content (gen_ai.input / output messages). */
+  { name: 'trace-100+content', telemetry: tracing(1, false), rule: 'tracing: { capture_content: true }' },
   /** The first variant again: how far apart two identical snapshots measure (the noise floor). */
   { name: 'off-again', telemetry: 'telemetry: { metrics: { enabled: false } }' },
 ]
 
-function config(telemetry: string): string {
+function config(telemetry: string, rule = ''): string {
   return `${telemetry}
 listeners: [{ name: api, port: ${PORT}, route_table: main }]
 routes:
@@ -66,12 +70,13 @@ routes:
       - name: chat
         match: { path: { exact: /v1/chat/completions } }
         cluster: m
+        ${rule}
 clusters: [{ name: m, provider: mock, models: [gpt-4o-mini], mock: { chunks: 8 } }]
 `
 }
 
 function build(v: Variant, collector: string): Snapshot {
-  const r = compileConfig([{ name: `${v.name}.yaml`, text: config(v.telemetry.replace('COLLECTOR', collector)) }], { source: 'bench', env: {} })
+  const r = compileConfig([{ name: `${v.name}.yaml`, text: config(v.telemetry.replace('COLLECTOR', collector), v.rule) }], { source: 'bench', env: {} })
   if (!r.ok) throw new Error(r.diagnostics.map((d) => `${d.line}:${d.col} ${d.message}`).join('\n'))
   const metrics = new RequestMetrics(() => 0)
   const tracing = new RequestTracing(new TracerHost())

@@ -31,6 +31,7 @@ export const DiagnosticCodes = {
   SY_CFG_REGISTRATION: 'an endpoint registration in etcd that cannot be used (ignored; the others serve)',
   SY_CFG_PLUGIN: 'a plugin filter whose module cannot be used (not found, throws while loading, no create(), a bad options schema)',
   SY_CFG_MODEL: 'a model registry entry that cannot be used (replacement, deprecation date, a provider id or price another setting contradicts)',
+  SY_CFG_TRACING: 'a per-rule tracing setting out of its range (max_content_bytes)',
 } as const
 
 export type DiagnosticCode = keyof typeof DiagnosticCodes

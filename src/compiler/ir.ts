@@ -105,6 +105,14 @@ export interface RuleIR {
   readonly fallbackOn?: readonly FailureCondition[]
   readonly streamRecovery: 'error' | 'continue'
   readonly filterOverrides: Readonly<Record<string, FilterOverrideIR>>
+  /** `tracing.capture_content`: present only when the rule records message content on its spans. */
+  readonly contentCapture?: ContentCaptureIR
+}
+
+/** A rule's opt-in to message content on its trace spans (docs/observability.md). */
+export interface ContentCaptureIR {
+  /** Largest value of each content attribute, in UTF-8 bytes. */
+  readonly maxBytes: number
 }
 
 export interface RouteTableIR {

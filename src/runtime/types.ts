@@ -2,7 +2,7 @@
  * Runtime shapes shared by the dispatch path, filters, providers and the snapshot builder.
  */
 import type { Dispatcher } from 'undici'
-import type { ClusterIR, Protocol } from '../compiler/ir.js'
+import type { ClusterIR, ContentCaptureIR, Protocol, UpstreamProtocol } from '../compiler/ir.js'
 import type { ClusterStats, EndpointStats } from '../shared/shared-state.js'
 export type { ClusterStats, EndpointStats } from '../shared/shared-state.js'
 
@@ -141,6 +141,19 @@ export interface AnswerFacts {
   model: string | undefined
   /** By choice index, in the provider's words (translated streams: the gateway's canonical reason). */
   finishReasons: string[] | undefined
+  /**
+   * Set only when the route captures message content (`tracing.capture_content`) on a recording
+   * span: the response strategies hand it the answer they decode anyway (telemetry/tracing/content-capture.ts).
+   */
+  content?: AnswerContent | undefined
+}
+
+/** Where a traced answer's content goes, in an upstream protocol's own shape (the strategies never format it). */
+export interface AnswerContent {
+  /** A whole answer, decoded (JSON). */
+  whole(protocol: UpstreamProtocol, body: unknown): void
+  /** One event of a streamed answer, in order: an SSE event, its decoded data, or an AWS event-stream message. */
+  event(protocol: UpstreamProtocol, event: unknown): void
 }
 
 export type HookResult = LocalReply | undefined | void | Promise<LocalReply | undefined | void>
@@ -281,6 +294,8 @@ export interface CompiledRoute {
   readonly retry: CompiledRetry | undefined
   readonly fallbackOn: ((f: UpstreamFailure) => boolean) | undefined
   readonly streamRecovery: 'error' | 'continue'
+  /** `tracing.capture_content`: sampled requests record their messages on the attempt span (undefined: never). */
+  readonly contentCapture?: ContentCaptureIR | undefined
   /** Subscribers to this route's attempt lifecycle (none when undefined). */
   readonly attemptObservers?: CompiledAttemptObservers
 }

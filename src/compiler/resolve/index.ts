@@ -20,7 +20,7 @@ import { resolveLog } from './log.js'
 import { resolveBatches } from './batches.js'
 import { resolveFilters } from './filters.js'
 import { resolveClusters } from './clusters.js'
-import { continuationWarnings, resolveRouteTables } from './routes.js'
+import { contentCaptureWarnings, continuationWarnings, resolveRouteTables } from './routes.js'
 import { resolveListeners } from './listeners.js'
 import { resolveTenants } from './tenants.js'
 import { resolveKeys } from './keys.js'
@@ -72,7 +72,7 @@ export function resolveDocs(docs: readonly LoadedDoc[], diags: Diagnostic[], opt
   const telemetry = resolveTelemetry(config, ctx)
   diags.push(...syntax)
   const effective = effectiveConfig(config, admin)
-  const warnings = continuationWarnings(routeTables, clusters, ctx.positions)
+  const warnings = [...continuationWarnings(routeTables, clusters, ctx.positions), ...contentCaptureWarnings(routeTables, telemetry, ctx.positions)]
   const secrets = collectSecrets({ clusters, filters, routeTables }, ctx.secrets.declared)
   const log = resolveLog(config, ctx)
   const batches = resolveBatches(config, listeners, ctx)

@@ -3,13 +3,14 @@
  * action (cluster references checked), per-rule timeouts and retry policy, and its filter
  * overrides (checked against the filter's own schema, references resolved).
  */
-import type { ActionIR, ClusterIR, RolloutIR, FilterOverrideIR, KeyedMatchIR, MatchIR, RouteTableIR, RuleIR, StringMatchIR } from '../ir.js'
-import { durationMs } from '../../shared/units.js'
+import type { ActionIR, ClusterIR, ContentCaptureIR, RolloutIR, FilterOverrideIR, KeyedMatchIR, MatchIR, RouteTableIR, RuleIR, StringMatchIR } from '../ir.js'
+import { durationMs, sizeBytes } from '../../shared/units.js'
 import { routeRegexProblem } from '../../shared/route-regex.js'
 import { filterConfigValidator, validateAt } from '../validate.js'
 import type { ResolveContext } from './context.js'
 import { below, where, type Located, type SourcePositions } from './positions.js'
 import type { MergedConfig, Obj } from './merge.js'
+import type { TelemetryIR } from '../ir.js'
 import { resolveRetryPolicy } from './retry-policy.js'
 import { PRE_ROUTE_FILTER_TYPES } from '../../shared/filter-phases.js'
 
@@ -73,7 +74,35 @@ function resolveRule(defaultName: string, r: Obj, at: Located, irPath: readonly 
     ...(r.fallback !== undefined && { fallbackOn: r.fallback.on }),
     streamRecovery: r.stream_recovery,
     filterOverrides,
+    ...(r.tracing?.capture_content === true && { contentCapture: resolveContentCapture(r.tracing, below(at, 'tracing'), ctx) }),
   }
+}
+
+/** Content attributes are bounded: below 256 B a message cannot say anything, above 256 KiB one span would crowd the export ring. */
+const MIN_CONTENT_BYTES = 256
+const MAX_CONTENT_BYTES = 256 * 1024
+
+function resolveContentCapture(t: Obj, at: Located, ctx: ResolveContext): ContentCaptureIR {
+  const maxBytes = sizeBytes(t.max_content_bytes ?? '8kb')
+  if (maxBytes < MIN_CONTENT_BYTES || maxBytes > MAX_CONTENT_BYTES) {
+    ctx.report('SY_CFG_TRACING', below(at, 'max_content_bytes'), `max_content_bytes must be between 256b and 256kb (got ${t.max_content_bytes})`)
+  }
+  return { maxBytes: Math.min(Math.max(maxBytes, MIN_CONTENT_BYTES), MAX_CONTENT_BYTES) }
+}
+
+/** Rules that capture content while no `telemetry.tracing` exports spans: the setting does nothing. */
+export function contentCaptureWarnings(tables: readonly RouteTableIR[], telemetry: TelemetryIR | undefined, positions: SourcePositions): string[] {
+  if (telemetry?.tracing !== undefined) return []
+  const out: string[] = []
+  tables.forEach((t, ti) => {
+    for (const r of t.rules) {
+      if (r.contentCapture === undefined) continue
+      const rule = positions.locate(['routeTables', ti, 'rules', r.index])
+      const at = rule ? `${where(below(rule, 'tracing', 'capture_content'))}: ` : ''
+      out.push(`${at}routes.${t.name}.rules[${r.index}]: tracing.capture_content has no effect without telemetry.tracing (no spans are exported)`)
+    }
+  })
+  return out
 }
 
 function resolveAction(r: Obj, at: Located, config: MergedConfig, ctx: ResolveContext): ActionIR {

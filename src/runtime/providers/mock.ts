@@ -58,11 +58,14 @@ export function createMockProvider(cluster: ClusterIR): ProviderAdapter {
         if (req.stream === true) streamAnswer(ctx, { id, created, model, text, usage, chunks, chunkDelayMs, includeUsage: req.stream_options?.include_usage === true }, done)
         else {
           startResponse(ctx, 200, [['content-type', 'application/json']])
-          endWith(ctx, JSON.stringify({
+          const body = {
             id, object: 'chat.completion', created, model,
             choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: 'stop' }],
             usage,
-          }))
+          }
+          // A traced rule that captures content (as an upstream's answer would be handed over).
+          ctx.answerFacts?.content?.whole('openai', body)
+          endWith(ctx, JSON.stringify(body))
           done()
         }
       }
@@ -111,6 +114,8 @@ function streamAnswer(ctx: RequestContext, p: StreamPlan, done: () => void): voi
     }
     sendChunk(ctx, event({}, 'stop'))
     if (p.includeUsage) sendChunk(ctx, event({}, 'none', p.usage))
+    // A traced rule that captures content: the whole answer, now that the stream finished.
+    ctx.answerFacts?.content?.whole('openai', { choices: [{ index: 0, message: { role: 'assistant', content: p.text }, finish_reason: 'stop' }] })
     endWith(ctx, 'data: [DONE]\n\n')
     done()
   }

@@ -9,7 +9,7 @@
  * opening) is in stream-rules/; a traced attempt's answer facts are noted there too, with the
  * helpers of answer-facts.ts.
  */
-import type { AnswerFacts, Usage } from '../types.js'
+import type { AnswerContent, AnswerFacts, Usage } from '../types.js'
 import type { CallerProtocol } from '../../protocols.js'
 import { usageFromAnthropic, usageFromOpenAI } from './translate/usage.js'
 import { usageFromResponses } from './translate/responses-envelope.js'
@@ -17,7 +17,7 @@ import { KeySpotter } from './json-syntax.js'
 import { objectEnd } from './json-members.js'
 import { createSseParser, type SseEvent } from './sse/sse-parser.js'
 import { ScannedEvent, scanEvent } from './sse/event-scan.js'
-import { SCAN_KEYS, type StreamRules } from './stream-rules/rules.js'
+import { dataOf, SCAN_KEYS, type StreamRules } from './stream-rules/rules.js'
 import { OpenAIStreamRules } from './stream-rules/openai.js'
 import { AnthropicStreamRules } from './stream-rules/anthropic.js'
 import { ResponsesStreamRules } from './stream-rules/responses.js'
@@ -71,6 +71,9 @@ export class SseUsageTap {
    */
   malformed: string | undefined
   private readonly rules: StreamRules
+  /** A traced attempt on a rule that captures content: every event goes there too (Chat and Messages streams). */
+  private readonly content: AnswerContent | undefined
+  private readonly protocol: 'openai' | 'anthropic'
   /** Bytes after the last whole event, in the pieces they came in. */
   private carry: Buffer[] | undefined
   /** The last push() output judged whole, and whether it was all opening. */
@@ -83,6 +86,8 @@ export class SseUsageTap {
    * answer's model and finish reasons there (a traced attempt; undefined costs nothing).
    */
   constructor(protocol: CallerProtocol, strip: boolean, choices = 1, usageRequested = strip, private readonly facts?: AnswerFacts) {
+    this.content = protocol === 'responses' ? undefined : facts?.content
+    this.protocol = protocol === 'anthropic' ? 'anthropic' : 'openai'
     this.rules = protocol === 'openai'
       ? new OpenAIStreamRules(facts, strip, choices, usageRequested)
       : protocol === 'anthropic' ? new AnthropicStreamRules(facts) : new ResponsesStreamRules(facts)
@@ -135,6 +140,7 @@ export class SseUsageTap {
       let drop: boolean
       if (scanEvent(buf, at, len, ev, doneMarker)) {
         end = ev.end
+        if (this.content !== undefined && !ev.done) this.content.event(this.protocol, dataOf(buf, ev))
         drop = rules.scanned(buf, ev)
       } else {
         end = buf.indexOf(EVENT_END, at)
@@ -223,7 +229,10 @@ export class SseUsageTap {
     for (let i = 0; i < events.length; i++) {
       const j = values[i]
       if (j === DONE) rules.complete = true
-      else drop = rules.parsed(events[i].event, j) || drop
+      else {
+        if (this.content !== undefined) this.content.event(this.protocol, j)
+        drop = rules.parsed(events[i].event, j) || drop
+      }
     }
     if (rules.judging && !drop) {
       for (let i = 0; i < events.length; i++) if (values[i] === DONE || !rules.isOpening(events[i].event, values[i])) rules.judging = false

@@ -37,6 +37,8 @@ export function compileRouteTable(ir: RouteTableIR, deps: RouteBuildDeps): Route
       retry: compileRetry(rule.retry),
       fallbackOn: rule.fallbackOn ? compileConditions(rule.fallbackOn).test : undefined,
       streamRecovery: rule.streamRecovery ?? 'error',
+      // Always set (undefined when off), so every route has one shape.
+      contentCapture: rule.contentCapture,
       ...(deps.attemptObservers && { attemptObservers: deps.attemptObservers }),
     }
   })

@@ -89,7 +89,11 @@ export class PassJson extends HeldAnswer {
     const protocol = x.upstreamProtocol
     if (this.status < 300 && op !== 'stored_response' && (protocol === 'openai' || protocol === 'anthropic')) {
       x.ctx.usage = usageFromJsonBody(body, op === 'responses' ? 'responses' : protocol)
-      if (spot !== undefined && expect !== NOT_CHECKED) answerFactsFromJson(body, op === 'responses' ? 'responses' : protocol, spot, facts!)
+      if (spot !== undefined && expect !== NOT_CHECKED) {
+        answerFactsFromJson(body, op === 'responses' ? 'responses' : protocol, spot, facts!)
+        // A rule that captures content: the answer, decoded (vouched for above, so it parses).
+        if (facts!.content !== undefined && op !== 'responses') facts!.content.whole(protocol, JSON.parse(body.toString('utf8')))
+      }
     }
     x.streamSucceeded()
     x.forwardHead(this.status, this.headers!)

@@ -5,6 +5,7 @@
  * is an upstream failure like a reset: retried or failed over, else a plain error answer.
  */
 import type { UpstreamProtocol } from '../../compiler/ir.js'
+import type { AnswerContent } from '../types.js'
 import { RefusedAnswer } from '../errors.js'
 import { startResponse } from '../http/respond.js'
 import { createSseParser, type SseParser } from '../providers/sse/sse-parser.js'
@@ -42,7 +43,10 @@ export class TranslateJson extends HeldAnswer {
       if (!hasUpstreamSuccessShape(parsed, x.upstreamProtocol)) throw new Error('not a success object')
       out = x.translator!.response(parsed, { model: x.model, request: ctx.json })
       // A traced attempt: the model and finish reasons, in the upstream's words, from the decoded answer.
-      if (ctx.answerFacts !== undefined) answerFactsFromUpstream(parsed, x.upstreamProtocol, ctx.answerFacts)
+      if (ctx.answerFacts !== undefined) {
+        answerFactsFromUpstream(parsed, x.upstreamProtocol, ctx.answerFacts)
+        ctx.answerFacts.content?.whole(x.upstreamProtocol, parsed)
+      }
     } catch {
       // Like a reset: retried or failed over before anything is sent, else a 502. (No parser
       // message: it quotes the body, which may echo a credential.)
@@ -61,8 +65,11 @@ export class TranslateStream implements ResponseStrategy {
   private readonly sse: SseParser | undefined
   private readonly evs: EventStreamDecoder | undefined
   private opening: OpeningHold | undefined
+  /** A traced attempt on a rule that captures content: the upstream's events, as parsed for the translator. */
+  private readonly content: AnswerContent | undefined
 
   constructor(private readonly x: Exchange, sse: boolean) {
+    this.content = x.ctx.answerFacts?.content
     if (sse) this.sse = createSseParser()
     else this.evs = createEventStreamDecoder()
     const json = x.ctx.json
@@ -78,12 +85,19 @@ export class TranslateStream implements ResponseStrategy {
     const x = this.x
     const st = this.st
     let text = ''
+    const content = this.content
     if (this.sse !== undefined) {
-      for (const ev of this.sse.push(chunk)) text += st.push(ev)
+      for (const ev of this.sse.push(chunk)) {
+        text += st.push(ev)
+        if (content !== undefined) content.event(x.upstreamProtocol, ev)
+      }
       if (this.sse.pendingChars > STREAM_EVENT_LIMIT) return x.abort(new RefusedAnswer('SY_TOO_LARGE', `an upstream event exceeds ${STREAM_EVENT_LIMIT} bytes`))
     } else {
       try {
-        for (const m of this.evs!.push(chunk)) text += st.push(m)
+        for (const m of this.evs!.push(chunk)) {
+          text += st.push(m)
+          if (content !== undefined) content.event(x.upstreamProtocol, m)
+        }
       } catch (e) {
         return x.abort(e as Error)
       }
@@ -106,7 +120,12 @@ export class TranslateStream implements ResponseStrategy {
     const ctx = x.ctx
     const st = this.st
     let text = this.opening?.take()?.toString('utf8') ?? ''
-    if (this.sse !== undefined) for (const ev of this.sse.end()) text += st.push(ev)
+    if (this.sse !== undefined) {
+      for (const ev of this.sse.end()) {
+        text += st.push(ev)
+        this.content?.event(x.upstreamProtocol, ev)
+      }
+    }
     text += st.end()
     const failure = x.committed ? undefined : st.failure()
     // Ended (or errored) before the client saw anything: retry / fail over as for a reset.

@@ -119,3 +119,28 @@ test("a rollout's clusters must be two of its split's, with weight between them,
     "SY_CFG_ROLLOUT routes[0].rules[2].weighted_clusters.rollout.baseline: the weights of 'a' and 'b' sum to 0, so the rollout has no traffic to move: give the baseline the pair's weight (e.g. 100) and the candidate 0",
   ])
 })
+
+test('tracing.capture_content: in the IR only when on (max_content_bytes default 8kb); a warning without telemetry.tracing', async () => {
+  const { compileConfig } = await import('../../../src/compiler/index.js')
+  const yaml = (telemetry: string) => `${telemetry}
+listeners: [{ name: api, port: 8080, route_table: main }]
+routes:
+  - name: main
+    rules:
+      - { name: on, match: { path: { exact: /a } }, cluster: m, tracing: { capture_content: true } }
+      - { name: sized, match: { path: { exact: /b } }, cluster: m, tracing: { capture_content: true, max_content_bytes: 32kb } }
+      - { name: off, match: { path: { exact: /c } }, cluster: m, tracing: { capture_content: false, max_content_bytes: 1kb } }
+      - { name: plain, cluster: m }
+clusters: [{ name: m, provider: mock }]
+`
+  const traced = compileConfig([{ name: 'r.yaml', text: yaml('telemetry: { tracing: { endpoint: "http://127.0.0.1:4318/v1/traces" } }') }], { source: 'test', env: {} })
+  assert.ok(traced.ok)
+  assert.deepStrictEqual(traced.ir.routeTables[0].rules.map((r) => r.contentCapture), [{ maxBytes: 8192 }, { maxBytes: 32768 }, undefined, undefined])
+  assert.deepStrictEqual(traced.ir.warnings, [])
+  const untraced = compileConfig([{ name: 'r.yaml', text: yaml('') }], { source: 'test', env: {} })
+  assert.ok(untraced.ok)
+  assert.deepStrictEqual(untraced.ir.warnings, [
+    'r.yaml:6:93: routes.main.rules[0]: tracing.capture_content has no effect without telemetry.tracing (no spans are exported)',
+    'r.yaml:7:96: routes.main.rules[1]: tracing.capture_content has no effect without telemetry.tracing (no spans are exported)',
+  ])
+})

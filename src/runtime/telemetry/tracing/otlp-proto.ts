@@ -16,6 +16,7 @@
  */
 import type { AnswerFacts, Usage } from '../../types.js'
 import type { AttemptSpan, RequestTrace } from './span-record.js'
+import type { CapturedContent } from './content-capture.js'
 
 // Field tags: (field number << 3) | wire type (0 varint, 1 fixed64, 2 length-delimited).
 const T_SPAN = 0x12 // ScopeSpans.spans = 2
@@ -349,6 +350,9 @@ const K = {
   responseModel: new StringAttribute('gen_ai.response.model'),
   finishReasons: new StringAttribute('gen_ai.response.finish_reasons'),
   ttft: keyField('gen_ai.server.time_to_first_token'),
+  systemInstructions: keyField('gen_ai.system_instructions'),
+  inputMessages: keyField('gen_ai.input.messages'),
+  outputMessages: keyField('gen_ai.output.messages'),
 }
 const FIRST_TOKEN = Buffer.from('gen_ai.first_token')
 
@@ -358,6 +362,29 @@ function usage(u: Usage | undefined): void {
   intKv(T_SPAN_ATTR, K.outputTokens, u.outputTokens)
   if (u.cachedInputTokens) intKv(T_SPAN_ATTR, K.cachedTokens, u.cachedInputTokens)
   if (u.reasoningTokens) intKv(T_SPAN_ATTR, K.reasoningTokens, u.reasoningTokens)
+}
+
+/** A string attribute already bounded by its producer (captured content: max_content_bytes), written whole. */
+function longStringKv(key: Buffer, value: string): void {
+  const sl = utf8Length(value)
+  const any = 1 + varintSize(sl) + sl
+  const kv = key.length + 1 + varintSize(any) + any
+  ensure(kv + 8)
+  buf[pos++] = T_SPAN_ATTR
+  varint(kv)
+  bytes(key)
+  buf[pos++] = T_KV_VALUE
+  varint(any)
+  buf[pos++] = T_STRING
+  varint(sl)
+  writeString(value, sl)
+}
+
+function content(c: CapturedContent | undefined): void {
+  if (c === undefined) return
+  if (c.systemInstructions !== undefined) longStringKv(K.systemInstructions, c.systemInstructions)
+  if (c.inputMessages !== undefined) longStringKv(K.inputMessages, c.inputMessages)
+  if (c.outputMessages !== undefined) longStringKv(K.outputMessages, c.outputMessages)
 }
 
 function answer(a: AnswerFacts | undefined): void {
@@ -436,6 +463,7 @@ function attemptSpan(t: RequestTrace, a: AttemptSpan): void {
   if (a.reason !== undefined) K.reason.write(a.reason)
   usage(a.usage)
   answer(a.answer)
+  content(a.content)
   if (a.status > 0) K.status.write(a.status)
   if (a.outcome !== '') K.outcome.write(a.outcome)
   if (a.nextStep !== '') K.next.write(a.nextStep)

@@ -2,7 +2,8 @@
  * A worker's request tracing: a SERVER span per request and a CLIENT span per upstream attempt,
  * named and attributed after OpenTelemetry's HTTP and GenAI semantic conventions, made by an
  * AttemptObserver and an onComplete filter exactly like the metrics (nothing else on the request
- * path knows about tracing). No request or response body text is ever recorded.
+ * path knows about tracing). No request or response body text is recorded, except on the rules that
+ * opt in with `tracing.capture_content` (content-capture.ts: redacted, bounded, sampled requests only).
  *
  * Cost: forSnapshot() returns undefined without `telemetry.tracing`, and nothing is installed. With
  * it, the sampling decision (parent-based ratio) is made once per request before any span exists,
@@ -29,6 +30,8 @@ import { formatTraceparent, parseTraceparent } from './trace-context.js'
 import { TRACE_STATE } from './trace-id.js'
 import { attributeFragment, encodeTrace } from './otlp-proto.js'
 import { AttemptSpan, randomHex, RequestTrace } from './span-record.js'
+import { AnswerCapture, ContentFormatter } from './content-capture.js'
+import { createScrubber } from '../../upstream/scrub.js'
 import type { SpanExporter } from './span-exporter.js'
 import type { TracerHost } from './tracer-host.js'
 
@@ -52,10 +55,13 @@ export class RequestTracing {
       this.host.close()
       return undefined
     }
-    return this.hooks(cfg, this.host.tracerFor(cfg), genAiProviders(ir.clusters))
+    // The content redactor is built once per snapshot, and only when some rule captures content.
+    const captures = ir.routeTables.some((t) => t.rules.some((r) => r.contentCapture !== undefined))
+    const formatter = captures ? new ContentFormatter(createScrubber(ir.secrets ?? [], { credentialShapes: true }), ir.secrets ?? []) : undefined
+    return this.hooks(cfg, this.host.tracerFor(cfg), genAiProviders(ir.clusters), formatter)
   }
 
-  private hooks(cfg: TracingIR, queue: SpanExporter, providers: ReadonlyMap<string, string>): SnapshotTelemetry {
+  private hooks(cfg: TracingIR, queue: SpanExporter, providers: ReadonlyMap<string, string>, formatter: ContentFormatter | undefined): SnapshotTelemetry {
     const { sampleRatio: ratio, parentBased } = cfg
     // Config-only attributes, serialized once per snapshot (endpoints and listeners are snapshot objects).
     const endpoints = new Map<CompiledEndpoint, Buffer>()
@@ -125,8 +131,10 @@ export class RequestTracing {
         a.model = ctx.head.model
         t.addAttempt(a)
         ctx.headers.traceparent = formatTraceparent(t.traceId, a.spanId, 1)
-        // The response strategies keep the answer's model and finish reasons here, for this span only.
-        ctx.answerFacts = { model: undefined, finishReasons: undefined }
+        // The response strategies keep the answer's model and finish reasons here, for this span only
+        // (and its content, on a rule that captures it).
+        const capture = formatter === undefined ? undefined : ctx.route?.contentCapture
+        ctx.answerFacts = { model: undefined, finishReasons: undefined, content: capture === undefined ? undefined : new AnswerCapture(formatter!.captureLimit(capture.maxBytes)) }
       },
       onResponseStart(ctx: RequestContext, status: number) {
         const t = ctx.filterState?.[STATE] as RequestTrace | undefined
@@ -173,6 +181,16 @@ export class RequestTracing {
           t.error = true
         } else if (ctx.status === 0 || ctx.downstream.aborted) t.errorType = 'client_abort'
         t.spans = 1 + t.attempts
+        // Content goes on the last attempt (the one that answered, or the last that tried); its
+        // output only when that attempt ended with a whole answer.
+        const capture = formatter === undefined ? undefined : ctx.route?.contentCapture
+        if (capture !== undefined && t.last !== undefined) {
+          try {
+            t.last.content = formatter!.format(ctx, t.last.answer?.content as AnswerCapture | undefined, capture.maxBytes)
+          } catch {
+            // Never expected; a span without content is better than a request that notices.
+          }
+        }
         t.endedAt = performance.now()
         // Encoded now, into a reused buffer the ring copies from: nothing per trace is left for the GC.
         if (!queue.accepts(t.spans)) return

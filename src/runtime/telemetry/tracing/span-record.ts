@@ -14,6 +14,7 @@
  */
 import { randomFillSync } from 'node:crypto'
 import type { AnswerFacts, Usage } from '../../types.js'
+import type { CapturedContent } from './content-capture.js'
 
 /** What followed a failed attempt, as exported (`none` for the last one). */
 export type AttemptNextName = 'retry' | 'fallback' | 'continue' | 'none'
@@ -34,6 +35,8 @@ export class AttemptSpan {
   /** `error.type` when it failed ('' when not). */
   errorType = ''
   nextStep: AttemptNextName | '' = ''
+  /** Message content (rules with `tracing.capture_content`, on the last attempt only), redacted and bounded. */
+  content: CapturedContent | undefined = undefined
   constructor(
     readonly spanId: string,
     readonly startedAt: number,

@@ -104,3 +104,15 @@ test('a batch of many traces is one request holding all their spans', () => {
   assert.equal(spans.length, batch.reduce((n, t) => n + t.spans, 0))
   assert.deepStrictEqual(new Set(spans.filter((s) => s.kind === 2).map((s) => s.traceId)), new Set(batch.map((t) => t.traceId)))
 })
+
+test('captured content attributes are written whole (not cut at 1024), up to the largest max_content_bytes', () => {
+  const t = trace()
+  const big = JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: 'ü'.repeat(120_000) }] }])
+  t.last!.content = { systemInstructions: '[{"type":"text","content":"Be brief."}]', inputMessages: big, outputMessages: undefined }
+  const [server, attempt] = decode(encodeTraces(env, [t]))
+  assert.equal(attempt.attributes['gen_ai.system_instructions'], '[{"type":"text","content":"Be brief."}]')
+  assert.equal(attempt.attributes['gen_ai.input.messages'], big)
+  assert.equal(attempt.attributes['gen_ai.output.messages'], undefined)
+  assert.equal(attempt.attributes['gen_ai.usage.input_tokens'], 11, 'the attributes around it are intact')
+  assert.equal(server.attributes['gen_ai.input.messages'], undefined)
+})

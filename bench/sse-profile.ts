@@ -12,7 +12,7 @@
 //                       again) PROFILE_BASE_ENV=SWITCHYARD_WORKER_YOUNG_MB=16 to compare young-generation sizes
 //   PROFILE_BASE_VARIANT=auth  the baseline build's variant (default plain)
 //   PROFILE_BARE=1      also profile the bare dispatch() proxy (row c2) in the same rounds
-//   PROFILE_VARIANTS=plain,auth   several bench variants (bench/switchyard.ts: plain, auth, global, no-metrics…) of
+//   PROFILE_VARIANTS=plain,auth   several bench variants (bench/switchyard.ts: plain, auth, global, no-metrics, traced…) of
 //                       this build in the same interleaved rounds, e.g. to see what row (f)'s filters cost
 //   PROFILE_LANE=json   the JSON lane instead (one chat completion per request)
 //   PROFILE_KEEP=1      keep the temp dir with the .cpuprofile files (its path is printed)
@@ -101,9 +101,9 @@ function deopts(out: string): [string, number][] {
   return [...counts].sort((a, b) => b[1] - a[1])
 }
 
-async function round(dir: string, build: string, cli: string, ports: { mock: number; jsonMock: number; listen: number; admin: number }, n: number, variant: Variant): Promise<Round> {
+async function round(dir: string, build: string, cli: string, ports: { mock: number; jsonMock: number; listen: number; admin: number; collector: number }, n: number, variant: Variant): Promise<Round> {
   const yaml = join(dir, `${build}-${n}.yaml`)
-  writeFileSync(yaml, switchyardConfig({ admin: ports.admin, listen: ports.listen, json: [ports.jsonMock, ports.jsonMock], sse: [ports.mock, ports.mock], ttft: [ports.mock, ports.mock] }, variant))
+  writeFileSync(yaml, switchyardConfig({ admin: ports.admin, listen: ports.listen, json: [ports.jsonMock, ports.jsonMock], sse: [ports.mock, ports.mock], ttft: [ports.mock, ports.mock], collector: ports.collector }, variant))
   const profDir = join(dir, `prof-${build}-${n}`)
   const flags = MODE === 'prof' ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : MODE === 'gc' ? ['--trace-gc'] : MODE === 'deopt' ? ['--trace-deopt'] : []
   const url = `http://127.0.0.1:${ports.listen}${CHAT_PATH}`
@@ -176,13 +176,18 @@ async function main(): Promise<void> {
   pinSelf()
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-sse-profile-'))
   try {
-    const [jsonMock, mock, listen, admin] = await freePorts(4)
+    const [jsonMock, mock, listen, admin, collector] = await freePorts(5)
     const mockDir = join(dir, 'mock')
     await startNginx('mock-nginx', mockDir, mockConf(mockDir, { json: [jsonMock], sse: [mock] }), jsonMock)
+    // The traced variants export to the bench's OTLP sink, as row (d+t) does.
+    if (VARIANTS.some((v) => v === 'traced' || v === 'trace0')) {
+      const sink = startChild('otlp-sink', process.execPath, [fileURLToPath(new URL('./otlp-sink.js', import.meta.url)), String(collector)])
+      await waitReady(sink, `http://127.0.0.1:${collector}/stats`)
+    }
  const builds: [string, string, Variant][] = [...VARIANTS.map((v): [string, string, Variant] => [v === 'plain' ? 'this' : `this-${v}`, CLI, v]), ...(baselineCli() ? [['base', baselineCli()!, (process.env.PROFILE_BASE_VARIANT ?? 'plain') as Variant] as [string, string, Variant]] : []), ...(process.env.PROFILE_BARE === '1' ? [['bare2', BARE2, 'plain'] as [string, string, Variant]] : [])]
     for (let n = 0; n < ROUNDS; n++) {
       for (const [build, cli, variant] of builds) {
-        const r = await round(dir, build, cli, { mock, jsonMock, listen, admin }, n, variant)
+        const r = await round(dir, build, cli, { mock, jsonMock, listen, admin, collector }, n, variant)
         console.log(`${MODE} round ${n + 1} ${build}: ${Math.round(r.rps)} streams/s, CPU ${r.cpuUs.toFixed(1)} µs/stream (process), noise ${r.noise.toFixed(2)} cores\n  ${r.lines.join('\n  ')}`)
       }
     }

@@ -335,7 +335,9 @@ export class MemoryTier {
     this.words[w + 1] = h
     this.words[w + 2] = key.length | (1 << 16)
     this.words[w + 3] = value.length
-    this.words[w + 4] = ctl[CTL_SEQ] = (ctl[CTL_SEQ] + 1) | 0
+    // Wraps after 2^32 records; never -1, which read() takes as "no record known".
+    const seq = (ctl[CTL_SEQ] + 1) | 0
+    this.words[w + 4] = ctl[CTL_SEQ] = seq === -1 ? 0 : seq
     this.words[w + 5] = 0
     this.view.write(key, at + RECORD_HEAD, 'latin1')
     value.copy(this.view, at + RECORD_HEAD + align8(key.length))

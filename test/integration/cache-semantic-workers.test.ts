@@ -20,6 +20,7 @@ const FRANCE = 'What is the capital of France?'
 const FRANCE_REWORDED = 'Tell me which city is the capital of France'
 const GERMANY = 'What is the capital of Germany?'
 const SLOW = 'a question whose embedding never comes in time'
+const AT_ONCE = 'asked twenty times at once through two workers'
 
 let chat: Upstream
 let embeddings: EmbeddingsUpstream
@@ -43,7 +44,7 @@ clusters:
 before(async () => {
   chat = await startOpenAIUpstream('up')
   embeddings = await startEmbeddingsUpstream({
-    vectors: { [FRANCE]: [1, 0, 0, 0], [FRANCE_REWORDED]: [0.98, Math.sqrt(1 - 0.98 ** 2), 0, 0], [GERMANY]: [0.8, 0.6, 0, 0] },
+    vectors: { [FRANCE]: [1, 0, 0, 0], [FRANCE_REWORDED]: [0.98, Math.sqrt(1 - 0.98 ** 2), 0, 0], [GERMANY]: [0.8, 0.6, 0, 0], [AT_ONCE]: [0, 0, 0, 1] },
     fallback: [0, 0, 1, 0],
     slow: [SLOW],
     slowMs: 2000,
@@ -145,4 +146,15 @@ test('an answer stored through one worker is an exact hit through the other: the
   assert.equal(calls() - before, 0, 'no repeat went upstream')
   const memory = (await view()).tiers.memory
   assert.equal(memory.maxBytes, 64 * 1024 * 1024, `one tier's bound, not two: ${JSON.stringify(memory)}`)
+})
+
+test('identical misses at the same moment through both workers make one upstream call (single flight across the workers, no Redis)', async () => {
+  const before = calls()
+  chat.failNext('slow-json:400')
+  const answers = await Promise.all(Array.from({ length: 20 }, () => ask(AT_ONCE)))
+  assert.equal(calls() - before, 1, 'one upstream call')
+  assert.deepStrictEqual(answers.filter((a) => a.cache === 'miss').length, 1)
+  assert.equal(new Set(answers.map((a) => a.text)).size, 1)
+  const workers = await perWorker()
+  assert.ok(workers.every((c) => (c.hit ?? 0) + (c.miss ?? 0) > 0), `both workers took part: ${JSON.stringify(workers)}`)
 })

@@ -211,6 +211,31 @@ export class MemoryTier {
     }
   }
 
+  /**
+   * Takes `key` as a marker until `untilMs` (ms since the epoch) unless another thread holds it
+   * now: true when this caller has it (single flight across the workers, filters/cache.ts; release
+   * with delete()). A marker is a record like any other, so the ring may evict it early under heavy
+   * churn: then a second caller goes upstream, never none.
+   */
+  claim(key: string, untilMs: number): boolean {
+    const h = hashKey(key)
+    if (!this.lock()) return true
+    try {
+      const slot = this.find(key, h)
+      if (slot >= 0) {
+        const at = this.index[slot * 2 + 1] - 1
+        if (this.view.readDoubleLE(at + RECORD_HEAD + align8(key.length)) > Date.now()) return false
+        this.remove(slot)
+      }
+      const value = Buffer.allocUnsafe(8)
+      value.writeDoubleLE(untilMs, 0)
+      this.append(key, h, value)
+      return true
+    } finally {
+      this.unlock()
+    }
+  }
+
   /** Whether an entry is kept under `key` (expired or not), without copying it. */
   has(key: string): boolean {
     const h = hashKey(key)

@@ -60,7 +60,17 @@ interface Pending {
   /** This request holds the cross-host single-flight lock (its token), renewed by `renewal`. */
   lock: string | undefined
   renewal: NodeJS.Timeout | undefined
+  /** This request holds the flight marker in the workers' shared memory tier (its key there). */
+  marker?: string
 }
+
+/**
+ * Marks a key's flight in the shared memory tier: `~` and the key (keys are base64url, so never
+ * one of them). While one worker's leader holds it, the other workers' leaders wait for its entry.
+ */
+const FLIGHT_MARK = '~'
+/** How often a worker waiting on another worker's flight looks for the entry (a lookup in shared memory). */
+const WORKER_POLL_MS = 5
 
 /** A request that is not cached at all, but is answered `x-switchyard-cache: bypass`. */
 const BYPASSED = Object.freeze({ bypass: true as const })
@@ -71,6 +81,8 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
   const policy = compilePolicy(config)
   const store: CacheStore = deps.stores.responseCache(policy.memoryBytes)
   const memory = new DecodedHits(store.memory)
+  // Sibling workers to share a flight with, through the memory tier they share.
+  const acrossWorkers = store.memory.shared && deps.stores.workers > 1
   // A changed config starts its namespace afresh: the config's own hash is part of every key.
   const namespace = `${config.namespace ?? 'default'}#${createHash('sha256').update(canonicalJson(config)).digest('base64url').slice(0, 12)}`
   if (policy.redis && deps.redis === undefined) throw new Error('redis: { enabled: true } needs the top-level redis block')
@@ -171,6 +183,8 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
         if (p.flight !== undefined) store.flights.settle(p.flight, buf)
         // Released once the entry is in Redis: a waiter that sees no lock then finds the entry.
         if (p.lock !== undefined) releaseLock(p, written)
+        // Released after the entry is in memory, for the same reason.
+        if (p.marker !== undefined) store.memory.delete(p.marker)
       }
     },
   }
@@ -182,8 +196,9 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
     const joined = store.flights.join(pending.key, sf.waitMs, sf.maxWaiters)
     if (joined instanceof Flight) {
       pending.flight = joined
-      // Redis answered the lookup: lead across hosts too (else each worker goes on its own).
+      // Redis answered the lookup: lead across hosts too (else across this process's workers, through their shared memory tier).
       if (shared !== undefined && sf.lock !== undefined && pending.gens !== undefined) return leadAcrossHosts(ctx, pending, ceilingMs, sf, shared)
+      if (acrossWorkers) return leadAcrossWorkers(ctx, pending, ceilingMs, sf)
       return lead(ctx, pending)
     }
     return joined.then((buf) => {
@@ -265,6 +280,46 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
       store.redis.lockServed++
       return served(ctx, reply)
     }
+  }
+
+  /**
+   * This worker's flight leader takes the key's marker in the shared memory tier and goes upstream,
+   * or — another worker's leader holding it — looks for that one's entry every WORKER_POLL_MS and
+   * answers (and settles its own flight's waiters) from it. It goes upstream after all when the
+   * marker is gone without an entry (it takes it first) or when `wait` has passed.
+   */
+  async function leadAcrossWorkers(ctx: RequestContext, p: Pending, ceilingMs: number | undefined, sf: SingleFlightPolicy): Promise<LocalReply | undefined> {
+    const marker = FLIGHT_MARK + p.key
+    const deadline = Date.now() + sf.waitMs
+    for (let waited = false; ; waited = true) {
+      if (store.memory.claim(marker, deadline)) {
+        p.marker = marker
+        // The holder may have stored its entry and let go between the last look and this claim.
+        if (waited) {
+          const reply = servedFromMemory(ctx, p, ceilingMs)
+          if (reply !== undefined) return reply
+        }
+        return lead(ctx, p)
+      }
+      if (Date.now() + WORKER_POLL_MS > deadline) return lead(ctx, p)
+      await sleep(WORKER_POLL_MS)
+      if (ctx.finished) return abandon(p)
+      const reply = servedFromMemory(ctx, p, ceilingMs)
+      if (reply !== undefined) return reply
+    }
+  }
+
+  /** The entry another worker's leader stored, as this flight's answer (its waiters get it too); undefined: not there (yet). */
+  function servedFromMemory(ctx: RequestContext, p: Pending, ceilingMs: number | undefined): LocalReply | undefined {
+    const buf = store.memory.get(p.key)
+    const reply = hitReply(ctx, p.op, buf, ceilingMs)
+    if (reply === undefined) return undefined
+    if (p.marker !== undefined) {
+      store.memory.delete(p.marker)
+      p.marker = undefined
+    }
+    store.flights.settle(p.flight!, buf)
+    return served(ctx, reply)
   }
 
   /** After a wait, the lock just taken: the entry its previous holder stored, served (and the lock let go), if it is there. */

@@ -165,3 +165,14 @@ test('two worker threads share one tier: what one stores the other finds, and ha
   const s = tier.stats()
   assert.ok(s.entries > 0 && s.entries <= 301 && s.bytes <= 256 * 1024, JSON.stringify(s))
 })
+
+test('a claim is held until its time or until deleted; then the next claimant gets it', async () => {
+  const tier = new MemoryTier(1 << 16, { expiresAt: never })
+  assert.equal(tier.claim('~k', Date.now() + 60_000), true)
+  assert.equal(tier.claim('~k', Date.now() + 60_000), false, 'held')
+  tier.delete('~k')
+  assert.equal(tier.claim('~k', Date.now() + 30), true, 'released, taken again')
+  assert.equal(tier.claim('~k', Date.now() + 60_000), false)
+  await new Promise((r) => setTimeout(r, 60))
+  assert.equal(tier.claim('~k', Date.now() + 60_000), true, 'its time passed: taken')
+})

@@ -73,7 +73,7 @@ export class SessionMemory {
  * write, which is posted as the answer ends, has been applied.
  */
 export type SessionRequest =
-  | { readonly id: number; readonly op: 'get'; readonly store: number; readonly key: string; readonly lock?: { readonly token: string; readonly leaseMs: number } }
+  | { readonly id: number; readonly op: 'get'; readonly store: number; readonly key: string; readonly lock?: { readonly token: string; readonly leaseMs: number }; readonly expectMs?: number }
   | { readonly id: number; readonly op: 'set'; readonly store: number; readonly key: string; readonly value: string; readonly ttlMs: number; readonly token?: string }
   | { readonly id: number; readonly op: 'delete'; readonly store: number; readonly key: string }
   | { readonly id: number; readonly op: 'release'; readonly store: number; readonly key: string; readonly token: string }
@@ -98,6 +98,8 @@ type Port = { on(event: 'message', cb: (m: SessionRequest) => void): void; on(ev
 export class SessionMemoryHost {
   private readonly stores = new Map<number, SessionMemory>()
   private readonly locks = new Map<string, TurnLock>()
+  /** Gets that missed a record the caller knows was written (expectMs), waiting for its set. */
+  private readonly expected = new Map<string, (() => void)[]>()
 
   store(maxBytes: number): SessionMemory {
     let s = this.stores.get(maxBytes)
@@ -128,10 +130,14 @@ export class SessionMemoryHost {
         // worker posts an answer's write just after the answer's last byte, so a caller quick to send the
         // next turn through another worker can have its read handled here first (ports drain in no fixed
         // order). setImmediate runs after this turn of the event loop has drained every signalled port.
+        // A record the caller knows exists (a previous_response_id it was given) may still be on its way
+        // from a worker the scheduler has not run yet: such a miss waits up to expectMs for its set.
+        if (m.expectMs !== undefined && m.expectMs > 0) return void setImmediate(() => this.expect(s, m.id, m.key, lockKey, m.expectMs!, reply))
         return void setImmediate(() => reply(readReply(s, m.id, m.key)))
       }
       case 'set':
         s.set(m.key, m.value, m.ttlMs)
+        this.wake(lockKey)
         if (m.token !== undefined && this.locks.get(lockKey)?.token === m.token) this.unlock(lockKey)
         return reply({ id: m.id })
       case 'release':
@@ -149,6 +155,37 @@ export class SessionMemoryHost {
     port.on('close', () => {
       for (const [k, l] of this.locks) if (l.owner === owner) this.unlock(k)
     })
+  }
+
+  private expect(s: SessionMemory, id: number, key: string, lockKey: string, ms: number, reply: (r: SessionReply) => void): void {
+    if (s.get(key) !== undefined) return reply(readReply(s, id, key))
+    let done = false
+    const answer = () => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      reply(readReply(s, id, key))
+    }
+    const timer = setTimeout(() => {
+      const list = this.expected.get(lockKey)
+      if (list !== undefined) {
+        const i = list.indexOf(answer)
+        if (i >= 0) list.splice(i, 1)
+        if (list.length === 0) this.expected.delete(lockKey)
+      }
+      answer()
+    }, ms)
+    timer.unref()
+    const list = this.expected.get(lockKey)
+    if (list === undefined) this.expected.set(lockKey, [answer])
+    else list.push(answer)
+  }
+
+  private wake(lockKey: string): void {
+    const list = this.expected.get(lockKey)
+    if (list === undefined) return
+    this.expected.delete(lockKey)
+    for (const answer of list) answer()
   }
 
   private unlock(lockKey: string): void {

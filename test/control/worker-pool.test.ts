@@ -38,8 +38,11 @@ parentPort.on('message', (m) => {
 `
 const script = new URL(`data:text/javascript,${encodeURIComponent(STAND_IN)}`)
 
-/** The pool carries the IR to the workers without reading it; the stand-in reads only its version. */
-const ir = (version: string) => ({ version }) as SnapshotIR
+/**
+ * The pool carries the IR to the workers, reading only its cache filters (to send their shared
+ * memory tiers: control/cache-buffers.ts); the stand-in reads only its version.
+ */
+const ir = (version: string) => ({ version, filters: [], routeTables: [] }) as unknown as SnapshotIR
 
 function standInPool(t: { after(fn: () => Promise<void>): void }, size = 2): WorkerPool {
   const pool = new WorkerPool({ size, shared: new SharedStateTable(16).buffer, script })

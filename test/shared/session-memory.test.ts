@@ -77,6 +77,22 @@ test('a miss is answered after the writes already queued in the same turn (anoth
   assert.deepEqual(read, [{ id: 1, value: 'the answer' }])
 })
 
+test('a miss of a record the caller knows was written (expectMs) waits for its write, up to expectMs', async () => {
+  const host = new SessionMemoryHost()
+  const reader = caller(host)
+  const writer = caller(host)
+  const read = reader({ op: 'get', key: 'resp_2', expectMs: 2000 })
+  await new Promise((r) => setTimeout(r, 50))
+  assert.deepEqual(read, [], 'still waiting for the write')
+  writer({ op: 'set', key: 'resp_2', value: 'late answer', ttlMs: 60_000 })
+  assert.deepEqual(read, [{ id: 1, value: 'late answer' }])
+  const t0 = Date.now()
+  const never = reader({ op: 'get', key: 'resp_missing', expectMs: 60 })
+  while (never.length === 0) await new Promise((r) => setTimeout(r, 10))
+  assert.deepEqual(never, [{ id: 2 }])
+  assert.ok(Date.now() - t0 >= 55, 'the miss waited its expectMs')
+})
+
 test('an open turn ends by itself after its lease', async () => {
   const host = new SessionMemoryHost()
   const a = caller(host)

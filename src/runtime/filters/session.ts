@@ -49,6 +49,8 @@ interface Pending {
 const JSON_HEADERS = [['content-type', 'application/json']] as const
 /** How long a turn may hold its conversation before the next one reads it anyway (the longest answer). */
 const TURN_LEASE_MS = 5 * 60_000
+/** How long a previous_response_id that misses waits for its record's write to reach the process's memory store (only a miss waits). */
+const EXPECTED_WRITE_MS = 500
 let instances = 0
 
 export function create(config: SessionConfig, deps: FilterDeps): Filter {
@@ -113,7 +115,9 @@ export function create(config: SessionConfig, deps: FilterDeps): Filter {
         return undefined
       }
       if (from === undefined) return pending(undefined)
-      return store.get(from, turn).then(
+      // A previous_response_id names a record some worker wrote (or is about to: its write is posted as
+      // that answer ends, and the caller may be quicker): a miss waits a moment for it.
+      return store.get(from, turn, typeof previous === 'string' ? EXPECTED_WRITE_MS : undefined).then(
         (text) => {
           const record = parseRecord(text, op)
           if (record === undefined && typeof previous === 'string') {

@@ -20,7 +20,8 @@ export interface TurnToken {
 }
 
 export interface SessionStore {
-  get(key: string, turn?: TurnToken): Promise<string | undefined>
+  /** `expectMs`: the caller knows the record was written (a previous_response_id): a store shared by threads waits that long on a miss for the write to land. */
+  get(key: string, turn?: TurnToken, expectMs?: number): Promise<string | undefined>
   set(key: string, value: string, ttlMs: number, turn?: TurnToken): Promise<void>
   delete(key: string): Promise<boolean>
   /** The turn opened by get(key, turn) ended without a write. */
@@ -80,7 +81,7 @@ export class PortSessionChannel {
 
   store(maxBytes: number): SessionStore {
     return {
-      get: (key, turn) => this.call({ op: 'get', store: maxBytes, key, ...(turn && { lock: turn }) }, turn?.leaseMs ?? 0).then((r) => r.value),
+      get: (key, turn, expectMs) => this.call({ op: 'get', store: maxBytes, key, ...(turn && { lock: turn }), ...(expectMs !== undefined && { expectMs }) }, (turn?.leaseMs ?? 0) + (expectMs ?? 0)).then((r) => r.value),
       set: (key, value, ttlMs, turn) => this.call({ op: 'set', store: maxBytes, key, value, ttlMs, ...(turn && { token: turn.token }) } as Omit<SessionRequest, 'id'>).then(() => undefined),
       delete: (key) => this.call({ op: 'delete', store: maxBytes, key }).then((r) => r.deleted === true),
       release: (key, turn) => void this.call({ op: 'release', store: maxBytes, key, token: turn.token } as Omit<SessionRequest, 'id'>).catch(() => {}),

@@ -134,9 +134,10 @@ test('two worker threads share one tier: what one stores the other finds, and ha
     import(workerData.url).then(({ MemoryTier }) => {
       const tier = new MemoryTier(256 * 1024, { buffer: workerData.buffer, expiresAt: () => Number.MAX_SAFE_INTEGER })
       if (workerData.id === 0) return parentPort.postMessage({ seen: tier.get('from-main')?.toString() })
-      let bad = 0, hits = 0
+      let bad = 0, hits = 0, g = 0
       for (let i = 0; i < 40000; i++) {
-        const key = 'k' + ((i * 7919 + workerData.id * 13) % 300)
+        // Sets and gets walk the keys apart (gets with their own counter), so each also reads its own writes.
+        const key = 'k' + (i % 3 === 0 ? (i * 7919 + workerData.id * 13) % 300 : (g++ * 7919) % 300)
         if (i % 3 === 0) {
           const filler = 'f'.repeat((i * 31) % 700)
           tier.set(key, Buffer.from(key + '|' + workerData.id + '|' + filler.length + '|' + filler))

@@ -137,8 +137,10 @@ test('20+ rewrites under concurrent traffic: zero failures, new weights apply, b
 
 test('a stream in flight finishes on the snapshot it began on, across a reload', async () => {
   await reloadTo(config(gw.adminPort, 100, 0))
+  const seenByA = a.requests.filter((r) => r.body?.model === 'slow-stream').length
   const streaming = chat(port, { model: 'slow-stream', stream: true, messages: [] })
-  await new Promise((r) => setTimeout(r, 150))
+  // The stream must have begun (on the A snapshot) before the reload: wait until A has it.
+  await eventually(() => a.requests.filter((r) => r.body?.model === 'slow-stream').length > seenByA, undefined, 'the stream to reach A')
   await reloadTo(config(gw.adminPort, 0, 100))
   assert.match((await chat()).text, /from B/)
   const r = await streaming

@@ -89,7 +89,7 @@ describe('two gateway hosts on one etcd prefix follow one rollout', () => {
   let t: ReturnType<typeof traffic>
   /** While host b was down: requests it had accepted were cut (status 0), not failed by the rollout. */
   const down = { from: Infinity, to: -Infinity }
-  const start = (i: number) => startEtcdGateway(['--etcd', etcd.url, '--prefix', PREFIX, '--workers', '1', '--admin-port', String(admins[i])], { adminPort: admins[i], env: { HOST_KEY: `sk-host-${i}` }, readyTimeoutMs: 20_000 })
+  const start = (i: number) => startEtcdGateway(['--etcd', etcd.url, '--prefix', PREFIX, '--workers', '1', '--admin-port', String(admins[i])], { adminPort: admins[i], env: { HOST_KEY: `sk-host-${i}` } })
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-rollout-etcd-'))
   const config = (o: { steps: readonly number[]; stepMs: number; candidateTimeout?: string }) => `
 admin: { port: 9901 }

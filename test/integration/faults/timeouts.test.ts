@@ -102,14 +102,18 @@ clusters:
 async function startBlackhole(t: TestContext): Promise<number> {
   const child = spawn(process.execPath, ['-e', `const s = require('net').createServer()
 s.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
-  process.stdout.write(s.address().port + '\\n')
-  setTimeout(() => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0), 50)
+  // A pipe write is synchronous on Linux: "blocked" is out before the thread stops for good.
+  process.stdout.write(s.address().port + ' blocked\\n')
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0)
 })`], { stdio: ['ignore', 'pipe', 'inherit'] })
   t.after(() => { child.kill('SIGKILL') })
-  const port = await new Promise<number>((r) => child.stdout.once('data', (d) => r(Number(String(d).trim()))))
-  await new Promise((r) => setTimeout(r, 150))
+  // Wait for the child's word that it stopped accepting, not a guess at how long that takes.
+  let said = ''
+  const port = await new Promise<number>((r) => child.stdout.on('data', (d) => { said += d; if (said.includes(' blocked\n')) r(Number(said.split(' ')[0])) }))
   const fillers = Array.from({ length: 4 }, () => connect(port, '127.0.0.1').on('error', () => {}))
   t.after(() => { for (const f of fillers) f.destroy() })
+  // The fillers' handshakes are the kernel's (loopback, issued synchronously by connect()), not
+  // this process's work: a short settle, independent of how busy user space is.
   await new Promise((r) => setTimeout(r, 150))
   return port
 }

@@ -72,9 +72,10 @@ test('watch: a burst of writes makes a few reloads, not one per write; the last 
   await eventually(async () => {
     const { sources: [text] } = await s.load()
     return text.text.includes(final!.split('\n')[3].trim())
-  }, 3000, 'the last write')
+  }, undefined, 'the last write')
   // The watch stream may lag the direct read on a loaded machine: wait for it, then for stragglers.
-  await eventually(() => calls >= 1, 5000, 'the watch to report the burst')
+  await eventually(() => calls >= 1, undefined, 'the watch to report the burst')
+  // An upper bound (at most 10 reloads): a fixed wait for stragglers, which a slow box can only reduce.
   await new Promise((r) => setTimeout(r, 200))
   assert.ok(calls >= 1 && calls <= 10, `${calls} reloads for 39 writes`)
 })

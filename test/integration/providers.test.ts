@@ -15,7 +15,7 @@ import { startAnthropicMock } from '../support/mocks/anthropic-mock.js'
 import { startGeminiMock } from '../support/mocks/gemini-mock.js'
 import { startBedrockMock } from '../support/mocks/bedrock-mock.js'
 import type { ProviderMock } from '../support/mocks/mock-server.js'
-import { startGateway, type GatewayProcess } from '../support/gateway-process.js'
+import { eventually, startGateway, type GatewayProcess } from '../support/gateway-process.js'
 import { freePort } from '../support/ports.js'
 
 const REPLY = 'Héllo wörld, from upstream ✓'
@@ -189,9 +189,10 @@ describe('gateway-side details', () => {
     for await (const c of s) chunks.push(c)
     assert.ok(chunks.every((c) => !c.usage), 'the injected usage chunk leaked to the client')
     assert.equal(lastBody('openai').stream_options?.include_usage, true, 'the gateway did not ask for usage')
-    await new Promise((r) => setTimeout(r, 100))
-    const line = gw.output().split('\n').find((l) => l.includes(' access ') && l.includes('cluster=openai-up') && l.includes('output_tokens='))
-    assert.ok(line, 'no access log line with usage')
+    const accessLine = () => gw.output().split('\n').find((l) => l.includes(' access ') && l.includes('cluster=openai-up') && l.includes('output_tokens='))
+    // The access line is written when the stream completes, and reaches us through a pipe: poll.
+    await eventually(() => accessLine() !== undefined, undefined, 'an access log line with usage').catch(() => {})
+    assert.ok(accessLine(), 'no access log line with usage')
   })
 
   test('model_map sends the provider model id', async () => {

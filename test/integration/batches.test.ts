@@ -144,10 +144,14 @@ describe('batches', () => {
 
   test('lines yield to interactive traffic: none starts while yield_to_interactive requests are in flight', async () => {
     const interactive = Array.from({ length: 5 }, () => client.chat.completions.create({ model: 'slow', messages: [{ role: 'user', content: 'hold' }] }))
-    await sleep(300)
+    const slowInFlight = async () => ((await (await fetch(`${gw.admin}/clusters`)).json()) as { slow?: { inflight?: number } }).slow?.inflight ?? 0
+    await eventually(async () => (await slowInFlight()) >= 5, undefined, 'the 5 interactive requests in flight')
     const b = await client.batches.create({ input_file_id: await upload(Array.from({ length: 10 }, (_, i) => chatLine(`y-${i}`, `y ${i}`))), endpoint: '/v1/chat/completions', completion_window: '24h' })
+    // An absence (no line starts): a fixed window, and the interactive requests (4 s each) must
+    // still be in flight at its end, or the window proved nothing.
     await sleep(1500)
     const held = await client.batches.retrieve(b.id)
+    assert.ok((await slowInFlight()) >= 5, 'the interactive requests ended before the window did: nothing was proven')
     assert.equal(held.status, 'in_progress')
     assert.equal(held.request_counts?.completed, 0, 'no line ran while 5 interactive requests were in flight')
     const answers = await Promise.all(interactive)

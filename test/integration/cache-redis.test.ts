@@ -10,6 +10,7 @@ import OpenAI from 'openai'
 import { startOpenAIUpstream, type Upstream } from '../support/openai-upstream.js'
 import { startGatewayHosts, stopGatewayHosts, type GatewayHost } from '../support/gateway-hosts.js'
 import { startRedis, type RedisServer } from '../support/redis-server.js'
+import { eventually } from '../support/eventually.js'
 
 let up: Upstream
 let redis: RedisServer
@@ -53,15 +54,19 @@ async function ask(host: number, text: string, stream = false) {
   return { text: data.choices[0].message.content, cache: response.headers.get('x-switchyard-cache') }
 }
 
-async function settled(): Promise<void> {
-  // The writer stores in the background: give it a moment.
-  await new Promise((r) => setTimeout(r, 100))
+/** The entries in Redis (one hash each, written in one MULTI with its PEXPIRE). */
+const entries = () => redis.cli('--scan', '--pattern', 'sy:cache:e:*').trim().split('\n').filter(Boolean)
+
+/** The writer stores in the background after the answer: wait until Redis holds `count` entries. */
+async function stored(count: number): Promise<void> {
+  await eventually(() => entries().length >= count, undefined, `${count} cache entries in Redis (have ${entries().length})`, 50)
 }
 
 test('an entry stored by one gateway answers the other', async () => {
   const before = calls()
+  const stores = entries().length
   const first = await ask(0, 'shared question', true)
-  await settled()
+  await stored(stores + 1)
   const other = await ask(1, 'shared question')
   const again = await ask(1, 'shared question', true)
   assert.deepStrictEqual([first.cache, other.cache, again.cache, calls() - before], ['miss', 'hit', 'hit', 1])
@@ -69,9 +74,10 @@ test('an entry stored by one gateway answers the other', async () => {
 })
 
 test('entries carry their TTL in Redis itself', async () => {
+  const stores = entries().length
   await ask(0, 'ttl in redis')
-  await settled()
-  const keys = redis.cli('--scan', '--pattern', 'sy:cache:e:*').trim().split('\n').filter(Boolean)
+  await stored(stores + 1)
+  const keys = entries()
   assert.ok(keys.length >= 2)
   for (const k of keys) {
     const ttl = Number(redis.cli('pttl', k).trim())

@@ -12,6 +12,7 @@ import { startOpenAIUpstream, type Upstream } from '../support/openai-upstream.j
 import { startEmbeddingsUpstream, type EmbeddingsUpstream } from '../support/embeddings-upstream.js'
 import { startGatewayHosts, stopGatewayHosts, type GatewayHost } from '../support/gateway-hosts.js'
 import { startRedis, type RedisServer } from '../support/redis-server.js'
+import { eventually } from '../support/eventually.js'
 
 /** Unit vectors at a chosen cosine to e1 = [1, 0, 0, 0]. */
 const at = (cos: number, axis = 1): number[] => {
@@ -98,8 +99,8 @@ async function ask(text: string, tenant = 'tenant-a') {
   return { text: data.choices[0].message.content, cache: response.headers.get('x-switchyard-cache'), similarity: response.headers.get('x-switchyard-cache-similarity') }
 }
 
-/** Background writes (the answer and its vector) reach Redis. */
-const settled = () => new Promise((r) => setTimeout(r, 150))
+/** Keys under `pattern` in Redis: the answers (`sem:cache:e:*`) and their vectors (`sem:cache:semantic:*`). */
+const keys = (pattern: string) => redis.cli('--scan', '--pattern', pattern).trim().split('\n').filter(Boolean)
 
 test('a reworded question above the threshold is answered from the stored one', async () => {
   const before = calls()
@@ -132,9 +133,9 @@ test('an embedding call that times out is a miss, and the request is still answe
   const took = performance.now() - t0
   assert.deepStrictEqual([slow.cache, slow.text, calls() - before], ['miss', 'Hello from up.', 1])
   assert.ok(took < 1500, `answered after ${Math.round(took)} ms: the 2 s embedding was not waited for`)
-  await settled()
-  const rec = embeddings.requests.filter((r) => r.input === SLOW)
-  assert.ok(rec.length >= 1 && rec[0].aborted, 'the timed-out embedding call was aborted upstream')
+  // The abort reaches the embeddings server as a closed socket, after the answer: poll for it.
+  const rec = () => embeddings.requests.filter((r) => r.input === SLOW)
+  await eventually(() => rec().length >= 1 && rec()[0].aborted, undefined, 'the timed-out embedding call to be aborted upstream')
 })
 
 test('a streaming caller is served a semantic hit as a well-formed stream', async () => {
@@ -166,9 +167,10 @@ test('an Anthropic caller is served a semantic hit filled by an OpenAI caller', 
 })
 
 test('a restarted gateway warms its index from Redis and answers a reworded question', async () => {
+  const [answers, vectors] = [keys('sem:cache:e:*').length, keys('sem:cache:semantic:*').length]
   await ask(SPAIN)
-  await settled()
-  assert.ok(redis.cli('--scan', '--pattern', 'sem:cache:semantic:*').trim().split('\n').filter(Boolean).length >= 1, 'vectors are in Redis')
+  // Both background writes (the answer and its vector) must reach Redis before the restart.
+  await eventually(() => keys('sem:cache:e:*').length > answers && keys('sem:cache:semantic:*').length > vectors, undefined, 'the answer and its vector in Redis', 50)
   await host.restart()
   const before = calls()
   const reworded = await ask(SPAIN_REWORDED)

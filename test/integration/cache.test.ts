@@ -39,7 +39,7 @@ routes:
       - name: short
         match: { headers: [{ name: x-case, exact: short }] }
         cluster: a
-        filter_overrides: { answers: { config: { ttl: 300ms } } }
+        filter_overrides: { answers: { config: { ttl: 2s } } }
       - name: chat
         cluster: a
 clusters:
@@ -141,7 +141,9 @@ test('Cache-Control no-store bypasses, no-cache refreshes, a request that is not
 test('x-switchyard-cache-ttl caps the age served and is not forwarded upstream', async () => {
   const c = openai()
   await ask(c, 'ttl header')
-  await new Promise((r) => setTimeout(r, 1100))
+  // Time itself is the condition: the entry must be older than the 1 s cap. It is stored in the
+  // background after the answer, so leave half a second of slack for a slow store on a loaded box.
+  await new Promise((r) => setTimeout(r, 1500))
   const capped = await ask(c, 'ttl header', { 'x-switchyard-cache-ttl': '1' })
   assert.equal(capped.cache, 'miss')
   assert.equal(up.requests.at(-1)!.headers['x-switchyard-cache-ttl'], undefined)
@@ -149,11 +151,14 @@ test('x-switchyard-cache-ttl caps the age served and is not forwarded upstream',
   assert.equal(fresh.cache, 'hit')
 })
 
-test('an entry expires after its ttl (a rule override of 300ms)', async () => {
+test('an entry expires after its ttl (a rule override of 2s)', async () => {
+  // 2 s, not a few hundred ms: the second ask must land inside the TTL even when a loaded box
+  // takes most of a second per request.
   const c = openai('acme', { 'x-case': 'short' })
   const before = calls()
   const results = [(await ask(c, 'expiring')).cache, (await ask(c, 'expiring')).cache]
-  await new Promise((r) => setTimeout(r, 400))
+  // Time is the condition: past the TTL (counted from the background store, hence the slack).
+  await new Promise((r) => setTimeout(r, 2500))
   results.push((await ask(c, 'expiring')).cache)
   assert.deepStrictEqual([...results, calls() - before], ['miss', 'hit', 'miss', 2])
 })

@@ -111,6 +111,8 @@ async function chat(pool: string): Promise<string> {
 }
 const clusters = async () => (await fetch(`${gw.admin}/clusters`)).json() as Promise<any>
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+/** Per-worker dynamic-weight state of one endpoint in /clusters. */
+const workersOf = async (cluster: string, url: string) => Object.values((await clusters())[cluster].endpoints.find((x: any) => x.url === url).workers ?? {}) as any[]
 
 /** Who served `n` requests, sent 8 at a time. */
 async function shares(pool: string, n: number): Promise<Record<string, number>> {
@@ -124,9 +126,12 @@ async function shares(pool: string, n: number): Promise<Record<string, number>> 
 test('header-reported load moves traffic away from the busy endpoint, and back when it drains', async () => {
   // Both endpoints get traffic until reports arrive; then A (depth 20) drops to about 1/21 of B.
   await shares('header', 48)
-  await sleep(400)
-  await shares('header', 16) // every worker folds the reports in on its next interval
-  await sleep(400)
+  // Every worker folds the reports in on its next interval: keep a little traffic going until
+  // /clusters shows each worker weighting A down (the state the shares below depend on).
+  await eventually(async () => {
+    await shares('header', 8)
+    return workersOf('by-header', a.url).then((w) => w.length === 2 && w.every((s) => s.dynamic_weight < 100 && s.reported_load >= 10))
+  }, undefined, 'every worker to weight A down on its reports')
   const busy = await shares('header', 160)
   assert.ok((busy.A ?? 0) <= 24, `A reports depth 20 and should get ≈5% of 160, got ${JSON.stringify(busy)}`)
   assert.ok((busy.A ?? 0) >= 1, `the floor keeps a trickle to A: ${JSON.stringify(busy)}`)
@@ -139,20 +144,23 @@ test('header-reported load moves traffic away from the busy endpoint, and back w
   await eventually(async () => {
     const s = await shares('header', 64)
     return (s.A ?? 0) >= 20 && (s.A ?? 0) <= 44
-  }, 8000, 'A to win back about half the traffic once its queue drained')
+  }, undefined, 'A to win back about half the traffic once its queue drained')
 })
 
 test('a Prometheus gauge scraped from /metrics sets the weights (vLLM num_requests_waiting)', async () => {
-  await eventually(() => c.scrapes >= 2 && d.scrapes >= 2, 3000, 'scrapes of both endpoints')
-  await sleep(400)
-  await shares('metrics', 16)
-  await sleep(400)
+  await eventually(() => c.scrapes >= 2 && d.scrapes >= 2, undefined, 'scrapes of both endpoints')
+  // The main thread publishes the scraped load; each worker folds it in on its next interval.
+  await eventually(async () => {
+    await shares('metrics', 8)
+    return workersOf('by-metrics', c.url).then((w) => w.length === 2 && w.every((s) => s.dynamic_weight < 100))
+  }, undefined, 'every worker to weight C down on its scraped load')
   const s = await shares('metrics', 160)
   assert.ok((s.C ?? 0) <= 24, `C reports 30 waiting and should get ≈3%, got ${JSON.stringify(s)}`)
   const ep = (await clusters())['by-metrics'].endpoints.find((x: any) => x.url === c.url)
   assert.equal(ep.load_scrape.load, 30, JSON.stringify(ep))
   // Only the main thread scrapes: about one scrape per interval, not one per worker.
   const before = c.scrapes
+  // An upper bound on a rate: a fixed window (a slow box can only scrape less in it, never more).
   await sleep(1500)
   const rate = (c.scrapes - before) / 1.5
   assert.ok(rate <= 10, `${rate.toFixed(1)} scrapes/s at a 150 ms interval means more than one scraper`)

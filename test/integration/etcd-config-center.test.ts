@@ -124,7 +124,7 @@ test('push under continuous traffic: each change is live within 1 s, zero failed
   const sample = async (n: number) => {
     const since = performance.now()
     recent.length = 0
-    await eventually(() => recent.filter((r) => r.sentAt >= since).length >= n, 5000, `${n} responses`)
+    await eventually(() => recent.filter((r) => r.sentAt >= since).length >= n, undefined, `${n} responses`)
     return recent.filter((r) => r.sentAt >= since).slice(0, n).map((r) => r.who)
   }
   const delays: number[] = []
@@ -155,12 +155,12 @@ test('push under continuous traffic: each change is live within 1 s, zero failed
 
 test('invalid YAML written straight into etcd never goes live: key:line:col reported, last good serves, next valid write applies', async () => {
   await push(writeConfig('a-only.yaml', config(100, 0)))
-  await eventually(async () => JSON.stringify((await adminConfig()).config).includes('"weight":100'), 2000, 'a-only config')
+  await eventually(async () => JSON.stringify((await adminConfig()).config).includes('"weight":100'), undefined, 'a-only config')
   const good = (await adminConfig()).version
   const key = `${PREFIX}clusters/b`
   // Line 3, column 14: the flow sequence is never closed.
   await etcd.client.put(key).value(`name: b\nprovider: openai\nendpoints: [{ url: "${b.url}" }\n`)
-  await eventually(async () => (await adminConfig()).last_error !== null, 2000, 'the bad value to be reported')
+  await eventually(async () => (await adminConfig()).last_error !== null, undefined, 'the bad value to be reported')
   let c = await adminConfig()
   assert.equal(c.version, good, 'a broken state must not go live')
   assert.equal(c.last_error.length, 1, c.last_error.join('\n'))
@@ -170,7 +170,7 @@ test('invalid YAML written straight into etcd never goes live: key:line:col repo
 
   // A schema error: the position is the value's own line:col, and the path is inside the object.
   await etcd.client.put(key).value(`name: b\nprovider: openai\nendpoints:\n  - url: "${b.url}"\n    weight: heavy\n`)
-  await eventually(async () => (await adminConfig()).last_error?.[0]?.includes('weight') ?? false, 2000, 'the schema error to be reported')
+  await eventually(async () => (await adminConfig()).last_error?.[0]?.includes('weight') ?? false, undefined, 'the schema error to be reported')
   c = await adminConfig()
   assert.equal(c.version, good)
   assert.deepEqual(c.last_error, [`${key}:5:13: endpoints[0].weight: must be integer`])
@@ -180,7 +180,7 @@ test('invalid YAML written straight into etcd never goes live: key:line:col repo
   await eventually(async () => {
     const c = await adminConfig()
     return c.version !== good && c.last_error === null && live(c, c.version)
-  }, 2000, 'the valid write to go live')
+  }, undefined, 'the valid write to go live')
 })
 
 test('concurrent pushes: exactly one wins, the other fails clearly and writes nothing', async () => {
@@ -249,7 +249,7 @@ test('promote dev to prod with pull + push; two gateways on one prefix converge 
   const r = await push(pulled)
   assert.equal(r.code, 0, r.stderr)
   const version = /revision (\d+)/.exec(r.stdout)![1]
-  await eventually(async () => live(await adminConfig(), version), 3000, 'the promoted config live')
+  await eventually(async () => live(await adminConfig(), version), undefined, 'the promoted config live')
   assert.match((await chat()).text, /Hello from B/)
 
   // A second gateway on the same prefix (same listener port: SO_REUSEPORT; own admin port).
@@ -263,7 +263,7 @@ test('promote dev to prod with pull + push; two gateways on one prefix converge 
     assert.equal(c2.version, c1.version)
     const r2 = await push(writeConfig('prod3.yaml', config(100, 0)))
     const v2 = /revision (\d+)/.exec(r2.stdout)![1]
-    await eventually(async () => live(await adminConfig(), v2) && live(await adminConfig(gw2.admin), v2), 3000, 'both gateways on the new version')
+    await eventually(async () => live(await adminConfig(), v2) && live(await adminConfig(gw2.admin), v2), undefined, 'both gateways on the new version')
   } finally {
     assert.equal(await gw2.stop(), 0, gw2.output())
   }

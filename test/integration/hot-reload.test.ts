@@ -60,7 +60,7 @@ async function reloadTo(text: string): Promise<void> {
   await eventually(async () => {
     const c = await adminConfig()
     return c.version !== before && c.workers.every((w: any) => w.version === c.version)
-  }, 2000, 'the new config to go live on every worker')
+  }, undefined, 'the new config to go live on every worker')
 }
 
 test('20+ rewrites under concurrent traffic: zero failures, new weights apply, broken configs never do', async () => {
@@ -87,7 +87,7 @@ test('20+ rewrites under concurrent traffic: zero failures, new weights apply, b
     const since = performance.now()
     recent.length = 0
     const fresh = () => recent.filter((r) => r.sentAt >= since)
-    await eventually(() => fresh().length >= n, 5000, `${n} responses`)
+    await eventually(() => fresh().length >= n, undefined, `${n} responses`)
     return fresh().slice(0, n).map((r) => r.who)
   }
   const applyAndWait = async (wa: number, wb: number) => {
@@ -113,7 +113,7 @@ test('20+ rewrites under concurrent traffic: zero failures, new weights apply, b
       const badText = broken[round % broken.length]
       const versionBefore = (await adminConfig()).version
       gw.writeConfig(badText)
-      await eventually(async () => (await adminConfig()).last_error !== null, 1000, 'the broken config to be reported')
+      await eventually(async () => (await adminConfig()).last_error !== null, undefined, 'the broken config to be reported')
       const c = await adminConfig()
       assert.equal(c.version, versionBefore, 'a broken config must not go live')
       assert.match(c.last_error[0], /config\.yaml:\d+:\d+: /)
@@ -137,8 +137,10 @@ test('20+ rewrites under concurrent traffic: zero failures, new weights apply, b
 
 test('a stream in flight finishes on the snapshot it began on, across a reload', async () => {
   await reloadTo(config(gw.adminPort, 100, 0))
+  const seenByA = a.requests.filter((r) => r.body?.model === 'slow-stream').length
   const streaming = chat(port, { model: 'slow-stream', stream: true, messages: [] })
-  await new Promise((r) => setTimeout(r, 150))
+  // The stream must have begun (on the A snapshot) before the reload: wait until A has it.
+  await eventually(() => a.requests.filter((r) => r.body?.model === 'slow-stream').length > seenByA, undefined, 'the stream to reach A')
   await reloadTo(config(gw.adminPort, 0, 100))
   assert.match((await chat()).text, /from B/)
   const r = await streaming
@@ -169,7 +171,7 @@ test('a listener port is added and removed without a restart', async () => {
     } catch {
       return false
     }
-  }, 1500, 'the new port to answer')
+  }, undefined, 'the new port to answer')
   gw.writeConfig(config(gw.adminPort, 100, 0))
   await eventually(async () => {
     try {
@@ -178,6 +180,6 @@ test('a listener port is added and removed without a restart', async () => {
     } catch {
       return true
     }
-  }, 1500, 'the removed port to refuse connections')
+  }, undefined, 'the removed port to refuse connections')
   assert.equal((await chat()).status, 200)
 })

@@ -71,7 +71,7 @@ test('keys create --etcd issues a key the gateway accepts; keys revoke --etcd is
   assert.match(key, /^sy-etcd-key_/)
   const stored = (await etcd.client.get(`${PREFIX}keys/etcd-key`).string())!
   assert.ok(!stored.includes(key) && /hash: sha256:[0-9a-f]{64}/.test(stored), stored)
-  await eventually(async () => chat(key).then(() => true, () => false), 3000, 'the new key to be accepted')
+  await eventually(async () => chat(key).then(() => true, () => false), undefined, 'the new key to be accepted')
 
   const listed = await runCli(['keys', 'list', '--etcd', etcd.url, '--prefix', PREFIX])
   assert.equal(listed.code, 0, listed.stderr)
@@ -90,7 +90,7 @@ test('keys create --etcd issues a key the gateway accepts; keys revoke --etcd is
     const refused = await chat(key).then(() => false, (e) => e instanceof OpenAI.AuthenticationError)
     if (refused) refusedAt = performance.now()
     return refused
-  }, 3000, 'the revoked key to be refused')
+  }, undefined, 'the revoked key to be refused')
   assert.ok(refusedAt - t0 < 1000, `refused ${Math.round(refusedAt - t0)} ms after revoke returned`)
 })
 
@@ -125,7 +125,7 @@ async function liveAfter(t0: number, refusedNow: () => Promise<boolean>, what: s
     const ok = await refusedNow()
     if (ok) at = performance.now()
     return ok
-  }, 3000, what)
+  }, undefined, what)
   return at - t0
 }
 
@@ -133,7 +133,7 @@ test('two gateways on one prefix: a revocation and a tenant change through etcd 
   const created = await runCli(['keys', 'create', '--tenant', 'free', '--id', 'shared-key', '--etcd', etcd.url, '--prefix', PREFIX])
   assert.equal(created.code, 0, created.stderr)
   const key = created.stdout.trim()
-  await eventually(async () => (await spread(key, 4)).served === 4, 3000, 'the new key accepted by both')
+  await eventually(async () => (await spread(key, 4)).served === 4, undefined, 'the new key accepted by both')
   // Both processes answer on the shared port.
   const m1 = gw.output().length
   const m2 = gw2.output().length

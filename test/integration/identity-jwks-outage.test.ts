@@ -134,7 +134,7 @@ for (const [kind, outage] of Object.entries(outages)) {
     }
     // Back: the rotated key is fetched (after the 1 s fail-fast window and the 200 ms cooldown).
     const t0 = performance.now()
-    await eventually(async () => chat(fresh).then(() => true, () => false), 5000, 'the rotated key to be accepted')
+    await eventually(async () => chat(fresh).then(() => true, () => false), undefined, 'the rotated key to be accepted')
     const ms = performance.now() - t0
     assert.ok(ms < 2500, `recovered after ${Math.round(ms)} ms`)
     assert.equal((await chat(cached)).text, 'Hello from upstream-a.')

@@ -215,12 +215,12 @@ describe('revocation', () => {
       const ok = await chat(c).then(() => true, (e) => !(e instanceof OpenAI.AuthenticationError))
       if (!ok) refusedAt = performance.now()
       return !ok
-    }, 3000, 'the revoked key to be refused')
+    }, undefined, 'the revoked key to be refused')
     assert.ok(refusedAt - t0 < 1000, `refused after ${Math.round(refusedAt - t0)} ms`)
     assert.notEqual(await configVersion(), before)
     // Other keys are unaffected by the reload.
     assert.equal((await chat(openai(ports.api, keys.free.key))).choices[0].message.content, 'Hello from upstream-a.')
     gw.writeConfig(config(ports.admin))
-    await eventually(async () => chat(c).then(() => true, () => false), 3000, 'reset')
+    await eventually(async () => chat(c).then(() => true, () => false), undefined, 'reset')
   })
 })

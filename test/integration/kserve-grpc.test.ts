@@ -199,7 +199,7 @@ test('a stalled call ends at the route timeout (504) and the backend sees the ca
   assert.ok(Date.now() - t0 < 3000)
   const call = lastCall(vllm)
   assert.ok(call.deadlineInMs !== undefined && call.deadlineInMs <= 300, String(call.deadlineInMs))
-  await eventually(() => vllm.cancelled() > cancelledBefore, 2000, 'the backend to see the cancel')
+  await eventually(() => vllm.cancelled() > cancelledBefore, undefined, 'the backend to see the cancel')
 })
 
 test('a client that leaves mid-stream cancels the gRPC call', async () => {
@@ -210,7 +210,7 @@ test('a client that leaves mid-stream cancels the gRPC call', async () => {
     ac.abort()
     break
   }
-  await eventually(() => vllm.cancelled() > cancelledBefore, 2000, 'the backend to see the cancel')
+  await eventually(() => vllm.cancelled() > cancelledBefore, undefined, 'the backend to see the cancel')
 })
 
 test('a stream the backend breaks after its first chunk ends with an error event, not a clean end', async () => {
@@ -225,9 +225,9 @@ test('a stream the backend breaks after its first chunk ends with an error event
 
 test('health checks: ServerLive and ModelReady decide the endpoint\'s health', async () => {
   const health = async () => ((await (await fetch(`${gw.admin}/clusters`)).json()) as any).triton.endpoints[0].health?.status
-  await eventually(async () => (await health()) === 'healthy', 3000, 'the endpoint to be healthy')
+  await eventually(async () => (await health()) === 'healthy', undefined, 'the endpoint to be healthy')
   vllm.live = false
-  await eventually(async () => (await health()) === 'unhealthy', 3000, 'ServerLive false to mark it unhealthy')
+  await eventually(async () => (await health()) === 'unhealthy', undefined, 'ServerLive false to mark it unhealthy')
   vllm.live = true
-  await eventually(async () => (await health()) === 'healthy', 3000, 'recovery')
+  await eventually(async () => (await health()) === 'healthy', undefined, 'recovery')
 })

@@ -127,9 +127,9 @@ describe('openai SDK', () => {
     const c = openaiClient(g.port, keys.spender.key, { maxRetries: 2 })
     const spendKey = `${PREFIX}{spender}:spend:t:d:${utcDay()}`
     await ask(c)
-    await eventually(() => redis.cli('get', spendKey) === '9000', 3000, 'first answer recorded')
+    await eventually(() => redis.cli('get', spendKey) === '9000', undefined, 'first answer recorded')
     await ask(c)
-    await eventually(() => redis.cli('get', spendKey) === '18000', 3000, 'second answer recorded')
+    await eventually(() => redis.cli('get', spendKey) === '18000', undefined, 'second answer recorded')
     const counter = countingFetch()
     const c2 = openaiClient(g.port, keys.spender.key, { maxRetries: 2, fetch: counter.fetch })
     const e = await ask(c2).then(() => assert.fail('served'), (e) => e)

@@ -102,17 +102,22 @@ async function expectEnforcedThroughRedis(p: Pair, cliFor: (key: string) => (...
     const bucket = `${PREFIX}{${tenant}}:@tenant:req:1000`
     const cli = cliFor(bucket)
     // Back to 200s counted in Redis (the open one served from its fallback until its connection came back).
-    await eventually(async () => (await chatOnce(c, 'gpt-4o-mini')) === 200 && cli('exists', bucket) === '1', 8000, `${mode}: served through Redis again`)
+    await eventually(async () => (await chatOnce(c, 'gpt-4o-mini')) === 200 && cli('exists', bucket) === '1', undefined, `${mode}: served through Redis again`)
     const [sec, usec] = cli('time').split('\n').map(Number)
     // 1000 requests in debt: 50 s before one more fits. Only Redis holds this; the local fallback does not.
     cli('hset', bucket, 'l', '-1000', 't', String(sec * 1000 + usec / 1000))
     assert.equal(cli('hget', bucket, 'l'), '-1000')
     cli('pexpire', bucket, '120000')
-    const status = await chatOnce(c, 'gpt-4o-mini')
-    const e = await c.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }).then(() => assert.fail(`${mode}: served`), (e) => e)
-    assert.equal(status, 429, `${mode}: refused by the Redis bucket`)
-    assert.ok(e instanceof OpenAI.RateLimitError, String(e))
-    assert.ok(Number(e.headers.get('retry-after-ms')) > 40_000, `${mode}: retry-after-ms ${e.headers.get('retry-after-ms')}`)
+    // On a loaded box one command can miss its 50 ms timeout: that request is then answered by the
+    // failure mode (open: the local fallback admits it; closed: 503), which is the product working.
+    // Only Redis holds this debt, so a refusal carrying its retry-after (> 40 s) proves the bucket
+    // in Redis decides; poll for it (a gateway that never went back to Redis never gives one).
+    const answers: string[] = []
+    await eventually(async () => {
+      const e = await c.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }).then(() => undefined, (e) => e)
+      answers.push(e === undefined ? '200' : `${e.status} retry-after-ms ${e.headers?.get('retry-after-ms')}`)
+      return e instanceof OpenAI.RateLimitError && Number(e.headers.get('retry-after-ms')) > 40_000
+    }, undefined, `${mode}: refused by the Redis bucket`).catch((err: Error) => assert.fail(`${err.message}; answers: ${answers.join(', ')}`))
     cli('del', bucket)
   }
 }

@@ -66,7 +66,7 @@ for (const scope of ['global', 'local'] as const) {
         const e = await ask(o).then(() => undefined, (e) => e)
         refusedInARow = e instanceof OpenAI.AuthenticationError ? refusedInARow + 1 : 0
         return refusedInARow >= 6
-      }, 3000, 'the key refused')
+      }, undefined, 'the key refused')
       const revokedAfter = Date.now() - written
       const { response } = await ask(a)
       const raisedAfter = Date.now() - written

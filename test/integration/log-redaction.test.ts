@@ -96,9 +96,9 @@ test('secrets sent through every path reach no log line, no metric and no span',
   // 4. A reload with a bad config that holds a new literal secret: rejected, its errors logged.
   const good = gw.output().length
   gw.writeConfig(config(gw.adminPort).replace('cluster: echo, retry_policy', 'cluster: missing, retry_policy').replace(`api_key: "\${env:RED_UPSTREAM}"`, `api_key: "${SECRETS.reloadSecret}"`))
-  await eventually(() => gw.output().slice(good).includes('config rejected'), 5000, 'the rejected reload')
+  await eventually(() => gw.output().slice(good).includes('config rejected'), undefined, 'the rejected reload')
   const metrics = await (await fetch(`${gw.admin}/metrics`, { headers: { authorization: `Bearer ${SECRETS.adminToken}` } })).text()
-  await eventually(() => gw.output().split('\n').filter((l) => l.includes('"log":"access"')).length >= 7, 3000, 'every access record')
+  await eventually(() => gw.output().split('\n').filter((l) => l.includes('"log":"access"')).length >= 7, undefined, 'every access record')
 
   // Stopping drains the workers, which flushes their span exports.
   await otlp.waitFor((s) => s.filter((x) => x.kind === 2).length >= 7, 10_000, 'the server spans of the api requests')

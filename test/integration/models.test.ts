@@ -163,7 +163,7 @@ describe('model registry through the gateway', () => {
     const from = small.requests.length
     for (let i = 0; i < 3; i++) await openai.chat.completions.create({ model: 'legacy', messages: [{ role: 'user', content: 'hi' }] })
     assert.deepStrictEqual(seenModels(small, from), ['tiny-v1', 'tiny-v1', 'tiny-v1'])
-    await eventually(() => gw.output().includes('served as its replacement'), 2000, 'the deprecation warning')
+    await eventually(() => gw.output().includes('served as its replacement'), undefined, 'the deprecation warning')
     const warnings = gw.output().split('\n').filter((l) => l.includes('deprecated model requested'))
     assert.equal(warnings.length, 1, warnings.join('\n'))
     assert.match(warnings[0], /model=legacy/)
@@ -189,7 +189,7 @@ describe('model registry through the gateway', () => {
   test('a broken registry is rejected at file:line:col and the last good one keeps serving', async () => {
     const before = await (await fetch(`${gw.admin}/config`)).json() as { version: string }
     gw.writeConfig(config(gw.adminPort, '  - { name: dup, aliases: [t], provider_ids: { nowhere: x } }\n'))
-    await eventually(async () => ((await (await fetch(`${gw.admin}/config`)).json()) as { last_error: unknown }).last_error !== null, 3000, 'the broken config to be reported')
+    await eventually(async () => ((await (await fetch(`${gw.admin}/config`)).json()) as { last_error: unknown }).last_error !== null, undefined, 'the broken config to be reported')
     const c = await (await fetch(`${gw.admin}/config`)).json() as { version: string; last_error: string[] }
     assert.equal(c.version, before.version)
     assert.ok(c.last_error.some((e) => /config\.yaml:\d+:\d+: models\[4\]\.aliases\[0\]: model 'dup': 't' is already an alias of model 'tiny'/.test(e)), c.last_error.join('\n'))

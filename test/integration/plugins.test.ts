@@ -159,7 +159,7 @@ test('a throwing onRequest fails that request with a 500 in each protocol; other
   // Both workers still serve: several fresh connections, all answered.
   for (let i = 0; i < 6; i++) assert.equal((await chat()).choices[0].message.content, 'Noted.')
   assert.equal(await metric('switchyard_plugin_errors_total{plugin="thrower",hook="onRequest"}'), before + 3)
-  await eventually(() => /plugin hook failed; the request fails.*plugin=thrower/.test(gw.output()) || gw.output().includes('"plugin":"thrower"'), 3000, 'the failure logged with the plugin name')
+  await eventually(() => /plugin hook failed; the request fails.*plugin=thrower/.test(gw.output()) || gw.output().includes('"plugin":"thrower"'), undefined, 'the failure logged with the plugin name')
   assert.ok(!/worker failed|worker exited/.test(gw.output()), gw.output())
 })
 
@@ -184,7 +184,7 @@ test('editing a plugin file reloads it; a broken edit is rejected at its config 
   const configAt = async () => (await (await fetch(`${gw.admin}/config`)).json()) as { version: string; last_error: string[] | null }
   const v1 = (await configAt()).version
   writeFileSync(file('tagger.mjs'), tagger('2'))
-  await eventually(async () => (await chat(), lastSent(oa).headers['x-plugin-version'] === '2'), 5000, 'the edited plugin to serve')
+  await eventually(async () => (await chat(), lastSent(oa).headers['x-plugin-version'] === '2'), undefined, 'the edited plugin to serve')
   const v2 = (await configAt()).version
   assert.notEqual(v2, v1)
   // Every worker imported the new version: fresh connections all see it.
@@ -194,7 +194,7 @@ test('editing a plugin file reloads it; a broken edit is rejected at its config 
   }
 
   writeFileSync(file('tagger.mjs'), "throw new Error('half-written plugin')\n")
-  await eventually(async () => (await configAt()).last_error !== null, 5000, 'the broken edit to be reported')
+  await eventually(async () => (await configAt()).last_error !== null, undefined, 'the broken edit to be reported')
   const { version, last_error } = await configAt()
   assert.equal(version, v2)
   assert.ok(last_error!.some((l) => /config\.yaml:\d+:\d+: filters\[3\]\.config\.module: plugin 'tagger': module threw while loading: half-written plugin/.test(l)), last_error!.join('\n'))
@@ -202,6 +202,6 @@ test('editing a plugin file reloads it; a broken edit is rejected at its config 
   assert.equal(lastSent(oa).headers['x-plugin-version'], '2')
 
   writeFileSync(file('tagger.mjs'), tagger('3'))
-  await eventually(async () => (await chat(), lastSent(oa).headers['x-plugin-version'] === '3'), 5000, 'the fixed plugin to serve')
+  await eventually(async () => (await chat(), lastSent(oa).headers['x-plugin-version'] === '3'), undefined, 'the fixed plugin to serve')
   assert.equal((await configAt()).last_error, null)
 })

@@ -15,10 +15,17 @@ import { startAnthropicMock } from '../support/mocks/anthropic-mock.js'
 import { startGeminiMock } from '../support/mocks/gemini-mock.js'
 import { startBedrockMock } from '../support/mocks/bedrock-mock.js'
 import type { ProviderMock } from '../support/mocks/mock-server.js'
-import { startGateway, type GatewayProcess } from '../support/gateway-process.js'
+import { eventually, startGateway, type GatewayProcess } from '../support/gateway-process.js'
 import { freePort } from '../support/ports.js'
 
 const REPLY = 'Héllo wörld, from upstream ✓'
+const STREAM_GAP_MS = 40
+/**
+ * The least span first → last content chunk that still shows a stream arrived incrementally. The
+ * upstream spans 2 × 40 ms; a loaded box can delay the first chunk into the second (seen: 0, 7, 45 ms),
+ * so the bound is one gap, not most of two — a buffered stream (all chunks in one read) still fails it.
+ */
+const STREAM_SPAN_MS = STREAM_GAP_MS
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg=='
 const AWS_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'
 
@@ -29,7 +36,9 @@ let gw: GatewayProcess
 let base: string
 
 before(async () => {
-  const opts = { reply: REPLY, chunks: 3, delayMs: 40, apiKey: 'test-key', toolArguments: { city: 'Paris' } }
+  // Chunks 40 ms apart: a stream passed through as it comes spans at least one such gap at the
+  // client, a buffered one arrives at once (STREAM_SPAN_MS above).
+  const opts = { reply: REPLY, chunks: 3, delayMs: STREAM_GAP_MS, apiKey: 'test-key', toolArguments: { city: 'Paris' } }
   mocks.openai = await startOpenAIMock(opts)
   mocks.anthropic = await startAnthropicMock(opts)
   mocks.gemini = await startGeminiMock(opts)
@@ -96,7 +105,7 @@ for (const p of ['openai', 'anthropic', 'gemini', 'bedrock'] as const) {
         if (c.usage) usage = c.usage
       }
       assert.equal(text, REPLY)
-      assert.ok(arrivals.length >= 3 && arrivals.at(-1)! - arrivals[0] >= 60, `content chunks bunched: ${arrivals.map((t) => (t - arrivals[0]).toFixed(0))}`)
+      assert.ok(arrivals.length >= 3 && arrivals.at(-1)! - arrivals[0] >= STREAM_SPAN_MS, `content chunks bunched: ${arrivals.map((t) => (t - arrivals[0]).toFixed(0))}`)
       assert.ok(usage && usage.completion_tokens > 0, 'usage chunk missing')
     })
 
@@ -146,7 +155,7 @@ for (const p of ['openai', 'anthropic', 'gemini', 'bedrock'] as const) {
       s.on('text', () => arrivals.push(performance.now()))
       const m = await s.finalMessage()
       assert.equal((m.content[0] as { text: string }).text, REPLY)
-      assert.ok(arrivals.length >= 3 && arrivals.at(-1)! - arrivals[0] >= 60, `text deltas bunched: ${arrivals.map((t) => (t - arrivals[0]).toFixed(0))}`)
+      assert.ok(arrivals.length >= 3 && arrivals.at(-1)! - arrivals[0] >= STREAM_SPAN_MS, `text deltas bunched: ${arrivals.map((t) => (t - arrivals[0]).toFixed(0))}`)
       assert.ok(m.usage.output_tokens > 0)
     })
 
@@ -189,9 +198,10 @@ describe('gateway-side details', () => {
     for await (const c of s) chunks.push(c)
     assert.ok(chunks.every((c) => !c.usage), 'the injected usage chunk leaked to the client')
     assert.equal(lastBody('openai').stream_options?.include_usage, true, 'the gateway did not ask for usage')
-    await new Promise((r) => setTimeout(r, 100))
-    const line = gw.output().split('\n').find((l) => l.includes(' access ') && l.includes('cluster=openai-up') && l.includes('output_tokens='))
-    assert.ok(line, 'no access log line with usage')
+    const accessLine = () => gw.output().split('\n').find((l) => l.includes(' access ') && l.includes('cluster=openai-up') && l.includes('output_tokens='))
+    // The access line is written when the stream completes, and reaches us through a pipe: poll.
+    await eventually(() => accessLine() !== undefined, undefined, 'an access log line with usage').catch(() => {})
+    assert.ok(accessLine(), 'no access log line with usage')
   })
 
   test('model_map sends the provider model id', async () => {

@@ -113,7 +113,7 @@ describe('a healthy canary', () => {
       await eventually(async () => {
         const now = (await (await fetch(`${c.gw.admin}/config`)).json()) as { version: string }
         return now.version !== before.version && (reloaded = now.version) !== undefined
-      }, 5000, 'the reload')
+      }, undefined, 'the reload')
       assert.ok((await rollout(c.gw)).share_percent >= 25, 'the reload kept the rollout where it was')
       await eventually(async () => {
         const r = await rollout(c.gw)
@@ -123,7 +123,7 @@ describe('a healthy canary', () => {
       }, 25_000, 'the rollout to complete')
       // Traffic after completion all goes to the candidate.
       const since = Date.now()
-      await eventually(() => t.outcomes.filter((o) => o.at > since).length >= 30, 5000, 'traffic after completion')
+      await eventually(() => t.outcomes.filter((o) => o.at > since).length >= 30, undefined, 'traffic after completion')
     } finally {
       await t.stop()
     }
@@ -167,7 +167,7 @@ describe('a canary that starts failing at the 5 % step', () => {
       for (let i = 0; i < 100; i++) c.candidate.failNext('500', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok')
       await eventually(async () => (await rollout(c.gw)).state === 'rolled_back', 15_000, 'the rollback')
       rolledBackAt = Date.now()
-      await eventually(() => t.outcomes.filter((o) => o.at > rolledBackAt + 200).length >= 50, 5000, 'traffic after the rollback')
+      await eventually(() => t.outcomes.filter((o) => o.at > rolledBackAt + 200).length >= 50, undefined, 'traffic after the rollback')
     } finally {
       await t.stop()
     }

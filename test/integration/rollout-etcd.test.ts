@@ -89,7 +89,7 @@ describe('two gateway hosts on one etcd prefix follow one rollout', () => {
   let t: ReturnType<typeof traffic>
   /** While host b was down: requests it had accepted were cut (status 0), not failed by the rollout. */
   const down = { from: Infinity, to: -Infinity }
-  const start = (i: number) => startEtcdGateway(['--etcd', etcd.url, '--prefix', PREFIX, '--workers', '1', '--admin-port', String(admins[i])], { adminPort: admins[i], env: { HOST_KEY: `sk-host-${i}` }, readyTimeoutMs: 20_000 })
+  const start = (i: number) => startEtcdGateway(['--etcd', etcd.url, '--prefix', PREFIX, '--workers', '1', '--admin-port', String(admins[i])], { adminPort: admins[i], env: { HOST_KEY: `sk-host-${i}` } })
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-rollout-etcd-'))
   const config = (o: { steps: readonly number[]; stepMs: number; candidateTimeout?: string }) => `
 admin: { port: 9901 }
@@ -171,7 +171,7 @@ clusters:
     await eventually(async () => {
       const [ra, rb] = await Promise.all([rollout(a().admin), rollout(b().admin)])
       return ra.step === rb.step && JSON.stringify(ra.decisions) === JSON.stringify(rb.decisions)
-    }, 2000, 'the same step and decisions on both')
+    }, undefined, 'the same step and decisions on both')
     const r = await rollout(a().admin)
     const passed = r.decisions.filter((d) => d.event === 'step passed').map((d) => d.share_percent)
     assert.deepStrictEqual(passed, STEPS.slice(1, r.step + 1), 'each step passed once, none skipped')
@@ -215,7 +215,7 @@ clusters:
       const rb = await rollout(b().admin)
       seen = Date.now()
       return rb.state === 'aborted' && rb.share_percent === 0
-    }, 1000, 'host b to abort')
+    }, undefined, 'host b to abort')
     assert.ok(seen - decided < 1000, `host b aborted ${seen - decided} ms after host a decided`)
     const rb = await rollout(b().admin)
     assert.deepStrictEqual(rb.effective_weights, { stable: 100, candidate: 0 })
@@ -235,7 +235,7 @@ clusters:
     await eventually(async () => {
       const ra = await rollout(a().admin)
       return ra.state === 'running' && ra.shared!.run === 2
-    }, 1000, 'host a to resume')
+    }, undefined, 'host a to resume')
     const ra = await rollout(a().admin)
     assert.ok(ra.step <= 1, `run 2 at step ${ra.step}`)
   })
@@ -243,7 +243,7 @@ clusters:
   test('a config change that leaves the rule alone keeps the run; one that changes it starts a new run on both', async () => {
     const before = await rollout(a().admin)
     const kept = await push(config({ steps: STEPS, stepMs: STEP_MS, candidateTimeout: '30s' }))
-    await eventually(async () => (await versions()).every((v) => v === kept), 3000, 'both hosts on the cluster change')
+    await eventually(async () => (await versions()).every((v) => v === kept), undefined, 'both hosts on the cluster change')
     for (const h of hosts) {
       const r = await rollout(h.admin)
       assert.equal(r.shared!.run, before.shared!.run)
@@ -251,11 +251,11 @@ clusters:
     }
     // Long steps from here: the breach below must be seen before the run could complete.
     const changed = await push(config({ steps: [10, 100], stepMs: 5000 }))
-    await eventually(async () => (await versions()).every((v) => v === changed), 3000, 'both hosts on the rule change')
+    await eventually(async () => (await versions()).every((v) => v === changed), undefined, 'both hosts on the rule change')
     await eventually(async () => {
       const [ra, rb] = await Promise.all([rollout(a().admin), rollout(b().admin)])
       return ra.shared!.run === before.shared!.run + 1 && rb.shared!.run === ra.shared!.run && ra.state === 'running' && rb.state === 'running'
-    }, 1000, 'a new run on both hosts')
+    }, undefined, 'a new run on both hosts')
     const [ra, rb] = await Promise.all([rollout(a().admin), rollout(b().admin)])
     assert.deepStrictEqual([ra.step, rb.step, ra.share_percent, rb.share_percent], [0, 0, 10, 10])
     assert.deepStrictEqual(ra.decisions, rb.decisions)
@@ -280,7 +280,7 @@ clusters:
     await eventually(async () => {
       const rb = await rollout(b().admin)
       return rb.state === 'rolled_back' && rb.share_percent === 0
-    }, 1000, 'host b to roll back')
+    }, undefined, 'host b to roll back')
     assert.ok(Date.now() - Date.parse(back.at) < 2000)
     const rb = await rollout(b().admin)
     assert.deepStrictEqual(rb.decisions.at(-1), back)

@@ -76,7 +76,7 @@ const textOf = (r: OpenAI.Responses.Response) =>
 /** The gateway's access-log line for one request (logged when the answer is complete). */
 async function accessLine(requestId: string): Promise<string> {
   let line: string | undefined
-  await eventually(() => (line = gw.output().split('\n').find((l) => l.includes(' access ') && l.includes(`request_id=${requestId}`))) !== undefined, 3000, `the access log line of ${requestId}`)
+  await eventually(() => (line = gw.output().split('\n').find((l) => l.includes(' access ') && l.includes(`request_id=${requestId}`))) !== undefined, undefined, `the access log line of ${requestId}`)
   return line!
 }
 
@@ -402,6 +402,6 @@ test('/clusters records no failure for a healthy pass-through endpoint after str
   await eventually(async () => {
     ep = (await (await fetch(`${gw.admin}/clusters`)).json()).healthy.endpoints[0]
     return ep.requests >= 4
-  }, 3000, 'the four requests to be counted')
+  }, undefined, 'the four requests to be counted')
   assert.equal(ep.failures, 0, `a complete Responses stream counted as a failure: ${JSON.stringify(ep)}`)
 })

@@ -257,6 +257,6 @@ test('an A/B split hashed on x-user-id keeps each user on one variant, and the h
 test('the access log line carries request_id=<id>, given or generated', async () => {
   await post(api, { 'x-request-id': 'log-trace-77' })
   const generated = (await post(api)).headers.get('x-request-id')!
-  await eventually(() => /\baccess\b.*request_id=log-trace-77\b/.test(gw.output()), 3000, 'the access log line for log-trace-77')
-  await eventually(() => gw.output().includes(`request_id=${generated}`), 3000, 'the access log line for the generated id')
+  await eventually(() => /\baccess\b.*request_id=log-trace-77\b/.test(gw.output()), undefined, 'the access log line for log-trace-77')
+  await eventually(() => gw.output().includes(`request_id=${generated}`), undefined, 'the access log line for the generated id')
 })

@@ -46,7 +46,6 @@ export async function startEtcd(): Promise<EtcdServer> {
     env: process.arch === 'arm64' ? { ...process.env, ETCD_UNSUPPORTED_ARCH: 'arm64' } : process.env,
     ready: () => httpReady(`${url}/health`, (b) => (b as { health?: string }).health === 'true'),
     readyWhat: `become healthy on ${url}`,
-    readyTimeoutMs: 15_000,
     pollMs: 50,
   })
   const stop = () => server.stop()

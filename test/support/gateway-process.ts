@@ -8,6 +8,17 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { freePort } from './ports.js'
 
+// The one polling helper lives in eventually.ts; re-exported here because most tests import it with the gateway.
+export { eventually } from './eventually.js'
+
+/**
+ * How long a start may take before it counts as failed. A start on a quiet box takes well under a
+ * second; on a loaded 2-core CI box (two test files at once, plus the other processes) the same
+ * start has been seen to take several seconds, and a 10 s limit failed whole files with "gateway
+ * did not become ready". Bounded, so a gateway that never comes up still fails the test.
+ */
+export const GATEWAY_READY_MS = 30_000
+
 export const BIN = resolve('bin/switchyard.js')
 
 export interface GatewayProcess extends SpawnedGateway {
@@ -35,7 +46,8 @@ export async function spawnGateway(args: readonly string[], opts: { adminPort: n
   child.stderr!.on('data', (d) => (out += d))
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
   const admin = `http://127.0.0.1:${opts.adminPort}`
-  const deadline = Date.now() + (opts.readyTimeoutMs ?? 10_000)
+  const readyMs = opts.readyTimeoutMs ?? GATEWAY_READY_MS
+  const deadline = Date.now() + readyMs
   let ready = false
   while (Date.now() < deadline && child.exitCode === null) {
     try {
@@ -45,7 +57,8 @@ export async function spawnGateway(args: readonly string[], opts: { adminPort: n
   }
   if (!ready) {
     child.kill('SIGKILL')
-    throw new Error(`gateway did not become ready:\n${out}`)
+    const why = child.exitCode !== null ? `exited with ${child.exitCode}` : `no /ready within ${readyMs} ms`
+    throw new Error(`gateway did not become ready (${why}):\n${out}`)
   }
   return {
     child, adminPort: opts.adminPort, admin, exited,
@@ -68,14 +81,4 @@ export async function startGateway(configFor: (adminPort: number) => string, opt
   writeFileSync(configPath, configFor(adminPort))
   const gw = await spawnGateway(['run', '-c', configPath, '--workers', String(opts.workers ?? 1)], { adminPort, ...opts })
   return { ...gw, dir, configPath, writeConfig: (text) => writeFileSync(configPath, text) }
-}
-
-/** Polls fn until it returns true or the time is up. */
-export async function eventually(fn: () => Promise<boolean> | boolean, ms = 3000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms
-  while (Date.now() < deadline) {
-    if (await fn()) return
-    await new Promise((r) => setTimeout(r, 25))
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}`)
 }

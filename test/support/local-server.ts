@@ -3,6 +3,7 @@ import type { TestContext } from 'node:test'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Agent } from 'undici'
 import { startHttpServer } from './http-server.js'
+import { EVENTUALLY_MS, eventually } from './eventually.js'
 
 /** Starts a server; resolves to its origin, `http://127.0.0.1:<port>`. */
 export async function serve(t: TestContext, handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
@@ -21,11 +22,7 @@ export function agent(t: TestContext): Agent {
   return a
 }
 
-/** Polls `cond` every 5 ms; fails the test after `ms`. */
-export async function waitFor(cond: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await new Promise((r) => setTimeout(r, 5))
-  }
+/** Polls `cond` every 5 ms (these servers are in-process: cheap to ask often) until it holds; see eventually.ts. */
+export function waitFor(cond: () => boolean, ms = EVENTUALLY_MS, what = 'condition'): Promise<void> {
+  return eventually(cond, ms, what, 5)
 }

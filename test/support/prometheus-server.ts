@@ -49,7 +49,6 @@ export async function startPrometheus(opts: { targets: readonly string[]; metric
     ],
     ready: () => httpReady(`${url}/-/ready`),
     readyWhat: 'become ready',
-    readyTimeoutMs: 20_000,
     pollMs: 100,
   })
   const api = async (path: string) => {

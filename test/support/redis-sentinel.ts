@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from './ports.js'
 import { redisBinary, startRedis, type RedisServer } from './redis-server.js'
-import { startService } from './services.js'
+import { SERVICE_READY_MS, startService } from './services.js'
 
 export interface RedisSentinel {
   readonly master: string
@@ -45,7 +45,7 @@ export async function startRedisSentinel(master = 'sy-master'): Promise<RedisSen
     pollMs: 50,
   })
   // The replica must be in sync before a failover can promote it.
-  for (const until = Date.now() + 10_000; !replica.cli('info', 'replication').includes('master_link_status:up'); ) {
+  for (const until = Date.now() + SERVICE_READY_MS; !replica.cli('info', 'replication').includes('master_link_status:up'); ) {
     if (Date.now() > until) throw new Error('replica did not sync with the primary')
     await sleep(50)
   }

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { bindable, freePort } from './ports.js'
-import { serviceBinary, startService, tcpAnswers } from './services.js'
+import { SERVICE_READY_MS, serviceBinary, startService, tcpAnswers } from './services.js'
 
 export interface RedisServer {
   readonly port: number
@@ -89,7 +89,7 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     await Promise.all(nodes.map((n) => n.close()))
     throw new Error(`redis-cli --cluster create failed:\n${create.stdout}\n${create.stderr}`)
   }
-  const waitHealthy = async (timeoutMs = 10_000) => {
+  const waitHealthy = async (timeoutMs = SERVICE_READY_MS) => {
     const deadline = Date.now() + timeoutMs
     while (Date.now() < deadline) {
       if (nodes.every((n) => /cluster_state:ok/.test(n.cli('cluster', 'info')))) return

@@ -44,7 +44,7 @@ export interface ServiceSpec {
   readonly ready: () => Promise<boolean>
   /** What ready() waits for, for the timeout's message ("answer PING on 10432"). */
   readonly readyWhat: string
-  /** Default 10 s. */
+  /** Default SERVICE_READY_MS (30 s). */
   readonly readyTimeoutMs?: number
   /** Pause between probes; default 20 ms. */
   readonly pollMs?: number
@@ -64,6 +64,13 @@ export interface ServiceProcess {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/**
+ * How long a service binary (redis, etcd, nats, prometheus…) may take to come up. A cold start on a
+ * loaded 2-core CI box takes seconds, not the tens of milliseconds it takes on a quiet one; bounded,
+ * so a binary that never comes up still fails with its output.
+ */
+export const SERVICE_READY_MS = 30_000
+
 export function serviceProcess(spec: ServiceSpec): ServiceProcess {
   let child: ChildProcess | undefined
   let out = ''
@@ -73,7 +80,7 @@ export function serviceProcess(spec: ServiceSpec): ServiceProcess {
       child = c
       c.stdout!.on('data', (d) => (out += d))
       c.stderr!.on('data', (d) => (out += d))
-      const deadline = Date.now() + (spec.readyTimeoutMs ?? 10_000)
+      const deadline = Date.now() + (spec.readyTimeoutMs ?? SERVICE_READY_MS)
       while (Date.now() < deadline) {
         if (c.exitCode !== null) throw new Error(`${spec.name} exited with ${c.exitCode}:\n${out}`)
         if (await spec.ready()) return

@@ -47,10 +47,10 @@ clusters:
 
   const version = (await (await fetch(`${gw.admin}/config`)).json()).version
   gw.writeConfig(config(gw.adminPort, true))
-  await eventually(async () => (await (await fetch(`${gw.admin}/config`)).json()).version !== version, 3000, 'the reload')
+  await eventually(async () => (await (await fetch(`${gw.admin}/config`)).json()).version !== version, undefined, 'the reload')
   const cfg = await (await fetch(`${gw.admin}/config`)).json()
   assert.equal(cfg.last_error, null, JSON.stringify(cfg.last_reload))
-  await eventually(async () => (await clusters()).ab.endpoints.length === 3, 2000, 'C to appear in /clusters')
+  await eventually(async () => (await clusters()).ab.endpoints.length === 3, undefined, 'C to appear in /clusters')
 
   const after = await stateOf(A.url)
   assert.deepEqual(after.reasons, ['ejected', 'breaker_open'], `A's state after the reload: ${JSON.stringify(after)}\nbefore: ${JSON.stringify(before)}\n${gw.output()}`)

@@ -102,7 +102,7 @@ clusters:
   A.failNext('slow-json:1000', 'slow-json:1000')
   const seen = chatCompletions(A).length
   const inFlight = Promise.all([0, 1, 2, 3].map((i) => chat(port, { stream: i % 2 === 1 })))
-  await eventually(() => chatCompletions(A).length >= seen + 2, 1000, 'two requests in flight on A')
+  await eventually(() => chatCompletions(A).length >= seen + 2, undefined, 'two requests in flight on A')
   await A.close()
   const failures: string[] = []
   for (const r of await inFlight) if (r.status !== 200 || r.who !== 'B') failures.push(show(r))

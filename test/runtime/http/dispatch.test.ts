@@ -5,6 +5,7 @@
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { setImmediate as tick } from 'node:timers/promises'
+import { eventually, quietPeriod } from '../../support/eventually.js'
 import { dispatch, type IncomingRequest } from '../../../src/runtime/http/dispatch.js'
 import type { Snapshot } from '../../../src/runtime/types.js'
 import { MemoryDownstream, type MemoryDownstreamOptions } from '../../support/memory-downstream.js'
@@ -397,10 +398,13 @@ test('chunk_delay spaces streamed chunks in time', async (t) => {
 test('a client that goes away stops the stream and frees the endpoint', async (t) => {
   let done = 0
   const { ctx, down } = send(setup(t), { body: chat('gpt-4o', { stream: true }), headers: { 'x-slow': '1' } }, { onDone: () => done++ })
-  while (down.chunks.length < 2) await new Promise((r) => setTimeout(r, 1))
+  await eventually(() => down.chunks.length >= 2, undefined, 'two chunks', 1)
   down.abort()
   const written = down.chunks.length
-  await new Promise((r) => setTimeout(r, 30))
+  // The teardown runs in the background: poll for it; then a fixed wait for what must NOT come
+  // (a chunk written after the abort), six of the 5 ms chunk delays.
+  await eventually(() => done === 1 && ctx.finished && ctx.endpoint!.stats.inflight === 0, undefined, 'the stream to be torn down')
+  await quietPeriod(30)
   assert.deepStrictEqual(
     { written: down.chunks.length, ended: down.ended, finished: ctx.finished, inflight: ctx.endpoint!.stats.inflight, done, misuse: down.misuse },
     { written, ended: false, finished: true, inflight: 0, done: 1, misuse: [] },
@@ -411,7 +415,9 @@ test('a client that leaves before a delayed answer gets nothing and frees the en
   let done = 0
   const { ctx, down } = send(setup(t), { body: chat('gpt-4o'), headers: { 'x-sluggish': '1' } }, { onDone: () => done++ })
   down.abort()
-  await new Promise((r) => setTimeout(r, 40))
+  // As above: poll for the teardown, then wait a fixed time for an answer that must not be written.
+  await eventually(() => done === 1 && ctx.finished && ctx.endpoint!.stats.inflight === 0, undefined, 'the request to be torn down')
+  await quietPeriod(40)
   assert.deepStrictEqual(
     { status: down.status, written: down.chunks.length, finished: ctx.finished, inflight: ctx.endpoint!.stats.inflight, done },
     { status: undefined, written: 0, finished: true, inflight: 0, done: 1 },

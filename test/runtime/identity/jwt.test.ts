@@ -11,6 +11,7 @@ import { createJwksSource, type JwksSourceOptions } from '../../../src/runtime/i
 import { createJwtVerifier, type JwtVerifierConfig } from '../../../src/runtime/identity/jwt.js'
 import { newSigningKey, signToken, startJwksServer, TEST_AUDIENCE, TEST_ISSUER, type JwksServer } from '../../support/jwks-server.js'
 import { freePort } from '../../support/ports.js'
+import { eventually } from '../../support/eventually.js'
 
 async function idp(t: { after(fn: () => unknown): void }): Promise<JwksServer> {
   const s = await startJwksServer()
@@ -112,14 +113,14 @@ test('unknown kids refetch at most once per cooldown', async (t) => {
 
 test('within the cooldown an unknown kid is unknown_key only after a successful fetch: a failed one makes it jwks_unavailable, a running one decides', async (t) => {
   const s = await idp(t)
-  const { verifier } = verifierFor(s.url, { maxAgeMs: 0, cooldownMs: 60_000, retryMs: 60_000, timeoutMs: 300 })
+  const { verifier, jwks } = verifierFor(s.url, { maxAgeMs: 0, cooldownMs: 60_000, retryMs: 60_000, timeoutMs: 300 })
   assert.ok((await verifier.verify(await s.sign({ org: 'acme' }))).ok)
   const rotated = await newSigningKey()
   const fresh = await signToken(rotated, { org: 'acme' })
   // The set is aged (maxAge 0): a known token starts a background refresh, which fails.
   s.mode = 'fail'
   assert.ok((await verifier.verify(await s.sign({ org: 'acme' }))).ok)
-  await new Promise((r) => setTimeout(r, 50))
+  await eventually(() => jwks.status().lastError !== undefined, undefined, 'the background refresh to fail')
   assert.equal(((await verifier.verify(fresh)) as { reason: string }).reason, 'jwks_unavailable')
   // A refresh in flight (hanging until its timeout) decides for an unknown kid that arrives meanwhile.
   s.mode = 'ok'
@@ -258,7 +259,7 @@ test('cached keys keep serving while the IdP is down; a background refresh does 
   for (let i = 0; i < 3; i++) assert.ok((await verifier.verify(token)).ok)
   assert.ok(performance.now() - started < 900, 'the refresh of an aged set runs in the background (a held request would wait the 1000 ms timeout)')
   // The background refresh reaches the server a moment later on a loaded machine: wait for it, then it must be the only one.
-  for (const until = performance.now() + 2000; s.fetches < 2 && performance.now() < until; ) await new Promise((r) => setTimeout(r, 10))
+  await eventually(() => s.fetches >= 2, undefined, 'the background refresh to reach the IdP')
   assert.equal(s.fetches, 2, 'one background refresh in flight, shared')
   await jwks.warm()
   assert.match(jwks.status().lastError ?? '', /no answer within 1000 ms/)

@@ -47,10 +47,16 @@ test('each descriptor value has its own bucket, and a request without the part i
 test('the bucket refills continuously: after a tenth of the period a tenth of the limit is back', async () => {
   const l = new LocalLimiter([limit([{ kind: 'requests', limit: 100, periodMs: 1000 }])], LimitTable.local())
   while (admittedOf(l.check(facts('acme'), NONE)));
+  const drained = performance.now()
   await new Promise((r) => setTimeout(r, 100))
+  // A loaded box wakes later than asked: hold the refill to the time that really passed (one
+  // request per 10 ms), not to the 100 ms asked for. ±1 for the clock's millisecond steps.
+  const woke = performance.now()
   let again = 0
   while (admittedOf(l.check(facts('acme'), NONE))) again++
-  assert.ok(again >= 10 && again <= 13, `${again} admitted after 100 ms`)
+  const done = performance.now()
+  const [lo, hi] = [Math.floor((woke - drained) / 10) - 1, Math.ceil((done - drained) / 10) + 1]
+  assert.ok(again >= lo && again <= hi, `${again} admitted ${(woke - drained).toFixed(1)}–${(done - drained).toFixed(1)} ms after draining, expected ${lo}–${hi}`)
 })
 
 test('tokens are reserved up front and reconciled: unused reservation comes back, overuse is charged', () => {
@@ -175,11 +181,18 @@ async function hammer(workers: number, data: Omit<LimitWorkerData, 'table' | 'go
 const sum = (rs: LimitWorkerResult[], f: (r: LimitWorkerResult) => number) => rs.reduce((a, r) => a + f(r), 0)
 
 test('4 worker threads hammering one requests limit get exactly the limit between them, not 4×', async () => {
-  const { results, elapsedMs } = await hammer(4, { rules: [{ kind: 'requests', limit: 2000, periodMs: MINUTE }], durationMs: 300, ask: NONE, useUpTo: 0 })
-  const admitted = sum(results, (r) => r.admitted)
-  const bound = 2000 + Math.floor((2000 * elapsedMs) / MINUTE)
-  assert.ok(admitted >= 2000 && admitted <= bound, `admitted ${admitted}, bound ${bound} (${results.map((r) => r.admitted).join('+')})`)
-  assert.ok(results.filter((r) => r.admitted > 0).length >= 2, 'the workers really competed')
+  // On a loaded 2-core box one thread may drain the whole bucket before the others are scheduled:
+  // such a round proves nothing about competition, so up to three rounds run until two or more
+  // threads got admissions (every round must hold the bound).
+  let competed = false
+  for (let round = 0; round < 3 && !competed; round++) {
+    const { results, elapsedMs } = await hammer(4, { rules: [{ kind: 'requests', limit: 2000, periodMs: MINUTE }], durationMs: 300, ask: NONE, useUpTo: 0 })
+    const admitted = sum(results, (r) => r.admitted)
+    const bound = 2000 + Math.floor((2000 * elapsedMs) / MINUTE)
+    assert.ok(admitted >= 2000 && admitted <= bound, `admitted ${admitted}, bound ${bound} (${results.map((r) => r.admitted).join('+')})`)
+    competed = results.filter((r) => r.admitted > 0).length >= 2
+  }
+  assert.ok(competed, 'the workers really competed (in one of three rounds)')
 })
 
 test('4 worker threads with reserve → reconcile never use more tokens than the bucket allows', async () => {

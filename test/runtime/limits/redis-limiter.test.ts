@@ -36,9 +36,12 @@ test('standalone: a hung Redis (SIGSTOP) costs each call at most the timeout, an
       await new Promise((r) => setTimeout(r, 10))
     }
     assert.deepStrictEqual([...reasons], ['unavailable'])
-    assert.ok(Math.max(...times) < 80 + 250, `slowest ${Math.max(...times).toFixed(0)} ms`)
-    // Between probes, calls fail without waiting at all.
-    assert.ok(times.filter((x) => x < 5).length >= 10, `fast failures: ${times.map((x) => x.toFixed(0)).join(',')}`)
+    // Slack for a loaded box's scheduling on top of the 80 ms timeout; a call that hung on the
+    // stopped Redis would take the whole test's time, not half a second.
+    assert.ok(Math.max(...times) < 80 + 500, `slowest ${Math.max(...times).toFixed(0)} ms`)
+    // Between probes, calls fail without waiting: "fast" is well under the 80 ms a call that
+    // waited for Redis would take (a few ms on a quiet box; a loaded one adds scheduling delays).
+    assert.ok(times.filter((x) => x < 40).length >= 10, `fast failures: ${times.map((x) => x.toFixed(0)).join(',')}`)
     assert.equal(c.ready(), false)
   } finally {
     redis.resume()

@@ -5,6 +5,7 @@
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { agent, serve, waitFor } from '../../support/local-server.js'
+import { quietPeriod } from '../../support/eventually.js'
 import { compileStatusMatcher, createHealthChecker, type HealthCheckConfig, type HealthTarget } from '../../../src/runtime/resilience/health-checker.js'
 
 const config: HealthCheckConfig = {
@@ -120,7 +121,8 @@ test('update stops checking removed endpoints and forgets them', async (t) => {
   update([{ key: 'c|b', origin: b }])
   const hitsAtUpdate = hitsA
   await waitFor(() => hc.status('c|b') === 'healthy')
-  await new Promise((r) => setTimeout(r, 60))
+  // An absence (no more checks of A): a fixed wait, not a poll.
+  await quietPeriod(60)
   assert.deepStrictEqual({ keys: Object.keys(hc.snapshot()), aStatus: hc.status('c|a'), newHitsOnA: hitsA - hitsAtUpdate <= 1 }, {
     keys: ['c|b'], aStatus: 'unknown', newHitsOnA: true,
   })
@@ -143,7 +145,8 @@ test('stop ends all checks', async (t) => {
   await waitFor(() => hits >= 1)
   hc.stop()
   const atStop = hits
-  await new Promise((r) => setTimeout(r, 80))
+  // An absence (no check after stop): a fixed wait, not a poll.
+  await quietPeriod(80)
   assert.deepStrictEqual({ extra: hits - atStop <= 1, snapshot: hc.snapshot() }, { extra: true, snapshot: {} })
 })
 

@@ -13,6 +13,7 @@ import { startOpenAIMock } from '../support/mocks/openai-mock.js'
 import { startAnthropicMock } from '../support/mocks/anthropic-mock.js'
 import type { ProviderMock } from '../support/mocks/mock-server.js'
 import { startGatewayHosts, stopGatewayHosts, type GatewayHost } from '../support/gateway-hosts.js'
+import { eventuallyValue } from '../support/eventually.js'
 
 let oa: ProviderMock
 let an: ProviderMock
@@ -188,8 +189,11 @@ test('Anthropic Messages with x-session-id, through the official Anthropic clien
 test('admin: GET shows a conversation, DELETE removes it', async () => {
   const s = { 'x-session-id': 'admin-1' }
   await openai(s).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Keep this.' }] })
-  const got = await admin('/sessions/admin-1?tenant=acme')
-  assert.equal(got.status, 200)
+  // The turn's write is posted as its answer ends, so the admin read may come first: wait for it to land.
+  const got = await eventuallyValue(async () => {
+    const r = await admin('/sessions/admin-1?tenant=acme')
+    return r.status === 200 ? r : (await r.body?.cancel(), undefined)
+  }, undefined, 'the conversation in the admin view')
   const body = (await got.json()) as { found: { kind: string; record: { turns: { items: { content: string }[] }[] } }[] }
   assert.equal(body.found[0].kind, 'session')
   assert.equal(body.found[0].record.turns[0].items[0].content, 'Keep this.')

@@ -97,8 +97,15 @@ export class RedisSessionStore implements SessionStore {
     return `${this.prefix}session:${key}`
   }
 
-  get(key: string): Promise<string | undefined> {
-    return this.guard(this.redis.run((c) => c.get(this.keyOf(key)))).then((v) => v ?? undefined)
+  /** `expectMs`: the record was written by some host (a previous_response_id); a miss is read again every 25 ms until then. */
+  async get(key: string, _turn?: TurnToken, expectMs?: number): Promise<string | undefined> {
+    const until = Date.now() + (expectMs ?? 0)
+    for (;;) {
+      const v = await this.guard(this.redis.run((c) => c.get(this.keyOf(key))))
+      if (v !== null && v !== undefined) return v
+      if (Date.now() + 25 > until) return undefined
+      await new Promise((r) => setTimeout(r, 25))
+    }
   }
 
   set(key: string, value: string, ttlMs: number): Promise<void> {

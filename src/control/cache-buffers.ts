@@ -8,10 +8,7 @@
  */
 import type { SnapshotIR } from '../compiler/ir.js'
 import { MemoryTier } from '../runtime/cache/memory-tier.js'
-import { sizeBytes } from '../shared/units.js'
-
-/** As runtime/cache/policy.ts: a cache filter without `memory.max_bytes` holds 64 MiB. */
-const DEFAULT_MEMORY = '64mb'
+import { memoryBytesOf, type CacheConfig } from '../runtime/cache/policy.js'
 
 export class CacheBuffers {
   private readonly bySize = new Map<number, SharedArrayBuffer>()
@@ -32,9 +29,10 @@ export class CacheBuffers {
 function memorySizes(ir: SnapshotIR): Set<number> {
   const sizes = new Set<number>()
   const add = (config: Record<string, unknown>) => {
-    const text = (config.memory as { max_bytes?: unknown } | undefined)?.max_bytes ?? DEFAULT_MEMORY
-    // The compile validated it; anything else is left to the worker, which then keeps its own tier.
-    if (typeof text === 'string' && /^[0-9]+(b|kb|mb|gb)$/.test(text)) sizes.add(sizeBytes(text))
+    // The compile validated it; a size that does not parse is left to the worker, which then keeps its own tier.
+    try {
+      sizes.add(memoryBytesOf(config as Pick<CacheConfig, 'memory'>))
+    } catch {}
   }
   const caches = new Set<string>()
   for (const f of ir.filters) {

@@ -49,11 +49,16 @@ export const TTL_HEADER = 'x-switchyard-cache-ttl'
 
 export const DEFAULT_IGNORED = ['stream', 'stream_options', 'user', 'metadata', 'store', 'service_tier', 'prompt_cache_key', 'safety_identifier']
 
+/** The memory tier's size a cache filter's config asks for (also read by the main thread: control/cache-buffers.ts). */
+export function memoryBytesOf(c: Pick<CacheConfig, 'memory'>): number {
+  return sizeBytes(c.memory?.max_bytes ?? '64mb')
+}
+
 export function compilePolicy(c: CacheConfig): CachePolicy {
   const ttlMs = durationMs(c.ttl ?? '1h')
   if (!(ttlMs > 0)) throw new Error('ttl must be greater than 0')
   const maxEntryBytes = sizeBytes(c.max_entry_size ?? '1mb')
-  const memoryBytes = sizeBytes(c.memory?.max_bytes ?? '64mb')
+  const memoryBytes = memoryBytesOf(c)
   if (maxEntryBytes > memoryBytes) throw new Error(`max_entry_size (${c.max_entry_size}) is larger than memory.max_bytes (${c.memory?.max_bytes ?? '64mb'})`)
   const sf = c.single_flight
   const redis = c.redis?.enabled === true

@@ -167,7 +167,10 @@ function keyField(key: string): Buffer {
 }
 
 function stringKv(tag: number, key: Buffer, value: string): void {
-  const s = value.length > MAX_STRING ? value.slice(0, MAX_STRING) : value
+  wholeStringKv(tag, key, value.length > MAX_STRING ? value.slice(0, MAX_STRING) : value)
+}
+
+function wholeStringKv(tag: number, key: Buffer, s: string): void {
   const sl = utf8Length(s)
   const any = 1 + varintSize(sl) + sl
   const kv = key.length + 1 + varintSize(any) + any
@@ -366,18 +369,7 @@ function usage(u: Usage | undefined): void {
 
 /** A string attribute already bounded by its producer (captured content: max_content_bytes), written whole. */
 function longStringKv(key: Buffer, value: string): void {
-  const sl = utf8Length(value)
-  const any = 1 + varintSize(sl) + sl
-  const kv = key.length + 1 + varintSize(any) + any
-  ensure(kv + 8)
-  buf[pos++] = T_SPAN_ATTR
-  varint(kv)
-  bytes(key)
-  buf[pos++] = T_KV_VALUE
-  varint(any)
-  buf[pos++] = T_STRING
-  varint(sl)
-  writeString(value, sl)
+  wholeStringKv(T_SPAN_ATTR, key, value)
 }
 
 function content(c: CapturedContent | undefined): void {

@@ -1,64 +1,57 @@
 /**
- * Schema validation: every loaded document against schemas/switchyard.schema.json (ajv, 2020-12),
+ * Schema validation: every loaded document against schemas/switchyard.schema.json (ajv, 2020-12;
+ * generated at build time when it can be, schema-set.ts),
  * with all errors mapped back to `source:line:col` (worded by schema-errors.ts). Fills schema
  * defaults into the plain values.
  */
-import { readFileSync, readdirSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import * as Ajv2020Module from 'ajv/dist/2020.js'
 import type { ValidateFunction } from 'ajv'
 import type { Diagnostic } from './diagnostics.js'
 import { formatPath } from './diagnostics.js'
 import { positionOf, type LoadedDoc } from './load.js'
 import { collapse, type Problem, type RefResolver, type Schema } from './schema-errors.js'
+import { AJV_OPTIONS, SCHEMA_BASE, ajv2020, ajvWithSchemas, loadGenerated, readSchemaSet, validatorName, type SchemaSet } from './schema-set.js'
 
-// ajv ships CJS; under NodeNext the class sits on `.default`.
-const Ajv2020 = Ajv2020Module.default.default ?? Ajv2020Module.default
-type Ajv = InstanceType<typeof Ajv2020>
+export { SCHEMA_BASE }
 
-/** schemas/ lives at the package root: ../../schemas from src/compiler, ../../../schemas from dist/src/compiler. */
-function findSchemasDir(): string {
-  const here = dirname(fileURLToPath(import.meta.url))
-  for (const up of ['../..', '../../..']) {
-    const dir = join(here, up, 'schemas')
-    try {
-      readFileSync(join(dir, 'switchyard.schema.json'))
-      return dir
-    } catch {}
-  }
-  throw new Error('schemas/ directory not found')
+interface Validators {
+  /** `generated`: the build's standalone code; `ajv`: compiled at run time. */
+  readonly origin: 'generated' | 'ajv'
+  readonly root: ValidateFunction
+  filter(type: string): ValidateFunction | undefined
+  readonly resolve: RefResolver
 }
 
-export const SCHEMA_BASE = 'https://schemas.switchyard.local/'
+let cached: Validators | undefined
 
-let cached: { ajv: Ajv; root: ValidateFunction; resolve: RefResolver } | undefined
-
-function setup() {
+/** The build's generated validators when they match the schema files, else ajv compiling them now (schema-set.ts says why). */
+function setup(): Validators {
   if (cached) return cached
-  const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, useDefaults: true, verbose: true, allowUnionTypes: true })
-  const dir = findSchemasDir()
-  const raw = new Map<string, Schema & { $defs?: Record<string, Schema> }>()
-  const add = (rel: string) => {
-    const schema = JSON.parse(readFileSync(join(dir, rel), 'utf8'))
-    // Each file's `$id` is SCHEMA_BASE + its path (test/compiler/schema-docs.test.ts checks it); set
-    // here too, so a file that lacks one still resolves.
-    ajv.addSchema({ ...schema, $id: SCHEMA_BASE + rel })
-    raw.set(rel, schema)
+  const set = readSchemaSet()
+  const resolve = refResolver(set)
+  const generated = loadGenerated(set)
+  if (generated) {
+    const fn = (name: string) => (typeof generated[name] === 'function' ? (generated[name] as ValidateFunction) : undefined)
+    cached = { origin: 'generated', root: fn('root')!, filter: (type) => fn(validatorName(`filters/${type}.schema.json`)), resolve }
+  } else {
+    const ajv = ajvWithSchemas(set)
+    cached = { origin: 'ajv', root: ajv.getSchema(SCHEMA_BASE + 'switchyard.schema.json')!, filter: (type) => ajv.getSchema(SCHEMA_BASE + `filters/${type}.schema.json`), resolve }
   }
-  for (const f of readdirSync(dir)) if (f.endsWith('.schema.json')) add(f)
-  for (const f of readdirSync(join(dir, 'filters'))) if (f.endsWith('.schema.json')) add('filters/' + f)
-  const root = ajv.getSchema(SCHEMA_BASE + 'switchyard.schema.json')!
-  cached = { ajv, root, resolve: refResolver(raw) }
   return cached
+}
+
+/** Where this process's validators came from (the build test checks that `npm run build` made them). */
+export function validatorOrigin(): Validators['origin'] {
+  return setup().origin
 }
 
 /**
  * For wording hints only: `file#/$defs/x` in any schema file, or a local `#/$defs/x` when exactly
  * one file defines it (an error does not say which file it came from).
  */
-function refResolver(raw: ReadonlyMap<string, Schema & { $defs?: Record<string, Schema> }>): RefResolver {
+function refResolver(set: SchemaSet): RefResolver {
+  let raw: Map<string, Schema & { $defs?: Record<string, Schema> }> | undefined
   return (ref) => {
+    raw ??= new Map(set.files.map((f) => [f.rel, JSON.parse(f.text) as Schema & { $defs?: Record<string, Schema> }]))
     const [file, pointer = ''] = ref.split('#')
     const docs = file ? [raw.get(file.replace(/^(\.\.\/)+/, '')) ?? raw.get(`filters/${file}`)] : [...raw.values()]
     const def = /^\/\$defs\/([^/]+)$/.exec(pointer)?.[1]
@@ -73,7 +66,7 @@ function refResolver(raw: ReadonlyMap<string, Schema & { $defs?: Record<string, 
 
 /** Validator for one filter type's config (used for per-route overrides). */
 export function filterConfigValidator(type: string): ValidateFunction | undefined {
-  return setup().ajv.getSchema(SCHEMA_BASE + `filters/${type}.schema.json`)
+  return setup().filter(type)
 }
 
 export function validateDocs(docs: readonly LoadedDoc[], diags: Diagnostic[]): void {
@@ -116,7 +109,8 @@ const pluginValidators = new Map<string, ValidateFunction | string>()
 export function pluginOptionsValidator(url: string, schema: object): ValidateFunction | string {
   let v = pluginValidators.get(url)
   if (v !== undefined) return v
-  const ajv = new Ajv2020({ allErrors: true, strict: false, useDefaults: true, verbose: true, allowUnionTypes: true })
+  const Ajv2020 = ajv2020()
+  const ajv = new Ajv2020({ ...AJV_OPTIONS, strict: false })
   try {
     v = ajv.compile(schema)
   } catch (e) {

@@ -20,7 +20,10 @@ for (const f of set.files) {
   const name = validatorName(f.rel)
   if (name) refs[name] = SCHEMA_BASE + f.rel
 }
-const code = `${standaloneCode(ajv, refs)}\nexports.schemasHash = ${JSON.stringify(set.hash)};\n`
+// Non-ASCII characters (a title's "→") escaped: V8 keeps a module's source text, as one byte per
+// character only when every character fits in one.
+const ascii = standaloneCode(ajv, refs).replace(/[\u0080-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'))
+const code = `${ascii}\nexports.schemasHash = ${JSON.stringify(set.hash)};\n`
 const out = process.argv[2] ?? join(compilerDir, GENERATED_FILE) // a path argument: tests generate a copy of their own
 writeFileSync(out + '.tmp', code)
 renameSync(out + '.tmp', out) // a build that stops half-way leaves the old file or none, never a torn one

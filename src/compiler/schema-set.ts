@@ -87,8 +87,33 @@ export function ajvWithSchemas(set: SchemaSet, extra: object = {}): InstanceType
   const ajv = new Ajv2020({ ...AJV_OPTIONS, ...extra })
   // Each file's `$id` is SCHEMA_BASE + its path (test/compiler/schema-docs.test.ts checks it); set
   // here too, so a file that lacks one still resolves.
-  for (const f of set.files) ajv.addSchema({ ...(JSON.parse(f.text) as object), $id: SCHEMA_BASE + f.rel })
+  for (const f of set.files) ajv.addSchema({ ...(withoutProse(JSON.parse(f.text)) as object), $id: SCHEMA_BASE + f.rel })
   return ajv
+}
+
+/**
+ * Annotation keywords that validate nothing. A validator with `verbose` keeps every schema
+ * object it was compiled from (errors point at them), so the descriptions (most of the schema
+ * files' bytes, written for docs/config-reference.md and editors) would otherwise stay in memory
+ * for the life of the process. `title` stays: the error wording names things by it.
+ */
+const PROSE = new Set(['description', 'examples', '$comment'])
+/** Keywords whose value maps names (property names, not keywords) to subschemas. */
+const SCHEMA_MAPS = new Set(['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas', 'dependentRequired'])
+/** Keywords whose value is data, not schema: never walked. */
+const DATA = new Set(['default', 'const', 'enum'])
+
+export function withoutProse(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(withoutProse)
+  if (schema === null || typeof schema !== 'object') return schema
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(schema)) {
+    if (PROSE.has(k)) continue
+    if (DATA.has(k)) out[k] = v
+    else if (SCHEMA_MAPS.has(k) && v !== null && typeof v === 'object') out[k] = Object.fromEntries(Object.entries(v).map(([name, sub]) => [name, withoutProse(sub)]))
+    else out[k] = withoutProse(v)
+  }
+  return out
 }
 
 /** What the generated module exports; `undefined` when it is absent or stale. */

@@ -9,7 +9,7 @@ import type { Diagnostic } from './diagnostics.js'
 import { formatPath } from './diagnostics.js'
 import { positionOf, type LoadedDoc } from './load.js'
 import { collapse, type Problem, type RefResolver, type Schema } from './schema-errors.js'
-import { AJV_OPTIONS, SCHEMA_BASE, ajv2020, ajvWithSchemas, loadGenerated, readSchemaSet, validatorName, type SchemaSet } from './schema-set.js'
+import { AJV_OPTIONS, SCHEMA_BASE, ajv2020, ajvWithSchemas, loadGenerated, readSchemaSet, validatorName } from './schema-set.js'
 
 export { SCHEMA_BASE }
 
@@ -27,7 +27,7 @@ let cached: Validators | undefined
 function setup(): Validators {
   if (cached) return cached
   const set = readSchemaSet()
-  const resolve = refResolver(set)
+  const resolve = refResolver()
   const generated = loadGenerated(set)
   if (generated) {
     const fn = (name: string) => (typeof generated[name] === 'function' ? (generated[name] as ValidateFunction) : undefined)
@@ -48,10 +48,11 @@ export function validatorOrigin(): Validators['origin'] {
  * For wording hints only: `file#/$defs/x` in any schema file, or a local `#/$defs/x` when exactly
  * one file defines it (an error does not say which file it came from).
  */
-function refResolver(set: SchemaSet): RefResolver {
+function refResolver(): RefResolver {
+  // Read again when a config first needs wording, not kept from setup: a valid config never needs them.
   let raw: Map<string, Schema & { $defs?: Record<string, Schema> }> | undefined
   return (ref) => {
-    raw ??= new Map(set.files.map((f) => [f.rel, JSON.parse(f.text) as Schema & { $defs?: Record<string, Schema> }]))
+    raw ??= new Map(readSchemaSet().files.map((f) => [f.rel, JSON.parse(f.text) as Schema & { $defs?: Record<string, Schema> }]))
     const [file, pointer = ''] = ref.split('#')
     const docs = file ? [raw.get(file.replace(/^(\.\.\/)+/, '')) ?? raw.get(`filters/${file}`)] : [...raw.values()]
     const def = /^\/\$defs\/([^/]+)$/.exec(pointer)?.[1]

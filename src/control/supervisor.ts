@@ -37,6 +37,7 @@ import { clusterLoad } from './batches/priority.js'
 import { EndpointRegistry } from './discovery/endpoint-registry.js'
 import { configureLog, log, setLogScrubber } from '../shared/log.js'
 import { createScrubber } from '../runtime/upstream/scrub.js'
+import { startHeapTrim, type HeapTrim } from '../shared/heap-trim.js'
 
 export class StartupError extends Error {
   constructor(message: string, readonly diagnostics: readonly Diagnostic[] = []) {
@@ -79,6 +80,7 @@ export class Supervisor {
   private readonly rollouts: Rollouts
   private slots: Record<string, number>
   private admin: AdminHandle | undefined
+  private heapTrim: HeapTrim | undefined
   /** The Batch API and its executor (control/batches/), when the first config has a `batches` section. */
   private batches: BatchService | undefined
   private stopping: Promise<void> | undefined
@@ -177,6 +179,9 @@ export class Supervisor {
     this.usage.connection(first)
     const adminPort = opts.adminPort ?? first.admin.port
     if (adminPort !== 0) this.admin = await startAdmin(first.admin.address, adminPort, this.status)
+    // The startup compile's garbage goes now rather than whenever V8's memory reducer gets to it (shared/heap-trim.ts).
+    this.heapTrim = startHeapTrim()
+    this.heapTrim?.collect()
   }
 
   /** Compiles the source again and, if it changed and is valid, moves every worker to it. */
@@ -190,6 +195,7 @@ export class Supervisor {
   }
 
   private async drain(): Promise<void> {
+    this.heapTrim?.stop()
     this.reloads.close()
     this.rollouts.stop()
     this.pool.retire()

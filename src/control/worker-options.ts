@@ -37,10 +37,14 @@ export function workerOptions(data: WorkerData, env: NodeJS.ProcessEnv = process
  *   startup compile's garbage does not grow the main thread's young generation to its 16 MB
  *   maximum, which V8 gave back only ≈10 s after the gateway was ready, under load or not.
  *   Workers are sized by their resourceLimits and grow as usual.
+ * - `--expose-gc`, read when a context is made: the workers (made after) get the `gc` that
+ *   shared/heap-trim.ts uses to keep their old generations near what is alive. The main thread's
+ *   context already exists and is unchanged. `SWITCHYARD_HEAP_TRIM=0` leaves it out.
  */
 export function applyProcessV8Flags(env: NodeJS.ProcessEnv = process.env): string[] {
   if (!isMainThread) return []
   const flags = env.SWITCHYARD_WASM_TURBOFAN === '1' ? [] : ['--liftoff-only']
+  if (env.SWITCHYARD_HEAP_TRIM !== '0') flags.push('--expose-gc')
   if (!workersStarted) flags.push('--semi-space-growth-factor=1')
   for (const f of flags) setFlagsFromString(f)
   return flags

@@ -19,6 +19,7 @@ import { takeProfile } from './profiler.js'
 import { installBatchRelay, settleBatchApi } from './batches/api-relay.js'
 import { runLine } from './batches/line-dispatch.js'
 import { configureLog, log, setLogScrubber } from '../shared/log.js'
+import { startHeapTrim } from '../shared/heap-trim.js'
 import type { CompiledCluster } from './types.js'
 import type { FromWorker, ToWorker, WorkerData } from '../control/messages.js'
 import type { Pool } from 'undici'
@@ -34,6 +35,8 @@ const tracing = new RequestTracing(tracer)
 const send = (m: FromWorker) => port.postMessage(m)
 
 send({ type: 'started', worker: threadId, uws: uwsBuild })
+// Old generation kept near what is alive under steady load (shared/heap-trim.ts).
+const heapTrim = startHeapTrim()
 installBatchRelay(threadId, send)
 
 /**
@@ -63,7 +66,7 @@ const heapEvery = Number(process.env.SWITCHYARD_DEBUG_HEAP ?? 0)
 if (heapEvery > 0) {
   setInterval(() => {
     const m = process.memoryUsage()
-    log('info', 'heap', { heap_used_mb: +(m.heapUsed / 1e6).toFixed(2), heap_total_mb: +(m.heapTotal / 1e6).toFixed(2), external_mb: +(m.external / 1e6).toFixed(2), array_buffers_mb: +(m.arrayBuffers / 1e6).toFixed(2), rss_mb: +(m.rss / 1e6).toFixed(1) })
+    log('info', 'heap', { heap_used_mb: +(m.heapUsed / 1e6).toFixed(2), heap_total_mb: +(m.heapTotal / 1e6).toFixed(2), external_mb: +(m.external / 1e6).toFixed(2), array_buffers_mb: +(m.arrayBuffers / 1e6).toFixed(2), rss_mb: +(m.rss / 1e6).toFixed(1), forced_gcs: heapTrim?.collections ?? 0 })
   }, heapEvery * 1000).unref()
 }
 

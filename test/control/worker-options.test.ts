@@ -31,7 +31,7 @@ test("the main thread's young generation stays small until the workers start, th
     const before = newSpace()
     workersStarting()
     burst()
-    console.log(JSON.stringify({ flags: applyProcessV8Flags({ SWITCHYARD_WASM_TURBOFAN: '1' }), before, after: newSpace() }))
+    console.log(JSON.stringify({ flags: applyProcessV8Flags({ SWITCHYARD_WASM_TURBOFAN: '1', SWITCHYARD_HEAP_TRIM: '0' }), before, after: newSpace() }))
   `
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })
   assert.equal(r.status, 0, r.stderr)
@@ -42,14 +42,18 @@ test("the main thread's young generation stays small until the workers start, th
   assert.deepStrictEqual(flags, [])
 })
 
-test('the process flags: Liftoff-only wasm unless SWITCHYARD_WASM_TURBOFAN=1', () => {
+test('the process flags: Liftoff-only wasm unless SWITCHYARD_WASM_TURBOFAN=1; --expose-gc for the heap trim unless SWITCHYARD_HEAP_TRIM=0', () => {
   const script = `
     const { applyProcessV8Flags } = await import(${JSON.stringify(new URL('../../src/control/worker-options.js', import.meta.url).href)})
-    console.log(JSON.stringify([applyProcessV8Flags({}), applyProcessV8Flags({ SWITCHYARD_WASM_TURBOFAN: '1' })]))
+    console.log(JSON.stringify([applyProcessV8Flags({}), applyProcessV8Flags({ SWITCHYARD_WASM_TURBOFAN: '1' }), applyProcessV8Flags({ SWITCHYARD_HEAP_TRIM: '0' })]))
   `
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })
   assert.equal(r.status, 0, r.stderr)
-  assert.deepStrictEqual(JSON.parse(r.stdout), [['--liftoff-only', '--semi-space-growth-factor=1'], ['--semi-space-growth-factor=1']])
+  assert.deepStrictEqual(JSON.parse(r.stdout), [
+    ['--liftoff-only', '--expose-gc', '--semi-space-growth-factor=1'],
+    ['--expose-gc', '--semi-space-growth-factor=1'],
+    ['--liftoff-only', '--semi-space-growth-factor=1'],
+  ])
 })
 
 /**

@@ -31,6 +31,8 @@ const STATIC_EXPORT = /^[ \t]*export\s+(type\s+)?(\*(?:\s*as\s+[\w$]+)?|\{[^}]*\
 const BARE_IMPORT = /^[ \t]*import\s*(['"])([^'"]+)\1/gm
 // import('<spec>'), optionally followed by a member access: `import('x').T` in a type is a type reference.
 const DYNAMIC_IMPORT = /\bimport\(\s*(['"])([^'"]+)\1\s*\)(\s*\.\s*([A-Za-z_$][\w$]*))?/g
+// require('<spec>') through createRequire: loads a CommonJS module synchronously, on first use.
+const REQUIRE_CALL = /\brequire\(\s*(['"])([^'"]+)\1\s*\)/g
 
 /** Every import written in `text` (a file at repository-relative `from`), resolved against `root`. */
 export function scanImports(text: string, from: string, root: string): ImportEdge[] {
@@ -49,6 +51,7 @@ export function scanImports(text: string, from: string, root: string): ImportEdg
     const typeRef = member !== undefined && member !== 'then' && member !== 'catch' && member !== 'finally'
     add(m.index!, m[2], typeRef ? 'type' : 'value', !typeRef)
   }
+  for (const m of text.matchAll(REQUIRE_CALL)) if (!inComment(text, m.index!)) add(m.index!, m[2], 'value', true)
   return edges.sort((a, b) => a.line - b.line)
 }
 

@@ -7,6 +7,7 @@
 //   SOAK_BASELINE=<dir>     also soak another built checkout (e.g. main) in the same run, rounds interleaved
 //   SOAK_TARGET=bare        soak the bare pass-through instead (harness check)
 //   SOAK_NODE_FLAGS="..."   extra node/V8 flags for the gateway under test (not the baseline), for experiments
+//   SOAK_ENV="K=V ..."      extra environment for the gateway under test (not the baseline), e.g. malloc tunables
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { join } from 'node:path'
@@ -108,7 +109,18 @@ function sample(t: Target, label: string, round?: Partial<Sample>): Sample {
   }
 }
 
-async function startTarget(name: string, dir: string, cli: string | 'bare', ports: { mock: Record<'json' | 'sse', number[]> }, nodeFlags: readonly string[] = []): Promise<Target> {
+/** `SOAK_ENV="K=V K=V"`: variables for the gateway under test only, so one run compares it with the baseline. */
+function targetEnv(spec: string | undefined): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const pair of spec?.split(/\s+/).filter(Boolean) ?? []) {
+    const eq = pair.indexOf('=')
+    if (eq <= 0) throw new Error(`SOAK_ENV: "${pair}" is not NAME=value`)
+    env[pair.slice(0, eq)] = pair.slice(eq + 1)
+  }
+  return env
+}
+
+async function startTarget(name: string, dir: string, cli: string | 'bare', ports: { mock: Record<'json' | 'sse', number[]> }, nodeFlags: readonly string[] = [], env: Record<string, string> = {}): Promise<Target> {
   const [listen, admin] = await freePorts(2)
   let server: Child
   let probeDir: string | undefined
@@ -122,7 +134,13 @@ async function startTarget(name: string, dir: string, cli: string | 'bare', port
     probeDir = join(dir, `probe-${name}`)
     mkdirSync(probeDir, { recursive: true })
     const workers = ['--workers', String(WORKERS)]
-    server = startChild(name, ...onProxyCpu(process.execPath, [...nodeFlags, '--import', PROBE, cli, 'run', '-c', file, ...workers]), { ...process.env, SOAK_PROBE_DIR: probeDir })
+    const args = ['run', '-c', file, ...workers]
+    // Started as a user starts it: the `switchyard` command itself, whose launcher sets the process's malloc
+    // tunables (bin/switchyard.js), with the heap probe loaded through NODE_OPTIONS. Node flags need node on the
+    // command line, so an experiment with SOAK_NODE_FLAGS starts `node <flags> bin/switchyard.js` (no launcher).
+    const [cmd, argv] = nodeFlags.length ? [process.execPath, [...nodeFlags, '--import', PROBE, cli, ...args]] : [cli, args]
+    const nodeOptions = nodeFlags.length ? process.env.NODE_OPTIONS : [process.env.NODE_OPTIONS, `--import=${JSON.stringify(PROBE)}`].filter(Boolean).join(' ')
+    server = startChild(name, ...onProxyCpu(cmd, argv), { ...process.env, ...env, ...(nodeOptions && { NODE_OPTIONS: nodeOptions }), SOAK_PROBE_DIR: probeDir })
     await waitReady(server, `http://127.0.0.1:${admin}/ready`, { timeoutMs: 20_000 })
   }
   const t: Target = { name, server, probeDir, url: `http://127.0.0.1:${listen}${CHAT_PATH}`, samples: [], startupPeak: 0, done: 0 }
@@ -196,7 +214,7 @@ export async function runSoak(dir: string): Promise<void> {
     if (missing) throw new Error(`--soak needs Switchyard: ${missing}`)
     const baseline = process.env.SOAK_BASELINE
     if (baseline) targets.push(await startTarget('baseline', dir, join(baseline, 'bin', 'switchyard.js'), ports))
-    targets.push(await startTarget('switchyard', dir, CLI, ports, process.env.SOAK_NODE_FLAGS?.split(/\s+/).filter(Boolean)))
+    targets.push(await startTarget('switchyard', dir, CLI, ports, process.env.SOAK_NODE_FLAGS?.split(/\s+/).filter(Boolean), targetEnv(process.env.SOAK_ENV)))
   }
 
   const doneFile = join(dir, 'soak-done')
@@ -221,7 +239,7 @@ export async function runSoak(dir: string): Promise<void> {
 
   const md = `## Last soak run: ${total.toLocaleString('en-US')} requests through ${targets.map((t) => t.name).join(' and ')}
 
-${new Date().toISOString()}, wrk -t2 -c64, POST ${CHAT_PATH} (JSON lane), --workers ${WORKERS}${process.env.SOAK_NODE_FLAGS ? `, switchyard run with \`${process.env.SOAK_NODE_FLAGS}\`` : ''}${targets.length > 1 ? ', rounds interleaved' : ''}.
+${new Date().toISOString()}, wrk -t2 -c64, POST ${CHAT_PATH} (JSON lane), --workers ${WORKERS}${process.env.SOAK_NODE_FLAGS ? `, switchyard run with \`${process.env.SOAK_NODE_FLAGS}\`` : ''}${process.env.SOAK_ENV ? `, switchyard's environment plus \`${process.env.SOAK_ENV}\`` : ''}${targets.length > 1 ? ', rounds interleaved' : ''}.
 Heaps are V8's committed bytes per isolate (\`heap-probe.ts\`), young = both semi-spaces; anon + file = RSS.
 
 ${targets.map((t, i) => report(t, peaks[i])).join('\n')}`

@@ -74,8 +74,9 @@ test('the packed tarball installs into an empty directory and serves the shipped
   const adminPort = await freePort()
   const config = join(dir, 'quickstart.yaml')
   writeFileSync(config, readFileSync(shipped, 'utf8').replace('port: 8080', `port: ${port}`).replace('address: 0.0.0.0', 'address: 127.0.0.1'))
-  // The installed bin itself (what npx runs), as a direct child so that SIGTERM reaches it.
-  gateway = spawn(process.execPath, [join(app, 'node_modules', '.bin', 'switchyard'), 'run', config, '--workers', '1', '--admin-port', String(adminPort), '--require-native'], {
+  // The installed bin itself, executed as npx executes it (its sh launcher execs node in the same process,
+  // so SIGTERM still reaches the gateway).
+  gateway = spawn(join(app, 'node_modules', '.bin', 'switchyard'), ['run', config, '--workers', '1', '--admin-port', String(adminPort), '--require-native'], {
     cwd: app, env: cleanEnv, stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''

@@ -29,7 +29,7 @@ import type { Filter, FilterDeps, LocalReply, RequestContext } from '../types.js
 import { operationOf } from '../providers/caller.js'
 import { canonicalJson, canonicalRequest, isCacheOperation, requestKey, type CacheOperation } from '../cache/key.js'
 import { cacheable, callerDecision, compilePolicy, TTL_HEADER, type CacheConfig, type CacheMode, type SingleFlightPolicy } from '../cache/policy.js'
-import { decodeEntry, encodeEntry, type CacheEntry, type EntryMeta } from '../cache/entry.js'
+import { decodeEntry, encodeDraft, type CacheEntry, type EntryDraft } from '../cache/entry.js'
 import { DecodedHits } from '../cache/decoded-hits.js'
 import { replay, type ReplayRequest } from '../cache/replay.js'
 import type { CacheStore, RouteCounts } from '../cache/cache-store.js'
@@ -172,13 +172,19 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
       let buf: Buffer | undefined
       let written: Promise<void> | undefined
       try {
-        buf = storable(ctx, p)
-        if (buf !== undefined) {
-          store.memory.set(p.key, buf)
-          written = shared?.set(p.key, buf, p.ttlMs, ctx.route?.name ?? '-', p.tenant, p.gens)
-          counts(ctx).stored++
-          if (p.semantic !== undefined) semantic?.remember(ctx, p.semantic, p.key, Date.now() + p.ttlMs, buf)
-        }
+        const draft = storable(ctx, p)
+        // Redis, this flight's waiters and the semantic tier's siblings need the entry as a Buffer of
+        // its own: then it is encoded once and copied in; else it is encoded straight into the tier.
+        if (draft !== undefined && (shared !== undefined || p.semantic !== undefined || p.flight?.waiters !== undefined)) {
+          buf = encodeDraft(draft)
+          if (buf !== undefined && buf.length > policy.maxEntryBytes) buf = undefined
+          if (buf !== undefined) {
+            store.memory.set(p.key, buf)
+            written = shared?.set(p.key, buf, p.ttlMs, ctx.route?.name ?? '-', p.tenant, p.gens)
+            counts(ctx).stored++
+            if (p.semantic !== undefined) semantic?.remember(ctx, p.semantic, p.key, Date.now() + p.ttlMs, buf)
+          }
+        } else if (draft !== undefined && store.putEntry(p.key, draft, policy.maxEntryBytes)) counts(ctx).stored++
       } finally {
         if (p.flight !== undefined) store.flights.settle(p.flight, buf)
         // Released once the entry is in Redis: a waiter that sees no lock then finds the entry.
@@ -373,8 +379,8 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
     return reply
   }
 
-  /** The encoded entry when the request ended as a complete success, else undefined. */
-  function storable(ctx: RequestContext, p: Pending): Buffer | undefined {
+  /** The entry to store when the request ended as a complete success, else undefined. */
+  function storable(ctx: RequestContext, p: Pending): EntryDraft | undefined {
     const parts = p.parts
     if (parts === undefined || parts.length === 0 || ctx.status < 200 || ctx.status >= 300) return undefined
     // A broken stream resumed elsewhere is not one clean answer. (A client that went away needs no
@@ -383,9 +389,7 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
     // Kept as the bytes the client got; whether they are a complete success is read on the first hit (entry.ts).
     const streamed = contentTypeOf(ctx).startsWith('text/event-stream')
     const now = Date.now()
-    const meta: EntryMeta = { v: 2, storedAt: now, expiresAt: now + p.ttlMs, route: ctx.route?.name ?? '-', tenant: p.tenant, op: p.op, streamed }
-    const buf = encodeEntry(meta, parts, p.size)
-    return buf !== undefined && buf.length <= policy.maxEntryBytes ? buf : undefined
+    return { v: 2, storedAt: now, expiresAt: now + p.ttlMs, route: ctx.route?.name ?? '-', tenant: p.tenant, op: p.op, streamed, body: parts, size: p.size }
   }
 }
 

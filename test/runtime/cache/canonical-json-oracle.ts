@@ -24,8 +24,21 @@ export function canonicalJsonOracle(v: unknown): string {
   for (let i = 0; i < keys.length; i++) {
     const x = (v as Record<string, unknown>)[keys[i]]
     if (x === undefined) continue
-    s += (first ? '' : ',') + JSON.stringify(keys[i]) + ':' + canonicalJsonOracle(x)
+    s += (first ? '' : ',') + quotedKey(keys[i]) + ':' + canonicalJsonOracle(x)
     first = false
   }
   return s + '}'
+}
+
+/** Quoted object keys, up to QUOTED_MAX names of at most 64 characters (request bodies reuse a small vocabulary). */
+const quoted = new Map<string, string>()
+const QUOTED_MAX = 4096
+
+function quotedKey(k: string): string {
+  let q = quoted.get(k)
+  if (q === undefined) {
+    q = JSON.stringify(k)
+    if (quoted.size < QUOTED_MAX && k.length <= 64) quoted.set(k, q)
+  }
+  return q
 }

@@ -36,8 +36,8 @@ export interface EntryDraft extends EntryMeta {
 
 /** The encoded entry's length in bytes; -1 for a route or tenant name over 64 KiB (not kept). */
 export function entrySize(d: EntryDraft): number {
-  const routeBytes = Buffer.byteLength(d.route)
-  const tenantBytes = Buffer.byteLength(d.tenant)
+  const routeBytes = utf8Length(d.route)
+  const tenantBytes = utf8Length(d.tenant)
   return routeBytes > 0xffff || tenantBytes > 0xffff ? -1 : HEAD + routeBytes + tenantBytes + d.size
 }
 
@@ -55,13 +55,31 @@ export function writeEntry(out: Buffer, at: number, d: EntryDraft): void {
   out[at + 3] = 0
   out.writeDoubleLE(d.storedAt, at + 4)
   out.writeDoubleLE(d.expiresAt, at + 12)
-  const routeBytes = out.write(d.route, at + HEAD, 'utf8')
-  const tenantBytes = out.write(d.tenant, at + HEAD + routeBytes, 'utf8')
+  const routeBytes = writeName(out, at + HEAD, d.route)
+  const tenantBytes = writeName(out, at + HEAD + routeBytes, d.tenant)
   out.writeUInt16LE(routeBytes, at + 20)
   out.writeUInt16LE(tenantBytes, at + 22)
   let o = at + HEAD + routeBytes + tenantBytes
   const body = d.body
   for (let i = 0; i < body.length && o < end; i++) o += body[i].copy(out, o, 0, Math.min(body[i].length, end - o))
+}
+
+/*
+ * Route and tenant names are short and mostly ASCII: a loop over their characters costs less than
+ * Buffer's native calls (a few per stored entry). Anything else goes through Buffer as UTF-8.
+ */
+function utf8Length(s: string): number {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return Buffer.byteLength(s)
+  return s.length
+}
+
+function writeName(out: Buffer, at: number, s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c > 0x7f) return out.write(s, at, 'utf8')
+    out[at + i] = c
+  }
+  return s.length
 }
 
 /**

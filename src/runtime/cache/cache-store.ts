@@ -6,7 +6,7 @@
  */
 import { MemoryTier } from './memory-tier.js'
 import { SingleFlight } from './single-flight.js'
-import { entryOwner } from './entry-header.js'
+import { entryOwner, entrySize, writeEntry, type EntryDraft } from './entry-header.js'
 import { newRedisTierCounts, type RedisTierCounts } from './redis-tier.js'
 
 export type CacheOutcome = 'hit' | 'miss' | 'bypass' | 'refresh'
@@ -45,6 +45,16 @@ export class CacheStore {
     let c = this.counts.get(route)
     if (c === undefined) this.counts.set(route, (c = { hit: 0, miss: 0, bypass: 0, refresh: 0, stored: 0, semanticHit: 0, semanticMiss: 0, embedTimeout: 0, embedError: 0 }))
     return c
+  }
+
+  /**
+   * Stores an entry in the memory tier, encoded straight into its shared buffer (no Buffer of its
+   * own). false when not stored: larger than `maxEntryBytes` (the policy's max_entry_size, the
+   * whole encoded entry), a route or tenant name over 64 KiB, or the tier did not take it.
+   */
+  putEntry(key: string, d: EntryDraft, maxEntryBytes: number): boolean {
+    const n = entrySize(d)
+    return n >= 0 && n <= maxEntryBytes && this.memory.setWith(key, n, writeEntry, d)
   }
 
   /** Removes this worker's memory entries filled by `route` and/or for `tenant` (both unset: all). */

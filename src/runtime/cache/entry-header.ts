@@ -28,31 +28,75 @@ const OPS: readonly CacheOperation[] = ['chat', 'messages', 'embeddings', 'respo
  */
 export const HEAD = 24
 
+/** An entry to store: its header fields and the answer's bytes in the pieces they were captured in, `size` their total. */
+export interface EntryDraft extends EntryMeta {
+  readonly body: readonly Buffer[]
+  readonly size: number
+}
+
+/** The encoded entry's length in bytes; -1 for a route or tenant name over 64 KiB (not kept). */
+export function entrySize(d: EntryDraft): number {
+  const routeBytes = utf8Length(d.route)
+  const tenantBytes = utf8Length(d.tenant)
+  return routeBytes > 0xffff || tenantBytes > 0xffff ? -1 : HEAD + routeBytes + tenantBytes + d.size
+}
+
 /**
- * The stored form. A short-lived Buffer (the memory tier copies it into its shared buffer; Redis
- * and single-flight waiters are done with it within the request), so Node's pool may hold it.
- * `body` is the answer's bytes in the pieces they were captured in, `size` their total: copied
- * once, straight into the entry (no concatenation first). undefined for a route or tenant name
- * over 64 KiB (not kept).
+ * Encodes `d` into `out` at `at`, where entrySize(d) bytes are free: into a Buffer of its own
+ * (encodeEntry) or straight into the memory tier's shared buffer (MemoryTier.setWith), so a stored
+ * answer is copied once. Never writes past at + entrySize(d), whatever the pieces hold: the bytes
+ * after it are another record's.
+ */
+export function writeEntry(out: Buffer, at: number, d: EntryDraft): void {
+  const end = at + entrySize(d)
+  out[at] = 2
+  out[at + 1] = OPS.indexOf(d.op)
+  out[at + 2] = d.streamed ? 1 : 0
+  out[at + 3] = 0
+  out.writeDoubleLE(d.storedAt, at + 4)
+  out.writeDoubleLE(d.expiresAt, at + 12)
+  const routeBytes = writeName(out, at + HEAD, d.route)
+  const tenantBytes = writeName(out, at + HEAD + routeBytes, d.tenant)
+  out.writeUInt16LE(routeBytes, at + 20)
+  out.writeUInt16LE(tenantBytes, at + 22)
+  let o = at + HEAD + routeBytes + tenantBytes
+  const body = d.body
+  for (let i = 0; i < body.length && o < end; i++) o += body[i].copy(out, o, 0, Math.min(body[i].length, end - o))
+}
+
+/*
+ * Route and tenant names are short and mostly ASCII: a loop over their characters costs less than
+ * Buffer's native calls (a few per stored entry). Anything else goes through Buffer as UTF-8.
+ */
+function utf8Length(s: string): number {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return Buffer.byteLength(s)
+  return s.length
+}
+
+function writeName(out: Buffer, at: number, s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c > 0x7f) return out.write(s, at, 'utf8')
+    out[at + i] = c
+  }
+  return s.length
+}
+
+/**
+ * The stored form in a Buffer of its own: for Redis and single-flight waiters, which are done with
+ * it within the request (so Node's pool may hold it). The memory tier is written in place
+ * (writeEntry). undefined for a route or tenant name over 64 KiB (not kept).
  */
 export function encodeEntry(meta: EntryMeta, body: readonly Buffer[], size: number): Buffer | undefined {
-  const routeBytes = Buffer.byteLength(meta.route)
-  const tenantBytes = Buffer.byteLength(meta.tenant)
-  if (routeBytes > 0xffff || tenantBytes > 0xffff) return undefined
-  const at = HEAD + routeBytes + tenantBytes
-  const out = Buffer.allocUnsafe(at + size)
-  out[0] = 2
-  out[1] = OPS.indexOf(meta.op)
-  out[2] = meta.streamed ? 1 : 0
-  out[3] = 0
-  out.writeDoubleLE(meta.storedAt, 4)
-  out.writeDoubleLE(meta.expiresAt, 12)
-  out.writeUInt16LE(routeBytes, 20)
-  out.writeUInt16LE(tenantBytes, 22)
-  out.write(meta.route, HEAD, 'utf8')
-  out.write(meta.tenant, HEAD + routeBytes, 'utf8')
-  let o = at
-  for (let i = 0; i < body.length; i++) o += body[i].copy(out, o)
+  return encodeDraft({ ...meta, body, size })
+}
+
+/** encodeEntry of a draft. */
+export function encodeDraft(d: EntryDraft): Buffer | undefined {
+  const n = entrySize(d)
+  if (n < 0) return undefined
+  const out = Buffer.allocUnsafe(n)
+  writeEntry(out, 0, d)
   return out
 }
 

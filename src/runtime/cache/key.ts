@@ -99,35 +99,55 @@ function normaliseMessage(m: unknown): unknown {
 /**
  * JSON with object keys sorted at every level and no whitespace: equal for requests that differ
  * only in key order or formatting. Array order is kept (it is meaningful in messages and tools).
+ * Byte for byte JSON.stringify's spelling of every value (test/runtime/cache/canonical-json.test.ts
+ * checks it against the first version on random values).
  *
- * hot path (every cacheable request): built by concatenation (one flat string once hashed), keys
- * sorted only when they are not in order already, quoted keys remembered (a few dozen names recur).
+ * hot path (every cacheable request): built by concatenation (one flat string once hashed); keys
+ * put in order by an insertion sort (a few keys per object, mostly in order or nearly: cheaper than
+ * Array.prototype.sort's call); a string that needs no escape is quoted as it is (no copy: the hash
+ * flattens the string once), quoted keys remembered (a few dozen names recur).
  */
 export function canonicalJson(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v)
+  if (typeof v === 'string') return quote(v)
+  // JSON.stringify writes a finite number as String() does (-0 as 0, 1e21 as 1e+21), others as null.
+  if (typeof v === 'number') return Number.isFinite(v) ? '' + v : 'null'
   if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null'
   if (Array.isArray(v)) {
-    if (v.length === 0) return '[]'
+    const n = v.length
+    if (n === 0) return '[]'
     let s = '[' + (v[0] === undefined ? 'null' : canonicalJson(v[0]))
-    for (let i = 1; i < v.length; i++) s += ',' + (v[i] === undefined ? 'null' : canonicalJson(v[i]))
+    for (let i = 1; i < n; i++) s += ',' + (v[i] === undefined ? 'null' : canonicalJson(v[i]))
     return s + ']'
   }
   const keys = Object.keys(v)
-  for (let i = 1; i < keys.length; i++) {
-    if (keys[i - 1] > keys[i]) {
-      keys.sort()
-      break
-    }
+  const n = keys.length
+  // Insertion sort by UTF-16 code units (what sort() does with strings); keys are distinct.
+  for (let i = 1; i < n; i++) {
+    const k = keys[i]
+    let j = i - 1
+    if (keys[j] <= k) continue
+    do {
+      keys[j + 1] = keys[j]
+      j--
+    } while (j >= 0 && keys[j] > k)
+    keys[j + 1] = k
   }
   let s = '{'
   let first = true
-  for (let i = 0; i < keys.length; i++) {
+  for (let i = 0; i < n; i++) {
     const x = (v as Record<string, unknown>)[keys[i]]
     if (x === undefined) continue
     s += (first ? '' : ',') + quotedKey(keys[i]) + ':' + canonicalJson(x)
     first = false
   }
   return s + '}'
+}
+
+/** What JSON.stringify escapes in a string: quote, backslash, control characters, and surrogates (a lone one becomes \uXXXX; a string with any goes the slow way). */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/
+
+function quote(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : '"' + s + '"'
 }
 
 /** Quoted object keys, up to QUOTED_MAX names of at most 64 characters (request bodies reuse a small vocabulary). */

@@ -23,7 +23,9 @@
  *
  * Every operation holds the lock (an Int32 taken with compareExchange; a worker that meets it held
  * waits on it with Atomics.wait) for a copy and a few probes: microseconds. A value is copied out on
- * get, so nothing handed to the request path can change under it.
+ * get, so nothing handed to the request path can change under it. A value may be written in place
+ * (setWith: reserved, encoded into the buffer, then indexed, under the lock), so a stored entry is
+ * copied once, not encoded into a Buffer first and copied again.
  *
  * Keys are ASCII (the cache's keys are base64url digests); a key with another character is not kept.
  * Expiry is read from the value (an entry's header carries its expires-at) when it is looked up: an
@@ -73,6 +75,11 @@ const SPINS = 64
  */
 const LOCK_GIVE_UP_MS = 1000
 
+/** set()'s writer: the value's bytes as they are. */
+function copyValue(into: Buffer, at: number, value: Buffer): void {
+  value.copy(into, at)
+}
+
 function align8(n: number): number {
   return (n + 7) & ~7
 }
@@ -94,6 +101,20 @@ function hashKey(key: string): number {
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193)
   return h | 0
 }
+
+/** hashKey, or NOT_ASCII for a key with a character above 0x7f (not kept): one pass for both. */
+function hashAsciiKey(key: string): number {
+  let h = 0x811c9dc5
+  let any = 0
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i)
+    any |= c
+    h = Math.imul(h ^ c, 0x01000193)
+  }
+  return any > 0x7f ? NOT_ASCII : h | 0
+}
+/** Not an Int32: no key hashes to it. */
+const NOT_ASCII = 2 ** 32
 
 export class MemoryTier {
   /** The buffer to give to other threads (`new MemoryTier(maxBytes, buffer)` there shares the entries). */
@@ -198,14 +219,29 @@ export class MemoryTier {
 
   /** Keeps `value` under `key` (replacing what was there). Not kept: larger than the tier, or a non-ASCII key. */
   set(key: string, value: Buffer): void {
-    if (RECORD_HEAD + align8(key.length) + align8(value.length) > this.ringBytes || key.length > 0xffff) return
-    for (let i = 0; i < key.length; i++) if (key.charCodeAt(i) > 0x7f) return
-    const h = hashKey(key)
-    if (!this.lock()) return
+    this.setWith(key, value.length, copyValue, value)
+  }
+
+  /**
+   * Keeps a value of `bytes` bytes under `key`, written by `write(into, at, arg)` straight into the
+   * shared buffer (`into[at … at + bytes)`): the record is reserved, written and only then indexed,
+   * all under the lock, so no reader sees it half written, and an encoder needs no Buffer of its
+   * own to copy from. `write` must not call the tier (the lock is not reentrant) and must write only
+   * its `bytes`: after them is another record. If it throws, the reserved record stays unindexed
+   * (dead: it leaves with the tail) and the error goes on to the caller. Not kept (false): larger
+   * than the tier, or a non-ASCII key, or the lock not had.
+   */
+  setWith<A>(key: string, bytes: number, write: (into: Buffer, at: number, arg: A) => void, arg: A): boolean {
+    if (!(bytes >= 0 && bytes <= 0x7fffffff) || RECORD_HEAD + align8(key.length) + align8(bytes) > this.ringBytes || key.length > 0xffff) return false
+    const h = hashAsciiKey(key)
+    if (h === NOT_ASCII || !this.lock()) return false
     try {
       const slot = this.find(key, h)
       if (slot >= 0) this.remove(slot)
-      this.append(key, h, value)
+      const at = this.reserve(key, h, bytes)
+      write(this.view, at + RECORD_HEAD + align8(key.length), arg)
+      this.commit(h, at)
+      return true
     } finally {
       this.unlock()
     }
@@ -335,8 +371,19 @@ export class MemoryTier {
 
   /** Writes a record at the head (evicting from the tail for room) and indexes it. */
   private append(key: string, h: number, value: Buffer): void {
+    const at = this.reserve(key, h, value.length)
+    value.copy(this.view, at + RECORD_HEAD + align8(key.length))
+    this.commit(h, at)
+  }
+
+  /**
+   * Makes room at the head (evicting from the tail) for a record of `key` and a value of
+   * `valueBytes`, writes its head and key, dead (live = 0) and unindexed until commit(): its offset.
+   */
+  private reserve(key: string, h: number, valueBytes: number): number {
     const ctl = this.ctl
-    const size = RECORD_HEAD + align8(key.length) + align8(value.length)
+    const size = RECORD_HEAD + align8(key.length) + align8(valueBytes)
+    // One slot for the record about to be indexed.
     while (ctl[CTL_ENTRIES] >= this.maxEntries) this.evictTail()
     for (;;) {
       if (ctl[CTL_USED] === 0) ctl[CTL_HEAD] = ctl[CTL_TAIL] = 0
@@ -358,18 +405,26 @@ export class MemoryTier {
     const w = at >> 2
     this.words[w] = size
     this.words[w + 1] = h
-    this.words[w + 2] = key.length | (1 << 16)
-    this.words[w + 3] = value.length
+    this.words[w + 2] = key.length
+    this.words[w + 3] = valueBytes
     // Wraps after 2^32 records; never -1, which read() takes as "no record known".
     const seq = (ctl[CTL_SEQ] + 1) | 0
     this.words[w + 4] = ctl[CTL_SEQ] = seq === -1 ? 0 : seq
     this.words[w + 5] = 0
-    this.view.write(key, at + RECORD_HEAD, 'latin1')
-    value.copy(this.view, at + RECORD_HEAD + align8(key.length))
+    // ASCII (set checks): a byte per character, cheaper in a loop than a native write for ~44 of them.
+    const u8 = this.u8
+    for (let i = 0, k = at + RECORD_HEAD; i < key.length; i++) u8[k + i] = key.charCodeAt(i)
     ctl[CTL_HEAD] = at + size === this.ringBytes ? 0 : at + size
     ctl[CTL_USED] += size
+    return at
+  }
+
+  /** The reserved record at `at` is written: live, counted and indexed. */
+  private commit(h: number, at: number): void {
+    const ctl = this.ctl
+    this.words[(at >> 2) + 2] |= 1 << 16
     ctl[CTL_ENTRIES]++
-    ctl[CTL_LIVE_BYTES] += size
+    ctl[CTL_LIVE_BYTES] += this.words[at >> 2]
     const index = this.index
     let slot = h & this.mask
     while (index[slot * 2 + 1] !== 0) slot = (slot + 1) & this.mask

@@ -29,7 +29,7 @@ import type { Filter, FilterDeps, LocalReply, RequestContext } from '../types.js
 import { operationOf } from '../providers/caller.js'
 import { canonicalJson, canonicalRequest, isCacheOperation, requestKey, type CacheOperation } from '../cache/key.js'
 import { cacheable, callerDecision, compilePolicy, TTL_HEADER, type CacheConfig, type CacheMode, type SingleFlightPolicy } from '../cache/policy.js'
-import { decodeEntry, encodeEntry, type CacheEntry, type EntryMeta } from '../cache/entry.js'
+import { decodeEntry, encodeDraft, type CacheEntry, type EntryDraft } from '../cache/entry.js'
 import { DecodedHits } from '../cache/decoded-hits.js'
 import { replay, type ReplayRequest } from '../cache/replay.js'
 import type { CacheStore, RouteCounts } from '../cache/cache-store.js'
@@ -51,8 +51,6 @@ interface Pending {
   /** The answer's bytes so far (undefined once it outgrew max_entry_size: not stored). */
   parts: Buffer[] | undefined
   size: number
-  /** A hit: nothing to capture. */
-  hit: boolean
   /** The semantic tier's view of the request (question, vector once embedded), when the route has one. */
   semantic?: SemanticLookup
   /** The owner's generations at the Redis lookup (the entry is stored with them); undefined: read at store time. */
@@ -74,6 +72,10 @@ const WORKER_POLL_MS = 5
 
 /** A request that is not cached at all, but is answered `x-switchyard-cache: bypass`. */
 const BYPASSED = Object.freeze({ bypass: true as const })
+/** A request answered from the cache: nothing to capture or store. */
+const SERVED = Object.freeze({ served: true as const })
+/** A request's entry in ctx.filterState: compared by identity on the hot path (no `in` check per hook). */
+type RequestState = Pending | typeof BYPASSED | typeof SERVED
 
 let instances = 0
 
@@ -93,11 +95,26 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
   const semantic = createSemantic(config, deps, namespace, shared, store)
   const state = `cache#${instances++}`
   const countsOf = new Map<string, RouteCounts>()
+  // The last route's counts: a filter instance mostly serves the same few routes in a row.
+  let lastRoute: string | undefined
+  let lastCounts: RouteCounts | undefined
   const counts = (ctx: RequestContext): RouteCounts => {
     const name = ctx.route?.name ?? '-'
+    if (name === lastRoute) return lastCounts!
     let c = countsOf.get(name)
     if (c === undefined) countsOf.set(name, (c = store.routeCounts(name)))
-    return c
+    lastRoute = name
+    return (lastCounts = c)
+  }
+  // The tenant of a request without identity is its listener's: the string made once per listener, not per request.
+  let lastListener: RequestContext['listener'] | undefined
+  let lastListenerTenant = ''
+  const listenerTenant = (ctx: RequestContext): string => {
+    if (ctx.listener !== lastListener) {
+      lastListener = ctx.listener
+      lastListenerTenant = `listener:${ctx.listener.name}`
+    }
+    return lastListenerTenant
   }
 
   const hitReply = (ctx: RequestContext, op: CacheOperation, buf: Buffer | undefined, ceilingMs: number | undefined, status = 'hit'): LocalReply | undefined =>
@@ -127,11 +144,11 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
       if (ctx.headers[TTL_HEADER] !== undefined) delete ctx.headers[TTL_HEADER]
       const body = decision.mode === 'bypass' ? undefined : canonicalRequest(op, ctx.json, policy.ignored)
       if (body === undefined || !cacheable(op, body, policy.onlyDeterministic)) return bypass(ctx)
-      const tenant = ctx.head.identity?.tenant ?? `listener:${ctx.listener.name}`
+      const tenant = ctx.head.identity?.tenant ?? listenerTenant(ctx)
       const parts = { namespace, tenant, op, cluster: ctx.cluster?.name ?? '', model: servedModel(ctx), body }
       const key = requestKey(parts)
       const ttlMs = decision.ttlCeilingMs === undefined ? policy.ttlMs : Math.min(policy.ttlMs, decision.ttlCeilingMs)
-      const pending: Pending = { key, op, mode: decision.mode, tenant, ttlMs, flight: undefined, parts: [], size: 0, hit: false, gens: undefined, lock: undefined, renewal: undefined }
+      const pending: Pending = { key, op, mode: decision.mode, tenant, ttlMs, flight: undefined, parts: [], size: 0, gens: undefined, lock: undefined, renewal: undefined }
       if (semantic !== undefined && (op === 'chat' || op === 'messages')) pending.semantic = semantic.prepare(parts)
       if (decision.mode === 'refresh') return lead(ctx, pending)
       // A complete success that has not expired (else none, and a broken one is deleted).
@@ -151,34 +168,43 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
       })
     },
     onResponse(ctx) {
-      const p = ctx.filterState?.[state] as Pending | typeof BYPASSED | undefined
-      if (p === undefined) return
-      if ('bypass' in p) return void ctx.responseHeaders.push(['x-switchyard-cache', 'bypass'])
-      if (p.hit) return
+      const s = ctx.filterState?.[state] as RequestState | undefined
+      if (s === undefined || s === SERVED) return
+      if (s === BYPASSED) return void ctx.responseHeaders.push(['x-switchyard-cache', 'bypass'])
+      const p = s as Pending
       ctx.responseHeaders.push(['x-switchyard-cache', p.mode === 'refresh' ? 'refresh' : 'miss'])
       if (ctx.status < 200 || ctx.status >= 300) p.parts = undefined
     },
     onChunk(ctx, chunk) {
-      const p = ctx.filterState?.[state] as Pending | typeof BYPASSED | undefined
-      if (p === undefined || 'bypass' in p || p.parts === undefined) return
+      const s = ctx.filterState?.[state] as RequestState | undefined
+      if (s === undefined || s === BYPASSED || s === SERVED) return
+      const p = s as Pending
+      if (p.parts === undefined) return
       const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)
       p.size += b.length
       if (p.size > policy.maxEntryBytes) p.parts = undefined
       else p.parts.push(b)
     },
     onComplete(ctx) {
-      const p = ctx.filterState?.[state] as Pending | typeof BYPASSED | undefined
-      if (p === undefined || 'bypass' in p || p.hit) return
+      const s = ctx.filterState?.[state] as RequestState | undefined
+      if (s === undefined || s === BYPASSED || s === SERVED) return
+      const p = s as Pending
       let buf: Buffer | undefined
       let written: Promise<void> | undefined
       try {
-        buf = storable(ctx, p)
-        if (buf !== undefined) {
-          store.memory.set(p.key, buf)
-          written = shared?.set(p.key, buf, p.ttlMs, ctx.route?.name ?? '-', p.tenant, p.gens)
-          counts(ctx).stored++
-          if (p.semantic !== undefined) semantic?.remember(ctx, p.semantic, p.key, Date.now() + p.ttlMs, buf)
-        }
+        const draft = storable(ctx, p)
+        // Redis, this flight's waiters and the semantic tier's siblings need the entry as a Buffer of
+        // its own: then it is encoded once and copied in; else it is encoded straight into the tier.
+        if (draft !== undefined && (shared !== undefined || p.semantic !== undefined || p.flight?.waiters !== undefined)) {
+          buf = encodeDraft(draft)
+          if (buf !== undefined && buf.length > policy.maxEntryBytes) buf = undefined
+          if (buf !== undefined) {
+            store.memory.set(p.key, buf)
+            written = shared?.set(p.key, buf, p.ttlMs, ctx.route?.name ?? '-', p.tenant, p.gens)
+            counts(ctx).stored++
+            if (p.semantic !== undefined) semantic?.remember(ctx, p.semantic, p.key, Date.now() + p.ttlMs, buf)
+          }
+        } else if (draft !== undefined && store.putEntry(p.key, draft, policy.maxEntryBytes)) counts(ctx).stored++
       } finally {
         if (p.flight !== undefined) store.flights.settle(p.flight, buf)
         // Released once the entry is in Redis: a waiter that sees no lock then finds the entry.
@@ -368,13 +394,13 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
   }
 
   function served(ctx: RequestContext, reply: LocalReply, outcome: 'hit' | 'semanticHit' = 'hit'): LocalReply {
-    ;(ctx.filterState ??= {})[state] = { hit: true } as Pending
+    ;(ctx.filterState ??= {})[state] = SERVED
     counts(ctx)[outcome]++
     return reply
   }
 
-  /** The encoded entry when the request ended as a complete success, else undefined. */
-  function storable(ctx: RequestContext, p: Pending): Buffer | undefined {
+  /** The entry to store when the request ended as a complete success, else undefined. */
+  function storable(ctx: RequestContext, p: Pending): EntryDraft | undefined {
     const parts = p.parts
     if (parts === undefined || parts.length === 0 || ctx.status < 200 || ctx.status >= 300) return undefined
     // A broken stream resumed elsewhere is not one clean answer. (A client that went away needs no
@@ -383,9 +409,7 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
     // Kept as the bytes the client got; whether they are a complete success is read on the first hit (entry.ts).
     const streamed = contentTypeOf(ctx).startsWith('text/event-stream')
     const now = Date.now()
-    const meta: EntryMeta = { v: 2, storedAt: now, expiresAt: now + p.ttlMs, route: ctx.route?.name ?? '-', tenant: p.tenant, op: p.op, streamed }
-    const buf = encodeEntry(meta, parts, p.size)
-    return buf !== undefined && buf.length <= policy.maxEntryBytes ? buf : undefined
+    return { v: 2, storedAt: now, expiresAt: now + p.ttlMs, route: ctx.route?.name ?? '-', tenant: p.tenant, op: p.op, streamed, body: parts, size: p.size }
   }
 }
 

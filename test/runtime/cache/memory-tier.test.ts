@@ -177,3 +177,59 @@ test('a claim is held until its time or until deleted; then the next claimant ge
   await new Promise((r) => setTimeout(r, 60))
   assert.equal(tier.claim('~k', Date.now() + 60_000), true, 'its time passed: taken')
 })
+
+/** setWith's writer for the tests: the value's bytes, written where the tier says. */
+const writeBytes = (into: Buffer, at: number, v: Buffer) => void v.copy(into, at)
+
+test('values written in place across many laps of a small ring read back whole, as the latest under their key', () => {
+  // 4 KiB ring, values of 1–700 bytes: records often do not fit before the end and wrap to offset 0.
+  const tier = new MemoryTier(4096, { expiresAt: never })
+  const model = new Map<string, string>()
+  let seed = 11
+  const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n)
+  for (let i = 0; i < 20_000; i++) {
+    const key = `k${rand(40)}`
+    const value = `${key}:${i}:${'y'.repeat(rand(700))}`
+    const b = Buffer.from(value)
+    assert.equal(tier.setWith(key, b.length, writeBytes, b), true)
+    model.set(key, value)
+    assert.equal(tier.get(key)?.toString(), value, `step ${i}`)
+    const other = `k${rand(40)}`
+    const got = tier.get(other)?.toString()
+    if (got !== undefined) assert.equal(got, model.get(other), `step ${i}: ${other}`)
+  }
+  const s = tier.stats()
+  assert.ok(s.evictions > 1000 && s.bytes <= 4096, JSON.stringify(s))
+})
+
+test('setWith writes what set copies: the same bytes come back', () => {
+  const a = new MemoryTier(1 << 16, { expiresAt: never })
+  const value = Buffer.from('in place or copied, the same bytes')
+  a.set('copied', value)
+  a.setWith('placed', value.length, writeBytes, value)
+  assert.deepStrictEqual([a.get('copied')?.toString(), a.get('placed')?.toString()], [value.toString(), value.toString()])
+})
+
+test('a value larger than the tier, a negative size or a non-ASCII key is refused by setWith without calling the writer', () => {
+  const tier = new MemoryTier(1024, { expiresAt: never })
+  tier.set('kept', Buffer.from('v'))
+  let calls = 0
+  const write = () => void calls++
+  assert.deepStrictEqual([tier.setWith('big', 2000, write, 0), tier.setWith('neg', -1, write, 0), tier.setWith('nan', NaN, write, 0), tier.setWith('clé', 1, write, 0)], [false, false, false, false])
+  assert.equal(calls, 0)
+  assert.deepStrictEqual([tier.get('kept')?.toString(), tier.stats().entries], ['v', 1])
+})
+
+test('a writer that throws leaves nothing under its key, the lock free and the other entries as they were', () => {
+  const tier = new MemoryTier(2048, { expiresAt: never })
+  for (let i = 0; i < 5; i++) tier.set(`k${i}`, Buffer.from(`value ${i}`))
+  const before = tier.stats()
+  assert.throws(() => tier.setWith('bad', 100, () => { throw new Error('encoder failed') }, 0), /encoder failed/)
+  assert.equal(tier.get('bad'), undefined)
+  assert.deepStrictEqual([tier.stats().entries, tier.stats().bytes], [before.entries, before.bytes])
+  for (let i = 0; i < 5; i++) assert.equal(tier.get(`k${i}`)?.toString(), `value ${i}`)
+  // The dead record leaves with the tail like any other: the ring keeps working over many laps.
+  for (let i = 0; i < 500; i++) tier.set(`f${i}`, Buffer.alloc(100, i))
+  assert.equal(tier.get('f499')?.[0], 499 & 0xff)
+  assert.ok(tier.stats().bytes <= 2048)
+})

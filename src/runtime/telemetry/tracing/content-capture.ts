@@ -9,7 +9,8 @@
  * One shape whatever the caller spoke: the input is read in the translation hub's canonical form
  * (an OpenAI chat request — Anthropic and Responses bodies go through the hub's own request
  * translators), the output through the hub's upstream readers (fromOpenAIResponse…, the stream
- * readers driving a collecting StreamSink). Nothing here parses a wire format of its own: the
+ * readers driving a collecting StreamSink; read-responses.ts for an OpenAI upstream's Responses
+ * answers in pass-through). Nothing here parses a wire format of its own: the
  * response strategies hand over what they decoded anyway (AnswerContent in types.ts), a stream's
  * events as the usage tap or the translator's parser saw them.
  *
@@ -23,8 +24,7 @@
  * `route.contentCapture` once per sampled attempt). A capturing stream keeps its text up to the
  * limit, never the whole body.
  */
-import type { UpstreamProtocol } from '../../../compiler/ir.js'
-import type { AnswerContent, RequestContext } from '../../types.js'
+import type { AnswerContent, AnswerProtocol, RequestContext } from '../../types.js'
 import type { Scrubber } from '../../upstream/scrub.js'
 import type { CanonicalResponse, StopReason, StreamFailure, StreamSink } from '../../providers/translate/canonical.js'
 import type { UpstreamReader } from '../../providers/translate/stream-reader.js'
@@ -36,18 +36,21 @@ import { OpenAIStreamReader, fromOpenAIResponse } from '../../providers/translat
 import { AnthropicStreamReader, fromAnthropicResponse } from '../../providers/translate/read-anthropic.js'
 import { GeminiStreamReader, fromGeminiResponse } from '../../providers/translate/read-gemini.js'
 import { BedrockStreamReader, fromBedrockResponse } from '../../providers/translate/read-bedrock.js'
+import { ResponsesStreamReader, fromResponsesResponse } from '../../providers/translate/read-responses.js'
 
 const TRUNCATED = '…[truncated]'
 const TRUNCATED_BYTES = Buffer.byteLength(TRUNCATED)
 
-const READERS: Record<UpstreamProtocol, (sink: StreamSink) => UpstreamReader<any>> = {
+const READERS: Record<AnswerProtocol, (sink: StreamSink) => UpstreamReader<any>> = {
   openai: (s) => new OpenAIStreamReader(s),
+  responses: (s) => new ResponsesStreamReader(s),
   anthropic: (s) => new AnthropicStreamReader(s),
   gemini: (s) => new GeminiStreamReader(s, {}),
   bedrock: (s) => new BedrockStreamReader(s, {}),
 }
-const PARSERS: Record<UpstreamProtocol, (body: any) => CanonicalResponse> = {
+const PARSERS: Record<AnswerProtocol, (body: any) => CanonicalResponse> = {
   openai: (b) => fromOpenAIResponse(b),
+  responses: (b) => fromResponsesResponse(b),
   anthropic: (b) => fromAnthropicResponse(b),
   gemini: (b) => fromGeminiResponse(b),
   bedrock: (b) => fromBedrockResponse(b),
@@ -75,7 +78,7 @@ export class AnswerCapture implements AnswerContent {
 
   constructor(private readonly limit: number) {}
 
-  whole(protocol: UpstreamProtocol, body: unknown): void {
+  whole(protocol: AnswerProtocol, body: unknown): void {
     try {
       const c = PARSERS[protocol](body)
       for (const p of c.parts) {
@@ -91,7 +94,7 @@ export class AnswerCapture implements AnswerContent {
     }
   }
 
-  event(protocol: UpstreamProtocol, event: unknown): void {
+  event(protocol: AnswerProtocol, event: unknown): void {
     if (this.failed) return
     try {
       ;(this.reader ??= READERS[protocol](this.sink)).read(event)

@@ -37,6 +37,7 @@ before(async () => {
   up.answer = (req, res) => {
     const body = JSON.parse(req.body)
     if (req.url.endsWith('/responses')) return answerResponses(body, res)
+    if (body.n === 2) return answerTwoChoices(body, res)
     if (!body.stream) {
       res.writeHead(200, { 'content-type': 'application/json' })
       return res.end(JSON.stringify({
@@ -106,6 +107,30 @@ function answerResponses(body: any, res: import('node:http').ServerResponse): vo
   out += ev('response.content_part.done', { item_id: 'msg_1', output_index: 0, content_index: 0, part: { type: 'output_text', text, annotations: [] } })
   out += ev('response.output_item.done', { output_index: 0, item: item('completed', text) })
   res.end(out + ev('response.completed', { response: response('completed', [item('completed', text)]) }))
+}
+
+/** `n: 2`: the second choice says the reply backwards; streamed, the two choices interleave. */
+const SECOND = 'Backwards: 24 si rewsna ehT'
+function answerTwoChoices(body: any, res: import('node:http').ServerResponse): void {
+  if (!body.stream) {
+    res.writeHead(200, { 'content-type': 'application/json' })
+    return void res.end(JSON.stringify({
+      id: 'chatcmpl-n', object: 'chat.completion', created: 1, model: 'gpt-4o',
+      choices: [
+        { index: 0, message: { role: 'assistant', content: REPLY.join('') }, finish_reason: 'stop' },
+        { index: 1, message: { role: 'assistant', content: SECOND }, finish_reason: 'length' },
+      ],
+      usage: { prompt_tokens: 5, completion_tokens: 9, total_tokens: 14 },
+    }))
+  }
+  res.writeHead(200, { 'content-type': 'text/event-stream' })
+  const chunk = (choices: object[]) => sseData({ id: 'chatcmpl-n2', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o', choices })
+  let out = chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }, { index: 1, delta: { role: 'assistant', content: '' }, finish_reason: null }])
+  out += chunk([{ index: 1, delta: { content: SECOND.slice(0, 10) }, finish_reason: null }])
+  for (const piece of REPLY) out += chunk([{ index: 0, delta: { content: piece }, finish_reason: null }])
+  out += chunk([{ index: 1, delta: { content: SECOND.slice(10) }, finish_reason: null }, { index: 0, delta: {}, finish_reason: 'stop' }])
+  out += chunk([{ index: 1, delta: {}, finish_reason: 'length' }])
+  res.end(out + 'data: [DONE]\n\n')
 }
 
 after(async () => {
@@ -188,6 +213,25 @@ test('the Responses API (official SDK, OpenAI upstream in pass-through): output 
   const s = await attemptOf('rs-sse')
   assert.equal(s.attributes['gen_ai.input.messages'], chat.attributes['gen_ai.input.messages'])
   assert.deepEqual(json(s, 'gen_ai.output.messages'), OUTPUT, 'assembled from the Responses events')
+})
+
+test('n = 2 (official SDK): every choice is an output message with its index and finish_reason, plain and streamed', async () => {
+  const expected = [
+    { role: 'assistant', parts: [{ type: 'text', content: REPLY.join('') }], finish_reason: 'stop', index: 0 },
+    { role: 'assistant', parts: [{ type: 'text', content: SECOND }], finish_reason: 'length', index: 1 },
+  ]
+  const messages = [{ role: 'user' as const, content: 'Two answers, please.' }]
+  const r = await openai().chat.completions.create({ model: 'gpt-4o', n: 2, messages }, { headers: { 'x-request-id': 'n2-json' } })
+  assert.deepEqual(r.choices.map((c) => c.message.content), [REPLY.join(''), SECOND])
+  assert.deepEqual(json(await attemptOf('n2-json'), 'gen_ai.output.messages'), expected)
+
+  const stream = await openai().chat.completions.create({ model: 'gpt-4o', n: 2, stream: true, messages }, { headers: { 'x-request-id': 'n2-sse' } })
+  const texts = ['', '']
+  for await (const c of stream) for (const ch of c.choices) texts[ch.index] += ch.delta?.content ?? ''
+  assert.deepEqual(texts, [REPLY.join(''), SECOND])
+  const s = await attemptOf('n2-sse')
+  assert.deepEqual(json(s, 'gen_ai.output.messages'), expected, 'both choices assembled from the interleaved stream')
+  assert.deepEqual(s.attributes['gen_ai.response.finish_reasons'], ['stop', 'length'])
 })
 
 test('a rule without the opt-in exports no content at all', async () => {

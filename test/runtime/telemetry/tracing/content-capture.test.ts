@@ -209,3 +209,47 @@ test('a failed Responses stream records no output', () => {
     assert.equal(formatter.format(responsesCtx, a, 8192).outputMessages, undefined)
   }
 })
+
+const chatCtx = ctxOf('/v1/chat/completions', { model: 'm', n: 2, messages: [] })
+
+test('n = 2: one output message per choice, in index order, each with its index and finish_reason (whole answer)', () => {
+  const a = new AnswerCapture(10_000)
+  a.whole('openai', {
+    id: 'c', object: 'chat.completion', created: 1, model: 'm',
+    choices: [
+      { index: 1, message: { role: 'assistant', content: 'second' }, finish_reason: 'length' },
+      { index: 0, message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }] }, finish_reason: 'tool_calls' },
+    ],
+  })
+  assert.equal(a.complete, true)
+  assert.deepEqual(JSON.parse(formatter.format(chatCtx, a, 8192).outputMessages!), [
+    { role: 'assistant', parts: [{ type: 'tool_call', id: 'call_1', name: 'f', arguments: {} }], finish_reason: 'tool_call', index: 0 },
+    { role: 'assistant', parts: [{ type: 'text', content: 'second' }], finish_reason: 'length', index: 1 },
+  ])
+})
+
+test('n = 2: a stream interleaving both choices is split by index; a choice that never finished means no output', () => {
+  const chunk = (choices: object[]) => `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices })}\n\n`
+  const opening = chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }, { index: 1, delta: { role: 'assistant', content: '' }, finish_reason: null }])
+  const body = opening + chunk([{ index: 1, delta: { content: 'B1 ' }, finish_reason: null }]) + chunk([{ index: 0, delta: { content: 'A1 ' }, finish_reason: null }]) +
+    chunk([{ index: 0, delta: { content: 'A2' }, finish_reason: null }, { index: 1, delta: { content: 'B2' }, finish_reason: null }]) +
+    chunk([{ index: 0, delta: {}, finish_reason: 'stop' }])
+  const whole = new AnswerCapture(10_000)
+  for (const ev of sseEvents(body + chunk([{ index: 1, delta: {}, finish_reason: 'length' }]) + 'data: [DONE]\n\n')) whole.event('openai', ev)
+  assert.equal(whole.complete, true)
+  assert.deepEqual(JSON.parse(formatter.format(chatCtx, whole, 8192).outputMessages!), [
+    { role: 'assistant', parts: [{ type: 'text', content: 'A1 A2' }], finish_reason: 'stop', index: 0 },
+    { role: 'assistant', parts: [{ type: 'text', content: 'B1 B2' }], finish_reason: 'length', index: 1 },
+  ])
+
+  const cut = new AnswerCapture(10_000)
+  for (const ev of sseEvents(body)) cut.event('openai', ev)
+  assert.equal(cut.complete, false, 'choice 1 never finished')
+  assert.equal(formatter.format(chatCtx, cut, 8192).outputMessages, undefined)
+})
+
+test('n = 2: the kept-text limit is shared by all choices', () => {
+  const a = new AnswerCapture(10)
+  a.whole('openai', { choices: [{ index: 0, message: { content: 'aaaaaaaa' }, finish_reason: 'stop' }, { index: 1, message: { content: 'bbbbbbbb' }, finish_reason: 'stop' }] })
+  assert.equal(a.choices[0].text + a.choices[1].text, 'aaaaaaaabb')
+})

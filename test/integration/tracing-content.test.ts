@@ -37,6 +37,10 @@ before(async () => {
   up.answer = (req, res) => {
     const body = JSON.parse(req.body)
     if (req.url.endsWith('/responses')) return answerResponses(body, res)
+    if (req.url.endsWith('/embeddings')) {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      return res.end(JSON.stringify({ object: 'list', model: 'text-embedding-3-small', data: [{ object: 'embedding', index: 0, embedding: [0.25, -0.5] }], usage: { prompt_tokens: 4, total_tokens: 4 } }))
+    }
     if (body.n === 2) return answerTwoChoices(body, res)
     if (!body.stream) {
       res.writeHead(200, { 'content-type': 'application/json' })
@@ -76,6 +80,10 @@ routes:
         match: { model: { exact: gpt-4o } }
         cluster: scripted
         tracing: { capture_content: true, max_content_bytes: 2kb }
+      - name: embeddings-captured
+        match: { model: { exact: text-embedding-3-small } }
+        cluster: scripted
+        tracing: { capture_content: true }
       - name: claude-captured
         match: { model: { glob: "claude-*" } }
         cluster: anthropic-up
@@ -232,6 +240,16 @@ test('n = 2 (official SDK): every choice is an output message with its index and
   const s = await attemptOf('n2-sse')
   assert.deepEqual(json(s, 'gen_ai.output.messages'), expected, 'both choices assembled from the interleaved stream')
   assert.deepEqual(s.attributes['gen_ai.response.finish_reasons'], ['stop', 'length'])
+})
+
+test('embeddings on a capturing rule: no input text and no output messages (the conventions define no content for embeddings)', async () => {
+  const input = 'embed-this-private-document-text'
+  const r = await openai().embeddings.create({ model: 'text-embedding-3-small', input }, { headers: { 'x-request-id': 'emb' } })
+  assert.equal(r.data.length, 1)
+  const a = await attemptOf('emb')
+  assert.equal(a.attributes['gen_ai.operation.name'], 'embeddings')
+  for (const k of ['gen_ai.system_instructions', 'gen_ai.input.messages', 'gen_ai.output.messages']) assert.equal(a.attributes[k], undefined, k)
+  assert.ok(!otlp.rawBodies.some((b) => b.includes(input)))
 })
 
 test('a rule without the opt-in exports no content at all', async () => {

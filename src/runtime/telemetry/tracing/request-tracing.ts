@@ -132,8 +132,9 @@ export class RequestTracing {
         t.addAttempt(a)
         ctx.headers.traceparent = formatTraceparent(t.traceId, a.spanId, 1)
         // The response strategies keep the answer's model and finish reasons here, for this span only
-        // (and its content, on a rule that captures it).
-        const capture = formatter === undefined ? undefined : ctx.route?.contentCapture
+        // (and its content, on a rule that captures it: inference only — an embeddings or other
+        // answer has no messages, and its body is not decoded for them).
+        const capture = formatter === undefined || t.operation !== 'chat' ? undefined : ctx.route?.contentCapture
         ctx.answerFacts = { model: undefined, finishReasons: undefined, content: capture === undefined ? undefined : new AnswerCapture(formatter!.captureLimit(capture.maxBytes)) }
       },
       onResponseStart(ctx: RequestContext, status: number) {
@@ -183,7 +184,7 @@ export class RequestTracing {
         t.spans = 1 + t.attempts
         // Content goes on the last attempt (the one that answered, or the last that tried); its
         // output only when that attempt ended with a whole answer.
-        const capture = formatter === undefined ? undefined : ctx.route?.contentCapture
+        const capture = formatter === undefined || t.operation !== 'chat' ? undefined : ctx.route?.contentCapture
         if (capture !== undefined && t.last !== undefined) {
           try {
             t.last.content = formatter!.format(ctx, t.last.answer?.content as AnswerCapture | undefined, capture.maxBytes)

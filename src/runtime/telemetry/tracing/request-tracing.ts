@@ -55,10 +55,12 @@ export class RequestTracing {
       this.host.close()
       return undefined
     }
-    // The content redactor is built once per snapshot, and only when some rule captures content.
-    const captures = ir.routeTables.some((t) => t.rules.some((r) => r.contentCapture !== undefined))
-    const formatter = captures ? new ContentFormatter(createScrubber(ir.secrets ?? [], { credentialShapes: true }), ir.secrets ?? []) : undefined
-    return this.hooks(cfg, this.host.tracerFor(cfg), genAiProviders(ir.clusters), formatter)
+    // The content redactor is built once per snapshot, and only when some rule captures content;
+    // the largest budget sizes the export ring (content makes spans larger).
+    let contentBytes = 0
+    for (const t of ir.routeTables) for (const r of t.rules) if (r.contentCapture !== undefined && r.contentCapture.maxBytes > contentBytes) contentBytes = r.contentCapture.maxBytes
+    const formatter = contentBytes > 0 ? new ContentFormatter(createScrubber(ir.secrets ?? [], { credentialShapes: true }), ir.secrets ?? []) : undefined
+    return this.hooks(cfg, this.host.tracerFor(cfg, contentBytes), genAiProviders(ir.clusters), formatter)
   }
 
   private hooks(cfg: TracingIR, queue: SpanExporter, providers: ReadonlyMap<string, string>, formatter: ContentFormatter | undefined): SnapshotTelemetry {

@@ -148,12 +148,18 @@ export interface AnswerFacts {
   content?: AnswerContent | undefined
 }
 
+/**
+ * The wire format of an answer whose content is captured: an upstream protocol, or `responses`
+ * (an OpenAI upstream answering the Responses API in pass-through).
+ */
+export type AnswerProtocol = UpstreamProtocol | 'responses'
+
 /** Where a traced answer's content goes, in an upstream protocol's own shape (the strategies never format it). */
 export interface AnswerContent {
   /** A whole answer, decoded (JSON). */
-  whole(protocol: UpstreamProtocol, body: unknown): void
+  whole(protocol: AnswerProtocol, body: unknown): void
   /** One event of a streamed answer, in order: an SSE event, its decoded data, or an AWS event-stream message. */
-  event(protocol: UpstreamProtocol, event: unknown): void
+  event(protocol: AnswerProtocol, event: unknown): void
 }
 
 export type HookResult = LocalReply | undefined | void | Promise<LocalReply | undefined | void>

@@ -3,7 +3,7 @@
  * exports to the in-test OTLP receiver, the official openai and @anthropic-ai/sdk clients call it,
  * and the attempt span of a capturing rule carries `gen_ai.system_instructions`,
  * `gen_ai.input.messages` and `gen_ai.output.messages` (GenAI JSON) for a plain request and a
- * stream, from either caller in the same shape; a rule without the opt-in exports none; a
+ * stream, from either caller and from the Responses API in the same shape; a rule without the opt-in exports none; a
  * configured secret value and an `sk-…` key in the prompt arrive redacted (and appear nowhere in
  * what was exported); an oversized prompt is cut to `max_content_bytes`; a stream that broke off
  * records its input but no output.
@@ -36,6 +36,12 @@ before(async () => {
   up = await startScriptedUpstream()
   up.answer = (req, res) => {
     const body = JSON.parse(req.body)
+    if (req.url.endsWith('/responses')) return answerResponses(body, res)
+    if (req.url.endsWith('/embeddings')) {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      return res.end(JSON.stringify({ object: 'list', model: 'text-embedding-3-small', data: [{ object: 'embedding', index: 0, embedding: [0.25, -0.5] }], usage: { prompt_tokens: 4, total_tokens: 4 } }))
+    }
+    if (body.n === 2) return answerTwoChoices(body, res)
     if (!body.stream) {
       res.writeHead(200, { 'content-type': 'application/json' })
       return res.end(JSON.stringify({
@@ -74,6 +80,10 @@ routes:
         match: { model: { exact: gpt-4o } }
         cluster: scripted
         tracing: { capture_content: true, max_content_bytes: 2kb }
+      - name: embeddings-captured
+        match: { model: { exact: text-embedding-3-small } }
+        cluster: scripted
+        tracing: { capture_content: true }
       - name: claude-captured
         match: { model: { glob: "claude-*" } }
         cluster: anthropic-up
@@ -84,6 +94,52 @@ clusters:
 `)
   base = `http://127.0.0.1:${port}`
 })
+
+/** An OpenAI upstream's Responses API answer (pass-through), whole or as its event stream. */
+function answerResponses(body: any, res: import('node:http').ServerResponse): void {
+  const text = REPLY.join('')
+  const item = (status: string, t: string) => ({ type: 'message', id: 'msg_1', role: 'assistant', status, content: t === '' ? [] : [{ type: 'output_text', text: t, annotations: [] }] })
+  const response = (status: string, output: object[]) => ({ id: 'resp_1', object: 'response', created_at: 1, status, model: 'gpt-4o', output, usage: status === 'completed' ? { input_tokens: 5, output_tokens: 3, total_tokens: 8 } : null })
+  if (!body.stream) {
+    res.writeHead(200, { 'content-type': 'application/json' })
+    return void res.end(JSON.stringify(response('completed', [item('completed', text)])))
+  }
+  res.writeHead(200, { 'content-type': 'text/event-stream' })
+  let seq = 0
+  const ev = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...data })}\n\n`
+  let out = ev('response.created', { response: response('in_progress', []) }) + ev('response.in_progress', { response: response('in_progress', []) })
+  out += ev('response.output_item.added', { output_index: 0, item: item('in_progress', '') })
+  out += ev('response.content_part.added', { item_id: 'msg_1', output_index: 0, content_index: 0, part: { type: 'output_text', text: '', annotations: [] } })
+  for (const piece of REPLY) out += ev('response.output_text.delta', { item_id: 'msg_1', output_index: 0, content_index: 0, delta: piece })
+  out += ev('response.output_text.done', { item_id: 'msg_1', output_index: 0, content_index: 0, text })
+  out += ev('response.content_part.done', { item_id: 'msg_1', output_index: 0, content_index: 0, part: { type: 'output_text', text, annotations: [] } })
+  out += ev('response.output_item.done', { output_index: 0, item: item('completed', text) })
+  res.end(out + ev('response.completed', { response: response('completed', [item('completed', text)]) }))
+}
+
+/** `n: 2`: the second choice says the reply backwards; streamed, the two choices interleave. */
+const SECOND = 'Backwards: 24 si rewsna ehT'
+function answerTwoChoices(body: any, res: import('node:http').ServerResponse): void {
+  if (!body.stream) {
+    res.writeHead(200, { 'content-type': 'application/json' })
+    return void res.end(JSON.stringify({
+      id: 'chatcmpl-n', object: 'chat.completion', created: 1, model: 'gpt-4o',
+      choices: [
+        { index: 0, message: { role: 'assistant', content: REPLY.join('') }, finish_reason: 'stop' },
+        { index: 1, message: { role: 'assistant', content: SECOND }, finish_reason: 'length' },
+      ],
+      usage: { prompt_tokens: 5, completion_tokens: 9, total_tokens: 14 },
+    }))
+  }
+  res.writeHead(200, { 'content-type': 'text/event-stream' })
+  const chunk = (choices: object[]) => sseData({ id: 'chatcmpl-n2', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o', choices })
+  let out = chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }, { index: 1, delta: { role: 'assistant', content: '' }, finish_reason: null }])
+  out += chunk([{ index: 1, delta: { content: SECOND.slice(0, 10) }, finish_reason: null }])
+  for (const piece of REPLY) out += chunk([{ index: 0, delta: { content: piece }, finish_reason: null }])
+  out += chunk([{ index: 1, delta: { content: SECOND.slice(10) }, finish_reason: null }, { index: 0, delta: {}, finish_reason: 'stop' }])
+  out += chunk([{ index: 1, delta: {}, finish_reason: 'length' }])
+  res.end(out + 'data: [DONE]\n\n')
+}
 
 after(async () => {
   const code = await gw?.stop()
@@ -146,6 +202,54 @@ test('an Anthropic caller (official SDK) gives the same shapes, plain and stream
   const s = await attemptOf('an-sse')
   assert.equal(s.attributes['gen_ai.input.messages'], openaiSpan.attributes['gen_ai.input.messages'])
   assert.deepEqual(json(s, 'gen_ai.output.messages'), OUTPUT)
+})
+
+test('the Responses API (official SDK, OpenAI upstream in pass-through): output messages for an answer and a stream', async () => {
+  const req = { model: 'gpt-4o', instructions: SYSTEM, input: 'What is the answer?' }
+  const r = await openai().responses.create(req, { headers: { 'x-request-id': 'rs-json' } })
+  assert.equal(r.output_text, REPLY.join(''))
+  const a = await attemptOf('rs-json')
+  const chat = await attemptOf('oa-json')
+  assert.equal(a.attributes['gen_ai.system_instructions'], chat.attributes['gen_ai.system_instructions'])
+  assert.equal(a.attributes['gen_ai.input.messages'], chat.attributes['gen_ai.input.messages'])
+  assert.deepEqual(json(a, 'gen_ai.output.messages'), OUTPUT)
+
+  const stream = await openai().responses.create({ ...req, stream: true }, { headers: { 'x-request-id': 'rs-sse' } })
+  let text = ''
+  for await (const e of stream) if (e.type === 'response.output_text.delta') text += e.delta
+  assert.equal(text, REPLY.join(''))
+  const s = await attemptOf('rs-sse')
+  assert.equal(s.attributes['gen_ai.input.messages'], chat.attributes['gen_ai.input.messages'])
+  assert.deepEqual(json(s, 'gen_ai.output.messages'), OUTPUT, 'assembled from the Responses events')
+})
+
+test('n = 2 (official SDK): every choice is an output message with its index and finish_reason, plain and streamed', async () => {
+  const expected = [
+    { role: 'assistant', parts: [{ type: 'text', content: REPLY.join('') }], finish_reason: 'stop', index: 0 },
+    { role: 'assistant', parts: [{ type: 'text', content: SECOND }], finish_reason: 'length', index: 1 },
+  ]
+  const messages = [{ role: 'user' as const, content: 'Two answers, please.' }]
+  const r = await openai().chat.completions.create({ model: 'gpt-4o', n: 2, messages }, { headers: { 'x-request-id': 'n2-json' } })
+  assert.deepEqual(r.choices.map((c) => c.message.content), [REPLY.join(''), SECOND])
+  assert.deepEqual(json(await attemptOf('n2-json'), 'gen_ai.output.messages'), expected)
+
+  const stream = await openai().chat.completions.create({ model: 'gpt-4o', n: 2, stream: true, messages }, { headers: { 'x-request-id': 'n2-sse' } })
+  const texts = ['', '']
+  for await (const c of stream) for (const ch of c.choices) texts[ch.index] += ch.delta?.content ?? ''
+  assert.deepEqual(texts, [REPLY.join(''), SECOND])
+  const s = await attemptOf('n2-sse')
+  assert.deepEqual(json(s, 'gen_ai.output.messages'), expected, 'both choices assembled from the interleaved stream')
+  assert.deepEqual(s.attributes['gen_ai.response.finish_reasons'], ['stop', 'length'])
+})
+
+test('embeddings on a capturing rule: no input text and no output messages (the conventions define no content for embeddings)', async () => {
+  const input = 'embed-this-private-document-text'
+  const r = await openai().embeddings.create({ model: 'text-embedding-3-small', input }, { headers: { 'x-request-id': 'emb' } })
+  assert.equal(r.data.length, 1)
+  const a = await attemptOf('emb')
+  assert.equal(a.attributes['gen_ai.operation.name'], 'embeddings')
+  for (const k of ['gen_ai.system_instructions', 'gen_ai.input.messages', 'gen_ai.output.messages']) assert.equal(a.attributes[k], undefined, k)
+  assert.ok(!otlp.rawBodies.some((b) => b.includes(input)))
 })
 
 test('a rule without the opt-in exports no content at all', async () => {

@@ -71,9 +71,9 @@ export class SseUsageTap {
    */
   malformed: string | undefined
   private readonly rules: StreamRules
-  /** A traced attempt on a rule that captures content: every event goes there too (Chat and Messages streams). */
+  /** A traced attempt on a rule that captures content: every event goes there too. */
   private readonly content: AnswerContent | undefined
-  private readonly protocol: 'openai' | 'anthropic'
+  private readonly protocol: 'openai' | 'anthropic' | 'responses'
   /** Bytes after the last whole event, in the pieces they came in. */
   private carry: Buffer[] | undefined
   /** The last push() output judged whole, and whether it was all opening. */
@@ -86,8 +86,8 @@ export class SseUsageTap {
    * answer's model and finish reasons there (a traced attempt; undefined costs nothing).
    */
   constructor(protocol: CallerProtocol, strip: boolean, choices = 1, usageRequested = strip, private readonly facts?: AnswerFacts) {
-    this.content = protocol === 'responses' ? undefined : facts?.content
-    this.protocol = protocol === 'anthropic' ? 'anthropic' : 'openai'
+    this.content = facts?.content
+    this.protocol = protocol
     this.rules = protocol === 'openai'
       ? new OpenAIStreamRules(facts, strip, choices, usageRequested)
       : protocol === 'anthropic' ? new AnthropicStreamRules(facts) : new ResponsesStreamRules(facts)

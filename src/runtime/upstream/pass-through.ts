@@ -92,7 +92,7 @@ export class PassJson extends HeldAnswer {
       if (spot !== undefined && expect !== NOT_CHECKED) {
         answerFactsFromJson(body, op === 'responses' ? 'responses' : protocol, spot, facts!)
         // A rule that captures content: the answer, decoded (vouched for above, so it parses).
-        if (facts!.content !== undefined && op !== 'responses') facts!.content.whole(protocol, JSON.parse(body.toString('utf8')))
+        if (facts!.content !== undefined) facts!.content.whole(op === 'responses' ? 'responses' : protocol, JSON.parse(body.toString('utf8')))
       }
     }
     x.streamSucceeded()

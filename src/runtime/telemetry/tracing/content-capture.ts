@@ -9,7 +9,8 @@
  * One shape whatever the caller spoke: the input is read in the translation hub's canonical form
  * (an OpenAI chat request — Anthropic and Responses bodies go through the hub's own request
  * translators), the output through the hub's upstream readers (fromOpenAIResponse…, the stream
- * readers driving a collecting StreamSink). Nothing here parses a wire format of its own: the
+ * readers driving a collecting StreamSink; read-responses.ts for an OpenAI upstream's Responses
+ * answers in pass-through). Nothing here parses a wire format of its own: the
  * response strategies hand over what they decoded anyway (AnswerContent in types.ts), a stream's
  * events as the usage tap or the translator's parser saw them.
  *
@@ -23,8 +24,7 @@
  * `route.contentCapture` once per sampled attempt). A capturing stream keeps its text up to the
  * limit, never the whole body.
  */
-import type { UpstreamProtocol } from '../../../compiler/ir.js'
-import type { AnswerContent, RequestContext } from '../../types.js'
+import type { AnswerContent, AnswerProtocol, RequestContext } from '../../types.js'
 import type { Scrubber } from '../../upstream/scrub.js'
 import type { CanonicalResponse, StopReason, StreamFailure, StreamSink } from '../../providers/translate/canonical.js'
 import type { UpstreamReader } from '../../providers/translate/stream-reader.js'
@@ -36,18 +36,21 @@ import { OpenAIStreamReader, fromOpenAIResponse } from '../../providers/translat
 import { AnthropicStreamReader, fromAnthropicResponse } from '../../providers/translate/read-anthropic.js'
 import { GeminiStreamReader, fromGeminiResponse } from '../../providers/translate/read-gemini.js'
 import { BedrockStreamReader, fromBedrockResponse } from '../../providers/translate/read-bedrock.js'
+import { ResponsesStreamReader, fromResponsesResponse } from '../../providers/translate/read-responses.js'
 
 const TRUNCATED = '…[truncated]'
 const TRUNCATED_BYTES = Buffer.byteLength(TRUNCATED)
 
-const READERS: Record<UpstreamProtocol, (sink: StreamSink) => UpstreamReader<any>> = {
+const READERS: Record<AnswerProtocol, (sink: StreamSink) => UpstreamReader<any>> = {
   openai: (s) => new OpenAIStreamReader(s),
+  responses: (s) => new ResponsesStreamReader(s),
   anthropic: (s) => new AnthropicStreamReader(s),
   gemini: (s) => new GeminiStreamReader(s, {}),
   bedrock: (s) => new BedrockStreamReader(s, {}),
 }
-const PARSERS: Record<UpstreamProtocol, (body: any) => CanonicalResponse> = {
+const PARSERS: Record<AnswerProtocol, (body: any) => CanonicalResponse> = {
   openai: (b) => fromOpenAIResponse(b),
+  responses: (b) => fromResponsesResponse(b),
   anthropic: (b) => fromAnthropicResponse(b),
   gemini: (b) => fromGeminiResponse(b),
   bedrock: (b) => fromBedrockResponse(b),
@@ -59,89 +62,154 @@ interface CapturedTool {
   args: string
 }
 
-/**
- * One attempt's answer as it arrives: text and tool calls (choice 0, as the hub's readers read it),
- * kept up to `limit` characters in all, and the finish. A stream that never finished has none, and
- * records no output. Never throws: telemetry must not fail the answer it watches.
- */
-export class AnswerCapture implements AnswerContent {
+/** One choice of an answer: its text and tool calls, and why it stopped (undefined until it did). */
+export class CapturedChoice {
   text = ''
   readonly tools: CapturedTool[] = []
-  /** Set when the answer arrived whole: a JSON answer, or a stream whose upstream said why it stopped. */
   stop: StopReason | undefined = undefined
+  /** The hub reader of this choice's stream (created on its first event). */
+  reader: UpstreamReader<any> | undefined = undefined
+
+  constructor(readonly index: number) {}
+}
+
+/** Choices past this are not kept (an `n` that large is a benchmark, not a conversation). */
+const MAX_CHOICES = 128
+
+/**
+ * One attempt's answer as it arrives: every choice's text and tool calls, kept up to `limit`
+ * characters in all, and each choice's finish. The hub's readers read one choice; an OpenAI
+ * answer with `n > 1` is split by choice index, each choice read by its own reader. A stream that
+ * never finished (some choice without a finish) records no output. Never throws: telemetry must
+ * not fail the answer it watches.
+ */
+export class AnswerCapture implements AnswerContent {
+  /** By choice index; holes are choices that never appeared. */
+  readonly choices: CapturedChoice[] = []
   failed = false
   private kept = 0
-  private reader: UpstreamReader<any> | undefined = undefined
 
   constructor(private readonly limit: number) {}
 
-  whole(protocol: UpstreamProtocol, body: unknown): void {
+  /** Choice 0's text (what a one-choice answer said). */
+  get text(): string {
+    return this.choices[0]?.text ?? ''
+  }
+
+  whole(protocol: AnswerProtocol, body: unknown): void {
     try {
-      const c = PARSERS[protocol](body)
-      for (const p of c.parts) {
-        if (p.type === 'text') this.append(p.text)
-        else {
-          this.toolStart(this.tools.length, p.id, p.name)
-          this.toolArgs(this.tools.length - 1, p.arguments)
-        }
-      }
-      this.stop = c.stop
+      const many = protocol === 'openai' ? (body as { choices?: unknown } | null)?.choices : undefined
+      if (Array.isArray(many) && many.length > 1) {
+        // n > 1: the hub's parser reads choice 0, so each choice is handed over as a one-choice answer.
+        for (let i = 0; i < many.length && i < MAX_CHOICES; i++) this.wholeChoice(this.choice(indexOf(many[i], i)), PARSERS.openai({ ...(body as object), choices: [many[i]] }))
+      } else this.wholeChoice(this.choice(0), PARSERS[protocol](body))
     } catch {
       this.failed = true
     }
   }
 
-  event(protocol: UpstreamProtocol, event: unknown): void {
+  event(protocol: AnswerProtocol, event: unknown): void {
     if (this.failed) return
     try {
-      ;(this.reader ??= READERS[protocol](this.sink)).read(event)
+      if (protocol === 'openai') return this.openAIEvent(event)
+      const c = this.choice(0)
+      ;(c.reader ??= READERS[protocol](this.sinkOf(c))).read(event)
     } catch {
       this.failed = true
     }
   }
 
-  /** Whether the answer arrived whole (only then is there an output to record). */
+  /** Whether the answer arrived whole, every choice finished (only then is there an output to record). */
   get complete(): boolean {
-    return this.stop !== undefined && !this.failed
+    if (this.failed || this.choices.length === 0) return false
+    for (const c of this.choices) if (c !== undefined && c.stop === undefined) return false
+    return true
   }
 
-  /** What the hub's stream readers drive. */
-  private readonly sink: StreamSink = {
-    start: () => {},
-    text: (s) => this.append(s),
-    reasoning: () => {},
-    toolStart: (index, id, name) => this.toolStart(index, id, name),
-    toolArgs: (index, fragment) => this.toolArgs(index, fragment),
-    toolEnd: () => {},
-    finish: (reason) => {
-      this.stop = reason
-    },
-    usage: () => {},
-    error: (_f: StreamFailure) => {
-      this.failed = true
-    },
-    close: () => {},
+  private choice(index: number): CapturedChoice {
+    return (this.choices[index] ??= new CapturedChoice(index))
   }
 
-  private toolStart(index: number, id: string, name: string): void {
+  private wholeChoice(c: CapturedChoice, r: CanonicalResponse): void {
+    for (const p of r.parts) {
+      if (p.type === 'text') this.append(c, p.text)
+      else {
+        this.toolStart(c, c.tools.length, p.id, p.name)
+        this.toolArgs(c, c.tools.length - 1, p.arguments)
+      }
+    }
+    c.stop = r.stop
+  }
+
+  /**
+   * An OpenAI chunk (an SSE event or its decoded data). The usual chunk carries choice 0 alone and
+   * goes to its reader as it is; one naming other choices is split, one chunk per choice.
+   */
+  private openAIEvent(event: unknown): void {
+    let chunk = event as { data?: unknown; choices?: unknown }
+    if (typeof chunk?.data === 'string') {
+      if (chunk.data === '[DONE]') return
+      chunk = JSON.parse(chunk.data)
+    }
+    const list = chunk?.choices
+    if (Array.isArray(list) && (list.length > 1 || (list.length === 1 && indexOf(list[0], 0) !== 0))) {
+      for (const one of list) {
+        const i = indexOf(one, 0)
+        if (i >= MAX_CHOICES) continue
+        const c = this.choice(i)
+        ;(c.reader ??= READERS.openai(this.sinkOf(c))).read({ ...chunk, choices: [one] })
+      }
+      return
+    }
+    const c = this.choice(0)
+    ;(c.reader ??= READERS.openai(this.sinkOf(c))).read(chunk)
+  }
+
+  /** What the hub's stream readers drive, for one choice (one per choice, not per event). */
+  private sinkOf(c: CapturedChoice): StreamSink {
+    return {
+      start: () => {},
+      text: (s) => this.append(c, s),
+      reasoning: () => {},
+      toolStart: (index, id, name) => this.toolStart(c, index, id, name),
+      toolArgs: (index, fragment) => this.toolArgs(c, index, fragment),
+      toolEnd: () => {},
+      finish: (reason) => {
+        c.stop = reason
+      },
+      usage: () => {},
+      error: (_f: StreamFailure) => {
+        this.failed = true
+      },
+      close: () => {},
+    }
+  }
+
+  private toolStart(c: CapturedChoice, index: number, id: string, name: string): void {
     if (index >= 128) return
-    this.tools[index] = { id, name, args: '' }
+    c.tools[index] = { id, name, args: '' }
   }
 
-  private toolArgs(index: number, fragment: string): void {
-    const t = this.tools[index]
+  private toolArgs(c: CapturedChoice, index: number, fragment: string): void {
+    const t = c.tools[index]
     if (t === undefined || this.kept >= this.limit) return
     const piece = fragment.length > this.limit - this.kept ? fragment.slice(0, this.limit - this.kept) : fragment
     t.args += piece
     this.kept += piece.length
   }
 
-  private append(s: string): void {
+  private append(c: CapturedChoice, s: string): void {
     if (this.kept >= this.limit) return
     const piece = s.length > this.limit - this.kept ? s.slice(0, this.limit - this.kept) : s
-    this.text += piece
+    c.text += piece
     this.kept += piece.length
   }
+}
+
+/** A choice's `index` when it is a sane one, else its position. */
+function indexOf(choice: unknown, fallback: number): number {
+  const i = (choice as { index?: unknown } | null)?.index
+  return typeof i === 'number' && Number.isInteger(i) && i >= 0 && i < MAX_CHOICES ? i : fallback
 }
 
 /** The three content attributes of one attempt span (each undefined when there is nothing to say). */
@@ -182,7 +250,7 @@ export class ContentFormatter {
       input = m.input
     }
     let output: unknown[] | undefined
-    if (answer !== undefined && answer.complete) output = [outputMessage(answer, (s) => this.clean(s, limit))]
+    if (answer !== undefined && answer.complete) output = outputMessages(answer.choices, (s) => this.clean(s, limit))
     return {
       systemInstructions: system === undefined || system.length === 0 ? undefined : boundedJson(system, maxBytes),
       inputMessages: input === undefined ? undefined : boundedJson(input, maxBytes),
@@ -292,11 +360,24 @@ function toolCallPart(id: string, name: string, args: string, clean: Clean): obj
 /** GenAI's finish reasons: stop, length, content_filter, tool_call (the hub's stop_sequence is a stop). */
 const FINISH: Record<StopReason, string> = { stop: 'stop', stop_sequence: 'stop', length: 'length', tool_calls: 'tool_call', content_filter: 'content_filter' }
 
-function outputMessage(a: AnswerCapture, clean: Clean): object {
-  const parts: object[] = []
-  if (a.text !== '') parts.push({ type: 'text', content: clean(a.text) })
-  for (const t of a.tools) if (t !== undefined) parts.push(toolCallPart(t.id, t.name, t.args, clean))
-  return { role: 'assistant', parts, finish_reason: FINISH[a.stop!] ?? a.stop }
+/**
+ * One output message per choice, in index order (the conventions: each output message is one
+ * choice or candidate). With more than one choice each carries its `index` (the schema allows
+ * extra members), since a choice that never appeared leaves a hole the array position would hide.
+ */
+function outputMessages(choices: readonly (CapturedChoice | undefined)[], clean: Clean): object[] {
+  const many = choices.length > 1
+  const out: object[] = []
+  for (const c of choices) {
+    if (c === undefined) continue
+    const parts: object[] = []
+    if (c.text !== '') parts.push({ type: 'text', content: clean(c.text) })
+    for (const t of c.tools) if (t !== undefined) parts.push(toolCallPart(t.id, t.name, t.args, clean))
+    const m: Record<string, unknown> = { role: 'assistant', parts, finish_reason: FINISH[c.stop!] ?? c.stop }
+    if (many) m.index = c.index
+    out.push(m)
+  }
+  return out
 }
 
 /**

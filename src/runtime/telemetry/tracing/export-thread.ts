@@ -4,9 +4,12 @@
  * collector (otlp-http.ts), one export in flight at a time. The socket writes, the HTTP client and
  * the batch copy run here, not on the thread that serves requests.
  *
- * A batch leaves when `maxBatchSize` spans are waiting, when the oldest waiting span was first seen
- * `intervalMs` ago, or when the worker asks for a flush; the thread looks every POLL_MS (the
- * worker's messages wake it at once through the ring's SIGNAL cell). The counts of exported and failed spans go to the tracer host's shared
+ * A batch leaves when `maxBatchSize` spans are waiting, when the ring is half full (large traces:
+ * captured content), when the oldest waiting span was first seen `intervalMs` ago, or when the
+ * worker asks for a flush; the thread looks every POLL_MS, and the worker's messages and the push
+ * that takes the ring past half full wake it at once through the ring's SIGNAL cell. One export
+ * request body is at most MAX_EXPORT_BYTES: a batch that would pass it is cut there and the rest
+ * follows at once, in the next request. The counts of exported and failed spans go to the tracer host's shared
  * cells (they outlive this thread); failures are reported to the worker (at most once a minute), which
  * logs them through its own scrubbed logger.
  *
@@ -14,7 +17,7 @@
  * is empty and nothing is in flight), `{ type: 'close' }` (flush, close the sockets, exit).
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import { OtlpHttpSender } from './otlp-http.js'
+import { MAX_EXPORT_BYTES, OtlpHttpSender } from './otlp-http.js'
 import { requestHead, type Envelope } from './otlp-proto.js'
 import { COUNTER_EXPORTED, COUNTER_FAILED, SIGNAL, SpanRing } from './span-ring.js'
 
@@ -35,8 +38,9 @@ export type FromExportThread = { type: 'flushed'; id: number } | { type: 'failed
 
 const FAILURE_REPORT_INTERVAL_MS = 60_000
 /**
- * How often the thread looks at the ring. The worker never signals it (a request only copies bytes
- * and adds two counters), so a full batch waits at most this long; an idle look costs microseconds.
+ * How often the thread looks at the ring. The worker signals it only when a push takes the ring
+ * past half full (a request otherwise copies bytes and adds two counters), so a full batch waits
+ * at most this long; an idle look costs microseconds.
  */
 const POLL_MS = 20
 
@@ -51,16 +55,19 @@ function run(data: ExportThreadData): void {
   const counts = new BigInt64Array(data.counts)
   const env: Envelope = { resource: Buffer.from(data.envelope.resource), scope: Buffer.from(data.envelope.scope) }
   const head = (len: number) => requestHead(env, len)
+  // The head of the largest body is the longest one (its length varints are): what is left is for records.
+  const maxRecordBytes = MAX_EXPORT_BYTES - head(MAX_EXPORT_BYTES).length
   const sender = new OtlpHttpSender(data.endpoint, data.headers, data.exportTimeoutMs)
   const flushes: number[] = []
   const poll = Math.min(POLL_MS, data.intervalMs)
   let closing = false
   let lastFailureReport = 0
 
-  const exportOne = (): Promise<void> | undefined => {
-    const batch = ring.take(data.maxBatchSize, head)
-    if (batch === undefined) return undefined
-    return new Promise<void>((resolve) => {
+  /** Sends one batch; resolves whether it was cut at MAX_EXPORT_BYTES with records left behind it. */
+  const exportOne = (): Promise<boolean> => {
+    const batch = ring.take(data.maxBatchSize, head, maxRecordBytes)
+    if (batch === undefined) return Promise.resolve(false)
+    return new Promise<boolean>((resolve) => {
       sender.send(batch.body, (ok, error) => {
         Atomics.add(counts, ok ? COUNTER_EXPORTED : COUNTER_FAILED, BigInt(batch.spans))
         if (!ok) {
@@ -70,7 +77,7 @@ function run(data: ExportThreadData): void {
             port.postMessage({ type: 'failed', error: (error ?? 'export failed').slice(0, 200) } satisfies FromExportThread)
           }
         }
-        resolve()
+        resolve(batch.cut)
       })
     })
   }
@@ -83,10 +90,13 @@ function run(data: ExportThreadData): void {
   const loop = async (): Promise<void> => {
     /** When this thread first saw the spans now waiting (0: none waiting). */
     let since = 0
+    /** The last batch was cut at its byte limit: the rest goes now. */
+    let cut = false
     for (;;) {
       const waiting = ring.spans
       if (waiting === 0) {
         since = 0
+        cut = false
         for (const id of flushes.splice(0)) port.postMessage({ type: 'flushed', id } satisfies FromExportThread)
         if (closing) break
         await sleep(poll)
@@ -95,8 +105,8 @@ function run(data: ExportThreadData): void {
       const now = performance.now()
       if (since === 0) since = now
       const due = now - since >= data.intervalMs
-      if (waiting >= data.maxBatchSize || due || closing || flushes.length > 0) {
-        await exportOne()
+      if (waiting >= data.maxBatchSize || due || cut || ring.halfFull || closing || flushes.length > 0) {
+        cut = await exportOne()
         // What is left after a full batch is younger than the batch was; after a due one, as old.
         if (!due) since = ring.spans > 0 ? performance.now() : 0
         continue

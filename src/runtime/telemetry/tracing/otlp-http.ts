@@ -10,6 +10,13 @@
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 
+/**
+ * The largest export request body the export thread builds. Collectors refuse large requests
+ * (gRPC's default message size, which the OpenTelemetry Collector's OTLP receiver and many vendors'
+ * intakes keep: 4 MiB); a batch of content-carrying spans passes that long before `max_size` spans.
+ */
+export const MAX_EXPORT_BYTES = 4 * 1024 * 1024
+
 export class OtlpHttpSender {
   private readonly url: URL
   private readonly agent: HttpAgent

@@ -116,18 +116,37 @@ function hexId(tag: number, hex: string): void {
   pos += n
 }
 
-/** A performance.now() reading as fixed64 Unix epoch nanoseconds (exact beyond 2^53: split in two 32-bit halves). */
-function nanos(tag: number, perf: number): void {
-  const ms = performance.timeOrigin + perf
+/**
+ * performance.timeOrigin as epoch nanoseconds in two 32-bit halves, exact (computed once: past
+ * 2^53 a double cannot hold it): whole·1e6 + frac = a·2^21 + b with a = ⌊whole / 2^21⌋·1e6 and
+ * b = (whole mod 2^21)·1e6 + frac, both exact.
+ */
+const ORIGIN = ((): { hi: number; lo: number } => {
+  const ms = performance.timeOrigin
   const whole = Math.floor(ms)
   const frac = Math.round((ms - whole) * 1e6)
-  // whole·1e6 + frac = a·2^21 + b with a = ⌊whole / 2^21⌋·1e6 and b = (whole mod 2^21)·1e6 + frac, both exact
   const a = Math.floor(whole / 0x200000) * 1e6
   const b = (whole % 0x200000) * 1e6 + frac
   let lo = (a % 0x800) * 0x200000 + b
   const carry = Math.floor(lo / 0x100000000)
   lo -= carry * 0x100000000
-  const hi = Math.floor(a / 0x800) + carry
+  return { hi: Math.floor(a / 0x800) + carry, lo }
+})()
+const ORIGIN_HI = ORIGIN.hi
+const ORIGIN_LO = ORIGIN.lo
+
+// hot path: five times per traced request
+/**
+ * A performance.now() reading as fixed64 Unix epoch nanoseconds: the origin's exact halves plus the
+ * reading's nanoseconds (below 2^53 for 104 days of uptime, so the sum is exact too). Cheaper than
+ * splitting timeOrigin + reading each time, and more precise: that sum, as a double, rounds to
+ * ~0.24 µs.
+ */
+function nanos(tag: number, perf: number): void {
+  let lo = ORIGIN_LO + Math.round(perf * 1e6)
+  const carry = Math.floor(lo / 0x100000000)
+  lo -= carry * 0x100000000
+  const hi = ORIGIN_HI + carry
   buf[pos++] = tag
   buf[pos++] = lo & 0xff
   buf[pos++] = (lo >>> 8) & 0xff
@@ -394,6 +413,32 @@ function name(s: string): void {
   writeString(v, sl)
 }
 
+/**
+ * Span names `{first} {second}` (`POST chat`, `chat gpt-4o`) or `{first}` alone, each name's field
+ * encoded once and copied after that: no string is built per span (joining the two was a string to
+ * allocate and flatten per span). Bounded like StringAttribute: past it, names are encoded each time.
+ */
+class SpanName {
+  /** By first part, then second part; names of one part alone are kept apart (a second part may be ''). */
+  private readonly known = new Map<string, Map<string, Buffer>>()
+  private readonly alone = new Map<string, Buffer>()
+  private size = 0
+
+  write(first: string, second: string | undefined): void {
+    const byFirst = second === undefined ? undefined : this.known.get(first)
+    const f = second === undefined ? this.alone.get(first) : byFirst?.get(second)
+    if (f !== undefined) return copy(f)
+    const whole = second === undefined ? first : `${first} ${second}`
+    if (whole.length > MAX_CACHED_VALUE || this.size >= MAX_CACHED_VALUES) return name(whole)
+    const made = fragmentOf(() => name(whole))
+    if (second === undefined) this.alone.set(first, made)
+    else if (byFirst === undefined) this.known.set(first, new Map([[second, made]]))
+    else byFirst.set(second, made)
+    this.size++
+    copy(made)
+  }
+}
+
 /** Status { message?, code }: written only for ERROR (UNSET is the default, so absent). */
 function errorStatus(message: string | undefined): void {
   const ml = message === undefined ? 0 : utf8Length(message)
@@ -410,13 +455,16 @@ function errorStatus(message: string | undefined): void {
   buf[pos++] = STATUS_ERROR
 }
 
+const SERVER_NAME = new SpanName()
+const CLIENT_NAME = new SpanName()
+
 function serverSpan(t: RequestTrace): void {
   ensure(128 + t.listenerFixed.length)
   const span = open(T_SPAN)
   hexId(T_TRACE_ID, t.traceId)
   hexId(T_SPAN_ID, t.spanId)
   if (t.parentSpanId !== '') hexId(T_PARENT, t.parentSpanId)
-  name(t.route === undefined ? t.method : `${t.method} ${t.route}`)
+  SERVER_NAME.write(t.method, t.route)
   buf[pos++] = T_KIND
   buf[pos++] = KIND_SERVER
   nanos(T_START, t.startedAt)
@@ -443,7 +491,7 @@ function attemptSpan(t: RequestTrace, a: AttemptSpan): void {
   hexId(T_TRACE_ID, t.traceId)
   hexId(T_SPAN_ID, a.spanId)
   hexId(T_PARENT, t.spanId)
-  name(a.model === undefined ? t.operation : `${t.operation} ${a.model}`)
+  CLIENT_NAME.write(t.operation, a.model)
   buf[pos++] = T_KIND
   buf[pos++] = KIND_CLIENT
   nanos(T_START, a.startedAt)

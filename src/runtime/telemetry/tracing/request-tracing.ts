@@ -55,10 +55,12 @@ export class RequestTracing {
       this.host.close()
       return undefined
     }
-    // The content redactor is built once per snapshot, and only when some rule captures content.
-    const captures = ir.routeTables.some((t) => t.rules.some((r) => r.contentCapture !== undefined))
-    const formatter = captures ? new ContentFormatter(createScrubber(ir.secrets ?? [], { credentialShapes: true }), ir.secrets ?? []) : undefined
-    return this.hooks(cfg, this.host.tracerFor(cfg), genAiProviders(ir.clusters), formatter)
+    // The content redactor is built once per snapshot, and only when some rule captures content;
+    // the largest budget sizes the export ring (content makes spans larger).
+    let contentBytes = 0
+    for (const t of ir.routeTables) for (const r of t.rules) if (r.contentCapture !== undefined && r.contentCapture.maxBytes > contentBytes) contentBytes = r.contentCapture.maxBytes
+    const formatter = contentBytes > 0 ? new ContentFormatter(createScrubber(ir.secrets ?? [], { credentialShapes: true }), ir.secrets ?? []) : undefined
+    return this.hooks(cfg, this.host.tracerFor(cfg, contentBytes), genAiProviders(ir.clusters), formatter)
   }
 
   private hooks(cfg: TracingIR, queue: SpanExporter, providers: ReadonlyMap<string, string>, formatter: ContentFormatter | undefined): SnapshotTelemetry {
@@ -132,8 +134,9 @@ export class RequestTracing {
         t.addAttempt(a)
         ctx.headers.traceparent = formatTraceparent(t.traceId, a.spanId, 1)
         // The response strategies keep the answer's model and finish reasons here, for this span only
-        // (and its content, on a rule that captures it).
-        const capture = formatter === undefined ? undefined : ctx.route?.contentCapture
+        // (and its content, on a rule that captures it: inference only — an embeddings or other
+        // answer has no messages, and its body is not decoded for them).
+        const capture = formatter === undefined || t.operation !== 'chat' ? undefined : ctx.route?.contentCapture
         ctx.answerFacts = { model: undefined, finishReasons: undefined, content: capture === undefined ? undefined : new AnswerCapture(formatter!.captureLimit(capture.maxBytes)) }
       },
       onResponseStart(ctx: RequestContext, status: number) {
@@ -183,7 +186,7 @@ export class RequestTracing {
         t.spans = 1 + t.attempts
         // Content goes on the last attempt (the one that answered, or the last that tried); its
         // output only when that attempt ended with a whole answer.
-        const capture = formatter === undefined ? undefined : ctx.route?.contentCapture
+        const capture = formatter === undefined || t.operation !== 'chat' ? undefined : ctx.route?.contentCapture
         if (capture !== undefined && t.last !== undefined) {
           try {
             t.last.content = formatter!.format(ctx, t.last.answer?.content as AnswerCapture | undefined, capture.maxBytes)

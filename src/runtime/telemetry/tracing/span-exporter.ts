@@ -24,6 +24,8 @@ export interface SpanExporterOptions {
   /** An export not answered by then counts as failed; the next batch may go. */
   readonly exportTimeoutMs: number
   readonly envelope: Envelope
+  /** The largest `max_content_bytes` of the snapshot's capturing rules; 0 when none captures (sizes the ring). */
+  readonly contentBytes: number
 }
 
 /** Totals since the worker started (they outlive an exporter replaced by a reload). */
@@ -36,8 +38,22 @@ export interface SpanCounts {
 }
 
 /** Ring bytes per span of `max_queue`: an encoded chat span is ~200–350 B; long caller strings take more (then the ring's bytes bound first). */
-const RING_BYTES_PER_SPAN = 768
-const MAX_RING_BYTES = 256 * 1024 * 1024
+export const RING_BYTES_PER_SPAN = 768
+export const MAX_RING_BYTES = 256 * 1024 * 1024
+/** A content attribute's key (`gen_ai.system_instructions`, the longest, is 26 B), tags and lengths. */
+const ATTRIBUTE_OVERHEAD = 48
+
+/**
+ * The ring's size for `maxQueue` spans when the largest `max_content_bytes` of a capturing rule is
+ * `contentBytes` (0: no rule captures). Content goes on one attempt span of a trace of at least two
+ * spans (server + attempt), three attributes of at most `contentBytes` each (plus key, tags and
+ * lengths): so `1.5 × contentBytes` more per span of the queue lets `max_queue`, not the
+ * ring's bytes, bound a capturing config. At most MAX_RING_BYTES.
+ */
+export function ringBytes(maxQueue: number, contentBytes: number): number {
+  const perSpan = RING_BYTES_PER_SPAN + (contentBytes > 0 ? Math.ceil((3 * (contentBytes + ATTRIBUTE_OVERHEAD)) / 2) : 0)
+  return Math.min(maxQueue * perSpan, MAX_RING_BYTES)
+}
 
 export class SpanExporter {
   private readonly ring: SpanRing
@@ -54,7 +70,7 @@ export class SpanExporter {
     private readonly dropped: { spans: number },
     onFailure: (error: string) => void,
   ) {
-    const sab = SpanRing.allocate(Math.min(opts.maxQueueSize * RING_BYTES_PER_SPAN, MAX_RING_BYTES))
+    const sab = SpanRing.allocate(ringBytes(opts.maxQueueSize, opts.contentBytes))
     this.ring = new SpanRing(sab)
     const data: ExportThreadData = {
       ring: sab, counts: counters, endpoint: opts.endpoint, headers: opts.headers, exportTimeoutMs: opts.exportTimeoutMs,

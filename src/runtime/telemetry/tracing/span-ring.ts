@@ -39,6 +39,8 @@ const SKIP = 0xffffffff
 export interface TakenBatch {
   readonly body: Buffer
   readonly spans: number
+  /** The batch stopped at its byte limit with records left behind it: the rest should go at once. */
+  readonly cut: boolean
 }
 
 export class SpanRing {
@@ -47,6 +49,9 @@ export class SpanRing {
   private readonly capacity: number
   /** This side's offset in the data region (the producer's write offset, or the consumer's read offset). */
   private at = 0
+
+  /** Half the data region: a push that fills the ring past it wakes the consumer (see push). */
+  private readonly half: number
 
   /** A ring with room for `capacity` bytes of records (rounded up to a multiple of 8). */
   static allocate(capacity: number): SharedArrayBuffer {
@@ -57,6 +62,17 @@ export class SpanRing {
     this.header = new Int32Array(sab, 0, HEADER_BYTES >> 2)
     this.capacity = sab.byteLength - HEADER_BYTES
     this.data = Buffer.from(sab, HEADER_BYTES, this.capacity)
+    this.half = this.capacity >> 1
+  }
+
+  /** Bytes in use (records, padding, skipped tails). */
+  get used(): number {
+    return Atomics.load(this.header, USED)
+  }
+
+  /** Whether at least half the ring is in use (the consumer sends then, whatever its interval). */
+  get halfFull(): boolean {
+    return Atomics.load(this.header, USED) >= this.half
   }
 
   /** Spans waiting in the ring. */
@@ -65,7 +81,12 @@ export class SpanRing {
   }
 
   // hot path: once per sampled request (the worker)
-  /** Copies one encoded trace of `spans` spans in; false when it does not fit (nothing written). The consumer is not woken: it polls. */
+  /**
+   * Copies one encoded trace of `spans` spans in; false when it does not fit (nothing written). The
+   * consumer polls; it is woken only by the push that takes the ring past half full (one
+   * Atomics.notify per crossing), so a burst of large traces is sent before the ring fills up
+   * instead of waiting for the next look or interval.
+   */
   push(bytes: Uint8Array, spans: number): boolean {
     const c = this.capacity
     const need = RECORD_HEAD + ((bytes.length + 7) & ~7)
@@ -82,8 +103,9 @@ export class SpanRing {
     d.set(bytes, at + RECORD_HEAD)
     at += need
     this.at = at === c ? 0 : at
-    Atomics.add(this.header, USED, waste + need)
+    const before = Atomics.add(this.header, USED, waste + need)
     Atomics.add(this.header, SPANS, spans)
+    if (before < this.half && before + waste + need >= this.half) this.wake()
     return true
   }
 
@@ -94,11 +116,12 @@ export class SpanRing {
   }
 
   /**
-   * Takes records from the front holding at most `maxSpans` spans (at least one record when any is
-   * there) into one buffer that starts with `head(bytes of the records)`, and releases their room.
-   * Undefined when the ring is empty. The consumer's side.
+   * Takes records from the front holding at most `maxSpans` spans and `maxBytes` bytes of records
+   * (at least one record when any is there, however large) into one buffer that starts with
+   * `head(bytes of the records)`, and releases their room. Undefined when the ring is empty. The
+   * consumer's side.
    */
-  take(maxSpans: number, head: (spansBytes: number) => Buffer): TakenBatch | undefined {
+  take(maxSpans: number, head: (spansBytes: number) => Buffer, maxBytes = Infinity): TakenBatch | undefined {
     const c = this.capacity
     const d = this.data
     const avail = Atomics.load(this.header, USED)
@@ -108,6 +131,7 @@ export class SpanRing {
     let bytes = 0
     const starts: number[] = []
     const lengths: number[] = []
+    let cut = false
     while (consumed < avail) {
       const len = d.readUInt32LE(pos)
       if (len === SKIP) {
@@ -117,6 +141,10 @@ export class SpanRing {
       }
       const n = d.readUInt32LE(pos + 4)
       if (starts.length > 0 && spans + n > maxSpans) break
+      if (starts.length > 0 && bytes + len > maxBytes) {
+        cut = true
+        break
+      }
       starts.push(pos + RECORD_HEAD)
       lengths.push(len)
       spans += n
@@ -138,6 +166,6 @@ export class SpanRing {
     this.at = pos
     Atomics.sub(this.header, USED, consumed)
     Atomics.sub(this.header, SPANS, spans)
-    return { body, spans }
+    return { body, spans, cut }
   }
 }

@@ -42,13 +42,17 @@ export class TracerHost {
     return { ...SpanExporter.counts(this.counters), dropped: this.dropped.spans }
   }
 
-  /** The exporter for this config: the running one when the section is unchanged. */
-  tracerFor(cfg: TracingIR): SpanExporter {
-    const key = JSON.stringify(cfg)
+  /**
+   * The exporter for this config: the running one when the section is unchanged and the ring it
+   * holds is the one `contentBytes` (the largest `max_content_bytes` of a capturing rule, 0: none)
+   * sizes; else a new one (the old one flushed).
+   */
+  tracerFor(cfg: TracingIR, contentBytes = 0): SpanExporter {
+    const key = `${contentBytes}:${JSON.stringify(cfg)}`
     if (this.live?.key === key) return this.live.exporter
     this.close()
     this.everUsed = true
-    this.live = { key, exporter: this.build(cfg) }
+    this.live = { key, exporter: this.build(cfg, contentBytes) }
     return this.live.exporter
   }
 
@@ -64,7 +68,7 @@ export class TracerHost {
     await this.live?.exporter.forceFlush()
   }
 
-  private build(cfg: TracingIR): SpanExporter {
+  private build(cfg: TracingIR, contentBytes: number): SpanExporter {
     const env = envelope({
       'service.name': cfg.serviceName,
       'service.instance.id': `${hostname()}:${process.pid}:${threadId}`,
@@ -73,7 +77,7 @@ export class TracerHost {
       'process.runtime.version': process.versions.node,
       ...cfg.resourceAttributes,
     })
-    const opts = { endpoint: cfg.endpoint, headers: cfg.headers, envelope: env, maxBatchSize: cfg.maxBatchSize, intervalMs: cfg.batchIntervalMs, maxQueueSize: cfg.maxQueueSize, exportTimeoutMs: cfg.exportTimeoutMs }
+    const opts = { endpoint: cfg.endpoint, headers: cfg.headers, envelope: env, maxBatchSize: cfg.maxBatchSize, intervalMs: cfg.batchIntervalMs, maxQueueSize: cfg.maxQueueSize, exportTimeoutMs: cfg.exportTimeoutMs, contentBytes }
     return new SpanExporter(opts, this.counters, this.dropped, (error) => this.exportFailed(cfg, error))
   }
 

@@ -148,3 +148,108 @@ test('an unreadable event or answer marks the capture failed instead of throwing
   a.whole('openai', null)
   assert.equal(a.complete, false)
 })
+
+/** A Responses API stream as an OpenAI upstream sends it: text deltas, one function call, the terminal event. */
+function responsesEvents(terminal: object): object[] {
+  const created = { id: 'resp_1', object: 'response', status: 'in_progress', model: 'gpt-4o', output: [] }
+  return [
+    { type: 'response.created', response: created },
+    { type: 'response.in_progress', response: created },
+    { type: 'response.output_item.added', output_index: 0, item: { type: 'message', id: 'msg_1', role: 'assistant', status: 'in_progress', content: [] } },
+    { type: 'response.output_text.delta', item_id: 'msg_1', output_index: 0, content_index: 0, delta: 'Hel' },
+    { type: 'response.output_text.delta', item_id: 'msg_1', output_index: 0, content_index: 0, delta: 'lo' },
+    { type: 'response.output_item.added', output_index: 1, item: { type: 'function_call', id: 'fc_1', call_id: 'call_7', name: 'f', arguments: '', status: 'in_progress' } },
+    { type: 'response.function_call_arguments.delta', item_id: 'fc_1', output_index: 1, delta: '{"a":' },
+    { type: 'response.function_call_arguments.delta', item_id: 'fc_1', output_index: 1, delta: '1}' },
+    { type: 'response.output_item.done', output_index: 1, item: { type: 'function_call', id: 'fc_1', call_id: 'call_7', name: 'f', arguments: '{"a":1}', status: 'completed' } },
+    terminal,
+  ]
+}
+const RESPONSES_OUTPUT = [
+  { type: 'message', id: 'msg_1', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'Hello', annotations: [] }] },
+  { type: 'function_call', id: 'fc_1', call_id: 'call_7', name: 'f', arguments: '{"a":1}', status: 'completed' },
+]
+const responsesCtx = ctxOf('/v1/responses', { model: 'm', input: 'x' })
+
+test('a Responses answer (an OpenAI upstream in pass-through), whole or streamed, gives the same output', () => {
+  const whole = new AnswerCapture(10_000)
+  whole.whole('responses', { id: 'resp_1', object: 'response', status: 'completed', model: 'gpt-4o', output: RESPONSES_OUTPUT, usage: { input_tokens: 3, output_tokens: 4 } })
+  assert.equal(whole.complete, true)
+  const expected = [{ role: 'assistant', parts: [{ type: 'text', content: 'Hello' }, { type: 'tool_call', id: 'call_7', name: 'f', arguments: { a: 1 } }], finish_reason: 'tool_call' }]
+  assert.deepEqual(JSON.parse(formatter.format(responsesCtx, whole, 8192).outputMessages!), expected)
+
+  // As SSE events (the tap's decoded path) and as decoded data (its scanned path).
+  const terminal = { type: 'response.completed', response: { id: 'resp_1', status: 'completed', model: 'gpt-4o', output: RESPONSES_OUTPUT } }
+  const sse = responsesEvents(terminal).map((e: any) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join('')
+  const streamed = new AnswerCapture(10_000)
+  for (const ev of sseEvents(sse)) streamed.event('responses', ev)
+  assert.equal(streamed.complete, true)
+  assert.deepEqual(JSON.parse(formatter.format(responsesCtx, streamed, 8192).outputMessages!), expected, 'deltas assembled, not doubled by the final object')
+  const decoded = new AnswerCapture(10_000)
+  for (const e of responsesEvents(terminal)) decoded.event('responses', e)
+  assert.equal(formatter.format(responsesCtx, decoded, 8192).outputMessages, formatter.format(responsesCtx, streamed, 8192).outputMessages)
+})
+
+test('a Responses stream: an incomplete response is a length stop; a stream without deltas is read from its final object', () => {
+  const cut = new AnswerCapture(10_000)
+  for (const e of responsesEvents({ type: 'response.incomplete', response: { status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' }, output: [] } }).filter((e: any) => !e.type.startsWith('response.output_item') && !e.type.startsWith('response.function'))) cut.event('responses', e)
+  assert.deepEqual(JSON.parse(formatter.format(responsesCtx, cut, 8192).outputMessages!), [{ role: 'assistant', parts: [{ type: 'text', content: 'Hello' }], finish_reason: 'length' }])
+
+  const bare = new AnswerCapture(10_000)
+  bare.event('responses', { type: 'response.created', response: { id: 'r', model: 'm' } })
+  bare.event('responses', { type: 'response.completed', response: { status: 'completed', output: [RESPONSES_OUTPUT[0]] } })
+  assert.deepEqual(JSON.parse(formatter.format(responsesCtx, bare, 8192).outputMessages!), [{ role: 'assistant', parts: [{ type: 'text', content: 'Hello' }], finish_reason: 'stop' }])
+})
+
+test('a failed Responses stream records no output', () => {
+  for (const end of [{ type: 'response.failed', response: { status: 'failed', error: { code: 'server_error', message: 'boom' } } }, { type: 'error', code: 'server_error', message: 'boom' }]) {
+    const a = new AnswerCapture(10_000)
+    for (const e of responsesEvents(end)) a.event('responses', e)
+    assert.equal(a.complete, false, end.type)
+    assert.equal(formatter.format(responsesCtx, a, 8192).outputMessages, undefined)
+  }
+})
+
+const chatCtx = ctxOf('/v1/chat/completions', { model: 'm', n: 2, messages: [] })
+
+test('n = 2: one output message per choice, in index order, each with its index and finish_reason (whole answer)', () => {
+  const a = new AnswerCapture(10_000)
+  a.whole('openai', {
+    id: 'c', object: 'chat.completion', created: 1, model: 'm',
+    choices: [
+      { index: 1, message: { role: 'assistant', content: 'second' }, finish_reason: 'length' },
+      { index: 0, message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }] }, finish_reason: 'tool_calls' },
+    ],
+  })
+  assert.equal(a.complete, true)
+  assert.deepEqual(JSON.parse(formatter.format(chatCtx, a, 8192).outputMessages!), [
+    { role: 'assistant', parts: [{ type: 'tool_call', id: 'call_1', name: 'f', arguments: {} }], finish_reason: 'tool_call', index: 0 },
+    { role: 'assistant', parts: [{ type: 'text', content: 'second' }], finish_reason: 'length', index: 1 },
+  ])
+})
+
+test('n = 2: a stream interleaving both choices is split by index; a choice that never finished means no output', () => {
+  const chunk = (choices: object[]) => `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices })}\n\n`
+  const opening = chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }, { index: 1, delta: { role: 'assistant', content: '' }, finish_reason: null }])
+  const body = opening + chunk([{ index: 1, delta: { content: 'B1 ' }, finish_reason: null }]) + chunk([{ index: 0, delta: { content: 'A1 ' }, finish_reason: null }]) +
+    chunk([{ index: 0, delta: { content: 'A2' }, finish_reason: null }, { index: 1, delta: { content: 'B2' }, finish_reason: null }]) +
+    chunk([{ index: 0, delta: {}, finish_reason: 'stop' }])
+  const whole = new AnswerCapture(10_000)
+  for (const ev of sseEvents(body + chunk([{ index: 1, delta: {}, finish_reason: 'length' }]) + 'data: [DONE]\n\n')) whole.event('openai', ev)
+  assert.equal(whole.complete, true)
+  assert.deepEqual(JSON.parse(formatter.format(chatCtx, whole, 8192).outputMessages!), [
+    { role: 'assistant', parts: [{ type: 'text', content: 'A1 A2' }], finish_reason: 'stop', index: 0 },
+    { role: 'assistant', parts: [{ type: 'text', content: 'B1 B2' }], finish_reason: 'length', index: 1 },
+  ])
+
+  const cut = new AnswerCapture(10_000)
+  for (const ev of sseEvents(body)) cut.event('openai', ev)
+  assert.equal(cut.complete, false, 'choice 1 never finished')
+  assert.equal(formatter.format(chatCtx, cut, 8192).outputMessages, undefined)
+})
+
+test('n = 2: the kept-text limit is shared by all choices', () => {
+  const a = new AnswerCapture(10)
+  a.whole('openai', { choices: [{ index: 0, message: { content: 'aaaaaaaa' }, finish_reason: 'stop' }, { index: 1, message: { content: 'bbbbbbbb' }, finish_reason: 'stop' }] })
+  assert.equal(a.choices[0].text + a.choices[1].text, 'aaaaaaaabb')
+})

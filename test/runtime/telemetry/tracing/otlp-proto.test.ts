@@ -73,10 +73,10 @@ test('both span kinds decode with every attribute, link, event and status', () =
 test('times are exact epoch nanoseconds (computed past 2^53 without losing digits)', () => {
   const t = trace()
   const [server, attempt] = decode(encodeTraces(env, [t]))
+  // The origin's nanoseconds plus the reading's, each exact (their sum as a double would round to ~0.24 µs).
   const expected = (perf: number) => {
-    const ms = performance.timeOrigin + perf
-    const whole = Math.floor(ms)
-    return BigInt(whole) * 1_000_000n + BigInt(Math.round((ms - whole) * 1e6))
+    const whole = Math.floor(performance.timeOrigin)
+    return BigInt(whole) * 1_000_000n + BigInt(Math.round((performance.timeOrigin - whole) * 1e6)) + BigInt(Math.round(perf * 1e6))
   }
   assert.equal(server.startNs, expected(1000.25))
   assert.equal(server.endNs, expected(1021))
@@ -115,4 +115,18 @@ test('captured content attributes are written whole (not cut at 1024), up to the
   assert.equal(attempt.attributes['gen_ai.output.messages'], undefined)
   assert.equal(attempt.attributes['gen_ai.usage.input_tokens'], 11, 'the attributes around it are intact')
   assert.equal(server.attributes['gen_ai.input.messages'], undefined)
+})
+
+test('span names are cached by their parts: a missing part and an empty one stay apart, cached bytes equal fresh ones', () => {
+  const names = (over: (t: RequestTrace) => void) => {
+    const t = trace()
+    over(t)
+    return decode(encodeTraces(env, [t])).map((s) => s.name)
+  }
+  assert.deepStrictEqual(names((t) => (t.route = undefined)), ['POST', 'chat gpt-4o'])
+  assert.deepStrictEqual(names((t) => (t.route = '')), ['POST ', 'chat gpt-4o'])
+  assert.deepStrictEqual(names((t) => (t.last!.model = undefined)), ['POST chat', 'chat'])
+  assert.deepStrictEqual(names((t) => (t.last!.model = '')), ['POST chat', 'chat '])
+  assert.deepStrictEqual(names((t) => (t.last!.model = 'é-model')), ['POST chat', 'chat é-model'])
+  assert.deepStrictEqual(names((t) => (t.last!.model = 'é-model')), ['POST chat', 'chat é-model'], 'the second time from the cache')
 })

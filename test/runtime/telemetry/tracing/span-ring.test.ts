@@ -1,8 +1,9 @@
 /**
  * The SharedArrayBuffer ring between a worker and its export thread: records come out whole, in
  * order, across many wrap-arounds of the data region; a batch never passes its span limit (but always
- * holds one record); a full ring refuses without writing, and frees its room as batches are taken;
- * and a producer and consumer on two real threads agree on every byte.
+ * holds one record) nor its byte limit (cut there, the rest left for the next); a full ring refuses
+ * without writing, and frees its room as batches are taken; the push that passes half full wakes
+ * the consumer; and a producer and consumer on two real threads agree on every byte.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -62,6 +63,37 @@ test('a full ring refuses without writing; taking a batch frees its room; the he
   assert.equal(consumer.take(1, noHead)!.spans, 2, 'one record even when it passes maxSpans')
   assert.equal(consumer.take(100, noHead)!.body.length, 3 * 40, "records 3, 4 and 5")
   assert.equal(consumer.take(100, noHead), undefined)
+})
+
+test('a batch stops before the record that would pass maxBytes (cut, the rest stays); one record however large', () => {
+  const { producer, consumer } = sides(4096)
+  for (let i = 0; i < 6; i++) assert.ok(producer.push(record(i, 300), 1))
+  const first = consumer.take(100, noHead, 1000)!
+  assert.deepStrictEqual([first.spans, first.body.length, first.cut], [3, 900, true])
+  const rest = consumer.take(100, noHead, 1000)!
+  assert.deepStrictEqual([rest.spans, rest.cut], [3, false], 'the last three fit: nothing left behind')
+  assert.deepStrictEqual(rest.body.subarray(0, 300), record(3, 300))
+  assert.ok(producer.push(record(7, 2000), 1))
+  const big = consumer.take(100, noHead, 1000)!
+  assert.deepStrictEqual([big.spans, big.body.length, big.cut], [1, 2000, false], 'a record larger than the limit still leaves, alone')
+})
+
+test('the push that takes the ring past half full wakes the consumer, once per crossing', () => {
+  const { producer, consumer } = sides(1024)
+  const signal = () => Atomics.load(consumer.header, 2 /* SIGNAL */)
+  const start = signal()
+  assert.ok(producer.push(record(0, 200), 1) && producer.push(record(1, 200), 1))
+  assert.equal(signal(), start, '416 of 1024 bytes: below half, nobody woken')
+  assert.equal(consumer.halfFull, false)
+  assert.ok(producer.push(record(2, 200), 1))
+  assert.equal(signal(), start + 1, 'past half: woken')
+  assert.equal(consumer.halfFull, true)
+  assert.ok(producer.push(record(3, 200), 1))
+  assert.equal(signal(), start + 1, 'still past half: not woken again')
+  while (consumer.take(100, noHead) !== undefined) {}
+  assert.equal(consumer.halfFull, false)
+  for (let i = 0; i < 3; i++) producer.push(record(i, 200), 1)
+  assert.equal(signal(), start + 2, 'the next crossing wakes it again')
 })
 
 test('a producer thread and this consumer agree on every byte of 20,000 records', async () => {

@@ -3,7 +3,8 @@
  * arrive as decodable spans with the worker's resource; an unchanged section keeps the exporter, a
  * changed one replaces it (the old one flushed) while the counters carry on; a full queue drops whole
  * traces and counts them; a collector that refuses is counted as failed; removing tracing stops the
- * export thread.
+ * export thread; a ring half full of content-carrying traces is sent without waiting for the
+ * interval; no export request passes 4 MiB (a larger batch is split, the rest sent at once).
  */
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -12,6 +13,8 @@ import { TracerHost } from '../../../../src/runtime/telemetry/tracing/tracer-hos
 import { attributeFragment, encodeTrace } from '../../../../src/runtime/telemetry/tracing/otlp-proto.js'
 import { AttemptSpan, randomHex, RequestTrace } from '../../../../src/runtime/telemetry/tracing/span-record.js'
 import { startOtlpReceiver, type OtlpReceiver } from '../../../support/otlp-receiver.js'
+import { MAX_EXPORT_BYTES } from '../../../../src/runtime/telemetry/tracing/otlp-http.js'
+import { contentTrace } from '../../../support/tracing-fixtures.js'
 
 let otlp: OtlpReceiver
 before(async () => {
@@ -95,4 +98,44 @@ test('a refusing collector is counted as failed; closing stops the export thread
   await exporter.shutdown()
   assert.equal(exporter.accepts(2), false, 'a closed exporter queues nothing')
   assert.equal(host.counts.dropped, 2)
+})
+
+test('a ring half full of content-carrying traces is sent at once, long before the interval and max_size', async () => {
+  const host = new TracerHost()
+  // 64 spans of a 16 kB budget: a ring of ~1.6 MB; 25 traces of ~49 kB pass half of it with 50 spans.
+  const exporter = host.tracerFor(cfg({ maxQueueSize: 64, maxBatchSize: 512, batchIntervalMs: 60_000 }), 16 * 1024)
+  assert.notEqual(host.tracerFor(cfg({ maxQueueSize: 64, maxBatchSize: 512, batchIntervalMs: 60_000 }), 8 * 1024), exporter, 'a new content budget resizes the ring')
+  const sized = host.tracerFor(cfg({ maxQueueSize: 64, maxBatchSize: 512, batchIntervalMs: 60_000 }), 16 * 1024)
+  const started = Date.now()
+  let queued = 0
+  for (let i = 0; i < 25; i++) {
+    assert.ok(sized.accepts(2), `trace ${i} accepted`)
+    sized.add(contentTrace(`h-${i}`, 16 * 1024), 2)
+    queued++
+  }
+  await otlp.waitFor(() => ids('h-').length > 0, 3000, 'a half-full ring sent without a flush')
+  assert.ok(Date.now() - started < 3000)
+  assert.equal(host.counts.dropped, 0, `${queued} traces queued, none dropped`)
+  await host.flush()
+  assert.equal(ids('h-').length, 25)
+  host.close()
+})
+
+test('no export request body passes 4 MiB: a larger batch is split and the rest follows at once', async () => {
+  const host = new TracerHost()
+  const budget = 200 * 1024
+  const exporter = host.tracerFor(cfg({ maxQueueSize: 64, maxBatchSize: 512, batchIntervalMs: 60_000 }), budget)
+  const from = otlp.rawBodies.length
+  // 12 traces of ~600 kB: ~7 MB, under half of the ~19 MB ring (so only the flush sends them).
+  for (let i = 0; i < 12; i++) {
+    assert.ok(exporter.accepts(2))
+    exporter.add(contentTrace(`s-${i}`, budget), 2)
+  }
+  await host.flush()
+  const bodies = otlp.rawBodies.slice(from)
+  assert.deepStrictEqual(ids('s-'), Array.from({ length: 12 }, (_, i) => `s-${i}`), 'every trace, in order')
+  assert.ok(bodies.length >= 2, `${bodies.length} requests`)
+  for (const b of bodies) assert.ok(b.length <= MAX_EXPORT_BYTES, `a request of ${b.length} bytes`)
+  assert.ok(bodies[0].length > MAX_EXPORT_BYTES - 700 * 1024, 'the first request was filled up to the cut')
+  host.close()
 })

@@ -1,7 +1,7 @@
 // `node --expose-gc dist/bench/cache-parts.js`: the parts of a cache miss measured alone, each against the
 // version it replaced, interleaved in one process (rounds alternate old / new, medians reported), so other
 // load on the box moves both alike. Nanoseconds per operation, wall time of this one thread.
-//   canonical JSON: the first canonicalJson (test/runtime/cache/canonical-json-oracle.ts) vs key.ts's, on the
+//   canonical JSON: the first canonicalJson (test/support/canonical-json-oracle.ts) vs key.ts's, on the
 //     bench's one-message chat body and on a 5-turn body with tools and a long system prompt
 //   store: encodeEntry into a Buffer then MemoryTier.set (the copy) vs CacheStore.putEntry (in place), a
 //     300-byte answer in 3 pieces, into a 64 MiB tier that fills and evicts like the miss bench's
@@ -10,7 +10,7 @@
 import { canonicalJson } from '../src/runtime/cache/key.js'
 import { CacheStore } from '../src/runtime/cache/cache-store.js'
 import { encodeEntry, type EntryDraft } from '../src/runtime/cache/entry-header.js'
-import { canonicalJsonOracle } from '../test/runtime/cache/canonical-json-oracle.js'
+import { canonicalJsonOracle } from '../test/support/canonical-json-oracle.js'
 
 const ROUNDS = Number(process.env.CACHE_PARTS_ROUNDS ?? 9)
 

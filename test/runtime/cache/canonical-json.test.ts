@@ -1,11 +1,11 @@
 /**
- * canonicalJson against the first version (canonical-json-oracle.ts) on random values: the key is a
+ * canonicalJson against the first version (test/support/canonical-json-oracle.ts) on random values: the key is a
  * hash of these bytes, so any difference would be a different key for the same request.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { canonicalJson } from '../../../src/runtime/cache/key.js'
-import { canonicalJsonOracle } from './canonical-json-oracle.js'
+import { canonicalJsonOracle } from '../../support/canonical-json-oracle.js'
 
 let seed = 20261204
 const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n)

@@ -62,7 +62,7 @@ for (let r = 0; r < ROUNDS; r++) {
   globalThis.gc?.()
   add('store 300 B: encode + copy', nsPer(100_000, (i) => {
     const d = draftOf()
-    const b = encodeEntry(d, d.body, d.size)!
+    const b = encodeEntry(d)!
     if (b.length <= 1 << 20) oldStore.memory.set(keyOf(i), b)
   }))
   add('store 300 B: in place', nsPer(100_000, (i) => void newStore.putEntry(keyOf(i), draftOf(), 1 << 20)))

@@ -87,12 +87,7 @@ function writeName(out: Buffer, at: number, s: string): number {
  * it within the request (so Node's pool may hold it). The memory tier is written in place
  * (writeEntry). undefined for a route or tenant name over 64 KiB (not kept).
  */
-export function encodeEntry(meta: EntryMeta, body: readonly Buffer[], size: number): Buffer | undefined {
-  return encodeDraft({ ...meta, body, size })
-}
-
-/** encodeEntry of a draft. */
-export function encodeDraft(d: EntryDraft): Buffer | undefined {
+export function encodeEntry(d: EntryDraft): Buffer | undefined {
   const n = entrySize(d)
   if (n < 0) return undefined
   const out = Buffer.allocUnsafe(n)

@@ -14,7 +14,7 @@
  */
 import { answerOf, type JsonAnswer, type TurnAnswer } from './capture.js'
 import { HEAD, entryMeta, type EntryMeta } from './entry-header.js'
-export { encodeDraft, encodeEntry, entryMeta, entryOwner, type EntryDraft, type EntryMeta } from './entry-header.js'
+export { encodeEntry, entryMeta, entryOwner, type EntryDraft, type EntryMeta } from './entry-header.js'
 export type { JsonAnswer, TurnAnswer } from './capture.js'
 
 export interface CacheEntry extends EntryMeta {

@@ -29,7 +29,7 @@ import type { Filter, FilterDeps, LocalReply, RequestContext } from '../types.js
 import { operationOf } from '../providers/caller.js'
 import { canonicalJson, canonicalRequest, isCacheOperation, requestKey, type CacheOperation } from '../cache/key.js'
 import { cacheable, callerDecision, compilePolicy, TTL_HEADER, type CacheConfig, type CacheMode, type SingleFlightPolicy } from '../cache/policy.js'
-import { decodeEntry, encodeDraft, type CacheEntry, type EntryDraft } from '../cache/entry.js'
+import { decodeEntry, encodeEntry, type CacheEntry, type EntryDraft } from '../cache/entry.js'
 import { DecodedHits } from '../cache/decoded-hits.js'
 import { replay, type ReplayRequest } from '../cache/replay.js'
 import type { CacheStore, RouteCounts } from '../cache/cache-store.js'
@@ -196,7 +196,7 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
         // Redis, this flight's waiters and the semantic tier's siblings need the entry as a Buffer of
         // its own: then it is encoded once and copied in; else it is encoded straight into the tier.
         if (draft !== undefined && (shared !== undefined || p.semantic !== undefined || p.flight?.waiters !== undefined)) {
-          buf = encodeDraft(draft)
+          buf = encodeEntry(draft)
           if (buf !== undefined && buf.length > policy.maxEntryBytes) buf = undefined
           if (buf !== undefined) {
             store.memory.set(p.key, buf)

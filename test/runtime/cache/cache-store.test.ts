@@ -27,7 +27,7 @@ test('an entry put in place is byte for byte the one encodeEntry makes, and deco
   const store = new CacheStore(1 << 20)
   const d = draft('héllo, wörld', 5, 'route-é', 'tenant-ü')
   assert.equal(store.putEntry('k', d, 1 << 20), true)
-  assert.deepStrictEqual(store.memory.get('k'), encodeEntry(d, d.body, d.size))
+  assert.deepStrictEqual(store.memory.get('k'), encodeEntry(d))
   const e = new DecodedHits(store.memory).lookup('k')
   assert.ok(e !== undefined && e.answer.kind === 'turn')
   assert.deepStrictEqual([e.route, e.tenant], ['route-é', 'tenant-ü'])
@@ -59,7 +59,7 @@ test('an entry over max_entry_size is refused and the ring is left as it was', (
   for (let i = 0; i < 20; i++) assert.match(JSON.stringify(hits.lookup(`k${i}`)?.answer), new RegExp(`kept ${i}"`))
   // The limit is the whole encoded entry (header and names included), not the answer alone.
   const fits = draft('y')
-  const n = encodeEntry(fits, fits.body, fits.size)!.length
+  const n = encodeEntry(fits)!.length
   assert.deepStrictEqual([store.putEntry('edge', fits, n - 1), store.putEntry('edge', fits, n)], [false, true])
 })
 
@@ -70,7 +70,7 @@ test('pieces holding more than the draft says are cut at its size: the next reco
   assert.equal(store.putEntry('liar', { ...d, size: d.size - 10 }, 1 << 16), true)
   store.putEntry('next', draft('second'), 1 << 16)
   const liar = store.memory.get('liar')!
-  assert.equal(liar.length, encodeEntry(d, d.body, d.size)!.length - 10)
+  assert.equal(liar.length, encodeEntry(d)!.length - 10)
   assert.match(JSON.stringify(new DecodedHits(store.memory).lookup('next')?.answer), /second/)
 })
 

@@ -13,7 +13,7 @@ const completion = (text: string) => JSON.stringify({
 const entry = (text: string, ttlMs = 60_000) => {
   const now = Date.now()
   const body = Buffer.from(completion(text))
-  return encodeEntry({ v: 2, storedAt: now, expiresAt: now + ttlMs, route: 'r', tenant: 't', op: 'chat', streamed: false }, [body], body.length)!
+  return encodeEntry({ v: 2, storedAt: now, expiresAt: now + ttlMs, route: 'r', tenant: 't', op: 'chat', streamed: false, body: [body], size: body.length })!
 }
 
 test('a second hit on the same record is the entry decoded the first time; a new record under the key is decoded anew', () => {
@@ -44,7 +44,7 @@ test('an entry whose answer is not a complete success is never returned and is d
   const hits = new DecodedHits(tier)
   const now = Date.now()
   const broken = Buffer.from('{"id":"x","choices":[')
-  tier.set('k', encodeEntry({ v: 2, storedAt: now, expiresAt: now + 60_000, route: 'r', tenant: 't', op: 'chat', streamed: false }, [broken], broken.length)!)
+  tier.set('k', encodeEntry({ v: 2, storedAt: now, expiresAt: now + 60_000, route: 'r', tenant: 't', op: 'chat', streamed: false, body: [broken], size: broken.length })!)
   assert.equal(hits.lookup('k'), undefined)
   assert.equal(tier.stats().entries, 0)
 })

@@ -61,7 +61,7 @@ test('deleteWhere removes only the entries its test accepts', () => {
 test('by default the expiry is the entry header\'s', async () => {
   const { encodeEntry } = await import('../../../src/runtime/cache/entry-header.js')
   const now = Date.now()
-  const entry = (ttlMs: number) => encodeEntry({ v: 2, storedAt: now, expiresAt: now + ttlMs, route: 'r', tenant: 't', op: 'chat', streamed: false }, [Buffer.from('{}')], 2)!
+  const entry = (ttlMs: number) => encodeEntry({ v: 2, storedAt: now, expiresAt: now + ttlMs, route: 'r', tenant: 't', op: 'chat', streamed: false, body: [Buffer.from('{}')], size: 2 })!
   const tier = new MemoryTier(1 << 20)
   tier.set('gone', entry(-1))
   tier.set('kept', entry(60_000))

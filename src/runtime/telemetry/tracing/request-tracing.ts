@@ -21,7 +21,7 @@
  * const tracing = new RequestTracing(new TracerHost())
  * const snap = buildSnapshot(ir, stores, undefined, combineTelemetry(metrics.forSnapshot(ir), tracing.forSnapshot(ir)))
  */
-import type { SnapshotIR, TracingIR } from '../../../compiler/ir.js'
+import type { ContentCaptureIR, SnapshotIR, TracingIR } from '../../../compiler/ir.js'
 import type { AttemptFailure, AttemptNext, AttemptObserver, CompiledCluster, CompiledEndpoint, CompiledListener, Filter, RequestContext } from '../../types.js'
 import { compileAttemptObservers } from '../../upstream/attempt-events.js'
 import type { SnapshotTelemetry } from '../snapshot-telemetry.js'
@@ -90,6 +90,13 @@ export class RequestTracing {
       return a
     }
 
+    /**
+     * The content capture of a sampled request, when its rule opts in: inference only (an
+     * embeddings or other answer has no messages, and its body is not decoded for them).
+     */
+    const captureOf = (ctx: RequestContext, t: RequestTrace): ContentCaptureIR | undefined =>
+      formatter === undefined || t.operation !== 'chat' ? undefined : ctx.route?.contentCapture
+
     // hot path: once per request (the first hook that sees it), sampled or not
     const traceOf = (ctx: RequestContext): RequestTrace | undefined => {
       const state = (ctx.filterState ??= {})
@@ -134,9 +141,8 @@ export class RequestTracing {
         t.addAttempt(a)
         ctx.headers.traceparent = formatTraceparent(t.traceId, a.spanId, 1)
         // The response strategies keep the answer's model and finish reasons here, for this span only
-        // (and its content, on a rule that captures it: inference only — an embeddings or other
-        // answer has no messages, and its body is not decoded for them).
-        const capture = formatter === undefined || t.operation !== 'chat' ? undefined : ctx.route?.contentCapture
+        // (and its content, on a rule that captures it).
+        const capture = captureOf(ctx, t)
         ctx.answerFacts = { model: undefined, finishReasons: undefined, content: capture === undefined ? undefined : new AnswerCapture(formatter!.captureLimit(capture.maxBytes)) }
       },
       onResponseStart(ctx: RequestContext, status: number) {
@@ -186,7 +192,7 @@ export class RequestTracing {
         t.spans = 1 + t.attempts
         // Content goes on the last attempt (the one that answered, or the last that tried); its
         // output only when that attempt ended with a whole answer.
-        const capture = formatter === undefined || t.operation !== 'chat' ? undefined : ctx.route?.contentCapture
+        const capture = captureOf(ctx, t)
         if (capture !== undefined && t.last !== undefined) {
           try {
             t.last.content = formatter!.format(ctx, t.last.answer?.content as AnswerCapture | undefined, capture.maxBytes)

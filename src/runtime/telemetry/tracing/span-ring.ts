@@ -65,12 +65,7 @@ export class SpanRing {
     this.half = this.capacity >> 1
   }
 
-  /** Bytes in use (records, padding, skipped tails). */
-  get used(): number {
-    return Atomics.load(this.header, USED)
-  }
-
-  /** Whether at least half the ring is in use (the consumer sends then, whatever its interval). */
+  /** Whether at least half the ring is in use (records, padding, skipped tails): the consumer sends then, whatever its interval. */
   get halfFull(): boolean {
     return Atomics.load(this.header, USED) >= this.half
   }

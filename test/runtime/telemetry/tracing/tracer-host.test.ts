@@ -10,11 +10,9 @@ import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { TracingIR } from '../../../../src/compiler/ir.js'
 import { TracerHost } from '../../../../src/runtime/telemetry/tracing/tracer-host.js'
-import { attributeFragment, encodeTrace } from '../../../../src/runtime/telemetry/tracing/otlp-proto.js'
-import { AttemptSpan, randomHex, RequestTrace } from '../../../../src/runtime/telemetry/tracing/span-record.js'
 import { startOtlpReceiver, type OtlpReceiver } from '../../../support/otlp-receiver.js'
 import { MAX_EXPORT_BYTES } from '../../../../src/runtime/telemetry/tracing/otlp-http.js'
-import { contentTrace } from '../../../support/tracing-fixtures.js'
+import { contentTrace, encodedTrace as encoded } from '../../../support/tracing-fixtures.js'
 
 let otlp: OtlpReceiver
 before(async () => {
@@ -26,22 +24,6 @@ const cfg = (over: Partial<TracingIR> = {}): TracingIR => ({
   endpoint: otlp.url, headers: {}, sampleRatio: 1, parentBased: true, serviceName: 'host-test', resourceAttributes: {},
   maxBatchSize: 512, batchIntervalMs: 5000, maxQueueSize: 2048, exportTimeoutMs: 2000, ...over,
 })
-
-const listener = attributeFragment([['server.port', 8080], ['switchyard.listener', 'api']])
-const endpoint = attributeFragment([['gen_ai.provider.name', 'openai'], ['switchyard.cluster', 'up'], ['switchyard.endpoint', 'e0']])
-
-/** One finished request of two spans, encoded as the request path does it. */
-function encoded(requestId: string): Uint8Array {
-  const t = new RequestTrace(randomHex(32), randomHex(16), '', 1000, 'POST', '/v1/chat/completions', listener, requestId, 'chat')
-  const a = new AttemptSpan(randomHex(16), 1001, endpoint, 1, undefined)
-  a.endedAt = 1002
-  t.addAttempt(a)
-  t.route = 'chat'
-  t.status = 200
-  t.endedAt = 1003
-  t.spans = 2
-  return encodeTrace(t)
-}
 
 const ids = (prefix: string) => otlp.spans.filter((s) => s.kind === 2 && String(s.attributes['switchyard.request_id']).startsWith(prefix)).map((s) => s.attributes['switchyard.request_id'])
 

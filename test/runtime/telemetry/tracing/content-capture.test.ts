@@ -7,7 +7,8 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { AnswerCapture, boundedJson, ContentFormatter } from '../../../../src/runtime/telemetry/tracing/content-capture.js'
+import { boundedJson, ContentFormatter } from '../../../../src/runtime/telemetry/tracing/content-capture.js'
+import { AnswerCapture } from '../../../../src/runtime/telemetry/tracing/answer-capture.js'
 import { createScrubber } from '../../../../src/runtime/upstream/scrub.js'
 import type { RequestContext } from '../../../../src/runtime/types.js'
 import { sseEvents } from '../../../support/sse-streams.js'

@@ -4,14 +4,14 @@
  * flags from its table in commands/specs.ts and answers --help.
  */
 import { dispatch, registerCommand, registeredCommands, type Command } from './commands/dispatch.js'
-import { explain } from './commands/explain.js'
 import { run } from './commands/run.js'
 import { EXPLAIN, RUN, VALIDATE } from './commands/specs.js'
-import { validate } from './commands/validate.js'
+import type { Parsed } from './commands/flags.js'
 
 registerCommand(RUN, run)
-registerCommand(VALIDATE, validate)
-registerCommand(EXPLAIN, explain)
+// Loaded when used: both build what a worker builds, and `run`'s main thread must not hold a copy of the runtime.
+registerCommand(VALIDATE, async (p: Parsed<typeof VALIDATE>) => (await import('./commands/validate.js')).validate(p))
+registerCommand(EXPLAIN, async (p: Parsed<typeof EXPLAIN>) => (await import('./commands/explain.js')).explain(p))
 
 /** Every command, including those registered by commands/index.ts (e.g. `config push`). */
 export async function loadCommands(): Promise<readonly Command[]> {

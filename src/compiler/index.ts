@@ -28,7 +28,15 @@ export interface SecretNeeds {
 }
 
 export type CompileResult =
-  | { readonly ok: true; readonly ir: SnapshotIR; readonly needs: SecretNeeds; readonly diagnostics: readonly Diagnostic[]; readonly files?: readonly string[] }
+  | {
+      readonly ok: true
+      readonly ir: SnapshotIR
+      readonly needs: SecretNeeds
+      readonly diagnostics: readonly Diagnostic[]
+      readonly files?: readonly string[]
+      /** With CompileOptions.locateFilterProblems: a dry build's problems (one run elsewhere, later) as diagnostics at the configs they reject. */
+      readonly locateFilterProblems?: (problems: readonly FilterProblem[]) => Diagnostic[]
+    }
   | { readonly ok: false; readonly diagnostics: readonly Diagnostic[]; readonly files?: readonly string[]; readonly pluginsToLoad?: readonly string[] }
 
 export interface CompileOptions {
@@ -50,6 +58,13 @@ export interface CompileOptions {
    * throws, and compileConfig lets it through. Without it only the compiler's own checks run.
    */
   readonly dryBuild?: DryBuild
+  /**
+   * The dry build runs after this compile, somewhere else (`switchyard run`: in a worker thread,
+   * which has the runtime loaded — so the main thread never loads a copy of it): the result keeps
+   * `locateFilterProblems` to turn that build's problems into located diagnostics. Results with it
+   * hold a function, so they cannot be posted to another thread.
+   */
+  readonly locateFilterProblems?: boolean
   /** Endpoints registered in etcd, by cluster name (control/discovery reads them). */
   readonly discovered?: Readonly<Record<string, readonly DiscoveredEndpoint[]>>
   /**
@@ -94,7 +109,14 @@ export function compileConfig(sources: readonly SourceText[], opts: CompileOptio
   const ir: SnapshotIR = { version, source: opts.source, ...body }
   if (opts.dryBuild) reportFilterProblems(ir, positions, opts.dryBuild(ir), diags)
   if (diags.length > 0) return { ok: false, diagnostics: sortDiagnostics(diags), ...read }
-  return { ok: true, ir, needs: needsOf(needs), diagnostics: [], ...read }
+  const later = opts.locateFilterProblems === true && {
+    locateFilterProblems: (problems: readonly FilterProblem[]) => {
+      const found: Diagnostic[] = []
+      reportFilterProblems(ir, positions, problems, found)
+      return sortDiagnostics(found)
+    },
+  }
+  return { ok: true, ir, needs: needsOf(needs), diagnostics: [], ...read, ...later }
 }
 
 function needsOf(refs: readonly Reference[]): SecretNeeds {

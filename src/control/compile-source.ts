@@ -2,10 +2,14 @@
  * One compile of whatever a config source holds now, for the first start and for every reload.
  * A source that cannot be read (file gone, etcd unreachable) fails like an invalid config: one
  * SY_CFG_IO diagnostic, so the caller keeps the last good snapshot either way.
+ *
+ * The dry build (every filter factory once on its config) is not run here: the main thread does
+ * not load the runtime. checkBuild() has a worker run it (WorkerPool.dryBuild) and locates what it
+ * reports; the first start has the workers' own builds report the same problems instead.
  */
-import { compileConfig, type CompileResult } from '../compiler/index.js'
+import { compileConfig, type CompileResult, type FilterProblem } from '../compiler/index.js'
 import type { Diagnostic } from '../compiler/diagnostics.js'
-import { dryBuild } from '../runtime/build/dry-build.js'
+import type { SnapshotIR } from '../compiler/ir.js'
 import { compileWithPlugins } from './compile-plugins.js'
 import type { ConfigSource } from './sources/source.js'
 import type { EndpointRegistry } from './discovery/endpoint-registry.js'
@@ -17,7 +21,7 @@ export async function compileSource(source: ConfigSource, discovery?: EndpointRe
       // A source's own version (an etcd revision) does not see registrations: add their hash.
       const registered = version !== undefined ? discovery?.fingerprint() : undefined
       const v = registered !== undefined ? `${version}+${registered}` : version
-      return compileWithPlugins(sources, { source: source.description, ...(v !== undefined && { version: v }), dryBuild, ...(discovery && { discovered: discovery.current() }) })
+      return compileWithPlugins(sources, { source: source.description, ...(v !== undefined && { version: v }), locateFilterProblems: true, ...(discovery && { discovered: discovery.current() }) })
     }
     let r = await compile()
     if (discovery) {
@@ -29,10 +33,43 @@ export async function compileSource(source: ConfigSource, discovery?: EndpointRe
     }
     // The modules this compile read are watched from now on (a failed compile names them too, so fixing one reloads).
     if (r.files !== undefined) source.watchFiles?.(r.files)
-    return r.ok || !source.mapDiagnostic ? r : { ok: false as const, diagnostics: r.diagnostics.map((d) => source.mapDiagnostic!(d)) }
+    return r.ok ? r : failed(source, r.diagnostics, r.files)
   } catch (e) {
-    const err = e as NodeJS.ErrnoException
-    const d: Diagnostic = { code: 'SY_CFG_IO', source: source.description, line: 1, col: 1, path: '', message: `${err.code ?? 'error'}: ${err.message}` }
-    return { ok: false as const, diagnostics: [d] }
+    return unreadable(source, e)
   }
+}
+
+/** Runs a compiled config's dry build somewhere that has the runtime (a worker thread). */
+export type RemoteDryBuild = (ir: SnapshotIR) => Promise<readonly FilterProblem[]>
+
+/**
+ * `r` once built the way a worker will build it: unchanged when every filter accepts its config,
+ * else a failed result with each objection at the config it rejects (as the compiler reports its
+ * own errors). What else the build throws fails the compile as an unreadable source does.
+ */
+export async function checkBuild(source: ConfigSource, r: CompileResult, dryBuild: RemoteDryBuild): Promise<CompileResult> {
+  if (!r.ok) return r
+  try {
+    const problems = await dryBuild(r.ir)
+    return problems.length === 0 ? r : failed(source, locatedProblems(r, problems), r.files)
+  } catch (e) {
+    return unreadable(source, e)
+  }
+}
+
+/** A compiled config's filter problems (from a dry build or a worker's own build) as diagnostics. */
+export function locatedProblems(r: Extract<CompileResult, { ok: true }>, problems: readonly FilterProblem[]): Diagnostic[] {
+  const located = r.locateFilterProblems?.(problems) ?? []
+  // A problem whose config cannot be found again still rejects the config (else a worker would fail to build it).
+  return located.length > 0 ? located : problems.map((p) => ({ code: 'SY_CFG_FILTER', source: r.ir.source, line: 1, col: 1, path: '', message: `filter '${p.filter}': ${p.message}` }))
+}
+
+function failed(source: ConfigSource, diagnostics: readonly Diagnostic[], files: readonly string[] | undefined): CompileResult {
+  return { ok: false as const, diagnostics: source.mapDiagnostic ? diagnostics.map((d) => source.mapDiagnostic!(d)) : diagnostics, ...(files !== undefined && { files }) }
+}
+
+function unreadable(source: ConfigSource, e: unknown): CompileResult {
+  const err = e as NodeJS.ErrnoException
+  const d: Diagnostic = { code: 'SY_CFG_IO', source: source.description, line: 1, col: 1, path: '', message: `${err.code ?? 'error'}: ${err.message}` }
+  return { ok: false as const, diagnostics: [d] }
 }

@@ -4,6 +4,7 @@
  * Types only: both sides import this, neither imports the other.
  */
 import type { SnapshotIR } from '../compiler/ir.js'
+import type { FilterProblem } from '../compiler/index.js'
 import type { ConfigSource } from './sources/source.js'
 import type { WorkerMetricsReport } from '../runtime/telemetry/request-metrics.js'
 
@@ -22,7 +23,9 @@ export interface WorkerData {
 /** A snapshot to build and serve, with the shared-state slot of every cluster and endpoint key it uses. */
 /** `caches`: the process's shared response-cache memory tiers by size in bytes (control/cache-buffers.ts). */
 export type SnapshotMessage = { type: 'snapshot'; ir: SnapshotIR; slots: Record<string, number>; caches: Record<number, SharedArrayBuffer> }
-export type ToWorker = SnapshotMessage | { type: 'drain' } | { type: 'destroy' } | { type: 'clusters'; id: number } | { type: 'metrics'; id: number } | CacheQuery | ProfileMessage | import('./batches/messages.js').BatchToWorker
+/** Build `ir` as a snapshot would be built, serve nothing from it, and answer with the filters' objections (a reload's dry build). */
+export type DryBuildMessage = { type: 'dry-build'; id: number; ir: SnapshotIR }
+export type ToWorker = SnapshotMessage | DryBuildMessage | { type: 'drain' } | { type: 'destroy' } | { type: 'clusters'; id: number } | { type: 'metrics'; id: number } | CacheQuery | ProfileMessage | import('./batches/messages.js').BatchToWorker
 /** The response caches' state, after removing the entries of `purge` (a route and/or a tenant; `{}` is all). */
 export type CacheQuery = { type: 'cache'; id: number; purge?: CachePurge }
 export interface CachePurge { readonly route?: string; readonly tenant?: string }
@@ -31,7 +34,8 @@ export type ProfileMessage = { type: 'profile'; id: number } & import('../runtim
 export type FromWorker =
   | { type: 'started'; worker: number; uws: 'native' | 'fallback' }
   | { type: 'applied'; worker: number; version: string; ports: number[]; failed: { port: number; error: string }[] }
-  | { type: 'apply-failed'; worker: number; version: string; error: string }
+  | { type: 'apply-failed'; worker: number; version: string; error: string; problems?: readonly FilterProblem[] }
+  | { type: 'dry-build'; worker: number; id: number; problems: readonly FilterProblem[]; error?: string }
   | { type: 'drained'; worker: number }
   | { type: 'clusters'; worker: number; id: number; data: Record<string, unknown> }
   | { type: 'metrics'; worker: number; id: number; data: WorkerMetricsReport }
@@ -45,6 +49,8 @@ export interface WorkerStatus {
   version: string | undefined
   ports: number[]
   error: string | undefined
+  /** The filters that rejected their config when this worker built its snapshot (the first start's dry build). */
+  problems?: readonly FilterProblem[]
   /** Set when the worker reports its drain done (shutdown). */
   drained?: boolean
 }

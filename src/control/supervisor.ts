@@ -29,7 +29,8 @@ import { clusterFamilies } from './metrics/cluster-gauges.js'
 import { describeExperiments } from './metrics/experiments.js'
 import { Rollouts, rolloutSlotKeys } from './rollouts.js'
 import { CacheAdmin } from './cache-view.js'
-import { compileSource } from './compile-source.js'
+import { checkBuild, compileSource, locatedProblems } from './compile-source.js'
+import type { CompileResult } from '../compiler/index.js'
 import { SessionMemoryHost } from '../shared/session-memory.js'
 import { SessionAdmin } from './session-admin.js'
 import type { BatchService } from './batches/service.js'
@@ -59,6 +60,8 @@ export const UWS_FALLBACK = `uWebSockets.js could not load its native addon for 
 /** How long the first snapshot may take to reach every worker, and how long a reload waits for them. */
 const START_TIMEOUT_MS = 10_000
 const RELOAD_WAIT_MS = 5000
+/** How long a worker may take to dry-build a reload's config (plugin modules are imported first). */
+const DRY_BUILD_WAIT_MS = 10_000
 
 export class Supervisor {
   /** What the admin API reads; every field is read through to the part that owns it. */
@@ -108,7 +111,7 @@ export class Supervisor {
       log('error', `${UWS_FALLBACK}; serving anyway (set runtime.require_native or --require-native to refuse)`)
     }
     const supervisor = new Supervisor(opts, first.ir, discovery)
-    await supervisor.serve(first.ir).catch(async (e) => {
+    await supervisor.serve(first).catch(async (e) => {
       await discovery.close()
       throw e
     })
@@ -125,7 +128,7 @@ export class Supervisor {
     this.scrapes = new LoadScrapes(this.shared.buffer)
     this.pool = new WorkerPool({ size: opts.workers, shared: this.shared.buffer, limits: this.limits.buffer, sessions: this.sessionMemory })
     this.caches = new CacheAdmin((purge) => this.pool.queryCache(purge), (ir) => this.usage.connection(ir))
-    this.reloads = new ReloadQueue(first, { compile: () => compileSource(opts.source, discovery), apply: (ir) => this.apply(ir) })
+    this.reloads = new ReloadQueue(first, { compile: () => this.compileReload(), apply: (ir) => this.apply(ir) })
     const { reloads, pool } = this
     const stopping = () => this.stopping !== undefined
     this.status = {
@@ -148,8 +151,19 @@ export class Supervisor {
     }
   }
 
-  private async serve(first: SnapshotIR): Promise<void> {
+  /**
+   * A reload's compile, and — when it is a new version — its dry build in a worker (the main
+   * thread does not load the runtime): a filter that rejects its config rejects the reload, located.
+   */
+  private async compileReload(): Promise<CompileResult> {
+    const r = await compileSource(this.opts.source, this.discovery)
+    if (!r.ok || r.ir.version === this.reloads.current.version) return r
+    return checkBuild(this.opts.source, r, (ir) => this.pool.dryBuild(ir, DRY_BUILD_WAIT_MS))
+  }
+
+  private async serve(compiled: Extract<CompileResult, { ok: true }>): Promise<void> {
     const { opts } = this
+    const first = compiled.ir
     this.health.apply(first, this.slots)
     this.scrapes.apply(first, this.slots)
     // A restarted host takes the shared rollout step before its first request.
@@ -162,6 +176,9 @@ export class Supervisor {
       this.scrapes.stop()
       await this.rollouts.close()
       await this.pool.terminate()
+      // The first start's dry build is the workers' own build: its filter problems are the config's errors.
+      const problems = failed.find((w) => w.problems !== undefined)?.problems
+      if (problems !== undefined) throw new StartupError('invalid configuration', locatedProblems(compiled, problems).map((d) => opts.source.mapDiagnostic?.(d) ?? d))
       throw new StartupError(failed.map((w) => w.error ?? 'worker did not start').join('; '))
     }
     if (first.batches !== undefined) {

@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto'
 import { MessageChannel, Worker } from 'node:worker_threads'
 import type { SnapshotIR } from '../compiler/ir.js'
 import type { CachePurge, FromWorker, SnapshotMessage, ToWorker, WorkerStatus } from './messages.js'
+import type { FilterProblem } from '../compiler/index.js'
 import type { WorkerMetricsReport } from '../runtime/telemetry/request-metrics.js'
 import type { ProfileRequest, ProfileResult } from '../runtime/profiler.js'
 import type { BatchApiReply, BatchApiRequest, BatchLine, BatchLineResult } from './batches/messages.js'
@@ -122,6 +123,37 @@ export class WorkerPool {
         resolve({ ...(data as ProfileResult), worker: member.status.id })
       })
       member.worker.postMessage({ type: 'profile', id, ...request } satisfies ToWorker)
+    })
+  }
+
+  /**
+   * A reload's dry build, run by one worker (the main thread does not load the runtime): every
+   * filter factory once on its config, then the snapshot built and released, nothing served from
+   * it. Resolves with the filters' objections; rejects with what else the build threw, or when no
+   * worker answers within `ms` (the reload is then rejected, never applied unchecked).
+   */
+  dryBuild(ir: SnapshotIR, ms: number): Promise<readonly FilterProblem[]> {
+    const member = [...this.members.values()].find((m) => m.status.error === undefined) ?? this.members.values().next().value
+    if (member === undefined) return Promise.reject(new Error('no worker thread is running to build the new config'))
+    const id = ++this.queryId
+    return new Promise((resolve, reject) => {
+      const settle = (err: Error | undefined, problems?: readonly FilterProblem[]) => {
+        clearTimeout(t)
+        this.queries.delete(id)
+        this.waiters.delete(onExit)
+        if (err) reject(err)
+        else resolve(problems!)
+      }
+      const t = setTimeout(() => settle(new Error(`worker ${member.status.id} did not build the new config within ${ms} ms`)), ms)
+      const onExit = () => {
+        if (!this.members.has(member.status.id)) settle(new Error(`worker ${member.status.id} exited while building the new config`))
+      }
+      this.waiters.add(onExit)
+      this.queries.set(id, (_worker, data) => {
+        const r = data as { problems: readonly FilterProblem[]; error?: string }
+        settle(r.error === undefined ? undefined : new Error(r.error), r.problems)
+      })
+      member.worker.postMessage({ type: 'dry-build', id, ir } satisfies ToWorker)
     })
   }
 
@@ -240,10 +272,15 @@ export class WorkerPool {
         status.version = m.version
         status.ports = m.ports
         status.error = m.failed.length ? m.failed.map((f) => f.error).join('; ') : undefined
+        delete status.problems
         for (const f of m.failed) log('error', 'listener failed', { worker: m.worker, port: f.port, error: f.error })
         return
       case 'apply-failed':
         status.error = m.error
+        if (m.problems !== undefined) status.problems = m.problems
+        return
+      case 'dry-build':
+        this.queries.get(m.id)?.(m.worker, m)
         return
       case 'clusters':
       case 'metrics':

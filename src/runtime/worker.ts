@@ -4,7 +4,7 @@
  * its own matchers/filters/pools from it — closures cannot cross threads.
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads'
-import { buildSnapshot } from './build/snapshot.js'
+import { buildChecked, dryBuild } from './build/dry-build.js'
 import { loadPluginModules, pluginUrlsOf, pluginsReady } from './plugins/js/modules.js'
 import { Gateway } from './gateway.js'
 import { ListenerSet } from './http/server.js'
@@ -99,7 +99,14 @@ function applySnapshot(m: Extract<ToWorker, { type: 'snapshot' }>): void {
   try {
     stores.setSlots(m.slots)
     stores.setCacheBuffers(m.caches)
-    const snap = buildSnapshot(m.ir, stores, undefined, combineTelemetry(metrics.forSnapshot(m.ir), tracing.forSnapshot(m.ir)))
+    const built = buildChecked(m.ir, stores, combineTelemetry(metrics.forSnapshot(m.ir), tracing.forSnapshot(m.ir)))
+    if ('problems' in built) {
+      const error = built.problems.map((p) => `filter '${p.filter}': ${p.message}`).join('; ')
+      log('error', 'snapshot build failed', { version: m.ir.version, error })
+      send({ type: 'apply-failed', worker: threadId, version: m.ir.version, error, problems: built.problems })
+      return
+    }
+    const snap = built.snapshot
     gateway.swap(snap)
     // This thread's own log lines: the new level at once, and the new config's secrets masked.
     configureLog(m.ir.log)
@@ -114,23 +121,38 @@ function applySnapshot(m: Extract<ToWorker, { type: 'snapshot' }>): void {
   }
 }
 
+/** A reload's dry build (the main thread has no runtime to run it): the filters' objections, or what else the build threw. */
+function answerDryBuild(m: Extract<ToWorker, { type: 'dry-build' }>): void {
+  try {
+    send({ type: 'dry-build', worker: threadId, id: m.id, problems: dryBuild(m.ir) })
+  } catch (e) {
+    send({ type: 'dry-build', worker: threadId, id: m.id, problems: [], error: (e as Error).message })
+  }
+}
+
+/**
+ * Plugin modules are imported before a build (imports are asynchronous); builds still run in the
+ * order their messages came.
+ */
+function withPlugins(ir: Extract<ToWorker, { type: 'snapshot' }>['ir'], build: () => void): void {
+  if (applying === undefined && pluginsReady(ir)) return build()
+  const prior = applying ?? Promise.resolve()
+  const next: Promise<void> = (applying = prior
+    .then(() => loadPluginModules(pluginUrlsOf(ir)))
+    .then(() => {
+      if (applying === next) applying = undefined
+      if (!listeners.draining) build()
+    }))
+}
+
 port.on('message', (m: ToWorker) => {
   switch (m.type) {
-    case 'snapshot': {
-      if (listeners.draining) return
-      // Plugin modules are imported before the build (imports are asynchronous); snapshots still
-      // apply in the order they were sent.
-      if (applying !== undefined || !pluginsReady(m.ir)) {
-        const prior = applying ?? Promise.resolve()
-        const next: Promise<void> = (applying = prior.then(() => loadPluginModules(pluginUrlsOf(m.ir))).then(() => {
-          if (applying === next) applying = undefined
-          if (!listeners.draining) applySnapshot(m)
-        }))
-        return
-      }
-      applySnapshot(m)
+    case 'snapshot':
+      if (!listeners.draining) withPlugins(m.ir, () => applySnapshot(m))
       return
-    }
+    case 'dry-build':
+      withPlugins(m.ir, () => answerDryBuild(m))
+      return
     case 'cache': {
       const caches = stores.responseCaches()
       let removed = 0

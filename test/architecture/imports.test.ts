@@ -150,3 +150,13 @@ test('nothing a worker thread loads imports ajv, compiler values or control code
 test('src/ has no import cycles', () => {
   noneOf('import cycles', cycleLines(graph))
 })
+
+test('the main thread of `switchyard run` loads no snapshot build (its dry build runs in a worker)', () => {
+  const bad: string[] = []
+  for (const [file, chain] of reachable(graph, 'src/control/supervisor.ts', loads)) {
+    for (const e of graph.get(file)!) {
+      if (loads(e) && under('src/runtime/build')(e.to)) bad.push(shown(e, chain.length > 1 ? ` (main via ${chain.join(' → ')})` : ''))
+    }
+  }
+  noneOf('main-thread modules load the runtime\'s snapshot build', bad)
+})

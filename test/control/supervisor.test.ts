@@ -96,3 +96,44 @@ test('workers that cannot serve the first snapshot end the start with their erro
   assert.deepStrictEqual(err.diagnostics, [])
   assert.match(err.message, new RegExp(String(port)))
 })
+
+/** `config` with a `headers` filter on the listener; `value` is what its factory is given. */
+const withHeaderFilter = (port: number, value: string) => `admin: { port: 0 }
+listeners: [{ name: api, address: 127.0.0.1, port: ${port}, route_table: main, filters: [tag] }]
+routes: [{ name: main, rules: [{ cluster: a }] }]
+clusters: [{ name: a, provider: mock }]
+filters:
+  - name: tag
+    type: headers
+    config:
+      request: { set: [{ name: x-tag, value: ${JSON.stringify(value)} }] }
+`
+
+test('a first config a filter factory rejects is a StartupError at that config (the workers\' build is its dry build)', async () => {
+  const port = await freePort()
+  const source = memorySource(withHeaderFilter(port, 'a\nb'))
+  const err = await Supervisor.start({ source, workers: 2 }).then(() => undefined, (e: unknown) => e)
+  assert.ok(err instanceof StartupError, String(err))
+  assert.deepStrictEqual(err.diagnostics.map((d) => [d.code, d.source, d.line, d.col]), [['SY_CFG_FILTER', 'memory.yaml', 9, 7]])
+  assert.match(err.diagnostics[0].message, /^filter 'tag': header 'x-tag': value must not contain CR, LF or NUL/)
+})
+
+test('a reload a filter factory rejects is located and rejected by a worker\'s dry build; the last good config keeps serving', async (t) => {
+  const port = await freePort()
+  const source = memorySource(withHeaderFilter(port, 'fine'))
+  const gateway = await Supervisor.start({ source, workers: 2 })
+  t.after(() => gateway.stop())
+  const { status } = gateway
+  const first = status.ir.version
+  source.text = withHeaderFilter(port, 'a\rb')
+  await gateway.reload()
+  assert.equal(status.ir.version, first)
+  const rejected = status.lastReload!
+  assert.equal(rejected.ok, false)
+  assert.deepStrictEqual(rejected.errors!.length, 1)
+  assert.match(rejected.errors![0], /^memory\.yaml:9:7: .*filter 'tag': header 'x-tag': value must not contain CR, LF or NUL/)
+  assert.ok(status.workers.every((w) => w.version === first && w.error === undefined), JSON.stringify(status.workers))
+  const res = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }) })
+  assert.equal(res.status, 200)
+  await res.arrayBuffer()
+})

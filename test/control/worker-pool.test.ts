@@ -15,7 +15,8 @@ import { freePort } from '../support/ports.js'
 /**
  * Versions that change the stand-in's behaviour: `fail…` answers apply-failed; `…+crash`: the first
  * worker to see it (cell 0 of the shared buffer decides, across threads) exits with code 7;
- * `mute…` never answers a clusters query; `stuck…` ignores drain and reports drained on destroy.
+ * `mute…` never answers a clusters query or a dry build; `stuck…` ignores drain and reports drained on destroy.
+ * A dry build of `reject…` answers one filter problem, of `throw…` an error, of `exit…` ends the thread.
  */
 const STAND_IN = `
 import { parentPort, threadId, workerData } from 'node:worker_threads'
@@ -31,6 +32,12 @@ parentPort.on('message', (m) => {
     else send({ type: 'applied', worker: threadId, version, ports: [workerData.workers], failed: [] })
   } else if (m.type === 'clusters') {
     if (!version.startsWith('mute')) send({ type: 'clusters', worker: threadId, id: m.id, data: { c: { 'http://e': { worker: threadId } } } })
+  } else if (m.type === 'dry-build') {
+    const v = m.ir.version
+    if (v.startsWith('exit')) process.exit(3)
+    if (v.startsWith('reject')) send({ type: 'dry-build', worker: threadId, id: m.id, problems: [{ filter: 'f', message: 'no ' + threadId }] })
+    else if (v.startsWith('throw')) send({ type: 'dry-build', worker: threadId, id: m.id, problems: [], error: 'boom' })
+    else if (!v.startsWith('mute')) send({ type: 'dry-build', worker: threadId, id: m.id, problems: [] })
   } else if (m.type === 'drain') {
     if (!version.startsWith('stuck')) send({ type: 'drained', worker: threadId })
   } else if (m.type === 'destroy') send({ type: 'drained', worker: threadId })
@@ -199,4 +206,23 @@ clusters: [{ name: mock, provider: mock }]
   await pool.drain(5000)
   assert.ok(pool.statuses.every((w) => w.drained))
   await assert.rejects(fetch(`http://127.0.0.1:${port}/v1/models`))
+})
+
+test('a dry build runs on one worker: its problems, its error, or a rejection when it does not answer or exits', async (t) => {
+  const pool = standInPool(t, 2)
+  pool.start(ir('v1'), {})
+  assert.equal(await pool.whenAllOn('v1', 5000), true)
+  assert.deepStrictEqual(await pool.dryBuild(ir('ok'), 2000), [])
+  const problems = await pool.dryBuild(ir('reject'), 2000)
+  assert.equal(problems.length, 1)
+  assert.match(problems[0].message, /^no \d+$/)
+  assert.ok(pool.statuses.some((w) => problems[0].message === `no ${w.id}`), 'answered by a worker of the pool')
+  await assert.rejects(pool.dryBuild(ir('throw'), 2000), /^Error: boom$/)
+  await assert.rejects(pool.dryBuild(ir('mute'), 200), /did not build the new config within 200 ms/)
+  await assert.rejects(pool.dryBuild(ir('exit'), 5000), /exited while building the new config/)
+})
+
+test('a dry build with no worker running is rejected at once', async (t) => {
+  const pool = standInPool(t, 1)
+  await assert.rejects(pool.dryBuild(ir('ok'), 2000), /no worker thread is running/)
 })

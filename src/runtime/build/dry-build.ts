@@ -1,5 +1,6 @@
 /**
- * The compiler's dry build (CompileOptions.dryBuild), on the main thread: every filter factory
+ * The dry build (CompileOptions.dryBuild; `switchyard run` asks a worker thread for it, the CLI
+ * and the admin config check run it themselves): every filter factory
  * runs once on its config — configured filters and rules' override configs, so all that reject
  * theirs are reported at once — and when all accept, the snapshot a worker would build from the
  * IR is built from those same instances and released again. Whatever else a worker would trip
@@ -7,7 +8,8 @@
  */
 import type { FilterProblem } from '../../compiler/index.js'
 import type { RuleIR, SnapshotIR } from '../../compiler/ir.js'
-import type { Filter, FilterDeps } from '../types.js'
+import type { Filter, FilterDeps, Snapshot, Stores } from '../types.js'
+import type { SnapshotTelemetry } from '../telemetry/request-metrics.js'
 import { createStores } from '../stores.js'
 import { buildSnapshot, filterDeps, releaseSnapshot } from './snapshot.js'
 import { FilterBuildError, createFilter, type PrebuiltFilters } from './filters.js'
@@ -23,6 +25,17 @@ export function dryBuild(ir: SnapshotIR): FilterProblem[] {
   void stores.pools.closeAll()
   void stores.close()
   return []
+}
+
+/**
+ * A worker's build of the snapshot it will serve, with every filter factory run first so that all
+ * the filters rejecting their config are reported at once (the first start has no dry build
+ * before it: these problems are its diagnostics). Whatever else the build trips over it throws.
+ */
+export function buildChecked(ir: SnapshotIR, stores: Stores, telemetry?: SnapshotTelemetry): { snapshot: Snapshot } | { problems: FilterProblem[] } {
+  const { filters, problems } = createEveryFilter(ir, filterDeps(ir, stores))
+  if (problems.length > 0) return { problems }
+  return { snapshot: buildSnapshot(ir, stores, filters, telemetry) }
 }
 
 function createEveryFilter(ir: SnapshotIR, deps: FilterDeps): { filters: PrebuiltFilters; problems: FilterProblem[] } {

@@ -3,7 +3,7 @@
  * then drain. Exit code 1 when the config is invalid or the workers cannot serve it.
  */
 import { availableParallelism } from 'node:os'
-import { formatDiagnostic } from '../compiler/index.js'
+import { formatDiagnostic } from '../compiler/diagnostics.js'
 import { createFileSource } from '../control/sources/file.js'
 import type { ConfigSource } from '../control/sources/source.js'
 import type { RunOptions } from '../control/supervisor.js'

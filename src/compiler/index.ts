@@ -12,6 +12,8 @@ import { loadSources, type SourceText } from './load.js'
 import { resolveDocs, type SourcePositions } from './resolve/index.js'
 import { diagnosticAt } from './resolve/positions.js'
 import { validateDocs } from './validate.js'
+import { filterProblemDiagnostics, type FilterProblem, type FilterSite } from './filter-sites.js'
+export type { FilterProblem, FilterSite } from './filter-sites.js'
 import type { Reference, SecretMode } from './references.js'
 import type { PluginModuleLookup } from './resolve/context.js'
 export type { PluginModuleLookup } from './resolve/context.js'
@@ -34,8 +36,8 @@ export type CompileResult =
       readonly needs: SecretNeeds
       readonly diagnostics: readonly Diagnostic[]
       readonly files?: readonly string[]
-      /** With CompileOptions.locateFilterProblems: a dry build's problems (one run elsewhere, later) as diagnostics at the configs they reject. */
-      readonly locateFilterProblems?: (problems: readonly FilterProblem[]) => Diagnostic[]
+      /** With CompileOptions.filterSites: where each filter config was written, to locate a later dry build's problems (filter-sites.ts). */
+      readonly filterSites?: readonly FilterSite[]
     }
   | { readonly ok: false; readonly diagnostics: readonly Diagnostic[]; readonly files?: readonly string[]; readonly pluginsToLoad?: readonly string[] }
 
@@ -60,11 +62,10 @@ export interface CompileOptions {
   readonly dryBuild?: DryBuild
   /**
    * The dry build runs after this compile, somewhere else (`switchyard run`: in a worker thread,
-   * which has the runtime loaded — so the main thread never loads a copy of it): the result keeps
-   * `locateFilterProblems` to turn that build's problems into located diagnostics. Results with it
-   * hold a function, so they cannot be posted to another thread.
+   * which has the runtime loaded — so neither the main thread nor the compile thread loads a copy
+   * of it): the result keeps `filterSites`, to turn that build's problems into located diagnostics.
    */
-  readonly locateFilterProblems?: boolean
+  readonly filterSites?: boolean
   /** Endpoints registered in etcd, by cluster name (control/discovery reads them). */
   readonly discovered?: Readonly<Record<string, readonly DiscoveredEndpoint[]>>
   /**
@@ -79,16 +80,6 @@ export interface CompileOptions {
    * (control/compile-plugins.ts). Absent: plugin options are not checked.
    */
   readonly plugins?: PluginModuleLookup
-}
-
-/**
- * A filter factory's objection to its config: a configured filter's, or with `override` the
- * config a route rule gives it in `filter_overrides` (`index` in its table, `rule` its name).
- */
-export interface FilterProblem {
-  readonly filter: string
-  readonly override?: { readonly table: string; readonly index: number; readonly rule: string }
-  readonly message: string
 }
 
 export type DryBuild = (ir: SnapshotIR) => readonly FilterProblem[]
@@ -109,14 +100,7 @@ export function compileConfig(sources: readonly SourceText[], opts: CompileOptio
   const ir: SnapshotIR = { version, source: opts.source, ...body }
   if (opts.dryBuild) reportFilterProblems(ir, positions, opts.dryBuild(ir), diags)
   if (diags.length > 0) return { ok: false, diagnostics: sortDiagnostics(diags), ...read }
-  const later = opts.locateFilterProblems === true && {
-    locateFilterProblems: (problems: readonly FilterProblem[]) => {
-      const found: Diagnostic[] = []
-      reportFilterProblems(ir, positions, problems, found)
-      return sortDiagnostics(found)
-    },
-  }
-  return { ok: true, ir, needs: needsOf(needs), diagnostics: [], ...read, ...later }
+  return { ok: true, ir, needs: needsOf(needs), diagnostics: [], ...read, ...(opts.filterSites === true && { filterSites: filterSitesOf(ir, positions) }) }
 }
 
 function needsOf(refs: readonly Reference[]): SecretNeeds {
@@ -129,13 +113,23 @@ function needsOf(refs: readonly Reference[]): SecretNeeds {
  * (`filters[i].config`, or a rule's `filterOverrides.<name>.config`) leads back to where it was written.
  */
 function reportFilterProblems(ir: SnapshotIR, positions: SourcePositions, problems: readonly FilterProblem[], diags: Diagnostic[]): void {
-  for (const p of problems) {
-    const o = p.override
-    const irPath = o
-      ? ['routeTables', ir.routeTables.findIndex((t) => t.name === o.table), 'rules', o.index, 'filterOverrides', p.filter, 'config']
-      : ['filters', ir.filters.findIndex((f) => f.name === p.filter), 'config']
+  diags.push(...filterProblemDiagnostics(filterSitesOf(ir, positions), problems))
+}
+
+/** Every filter config's place: the configured filters' and the rules' override configs. */
+function filterSitesOf(ir: SnapshotIR, positions: SourcePositions): FilterSite[] {
+  const sites: FilterSite[] = []
+  const add = (filter: string, irPath: (string | number)[], override?: FilterSite['override']) => {
     const at = positions.locate(irPath)
-    if (!at) continue
-    diags.push(diagnosticAt('SY_CFG_FILTER', at, `filter '${p.filter}'${o ? ` (override on rule '${o.rule}')` : ''}: ${p.message}`))
+    if (!at) return
+    const { message: _, ...place } = diagnosticAt('SY_CFG_FILTER', at, '')
+    sites.push({ filter, ...(override && { override }), at: place })
   }
+  ir.filters.forEach((f, i) => add(f.name, ['filters', i, 'config']))
+  ir.routeTables.forEach((t, ti) => t.rules.forEach((r, index) => {
+    for (const [name, o] of Object.entries(r.filterOverrides)) {
+      if ('config' in o && o.config !== undefined) add(name, ['routeTables', ti, 'rules', index, 'filterOverrides', name, 'config'], { table: t.name, index })
+    }
+  }))
+  return sites
 }

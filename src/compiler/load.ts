@@ -2,18 +2,10 @@
  * Loading: read YAML sources (a file, a directory of files, or in-memory texts such as etcd values)
  * into documents that remember where every node came from, so later passes can report `line:col`.
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs'
-import { join, resolve } from 'node:path'
 import { LineCounter, parseAllDocuments, isAlias, isMap, isSeq, visit, type Alias, type Document, type Node } from 'yaml'
 import type { Diagnostic } from './diagnostics.js'
-
-export interface SourceText {
-  /** File path or key, used in diagnostics. */
-  readonly name: string
-  readonly text: string
-  /** Directory that `${file:relative}` references are resolved against. */
-  readonly baseDir?: string
-}
+import type { SourceText } from './read-sources.js'
+export { readPathSources, type SourceText } from './read-sources.js'
 
 export interface LoadedDoc {
   readonly source: string
@@ -23,26 +15,6 @@ export interface LoadedDoc {
   readonly value: unknown
 }
 
-const YAML_FILE = /\.(ya?ml|json)$/i
-
-/** Reads a file or every *.yaml / *.yml / *.json file of a directory (sorted, recursive). */
-export function readPathSources(path: string): SourceText[] {
-  const abs = resolve(path)
-  const st = statSync(abs)
-  if (!st.isDirectory()) return [{ name: path, text: readFileSync(abs, 'utf8'), baseDir: resolve(abs, '..') }]
-  const out: SourceText[] = []
-  const walk = (dir: string, shown: string) => {
-    for (const entry of readdirSync(dir).sort()) {
-      if (entry.startsWith('.')) continue
-      const full = join(dir, entry)
-      const shownPath = join(shown, entry)
-      if (statSync(full).isDirectory()) walk(full, shownPath)
-      else if (YAML_FILE.test(entry)) out.push({ name: shownPath, text: readFileSync(full, 'utf8'), baseDir: dir })
-    }
-  }
-  walk(abs, path)
-  return out
-}
 
 export function loadSources(sources: readonly SourceText[], diags: Diagnostic[]): LoadedDoc[] {
   const docs: LoadedDoc[] = []

@@ -3,31 +3,34 @@
  * A source that cannot be read (file gone, etcd unreachable) fails like an invalid config: one
  * SY_CFG_IO diagnostic, so the caller keeps the last good snapshot either way.
  *
- * The dry build (every filter factory once on its config) is not run here: the main thread does
- * not load the runtime. checkBuild() has a worker run it (WorkerPool.dryBuild) and locates what it
+ * The compile runs in a thread of its own (compile-thread.ts), ended when the pass is over: the
+ * main thread loads neither the compiler nor the runtime. The dry build (every filter factory
+ * once on its config) is not run here either. checkBuild() has a worker run it (WorkerPool.dryBuild) and locates what it
  * reports; the first start has the workers' own builds report the same problems instead.
  */
-import { compileConfig, type CompileResult, type FilterProblem } from '../compiler/index.js'
+import type { CompileResult, FilterProblem } from '../compiler/index.js'
 import type { Diagnostic } from '../compiler/diagnostics.js'
 import type { SnapshotIR } from '../compiler/ir.js'
-import { compileWithPlugins } from './compile-plugins.js'
+import { filterProblemDiagnostics } from '../compiler/filter-sites.js'
+import { CompileThread } from './compile-thread.js'
 import type { ConfigSource } from './sources/source.js'
 import type { EndpointRegistry } from './discovery/endpoint-registry.js'
 
-export async function compileSource(source: ConfigSource, discovery?: EndpointRegistry): Promise<CompileResult> {
+/** `thread`: the compile thread to use (released after the pass); without one, a thread of its own, ended after it. */
+export async function compileSource(source: ConfigSource, discovery?: EndpointRegistry, thread: CompileThread = new CompileThread()): Promise<CompileResult> {
   try {
     const { sources, version } = await source.load()
     const compile = async () => {
       // A source's own version (an etcd revision) does not see registrations: add their hash.
       const registered = version !== undefined ? discovery?.fingerprint() : undefined
       const v = registered !== undefined ? `${version}+${registered}` : version
-      return compileWithPlugins(sources, { source: source.description, ...(v !== undefined && { version: v }), locateFilterProblems: true, ...(discovery && { discovered: discovery.current() }) })
+      return thread.compile(sources, { source: source.description, ...(v !== undefined && { version: v }), filterSites: true, ...(discovery && { discovered: discovery.current() }) }, true)
     }
     let r = await compile()
     if (discovery) {
       // Which clusters have discovery: from this compile, or (when it failed, e.g. a cluster with
       // nothing registered yet and no `endpoints`) from a probe that lets such clusters be empty.
-      const probe = r.ok ? r : compileConfig(sources, { source: source.description, discovered: discovery.current(), discoveryProbe: true })
+      const probe = r.ok ? r : await thread.compile(sources, { source: source.description, discovered: discovery.current(), discoveryProbe: true }, false)
       // A cluster seen for the first time: its registrations are read now; compile with them.
       if (probe.ok && (await discovery.follow(probe.ir.clusters))) r = await compile()
     }
@@ -36,6 +39,8 @@ export async function compileSource(source: ConfigSource, discovery?: EndpointRe
     return r.ok ? r : failed(source, r.diagnostics, r.files)
   } catch (e) {
     return unreadable(source, e)
+  } finally {
+    thread.release()
   }
 }
 
@@ -59,7 +64,7 @@ export async function checkBuild(source: ConfigSource, r: CompileResult, dryBuil
 
 /** A compiled config's filter problems (from a dry build or a worker's own build) as diagnostics. */
 export function locatedProblems(r: Extract<CompileResult, { ok: true }>, problems: readonly FilterProblem[]): Diagnostic[] {
-  const located = r.locateFilterProblems?.(problems) ?? []
+  const located = filterProblemDiagnostics(r.filterSites ?? [], problems)
   // A problem whose config cannot be found again still rejects the config (else a worker would fail to build it).
   return located.length > 0 ? located : problems.map((p) => ({ code: 'SY_CFG_FILTER', source: r.ir.source, line: 1, col: 1, path: '', message: `filter '${p.filter}': ${p.message}` }))
 }

@@ -8,7 +8,8 @@
  * const reloads = new ReloadQueue(first.ir, { compile: () => compileSource(source), apply: (ir) => publish(ir) })
  * source.watch(() => void reloads.request())
  */
-import { formatDiagnostic, type CompileResult } from '../compiler/index.js'
+import { formatDiagnostic } from '../compiler/diagnostics.js'
+import type { CompileResult } from '../compiler/index.js'
 import type { SnapshotIR } from '../compiler/ir.js'
 import type { LastReload } from './messages.js'
 import { log } from '../shared/log.js'

@@ -30,6 +30,7 @@ import { describeExperiments } from './metrics/experiments.js'
 import { Rollouts, rolloutSlotKeys } from './rollouts.js'
 import { CacheAdmin } from './cache-view.js'
 import { checkBuild, compileSource, locatedProblems } from './compile-source.js'
+import { CompileThread, compileThreadIdleMs } from './compile-thread.js'
 import type { CompileResult } from '../compiler/index.js'
 import { SessionMemoryHost } from '../shared/session-memory.js'
 import { SessionAdmin } from './session-admin.js'
@@ -95,7 +96,10 @@ export class Supervisor {
    */
   static async start(opts: RunOptions): Promise<Supervisor> {
     const discovery = new EndpointRegistry()
-    const first = await compileSource(opts.source, discovery)
+    const compiler = new CompileThread({ idleMs: compileThreadIdleMs() })
+    const first = await compileSource(opts.source, discovery, compiler)
+    // Gone before the workers start: its isolate and theirs never add up (bench/SOAK.md).
+    await compiler.close()
     if (!first.ok) {
       await discovery.close()
       throw new StartupError('invalid configuration', first.diagnostics)
@@ -110,7 +114,7 @@ export class Supervisor {
       }
       log('error', `${UWS_FALLBACK}; serving anyway (set runtime.require_native or --require-native to refuse)`)
     }
-    const supervisor = new Supervisor(opts, first.ir, discovery)
+    const supervisor = new Supervisor(opts, first.ir, discovery, compiler)
     await supervisor.serve(first).catch(async (e) => {
       await discovery.close()
       throw e
@@ -118,7 +122,7 @@ export class Supervisor {
     return supervisor
   }
 
-  private constructor(private readonly opts: RunOptions, first: SnapshotIR, private readonly discovery: EndpointRegistry) {
+  private constructor(private readonly opts: RunOptions, first: SnapshotIR, private readonly discovery: EndpointRegistry, private readonly compiler: CompileThread) {
     // With etcd the rollout state is shared by every host on the prefix (sources/etcd-rollout-state.ts).
     const store = opts.source.rolloutStore?.()
     this.rollouts = new Rollouts({ cells: new Int32Array(this.shared.buffer), query: () => this.pool.queryMetrics(), workers: () => this.pool.statuses.length, ...(store && { store }) })
@@ -156,7 +160,7 @@ export class Supervisor {
    * thread does not load the runtime): a filter that rejects its config rejects the reload, located.
    */
   private async compileReload(): Promise<CompileResult> {
-    const r = await compileSource(this.opts.source, this.discovery)
+    const r = await compileSource(this.opts.source, this.discovery, this.compiler)
     if (!r.ok || r.ir.version === this.reloads.current.version) return r
     return checkBuild(this.opts.source, r, (ir) => this.pool.dryBuild(ir, DRY_BUILD_WAIT_MS))
   }
@@ -214,6 +218,7 @@ export class Supervisor {
   private async drain(): Promise<void> {
     this.heapTrim?.stop()
     this.reloads.close()
+    await this.compiler.close()
     this.rollouts.stop()
     this.pool.retire()
     this.health.stop()

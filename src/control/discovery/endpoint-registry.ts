@@ -20,7 +20,7 @@
 import { createHash } from 'node:crypto'
 import type { Etcd3, Watcher } from 'etcd3'
 import type { ClusterIR, DiscoveredEndpoint } from '../../compiler/ir.js'
-import { formatDiagnostic } from '../../compiler/index.js'
+import { formatDiagnostic } from '../../compiler/diagnostics.js'
 import { log } from '../../shared/log.js'
 import { etcdErrorMessage } from '../sources/etcd-layout.js'
 import { parseRegistration } from './registration.js'

@@ -14,7 +14,7 @@
  *   watch. rolloutStore() shares the client for it.
  */
 import type { Etcd3, IKeyValue, IRangeResponse, Watcher } from 'etcd3'
-import { readPathSources, type SourceText } from '../../compiler/index.js'
+import { readPathSources, type SourceText } from '../../compiler/read-sources.js'
 import type { Diagnostic } from '../../compiler/diagnostics.js'
 import { log } from '../../shared/log.js'
 import type { ConfigSource } from './source.js'

@@ -3,7 +3,7 @@
  * (write, rename, chmod); we reload once after the burst.
  */
 import { watch, type FSWatcher } from 'chokidar'
-import { readPathSources } from '../../compiler/index.js'
+import { readPathSources } from '../../compiler/read-sources.js'
 import type { ConfigSource } from './source.js'
 
 export function createFileSource(path: string, debounceMs = 50): ConfigSource {

@@ -12,6 +12,8 @@
 //   (d)     the bench config;  (d+c) the same with the cache filter, every request a new question (the miss),
 //           its 64 MiB tier filled first (admission then rejects the one-off keys); (d+c always) the same with
 //           `admission: always` (every answer stored, the oldest evicted: the miss path before admission)
+//   (d+p4)  row (d) with a plugin whose four hooks do nothing (bench/switchyard.ts NOOP_PLUGIN): the response
+//           hooks' own cost on the response path, which the cache filter pays and the spin plugin does not
 //
 // Closed loop (wrk -t2 -c64, rounds interleaved): amplification = (CPU/req of d+sN − CPU/req of d+s0) ÷ N.
 // A factor near 1 means the bench charges what the code costs; well above 1, it amplifies.
@@ -30,7 +32,7 @@ import { mockConf, startNginx } from './nginx.js'
 import { AUTH_HEADER, CHAT_PATH, MODEL } from './payloads.js'
 import { withCache, writeVaryingScript } from './cache-load.js'
 import { onProxyCpu, pinSelf, pinningNote } from './pinning.js'
-import { CLI, switchyardConfig } from './switchyard.js'
+import { CLI, NOOP_PLUGIN, switchyardConfig } from './switchyard.js'
 import { cpuSeconds } from './proc-stats.js'
 import { noiseProbe, waitQuiet } from './noise.js'
 import { wrk } from './wrk.js'
@@ -146,7 +148,7 @@ async function main(): Promise<void> {
   pinSelf()
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-amplify-bench-'))
   try {
-    const ports = await freePorts(4 + 2 * 4)
+    const ports = await freePorts(4 + 2 * 5)
     const [j1, j2, s1, s2] = ports
     const mockDir = join(dir, 'mock')
     await startNginx('mock-nginx', mockDir, mockConf(mockDir, { json: [j1, j2], sse: [s1, s2] }), j1)
@@ -169,8 +171,14 @@ async function main(): Promise<void> {
     const spinYaml = s.plugin.replace('./noop-plugin.mjs', './spin.mjs')
     if (spinYaml === s.plugin) throw new Error('bench config changed shape: cannot add the spin plugin')
     const gwS = await startGateway(dir, '(d+s)', spinYaml, s.listen, s.admin)
+    // The same plugin machinery with all four hooks (no-ops): what having onResponse / onChunk / onComplete
+    // installed costs the response path, which the cache filter has and the spin plugin has not.
+    const h = config()
+    writeFileSync(join(dir, 'noop-plugin.mjs'), NOOP_PLUGIN)
+    const gwH = await startGateway(dir, '(d+p4)', h.plugin, h.listen, h.admin)
     const varying = writeVaryingScript(dir, 'varying')
     const gateways: Row[] = [
+      { label: '(d+p4)', gateway: gwH, script: varying, spinUs: 0 },
       { label: '(d)', gateway: gwD, script: varying, spinUs: 0 },
       { label: '(d+c)', gateway: gwC, script: varying, spinUs: 0 },
       { label: '(d+c always)', gateway: gwCA, script: varying, spinUs: 0 },
@@ -273,7 +281,7 @@ function report(labels: string[], closed: Map<string, { rps: number[]; cpu: numb
     `- least-squares slope of added CPU-µs/req over the spin, through (d+s0), per round then median: closed ${slope(closed, labels).toFixed(2)}, open ${slope(open, labels).toFixed(2)} (1.00 = the bench charges exactly what the code costs)`,
     `- the miss path with admission: always ((d+c always) − (d)): closed loop +${(cc('(d+c always)') - cc('(d)')).toFixed(1)} CPU-µs/req (${(100 * cc('(d)') / cc('(d+c always)')).toFixed(1)} % of (d)); open loop +${(oc('(d+c always)') - oc('(d)')).toFixed(1)} (${(100 * oc('(d)') / oc('(d+c always)')).toFixed(1)} % of (d))`,
     `- the miss path, default admission, tier full ((d+c) − (d)): closed loop +${(cc('(d+c)') - cc('(d)')).toFixed(1)} CPU-µs/req (${(100 * cc('(d)') / cc('(d+c)')).toFixed(1)} % of (d) by CPU/req); open loop at ${rate} req/s +${(oc('(d+c)') - oc('(d)')).toFixed(1)} CPU-µs/req (${(100 * oc('(d)') / oc('(d+c)')).toFixed(1)} % of (d))`,
-    `- the plugin machinery ((d+s0) − (d)): closed +${(cc('(d+s0)') - cc('(d)')).toFixed(1)}, open +${(oc('(d+s0)') - oc('(d)')).toFixed(1)} CPU-µs/req`,
+    `- the plugin machinery, onRequest only ((d+s0) − (d)): closed +${(cc('(d+s0)') - cc('(d)')).toFixed(1)}, open +${(oc('(d+s0)') - oc('(d)')).toFixed(1)} CPU-µs/req; all four hooks, no-ops ((d+p4) − (d)): closed +${(cc('(d+p4)') - cc('(d)')).toFixed(1)}, open +${(oc('(d+p4)') - oc('(d)')).toFixed(1)}`,
     `- noise: other processes used ${median(noise).toFixed(2)} cores (median; min ${Math.min(...noise).toFixed(2)}, max ${Math.max(...noise).toFixed(2)})`,
     '',
   ]

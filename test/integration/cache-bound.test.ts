@@ -23,7 +23,10 @@ admin: { port: ${admin} }
 listeners:
   - { name: api, address: 127.0.0.1, port: ${port}, route_table: main, filters: [answers] }
 filters:
-  - { name: answers, type: cache, config: { ttl: 10m, memory: { max_bytes: 2mb }, max_entry_size: 64kb } }
+  # admission: always — this test is about the ring's bound while every answer is stored and the oldest
+  # evicted; the default (seen_twice_when_full) would stop storing one-off questions once the tier is full
+  # (test/integration/cache-admission.test.ts).
+  - { name: answers, type: cache, config: { ttl: 10m, memory: { max_bytes: 2mb }, max_entry_size: 64kb, admission: always } }
 routes:
   - { name: main, rules: [{ name: chat, cluster: mock }] }
 clusters:

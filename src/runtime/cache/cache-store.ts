@@ -26,6 +26,8 @@ export interface RouteCounts {
   /** The embedding call timed out / failed: went on as a miss without a lookup. */
   embedTimeout: number
   embedError: number
+  /** Misses not captured nor stored: the memory tier was at its bound and the key not seen recently (`admission`). */
+  admissionRejected: number
 }
 
 export class CacheStore {
@@ -43,7 +45,7 @@ export class CacheStore {
   /** The counts of one route, created on first use (the filter keeps the object: no lookup per request). */
   routeCounts(route: string): RouteCounts {
     let c = this.counts.get(route)
-    if (c === undefined) this.counts.set(route, (c = { hit: 0, miss: 0, bypass: 0, refresh: 0, stored: 0, semanticHit: 0, semanticMiss: 0, embedTimeout: 0, embedError: 0 }))
+    if (c === undefined) this.counts.set(route, (c = { hit: 0, miss: 0, bypass: 0, refresh: 0, stored: 0, semanticHit: 0, semanticMiss: 0, embedTimeout: 0, embedError: 0, admissionRejected: 0 }))
     return c
   }
 

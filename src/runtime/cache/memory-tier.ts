@@ -14,6 +14,8 @@
  * - index: an open-addressing table (linear probing, deleted by backward shift, so no tombstones)
  *   of `slots` pairs [key hash, record offset + 1]; 0 marks an empty slot. At most half full: a set
  *   that would pass that evicts the oldest entries first.
+ * - doorkeeper: the keys asked for recently (doorkeeper.ts), `slots / 2` sightings per generation,
+ *   16 bits each (for 64 MiB of entries, 1 MiB): what admission asks when the tier is at its bound.
  * - ring: records appended at the head, evicted from the tail (first in, first out), each
  *   [u32 record bytes, u32 key hash, u16 key bytes, u16 live, u32 value bytes, u32 sequence number,
  *   u32 0, key, value], 8-byte aligned. The sequence number (one per record written) tells a reader
@@ -34,6 +36,7 @@
  */
 import { isMainThread } from 'node:worker_threads'
 import { entryExpiresAt } from './entry-header.js'
+import { Doorkeeper } from './doorkeeper.js'
 
 export interface MemoryTierStats {
   readonly entries: number
@@ -90,6 +93,11 @@ function nextPow2(n: number): number {
   return p
 }
 
+/** The doorkeeper remembers as many sightings per generation as the index holds entries. */
+function doorkeeperBytes(slots: number): number {
+  return Doorkeeper.bytesFor(slots >>> 1)
+}
+
 /** Index slots for a tier of `maxBytes`: room for one entry per INDEX_BYTES_PER_ENTRY at half load. */
 function slotsFor(maxBytes: number): number {
   return nextPow2(Math.max(16, Math.ceil((2 * maxBytes) / INDEX_BYTES_PER_ENTRY)))
@@ -130,11 +138,12 @@ export class MemoryTier {
   private readonly words: Int32Array
   private readonly view: Buffer
   private readonly canWait = !isMainThread
+  private readonly doorkeeper: Doorkeeper
 
   /** A buffer for a tier of `maxBytes`, to create once and share (MemoryTier reads its size back). */
   static createBuffer(maxBytes: number): SharedArrayBuffer {
     const slots = slotsFor(maxBytes)
-    const buffer = new SharedArrayBuffer(CONTROL_BYTES + slots * 8 + align8(maxBytes))
+    const buffer = new SharedArrayBuffer(CONTROL_BYTES + slots * 8 + doorkeeperBytes(slots) + align8(maxBytes))
     const ctl = new Int32Array(buffer, 0, CONTROL_BYTES / 4)
     ctl[CTL_SLOTS] = slots
     ctl[CTL_RING_BYTES] = align8(maxBytes)
@@ -156,11 +165,13 @@ export class MemoryTier {
     this.ctl = new Int32Array(this.buffer, 0, CONTROL_BYTES / 4)
     const slots = this.ctl[CTL_SLOTS]
     this.ringBytes = this.ctl[CTL_RING_BYTES]
-    if (slots === 0 || this.buffer.byteLength !== CONTROL_BYTES + slots * 8 + this.ringBytes) throw new Error('not a memory tier buffer')
+    const doorAt = CONTROL_BYTES + slots * 8
+    if (slots === 0 || this.buffer.byteLength !== doorAt + doorkeeperBytes(slots) + this.ringBytes) throw new Error('not a memory tier buffer')
     this.index = new Int32Array(this.buffer, CONTROL_BYTES, slots * 2)
     this.mask = slots - 1
     this.maxEntries = slots >>> 1
-    this.ringAt = CONTROL_BYTES + slots * 8
+    this.doorkeeper = new Doorkeeper(new Int32Array(this.buffer, doorAt, doorkeeperBytes(slots) / 4), this.maxEntries)
+    this.ringAt = doorAt + doorkeeperBytes(slots)
     this.u8 = new Uint8Array(this.buffer, this.ringAt, this.ringBytes)
     this.words = new Int32Array(this.buffer, this.ringAt, this.ringBytes / 4)
     this.view = Buffer.from(this.buffer, this.ringAt, this.ringBytes)
@@ -215,6 +226,31 @@ export class MemoryTier {
     } finally {
       this.unlock()
     }
+  }
+
+  /**
+   * Records that `key` was asked for (it missed) and says whether its answer should be stored when
+   * admission is `seen_twice_when_full`: yes while the tier has room, and at its bound only for a
+   * key sighted before (within the doorkeeper's last one to two generations). No lock: the
+   * doorkeeper's bits are set atomically, and the bound is read from counters that may be a
+   * moment old (a store more or less at the edge of full, never a wrong entry).
+   */
+  admits(key: string): boolean {
+    return this.doorkeeper.sight(hashKey(key)) || !this.atBound()
+  }
+
+  /**
+   * Whether storing an entry of the average size would evict live entries: too little room left
+   * in the ring (or the index at its entry bound), and at least half the ring live (after a purge
+   * the ring is full of dead records, and evicting those costs nothing).
+   */
+  atBound(): boolean {
+    const ctl = this.ctl
+    const entries = Atomics.load(ctl, CTL_ENTRIES)
+    if (entries >= this.maxEntries) return true
+    if (entries === 0) return false
+    const live = Atomics.load(ctl, CTL_LIVE_BYTES)
+    return Atomics.load(ctl, CTL_USED) + live / entries > this.ringBytes && live > this.ringBytes >>> 1
   }
 
   /** Keeps `value` under `key` (replacing what was there). Not kept: larger than the tier, or a non-ASCII key. */

@@ -17,10 +17,18 @@ export interface CacheConfig {
   caller_controls?: boolean
   count_hit_tokens?: boolean
   memory?: { max_bytes?: string }
+  admission?: Admission
   single_flight?: { enabled?: boolean; wait?: string; max_waiters?: number; across_hosts?: boolean; lock_ttl?: string; poll?: string }
   redis?: { enabled?: boolean }
   semantic?: import('./semantic/semantic-policy.js').SemanticConfig
 }
+
+/**
+ * When a miss's answer is stored. `always`: every complete success (the oldest entries make room).
+ * `seen_twice_when_full`: the same while the memory tier has room; at its bound, only a key asked
+ * for before (recently): a one-off question then costs no capture and no store, and evicts nothing.
+ */
+export type Admission = 'always' | 'seen_twice_when_full'
 
 export interface CachePolicy {
   readonly ttlMs: number
@@ -32,6 +40,8 @@ export interface CachePolicy {
   /** A hit reports the original usage (input marked cached): token limits and budgets count it. */
   readonly countHitTokens: boolean
   readonly memoryBytes: number
+  /** At the memory tier's bound, store a miss's answer only on the key's second sighting (memory-tier.ts admits()). */
+  readonly admitSeenTwice: boolean
   readonly singleFlight: SingleFlightPolicy | undefined
   /** Entries also go to (and come from) Redis, through the top-level redis block. */
   readonly redis: boolean
@@ -74,6 +84,7 @@ export function compilePolicy(c: CacheConfig): CachePolicy {
     callerControls: c.caller_controls !== false,
     countHitTokens: c.count_hit_tokens === true,
     memoryBytes,
+    admitSeenTwice: (c.admission ?? 'seen_twice_when_full') === 'seen_twice_when_full',
     singleFlight: sf?.enabled === false ? undefined : { waitMs: durationMs(sf?.wait ?? '30s'), maxWaiters: sf?.max_waiters ?? 1000, lock },
     redis,
   }

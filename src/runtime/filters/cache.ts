@@ -9,6 +9,8 @@
  * when an identical request is already upstream in this worker, waits for that one's answer
  * (single flight, bounded). A leader's answer is captured as it reaches the client (onChunk) and,
  * when the request ended as a complete success, stored (onComplete) and handed to its waiters.
+ * Admission (`admission: seen_twice_when_full`, memory tier only): when the tier is at its bound, a
+ * miss whose key was not seen recently is not captured at all (counted `admissionRejected`).
  * With `semantic` on, an exact miss of a chat or messages request first asks the semantic tier
  * (cache/semantic/): the nearest stored prompt of the same scope answers at or above the
  * threshold (`x-switchyard-cache: semantic-hit`, `x-switchyard-cache-similarity`).
@@ -48,8 +50,14 @@ interface Pending {
   readonly ttlMs: number
   /** This request leads a single flight: settle it when the request ends. */
   flight: Flight | undefined
-  /** The answer's bytes so far (undefined once it outgrew max_entry_size: not stored). */
+  /** The answer's bytes so far (undefined: not captured — not admitted, outgrew max_entry_size, not a 2xx). */
   parts: Buffer[] | undefined
+  /**
+   * Not admitted (the memory tier is at its bound and the key was not seen before), but captured
+   * after all if a waiter joins this flight before the answer's first chunk: the waiter is the key's
+   * second sighting, and needs the answer.
+   */
+  deferred: boolean
   size: number
   /** The semantic tier's view of the request (question, vector once embedded), when the route has one. */
   semantic?: SemanticLookup
@@ -93,6 +101,9 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
   }
   const shared = policy.redis && deps.redis !== undefined ? new RedisTier(deps.stores.redis(deps.redis), deps.redis.keyPrefix, store.redis, purgeAll) : undefined
   const semantic = createSemantic(config, deps, namespace, shared, store)
+  // Admission decides on the memory tier alone: with Redis (its own bound) or the semantic tier
+  // (whose index needs every answer) every complete success is stored, as with `always`.
+  const admitSeenTwice = policy.admitSeenTwice && shared === undefined && semantic === undefined
   const state = `cache#${instances++}`
   const countsOf = new Map<string, RouteCounts>()
   // The last route's counts: a filter instance mostly serves the same few routes in a row.
@@ -148,12 +159,22 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
       const parts = { namespace, tenant, op, cluster: ctx.cluster?.name ?? '', model: servedModel(ctx), body }
       const key = requestKey(parts)
       const ttlMs = decision.ttlCeilingMs === undefined ? policy.ttlMs : Math.min(policy.ttlMs, decision.ttlCeilingMs)
-      const pending: Pending = { key, op, mode: decision.mode, tenant, ttlMs, flight: undefined, parts: [], size: 0, gens: undefined, lock: undefined, renewal: undefined }
+      // No parts array yet: a hit needs none, and a miss that is not admitted gets none.
+      const pending: Pending = { key, op, mode: decision.mode, tenant, ttlMs, flight: undefined, parts: undefined, deferred: false, size: 0, gens: undefined, lock: undefined, renewal: undefined }
       if (semantic !== undefined && (op === 'chat' || op === 'messages')) pending.semantic = semantic.prepare(parts)
-      if (decision.mode === 'refresh') return lead(ctx, pending)
+      // A refresh is the caller asking for the answer to be stored: always admitted.
+      if (decision.mode === 'refresh') {
+        pending.parts = []
+        return lead(ctx, pending)
+      }
       // A complete success that has not expired (else none, and a broken one is deleted).
       const hit = entryReply(ctx, op, memory.lookup(key), decision.ttlCeilingMs)
       if (hit !== undefined) return served(ctx, hit)
+      if (!admitSeenTwice || store.memory.admits(key)) pending.parts = []
+      else {
+        pending.deferred = true
+        counts(ctx).admissionRejected++
+      }
       if (shared === undefined) return pending.semantic ? similar(ctx, pending, decision.ttlCeilingMs) : missed(ctx, pending, decision.ttlCeilingMs)
       return shared.get(key, ctx.route?.name ?? '-', tenant).then((look) => {
         if (ctx.finished) return undefined
@@ -173,13 +194,22 @@ export function create(config: CacheConfig, deps: FilterDeps): Filter {
       if (s === BYPASSED) return void ctx.responseHeaders.push(['x-switchyard-cache', 'bypass'])
       const p = s as Pending
       ctx.responseHeaders.push(['x-switchyard-cache', p.mode === 'refresh' ? 'refresh' : 'miss'])
-      if (ctx.status < 200 || ctx.status >= 300) p.parts = undefined
+      if (ctx.status < 200 || ctx.status >= 300) {
+        p.parts = undefined
+        p.deferred = false
+      }
     },
     onChunk(ctx, chunk) {
       const s = ctx.filterState?.[state] as RequestState | undefined
       if (s === undefined || s === BYPASSED || s === SERVED) return
       const p = s as Pending
-      if (p.parts === undefined) return
+      if (p.parts === undefined) {
+        if (!p.deferred) return
+        // The answer begins: capture it now only for a waiter that joined (after this, too late for a whole answer).
+        p.deferred = false
+        if (p.flight?.waiters === undefined) return
+        p.parts = []
+      }
       const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)
       p.size += b.length
       if (p.size > policy.maxEntryBytes) p.parts = undefined

@@ -150,11 +150,13 @@ export function cacheFamilies(view: Record<string, any>, redisTier: RedisTierVie
   const routes = view.routes as Record<string, Record<string, number>>
   const requests: MetricJSON['values'] = []
   const stored: MetricJSON['values'] = []
+  const notAdmitted: MetricJSON['values'] = []
   const embedFailures: MetricJSON['values'] = []
   const semantic = view.tiers.semantic as SemanticTierView | undefined
   for (const [route, c] of Object.entries(routes)) {
     for (const result of OUTCOMES) if (result !== 'stored') requests.push({ labels: { route, result }, value: c[result] ?? 0 })
     stored.push({ labels: { route }, value: c.stored ?? 0 })
+    notAdmitted.push({ labels: { route }, value: c.admissionRejected ?? 0 })
     // Only routes that asked the semantic tier: the others would carry rows of zeros.
     if (semantic === undefined || !((c.semanticHit ?? 0) + (c.semanticMiss ?? 0) + (c.embedTimeout ?? 0) + (c.embedError ?? 0) > 0)) continue
     requests.push({ labels: { route, result: 'semantic-hit' }, value: c.semanticHit ?? 0 }, { labels: { route, result: 'semantic-miss' }, value: c.semanticMiss ?? 0 })
@@ -173,6 +175,7 @@ export function cacheFamilies(view: Record<string, any>, redisTier: RedisTierVie
   return [
     counter('switchyard_cache_requests_total', 'Requests the response cache considered, by route and result: hit, miss (went upstream), bypass (not cacheable or Cache-Control: no-store), refresh (Cache-Control: no-cache); with the semantic tier also semantic-hit (answered from a similar prompt) and semantic-miss (looked up, nothing close enough: also counted as a miss).', requests),
     counter('switchyard_cache_stored_total', 'Answers stored in the response cache, by the route that filled them.', stored),
+    counter('switchyard_cache_admission_rejected_total', 'Misses whose answer was not stored because the memory tier was at its bound and the key had not been asked for recently (admission: seen_twice_when_full), by route.', notAdmitted),
     gauge('switchyard_cache_entries', 'Entries held, by tier (memory: the process’s tiers, each counted once; redis: a bounded scan, stale entries included until their TTL; semantic: indexed prompts, summed over worker threads).', tierValues(memory.entries, redisTier?.entries, semantic?.entries)),
     gauge('switchyard_cache_bytes', 'Bytes held, by tier (memory: encoded entries, keys and overhead; redis: stored values, compressed; semantic: the indexes\' estimate).', tierValues(memory.bytes, redisTier?.bytes, semantic?.bytes)),
     gauge('switchyard_cache_max_bytes', 'The memory tiers\' byte bound (each tier once; the worker threads of a process share them).', [{ labels: { tier: 'memory' }, value: memory.maxBytes }]),

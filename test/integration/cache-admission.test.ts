@@ -60,4 +60,7 @@ test('a full tier stores a one-off question only on its second sighting; admin /
   assert.equal(await ask(DISTINCT - 1), 'hit')
   const after = (await (await fetch(`${gw.admin}/cache`)).json()) as any
   assert.deepStrictEqual([after.routes.chat.stored, after.routes.chat.admissionRejected, after.tiers.memory.evictions > 0], [c.stored + 1, c.admissionRejected, true])
+  // The same count on /metrics.
+  const metrics = await (await fetch(`${gw.admin}/metrics`)).text()
+  assert.match(metrics, new RegExp(`^switchyard_cache_admission_rejected_total\\{route="chat"\\} ${c.admissionRejected}$`, 'm'))
 })

@@ -56,20 +56,21 @@ export async function checkBuild(source: ConfigSource, r: CompileResult, dryBuil
   if (!r.ok) return r
   try {
     const problems = await dryBuild(r.ir)
-    return problems.length === 0 ? r : failed(source, locatedProblems(r, problems), r.files)
+    return problems.length === 0 ? r : rejectedBuild(source, r, problems)
   } catch (e) {
     return unreadable(source, e)
   }
 }
 
-/** A compiled config's filter problems (from a dry build or a worker's own build) as diagnostics. */
-export function locatedProblems(r: Extract<CompileResult, { ok: true }>, problems: readonly FilterProblem[]): Diagnostic[] {
+/** A compiled config rejected by its filters (a dry build's or a worker's own build's problems): located, in the source's terms. */
+export function rejectedBuild(source: ConfigSource, r: Extract<CompileResult, { ok: true }>, problems: readonly FilterProblem[]): Extract<CompileResult, { ok: false }> {
   const located = filterProblemDiagnostics(r.filterSites ?? [], problems)
   // A problem whose config cannot be found again still rejects the config (else a worker would fail to build it).
-  return located.length > 0 ? located : problems.map((p) => ({ code: 'SY_CFG_FILTER', source: r.ir.source, line: 1, col: 1, path: '', message: `filter '${p.filter}': ${p.message}` }))
+  const diagnostics = located.length > 0 ? located : problems.map((p) => ({ code: 'SY_CFG_FILTER' as const, source: r.ir.source, line: 1, col: 1, path: '', message: `filter '${p.filter}': ${p.message}` }))
+  return failed(source, diagnostics, r.files)
 }
 
-function failed(source: ConfigSource, diagnostics: readonly Diagnostic[], files: readonly string[] | undefined): CompileResult {
+function failed(source: ConfigSource, diagnostics: readonly Diagnostic[], files: readonly string[] | undefined): Extract<CompileResult, { ok: false }> {
   return { ok: false as const, diagnostics: source.mapDiagnostic ? diagnostics.map((d) => source.mapDiagnostic!(d)) : diagnostics, ...(files !== undefined && { files }) }
 }
 

@@ -29,7 +29,7 @@ import { clusterFamilies } from './metrics/cluster-gauges.js'
 import { describeExperiments } from './metrics/experiments.js'
 import { Rollouts, rolloutSlotKeys } from './rollouts.js'
 import { CacheAdmin } from './cache-view.js'
-import { checkBuild, compileSource, locatedProblems } from './compile-source.js'
+import { checkBuild, compileSource, rejectedBuild } from './compile-source.js'
 import { CompileThread, compileThreadIdleMs } from './compile-thread.js'
 import type { CompileResult } from '../compiler/index.js'
 import { SessionMemoryHost } from '../shared/session-memory.js'
@@ -182,7 +182,7 @@ export class Supervisor {
       await this.pool.terminate()
       // The first start's dry build is the workers' own build: its filter problems are the config's errors.
       const problems = failed.find((w) => w.problems !== undefined)?.problems
-      if (problems !== undefined) throw new StartupError('invalid configuration', locatedProblems(compiled, problems).map((d) => opts.source.mapDiagnostic?.(d) ?? d))
+      if (problems !== undefined) throw new StartupError('invalid configuration', rejectedBuild(opts.source, compiled, problems).diagnostics)
       throw new StartupError(failed.map((w) => w.error ?? 'worker did not start').join('; '))
     }
     if (first.batches !== undefined) {

@@ -111,19 +111,10 @@ export class WorkerPool {
   profile(worker: number | undefined, request: ProfileRequest, ms: number): Promise<ProfileResult & { worker?: number }> {
     const member = worker === undefined ? this.members.values().next().value : this.members.get(worker)
     if (member === undefined) return Promise.resolve({ ok: false, error: `no worker ${worker ?? ''} (workers: ${[...this.members.keys()].join(', ') || 'none'})`.replace('  ', ' ') })
-    const id = ++this.queryId
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.queries.delete(id)
-        resolve({ ok: false, error: `worker ${member.status.id} did not answer within ${ms} ms` })
-      }, ms)
-      this.queries.set(id, (_worker, data) => {
-        clearTimeout(t)
-        this.queries.delete(id)
-        resolve({ ...(data as ProfileResult), worker: member.status.id })
-      })
-      member.worker.postMessage({ type: 'profile', id, ...request } satisfies ToWorker)
-    })
+    return this.askOne(member, (id) => ({ type: 'profile', id, ...request }), ms, { late: 'did not answer', exited: 'exited before answering' }).then(
+      (data) => ({ ...(data as ProfileResult), worker: member.status.id }),
+      (e: Error) => ({ ok: false as const, error: e.message }),
+    )
   }
 
   /**
@@ -135,25 +126,35 @@ export class WorkerPool {
   dryBuild(ir: SnapshotIR, ms: number): Promise<readonly FilterProblem[]> {
     const member = [...this.members.values()].find((m) => m.status.error === undefined) ?? this.members.values().next().value
     if (member === undefined) return Promise.reject(new Error('no worker thread is running to build the new config'))
+    return this.askOne(member, (id) => ({ type: 'dry-build', id, ir }), ms, { late: 'did not build the new config', exited: 'exited while building the new config' }).then((data) => {
+      const r = data as { problems: readonly FilterProblem[]; error?: string }
+      if (r.error !== undefined) throw new Error(r.error)
+      return r.problems
+    })
+  }
+
+  /**
+   * One worker's reply to `message` (made with a fresh query id). Rejects with `worker <id> <late>
+   * within <ms> ms` when it does not answer in time, `worker <id> <exited>` when it exits first.
+   */
+  private askOne(member: Member, message: (id: number) => ToWorker, ms: number, says: { late: string; exited: string }): Promise<unknown> {
     const id = ++this.queryId
+    const worker = member.status.id
     return new Promise((resolve, reject) => {
-      const settle = (err: Error | undefined, problems?: readonly FilterProblem[]) => {
+      const settle = (err: Error | undefined, data?: unknown) => {
         clearTimeout(t)
         this.queries.delete(id)
         this.waiters.delete(onExit)
         if (err) reject(err)
-        else resolve(problems!)
+        else resolve(data)
       }
-      const t = setTimeout(() => settle(new Error(`worker ${member.status.id} did not build the new config within ${ms} ms`)), ms)
+      const t = setTimeout(() => settle(new Error(`worker ${worker} ${says.late} within ${ms} ms`)), ms)
       const onExit = () => {
-        if (!this.members.has(member.status.id)) settle(new Error(`worker ${member.status.id} exited while building the new config`))
+        if (!this.members.has(worker)) settle(new Error(`worker ${worker} ${says.exited}`))
       }
       this.waiters.add(onExit)
-      this.queries.set(id, (_worker, data) => {
-        const r = data as { problems: readonly FilterProblem[]; error?: string }
-        settle(r.error === undefined ? undefined : new Error(r.error), r.problems)
-      })
-      member.worker.postMessage({ type: 'dry-build', id, ir } satisfies ToWorker)
+      this.queries.set(id, (_worker, data) => settle(undefined, data))
+      member.worker.postMessage(message(id))
     })
   }
 

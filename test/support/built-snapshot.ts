@@ -6,13 +6,13 @@ import assert from 'node:assert/strict'
 import type { TestContext } from 'node:test'
 import { compileConfig } from '../../src/compiler/index.js'
 import { buildSnapshot, releaseSnapshot } from '../../src/runtime/build/snapshot.js'
-import { createStores } from '../../src/runtime/stores.js'
+import { createStores, type WorkerStores } from '../../src/runtime/stores.js'
 import type { Snapshot } from '../../src/runtime/types.js'
 
-export function builtSnapshot(t: TestContext, name: string, text: string): Snapshot {
+/** `stores`: to look at what the snapshot's filters keep there (fresh ones by default). */
+export function builtSnapshot(t: TestContext, name: string, text: string, stores: WorkerStores = createStores()): Snapshot {
   const r = compileConfig([{ name, text }], { source: 'test', env: {} })
   if (!r.ok) assert.fail(r.diagnostics.map((d) => `${d.line}:${d.col} ${d.path}: ${d.message}`).join('\n'))
-  const stores = createStores()
   const snap = buildSnapshot(r.ir, stores)
   t.after(async () => {
     releaseSnapshot(snap, stores)

@@ -16,12 +16,12 @@ import { FilterBuildError, createFilter, type PrebuiltFilters } from './filters.
 
 export function dryBuild(ir: SnapshotIR): FilterProblem[] {
   const stores = createStores()
-  const { filters, problems } = createEveryFilter(ir, filterDeps(ir, stores))
-  if (problems.length > 0) {
+  const built = buildChecked(ir, stores)
+  if ('problems' in built) {
     void stores.close()
-    return problems
+    return built.problems
   }
-  releaseSnapshot(buildSnapshot(ir, stores, filters), stores)
+  releaseSnapshot(built.snapshot, stores)
   void stores.pools.closeAll()
   void stores.close()
   return []

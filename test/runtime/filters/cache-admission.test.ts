@@ -9,38 +9,17 @@ import assert from 'node:assert/strict'
 import { dispatch, type IncomingRequest } from '../../../src/runtime/http/dispatch.js'
 import type { Snapshot } from '../../../src/runtime/types.js'
 import { MemoryDownstream } from '../../support/memory-downstream.js'
-import { compileConfig } from '../../../src/compiler/index.js'
-import { buildSnapshot, releaseSnapshot } from '../../../src/runtime/build/snapshot.js'
+import { cacheFilterConfig } from '../../support/cache-filter-config.js'
+import { builtSnapshot } from '../../support/built-snapshot.js'
 import { createStores } from '../../../src/runtime/stores.js'
 import type { CacheStoreView } from '../../../src/runtime/cache/cache-store.js'
 
-const config = (cache: string, mock = '{ reply: "Cached words.", chunks: 3 }') => `
-listeners:
-  - { name: public, port: 8080, route_table: main, filters: [answers] }
-routes:
-  - name: main
-    rules:
-      - name: chat
-        match: { path: { exact: /v1/chat/completions } }
-        cluster: mock
-clusters:
-  - { name: mock, provider: mock, mock: ${mock} }
-filters:
-  - name: answers
-    type: cache
-    config: ${cache}
-`
+const config = cacheFilterConfig
 
 /** A snapshot and the view of its one response cache (counts, memory tier). */
 function built(t: TestContext, text: string): { snap: Snapshot; view: () => CacheStoreView } {
-  const r = compileConfig([{ name: 'cache.yaml', text }], { source: 'test', env: {} })
-  assert.ok(r.ok, JSON.stringify(!r.ok && r.diagnostics))
   const stores = createStores()
-  const snap = buildSnapshot(r.ir, stores)
-  t.after(async () => {
-    releaseSnapshot(snap, stores)
-    await stores.pools.closeAll()
-  })
+  const snap = builtSnapshot(t, 'cache.yaml', text, stores)
   // A copy: describe() hands out the live counts objects.
   return { snap, view: () => structuredClone(stores.responseCaches()[0].describe()) }
 }

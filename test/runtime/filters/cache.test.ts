@@ -7,27 +7,13 @@ import assert from 'node:assert/strict'
 import { dispatch, type IncomingRequest } from '../../../src/runtime/http/dispatch.js'
 import type { Snapshot } from '../../../src/runtime/types.js'
 import { MemoryDownstream } from '../../support/memory-downstream.js'
+import { cacheFilterConfig } from '../../support/cache-filter-config.js'
 import { builtSnapshot } from '../../support/built-snapshot.js'
 import { compileConfig } from '../../../src/compiler/index.js'
 import { buildSnapshot, releaseSnapshot } from '../../../src/runtime/build/snapshot.js'
 import { createStores } from '../../../src/runtime/stores.js'
 
-const config = (cache: string, mock = '{ reply: "Cached words.", chunks: 3 }') => `
-listeners:
-  - { name: public, port: 8080, route_table: main, filters: [answers] }
-routes:
-  - name: main
-    rules:
-      - name: chat
-        match: { path: { exact: /v1/chat/completions } }
-        cluster: mock
-clusters:
-  - { name: mock, provider: mock, mock: ${mock} }
-filters:
-  - name: answers
-    type: cache
-    config: ${cache}
-`
+const config = cacheFilterConfig
 
 function send(snap: Snapshot, body: object, headers: Record<string, string> = {}) {
   const incoming: IncomingRequest = { method: 'POST', path: '/v1/chat/completions', query: '', headers: { 'content-type': 'application/json', ...headers }, body: Buffer.from(JSON.stringify(body)) }

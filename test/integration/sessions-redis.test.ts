@@ -56,6 +56,16 @@ test('a chat conversation started on one host goes on on the other', async () =>
   await client(0, s).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'system', content: 'Sys.' }, { role: 'user', content: 'On host A.' }] })
   await client(1, s).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'On host B.' }] })
   assert.deepEqual(lastSent(oa, '/v1/chat/completions').messages.map((m: any) => `${m.role}: ${m.content}`), ['system: Sys.', 'user: On host A.', 'assistant: Noted.', 'user: On host B.'])
+  // Turns alternating between hosts as fast as the caller can send them: each reads the one before
+  // (a next turn waits for the open turn's write on whichever host it ran).
+  for (let i = 0; i < 6; i++) await client(i % 2, s).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: `Turn ${i}.` }] })
+  assert.deepEqual(lastSent(oa, '/v1/chat/completions').messages.filter((m: any) => m.role === 'user').map((m: any) => m.content), ['On host A.', 'On host B.', 'Turn 0.', 'Turn 1.', 'Turn 2.', 'Turn 3.', 'Turn 4.', 'Turn 5.'])
+  // Two turns sent at once on two hosts are both kept, one after the other.
+  await Promise.all([client(0, s).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Both X.' }] }), client(1, s).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Both Y.' }] })])
+  await client(0, s).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'After both.' }] })
+  const users = lastSent(oa, '/v1/chat/completions').messages.filter((m: any) => m.role === 'user').map((m: any) => m.content)
+  assert.deepEqual(users.slice(-3).sort(), ['After both.', 'Both X.', 'Both Y.'].sort())
+  assert.equal(users.at(-1), 'After both.')
   // The record is in Redis, with Redis's own TTL.
   const ttl = redis.cli('PTTL', 'sy:session:default:-:s:redis-chat').trim()
   assert.ok(Number(ttl) > 9 * 60_000 && Number(ttl) <= 10 * 60_000, String(ttl))

@@ -16,7 +16,7 @@
  */
 import { deflateRaw, inflateRaw } from 'node:zlib'
 import { promisify } from 'node:util'
-import { RedisScript, type RedisConnection } from '../limits/redis-connection.js'
+import { DELETE_IF_HELD, RENEW_IF_HELD, type RedisConnection } from '../limits/redis-connection.js'
 import { GEN_KEY, generationFields, generationString } from './generations.js'
 import { watchInvalidations, type Purge } from './invalidation-watch.js'
 
@@ -55,11 +55,6 @@ export interface SharedLookup {
 }
 
 const FAILED: SharedLookup = Object.freeze({ entry: undefined, gens: undefined })
-
-/** Extends the lock only while the caller still holds it. */
-const RENEW = new RedisScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`)
-/** Deletes the lock only if the caller still holds it (never another holder's after an expiry). */
-const UNLOCK = new RedisScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`)
 
 export class RedisTier {
   private watching = false
@@ -168,11 +163,11 @@ export class RedisTier {
 
   /** Keeps a held lock alive while its request is upstream (a failure is left to the lock's expiry). */
   renew(key: string, token: string, ttlMs: number): void {
-    this.redis.evalScript(RENEW, [this.lockKeyOf(key)], [token, ttlMs]).catch(() => this.counts.failures++)
+    this.redis.evalScript(RENEW_IF_HELD, [this.lockKeyOf(key)], [token, ttlMs]).catch(() => this.counts.failures++)
   }
 
   unlock(key: string, token: string): Promise<void> {
-    return this.redis.evalScript(UNLOCK, [this.lockKeyOf(key)], [token]).then(
+    return this.redis.evalScript(DELETE_IF_HELD, [this.lockKeyOf(key)], [token]).then(
       () => undefined,
       () => void this.counts.failures++,
     )

@@ -62,6 +62,11 @@ export class RedisScript {
   }
 }
 
+/** A lock (single key, value = the holder's token) kept alive only while the caller still holds it: ARGV token, ttl ms. */
+export const RENEW_IF_HELD = new RedisScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`)
+/** Deletes the lock only while the caller still holds it (never the next holder's after an expiry): ARGV token. */
+export const DELETE_IF_HELD = new RedisScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`)
+
 export class RedisConnection {
   readonly client: Client
   private readonly timeoutMs: number

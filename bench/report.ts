@@ -4,6 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, release } from 'node:os'
 import type { OpenLoopResult } from './open-loop.js'
 import type { TtftResult } from './ttft.js'
+import { SLOW_CPU } from './cpu-speed.js'
 
 export type RowKey = 'direct' | 'nginx' | 'bare' | 'bare2' | 'switchyard' | 'resilient' | 'auth' | 'global' | 'nometrics' | 'traced' | 'trace0' | 'baseline' | 'wasm' | 'plugin'
 
@@ -19,6 +20,8 @@ export interface RowResult {
   peakRssMb?: number
   /** Max over this row's measurement windows of cores used by processes that are not ours, plus steal. */
   noiseCores?: number
+  /** This row's slowest throughput round's CPU calibration ÷ the run's fastest (cpu-speed.ts): host contention. */
+  cpuSlowdown?: number
 }
 
 export interface RunInfo {
@@ -32,6 +35,8 @@ export interface RunInfo {
   nginx: string
   wrk: string
   elapsedS: number
+  /** The CPU calibration's fastest and slowest rounds (cpu-speed.ts). */
+  calibrationMs?: { fastest: number, slowest: number }
 }
 
 const f0 = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '—' : Math.round(n).toLocaleString('en-US'))
@@ -54,7 +59,7 @@ export function table(rows: RowResult[]): string {
   const bareJson = bestBare(rows, (r) => r.json?.rps)
   const bareSse = bestBare(rows, (r) => r.sse?.rps)
   const head = ['row', 'JSON req/s', '×direct', '×nginx', '×bare', 'SSE streams/s', '×direct', '×nginx', '×bare',
-    'p50 ms', 'p99 ms', 'p99.9 ms', 'p99 −nginx', 'TTFT p50 ms', 'TTFT p99 ms', 'TTFT −direct p50 / p99', 'CPU µs/req', 'SSE CPU µs/stream', 'cores', 'peak RSS MB', 'noise cores']
+    'p50 ms', 'p99 ms', 'p99.9 ms', 'p99 −nginx', 'TTFT p50 ms', 'TTFT p99 ms', 'TTFT −direct p50 / p99', 'CPU µs/req', 'SSE CPU µs/stream', 'cores', 'peak RSS MB', 'noise cores', 'slow CPU']
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`]
   for (const r of rows) {
     if (r.skipped) { lines.push(`| ${r.label} | skipped: ${r.skipped.split('\n')[0]} |${' |'.repeat(head.length - 2)}`); continue }
@@ -68,6 +73,7 @@ export function table(rows: RowResult[]): string {
       f2(t?.p50), f2(t?.p99) + err(t?.errors),
       r.key === 'direct' ? '' : `${signed(t && direct?.ttft ? t.p50 - direct.ttft.p50 : undefined)} / ${signed(t && direct?.ttft ? t.p99 - direct.ttft.p99 : undefined)}`,
       f1(r.json?.cpuUsPerReq), f1(r.sse?.cpuUsPerReq), f2(r.json?.cores), f0(r.peakRssMb), f2(r.noiseCores) + ((r.noiseCores ?? 0) > 0.2 ? ' ⚠' : ''),
+      r.cpuSlowdown === undefined ? '—' : `${r.cpuSlowdown.toFixed(2)}×${r.cpuSlowdown > SLOW_CPU ? ' ⚠' : ''}`,
     ].join(' | ')} |`)
   }
   return lines.join('\n')
@@ -83,7 +89,12 @@ export function targets(rows: RowResult[]): string {
   const check = (name: string, value: number | undefined, ok: (v: number) => boolean, show: (v: number) => string) =>
     `- ${value === undefined || !Number.isFinite(value) ? 'n/a ' : ok(value) ? 'PASS' : 'FAIL'} ${name}: ${value === undefined || !Number.isFinite(value) ? '—' : show(value)}`
   const noisy = Math.max(...rows.map((r) => r.noiseCores ?? 0))
-  return [`Targets (Switchyard, same run)${noisy > 0.2 ? `; ⚠ up to ${noisy.toFixed(2)} cores of other work during this run, verdicts unreliable` : ''}:`,
+  const slow = Math.max(...rows.map((r) => r.cpuSlowdown ?? 1))
+  const warnings = [
+    ...(noisy > 0.2 ? [`⚠ up to ${noisy.toFixed(2)} cores of other work during this run`] : []),
+    ...(slow > SLOW_CPU ? [`⚠ the proxy CPU ran up to ${slow.toFixed(2)}× slower in some rounds than in others (host contention)`] : []),
+  ]
+  return [`Targets (Switchyard, same run)${warnings.length ? `; ${warnings.join('; ')}, verdicts unreliable` : ''}:`,
     check('JSON throughput ≥ 0.9× bare', sy.json && bareJson ? sy.json.rps / bareJson : undefined, (v) => v >= 0.9, (v) => `${v.toFixed(2)}×`),
     check('SSE streams/s ≥ 0.9× bare', sy.sse && bareSse ? sy.sse.rps / bareSse : undefined, (v) => v >= 0.9, (v) => `${v.toFixed(2)}×`),
     check(`added p99 at ${sy.latency?.rate ?? '?'} req/s ≤ 0.5 ms over nginx`, sy.latency && nginx?.latency ? sy.latency.p99 - nginx.latency.p99 : undefined, (v) => v <= 0.5, (v) => `${signed(v)} ms`),
@@ -220,6 +231,7 @@ export function machine(info: RunInfo): string {
     `- node ${info.node}, nginx ${info.nginx}, ${info.wrk}`,
     `- settings: ${info.seconds}s per measurement (${info.rounds} interleaved round${info.rounds > 1 ? 's, median reported' : ''}), fixed rate ${info.rate} req/s, ${info.pinning}`,
     `- open-loop generator lateness (p99 of actual − scheduled send, worst round): ${info.sendLagP99Ms.toFixed(2)} ms; run took ${info.elapsedS.toFixed(0)}s`,
+    ...(info.calibrationMs ? [`- proxy CPU calibration (bench/cpu-speed.ts) before each throughput round: ${info.calibrationMs.fastest.toFixed(1)}–${info.calibrationMs.slowest.toFixed(1)} ms`] : []),
   ].join('\n')
 }
 
@@ -233,7 +245,10 @@ const METHOD = `How each column is measured (all rows hit the same mocks in the 
 - **×bare** compares with the better of (c) and (c2) for that metric: the ceiling of the uWS + undici stack.
 - **noise cores**: CPU used by processes outside the bench (another build, a test run) plus hypervisor steal,
   worst window of the row; above 0.2 (⚠) that row's numbers are suspect. Throughput and latency are the median of interleaved
-  rounds, so one disturbed round does not decide; every row is warmed until three 1 s windows agree within 20% (max 10 s).`
+  rounds, so one disturbed round does not decide; every row is warmed until three 1 s windows agree within 20% (max 10 s).
+- **slow CPU**: the proxy CPU's speed before each of the row's JSON and SSE rounds (a fixed JSON.parse workload in a fresh
+  process on that CPU, bench/cpu-speed.ts), its slowest round ÷ the run's fastest. This box is a KVM guest: other guests'
+  load slows the vCPU without showing as other processes or steal. Above 1.15× (⚠) that row ran on a slower machine.`
 
 const NOTES_MARKER = '<!-- notes: everything below this line is kept across runs -->'
 

@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url'
 import { killChildrenOnExit, stopAll } from './children.js'
 import { nginxVersion } from './nginx.js'
 import { noiseProbe, waitQuiet } from './noise.js'
+import { calibrate } from './cpu-speed.js'
 import { openLoop, type OpenLoopResult } from './open-loop.js'
 import { CHAT_PATH, REQUEST } from './payloads.js'
 import { pinSelf, pinningNote } from './pinning.js'
@@ -64,6 +65,12 @@ async function bench(dir: string, started: number): Promise<void> {
     row.result.noiseCores = Math.max(row.result.noiseCores ?? 0, otherCores + stealCores)
   }
   const quiet = () => waitQuiet(process.pid, (cores) => log(`other processes use ${cores.toFixed(2)} cores; waiting for a quiet box`))
+  // Host contention the noise probe cannot see: the proxy CPU's speed before each throughput round.
+  const calibrations = new Map<Row, number[]>()
+  const timed = (row: Row) => {
+    const ms = calibrate()
+    if (Number.isFinite(ms)) calibrations.set(row, [...(calibrations.get(row) ?? []), ms])
+  }
 
   // Phase 1: JSON throughput, plus the proxy's CPU over exactly the measured windows.
   const jsonLua = writePostScript(dir, 'json', REQUEST.json)
@@ -77,6 +84,7 @@ async function bench(dir: string, started: number): Promise<void> {
     for (const row of active) {
       log(`${row.label}: JSON throughput, round ${round + 1}/${ROUNDS}`)
       await quiet()
+      timed(row)
       const stop = noiseProbe(process.pid)
       const cpu0 = row.server ? cpuSeconds(row.server.pid) : 0
       const w = await wrk(row.lanes.json + CHAT_PATH, jsonLua, { seconds: ROUND_SECONDS })
@@ -102,6 +110,7 @@ async function bench(dir: string, started: number): Promise<void> {
     for (const row of active) {
       log(`${row.label}: SSE streams/s, round ${round + 1}/${ROUNDS}`)
       await quiet()
+      timed(row)
       const stop = noiseProbe(process.pid)
       const cpu0 = row.server ? cpuSeconds(row.server.pid) : 0
       const w = await wrk(row.lanes.sse + CHAT_PATH, sseLua, { seconds: ROUND_SECONDS })
@@ -147,12 +156,15 @@ async function bench(dir: string, started: number): Promise<void> {
   for (const [row, s] of samplers) { row.result.ttft = s.result(); await s.close() }
   for (const row of active) if (row.server) row.result.peakRssMb = peakRssMb(row.server.pid)
 
+  const fastest = Math.min(...[...calibrations.values()].flat())
+  for (const [row, ms] of calibrations) row.result.cpuSlowdown = Math.max(...ms) / fastest
   const results = rows.map((r) => r.result)
   const wrkVersion = (spawnSync('wrk', ['-v'], { encoding: 'utf8' }).stdout.split('\n')[0] ?? 'wrk').replace(/ \[.*$/, '').trim()
   const info: RunInfo = {
     date: new Date().toISOString(), seconds: ROUNDS * ROUND_SECONDS, rounds: ROUNDS, rate, node: process.version, nginx: nginxVersion(), wrk: wrkVersion,
     pinning: pinningNote(), sendLagP99Ms: Math.max(0, ...[...latRounds.values()].flat().map((r) => r.sendLagP99Ms)),
     elapsedS: (performance.now() - started) / 1000,
+    calibrationMs: Number.isFinite(fastest) ? { fastest, slowest: Math.max(...[...calibrations.values()].flat()) } : undefined,
   }
   console.log(`\n${machine(info)}\n\n${table(results)}\n\n${targets(results)}\n`)
   if (RESULTS !== '-') {

@@ -19,7 +19,6 @@
 //   PROFILE_MODE=windows PROFILE_WINDOWS=6   no flags: CPU µs/stream of consecutive windows in one process, each
 //                       after a calibration (a fixed JS workload timed on the proxy CPU while the gateway idles),
 //                       to tell a slower machine from a slower process
-import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -32,6 +31,7 @@ import { onProxyCpu, pinSelf } from './pinning.js'
 import { cpuSeconds } from './proc-stats.js'
 import { baselineCli, CLI, switchyardConfig, type Variant } from './switchyard.js'
 import { wrk, writePostScript } from './wrk.js'
+import { calibrate } from './cpu-speed.js'
 
 const MODE = process.env.PROFILE_MODE ?? 'prof'
 const LANE = process.env.PROFILE_LANE === 'json' ? 'json' : 'sse'
@@ -41,12 +41,6 @@ const SECONDS = Number(process.env.PROFILE_SECONDS ?? 6)
 const WARMUP = Number(process.env.PROFILE_WARMUP ?? 3)
 /** Where the event checks live (dist/src/runtime/providers/…). */
 const WINDOWS = Number(process.env.PROFILE_WINDOWS ?? 6)
-/** A fixed workload (JSON.parse of the bench's SSE events): its ms on the proxy CPU say how fast that CPU is now. */
-const CALIBRATION = `const s=${JSON.stringify(JSON.stringify(REQUEST))};let t=process.hrtime.bigint();for(let i=0;i<3e4;i++)JSON.parse(s);t=process.hrtime.bigint()-t;t=process.hrtime.bigint();for(let i=0;i<1e5;i++)JSON.parse(s);console.log(Number(process.hrtime.bigint()-t)/1e6)`
-function calibrate(): number {
-  const r = spawnSync(...onProxyCpu(process.execPath, ['-e', CALIBRATION]), { encoding: 'utf8' })
-  return Number(r.stdout.trim())
-}
 const BARE2 = fileURLToPath(new URL('./bare-passthrough-dispatch.js', import.meta.url))
 const CHECKS = /providers\/(usage-tap|json-syntax|json-members|answer-facts|sse\/[^/]+|stream-rules\/[^/]+)\.js$/
 

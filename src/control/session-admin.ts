@@ -8,7 +8,8 @@
 import type { SnapshotIR } from '../compiler/ir.js'
 import type { SessionMemoryHost } from '../shared/session-memory.js'
 import { compileSessionConfig, responseKey, sessionKey, type SessionConfig } from '../runtime/sessions/config.js'
-import { RedisSessionStore, type SessionStore } from '../runtime/sessions/session-store.js'
+import type { SessionStore } from '../runtime/sessions/session-store.js'
+import { RedisSessionStore } from '../runtime/sessions/redis-session-store.js'
 import type { RedisConnection } from '../runtime/limits/redis-connection.js'
 
 export interface FoundSession {

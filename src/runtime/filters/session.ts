@@ -29,7 +29,8 @@ import { SessionMemory } from '../../shared/session-memory.js'
 import { badId, compileSessionConfig, responseKey, sessionKey, tenantOf, type CompiledSessionConfig, type SessionConfig } from '../sessions/config.js'
 import { appendTurn, parseRecord, prepare, type Prepared, type SessionKind, type SessionRecord } from '../sessions/history.js'
 import { completedAnswer } from '../sessions/answer.js'
-import { LocalSessionStore, RedisSessionStore, type SessionStore, type TurnToken } from '../sessions/session-store.js'
+import { LocalSessionStore, type SessionStore, type TurnToken } from '../sessions/session-store.js'
+import { RedisSessionStore } from '../sessions/redis-session-store.js'
 export type { SessionConfig } from '../sessions/config.js'
 
 /** One request's session state (ctx.filterState), from onRequest to onComplete. */

@@ -6,7 +6,8 @@
  */
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { RedisSessionStore, SessionStoreUnavailable, type TurnToken } from '../../../src/runtime/sessions/session-store.js'
+import { SessionStoreUnavailable, type TurnToken } from '../../../src/runtime/sessions/session-store.js'
+import { RedisSessionStore } from '../../../src/runtime/sessions/redis-session-store.js'
 import { RedisConnection } from '../../../src/runtime/limits/redis-connection.js'
 import { startRedis, type RedisServer } from '../../support/redis-server.js'
 
